@@ -1,0 +1,65 @@
+/**
+ * The one port through which the driver talks to RDS. Workers and read-only RPCs depend on this interface only;
+ * src/rds/routeros-rds.ts implements it over the RouterOS API. Sizes are bytes as JS numbers (exact up to 8 PiB).
+ */
+
+/** A `type=file` disk on RDS, as `/disk print` reports it. */
+export interface RdsDisk {
+  /** RouterOS item id (`*1F`); not stable across RDS reboots, so never stored: key on `slot`. */
+  id: string;
+  slot: string;
+  /** Backing file path as RouterOS prints it (leading `/`). */
+  filePath: string;
+  /** `file-size` in bytes. */
+  fileSizeBytes: number;
+  nvmeTcpExport: boolean;
+  nvmeTcpPort?: number;
+  nvmeTcpNqn?: string;
+  /** `nvme-tcp-server-allow-host-name`; empty string = everyone. */
+  allowHostName?: string;
+}
+
+/** A `/file` item. RouterOS names have no leading `/`. */
+export interface RdsFile {
+  id: string;
+  name: string;
+  sizeBytes: number;
+  type: string;
+}
+
+export interface PoolCapacity {
+  sizeBytes: number;
+  freeBytes: number;
+}
+
+export interface AddDiskSpec {
+  slot: string;
+  /** Absolute path under the configured base path. */
+  filePath: string;
+  fileSizeBytes: number;
+}
+
+export interface ExportSpec {
+  port: number;
+  nqn: string;
+}
+
+export interface RdsPort {
+  /** Undefined when no disk has this slot. */
+  getDisk(slot: string): Promise<RdsDisk | undefined>;
+  /** Every `type=file` disk whose slot starts with `slotPrefix` (all file disks when omitted). */
+  listDisks(slotPrefix?: string): Promise<RdsDisk[]>;
+  /** `/disk add type=file`; not exported. Returns the disk as printed after the add. */
+  addDisk(spec: AddDiskSpec): Promise<RdsDisk>;
+  /** Turns on the NVMe/TCP export of a disk (by RouterOS id). */
+  setExport(id: string, spec: ExportSpec): Promise<void>;
+  /** `/disk remove`; the backing file stays (RouterOS semantics). */
+  removeDisk(id: string): Promise<void>;
+  /** `path` with or without the leading `/`. Undefined when absent. */
+  getFile(path: string): Promise<RdsFile | undefined>;
+  removeFile(id: string): Promise<void>;
+  poolCapacity(): Promise<PoolCapacity>;
+  /** Cheapest call that proves RDS answers (used by Probe and the circuit breaker). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
