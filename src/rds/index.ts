@@ -1,0 +1,20 @@
+/** RDS port: the driver's only way to talk to RDS. See DESIGN.md §5. */
+import type { RdsPort } from './port';
+import { RouterOsRds, type RouterOsRdsDeps, type RouterOsRdsOptions } from './routeros-rds';
+
+export type { RdsPort, RdsDisk, RdsFile, PoolCapacity, AddDiskSpec, ExportSpec } from './port';
+export { RouterOsRds, type RouterOsRdsOptions, type RouterOsRdsDeps } from './routeros-rds';
+export {
+  RouterOsClient,
+  type RouterOsClientOptions,
+  type RouterOsTlsOptions,
+  type RosCaller,
+  type CallOutcome,
+} from './routeros-client';
+export { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './circuit-breaker';
+export { RdsError, RosTransportError, classifyRdsError, type RdsErrorKind, type TransportFailure } from './errors';
+export { applyEmptyReplyPatch, isEmptyReplyPatchApplied } from './empty-reply-patch';
+
+export function createRdsPort(opts: RouterOsRdsOptions, deps?: RouterOsRdsDeps): RdsPort {
+  return new RouterOsRds(opts, deps);
+}

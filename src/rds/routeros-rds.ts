@@ -1,0 +1,145 @@
+/**
+ * RdsPort over the RouterOS API: RouterOsClient (connection, deadlines) behind a CircuitBreaker, with every failure
+ * classified once by classifyRdsError. Sentences follow reference/ROUTEROS.md §2.3/§2.4. Mutations are never retried
+ * here; callers (workers) retry transient errors.
+ */
+import { status } from '@grpc/grpc-js';
+import type { AddDiskSpec, ExportSpec, PoolCapacity, RdsDisk, RdsFile, RdsPort } from './port';
+import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
+import { classifyRdsError, RdsError } from './errors';
+import { RouterOsClient, type RosCaller, type RouterOsClientOptions } from './routeros-client';
+import { DISK_PROPLIST, FILE_PROPLIST, parseCapacity, parseDisk, parseFile, type Row } from './parse';
+
+export interface RouterOsRdsOptions extends RouterOsClientOptions {
+  /** `mount-point` of the storage pool disk (no leading slash), e.g. `storage-pool` or `raid10`. */
+  poolName: string;
+  breaker?: Omit<CircuitBreakerOptions, 'target'>;
+}
+
+export interface RouterOsRdsDeps {
+  /** Replaces the RouterOsClient (tests). */
+  client?: RosCaller;
+  breaker?: CircuitBreaker;
+}
+
+export class RouterOsRds implements RdsPort {
+  readonly client: RosCaller;
+  readonly breaker: CircuitBreaker;
+  private readonly pool: string;
+
+  constructor(opts: RouterOsRdsOptions, deps: RouterOsRdsDeps = {}) {
+    if (!opts.poolName || opts.poolName.startsWith('/')) {
+      throw new Error(`poolName must be the pool's mount-point without a leading slash, got ${JSON.stringify(opts.poolName)}`);
+    }
+    this.pool = opts.poolName;
+    this.client = deps.client ?? new RouterOsClient(opts);
+    this.breaker = deps.breaker ?? new CircuitBreaker({ ...opts.breaker, target: `${opts.host}:${opts.port}` });
+  }
+
+  async getDisk(slot: string): Promise<RdsDisk | undefined> {
+    const rows = await this.call('/disk/print', [`=.proplist=${DISK_PROPLIST}`, `?slot=${slot}`, '?type=file'], `slot=${slot}`);
+    return this.parse(() => rows.filter((r) => r.slot === slot).map(parseDisk)[0]);
+  }
+
+  async listDisks(slotPrefix = ''): Promise<RdsDisk[]> {
+    // The API has no regex/prefix query (§1.6): fetch every file disk and filter here.
+    const rows = await this.call('/disk/print', [`=.proplist=${DISK_PROPLIST}`, '?type=file'], `prefix=${slotPrefix}`);
+    return this.parse(() => rows.filter((r) => (r.slot ?? '').startsWith(slotPrefix)).map(parseDisk));
+  }
+
+  async addDisk(spec: AddDiskSpec): Promise<RdsDisk> {
+    const ctx = `slot=${spec.slot}`;
+    if (!Number.isSafeInteger(spec.fileSizeBytes) || spec.fileSizeBytes <= 0) {
+      throw invalid(`file size must be a positive whole number of bytes, got ${spec.fileSizeBytes} (${ctx})`);
+    }
+    if (!spec.slot || !spec.filePath.startsWith('/')) {
+      throw invalid(`slot must be set and file-path absolute, got slot=${spec.slot} file-path=${spec.filePath}`);
+    }
+    await this.call(
+      '/disk/add',
+      ['=type=file', `=slot=${spec.slot}`, `=file-path=${spec.filePath}`, `=file-size=${spec.fileSizeBytes}`],
+      ctx,
+    );
+    const disk = await this.getDisk(spec.slot);
+    if (!disk) {
+      throw new RdsError('transient', status.UNAVAILABLE, `RDS accepted /disk/add (${ctx}) but does not list the disk yet; retry`);
+    }
+    return disk;
+  }
+
+  async setExport(id: string, spec: ExportSpec): Promise<void> {
+    if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535 || !spec.nqn) {
+      throw invalid(`NVMe/TCP export needs a port 1-65535 and an NQN, got port=${spec.port} nqn=${spec.nqn}`);
+    }
+    await this.call(
+      '/disk/set',
+      [`=.id=${id}`, '=nvme-tcp-export=yes', `=nvme-tcp-server-port=${spec.port}`, `=nvme-tcp-server-nqn=${spec.nqn}`],
+      `id=${id}`,
+    );
+  }
+
+  async removeDisk(id: string): Promise<void> {
+    await this.absentIsSuccess(this.call('/disk/remove', [`=.id=${id}`], `id=${id}`));
+  }
+
+  async getFile(path: string): Promise<RdsFile | undefined> {
+    const name = path.replace(/^\/+/, ''); // /file names have no leading slash (§2.3)
+    const rows = await this.call('/file/print', [`=.proplist=${FILE_PROPLIST}`, `?name=${name}`], `name=${name}`);
+    return this.parse(() => rows.filter((r) => r.name === name).map(parseFile)[0]);
+  }
+
+  async removeFile(id: string): Promise<void> {
+    await this.absentIsSuccess(this.call('/file/remove', [`=.id=${id}`], `id=${id}`));
+  }
+
+  async poolCapacity(): Promise<PoolCapacity> {
+    const rows = await this.call('/disk/print', ['=.proplist=slot,size,free', `?mount-point=${this.pool}`], `pool=${this.pool}`);
+    const row = rows[0];
+    if (!row) {
+      throw new RdsError(
+        'permanent',
+        status.FAILED_PRECONDITION,
+        `RDS has no disk with mount-point=${this.pool}: the configured pool name is wrong or the pool is not mounted`,
+      );
+    }
+    return this.parse(() => parseCapacity(row));
+  }
+
+  async ping(): Promise<void> {
+    // /system/resource/print is not in the simulator; a count-only print answers with one `!done =ret=n`.
+    await this.call('/disk/print', ['=count-only=', `?mount-point=${this.pool}`], 'ping');
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.client.close();
+    } catch (err) {
+      throw classifyRdsError(err, 'close');
+    }
+  }
+
+  private call(command: string, words: string[], context: string): Promise<Row[]> {
+    return this.breaker.run(() => this.client.write(command, words), `${command} ${context}`);
+  }
+
+  private async absentIsSuccess(p: Promise<unknown>): Promise<void> {
+    try {
+      await p;
+    } catch (err) {
+      if (err instanceof RdsError && err.kind === 'not-found') return; // already gone
+      throw err;
+    }
+  }
+
+  private parse<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw classifyRdsError(err, 'parsing the RDS reply');
+    }
+  }
+}
+
+function invalid(message: string): RdsError {
+  return new RdsError('permanent', status.INVALID_ARGUMENT, message);
+}
