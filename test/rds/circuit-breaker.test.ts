@@ -1,0 +1,94 @@
+import { status } from '@grpc/grpc-js';
+import { CircuitBreaker, type BreakerState } from '../../src/rds/circuit-breaker';
+import { RdsError, RosTransportError } from '../../src/rds/errors';
+
+const down = (): Promise<never> => Promise.reject(new RosTransportError('closed', 'connection refused'));
+const ok = (): Promise<string> => Promise.resolve('ok');
+
+function setup(threshold = 3, openMs = 10_000) {
+  let now = Date.parse('2026-11-01T00:00:00Z');
+  const states: BreakerState[] = [];
+  const breaker = new CircuitBreaker({
+    target: 'rds:8728',
+    failureThreshold: threshold,
+    openMs,
+    now: () => now,
+    onStateChange: (s) => states.push(s),
+  });
+  return { breaker, states, advance: (ms: number) => (now += ms) };
+}
+
+async function fail(breaker: CircuitBreaker, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await expect(breaker.run(down)).rejects.toBeInstanceOf(RdsError);
+}
+
+describe('CircuitBreaker', () => {
+  it('stays closed below the threshold and resets on success', async () => {
+    const { breaker } = setup(3);
+    await fail(breaker, 2);
+    await expect(breaker.run(ok)).resolves.toBe('ok');
+    await fail(breaker, 2);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('opens after N consecutive transient failures and refuses without calling', async () => {
+    const { breaker, states } = setup(3);
+    await fail(breaker, 3);
+    expect(breaker.state).toBe('open');
+    const fn = jest.fn(ok);
+    const err = await breaker.run(fn).catch((e: unknown) => e);
+    expect(fn).not.toHaveBeenCalled();
+    expect(err).toBeInstanceOf(RdsError);
+    expect((err as RdsError).kind).toBe('transient');
+    expect((err as RdsError).grpcCode).toBe(status.UNAVAILABLE);
+    expect((err as RdsError).message).toMatch(/RDS unreachable at rds:8728 since 2026-11-01T00:00:00.000Z.*refused for 10s/);
+    expect(states).toEqual(['open']);
+  });
+
+  it('permanent and not-found errors do not count as failures', async () => {
+    const { breaker } = setup(2);
+    for (let i = 0; i < 5; i++) {
+      await expect(breaker.run(() => Promise.reject(new Error('not enough space')))).rejects.toMatchObject({ kind: 'permanent' });
+      await expect(breaker.run(() => Promise.reject(new Error('no such item')))).rejects.toMatchObject({ kind: 'not-found' });
+    }
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('half-open lets exactly one probe through; success closes', async () => {
+    const { breaker, states, advance } = setup(1, 5000);
+    await fail(breaker, 1);
+    advance(4999);
+    await expect(breaker.run(ok)).rejects.toThrow(/refused for 1s/);
+    advance(1);
+    expect(breaker.state).toBe('half-open');
+    let release: (v: string) => void = () => undefined;
+    const probe = breaker.run(() => new Promise<string>((r) => (release = r)));
+    await expect(breaker.run(ok)).rejects.toThrow(/probe/);
+    release('probed');
+    await expect(probe).resolves.toBe('probed');
+    expect(breaker.state).toBe('closed');
+    await expect(breaker.run(ok)).resolves.toBe('ok');
+    expect(states).toEqual(['open', 'half-open', 'closed']);
+  });
+
+  it('a failed probe opens it again for a full period', async () => {
+    const { breaker, advance } = setup(2, 1000);
+    await fail(breaker, 2);
+    advance(1000);
+    await fail(breaker, 1);
+    expect(breaker.state).toBe('open');
+    advance(999);
+    await expect(breaker.run(ok)).rejects.toThrow(/refused/);
+    advance(1);
+    await expect(breaker.run(ok)).resolves.toBe('ok');
+  });
+
+  it('classifies what the call throws', async () => {
+    const { breaker } = setup();
+    await expect(breaker.run(() => Promise.reject(new Error('invalid value')), '/disk/set id=*1')).rejects.toMatchObject({
+      kind: 'permanent',
+      grpcCode: status.INVALID_ARGUMENT,
+      message: expect.stringContaining('/disk/set id=*1') as unknown,
+    });
+  });
+});
