@@ -93,7 +93,9 @@ export class RouterOsRds implements RdsPort {
   }
 
   async poolCapacity(): Promise<PoolCapacity> {
-    const rows = await this.call('/disk/print', ['=.proplist=slot,size,free', `?mount-point=${this.pool}`], `pool=${this.pool}`);
+    // A property missing from .proplist counts as absent for a query (§1.6), so mount-point must be listed.
+    const proplist = '=.proplist=slot,mount-point,size,free';
+    const rows = await this.call('/disk/print', [proplist, `?mount-point=${this.pool}`], `pool=${this.pool}`);
     const row = rows[0];
     if (!row) {
       throw new RdsError(

@@ -1,0 +1,82 @@
+/** Every RdsPort method of RouterOsRds against the real simulator over TCP. */
+import { status } from '@grpc/grpc-js';
+import { statSync } from 'fs';
+import { join } from 'path';
+import { RdsError } from '../../src/rds';
+import { GiB, startHarness, type Harness } from './support';
+
+describe('RouterOsRds against the simulator', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('adds, reads, lists, exports, removes a disk and its file', async () => {
+    const { rds } = h;
+    expect(await rds.getDisk('pvc-a')).toBeUndefined();
+    const disk = await rds.addDisk({ slot: 'pvc-a', filePath: '/pool/vols/pvc-a.img', fileSizeBytes: GiB });
+    expect(disk).toMatchObject({ slot: 'pvc-a', filePath: '/pool/vols/pvc-a.img', fileSizeBytes: GiB, nvmeTcpExport: false });
+    expect(disk.id).toMatch(/^\*[0-9A-F]+$/);
+    expect(statSync(join(h.dir, 'pool', 'vols', 'pvc-a.img')).size).toBe(GiB);
+    await rds.addDisk({ slot: 'pvc-b', filePath: '/pool/vols/pvc-b.img', fileSizeBytes: 2 * GiB });
+    await rds.addDisk({ slot: 'other', filePath: '/pool/vols/other.img', fileSizeBytes: 1048576 });
+
+    expect((await rds.listDisks('pvc-')).map((d) => d.slot).sort()).toEqual(['pvc-a', 'pvc-b']);
+    expect((await rds.listDisks()).map((d) => d.slot).sort()).toEqual(['other', 'pvc-a', 'pvc-b']);
+    expect(await rds.listDisks('nothing-')).toEqual([]);
+
+    await rds.setExport(disk.id, { port: 4420, nqn: 'nqn.2026-11.io.rds-csi:pvc-a' });
+    expect(await rds.getDisk('pvc-a')).toMatchObject({
+      nvmeTcpExport: true,
+      nvmeTcpPort: 4420,
+      nvmeTcpNqn: 'nqn.2026-11.io.rds-csi:pvc-a',
+    });
+
+    await rds.removeDisk(disk.id);
+    expect(await rds.getDisk('pvc-a')).toBeUndefined();
+    await rds.removeDisk(disk.id); // already gone = success
+
+    const file = await rds.getFile('/pool/vols/pvc-a.img'); // disk removal leaves the file (RouterOS semantics)
+    expect(file).toMatchObject({ name: 'pool/vols/pvc-a.img', sizeBytes: GiB });
+    expect(await rds.getFile('pool/vols/pvc-a.img')).toEqual(file);
+    await rds.removeFile(file!.id);
+    expect(await rds.getFile('/pool/vols/pvc-a.img')).toBeUndefined();
+    await rds.removeFile(file!.id); // missing = success
+  });
+
+  it('reports pool capacity and answers ping', async () => {
+    const before = await h.rds.poolCapacity();
+    expect(before.sizeBytes).toBe(100 * GiB);
+    expect(before.freeBytes).toBeLessThanOrEqual(before.sizeBytes);
+    expect(before.freeBytes).toBeGreaterThan(0);
+    await h.rds.ping();
+    const wrongPool = h.make({ poolName: 'nope' });
+    await expect(wrongPool.poolCapacity()).rejects.toMatchObject({ kind: 'permanent', grpcCode: status.FAILED_PRECONDITION });
+  });
+
+  it('setExport of an unknown id is not-found', async () => {
+    await expect(h.rds.setExport('*FFFF', { port: 4420, nqn: 'nqn.x' })).rejects.toMatchObject({
+      kind: 'not-found',
+      grpcCode: status.NOT_FOUND,
+    });
+  });
+
+  it("maps the trap 'not enough space' to RESOURCE_EXHAUSTED", async () => {
+    h.sim.faults.trapNext('/disk/add', 'not enough space');
+    const err = await h.rds.addDisk({ slot: 'pvc-big', filePath: '/pool/vols/pvc-big.img', fileSizeBytes: GiB }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RdsError);
+    expect(err).toMatchObject({ kind: 'permanent', grpcCode: status.RESOURCE_EXHAUSTED });
+    expect((err as RdsError).message).toContain('RDS said "not enough space"');
+    expect(await h.rds.getDisk('pvc-big')).toBeUndefined(); // same connection still answers
+  });
+
+  it('rejects bad arguments before talking to RDS', async () => {
+    await expect(h.rds.addDisk({ slot: 's', filePath: '/pool/s.img', fileSizeBytes: 1.5 })).rejects.toMatchObject({
+      grpcCode: status.INVALID_ARGUMENT,
+    });
+    await expect(h.rds.setExport('*1', { port: 0, nqn: 'n' })).rejects.toMatchObject({ grpcCode: status.INVALID_ARGUMENT });
+  });
+});
