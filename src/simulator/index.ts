@@ -1,0 +1,83 @@
+/** RouterOS API simulator of a ROSE Data Server: public entry point. */
+import * as path from 'node:path';
+import { adminHandlers } from './admin';
+import { Faults, type FaultController, type FaultSettings } from './faults';
+import { DEFAULT_MESSAGES, type SimulatorMessages } from './messages';
+import { SimModel, type SimDisk } from './model/model';
+import { Pool } from './model/pool';
+import { modelHandlers, Router } from './router';
+import { SimServer } from './server';
+import { Stats } from './stats';
+
+export type { FaultController, FaultSettings, EmptyMode, TrapRule } from './faults';
+export type { SimDisk } from './model/model';
+export type { SimulatorMessages } from './messages';
+
+export interface SimulatorOptions {
+  host?: string;
+  /** 0 = ephemeral. */
+  port?: number;
+  dataDir: string;
+  /** Pool slot and mount point; default `pool`. */
+  poolName?: string;
+  /** Report this pool size; free = size − allocated bytes of the files under the pool. Default: host filesystem. */
+  poolSizeBytes?: number;
+  /** File system shown on the pool item; default `btrfs`. */
+  poolFs?: 'btrfs' | 'xfs';
+  /** Default `admin`. */
+  user?: string;
+  /** Default `''`. */
+  password?: string;
+  faults?: Partial<FaultSettings>;
+  /** Listen with TLS (api-ssl). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Trap texts of `/disk` and `/file` failures (unknown on hardware, so configurable). */
+  messages?: Partial<SimulatorMessages>;
+  logger?: (obj: object, msg: string) => void;
+}
+
+export interface RunningSimulator {
+  host: string;
+  port: number;
+  dataDir: string;
+  poolName: string;
+  faults: FaultController;
+  stats(): Record<string, number>;
+  /** Snapshot of the file disks for assertions. */
+  disks(): SimDisk[];
+  close(): Promise<void>;
+}
+
+export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const dataDir = path.resolve(opts.dataDir);
+  const poolName = opts.poolName ?? 'pool';
+  const log = opts.logger ?? ((): void => undefined);
+  const messages = { ...DEFAULT_MESSAGES, ...opts.messages };
+  const model = await SimModel.open(new Pool(dataDir, poolName, opts.poolSizeBytes, messages), messages, opts.poolFs ?? 'btrfs');
+  const faults = new Faults(opts.faults);
+  const stats = new Stats();
+  const router = new Router({ ...modelHandlers(model, () => faults.emptyMode), ...adminHandlers(faults, stats) });
+  const server = new SimServer(
+    { router, faults, stats, user: opts.user ?? 'admin', password: opts.password ?? '', log },
+    { host, port: opts.port ?? 0, tls: opts.tls },
+  );
+  faults.downHandler = (down) => server.setDown(down);
+  faults.onError = (e) => log({ err: String(e) }, 'fault down/up failed');
+  await server.listen();
+  if (opts.faults?.down) await faults.setDown(true);
+  log({ host, port: server.port, dataDir, poolName }, 'simulator listening');
+  return {
+    host,
+    port: server.port,
+    dataDir,
+    poolName,
+    faults,
+    stats: () => stats.snapshot(),
+    disks: () => model.snapshot(),
+    close: async () => {
+      await server.stop();
+      await model.lock.run(() => model.flush());
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/** `/file` menu: print and remove for everything below the pool (ROUTEROS.md 2.3). */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { Command, CommandResult } from '../command';
+import { TrapError } from '../errors';
+import { runPrint } from '../print';
+import type { Row } from '../query';
+import { hexId, type SimModel } from './model';
+import type { FileEntry } from './pool';
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** RouterOS 7 date format `YYYY-MM-DD HH:MM:SS` (UTC here). */
+export function formatTime(d: Date): string {
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+}
+
+/** `directory`, `.img file` for a file with an extension, `file` otherwise. */
+export function fileType(e: FileEntry): string {
+  if (e.isDirectory) return 'directory';
+  const ext = path.extname(e.name);
+  return ext ? `${ext} file` : 'file';
+}
+
+/** Lists entries and keeps `/file` IDs stable per name (new names get new IDs, vanished names are dropped). */
+async function entriesWithIds(model: SimModel): Promise<Array<FileEntry & { id: string }>> {
+  const entries = await model.pool.list();
+  const ids = model.state.fileIds;
+  let changed = false;
+  const seen = new Set<string>();
+  const out = entries.map((e) => {
+    seen.add(e.name);
+    if (ids[e.name] === undefined) {
+      ids[e.name] = hexId(model.state.nextFileId++);
+      changed = true;
+    }
+    return { ...e, id: ids[e.name] };
+  });
+  for (const name of Object.keys(ids)) {
+    if (!seen.has(name)) {
+      delete ids[name];
+      changed = true;
+    }
+  }
+  if (changed) await model.persist();
+  return out;
+}
+
+function fileRow(e: FileEntry & { id: string }): Row {
+  const row: Row = { '.id': e.id, name: e.name, type: fileType(e) };
+  if (!e.isDirectory) row.size = String(e.size);
+  row['creation-time'] = formatTime(e.birthtime.getTime() > 0 ? e.birthtime : e.mtime);
+  row['last-modified'] = formatTime(e.mtime);
+  return row;
+}
+
+export function filePrint(model: SimModel, cmd: Command): Promise<CommandResult> {
+  return model.lock.run(async () => runPrint((await entriesWithIds(model)).map(fileRow), cmd));
+}
+
+/**
+ * Deletes files or directories (recursively). Refuses, before deleting anything, when a disk still uses a file
+ * that would go away. Accepts IDs or names (comma-separated) in `=.id=` / `=numbers=`.
+ */
+export function fileRemove(model: SimModel, cmd: Command): Promise<CommandResult> {
+  return model.lock.run(async () => {
+    const m = model.messages;
+    const ref = cmd.attrs.get('.id') ?? cmd.attrs.get('numbers');
+    if (ref === undefined || ref === '') throw new TrapError(`${m.missingArgument} .id`, 1);
+    const entries = await entriesWithIds(model);
+    const targets = ref.split(',').map((r) => {
+      const key = r.trim();
+      const e = entries.find((x) => x.id.toUpperCase() === key.toUpperCase() || x.name === key.replace(/^\//, ''));
+      if (!e) throw new TrapError(m.noSuchItem, 0);
+      return e;
+    });
+    for (const t of targets) {
+      const used = model.state.disks.some((d) => {
+        const name = d.filePath.slice(1);
+        return name === t.name || name.startsWith(t.name + '/');
+      });
+      if (used) throw new TrapError(m.fileInUseByDisk);
+    }
+    for (const t of targets) await fsp.rm(t.hostPath, { recursive: true, force: true });
+    await entriesWithIds(model);
+    return { rows: [] };
+  });
+}
