@@ -1,0 +1,120 @@
+import type { CreateVolumeRequest__Output } from '../generated/csi/v1/CreateVolumeRequest';
+import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
+import { invalid, GrpcError } from '../grpc/errors';
+import { status } from '@grpc/grpc-js';
+import { decideSize, type CapacityLimits } from '../domain/sizes';
+import type { AccessType } from '../state/volume-record';
+
+/**
+ * Complete validation of requests before anything reaches the queue. Every rejection says what is wrong and what
+ * to do instead.
+ */
+
+export const MAX_NAME_BYTES = 128;
+const FS_TYPES = new Set(['', 'ext4', 'xfs']);
+/** Parameters the provisioner adds with --extra-create-metadata: kept for events, not for compatibility. */
+const METADATA_KEYS = { pvcName: 'csi.storage.k8s.io/pvc/name', pvcNamespace: 'csi.storage.k8s.io/pvc/namespace', pvName: 'csi.storage.k8s.io/pv/name' };
+/** StorageClass parameters this driver understands. */
+export const DRIVER_PARAMETERS: Record<string, (v: string) => string | undefined> = {
+  migrationWindowSeconds: (v) => (/^\d+$/.test(v) && +v >= 10 && +v <= 3600 ? undefined : 'must be a whole number of seconds from 10 to 3600'),
+};
+
+export interface CapabilitySummary {
+  accessType: AccessType;
+  fsType: string;
+}
+
+/** Checks each capability on its own and that together they describe one kind of volume. */
+export function validateCapabilities(caps: VolumeCapability__Output[]): CapabilitySummary {
+  if (!caps || caps.length === 0) throw invalid('volume_capabilities must contain at least one capability');
+  let summary: CapabilitySummary | undefined;
+  for (const [i, cap] of caps.entries()) {
+    const problem = capabilityProblem(cap);
+    if (problem) throw invalid(`volume_capabilities[${i}]: ${problem}`);
+    const mine: CapabilitySummary = cap.block ? { accessType: 'block', fsType: '' } : { accessType: 'mount', fsType: cap.mount?.fsType ?? '' };
+    if (summary && summary.accessType !== mine.accessType) {
+      throw invalid('volume_capabilities mix block and filesystem access; a volume is one or the other');
+    }
+    if (summary && mine.fsType && summary.fsType && mine.fsType !== summary.fsType) {
+      throw invalid(`volume_capabilities ask for two filesystems (${summary.fsType}, ${mine.fsType})`);
+    }
+    summary = summary && !mine.fsType ? summary : mine;
+  }
+  return summary as CapabilitySummary;
+}
+
+/** Undefined when this driver supports the capability; otherwise the reason. */
+export function capabilityProblem(cap: VolumeCapability__Output): string | undefined {
+  if (!cap.block && !cap.mount) return 'access_type must be block or mount';
+  const mode = cap.accessMode?.mode ?? 'UNKNOWN';
+  if (mode === 'UNKNOWN') return 'access_mode must be set';
+  if (cap.mount) {
+    if (!FS_TYPES.has(cap.mount.fsType)) return `fs_type "${cap.mount.fsType}" is not supported; use ext4 or xfs`;
+    if (mode === 'MULTI_NODE_MULTI_WRITER' || mode === 'MULTI_NODE_SINGLE_WRITER') {
+      return `${mode} (ReadWriteMany) is only supported with block volumes: a filesystem mounted on several nodes at once is corrupted. Use volumeMode: Block (e.g. for KubeVirt live migration)`;
+    }
+  }
+  return undefined;
+}
+
+export interface CreateVolumeSpec {
+  name: string;
+  sizeBytes: number;
+  accessType: AccessType;
+  fsType: string;
+  /** Canonical compatibility key: access type + driver parameters. */
+  paramsKey: string;
+  context: Record<string, string>;
+  pvcName?: string;
+  pvcNamespace?: string;
+}
+
+function int64(v: string | undefined, field: string): number {
+  if (v === undefined || v === '') return 0;
+  if (!/^-?\d+$/.test(v)) throw invalid(`${field} must be an integer`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new GrpcError(status.OUT_OF_RANGE, `${field} ${v} is too large`);
+  return n;
+}
+
+export function validateName(name: string, what = 'name'): void {
+  if (!name) throw invalid(`${what} is required`);
+  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw invalid(`${what} is longer than ${MAX_NAME_BYTES} bytes`);
+}
+
+export function validateCreateVolume(req: CreateVolumeRequest__Output, limits: CapacityLimits): CreateVolumeSpec {
+  validateName(req.name);
+  const caps = validateCapabilities(req.volumeCapabilities);
+  if (req.volumeContentSource && (req.volumeContentSource.snapshot || req.volumeContentSource.volume)) {
+    throw invalid('creating a volume from a snapshot or another volume is not supported by this version of rds-csi');
+  }
+  const required = int64(req.capacityRange?.requiredBytes, 'capacity_range.required_bytes');
+  const limit = int64(req.capacityRange?.limitBytes, 'capacity_range.limit_bytes');
+  const size = decideSize(required, limit, limits);
+  if (!size.ok) throw new GrpcError(status[size.code], size.message);
+
+  const driverParams: Record<string, string> = {};
+  for (const [key, value] of Object.entries(req.parameters ?? {})) {
+    if (key.startsWith('csi.storage.k8s.io/')) continue;
+    const check = DRIVER_PARAMETERS[key];
+    if (!check) {
+      throw invalid(`unknown StorageClass parameter "${key}"; supported: ${Object.keys(DRIVER_PARAMETERS).join(', ')}`);
+    }
+    const problem = check(value);
+    if (problem) throw invalid(`parameter ${key}="${value}" ${problem}`);
+    driverParams[key] = value;
+  }
+  const canonical = Object.keys(driverParams)
+    .sort()
+    .map((k) => `${k}=${driverParams[k]}`);
+  return {
+    name: req.name,
+    sizeBytes: size.bytes,
+    accessType: caps.accessType,
+    fsType: caps.fsType,
+    paramsKey: [`accessType=${caps.accessType}`, ...canonical].join(';'),
+    context: driverParams,
+    pvcName: req.parameters?.[METADATA_KEYS.pvcName],
+    pvcNamespace: req.parameters?.[METADATA_KEYS.pvcNamespace],
+  };
+}

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { status } from '@grpc/grpc-js';
+import { backingFilePath, nqnFor } from '../domain/ids';
+import { GrpcError, aborted, alreadyExists } from '../grpc/errors';
+import { jobId } from '../queue/jobs';
+import type { JobRunner } from '../queue/job-runner';
+import type { VolumeRecord, VolumeStore } from '../state/volume-record';
+import type { CreateVolumeSpec } from './validate';
+
+/**
+ * The queue side of CreateVolume and DeleteVolume: claim the record, run the jobs under deterministic ids, await
+ * them until the caller's deadline. Everything here survives the controller dying at any point: the record and
+ * the jobs are in Redis, and a retry on any controller continues where the last one stopped.
+ */
+
+export interface VolumeOperationsOptions {
+  store: VolumeStore;
+  runner: JobRunner;
+  basePath: string;
+  nqnPrefix: string;
+  exportPort: number;
+}
+
+/** Codes that mean "try again later" rather than "this request cannot succeed". */
+const RETRYABLE = new Set<status>([status.ABORTED, status.UNAVAILABLE, status.DEADLINE_EXCEEDED]);
+
+export class VolumeOperations {
+  constructor(private readonly o: VolumeOperationsOptions) {}
+
+  async create(id: string, spec: CreateVolumeSpec, waitMs: number): Promise<VolumeRecord> {
+    const deadline = Date.now() + waitMs;
+    const { record } = await this.o.store.claim({
+      id,
+      name: spec.name,
+      capacityBytes: spec.sizeBytes,
+      accessType: spec.accessType,
+      paramsKey: spec.paramsKey,
+      context: spec.context,
+      state: 'creating',
+      gen: randomUUID().slice(0, 8),
+      slot: id,
+      filePath: backingFilePath(this.o.basePath, id),
+      nqn: nqnFor(this.o.nqnPrefix, id),
+      createdAt: new Date().toISOString(),
+      pvcName: spec.pvcName,
+      pvcNamespace: spec.pvcNamespace,
+    });
+    if (record.name !== spec.name) {
+      throw new GrpcError(status.INTERNAL, `volume id ${id} of "${spec.name}" is taken by "${record.name}" (id collision)`);
+    }
+    if (record.capacityBytes !== spec.sizeBytes || record.paramsKey !== spec.paramsKey) {
+      throw alreadyExists(
+        `volume "${spec.name}" exists with ${record.capacityBytes} bytes and parameters {${record.paramsKey}}; ` +
+          `this request asks for ${spec.sizeBytes} bytes and {${spec.paramsKey}}`,
+      );
+    }
+    if (record.state === 'ready') return record;
+    if (record.state === 'deleting') throw aborted(`volume "${spec.name}" is being deleted; retry after DeleteVolume completes`);
+
+    const createId = jobId('disk.create', id, record.gen);
+    const exportId = jobId('target.export', id, record.gen);
+    try {
+      const created = await this.o.runner.run('disk.create', createId, { volumeId: id, slot: record.slot, filePath: record.filePath, sizeBytes: record.capacityBytes }, deadline - Date.now());
+      await this.o.runner.run('target.export', exportId, { volumeId: id, slot: record.slot, nqn: record.nqn, port: this.o.exportPort }, deadline - Date.now());
+      const ready: VolumeRecord = { ...record, state: 'ready', capacityBytes: created.sizeBytes };
+      await this.o.store.update(ready);
+      return ready;
+    } catch (err) {
+      if (err instanceof GrpcError && !RETRYABLE.has(err.code)) {
+        // This incarnation cannot succeed: forget it so a corrected or later request starts afresh.
+        await this.o.store.remove(id, record.gen);
+        await this.o.runner.forget(createId);
+        await this.o.runner.forget(exportId);
+      }
+      throw err;
+    }
+  }
+
+  async delete(id: string, waitMs: number): Promise<void> {
+    const record = await this.o.store.get(id);
+    const filePath = record?.filePath ?? backingFilePath(this.o.basePath, id);
+    const data = { volumeId: id, slot: record?.slot ?? id, filePath };
+    if (!record) {
+      // No record (never created, already deleted, or Redis lost it): RDS decides; missing there = success.
+      await this.o.runner.run('disk.delete', jobId('disk.delete', id, 'adhoc'), data, waitMs, { fresh: true });
+      return;
+    }
+    if (record.state !== 'deleting') {
+      await this.o.store.update({ ...record, state: 'deleting' });
+      // Jobs of the create that have not started must not run after the delete.
+      await this.o.runner.forget(jobId('disk.create', id, record.gen));
+      await this.o.runner.forget(jobId('target.export', id, record.gen));
+    }
+    await this.o.runner.run('disk.delete', jobId('disk.delete', id, record.gen), data, waitMs);
+    await this.o.store.remove(id, record.gen);
+  }
+}

@@ -1,0 +1,25 @@
+import type { Volume } from '../generated/csi/v1/Volume';
+import type { VolumeRecord } from '../state/volume-record';
+
+/**
+ * How a volume record is shown to CSI: the volume_context carries what the node needs to connect (target address,
+ * port, NQN) and the volume's access type, so the node never has to guess.
+ */
+export interface TargetInfo {
+  address: string;
+  port: number;
+}
+
+export function volumeContext(rec: VolumeRecord, target: TargetInfo): Record<string, string> {
+  return {
+    ...rec.context,
+    nqn: rec.nqn,
+    targetAddress: target.address,
+    targetPort: String(target.port),
+    accessType: rec.accessType,
+  };
+}
+
+export function toCsiVolume(rec: VolumeRecord, target: TargetInfo): Volume {
+  return { volumeId: rec.id, capacityBytes: String(rec.capacityBytes), volumeContext: volumeContext(rec, target) };
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/**
+ * The one typed, validated configuration object of rds-csi. Every process (controller, worker, node, all-in-one)
+ * reads the part it needs from it; flags and RDS_CSI_* environment variables feed it (see load.ts).
+ */
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const TiB = 1024 * GiB;
+
+const nqnPart = /^[a-z0-9][a-z0-9.:-]*$/;
+
+export const rdsSchema = z.object({
+  /** RouterOS API address (host). */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** 8728 = api, 8729 = api-ssl. */
+  port: z.coerce.number().int().min(1).max(65535).default(8728),
+  user: z.string().default('admin'),
+  password: z.string().default(''),
+  /** api-ssl. With caFile, the server certificate must chain to that CA (pinning). */
+  tls: z.coerce.boolean().default(false),
+  caFile: z.string().optional(),
+  tlsServerName: z.string().optional(),
+  connectTimeoutMs: z.coerce.number().int().positive().default(3000),
+  callTimeoutMs: z.coerce.number().int().positive().default(10000),
+  /** Consecutive transient failures before calls are refused at once (UNAVAILABLE). */
+  breakerThreshold: z.coerce.number().int().positive().default(3),
+  breakerOpenMs: z.coerce.number().int().positive().default(5000),
+  /** The pool (`/disk` item with a mounted file system) that holds the volumes. */
+  poolName: z.string().regex(/^[A-Za-z0-9._-]+$/).default('pool'),
+  /** Where backing files live on RDS; every path sent to RDS is checked to be under it. */
+  basePath: z.string().regex(/^\/[A-Za-z0-9._/-]+$/).default('/pool/rds-csi'),
+  /** Address nodes connect to for NVMe/TCP (defaults to host). */
+  exportAddress: z.string().optional(),
+  exportPort: z.coerce.number().int().min(1).max(65535).default(4420),
+});
+
+export const configSchema = z.object({
+  driverName: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, 'driver name must be a DNS-1123 subdomain of at most 63 characters').default('rds.csi.mikrotik.com'),
+  redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
+  /** BullMQ prefix; may carry a Redis Cluster hash tag, e.g. `{rds-csi}`. */
+  queuePrefix: z.string().min(1).default('rds-csi'),
+  /** Volume ids are `<volumePrefix><name-derived>`; also the slot prefix the orphan reconciler owns. */
+  volumePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/).default(''),
+  nqnPrefix: z.string().regex(nqnPart).default('nqn.2026-11.com.mikrotik.rds-csi'),
+  rds: rdsSchema.default(rdsSchema.parse({})),
+  volumes: z
+    .object({
+      minBytes: z.coerce.number().int().positive().default(1 * MiB),
+      maxBytes: z.coerce.number().int().positive().default(64 * TiB),
+      defaultBytes: z.coerce.number().int().positive().default(1 * GiB),
+    })
+    .default({ minBytes: 1 * MiB, maxBytes: 64 * TiB, defaultBytes: 1 * GiB }),
+  worker: z
+    .object({
+      concurrency: z.coerce.number().int().min(1).max(256).default(16),
+      attempts: z.coerce.number().int().min(1).max(100).default(10),
+      backoffMs: z.coerce.number().int().positive().default(500),
+      /** Per-volume lease; renewed while a job runs, so it only expires when the worker is gone. */
+      leaseMs: z.coerce.number().int().positive().default(10000),
+      /** BullMQ job lock; a worker that dies loses its jobs to another after this long. */
+      lockMs: z.coerce.number().int().positive().default(15000),
+      stalledIntervalMs: z.coerce.number().int().positive().default(5000),
+    })
+    .default({ concurrency: 16, attempts: 10, backoffMs: 500, leaseMs: 10000, lockMs: 15000, stalledIntervalMs: 5000 }),
+  api: z
+    .object({
+      /** Answer ABORTED this long before the caller's deadline so the reply still arrives in time. */
+      deadlineMarginMs: z.coerce.number().int().min(0).default(500),
+      /** How long to await a job when the call carries no deadline. */
+      defaultWaitMs: z.coerce.number().int().positive().default(30000),
+    })
+    .default({ deadlineMarginMs: 500, defaultWaitMs: 30000 }),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type RdsConfig = z.infer<typeof rdsSchema>;

@@ -1,0 +1,69 @@
+import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+
+/**
+ * A gRPC server on `unix:///path` (what CSI sidecars and kubelet use) or `tcp://host:port`. A stale unix socket
+ * left by a crashed process is removed; any other file in the way is an error, never deleted.
+ */
+
+export interface RunningServer {
+  endpoint: string;
+  /** For tcp endpoints, the bound port. */
+  port: number;
+  close(): Promise<void>;
+}
+
+export function parseEndpoint(endpoint: string): { address: string; socketPath?: string } {
+  if (endpoint.startsWith('unix://')) {
+    const socketPath = endpoint.slice('unix://'.length);
+    if (!socketPath.startsWith('/')) throw new Error(`endpoint ${endpoint}: unix socket path must be absolute (unix:///run/csi/csi.sock)`);
+    return { address: `unix:${socketPath}`, socketPath };
+  }
+  if (endpoint.startsWith('tcp://')) return { address: endpoint.slice('tcp://'.length) };
+  throw new Error(`endpoint ${endpoint}: expected unix:///PATH or tcp://HOST:PORT`);
+}
+
+function clearStaleSocket(socketPath: string): void {
+  mkdirSync(path.dirname(socketPath), { recursive: true });
+  let st;
+  try {
+    st = lstatSync(socketPath);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new Error(`${socketPath} exists and is not a socket; refusing to replace it`);
+  unlinkSync(socketPath);
+}
+
+export async function startServer(
+  endpoint: string,
+  services: Array<{ definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation }>,
+): Promise<RunningServer> {
+  const { address, socketPath } = parseEndpoint(endpoint);
+  if (socketPath) clearStaleSocket(socketPath);
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  for (const s of services) server.addService(s.definition, s.handlers);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  return {
+    endpoint,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), 2000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          if (socketPath) {
+            try {
+              unlinkSync(socketPath);
+            } catch {
+              /* already gone */
+            }
+          }
+          resolve();
+        });
+      }),
+  };
+}

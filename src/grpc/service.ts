@@ -1,0 +1,81 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../log/logger';
+import type { Metrics } from '../metrics/registry';
+import { GrpcError, codeName } from './errors';
+import { stripSecrets } from './sanitize';
+
+/**
+ * Turns a typed implementation into grpc-js handlers, wrapping every method of the service definition in the one
+ * logging interceptor: each RPC is logged once with its outcome, code and duration (secrets stripped) and timed
+ * in rds_csi_rpc_duration_seconds. Methods without an implementation answer UNIMPLEMENTED through the same path.
+ */
+
+export interface CallContext {
+  method: string;
+  /** Milliseconds left until the caller's deadline; Infinity when the call has none. */
+  remainingMs(): number;
+  log: Logger;
+}
+
+export type UnaryImpl<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
+
+/** Method names of a generated handler interface mapped to typed unary implementations. */
+export type ServiceImpl<H> = {
+  [K in keyof H as string extends K ? never : K]?: H[K] extends grpc.handleUnaryCall<infer Req, infer Res> ? UnaryImpl<Req, Res> : never;
+};
+
+function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number {
+  const d = call.getDeadline();
+  if (d instanceof Date) return d.getTime();
+  return typeof d === 'number' && Number.isFinite(d) ? d : Infinity;
+}
+
+export function buildHandlers<H>(
+  service: grpc.ServiceDefinition,
+  serviceName: string,
+  impl: ServiceImpl<H>,
+  log: Logger,
+  metrics?: Metrics,
+): grpc.UntypedServiceImplementation {
+  const handlers: grpc.UntypedServiceImplementation = {};
+  const table = impl as Record<string, UnaryImpl<unknown, unknown> | undefined>;
+  for (const [name, def] of Object.entries(service)) {
+    if (def.requestStream || def.responseStream) continue; // CSI v1 is unary only
+    const method = `${serviceName}.${name}`;
+    const fn = table[name];
+    handlers[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const started = process.hrtime.bigint();
+      const deadline = deadlineOf(call);
+      const ctx: CallContext = { method, remainingMs: () => deadline - Date.now(), log: log.child({ method }) };
+      const finish = (code: grpc.status, err?: unknown): void => {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        metrics?.rpcDuration.observe({ method, code: codeName(code) }, seconds);
+        const entry = { method, code: codeName(code), durationMs: Math.round(seconds * 1e4) / 10, request: stripSecrets(call.request) };
+        if (code === grpc.status.OK) ctx.log.info(entry, 'rpc ok');
+        else if (err instanceof GrpcError || code === grpc.status.UNIMPLEMENTED) ctx.log.warn({ ...entry, error: (err as Error | undefined)?.message }, 'rpc failed');
+        else ctx.log.error({ ...entry, err }, 'rpc failed with an unexpected error');
+      };
+      if (!fn) {
+        finish(grpc.status.UNIMPLEMENTED);
+        callback({ code: grpc.status.UNIMPLEMENTED, details: `${method} is not implemented by this plugin` });
+        return;
+      }
+      fn(call.request, ctx).then(
+        (res) => {
+          finish(grpc.status.OK);
+          callback(null, res);
+        },
+        (err: unknown) => {
+          if (err instanceof GrpcError) {
+            finish(err.code, err);
+            callback({ code: err.code, details: err.message });
+          } else {
+            finish(grpc.status.INTERNAL, err);
+            callback({ code: grpc.status.INTERNAL, details: `internal error in ${method}; see the plugin log` });
+          }
+        },
+      );
+    };
+  }
+  return handlers;
+}

@@ -1,0 +1,76 @@
+import { Job, type Queue, type QueueEvents } from 'bullmq';
+import { status } from '@grpc/grpc-js';
+import { GrpcError, codeFromName } from '../grpc/errors';
+import { decodeFailure, type JobData, type JobName, type JobResult } from './jobs';
+
+/**
+ * Enqueue-and-await for the API: add a job under its deterministic id (or find the one already there), then wait
+ * for its result until `waitMs`. A job still running answers ABORTED so the sidecar retries the same request; a
+ * failed job answers with the CSI code its processor recorded and is retried on the caller's next attempt.
+ */
+
+export class OperationPending extends GrpcError {
+  constructor(what: string) {
+    super(status.ABORTED, `${what} is still in progress; retry the same request`);
+  }
+}
+
+export interface RunOptions {
+  /** A finished job under this id is a result of an earlier, separate request: run the job again. */
+  fresh?: boolean;
+}
+
+export class JobRunner {
+  constructor(
+    private readonly queue: Queue,
+    private readonly events: QueueEvents,
+    private readonly jobOptions: { attempts: number; backoffMs: number },
+  ) {}
+
+  async run<N extends JobName>(name: N, id: string, data: JobData<N>, waitMs: number, opts: RunOptions = {}): Promise<JobResult<N>> {
+    const job = await this.findOrAdd(name, id, data, opts);
+    if (waitMs <= 0) throw new OperationPending(`${name} ${id}`);
+    try {
+      return (await job.waitUntilFinished(this.events, waitMs)) as JobResult<N>;
+    } catch (err) {
+      throw this.toGrpc(name, id, err);
+    }
+  }
+
+  private async findOrAdd<N extends JobName>(name: N, id: string, data: JobData<N>, opts: RunOptions): Promise<Job> {
+    const existing = await Job.fromId(this.queue, id);
+    if (existing) {
+      const state = await existing.getState();
+      if (state === 'failed') {
+        // The caller retried after a failure: give the job another full set of attempts.
+        await existing.retry('failed').catch(() => undefined); // another controller may have retried it first
+        return existing;
+      }
+      if (!(state === 'completed' && opts.fresh)) return existing;
+      await existing.remove().catch(() => undefined);
+    }
+    return this.queue.add(name, data, {
+      jobId: id,
+      attempts: this.jobOptions.attempts,
+      backoff: { type: 'exponential', delay: this.jobOptions.backoffMs, jitter: 0.5 },
+      removeOnComplete: { age: 24 * 3600, count: 50000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+  }
+
+  /** Removes a finished job so a new request under the same id starts afresh. */
+  async forget(id: string): Promise<void> {
+    const job = await Job.fromId(this.queue, id);
+    if (job) await job.remove().catch(() => undefined);
+  }
+
+  private toGrpc(name: string, id: string, err: unknown): GrpcError {
+    const text = err instanceof Error ? err.message : String(err);
+    if (text.includes('timed out before finishing')) return new OperationPending(`${name} ${id}`);
+    const { code, message } = decodeFailure(text);
+    const grpcCode = code ? codeFromName(code) : undefined;
+    if (grpcCode !== undefined) return new GrpcError(grpcCode, message);
+    // Attempts exhausted on transient faults: RDS (or Redis) kept failing.
+    return new GrpcError(status.UNAVAILABLE, `${name} failed after all retries: ${message}; the request can be retried`);
+  }
+}

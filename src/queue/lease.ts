@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Per-volume lease across all worker processes: no two jobs that touch one volume run at once. The holder is the
+ * job id, so a stalled job picked up again by another worker re-enters its own lease at once.
+ */
+const ACQUIRE = `
+local v = redis.call('GET', KEYS[1])
+if (not v) or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0`;
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+export class VolumeLease {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly ttlMs: number,
+  ) {}
+
+  private key(volumeId: string): string {
+    return `${this.prefix}:lease:vol:${volumeId}`;
+  }
+
+  async acquire(volumeId: string, holder: string): Promise<boolean> {
+    return (await this.redis.eval(ACQUIRE, 1, this.key(volumeId), holder, this.ttlMs)) === 1;
+  }
+
+  async release(volumeId: string, holder: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.key(volumeId), holder);
+  }
+
+  /** Holds the lease while `fn` runs, renewing it every third of its ttl. */
+  async hold<T>(volumeId: string, holder: string, fn: () => Promise<T>): Promise<T> {
+    const timer = setInterval(() => {
+      this.acquire(volumeId, holder).catch(() => undefined);
+    }, Math.max(50, Math.floor(this.ttlMs / 3)));
+    try {
+      return await fn();
+    } finally {
+      clearInterval(timer);
+      await this.release(volumeId, holder).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import { Queue, QueueEvents } from 'bullmq';
+import { identityService } from '../api/identity';
+import { controllerService } from '../api/controller';
+import { VolumeOperations } from '../api/volume-operations';
+import type { Config } from '../config/schema';
+import { loadCsi } from '../grpc/proto';
+import { startServer, type RunningServer } from '../grpc/server';
+import { buildHandlers } from '../grpc/service';
+import type { Logger } from '../log/logger';
+import { scrubUrl } from '../log/logger';
+import { Metrics } from '../metrics/registry';
+import { redisConnection } from '../queue/connection';
+import { JobRunner } from '../queue/job-runner';
+import { VOLUME_QUEUE } from '../queue/jobs';
+import type { RdsPort } from '../rds/port';
+import { RedisVolumeStore } from '../state/redis-volume-store';
+import { startHttpServer, type HttpServer } from './http-server';
+import { rdsFromConfig } from './rds-factory';
+import { startWorker, type WorkerApp } from './worker-app';
+
+/**
+ * The controller process: Identity + Controller over gRPC, the queue producer side, optionally an in-process
+ * worker, and the HTTP port for metrics and health.
+ */
+export interface ControllerAppOptions {
+  endpoint: string;
+  /** host:port for /metrics and /healthz; omitted = no HTTP port. */
+  httpListen?: string;
+  /** Run a worker inside this process as well. */
+  withWorker?: boolean;
+}
+
+export interface ControllerApp {
+  server: RunningServer;
+  http?: HttpServer;
+  metrics: Metrics;
+  rds: RdsPort;
+  close(): Promise<void>;
+}
+
+export async function startController(cfg: Config, opts: ControllerAppOptions, log: Logger): Promise<ControllerApp> {
+  const metrics = new Metrics('controller');
+  const redis = redisConnection(cfg.redisUrl, 'fast');
+  const blocking = redisConnection(cfg.redisUrl, 'blocking');
+  const queue = new Queue(VOLUME_QUEUE, { connection: redis, prefix: cfg.queuePrefix });
+  queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
+  const events = new QueueEvents(VOLUME_QUEUE, { connection: blocking, prefix: cfg.queuePrefix, autorun: true });
+  events.on('error', (err) => log.warn({ err: err.message }, 'queue events connection error'));
+  const rds = rdsFromConfig(cfg.rds, metrics);
+  const store = new RedisVolumeStore(redis, cfg.queuePrefix);
+  const runner = new JobRunner(queue, events, { attempts: cfg.worker.attempts, backoffMs: cfg.worker.backoffMs });
+  const ops = new VolumeOperations({ store, runner, basePath: cfg.rds.basePath, nqnPrefix: cfg.nqnPrefix, exportPort: cfg.rds.exportPort });
+
+  const checks = [
+    { name: 'redis', check: async () => void (await redis.ping()) },
+    { name: 'rds', check: () => rds.ping() },
+  ];
+  const csi = loadCsi().csi.v1;
+  const identity = identityService(cfg.driverName, {
+    controller: true,
+    checks,
+    onNotReady: (name, err) => log.warn({ dependency: name, err: (err as Error).message }, 'probe: not ready'),
+  });
+  const controller = controllerService({
+    ops,
+    store,
+    rds,
+    limits: cfg.volumes,
+    volumePrefix: cfg.volumePrefix,
+    target: { address: cfg.rds.exportAddress ?? cfg.rds.host, port: cfg.rds.exportPort },
+    deadlineMarginMs: cfg.api.deadlineMarginMs,
+    defaultWaitMs: cfg.api.defaultWaitMs,
+  });
+  let worker: WorkerApp | undefined;
+  if (opts.withWorker) worker = await startWorker(cfg, log.child({ component: 'worker' }), { metrics, rds });
+  await events.waitUntilReady();
+  const server = await startServer(opts.endpoint, [
+    { definition: csi.Identity.service, handlers: buildHandlers(csi.Identity.service, 'Identity', identity, log, metrics) },
+    { definition: csi.Controller.service, handlers: buildHandlers(csi.Controller.service, 'Controller', controller, log, metrics) },
+  ]);
+  const healthy = async (): Promise<boolean> => {
+    for (const c of checks) {
+      try {
+        await c.check();
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  };
+  const http = opts.httpListen ? await startHttpServer(opts.httpListen, metrics, healthy) : undefined;
+  log.info({ endpoint: opts.endpoint, redis: scrubUrl(cfg.redisUrl), rds: `${cfg.rds.host}:${cfg.rds.port}`, http: http?.port, worker: !!worker }, 'controller ready');
+
+  return {
+    server,
+    http,
+    metrics,
+    rds,
+    close: async () => {
+      await server.close();
+      await http?.close();
+      await worker?.close();
+      await events.close();
+      await queue.close();
+      await rds.close();
+      redis.disconnect();
+      blocking.disconnect();
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis';
+import type { VolumePage, VolumeRecord, VolumeStore } from './volume-record';
+
+/**
+ * VolumeStore on Redis: one JSON string per volume plus a lexically sorted index for ListVolumes pagination.
+ * Writes that depend on the generation run as Lua scripts, so two controllers never overwrite each other.
+ */
+
+const UPDATE_IF_GEN = `
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+if cjson.decode(cur)['gen'] ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1`;
+
+const REMOVE_IF_GEN = `
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+if cjson.decode(cur)['gen'] ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1`;
+
+const CLAIM = `
+local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX')
+if ok then redis.call('ZADD', KEYS[2], 0, ARGV[2]) return ARGV[1] end
+return redis.call('GET', KEYS[1])`;
+
+export class RedisVolumeStore implements VolumeStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(id: string): string {
+    return `${this.prefix}:state:vol:${id}`;
+  }
+
+  private get index(): string {
+    return `${this.prefix}:state:vols`;
+  }
+
+  private parse(raw: string | null): VolumeRecord | undefined {
+    return raw ? (JSON.parse(raw) as VolumeRecord) : undefined;
+  }
+
+  async get(id: string): Promise<VolumeRecord | undefined> {
+    return this.parse(await this.redis.get(this.key(id)));
+  }
+
+  async claim(rec: VolumeRecord): Promise<{ created: boolean; record: VolumeRecord }> {
+    const json = JSON.stringify(rec);
+    const stored = (await this.redis.eval(CLAIM, 2, this.key(rec.id), this.index, json, rec.id)) as string;
+    return { created: stored === json, record: JSON.parse(stored) as VolumeRecord };
+  }
+
+  async update(rec: VolumeRecord): Promise<boolean> {
+    return (await this.redis.eval(UPDATE_IF_GEN, 1, this.key(rec.id), JSON.stringify(rec), rec.gen)) === 1;
+  }
+
+  async remove(id: string, gen: string): Promise<boolean> {
+    return (await this.redis.eval(REMOVE_IF_GEN, 2, this.key(id), this.index, gen, id)) === 1;
+  }
+
+  async page(after: string | undefined, limit: number): Promise<VolumePage> {
+    const min = after === undefined ? '-' : `(${after}`;
+    const ids = await this.redis.zrangebylex(this.index, min, '+', 'LIMIT', 0, limit + 1);
+    const pageIds = ids.slice(0, limit);
+    if (pageIds.length === 0) return { records: [] };
+    const raws = await this.redis.mget(...pageIds.map((id) => this.key(id)));
+    const records = raws.map((r) => this.parse(r)).filter((r): r is VolumeRecord => r !== undefined);
+    return { records, next: ids.length > limit ? pageIds[pageIds.length - 1] : undefined };
+  }
+
+  async count(): Promise<number> {
+    return this.redis.zcard(this.index);
+  }
+}
