@@ -3,7 +3,7 @@
  * connection that saw a protocol error may be deaf). It fails every pending call when the connection dies, since
  * node-routeros never settles them itself (reference/ROUTEROS.md §3.6), and gives each call a deadline.
  */
-import { RosTransportError } from './errors';
+import { isErrorLike, RosTransportError } from './errors';
 
 /** The part of node-routeros' RouterOSAPI used here. */
 export interface RouterOsApiLike {
@@ -14,7 +14,11 @@ export interface RouterOsApiLike {
 
 /** Private fields of RouterOSAPI 1.6.9 that must be torn down by hand (its own close() hangs on a dead socket). */
 interface ApiInternals {
-  connector?: { destroy(): void; on(event: 'error', l: () => void): unknown } | null;
+  connector?: {
+    destroy(): void;
+    on(event: 'error', l: () => void): unknown;
+    socket?: { once(event: 'error', l: (err: Error) => void): unknown };
+  } | null;
   connectionHoldInterval?: NodeJS.Timeout;
   keptaliveby?: NodeJS.Timeout;
 }
@@ -49,15 +53,20 @@ export class RosConnection {
   }
 
   async open(timeoutMs: number): Promise<void> {
+    const connecting = this.api.connect();
+    // node-routeros replaces a socket error by a RosException with an empty message (TLS verification failures
+    // even lose the code), so keep the socket's own error for the report. The socket exists once connect() ran.
+    let socketError: Error | undefined;
+    (this.api as unknown as ApiInternals).connector?.socket?.once('error', (e) => (socketError = e));
     try {
       await withDeadline(
-        [this.api.connect(), this.died],
+        [connecting, this.died],
         timeoutMs,
         () => new RosTransportError('connect-timeout', `no connection to RDS at ${this.target} within ${timeoutMs} ms`),
       );
     } catch (err) {
       this.kill(new RosTransportError('socket', `connect to RDS at ${this.target} failed: ${describe(err)}`, err));
-      throw err;
+      throw socketError && isErrorLike(err) && !err.message ? socketError : err;
     }
     if (this.dead) throw new RosTransportError('closed', `RDS at ${this.target} closed the connection during login`);
     this.isAlive = true;
@@ -72,7 +81,7 @@ export class RosConnection {
       written = this.api.write(command, [...words]);
     } catch (err) {
       this.kill(new RosTransportError('socket', `write to RDS at ${this.target} failed: ${describe(err)}`, err));
-      return Promise.reject(err instanceof Error ? err : new Error(describe(err)));
+      return Promise.reject(isErrorLike(err) ? err : new Error(describe(err)));
     }
     return withDeadline(
       [written, this.died],
@@ -129,7 +138,7 @@ function withDeadline<T>(
 }
 
 export function describe(err: unknown): string {
-  if (err instanceof Error) {
+  if (isErrorLike(err)) {
     const errno = (err as { errno?: unknown }).errno;
     return err.message || (typeof errno === 'number' || typeof errno === 'string' ? `errno ${errno}` : err.name);
   }

@@ -91,12 +91,19 @@ const ERRNO_NAMES = new Map<number, string>(
 
 const TRANSIENT_CODES = /^(E(CONN(REFUSED|RESET|ABORTED)|PIPE|TIMEDOUT|HOSTUNREACH|HOSTDOWN|NETUNREACH|NETDOWN|NETRESET|AI_AGAIN|NOTFOUND|NOTCONN|ADDRNOTAVAIL)|SOCKTMOUT|UNKNOWNREPLY|UNREGISTEREDTAG|ALRDYCONNECTING|ALRDYCLOSNG|ERR_SOCKET_CLOSED|ERR_STREAM_DESTROYED)$/;
 
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|^ERR_TLS|^ERR_SSL|^EPROTO$/;
+
 function transient(code: status, message: string, cause: unknown): RdsError {
   return new RdsError('transient', code, message, cause);
 }
 
 function where(context: string | undefined): string {
   return context ? ` (${context})` : '';
+}
+
+/** Duck-typed: Node's own errors come from another realm under jest (and vm), so `instanceof Error` is unreliable. */
+export function isErrorLike(err: unknown): err is Error {
+  return typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string';
 }
 
 function errnoName(err: object): string | undefined {
@@ -122,19 +129,23 @@ export function classifyRdsError(err: unknown, context?: string): RdsError {
     // node-routeros rejects connect() with the bare string 'ALRDYCONNECTING'.
     return transient(status.UNAVAILABLE, `RDS client not ready${at}: ${err}; retry`, err);
   }
-  if (!(err instanceof Error)) {
+  if (!isErrorLike(err)) {
     return new RdsError('permanent', status.UNKNOWN, `unexpected failure talking to RDS${at}: ${String(err)}`, err);
   }
   const name = errnoName(err);
   if (name === 'CANTLOGIN') {
     return new RdsError('permanent', status.FAILED_PRECONDITION, `RDS refused the login${at}: check the RDS user and password in the driver configuration`, err);
   }
+  if (name !== undefined && TLS_CODES.test(name)) {
+    return new RdsError('permanent', status.FAILED_PRECONDITION, `TLS connection to RDS refused${at}: ${name}: ${err.message}; check the pinned CA and servername in the driver configuration`, err);
+  }
   if (name !== undefined && TRANSIENT_CODES.test(name)) {
     const detail = err.message ? `${name}: ${err.message}` : name;
     return transient(status.UNAVAILABLE, `RDS unreachable${at}: ${detail}; check that RDS is up and the API port is reachable`, err);
   }
-  if (name !== undefined && err.name === 'RosException') {
-    return transient(status.UNAVAILABLE, `RDS connection error${at}: ${name} ${err.message}`.trim(), err);
+  if (err.name === 'RosException') {
+    const detail = `${name ?? ''} ${err.message}`.trim() || 'no details from node-routeros';
+    return transient(status.UNAVAILABLE, `RDS connection error${at}: ${detail}; check that RDS is up and reachable`, err);
   }
   if (/fatal/i.test(err.message) || /socket (hang up|closed)|ECONNRESET|ECONNREFUSED/i.test(err.message)) {
     return transient(status.UNAVAILABLE, `RDS closed the connection${at}: ${err.message}; the request can be retried`, err);

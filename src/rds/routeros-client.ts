@@ -11,7 +11,7 @@
 import './empty-reply-patch';
 import { RouterOSAPI, type IRosOptions } from 'node-routeros';
 import type { ConnectionOptions, TlsOptions } from 'tls';
-import { RosTransportError } from './errors';
+import { isErrorLike, RosTransportError } from './errors';
 import { RosConnection, type RouterOsApiLike } from './connection';
 
 export interface RouterOsTlsOptions {
@@ -158,8 +158,8 @@ export class RouterOsClient implements RosCaller {
 
 function outcomeOf(err: unknown): CallOutcome {
   if (err instanceof RosTransportError) return err.reason === 'timeout' ? 'timeout' : 'error';
-  // node-routeros reports a !trap as a plain Error; its own failures are RosException.
-  if (err instanceof Error && err.constructor === Error) return 'trap';
+  // node-routeros reports a !trap as a plain Error; its own failures are RosException, Node's carry a code.
+  if (isErrorLike(err) && err.name === 'Error' && (err as { code?: unknown }).code === undefined) return 'trap';
   return 'error';
 }
 

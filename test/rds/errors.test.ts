@@ -30,6 +30,8 @@ const cases: Array<[string, unknown, RdsErrorKind, status, RegExp | null]> = [
   ['refused (numeric errno)', new RosException(-111 as unknown as string), 'transient', status.UNAVAILABLE, /ECONNREFUSED/],
   ['reset (numeric errno)', new RosException(-104 as unknown as string), 'transient', status.UNAVAILABLE, /ECONNRESET/],
   ['socket idle timeout', new RosException('SOCKTMOUT', { seconds: 10 }), 'transient', status.UNAVAILABLE, null],
+  ['RosException without details', new RosException(undefined as unknown as string), 'transient', status.UNAVAILABLE, null],
+  ['TLS verification', Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }), 'permanent', status.FAILED_PRECONDITION, /pinned CA/],
   ['unknown reply', new RosException('UNKNOWNREPLY', { reply: '!x' }), 'transient', status.UNAVAILABLE, null],
   ['node ECONNREFUSED', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'transient', status.UNAVAILABLE, null],
   ['ALRDYCONNECTING string', 'ALRDYCONNECTING', 'transient', status.UNAVAILABLE, null],
