@@ -1,0 +1,42 @@
+import { Command } from 'commander';
+import { startAllInOne } from '../../runtime/all-in-one';
+import { waitForSockets } from '../../runtime/wait-sockets';
+import { addCommonOptions, configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
+
+interface Flags extends CommonFlags {
+  controllerEndpoint: string;
+  nodeEndpoint: string;
+  dataDir?: string;
+  httpListen?: string;
+  simulatorLatencyMs?: string;
+}
+
+export function allInOneCommand(): Command {
+  return addCommonOptions(new Command('all-in-one'))
+    .description('controller + worker + node endpoint, with a private redis-server and the embedded RDS simulator unless given')
+    .requiredOption('--controller-endpoint <endpoint>', 'unix:///PATH for the controller')
+    .requiredOption('--node-endpoint <endpoint>', 'unix:///PATH for the node plugin')
+    .option('--data-dir <dir>', 'simulator data dir (default: a new temp dir)')
+    .option('--http-listen <host:port>', 'serve /metrics and /healthz')
+    .option('--simulator-latency-ms <ms>', 'latency of every simulated RouterOS command')
+    .action(async (flags: Flags) => {
+      const cfg = configFromFlags({ ...flags, rdsAddress: undefined, redisUrl: undefined });
+      const log = loggerFor(cfg, 'rds-csi');
+      const aio = await startAllInOne(
+        cfg,
+        {
+          controllerEndpoint: flags.controllerEndpoint,
+          nodeEndpoint: flags.nodeEndpoint,
+          redisUrl: flags.redisUrl,
+          rdsAddress: flags.rdsAddress,
+          dataDir: flags.dataDir,
+          httpListen: flags.httpListen,
+          simulatorLatencyMs: flags.simulatorLatencyMs ? Number(flags.simulatorLatencyMs) : undefined,
+        },
+        log,
+      );
+      runUntilSignal(log, () => aio.close());
+      await waitForSockets([flags.controllerEndpoint, flags.nodeEndpoint], 30000);
+      process.stdout.write('READY\n');
+    });
+}

@@ -1,0 +1,81 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Config } from '../config/schema';
+import type { Logger } from '../log/logger';
+import { startSimulator, type RunningSimulator } from '../simulator';
+import { startController, type ControllerApp } from './controller-app';
+import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis';
+import { startNodeIdentity } from './node-identity-app';
+import type { RunningServer } from '../grpc/server';
+
+/**
+ * Everything in one process for trying the driver without Kubernetes or an RDS: controller with an in-process
+ * worker, the node endpoint, and — when no Redis URL / RDS address is given — a private redis-server and the
+ * embedded RouterOS simulator.
+ */
+export interface AllInOneOptions {
+  controllerEndpoint: string;
+  nodeEndpoint: string;
+  /** Use this Redis instead of starting one. */
+  redisUrl?: string;
+  /** host:port of an RDS (or simulator) instead of the embedded simulator. */
+  rdsAddress?: string;
+  dataDir?: string;
+  httpListen?: string;
+  simulatorLatencyMs?: number;
+}
+
+export interface AllInOne {
+  controller: ControllerApp;
+  simulator?: RunningSimulator;
+  redisUrl: string;
+  rdsAddress: string;
+  close(): Promise<void>;
+}
+
+export async function startAllInOne(base: Config, o: AllInOneOptions, log: Logger): Promise<AllInOne> {
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const c of closers.reverse()) await c().catch((err: Error) => log.warn({ err: err.message }, 'shutdown step failed'));
+  };
+  try {
+    let redis: EmbeddedRedis | undefined;
+    if (!o.redisUrl) {
+      redis = await startEmbeddedRedis();
+      closers.push(() => redis!.close());
+    }
+    let simulator: RunningSimulator | undefined;
+    let rdsHost = base.rds.host;
+    let rdsPort = base.rds.port;
+    if (o.rdsAddress) {
+      const i = o.rdsAddress.lastIndexOf(':');
+      rdsHost = o.rdsAddress.slice(0, i);
+      rdsPort = Number(o.rdsAddress.slice(i + 1));
+    } else {
+      const dataDir = o.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'rds-csi-sim-'));
+      simulator = await startSimulator({
+        host: '127.0.0.1',
+        port: 0,
+        dataDir,
+        poolName: base.rds.poolName,
+        user: base.rds.user,
+        password: base.rds.password,
+        faults: o.simulatorLatencyMs ? { latencyMs: o.simulatorLatencyMs } : undefined,
+      });
+      closers.push(() => simulator!.close());
+      rdsHost = simulator.host;
+      rdsPort = simulator.port;
+    }
+    const redisUrl = o.redisUrl ?? redis!.url;
+    const cfg: Config = { ...base, redisUrl, rds: { ...base.rds, host: rdsHost, port: rdsPort, tls: o.rdsAddress ? base.rds.tls : false } };
+    const controller = await startController(cfg, { endpoint: o.controllerEndpoint, withWorker: true, httpListen: o.httpListen }, log.child({ component: 'controller' }));
+    closers.push(() => controller.close());
+    const node: RunningServer = await startNodeIdentity(cfg, o.nodeEndpoint, log.child({ component: 'node' }));
+    closers.push(() => node.close());
+    return { controller, simulator, redisUrl, rdsAddress: `${rdsHost}:${rdsPort}`, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Overrides } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
+import { createLogger } from '../../src/log/logger';
+import { startController, type ControllerApp } from '../../src/runtime/controller-app';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
+import { CsiClient } from './csi-client';
+import { startRedis, type TestRedis } from './redis';
+
+/**
+ * One controller stack for integration tests: a private redis-server, the RouterOS simulator over TCP with real
+ * files in a temp dir, and the controller (with an in-process worker unless told otherwise) on a unix socket.
+ */
+export interface Harness {
+  redis: TestRedis;
+  sim: RunningSimulator;
+  cfg: Config;
+  dir: string;
+  endpoint: string;
+  controller?: ControllerApp;
+  client: CsiClient;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(opts: { withWorker?: boolean; overrides?: Overrides; sim?: Partial<SimulatorOptions>; controller?: boolean } = {}): Promise<Harness> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-it-'));
+  const redis = await startRedis();
+  const sim = await startSimulator({ host: '127.0.0.1', port: 0, dataDir: path.join(dir, 'rds'), user: 'admin', password: 'secret', ...opts.sim });
+  const cfg = loadConfig(
+    {
+      redisUrl: redis.url,
+      'rds.host': sim.host,
+      'rds.port': sim.port,
+      'rds.password': 'secret',
+      'rds.callTimeoutMs': 2000,
+      'rds.connectTimeoutMs': 1000,
+      'worker.backoffMs': 100,
+      'worker.attempts': 3,
+      'worker.lockMs': 3000,
+      'worker.stalledIntervalMs': 1000,
+      'worker.leaseMs': 3000,
+      logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...opts.overrides,
+    },
+    {},
+  );
+  const endpoint = `unix://${path.join(dir, 'controller.sock')}`;
+  const controller =
+    opts.controller === false ? undefined : await startController(cfg, { endpoint, withWorker: opts.withWorker ?? true }, createLogger(cfg.logLevel));
+  const client = new CsiClient(endpoint);
+  return {
+    redis,
+    sim,
+    cfg,
+    dir,
+    endpoint,
+    controller,
+    client,
+    stop: async () => {
+      client.close();
+      await controller?.close();
+      await sim.close();
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
