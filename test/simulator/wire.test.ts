@@ -1,6 +1,6 @@
 /** The API wire protocol over real TCP: login, tags, traps, !empty, /cancel, /quit, framing. */
 import { encodeSentence } from '../../src/simulator/protocol/codec';
-import { attrsOf, tagOf, WireClient } from '../support/wire-client';
+import { attrsOf, tagOf } from '../support/wire-client';
 import { startHarness, type SimHarness } from './helpers';
 
 describe('simulator wire protocol', () => {
@@ -137,10 +137,5 @@ describe('simulator wire protocol', () => {
     const c = await h.client();
     c.sendRaw(Buffer.from([0xf8, 0, 0, 0, 0]));
     await c.closed;
-  });
-
-  it('serves api-ssl when given a certificate', async () => {
-    // Covered by tls.test.ts when openssl is available.
-    expect(typeof WireClient.connect).toBe('function');
   });
 });
