@@ -1,5 +1,4 @@
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
-import type { VolumeCapability } from '../generated/csi/v1/VolumeCapability';
 import { volumeIdFromName, isVolumeId } from '../domain/ids';
 import type { CapacityLimits } from '../domain/sizes';
 import { aborted, invalid, notFound } from '../grpc/errors';
@@ -35,7 +34,7 @@ function waitBudget(ctx: CallContext, d: ControllerDeps): number {
   return Number.isFinite(remaining) ? Math.min(remaining - d.deadlineMarginMs, d.defaultWaitMs * 10) : d.defaultWaitMs;
 }
 
-function requireVolumeId(id: string, d: ControllerDeps): void {
+function requireVolumeId(id: string): void {
   if (!id) throw invalid('volume_id is required');
 }
 
@@ -51,7 +50,7 @@ export function controllerService(d: ControllerDeps): ServiceImpl<ControllerHand
     },
 
     DeleteVolume: async (req, ctx) => {
-      requireVolumeId(req.volumeId, d);
+      requireVolumeId(req.volumeId);
       // Not one of our ids (e.g. a snapshot id): nothing of ours to delete, which CSI answers with OK.
       if (!isVolumeId(req.volumeId, d.volumePrefix)) return {};
       await mapped(() => d.ops.delete(req.volumeId, waitBudget(ctx, d)));
@@ -59,7 +58,7 @@ export function controllerService(d: ControllerDeps): ServiceImpl<ControllerHand
     },
 
     ValidateVolumeCapabilities: async (req) => {
-      requireVolumeId(req.volumeId, d);
+      requireVolumeId(req.volumeId);
       if (!req.volumeCapabilities?.length) throw invalid('volume_capabilities must contain at least one capability');
       const rec = isVolumeId(req.volumeId, d.volumePrefix) ? await mapped(() => d.store.get(req.volumeId)) : undefined;
       if (!rec || rec.state !== 'ready') throw notFound(`volume ${req.volumeId} does not exist`);
@@ -69,7 +68,7 @@ export function controllerService(d: ControllerDeps): ServiceImpl<ControllerHand
         const kind = cap.block ? 'block' : 'mount';
         if (kind !== rec.accessType) return { message: `volume ${rec.id} was created for ${rec.accessType} access, not ${kind}` };
       }
-      return { confirmed: { volumeCapabilities: req.volumeCapabilities as VolumeCapability[], volumeContext: req.volumeContext, parameters: req.parameters } };
+      return { confirmed: { volumeCapabilities: req.volumeCapabilities, volumeContext: req.volumeContext, parameters: req.parameters } };
     },
 
     GetCapacity: async (req) => {
@@ -99,7 +98,7 @@ export function controllerService(d: ControllerDeps): ServiceImpl<ControllerHand
     },
 
     ControllerGetVolume: async (req) => {
-      requireVolumeId(req.volumeId, d);
+      requireVolumeId(req.volumeId);
       const rec = isVolumeId(req.volumeId, d.volumePrefix) ? await mapped(() => d.store.get(req.volumeId)) : undefined;
       if (!rec || rec.state !== 'ready') throw notFound(`volume ${req.volumeId} does not exist`);
       const disk = await mapped(() => d.rds.getDisk(rec.slot));

@@ -9,6 +9,9 @@ import { classifyRdsError, RdsError } from './errors';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/** The breaker's refusal: RDS has been failing for several calls in a row (an outage, not a blip). */
+export class BreakerOpenError extends RdsError {}
+
 export interface CircuitBreakerOptions {
   /** Shown in the refusal message, e.g. "10.0.0.5:8729". */
   target: string;
@@ -73,7 +76,7 @@ export class CircuitBreaker {
   private refusal(): RdsError {
     const remainingMs = this.current === 'open' ? Math.max(0, this.openedAt + this.openMs - this.now()) : 0;
     const retryIn = this.probeInFlight && remainingMs === 0 ? 'until the probe call in flight answers' : `for ${Math.ceil(remainingMs / 1000)}s`;
-    return new RdsError(
+    return new BreakerOpenError(
       'transient',
       status.UNAVAILABLE,
       `RDS unreachable at ${this.opts.target} since ${new Date(this.downSince).toISOString()} ` +

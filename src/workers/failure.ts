@@ -2,6 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import { status } from '@grpc/grpc-js';
 import { codeName } from '../grpc/errors';
 import { encodeFailure } from '../queue/jobs';
+import { BreakerOpenError } from '../rds/circuit-breaker';
 import { RdsError } from '../rds/errors';
 import { PermanentError } from './context';
 
@@ -10,11 +11,6 @@ import { PermanentError } from './context';
  * (UnrecoverableError) with their CSI code in the reason; everything else is thrown again for a retry with
  * exponential backoff and jitter.
  */
-/** The breaker's refusal: RDS is down, not blipping. */
-function isOutage(err: RdsError): boolean {
-  return err.kind === 'transient' && err.message.startsWith('RDS unreachable at');
-}
-
 export function toJobFailure(err: unknown): { error: Error; kind: 'permanent' | 'transient' } {
   if (err instanceof PermanentError) {
     return { error: new UnrecoverableError(encodeFailure(codeName(err.code), err.message)), kind: 'permanent' };
@@ -23,7 +19,7 @@ export function toJobFailure(err: unknown): { error: Error; kind: 'permanent' | 
     const code = err.kind === 'not-found' ? status.NOT_FOUND : err.grpcCode;
     return { error: new UnrecoverableError(encodeFailure(codeName(code), err.message)), kind: 'permanent' };
   }
-  if (err instanceof RdsError && isOutage(err)) {
+  if (err instanceof BreakerOpenError) {
     // The circuit breaker is open: RDS has been unreachable for several calls. Retrying inside the queue would
     // only pile up jobs; fail now with UNAVAILABLE and let the CO retry the RPC (which retries the job).
     return { error: new UnrecoverableError(encodeFailure('UNAVAILABLE', err.message)), kind: 'transient' };

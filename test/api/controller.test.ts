@@ -179,7 +179,7 @@ describe('controller against redis-server and the RouterOS simulator', () => {
       const first = await codeOf(h.client.ctl('CreateVolume', req, 1000));
       expect(first.code).toBe(status.ABORTED);
       expect(first.details).toMatch(/in progress/);
-      let res;
+      let res: { volume: { capacityBytes: string; volumeId: string } } | undefined;
       for (let i = 0; i < 20 && !res; i++) {
         try {
           res = await h.client.ctl('CreateVolume', req, 1500);
@@ -187,8 +187,8 @@ describe('controller against redis-server and the RouterOS simulator', () => {
           expect((err as { code: number }).code).toBe(status.ABORTED);
         }
       }
-      expect(res.volume.capacityBytes).toBe(String(MiB));
-      expect(h.sim.disks().filter((d) => d.slot === res.volume.volumeId)).toHaveLength(1);
+      expect(res?.volume.capacityBytes).toBe(String(MiB));
+      expect(h.sim.disks().filter((d) => d.slot === res?.volume.volumeId)).toHaveLength(1);
     } finally {
       h.sim.faults.set({ latencyMs: 0 });
     }

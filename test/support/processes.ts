@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+/**
+ * Runs the compiled `rds-csi` CLI (dist/, built by `npm test`'s pretest) as a child process, the way it runs in
+ * production, and waits until it says it is ready.
+ */
+export const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
+
+export interface CliProcess {
+  child: ChildProcess;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function spawnCli(args: string[], env: Record<string, string>, readyPattern: RegExp, timeoutMs = 20000): Promise<CliProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args[0]} not ready after ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const onData = (b: Buffer): void => {
+      out += b.toString();
+      if (readyPattern.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args[0]} exited with ${code} before it was ready:\n${out}`));
+    });
+  });
+  const proc: CliProcess = {
+    child,
+    output: () => out,
+    kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await exited;
+    },
+  };
+  try {
+    await ready;
+  } catch (err) {
+    await proc.kill('SIGKILL');
+    throw err;
+  }
+  return proc;
+}

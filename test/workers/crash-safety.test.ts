@@ -1,0 +1,106 @@
+import path from 'node:path';
+import { MOUNT_RWO, CsiClient, codeOf } from '../support/csi-client';
+import { startHarness, type Harness } from '../support/controller-harness';
+import { spawnCli, type CliProcess } from '../support/processes';
+import { waitFor } from '../support/wait';
+import { waitForSockets } from '../../src/runtime/wait-sockets';
+
+/**
+ * Crash safety and high availability with real processes: `rds-csi worker` and `rds-csi controller` children on
+ * one redis-server, the simulator slowed down so a job is caught in flight.
+ */
+const MiB = 1024 * 1024;
+const req = (name: string) => ({ name, capacityRange: { requiredBytes: String(8 * MiB) }, volumeCapabilities: [MOUNT_RWO] });
+
+describe('crash safety and HA across processes', () => {
+  let h: Harness;
+  const procs: CliProcess[] = [];
+  const clients: CsiClient[] = [];
+
+  function env(): Record<string, string> {
+    return {
+      RDS_CSI_RDS_PASSWORD: 'secret',
+      RDS_CSI_WORKER_LOCK_MS: '2000',
+      RDS_CSI_WORKER_STALLED_INTERVAL_MS: '500',
+      RDS_CSI_WORKER_LEASE_MS: '2000',
+      RDS_CSI_WORKER_BACKOFF_MS: '100',
+      RDS_CSI_RDS_CALL_TIMEOUT_MS: '5000',
+    };
+  }
+  const common = (): string[] => ['--redis-url', h.redis.url, '--rds-address', `${h.sim.host}:${h.sim.port}`, '--log-level', 'info'];
+
+  async function worker(): Promise<CliProcess> {
+    const p = await spawnCli(['worker', ...common()], env(), /worker ready/);
+    procs.push(p);
+    return p;
+  }
+  async function controller(name: string, withWorker: boolean): Promise<{ proc: CliProcess; client: CsiClient }> {
+    const endpoint = `unix://${path.join(h.dir, `${name}.sock`)}`;
+    const proc = await spawnCli(['controller', '--endpoint', endpoint, ...(withWorker ? ['--with-worker'] : []), ...common()], env(), /controller ready/);
+    procs.push(proc);
+    await waitForSockets([endpoint], 10000);
+    const client = new CsiClient(endpoint);
+    clients.push(client);
+    return { proc, client };
+  }
+
+  beforeAll(async () => {
+    h = await startHarness({ controller: false });
+  });
+  afterEach(async () => {
+    h.sim.faults.set({ latencyMs: 0 });
+    clients.splice(0).forEach((c) => c.close());
+    await Promise.all(procs.splice(0).map((p) => p.kill('SIGKILL')));
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('a worker SIGKILLed in the middle of disk.create: the job completes on another worker, one disk', async () => {
+    const { client } = await controller('c1', false);
+    const a = await worker();
+    h.sim.faults.set({ latencyMs: 300 });
+    const before = h.sim.stats()['/disk/print'] ?? 0;
+    const pending = client.ctl('CreateVolume', req('crash-create'), 60000);
+    await waitFor(() => (h.sim.stats()['/disk/print'] ?? 0) > before, 10000, 'disk.create to reach RDS');
+    await a.kill('SIGKILL');
+    await worker();
+    const res = await pending;
+    expect(res.volume.capacityBytes).toBe(String(8 * MiB));
+    const disks = h.sim.disks().filter((d) => d.slot === res.volume.volumeId);
+    expect(disks).toHaveLength(1);
+    expect(disks[0].nvmeTcpExport).toBe(true);
+  });
+
+  it('two controllers receive the same CreateVolume at once: one disk, both callers get the same volume', async () => {
+    const c1 = await controller('ha1', true);
+    const c2 = await controller('ha2', true);
+    h.sim.faults.set({ latencyMs: 50 });
+    const [r1, r2] = await Promise.all([c1.client.ctl('CreateVolume', req('ha-volume'), 30000), c2.client.ctl('CreateVolume', req('ha-volume'), 30000)]);
+    expect(r1.volume).toEqual(r2.volume);
+    expect(h.sim.disks().filter((d) => d.slot === r1.volume.volumeId)).toHaveLength(1);
+  });
+
+  it('a controller killed while awaiting a job loses nothing: the retry on another controller returns the result', async () => {
+    const a = await controller('dying', false);
+    const b = await controller('survivor', false);
+    await worker();
+    h.sim.faults.set({ latencyMs: 300 });
+    const before = h.sim.stats()['/disk/print'] ?? 0;
+    const lost = codeOf(a.client.ctl('CreateVolume', req('orphaned-call'), 60000));
+    await waitFor(() => (h.sim.stats()['/disk/print'] ?? 0) > before, 10000, 'the job to start');
+    await a.proc.kill('SIGKILL');
+    expect((await lost).code).toBeDefined(); // the caller saw the connection die
+    const res = await b.client.ctl('CreateVolume', req('orphaned-call'), 60000);
+    expect(res.volume.capacityBytes).toBe(String(8 * MiB));
+    expect(h.sim.disks().filter((d) => d.slot === res.volume.volumeId)).toHaveLength(1);
+  });
+
+  it('DeleteVolume through a separate worker process removes disk and file', async () => {
+    const { client } = await controller('del', false);
+    await worker();
+    const res = await client.ctl('CreateVolume', req('worker-delete'), 30000);
+    await client.ctl('DeleteVolume', { volumeId: res.volume.volumeId }, 30000);
+    expect(h.sim.disks().filter((d) => d.slot === res.volume.volumeId)).toHaveLength(0);
+  });
+});
