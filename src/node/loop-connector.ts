@@ -1,0 +1,116 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { isUnder } from '../domain/ids';
+import type { HostPort } from '../host/port';
+import { describeResult, ok } from '../host/run';
+import { type BlockDevice, type Connector, HostError, type ManagedConnection, type VolumeTarget, isManagedNqn, volumeIdOfNqn } from './connector';
+import { blockDeviceOf, waitForDevice } from './device';
+
+/**
+ * Connector for the all-in-one mode and the tests: the simulator keeps a volume's disk as a file at
+ * `<dataDir>/<basePath>/<volumeId>.img`; attaching it with losetup gives a real block device to format, mount and
+ * mknod. Devices are found by their backing file in sysfs (`/sys/class/block/loopN/loop/backing_file`), so a
+ * plugin restart finds them again; detach only ever touches loop devices of files under that directory.
+ */
+
+export interface LoopConnectorOptions {
+  host: HostPort;
+  nqnPrefix: string;
+  dataDir: string;
+  basePath: string;
+  toolTimeoutMs: number;
+}
+
+export class LoopConnector implements Connector {
+  readonly kind = 'loop' as const;
+  private readonly volumesDir: string;
+
+  constructor(private readonly o: LoopConnectorOptions) {
+    this.volumesDir = path.join(o.dataDir, o.basePath.replace(/^\/+/, ''));
+  }
+
+  private fileOf(nqn: string): string {
+    const id = volumeIdOfNqn(this.o.nqnPrefix, nqn);
+    if (!id) throw new HostError(`NQN ${nqn} is not a volume under the managed prefix ${this.o.nqnPrefix}`, 'precondition');
+    const file = path.join(this.volumesDir, `${id}.img`);
+    if (!isUnder(this.volumesDir, file)) throw new HostError(`backing file of ${nqn} escapes ${this.volumesDir}`, 'precondition');
+    return file;
+  }
+
+  private async canonicalDir(): Promise<string> {
+    try {
+      return await fsp.realpath(this.volumesDir);
+    } catch {
+      return this.volumesDir;
+    }
+  }
+
+  /** Attached loop devices and their backing files (realpaths, " (deleted)" stripped). */
+  private async attached(): Promise<Array<{ name: string; file: string }>> {
+    const sysfs = this.o.host.sysfs;
+    const out: Array<{ name: string; file: string }> = [];
+    for (const name of await sysfs.list('class', 'block')) {
+      if (!/^loop\d+$/.test(name)) continue;
+      const file = await sysfs.read('class', 'block', name, 'loop', 'backing_file');
+      if (file) out.push({ name, file: file.replace(/ \(deleted\)$/, '') });
+    }
+    return out;
+  }
+
+  private async devicesOfFile(file: string): Promise<string[]> {
+    const dir = await this.canonicalDir();
+    const want = path.join(dir, path.basename(file));
+    return (await this.attached()).filter((a) => a.file === want).map((a) => a.name);
+  }
+
+  async find(nqn: string): Promise<BlockDevice | undefined> {
+    for (const name of await this.devicesOfFile(this.fileOf(nqn))) {
+      const dev = await blockDeviceOf(this.o.host.sysfs, this.o.host.devRoot, name);
+      if (dev) return dev;
+    }
+    return undefined;
+  }
+
+  async attach(t: VolumeTarget, deadline: number): Promise<BlockDevice> {
+    const file = this.fileOf(t.nqn);
+    const existing = await this.find(t.nqn);
+    if (existing) return existing;
+    try {
+      await fsp.access(file);
+    } catch {
+      throw new HostError(`volume ${t.volumeId}: backing file ${file} does not exist`, 'notfound');
+    }
+    const timeoutMs = Math.max(1000, Math.min(this.o.toolTimeoutMs, deadline - Date.now()));
+    const r = await this.o.host.run('losetup', ['--find', '--show', file], { timeoutMs });
+    if (!ok(r)) throw new HostError(`losetup of ${file} failed: ${describeResult(r)}`, 'unavailable');
+    return waitForDevice(() => this.find(t.nqn), deadline, `loop device of ${t.nqn}`);
+  }
+
+  async detach(nqn: string): Promise<void> {
+    if (!isManagedNqn(this.o.nqnPrefix, nqn)) throw new HostError(`refusing to detach ${nqn}: not under the managed prefix ${this.o.nqnPrefix}`, 'precondition');
+    for (const name of await this.devicesOfFile(this.fileOf(nqn))) {
+      const r = await this.o.host.run('losetup', ['--detach', path.join(this.o.host.devRoot, name)], { timeoutMs: this.o.toolTimeoutMs });
+      if (!ok(r)) throw new HostError(`losetup --detach ${name} failed: ${describeResult(r)}`, 'unavailable');
+    }
+  }
+
+  async listManaged(): Promise<ManagedConnection[]> {
+    const dir = await this.canonicalDir();
+    const out: ManagedConnection[] = [];
+    for (const a of await this.attached()) {
+      const m = /^([a-z0-9][a-z0-9-]*)\.img$/.exec(path.basename(a.file));
+      if (path.dirname(a.file) !== dir || !m) continue;
+      const nqn = `${this.o.nqnPrefix}:${m[1]}`;
+      if (!isManagedNqn(this.o.nqnPrefix, nqn)) continue;
+      out.push({ nqn, device: await blockDeviceOf(this.o.host.sysfs, this.o.host.devRoot, a.name) });
+    }
+    return out;
+  }
+
+  async rescan(nqn: string): Promise<void> {
+    const dev = await this.find(nqn);
+    if (!dev) throw new HostError(`${nqn} is not attached on this node`, 'precondition');
+    const r = await this.o.host.run('losetup', ['--set-capacity', dev.path], { timeoutMs: this.o.toolTimeoutMs });
+    if (!ok(r)) throw new HostError(`losetup --set-capacity ${dev.path} failed: ${describeResult(r)}`, 'unavailable');
+  }
+}

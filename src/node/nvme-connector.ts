@@ -1,0 +1,89 @@
+import type { HostPort } from '../host/port';
+import { describeResult, ok } from '../host/run';
+import { type BlockDevice, type Connector, HostError, type ManagedConnection, type VolumeTarget, isManagedNqn } from './connector';
+import { blockDeviceOf, waitForDevice } from './device';
+import { existingDevices, nvmeSubsystem, nvmeSubsystems } from './nvme-sysfs';
+
+/**
+ * Production connector: the kernel's NVMe/TCP initiator through nvme-cli.
+ *
+ * attach: when sysfs already shows a controller for the NQN (live, or reconnecting under ctrl_loss_tmo −1) no
+ * second connect is made — a duplicate would add a path, and "already connected" is success anyway; otherwise
+ * `nvme connect -t tcp` with the node's host NQN and the validated timeouts. Then wait, with the call's deadline,
+ * for a non-zero-size device resolved by NQN. detach refuses every NQN outside the managed prefix.
+ */
+
+export interface NvmeConnectorOptions {
+  host: HostPort;
+  nqnPrefix: string;
+  hostNqn: string;
+  nvmeCommand: string;
+  toolTimeoutMs: number;
+}
+
+export class NvmeTcpConnector implements Connector {
+  readonly kind = 'nvme-tcp' as const;
+
+  constructor(private readonly o: NvmeConnectorOptions) {}
+
+  private async deviceOf(names: string[]): Promise<BlockDevice | undefined> {
+    for (const name of await existingDevices(this.o.host.sysfs, names)) {
+      const dev = await blockDeviceOf(this.o.host.sysfs, this.o.host.devRoot, name);
+      if (dev) return dev;
+    }
+    return undefined;
+  }
+
+  async find(nqn: string): Promise<BlockDevice | undefined> {
+    const sub = await nvmeSubsystem(this.o.host.sysfs, nqn);
+    return sub ? this.deviceOf(sub.devices) : undefined;
+  }
+
+  connectArgs(t: VolumeTarget): string[] {
+    if (!t.address || !t.port) throw new HostError(`volume ${t.volumeId}: no NVMe/TCP target address and port`, 'precondition');
+    const args = ['connect', '-t', 'tcp', '-a', t.address, '-s', String(t.port), '-n', t.nqn, `--hostnqn=${this.o.hostNqn}`];
+    args.push(`--ctrl-loss-tmo=${t.params.ctrlLossTmo}`, `--reconnect-delay=${t.params.reconnectDelay}`, `--keep-alive-tmo=${t.params.keepAliveTmo}`);
+    if (t.params.fastIoFailTmo !== undefined) args.push(`--fast_io_fail_tmo=${t.params.fastIoFailTmo}`);
+    return args;
+  }
+
+  async attach(t: VolumeTarget, deadline: number): Promise<BlockDevice> {
+    if (!isManagedNqn(this.o.nqnPrefix, t.nqn)) throw new HostError(`NQN ${t.nqn} is not under the managed prefix ${this.o.nqnPrefix}`, 'precondition');
+    const existing = await nvmeSubsystem(this.o.host.sysfs, t.nqn);
+    if (!existing || existing.controllers.length === 0) {
+      const timeoutMs = Math.max(1000, Math.min(this.o.toolTimeoutMs, deadline - Date.now()));
+      const r = await this.o.host.run(this.o.nvmeCommand, this.connectArgs(t), { timeoutMs });
+      if (!ok(r)) {
+        const again = await nvmeSubsystem(this.o.host.sysfs, t.nqn);
+        const already = /already connected/i.test(r.stderr + r.stdout);
+        if (!already && !again?.controllers.length) throw new HostError(`nvme connect for ${t.nqn} failed: ${describeResult(r)}`, 'unavailable');
+      }
+    }
+    return waitForDevice(() => this.find(t.nqn), deadline, `NQN ${t.nqn}`);
+  }
+
+  async detach(nqn: string): Promise<void> {
+    if (!isManagedNqn(this.o.nqnPrefix, nqn)) throw new HostError(`refusing to disconnect ${nqn}: not under the managed prefix ${this.o.nqnPrefix}`, 'precondition');
+    const sub = await nvmeSubsystem(this.o.host.sysfs, nqn);
+    if (!sub || sub.controllers.length === 0) return;
+    const r = await this.o.host.run(this.o.nvmeCommand, ['disconnect', '-n', nqn], { timeoutMs: this.o.toolTimeoutMs });
+    if (!ok(r)) throw new HostError(`nvme disconnect of ${nqn} failed: ${describeResult(r)}`, 'unavailable');
+  }
+
+  async listManaged(): Promise<ManagedConnection[]> {
+    const out: ManagedConnection[] = [];
+    for (const s of await nvmeSubsystems(this.o.host.sysfs)) {
+      if (!isManagedNqn(this.o.nqnPrefix, s.nqn) || s.controllers.length === 0) continue;
+      out.push({ nqn: s.nqn, device: await this.deviceOf(s.devices) });
+    }
+    return out;
+  }
+
+  async rescan(nqn: string): Promise<void> {
+    const sub = await nvmeSubsystem(this.o.host.sysfs, nqn);
+    const ctrl = sub?.controllers.find((c) => c.state === 'live') ?? sub?.controllers[0];
+    if (!ctrl) throw new HostError(`NQN ${nqn} is not connected on this node`, 'precondition');
+    const r = await this.o.host.run(this.o.nvmeCommand, ['ns-rescan', `${this.o.host.devRoot}/${ctrl.name}`], { timeoutMs: this.o.toolTimeoutMs });
+    if (!ok(r)) throw new HostError(`nvme ns-rescan for ${nqn} failed: ${describeResult(r)}`, 'unavailable');
+  }
+}
