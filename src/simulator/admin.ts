@@ -2,7 +2,8 @@
  * Admin commands over the wire, so out-of-process tests can steer the simulator (never subject to faults):
  *   /simulator/fault/set   =latency-ms= =jitter-ms= =empty-mode=7.18|legacy =trap-command= =trap-message=
  *                          =trap-category= =trap-count= (-1 = until cleared) =fatal-next=yes|no =fatal-reason=
- *                          =drop-next= =drop-probability= =drop-mode=before|after =down=yes|no =down-for-ms=
+ *                          =drop-next= =drop-probability= =drop-mode=before|after =fragment-bytes=
+ *                          =down=yes|no =down-for-ms=
  *   /simulator/fault/clear
  *   /simulator/fault/print → one !re with the current settings
  *   /simulator/stats/print → one !re `=<command path>=<count>` per command path received
@@ -16,7 +17,7 @@ import { parseBool } from './values';
 
 const FAULT_KEYS = [
   'latency-ms', 'jitter-ms', 'empty-mode', 'trap-command', 'trap-message', 'trap-category', 'trap-count',
-  'fatal-next', 'fatal-reason', 'drop-next', 'drop-probability', 'drop-mode', 'down', 'down-for-ms',
+  'fatal-next', 'fatal-reason', 'drop-next', 'drop-probability', 'drop-mode', 'fragment-bytes', 'down', 'down-for-ms',
 ];
 
 function num(text: string, prop: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
@@ -34,6 +35,7 @@ function faultSet(faults: Faults, cmd: Command): CommandResult {
   if (a.has('latency-ms')) p.latencyMs = num(v('latency-ms'), 'latency-ms');
   if (a.has('jitter-ms')) p.jitterMs = num(v('jitter-ms'), 'jitter-ms');
   if (a.has('drop-next')) p.dropNext = num(v('drop-next'), 'drop-next');
+  if (a.has('fragment-bytes')) p.fragmentBytes = num(v('fragment-bytes'), 'fragment-bytes');
   if (a.has('drop-probability')) p.dropProbability = num(v('drop-probability'), 'drop-probability', 0, 1);
   const mode = get('empty-mode');
   if (mode !== undefined) {
@@ -62,8 +64,8 @@ function faultSet(faults: Faults, cmd: Command): CommandResult {
     // Apply after this reply went out: going down closes this very connection.
     setTimeout(() => {
       faults.set({ down: goDown });
-      if (goDown && downFor !== undefined) setTimeout(() => faults.set({ down: false }), downFor);
-    }, 20);
+      if (goDown && downFor !== undefined) setTimeout(() => faults.set({ down: false }), downFor).unref();
+    }, 20).unref();
   }
   return { rows: [] };
 }
@@ -78,6 +80,7 @@ function faultPrint(faults: Faults): CommandResult {
         'drop-next': String(s.dropNext),
         'drop-probability': String(s.dropProbability),
         'drop-mode': s.dropMode,
+        'fragment-bytes': String(s.fragmentBytes),
         'fatal-next': s.fatalNext ?? '',
         'empty-mode': s.emptyMode,
         down: s.down ? 'true' : 'false',

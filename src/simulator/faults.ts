@@ -26,6 +26,8 @@ export interface FaultSettings {
   dropProbability: number;
   /** `before`: close without running the command; `after`: run it, then close without answering. */
   dropMode: 'before' | 'after';
+  /** Chaos mode: write replies in pieces of this many bytes (0 = one write per sentence). */
+  fragmentBytes: number;
   /** When set, the next command is answered with `!fatal <reason>` and the connection closes. */
   fatalNext: string | null;
   emptyMode: EmptyMode;
@@ -62,6 +64,7 @@ export function defaultFaults(): FaultSettings {
     dropNext: 0,
     dropProbability: 0,
     dropMode: 'before',
+    fragmentBytes: 0,
     fatalNext: null,
     emptyMode: '7.18',
     down: false,
@@ -114,6 +117,10 @@ export class Faults implements FaultController {
 
   get emptyMode(): EmptyMode {
     return this.settings.emptyMode;
+  }
+
+  get fragmentBytes(): number {
+    return this.settings.fragmentBytes;
   }
 
   /** Decides (and consumes one-shot faults) for one incoming command. */

@@ -62,7 +62,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     { router, faults, stats, user: opts.user ?? 'admin', password: opts.password ?? '', log },
     { host, port: opts.port ?? 0, tls: opts.tls },
   );
-  faults.downHandler = (down) => server.setDown(down);
+  let closed = false;
+  // After close() a pending `down-for-ms` timer must not start listening again.
+  faults.downHandler = (down) => (closed ? Promise.resolve() : server.setDown(down));
   faults.onError = (e) => log({ err: String(e) }, 'fault down/up failed');
   await server.listen();
   if (opts.faults?.down) await faults.setDown(true);
@@ -76,6 +78,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     stats: () => stats.snapshot(),
     disks: () => model.snapshot(),
     close: async () => {
+      closed = true;
       await server.stop();
       await model.lock.run(() => model.flush());
     },

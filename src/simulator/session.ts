@@ -8,6 +8,7 @@ import { FatalError, TrapError } from './errors';
 import type { FaultDecision, Faults } from './faults';
 import { encodeSentence } from './protocol/codec';
 import { SentenceDecoder } from './protocol/codec';
+import { Outbox } from './protocol/outbox';
 import type { Router } from './router';
 import type { Stats } from './stats';
 import { sleep } from './util/sleep';
@@ -32,16 +33,22 @@ interface InFlight {
 
 export const LOGIN_FAILED = 'invalid user name or password (6)';
 
+/** Before login only small sentences are accepted (ROUTEROS.md 1.1); more buffered bytes close the connection. */
+export const PRE_LOGIN_MAX_BYTES = 64 * 1024;
+
 export class Session {
   private readonly decoder = new SentenceDecoder();
   private loggedIn = false;
   private closed = false;
   private readonly inflight = new Set<InFlight>();
+  private readonly outbox: Outbox;
 
   constructor(
     private readonly socket: Socket,
     private readonly deps: SessionDeps,
-  ) {}
+  ) {
+    this.outbox = new Outbox(socket, () => deps.faults.fragmentBytes);
+  }
 
   start(): void {
     this.socket.setNoDelay(true);
@@ -76,19 +83,23 @@ export class Session {
       if (this.closed) return;
       this.dispatch(words);
     }
+    if (!this.loggedIn && this.decoder.bufferedBytes > PRE_LOGIN_MAX_BYTES) {
+      this.deps.log({ bytes: this.decoder.bufferedBytes }, 'oversized sentence before login, closing');
+      this.destroy();
+    }
   }
 
   private send(words: string[], tag?: string): void {
     if (this.closed) return;
     if (tag !== undefined) words.push(`.tag=${tag}`);
-    this.socket.write(encodeSentence(words));
+    this.outbox.write(encodeSentence(words));
   }
 
   /** Untagged `!fatal <reason>`, then close. */
   private fatal(reason: string): void {
     this.send(['!fatal', reason]);
     this.shutdown();
-    this.socket.end();
+    this.outbox.end();
   }
 
   private dispatch(words: string[]): void {

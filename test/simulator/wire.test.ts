@@ -138,4 +138,19 @@ describe('simulator wire protocol', () => {
     c.sendRaw(Buffer.from([0xf8, 0, 0, 0, 0]));
     await c.closed;
   });
+
+  it('fragments replies into tiny writes in chaos mode and the stream still decodes', async () => {
+    const c = await h.client();
+    h.sim.faults.set({ fragmentBytes: 1 });
+    const r = await c.call(['/disk/print', '=.proplist=slot,type,' + 'x'.repeat(300), '?type=raid'], 'fr');
+    expect(r).toEqual([['!re', '=slot=pool', '=type=raid', '.tag=fr'], ['!done', '.tag=fr']]);
+    expect(await c.call(['/quit'])).toEqual([['!fatal', 'session terminated on request']]);
+    await c.closed;
+  });
+
+  it('closes a connection that sends an oversized sentence before login', async () => {
+    const c = await h.client(false);
+    c.sendRaw(encodeSentence(['/login', '=name=' + 'a'.repeat(100 * 1024)]).subarray(0, 80 * 1024));
+    await c.closed;
+  });
 });

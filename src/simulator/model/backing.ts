@@ -61,7 +61,8 @@ export async function copySparse(src: string, dst: string): Promise<void> {
   await copyChunks(src, dst);
 }
 
-async function copyChunks(src: string, dst: string): Promise<void> {
+export async function copyChunks(src: string, dst: string): Promise<void> {
+  await fsp.mkdir(path.dirname(dst), { recursive: true });
   const size = (await fsp.stat(src)).size;
   const input = await fsp.open(src, 'r');
   try {

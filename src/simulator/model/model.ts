@@ -44,7 +44,9 @@ export class SimModel {
     return new SimModel(pool, store, await store.load(), messages, poolFs);
   }
 
+  /** Saves the state; every model change goes through here, so it also drops the cached pool capacity. */
   persist(): Promise<void> {
+    this.pool.invalidate();
     return this.store.save(this.state);
   }
 

@@ -24,8 +24,12 @@ export interface FileEntry {
   mtime: Date;
 }
 
+/** Capacity answers are reused this long (the model invalidates them on its own changes). */
+export const CAPACITY_TTL_MS = 250;
+
 export class Pool {
   readonly root: string;
+  private cached: { at: number; value: Capacity } | undefined;
 
   constructor(
     readonly dataDir: string,
@@ -86,7 +90,24 @@ export class Pool {
     return out;
   }
 
+  /** Forgets the cached capacity (after the model created, grew or removed files). */
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
+  /**
+   * Pool size and free bytes. Cached for CAPACITY_TTL_MS so that prints on a pool with thousands of files do not
+   * walk the directory tree every time; writes by other processes into the files show up after at most that long.
+   */
   async capacity(): Promise<Capacity> {
+    const now = Date.now();
+    if (this.cached && now - this.cached.at < CAPACITY_TTL_MS) return this.cached.value;
+    const value = await this.measure();
+    this.cached = { at: now, value };
+    return value;
+  }
+
+  private async measure(): Promise<Capacity> {
     if (this.sizeBytes !== undefined) {
       const files = await this.list();
       const used = files.reduce((sum, f) => sum + (f.isDirectory ? 0 : f.allocated), 0);
