@@ -17,7 +17,7 @@ interface ApiInternals {
   connector?: {
     destroy(): void;
     on(event: 'error', l: () => void): unknown;
-    socket?: { once(event: 'error', l: (err: Error) => void): unknown };
+    socket?: { once(event: 'error', l: (err: Error) => void): unknown; setNoDelay?(noDelay: boolean): unknown };
   } | null;
   connectionHoldInterval?: NodeJS.Timeout;
   keptaliveby?: NodeJS.Timeout;
@@ -57,7 +57,11 @@ export class RosConnection {
     // node-routeros replaces a socket error by a RosException with an empty message (TLS verification failures
     // even lose the code), so keep the socket's own error for the report. The socket exists once connect() ran.
     let socketError: Error | undefined;
-    (this.api as unknown as ApiInternals).connector?.socket?.once('error', (e) => (socketError = e));
+    const socket = (this.api as unknown as ApiInternals).connector?.socket;
+    socket?.once('error', (e) => (socketError = e));
+    // node-routeros writes a sentence word by word; with Nagle on, every call after the first waits for the
+    // peer's delayed ACK (~40 ms). Commands are small and latency-bound: send at once.
+    socket?.setNoDelay?.(true);
     try {
       await withDeadline(
         [connecting, this.died],

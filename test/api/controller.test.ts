@@ -76,7 +76,7 @@ describe('controller against redis-server and the RouterOS simulator', () => {
     expect((await codeOf(h.client.ctl('CreateVolume', createReq('sized', 10 * MiB, [BLOCK_RWX])))).code).toBe(status.ALREADY_EXISTS);
   });
 
-  const bad: Array<[string, unknown, status, RegExp]> = [
+  const bad: Array<[string, object, status, RegExp]> = [
     ['no name', { ...createReq(''), name: '' }, status.INVALID_ARGUMENT, /name is required/],
     ['name too long', createReq('x'.repeat(129)), status.INVALID_ARGUMENT, /longer than 128/],
     ['no capabilities', createReq('v', MiB, []), status.INVALID_ARGUMENT, /at least one capability/],

@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CsiGrpcClient } from '../grpc/client';
+import { controllerSteps } from './lifecycle';
+import { runSteps } from './steps';
+
+/**
+ * `npm run demo`: starts `rds-csi all-in-one` (private redis-server + embedded RouterOS simulator + controller +
+ * worker + node endpoint) as a child process, drives a volume lifecycle over the CSI sockets the way the sidecars
+ * would, prints each step with its time, then stops everything with SIGTERM.
+ */
+async function main(): Promise<number> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-demo-'));
+  const controllerEndpoint = `unix://${path.join(dir, 'controller.sock')}`;
+  const nodeEndpoint = `unix://${path.join(dir, 'node.sock')}`;
+  const cli = path.resolve(__dirname, '../cli/main.js');
+  const out = (line: string): void => void process.stdout.write(line + '\n');
+  out(`rds-csi demo: all-in-one in ${dir}`);
+  const started = Date.now();
+  const aio = spawn(process.execPath, [cli, 'all-in-one', '--controller-endpoint', controllerEndpoint, '--node-endpoint', nodeEndpoint, '--data-dir', path.join(dir, 'rds'), '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let buf = '';
+      aio.stdout.on('data', (b: Buffer) => {
+        buf += b.toString();
+        if (buf.includes('READY\n')) resolve();
+      });
+      aio.once('exit', (code) => reject(new Error(`all-in-one exited with ${code} before READY`)));
+    });
+    out(`all-in-one READY after ${Date.now() - started} ms (redis-server, simulator, controller, worker, node endpoint)\n`);
+    const client = new CsiGrpcClient(controllerEndpoint);
+    const ok = await runSteps(controllerSteps(client), out);
+    client.close();
+    out(ok ? '\ndemo finished: every step as expected' : '\ndemo FAILED');
+    return ok ? 0 : 1;
+  } finally {
+    if (aio.exitCode === null) {
+      const exited = new Promise<number | null>((r) => aio.once('exit', (code) => r(code)));
+      aio.kill('SIGTERM');
+      out(`all-in-one stopped with SIGTERM (exit ${await exited})`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`demo failed: ${err.message}\n`);
+    process.exit(1);
+  },
+);
