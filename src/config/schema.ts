@@ -9,6 +9,15 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const TiB = 1024 * GiB;
 
+/** Env values are strings: "false" must read as false (z.coerce.boolean would make it true). */
+const bool = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const t = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(t)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(t)) return false;
+  return v;
+}, z.boolean());
+
 const nqnPart = /^[a-z0-9][a-z0-9.:-]*$/;
 
 export const rdsSchema = z.object({
@@ -19,7 +28,7 @@ export const rdsSchema = z.object({
   user: z.string().default('admin'),
   password: z.string().default(''),
   /** api-ssl. With caFile, the server certificate must chain to that CA (pinning). */
-  tls: z.coerce.boolean().default(false),
+  tls: bool.default(false),
   caFile: z.string().optional(),
   tlsServerName: z.string().optional(),
   connectTimeoutMs: z.coerce.number().int().positive().default(3000),

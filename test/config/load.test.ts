@@ -19,6 +19,16 @@ describe('loadConfig', () => {
   });
 
   it.each([
+    ['false', false],
+    ['0', false],
+    ['true', true],
+    ['yes', true],
+  ])('reads RDS_CSI_RDS_TLS=%s as %s', (value, expected) => {
+    expect(loadConfig({}, { RDS_CSI_RDS_TLS: value }).rds.tls).toBe(expected);
+  });
+
+  it.each([
+    [{ 'rds.tls': 'maybe' }, /rds\.tls/],
     [{ 'rds.port': '70000' }, /rds\.port/],
     [{ redisUrl: 'not a url' }, /redisUrl/],
     [{ 'rds.basePath': 'relative/path' }, /rds\.basePath/],
