@@ -1,0 +1,80 @@
+/**
+ * Runs the simulator as its own process (for demos, benchmarks and out-of-process tests):
+ *   node dist/src/simulator/main.js --data-dir /tmp/rds --port 8728 [--host 127.0.0.1] [--pool pool]
+ *     [--pool-size 100G] [--pool-fs btrfs|xfs] [--user admin] [--password ''] [--empty-mode 7.18|legacy]
+ *     [--latency-ms 0] [--jitter-ms 0] [--tls-cert cert.pem --tls-key key.pem] [--quiet]
+ * Prints one JSON line `{"listening":{"host":…,"port":…}}` on stdout when ready; logs JSON lines on stderr.
+ * SIGINT/SIGTERM close it cleanly. Faults are changed at run time with the `/simulator/*` admin commands.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startSimulator, type SimulatorOptions } from './index';
+import { parseSize } from './values';
+
+export function parseCliArgs(argv: string[]): SimulatorOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      'data-dir': { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '8728' },
+      pool: { type: 'string', default: 'pool' },
+      'pool-size': { type: 'string' },
+      'pool-fs': { type: 'string', default: 'btrfs' },
+      user: { type: 'string', default: 'admin' },
+      password: { type: 'string', default: '' },
+      'empty-mode': { type: 'string', default: '7.18' },
+      'latency-ms': { type: 'string', default: '0' },
+      'jitter-ms': { type: 'string', default: '0' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+    },
+  });
+  const dataDir = values['data-dir'];
+  if (!dataDir) throw new Error('--data-dir is required');
+  const emptyMode = values['empty-mode'];
+  if (emptyMode !== '7.18' && emptyMode !== 'legacy') throw new Error('--empty-mode must be 7.18 or legacy');
+  const poolFs = values['pool-fs'];
+  if (poolFs !== 'btrfs' && poolFs !== 'xfs') throw new Error('--pool-fs must be btrfs or xfs');
+  const int = (name: string, text: string): number => {
+    if (!/^\d+$/.test(text)) throw new Error(`--${name} must be a non-negative integer`);
+    return Number(text);
+  };
+  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new Error('--tls-cert and --tls-key go together');
+  const quiet = values.quiet;
+  return {
+    dataDir,
+    host: values.host,
+    port: int('port', values.port),
+    poolName: values.pool,
+    poolSizeBytes: values['pool-size'] === undefined ? undefined : parseSize(values['pool-size'], 'pool-size'),
+    poolFs,
+    user: values.user,
+    password: values.password,
+    faults: { emptyMode, latencyMs: int('latency-ms', values['latency-ms']), jitterMs: int('jitter-ms', values['jitter-ms']) },
+    tls: values['tls-cert'] && values['tls-key'] ? { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } : undefined,
+    logger: quiet ? undefined : (obj, msg) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), msg, ...obj }) + '\n'),
+  };
+}
+
+async function main(): Promise<void> {
+  const sim = await startSimulator(parseCliArgs(process.argv.slice(2)));
+  process.stdout.write(JSON.stringify({ listening: { host: sim.host, port: sim.port, dataDir: sim.dataDir } }) + '\n');
+  const stop = (): void => {
+    sim.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  });
+}
