@@ -1,5 +1,5 @@
 /** `/disk` over the wire: add/print/set/remove, sparse backing files, capacity, validation. */
-import { statSync, writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { attrsOf, WireClient } from '../support/wire-client';
 import { GiB, MiB, startHarness, type SimHarness } from './helpers';
@@ -161,7 +161,6 @@ describe('/disk', () => {
   it('copies data sparsely with copy-from', async () => {
     const src = join(h.dir, 'pool', 'vols', 'pvc-1.img');
     const fd = Buffer.from('hello');
-    const { openSync, writeSync, closeSync } = await import('node:fs');
     const f = openSync(src, 'r+');
     writeSync(f, fd, 0, fd.length, 5 * GiB);
     closeSync(f);
@@ -170,11 +169,30 @@ describe('/disk', () => {
     const st = statSync(dst);
     expect(st.size).toBe(12 * GiB);
     expect(st.blocks * 512).toBeLessThan(16 * MiB);
-    const { readSync } = await import('node:fs');
     const g = openSync(dst, 'r');
     const buf = Buffer.alloc(5);
     readSync(g, buf, 0, 5, 5 * GiB);
     closeSync(g);
     expect(buf.toString()).toBe('hello');
+  });
+
+  it('serializes concurrent adds: one slot, one winner', async () => {
+    const tags = Array.from({ length: 10 }, (_, i) => `race${i}`);
+    for (const t of tags) c.send(['/disk/add', '=type=file', '=slot=race', `=file-path=/pool/race/${t}.img`, '=file-size=1M', `.tag=${t}`]);
+    const replies = await Promise.all(tags.map((t) => c.collect(t)));
+    expect(replies.filter((r) => r[0][0] === '!done')).toHaveLength(1);
+    expect(replies.filter((r) => r[0][0] === '!trap')).toHaveLength(9);
+    expect(h.sim.disks().filter((d) => d.slot === 'race')).toHaveLength(1);
+  });
+
+  it('counts allocated bytes of pool files against free space', async () => {
+    const before = Number((await print('=.proplist=free,mount-point', '?mount-point=pool'))[0].free);
+    const id = await add('=type=file', '=slot=filled', '=file-path=/pool/filled.img', '=file-size=8M');
+    const fd = openSync(join(h.dir, 'pool', 'filled.img'), 'r+');
+    writeSync(fd, Buffer.alloc(4 * MiB, 1), 0, 4 * MiB, 0);
+    closeSync(fd);
+    await c.call(['/disk/set', `=.id=${id}`, '=comment=filled']); // a change refreshes the capacity at once
+    const after = Number((await print('=.proplist=free,mount-point', '?mount-point=pool'))[0].free);
+    expect(before - after).toBeGreaterThanOrEqual(4 * MiB);
   });
 });
