@@ -1,0 +1,96 @@
+import { identityService } from '../api/identity';
+import type { Config } from '../config/schema';
+import { loadCsi } from '../grpc/proto';
+import { startServer, type RunningServer } from '../grpc/server';
+import { buildHandlers } from '../grpc/service';
+import { hostPort, type HostPort } from '../host/port';
+import type { Logger } from '../log/logger';
+import { Metrics } from '../metrics/registry';
+import { type NodeOptions, type NodeOptionsInput, parseNodeOptions } from './config';
+import type { Connector } from './connector';
+import type { NodeDeps } from './deps';
+import { hostNqnForNode } from './host-nqn';
+import { LoopConnector } from './loop-connector';
+import { orphanCounter, timedRunner } from './metrics';
+import { mounter } from './mounter';
+import { NvmeTcpConnector } from './nvme-connector';
+import { cleanOrphans, type OrphanReport, scheduleOrphanCleanup } from './orphans';
+import { nodeService } from './service';
+import { VolumeLocks } from './volume-lock';
+
+/**
+ * The node process: Identity (no controller capability) + Node over gRPC on the kubelet's unix socket, and the
+ * orphan cleaner (at start-up, then periodically). Shared settings (driver name, NQN prefix, RDS base path for the
+ * loop connector) come from Config; the node's own from NodeOptions.
+ */
+
+export interface NodeAppOptions {
+  endpoint: string;
+  node: NodeOptionsInput;
+  /** Tests: a host port with a fake sysfs/dev root or a recording runner. Default: the real host. */
+  host?: HostPort;
+  metrics?: Metrics;
+  /** The controller's state of a volume for VolumeCondition; omitted = not checked. */
+  volumeState?: (volumeId: string) => Promise<string | undefined>;
+}
+
+export interface NodeApp {
+  server: RunningServer;
+  metrics: Metrics;
+  options: NodeOptions;
+  hostNqn: string;
+  connector: Connector;
+  cleanOrphans(): Promise<OrphanReport>;
+  close(): Promise<void>;
+}
+
+export function connectorFor(cfg: Config, o: NodeOptions, host: HostPort, hostNqn: string): Connector {
+  if (o.connector === 'loop') {
+    return new LoopConnector({ host, nqnPrefix: cfg.nqnPrefix, dataDir: o.loopDataDir ?? '', basePath: cfg.rds.basePath, toolTimeoutMs: o.toolTimeoutMs });
+  }
+  return new NvmeTcpConnector({ host, nqnPrefix: cfg.nqnPrefix, hostNqn, nvmeCommand: o.nvmeCommand, toolTimeoutMs: o.toolTimeoutMs });
+}
+
+export async function startNode(cfg: Config, opts: NodeAppOptions, log: Logger): Promise<NodeApp> {
+  const o = parseNodeOptions(opts.node);
+  const metrics = opts.metrics ?? new Metrics('node');
+  const base = opts.host ?? hostPort({ sysfsRoot: o.sysfsRoot, devRoot: o.devRoot, mountInfoFile: o.mountInfoFile });
+  const host: HostPort = { ...base, run: timedRunner(base.run, metrics) };
+  const hostNqn = o.hostNqn ?? hostNqnForNode(o.nodeId);
+  const connector = connectorFor(cfg, o, host, hostNqn);
+  const locks = new VolumeLocks(o.busyWaitMs);
+  const deps: NodeDeps = { opts: o, nqnPrefix: cfg.nqnPrefix, host, connector, mounter: mounter(host), locks, log, volumeState: opts.volumeState };
+
+  const csi = loadCsi().csi.v1;
+  const identity = identityService(cfg.driverName, {
+    controller: false,
+    checks: [{ name: 'mountinfo', check: async () => void (await host.mounts()) }],
+    onNotReady: (name, err) => log.warn({ dependency: name, err: (err as Error).message }, 'probe: not ready'),
+  });
+  const server = await startServer(opts.endpoint, [
+    { definition: csi.Identity.service, handlers: buildHandlers(csi.Identity.service, 'Identity', identity, log, metrics) },
+    { definition: csi.Node.service, handlers: buildHandlers(csi.Node.service, 'Node', nodeService(deps), log, metrics) },
+  ]);
+
+  const orphans = orphanCounter(metrics);
+  const runCleanup = async (): Promise<OrphanReport> => {
+    const report = await cleanOrphans(connector, cfg.nqnPrefix, locks, log);
+    orphans.inc(report.disconnected.length);
+    return report;
+  };
+  const stopCleanup = scheduleOrphanCleanup(runCleanup, o.orphanIntervalMs, log);
+  log.info({ endpoint: opts.endpoint, nodeId: o.nodeId, hostNqn, connector: o.connector }, 'node ready');
+
+  return {
+    server,
+    metrics,
+    options: o,
+    hostNqn,
+    connector,
+    cleanOrphans: runCleanup,
+    close: async () => {
+      stopCleanup();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { NodeExpandVolumeRequest__Output } from '../generated/csi/v1/NodeExpandVolumeRequest';
+import type { NodeExpandVolumeResponse } from '../generated/csi/v1/NodeExpandVolumeResponse';
+import { failedPrecondition, invalid, notFound, unavailable } from '../grpc/errors';
+import type { CallContext } from '../grpc/service';
+import { lstatOrUndefined } from '../host/fs';
+import { callDeadline, type NodeDeps } from './deps';
+import { sleep } from './device';
+import { growFilesystem } from './filesystem';
+import { requirePath, requireVolumeId } from './validate';
+
+/**
+ * NodeExpandVolume: rescan the namespace so the kernel sees the size RDS now has, wait (bounded by the call's
+ * deadline) until the device reaches required_bytes, grow the mounted file system, and return the measured device
+ * size. Block volumes only need the rescan.
+ */
+export async function expandVolume(d: NodeDeps, req: NodeExpandVolumeRequest__Output, ctx: CallContext): Promise<NodeExpandVolumeResponse> {
+  const volumeId = requireVolumeId(req.volumeId);
+  const volumePath = requirePath('volume_path', req.volumePath);
+  const staging = req.stagingTargetPath ? requirePath('staging_target_path', req.stagingTargetPath) : undefined;
+  const required = Number(req.capacityRange?.requiredBytes ?? '0');
+  if (!Number.isSafeInteger(required) || required < 0) throw invalid('capacity_range.required_bytes is not a valid size');
+  const nqn = `${d.nqnPrefix}:${volumeId}`;
+  return d.locks.run(volumeId, async () => {
+    const st = await lstatOrUndefined(volumePath);
+    if (!st) throw notFound(`volume path ${volumePath} does not exist`);
+    const isBlock = st.isBlockDevice() || req.volumeCapability?.block != null;
+    const mount = isBlock ? undefined : ((await d.mounter.mountAt(volumePath)) ?? (staging ? await d.mounter.mountAt(staging) : undefined));
+    if (!isBlock && !mount) throw notFound(`${volumePath} is not a mounted volume`);
+    if (!(await d.connector.find(nqn))) throw notFound(`volume ${volumeId} is not connected on this node`);
+    await d.connector.rescan(nqn);
+    const deadline = callDeadline(ctx, d.opts.deviceWaitMs);
+    let dev = await d.connector.find(nqn);
+    while (dev && dev.sizeBytes < required && Date.now() < deadline) {
+      await sleep(100);
+      dev = await d.connector.find(nqn);
+    }
+    if (!dev) throw unavailable(`the device of volume ${volumeId} went away during the rescan`);
+    if (dev.sizeBytes < required) throw unavailable(`device ${dev.path} has ${dev.sizeBytes} bytes after the rescan, ${required} required; retry`);
+    if (mount) {
+      if (mount.major !== dev.major || mount.minor !== dev.minor) throw failedPrecondition(`${mount.mountPoint} shows ${mount.major}:${mount.minor}, not the volume's device ${dev.path}; restage first`);
+      await growFilesystem(d.host, dev, mount.fsType, mount.mountPoint, d.opts.formatTimeoutMs);
+    }
+    return { capacityBytes: String(dev.sizeBytes) };
+  });
+}

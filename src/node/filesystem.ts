@@ -1,0 +1,56 @@
+import type { HostPort } from '../host/port';
+import { describeResult, ok } from '../host/run';
+import { type BlockDevice, HostError } from './connector';
+
+/**
+ * The file systems the node makes and grows: ext4 (default) and xfs. mkfs is only ever called after probeDevice
+ * said "empty" (see probe.ts); mkfs.xfs is run without -f so it refuses an existing file system on its own as well.
+ */
+
+export const SUPPORTED_FS = ['ext4', 'xfs'] as const;
+export type FsType = (typeof SUPPORTED_FS)[number];
+export const DEFAULT_FS: FsType = 'ext4';
+
+export function isSupportedFs(t: string): t is FsType {
+  return (SUPPORTED_FS as readonly string[]).includes(t);
+}
+
+/** Mount flags that would change what the plugin is doing rather than how the file system behaves. */
+const DENIED_FLAGS = new Set(['bind', 'rbind', 'move', 'remount', 'loop', 'shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate', 'unbindable', 'runbindable', 'defaults']);
+
+/** Flags from the capability, split on commas, checked; returns the reason for the first bad one. */
+export function checkMountFlags(flags: readonly string[]): { flags: string[]; error?: string } {
+  const out: string[] = [];
+  for (const raw of flags) {
+    for (const f of raw.split(',')) {
+      const flag = f.trim();
+      if (!flag) continue;
+      if (!/^[A-Za-z0-9_.=:/+-]+$/.test(flag)) return { flags: out, error: `mount flag ${JSON.stringify(flag)} has characters that are not allowed` };
+      if (DENIED_FLAGS.has(flag.split('=')[0] ?? '')) return { flags: out, error: `mount flag ${flag} is not allowed` };
+      if (flag !== 'rw') out.push(flag);
+    }
+  }
+  return { flags: out };
+}
+
+/** Options for the staging mount: the capability's flags, `nouuid` for xfs (clones and snapshots share UUIDs). */
+export function stagingMountOptions(fsType: FsType, flags: string[], readOnly: boolean): string[] {
+  const opts = flags.filter((f) => f !== 'ro');
+  if (fsType === 'xfs' && !opts.includes('nouuid')) opts.push('nouuid');
+  if (readOnly) opts.push('ro');
+  return opts;
+}
+
+export async function makeFilesystem(host: HostPort, dev: BlockDevice, fsType: FsType, timeoutMs: number): Promise<void> {
+  const r = await host.run(`mkfs.${fsType}`, ['-q', dev.path], { timeoutMs });
+  if (!ok(r)) throw new HostError(`mkfs.${fsType} on ${dev.path} failed: ${describeResult(r)}`, 'internal');
+}
+
+/** Grow a mounted file system to the device size (a no-op when it already fills the device). */
+export async function growFilesystem(host: HostPort, dev: BlockDevice, fsType: string, mountPoint: string, timeoutMs: number): Promise<void> {
+  let r;
+  if (fsType === 'ext4' || fsType === 'ext3' || fsType === 'ext2') r = await host.run('resize2fs', [dev.path], { timeoutMs });
+  else if (fsType === 'xfs') r = await host.run('xfs_growfs', [mountPoint], { timeoutMs });
+  else throw new HostError(`cannot grow a ${fsType} file system`, 'precondition');
+  if (!ok(r)) throw new HostError(`growing ${fsType} on ${dev.path} failed: ${describeResult(r)}`, 'internal');
+}

@@ -1,0 +1,73 @@
+import { promises as fsp } from 'node:fs';
+import { canonical, lstatOrUndefined } from '../host/fs';
+import type { MountEntry } from '../host/mountinfo';
+import type { HostPort } from '../host/port';
+import { describeResult, ok } from '../host/run';
+import { HostError } from './connector';
+
+/**
+ * Mount, bind, unmount and remove — each decided from the live mount table. Unmounting repeats until the path is
+ * no longer a mountpoint (stacked bind mounts), and removal is never recursive: a directory is rmdir'ed (which
+ * fails on anything inside it), a device node or empty file unlinked; anything else is left alone.
+ */
+
+export interface Mounter {
+  /** The topmost mount at the path, if the path is a mountpoint. */
+  mountAt(p: string): Promise<MountEntry | undefined>;
+  mount(source: string, target: string, fsType: string, options: string[], timeoutMs: number): Promise<void>;
+  bind(source: string, target: string, readOnly: boolean, timeoutMs: number): Promise<void>;
+  unmountAll(p: string, timeoutMs: number): Promise<number>;
+  removeNonRecursive(p: string): Promise<'removed' | 'absent' | 'left'>;
+}
+
+const MAX_STACK = 64;
+
+export function mounter(host: HostPort): Mounter {
+  const mountAt = async (p: string): Promise<MountEntry | undefined> => (await host.mounts()).top(await canonical(p));
+
+  const run = async (args: string[], timeoutMs: number, what: string): Promise<void> => {
+    const r = await host.run(args[0] ?? '', args.slice(1), { timeoutMs });
+    if (!ok(r)) throw new HostError(`${what} failed: ${describeResult(r)}`, r.timedOut ? 'unavailable' : 'internal');
+  };
+
+  return {
+    mountAt,
+    async mount(source, target, fsType, options, timeoutMs) {
+      const args = ['mount', '-t', fsType];
+      if (options.length) args.push('-o', options.join(','));
+      await run([...args, source, target], timeoutMs, `mounting ${source} at ${target}`);
+    },
+    async bind(source, target, readOnly, timeoutMs) {
+      await run(['mount', '--bind', source, target], timeoutMs, `bind mount of ${source} at ${target}`);
+      // A bind mount ignores "ro" on the first call; a remount of the bind makes the read-only flag stick.
+      if (readOnly) await run(['mount', '-o', 'remount,bind,ro', target], timeoutMs, `read-only remount of ${target}`);
+    },
+    async unmountAll(p, timeoutMs) {
+      let count = 0;
+      const target = await canonical(p);
+      while ((await host.mounts()).isMountPoint(target)) {
+        if (count >= MAX_STACK) throw new HostError(`${target} is still a mountpoint after ${MAX_STACK} unmounts`, 'internal');
+        const r = await host.run('umount', [target], { timeoutMs });
+        if (!ok(r) && (await host.mounts()).isMountPoint(target)) throw new HostError(`unmount of ${target} failed: ${describeResult(r)}`, r.timedOut ? 'unavailable' : 'internal');
+        count++;
+      }
+      return count;
+    },
+    async removeNonRecursive(p) {
+      const st = await lstatOrUndefined(p);
+      if (!st) return 'absent';
+      if ((await host.mounts()).isMountPoint(await canonical(p))) throw new HostError(`${p} is still a mountpoint; not removing it`, 'internal');
+      try {
+        if (st.isDirectory()) await fsp.rmdir(p);
+        else if (st.isBlockDevice() || st.isCharacterDevice() || (st.isFile() && st.size === 0n) || st.isSymbolicLink()) await fsp.unlink(p);
+        else return 'left';
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return 'absent';
+        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EBUSY') return 'left';
+        throw err;
+      }
+      return 'removed';
+    },
+  };
+}

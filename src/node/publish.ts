@@ -1,0 +1,64 @@
+import { promises as fsp } from 'node:fs';
+import type { NodePublishVolumeRequest__Output } from '../generated/csi/v1/NodePublishVolumeRequest';
+import type { NodePublishVolumeResponse } from '../generated/csi/v1/NodePublishVolumeResponse';
+import type { NodeUnpublishVolumeRequest__Output } from '../generated/csi/v1/NodeUnpublishVolumeRequest';
+import type { NodeUnpublishVolumeResponse } from '../generated/csi/v1/NodeUnpublishVolumeResponse';
+import { alreadyExists, failedPrecondition } from '../grpc/errors';
+import { lstatOrUndefined } from '../host/fs';
+import { publishBlock } from './block-node';
+import type { NodeDeps } from './deps';
+import { ensureStagedFs } from './stage';
+import { checkAccessType, parseCapability, requirePath, requireVolumeId, volumeTarget } from './validate';
+
+/**
+ * NodePublishVolume / NodeUnpublishVolume. Publish never connects: the NQN's device must be there (staged).
+ * Filesystem: bind the staging mount to the target (read-only honoured); a stale staging mount is recovered
+ * first (remounted from the current device, never formatted). Block: a device node at the target.
+ * Unpublish: unmount until the target is not a mountpoint, then remove it without recursion.
+ */
+
+export async function publishVolume(d: NodeDeps, req: NodePublishVolumeRequest__Output): Promise<NodePublishVolumeResponse> {
+  const volumeId = requireVolumeId(req.volumeId);
+  const targetPath = requirePath('target_path', req.targetPath);
+  const staging = requirePath('staging_target_path', req.stagingTargetPath);
+  const cap = parseCapability(req.volumeCapability);
+  checkAccessType(req.volumeContext ?? {}, cap);
+  const target = volumeTarget(volumeId, d.nqnPrefix, d.opts.connect, req.volumeContext ?? {}, req.publishContext ?? {}, false);
+  const readOnly = req.readonly || cap.readOnlyMode;
+  return d.locks.run(volumeId, async () => {
+    const dev = await d.connector.find(target.nqn);
+    if (!dev) throw failedPrecondition(`volume ${volumeId} is not staged on this node (no device for ${target.nqn}); NodeStageVolume first`);
+    if (cap.kind === 'block') {
+      await publishBlock(d, dev, targetPath, readOnly);
+      return {};
+    }
+    const sm = await d.mounter.mountAt(staging);
+    if (!sm) throw failedPrecondition(`volume ${volumeId} is not staged at ${staging}; NodeStageVolume first`);
+    if (sm.major !== dev.major || sm.minor !== dev.minor) await ensureStagedFs(d, dev, staging, cap, false);
+    const tm = await d.mounter.mountAt(targetPath);
+    if (tm && tm.major === dev.major && tm.minor === dev.minor) {
+      if (tm.options.includes('ro') !== readOnly) throw alreadyExists(`${targetPath} is already published ${readOnly ? 'read-write' : 'read-only'}`);
+      return {};
+    }
+    if (tm) {
+      d.log.warn({ target: targetPath, stale: `${tm.major}:${tm.minor}` }, 'publish target shows another device; unmounting it');
+      await d.mounter.unmountAll(targetPath, d.opts.toolTimeoutMs);
+    }
+    const st = await lstatOrUndefined(targetPath);
+    if (!st) await fsp.mkdir(targetPath, { recursive: true, mode: 0o750 });
+    else if (!st.isDirectory()) throw failedPrecondition(`${targetPath} exists and is not a directory`);
+    await d.mounter.bind(staging, targetPath, readOnly, d.opts.toolTimeoutMs);
+    return {};
+  });
+}
+
+export async function unpublishVolume(d: NodeDeps, req: NodeUnpublishVolumeRequest__Output): Promise<NodeUnpublishVolumeResponse> {
+  const volumeId = requireVolumeId(req.volumeId);
+  const targetPath = requirePath('target_path', req.targetPath);
+  return d.locks.run(volumeId, async () => {
+    const n = await d.mounter.unmountAll(targetPath, d.opts.toolTimeoutMs);
+    const removed = await d.mounter.removeNonRecursive(targetPath);
+    if (removed === 'left') throw failedPrecondition(`${targetPath} is not empty after unmounting (${n} mounts); it is left in place, not deleted`);
+    return {};
+  });
+}

@@ -1,0 +1,47 @@
+import type { NodeGetVolumeStatsRequest__Output } from '../generated/csi/v1/NodeGetVolumeStatsRequest';
+import type { NodeGetVolumeStatsResponse } from '../generated/csi/v1/NodeGetVolumeStatsResponse';
+import type { VolumeCondition } from '../generated/csi/v1/VolumeCondition';
+import type { VolumeUsage } from '../generated/csi/v1/VolumeUsage';
+import { notFound } from '../grpc/errors';
+import { lstatOrUndefined, splitDev, statfsUsage } from '../host/fs';
+import type { BlockDevice } from './connector';
+import type { NodeDeps } from './deps';
+import { requirePath, requireVolumeId } from './validate';
+
+/**
+ * NodeGetVolumeStats: statfs (bytes and inodes) for a mounted volume, the device size for a block volume node.
+ * The condition is abnormal when the NQN has no device, when what the path shows is not the NQN's device (a stale
+ * mount after a reconnect), or when the controller does not report the volume as live. A path that is neither a
+ * mountpoint nor a device node is not a volume: NOT_FOUND.
+ */
+
+async function condition(d: NodeDeps, volumeId: string, dev: BlockDevice | undefined, shown: { major: number; minor: number }): Promise<VolumeCondition> {
+  if (!dev) return { abnormal: true, message: `no device for volume ${volumeId}: the NVMe connection is down or the namespace is gone` };
+  if (dev.major !== shown.major || dev.minor !== shown.minor) {
+    return { abnormal: true, message: `the path shows device ${shown.major}:${shown.minor} but the volume's device is ${dev.path} (${dev.major}:${dev.minor}); stale after a reconnect` };
+  }
+  const state = d.volumeState ? await d.volumeState(volumeId).catch(() => undefined) : undefined;
+  if (state !== undefined && state !== 'live') return { abnormal: true, message: `the controller reports volume ${volumeId} as ${state}` };
+  return { abnormal: false, message: 'volume is healthy' };
+}
+
+export async function volumeStats(d: NodeDeps, req: NodeGetVolumeStatsRequest__Output): Promise<NodeGetVolumeStatsResponse> {
+  const volumeId = requireVolumeId(req.volumeId);
+  const volumePath = requirePath('volume_path', req.volumePath);
+  const st = await lstatOrUndefined(volumePath);
+  if (!st) throw notFound(`volume path ${volumePath} does not exist`);
+  const dev = await d.connector.find(`${d.nqnPrefix}:${volumeId}`);
+  if (st.isBlockDevice()) {
+    const shown = splitDev(st.rdev);
+    const size = (await d.host.sysfs.blockSize(shown.major, shown.minor)) ?? 0;
+    return { usage: [{ unit: 'BYTES', total: String(size) }], volumeCondition: await condition(d, volumeId, dev, shown) };
+  }
+  const m = await d.mounter.mountAt(volumePath);
+  if (!m) throw notFound(`${volumePath} is not a mounted volume`);
+  const u = await statfsUsage(volumePath);
+  const usage: VolumeUsage[] = [
+    { unit: 'BYTES', total: String(u.totalBytes), available: String(u.availableBytes), used: String(u.usedBytes) },
+    { unit: 'INODES', total: String(u.totalInodes), available: String(u.freeInodes), used: String(u.usedInodes) },
+  ];
+  return { usage, volumeCondition: await condition(d, volumeId, dev, m) };
+}

@@ -1,0 +1,98 @@
+import path from 'node:path';
+import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
+import { invalid } from '../grpc/errors';
+import type { ConnectDefaults } from './config';
+import type { ConnectParams, VolumeTarget } from './connector';
+import { checkMountFlags, DEFAULT_FS, type FsType, isSupportedFs } from './filesystem';
+
+/**
+ * Request checks of the Node service: everything wrong with a request is answered INVALID_ARGUMENT before any
+ * host action. Connect parameters come from the config defaults, overridden by volume_context, overridden by
+ * publish_context, each validated.
+ */
+
+export type Capability = { kind: 'block'; readOnlyMode: boolean } | { kind: 'mount'; fsType: FsType | ''; flags: string[]; readOnlyMode: boolean };
+
+export function requireVolumeId(id: string): string {
+  if (!id) throw invalid('volume_id is required');
+  if (id.length > 128 || !/^[a-z0-9][a-z0-9-]*$/.test(id)) throw invalid(`volume_id ${JSON.stringify(id.slice(0, 130))} is not a volume id of this driver`);
+  return id;
+}
+
+export function requirePath(name: string, p: string): string {
+  if (!p) throw invalid(`${name} is required`);
+  if (!path.isAbsolute(p) || p.split('/').includes('..') || p.includes('\0')) throw invalid(`${name} must be an absolute path without "..": ${JSON.stringify(p)}`);
+  return path.normalize(p).replace(/(.)\/+$/, '$1');
+}
+
+export function parseCapability(cap: VolumeCapability__Output | null | undefined): Capability {
+  if (!cap) throw invalid('volume_capability is required');
+  const mode = cap.accessMode?.mode ?? 'UNKNOWN';
+  if (mode === 'UNKNOWN') throw invalid('volume_capability.access_mode is required');
+  const readOnlyMode = mode === 'SINGLE_NODE_READER_ONLY' || mode === 'MULTI_NODE_READER_ONLY';
+  if (cap.block) return { kind: 'block', readOnlyMode };
+  if (!cap.mount) throw invalid('volume_capability needs block or mount');
+  if (mode === 'MULTI_NODE_MULTI_WRITER' || mode === 'MULTI_NODE_SINGLE_WRITER') throw invalid(`access mode ${mode} is only supported for block volumes (ext4/xfs are single-node file systems)`);
+  const fsType = cap.mount.fsType || '';
+  if (fsType && !isSupportedFs(fsType)) throw invalid(`fs_type ${fsType} is not supported (ext4, xfs)`);
+  const checked = checkMountFlags(cap.mount.mountFlags ?? []);
+  if (checked.error) throw invalid(checked.error);
+  return { kind: 'mount', fsType: fsType as FsType | '', flags: checked.flags, readOnlyMode };
+}
+
+export function fsTypeOf(cap: Capability): FsType {
+  return cap.kind === 'mount' && cap.fsType ? cap.fsType : DEFAULT_FS;
+}
+
+const PARAM_KEYS: Array<[keyof ConnectParams, string, number, number]> = [
+  ['ctrlLossTmo', 'ctrlLossTmo', -1, 1_000_000],
+  ['reconnectDelay', 'reconnectDelay', 1, 3600],
+  ['keepAliveTmo', 'keepAliveTmo', 1, 3600],
+  ['fastIoFailTmo', 'fastIoFailTmo', -1, 3600],
+];
+
+export function connectParams(defaults: ConnectDefaults, ...contexts: Array<Record<string, string> | undefined>): ConnectParams {
+  const out: ConnectParams = { ...defaults };
+  for (const ctx of contexts) {
+    if (!ctx) continue;
+    for (const [field, key, min, max] of PARAM_KEYS) {
+      const raw = ctx[key];
+      if (raw === undefined || raw === '') continue;
+      if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw invalid(`${key}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);
+      out[field] = Number(raw);
+    }
+  }
+  return out;
+}
+
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^[0-9a-fA-F:.]+$/;
+
+/** The target from volume_context: the NQN must be this volume's NQN under the managed prefix. */
+export function volumeTarget(
+  volumeId: string,
+  nqnPrefix: string,
+  defaults: ConnectDefaults,
+  volumeContext: Record<string, string>,
+  publishContext: Record<string, string>,
+  needAddress: boolean,
+): VolumeTarget {
+  const nqn = volumeContext.nqn;
+  if (!nqn) throw invalid('volume_context.nqn is required (it is set by the controller)');
+  if (nqn !== `${nqnPrefix}:${volumeId}`) throw invalid(`volume_context.nqn ${nqn} is not the NQN of volume ${volumeId} under ${nqnPrefix}`);
+  const address = publishContext.targetAddress || volumeContext.targetAddress;
+  const portRaw = publishContext.targetPort || volumeContext.targetPort;
+  if (needAddress && !address) throw invalid('volume_context.targetAddress is required');
+  if (address && (address.length > 253 || !HOST.test(address))) throw invalid(`targetAddress ${JSON.stringify(address)} is not a host name or IP address`);
+  let port: number | undefined;
+  if (portRaw !== undefined && portRaw !== '') {
+    port = Number(portRaw);
+    if (!/^\d+$/.test(portRaw) || port < 1 || port > 65535) throw invalid(`targetPort ${JSON.stringify(portRaw)} must be 1-65535`);
+  } else if (needAddress) port = 4420;
+  return { volumeId, nqn, address, port, params: connectParams(defaults, volumeContext, publishContext) };
+}
+
+/** volume_context.accessType, when present, must match the capability. */
+export function checkAccessType(volumeContext: Record<string, string>, cap: Capability): void {
+  const at = volumeContext.accessType;
+  if (at && at !== cap.kind) throw invalid(`volume was created for ${at} access but the capability asks for ${cap.kind}`);
+}
