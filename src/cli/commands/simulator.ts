@@ -1,37 +1,31 @@
 import { Command } from 'commander';
-import { createLogger } from '../../log/logger';
 import { startSimulator } from '../../simulator';
-import { runUntilSignal } from '../common';
+import { parseCliArgs } from '../../simulator/cli-args';
 
+/**
+ * `rds-csi simulator`: the RouterOS API simulator as its own process. Its flags are parsed by the simulator's own
+ * parser (src/simulator/cli-args.ts). Prints one JSON line `{"listening":{host,port,dataDir}}` when ready; SIGINT
+ * and SIGTERM close it cleanly.
+ */
 export function simulatorCommand(): Command {
   return new Command('simulator')
-    .description('RouterOS API simulator of an RDS (/disk, /file, pool capacity, fault injection)')
-    .requiredOption('--data-dir <dir>', 'where backing files and the simulator state live')
-    .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8728')
-    .option('--pool-name <name>', 'pool slot / mount point', 'pool')
-    .option('--pool-size <bytes>', 'report this pool size instead of the data dir filesystem')
-    .option('--user <user>', 'API user', 'admin')
-    .option('--password <password>', 'API password (default empty)', '')
-    .option('--latency-ms <ms>', 'delay every command', '0')
-    .option('--jitter-ms <ms>', 'random extra delay', '0')
-    .option('--empty-mode <mode>', "'7.18' (print with no rows answers !empty) or 'legacy'", '7.18')
-    .option('--log-level <level>', 'log level', 'info')
-    .action(async (f: { dataDir: string; listen: string; poolName: string; poolSize?: string; user: string; password: string; latencyMs: string; jitterMs: string; emptyMode: string; logLevel: string }) => {
-      const log = createLogger(f.logLevel, 'rds-csi-simulator');
-      const i = f.listen.lastIndexOf(':');
-      if (f.emptyMode !== '7.18' && f.emptyMode !== 'legacy') throw new Error(`--empty-mode must be 7.18 or legacy, not ${f.emptyMode}`);
-      const sim = await startSimulator({
-        host: f.listen.slice(0, i),
-        port: Number(f.listen.slice(i + 1)),
-        dataDir: f.dataDir,
-        poolName: f.poolName,
-        poolSizeBytes: f.poolSize ? Number(f.poolSize) : undefined,
-        user: f.user,
-        password: f.password,
-        faults: { latencyMs: Number(f.latencyMs), jitterMs: Number(f.jitterMs), emptyMode: f.emptyMode },
-        logger: (obj, msg) => log.info(obj, msg),
-      });
-      process.stdout.write(`LISTENING ${sim.host}:${sim.port}\n`);
-      runUntilSignal(log, () => sim.close());
+    .description(
+      'RouterOS API simulator of an RDS. Flags: --data-dir DIR (required) [--host H] [--port P] [--pool NAME] [--pool-size 100G] ' +
+        '[--pool-fs btrfs|xfs] [--user U] [--password P] [--empty-mode 7.18|legacy] [--latency-ms N] [--jitter-ms N] [--tls-cert F --tls-key F] [--quiet]',
+    )
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .action(async (_opts: unknown, cmd: Command) => {
+      const sim = await startSimulator(parseCliArgs(cmd.args));
+      process.stdout.write(JSON.stringify({ listening: { host: sim.host, port: sim.port, dataDir: sim.dataDir } }) + '\n');
+      const stop = (): void => {
+        sim.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
     });
 }

@@ -1,4 +1,4 @@
-import { parseCliArgs } from '../../src/simulator/main';
+import { parseCliArgs } from '../../src/simulator/cli-args';
 
 describe('simulator CLI arguments', () => {
   it('parses a full command line', () => {

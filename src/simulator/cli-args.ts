@@ -1,6 +1,6 @@
 /**
- * Runs the simulator as its own process (for demos, benchmarks and out-of-process tests):
- *   node dist/src/simulator/main.js --data-dir /tmp/rds --port 8728 [--host 127.0.0.1] [--pool pool]
+ * Arguments of `rds-csi simulator` (the simulator as its own process, for demos, benchmarks and tests):
+ *   rds-csi simulator --data-dir /tmp/rds --port 8728 [--host 127.0.0.1] [--pool pool]
  *     [--pool-size 100G] [--pool-fs btrfs|xfs] [--user admin] [--password ''] [--empty-mode 7.18|legacy]
  *     [--latency-ms 0] [--jitter-ms 0] [--tls-cert cert.pem --tls-key key.pem] [--quiet]
  * Prints one JSON line `{"listening":{"host":…,"port":…}}` on stdout when ready; logs JSON lines on stderr.
@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { startSimulator, type SimulatorOptions } from './index';
+import type { SimulatorOptions } from './index';
 import { parseSize } from './values';
 
 export function parseCliArgs(argv: string[]): SimulatorOptions {
@@ -57,24 +57,4 @@ export function parseCliArgs(argv: string[]): SimulatorOptions {
     tls: values['tls-cert'] && values['tls-key'] ? { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } : undefined,
     logger: quiet ? undefined : (obj, msg) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), msg, ...obj }) + '\n'),
   };
-}
-
-async function main(): Promise<void> {
-  const sim = await startSimulator(parseCliArgs(process.argv.slice(2)));
-  process.stdout.write(JSON.stringify({ listening: { host: sim.host, port: sim.port, dataDir: sim.dataDir } }) + '\n');
-  const stop = (): void => {
-    sim.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-if (require.main === module) {
-  main().catch((e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(2);
-  });
 }
