@@ -52,5 +52,8 @@ export async function growFilesystem(host: HostPort, dev: BlockDevice, fsType: s
   if (fsType === 'ext4' || fsType === 'ext3' || fsType === 'ext2') r = await host.run('resize2fs', [dev.path], { timeoutMs });
   else if (fsType === 'xfs') r = await host.run('xfs_growfs', [mountPoint], { timeoutMs });
   else throw new HostError(`cannot grow a ${fsType} file system`, 'precondition');
-  if (!ok(r)) throw new HostError(`growing ${fsType} on ${dev.path} failed: ${describeResult(r)}`, 'internal');
+  if (!ok(r)) {
+    const hint = /Permission denied/i.test(r.stderr) && fsType.startsWith('ext') ? ' (online ext4 resize needs CAP_SYS_RESOURCE in the node plugin container)' : '';
+    throw new HostError(`growing ${fsType} on ${dev.path} failed${hint}: ${describeResult(r)}`, 'internal');
+  }
 }
