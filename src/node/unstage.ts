@@ -1,6 +1,7 @@
 import type { NodeUnstageVolumeRequest__Output } from '../generated/csi/v1/NodeUnstageVolumeRequest';
 import type { NodeUnstageVolumeResponse } from '../generated/csi/v1/NodeUnstageVolumeResponse';
 import { failedPrecondition } from '../grpc/errors';
+import { canonical } from '../host/fs';
 import type { NodeDeps } from './deps';
 import { requirePath, requireVolumeId } from './validate';
 
@@ -14,16 +15,21 @@ export async function unstageVolume(d: NodeDeps, req: NodeUnstageVolumeRequest__
   const staging = requirePath('staging_target_path', req.stagingTargetPath);
   const nqn = `${d.nqnPrefix}:${volumeId}`;
   return d.locks.run(volumeId, async () => {
+    const stagingPath = await canonical(staging);
+    const inUse = async (ignoreStaging: boolean): Promise<void> => {
+      const dev = await d.connector.find(nqn);
+      if (!dev) return;
+      const users = (await d.host.mounts()).ofDevice(dev.major, dev.minor).filter((u) => !ignoreStaging || u.mountPoint !== stagingPath);
+      if (users.length) throw failedPrecondition(`device ${dev.path} of volume ${volumeId} is still mounted at ${users.map((u) => u.mountPoint).join(', ')}; not unstaging`);
+      const holders = await d.host.sysfs.blockHolders(dev.major, dev.minor);
+      if (holders.length) throw failedPrecondition(`device ${dev.path} of volume ${volumeId} is held by ${holders.join(', ')}; not unstaging`);
+    };
+    // Refuse before touching anything while a publish target (or anything else) still uses the device.
+    await inUse(true);
     await d.mounter.unmountAll(staging, d.opts.toolTimeoutMs);
     const removed = await d.mounter.removeNonRecursive(staging);
     if (removed === 'left') d.log.warn({ staging }, 'staging path is not empty after unmount; left in place');
-    const dev = await d.connector.find(nqn);
-    if (dev) {
-      const users = (await d.host.mounts()).ofDevice(dev.major, dev.minor);
-      if (users.length) throw failedPrecondition(`device ${dev.path} of volume ${volumeId} is still mounted at ${users.map((u) => u.mountPoint).join(', ')}; not disconnecting`);
-      const holders = await d.host.sysfs.blockHolders(dev.major, dev.minor);
-      if (holders.length) throw failedPrecondition(`device ${dev.path} of volume ${volumeId} is held by ${holders.join(', ')}; not disconnecting`);
-    }
+    await inUse(false);
     await d.connector.detach(nqn);
     return {};
   });
