@@ -18,7 +18,9 @@ export function identityService(
   return {
     GetPluginInfo: () => Promise.resolve({ name: driverName, vendorVersion: VERSION, manifest: {} }),
     GetPluginCapabilities: () =>
-      Promise.resolve({ capabilities: opts.controller ? [{ service: { type: 'CONTROLLER_SERVICE' } }] : [] }),
+      Promise.resolve({
+        capabilities: opts.controller ? [{ service: { type: 'CONTROLLER_SERVICE' } }, { volumeExpansion: { type: 'ONLINE' } }] : [],
+      }),
     Probe: async () => {
       for (const c of opts.checks) {
         try {

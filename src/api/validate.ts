@@ -57,8 +57,14 @@ export function capabilityProblem(cap: VolumeCapability__Output): string | undef
   return undefined;
 }
 
+export interface ContentSource {
+  kind: 'snapshot' | 'volume';
+  id: string;
+}
+
 export interface CreateVolumeSpec {
   name: string;
+  source?: ContentSource;
   sizeBytes: number;
   accessType: AccessType;
   fsType: string;
@@ -69,7 +75,7 @@ export interface CreateVolumeSpec {
   pvcNamespace?: string;
 }
 
-function int64(v: string | undefined, field: string): number {
+export function int64(v: string | undefined, field: string): number {
   if (v === undefined || v === '') return 0;
   if (!/^-?\d+$/.test(v)) throw invalid(`${field} must be an integer`);
   const n = Number(v);
@@ -82,14 +88,37 @@ export function validateName(name: string, what = 'name'): void {
   if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw invalid(`${what} is longer than ${MAX_NAME_BYTES} bytes`);
 }
 
-export function validateCreateVolume(req: CreateVolumeRequest__Output, limits: CapacityLimits): CreateVolumeSpec {
+/** The content source of a CreateVolume, checked for shape only (existence is the caller's NOT_FOUND). */
+export function contentSourceOf(req: CreateVolumeRequest__Output): ContentSource | undefined {
+  const src = req.volumeContentSource;
+  if (!src) return undefined;
+  if (src.snapshot) {
+    if (!src.snapshot.snapshotId) throw invalid('volume_content_source.snapshot.snapshot_id is required');
+    return { kind: 'snapshot', id: src.snapshot.snapshotId };
+  }
+  if (src.volume) {
+    if (!src.volume.volumeId) throw invalid('volume_content_source.volume.volume_id is required');
+    return { kind: 'volume', id: src.volume.volumeId };
+  }
+  throw invalid('volume_content_source must name a snapshot or a volume');
+}
+
+/**
+ * `sourceBytes`: size of the snapshot or volume the new volume is made from; the volume is at least that big, and
+ * a limit below it is OUT_OF_RANGE.
+ */
+export function validateCreateVolume(req: CreateVolumeRequest__Output, limits: CapacityLimits, sourceBytes = 0): CreateVolumeSpec {
   validateName(req.name);
   const caps = validateCapabilities(req.volumeCapabilities);
-  if (req.volumeContentSource && (req.volumeContentSource.snapshot || req.volumeContentSource.volume)) {
-    throw invalid('creating a volume from a snapshot or another volume is not supported by this version of rds-csi');
-  }
-  const required = int64(req.capacityRange?.requiredBytes, 'capacity_range.required_bytes');
+  const source = contentSourceOf(req);
+  let required = int64(req.capacityRange?.requiredBytes, 'capacity_range.required_bytes');
   const limit = int64(req.capacityRange?.limitBytes, 'capacity_range.limit_bytes');
+  if (sourceBytes > 0) {
+    if (limit > 0 && limit < sourceBytes) {
+      throw new GrpcError(status.OUT_OF_RANGE, `capacity_range.limit_bytes (${limit}) is smaller than the source ${source?.kind} (${sourceBytes} bytes)`);
+    }
+    required = Math.max(required, sourceBytes);
+  }
   const size = decideSize(required, limit, limits);
   if (!size.ok) throw new GrpcError(status[size.code], size.message);
 
@@ -107,8 +136,10 @@ export function validateCreateVolume(req: CreateVolumeRequest__Output, limits: C
   const canonical = Object.keys(driverParams)
     .sort()
     .map((k) => `${k}=${driverParams[k]}`);
+  if (source) canonical.push(`source=${source.kind}:${source.id}`);
   return {
     name: req.name,
+    source,
     sizeBytes: size.bytes,
     accessType: caps.accessType,
     fsType: caps.fsType,

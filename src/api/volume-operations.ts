@@ -27,7 +27,8 @@ const RETRYABLE = new Set<status>([status.ABORTED, status.UNAVAILABLE, status.DE
 export class VolumeOperations {
   constructor(private readonly o: VolumeOperationsOptions) {}
 
-  async create(id: string, spec: CreateVolumeSpec, waitMs: number): Promise<VolumeRecord> {
+  /** `copyFromSlot`: the RDS slot of the resolved content source (restore or clone). */
+  async create(id: string, spec: CreateVolumeSpec, waitMs: number, copyFromSlot?: string): Promise<VolumeRecord> {
     const deadline = Date.now() + waitMs;
     const { record } = await this.o.store.claim({
       id,
@@ -42,6 +43,7 @@ export class VolumeOperations {
       filePath: backingFilePath(this.o.basePath, id),
       nqn: nqnFor(this.o.nqnPrefix, id),
       createdAt: new Date().toISOString(),
+      source: spec.source,
       pvcName: spec.pvcName,
       pvcNamespace: spec.pvcNamespace,
     });
@@ -60,7 +62,7 @@ export class VolumeOperations {
     const createId = jobId('disk.create', id, record.gen);
     const exportId = jobId('target.export', id, record.gen);
     try {
-      const created = await this.o.runner.run('disk.create', createId, { volumeId: id, slot: record.slot, filePath: record.filePath, sizeBytes: record.capacityBytes }, deadline - Date.now());
+      const created = await this.o.runner.run('disk.create', createId, { volumeId: id, slot: record.slot, filePath: record.filePath, sizeBytes: record.capacityBytes, copyFromSlot }, deadline - Date.now());
       await this.o.runner.run('target.export', exportId, { volumeId: id, slot: record.slot, nqn: record.nqn, port: this.o.exportPort }, deadline - Date.now());
       const ready: VolumeRecord = { ...record, state: 'ready', capacityBytes: created.sizeBytes };
       await this.o.store.update(ready);
@@ -94,4 +96,13 @@ export class VolumeOperations {
     await this.o.runner.run('disk.delete', jobId('disk.delete', id, record.gen), data, waitMs);
     await this.o.store.remove(id, record.gen);
   }
+}
+
+/** ControllerExpandVolume's queue side: grow on RDS, then remember the size RDS reports. */
+export async function expandVolume(o: VolumeOperationsOptions, record: VolumeRecord, bytes: number, waitMs: number): Promise<number> {
+  if (record.capacityBytes >= bytes) return record.capacityBytes;
+  const res = await o.runner.run('disk.expand', jobId('disk.expand', record.id, `${record.gen}-${bytes}`), { volumeId: record.id, slot: record.slot, sizeBytes: bytes }, waitMs);
+  const current = await o.store.get(record.id);
+  if (current && current.gen === record.gen && current.capacityBytes < res.sizeBytes) await o.store.update({ ...current, capacityBytes: res.sizeBytes });
+  return res.sizeBytes;
 }

@@ -21,5 +21,10 @@ export function volumeContext(rec: VolumeRecord, target: TargetInfo): Record<str
 }
 
 export function toCsiVolume(rec: VolumeRecord, target: TargetInfo): Volume {
-  return { volumeId: rec.id, capacityBytes: String(rec.capacityBytes), volumeContext: volumeContext(rec, target) };
+  const contentSource = rec.source
+    ? rec.source.kind === 'snapshot'
+      ? { snapshot: { snapshotId: rec.source.id } }
+      : { volume: { volumeId: rec.source.id } }
+    : undefined;
+  return { volumeId: rec.id, capacityBytes: String(rec.capacityBytes), volumeContext: volumeContext(rec, target), contentSource };
 }

@@ -9,6 +9,8 @@ export interface DiskCreateData {
   slot: string;
   filePath: string;
   sizeBytes: number;
+  /** Restore or clone: the slot of the snapshot or volume whose data the new disk starts with. */
+  copyFromSlot?: string;
 }
 export interface DiskCreateResult {
   sizeBytes: number;
@@ -25,34 +27,69 @@ export interface TargetExportResult {
   port: number;
 }
 
+/** Also the payload of snapshot.delete, where volumeId is the snapshot id. */
 export interface DiskDeleteData {
   volumeId: string;
   slot: string;
-  filePath: string;
+  /** Unknown when no record survived: then the disk's own file-path is used (if under the base path). */
+  filePath?: string;
 }
 export interface DiskDeleteResult {
   removedDisk: boolean;
   removedFile: boolean;
 }
 
+export interface SnapshotCreateData {
+  /** The source volume: the per-volume lease serializes the copy with the source's other jobs. */
+  volumeId: string;
+  snapshotId: string;
+  slot: string;
+  filePath: string;
+  sourceSlot: string;
+}
+export interface SnapshotCreateResult {
+  sizeBytes: number;
+}
+
+export interface DiskExpandData {
+  volumeId: string;
+  slot: string;
+  sizeBytes: number;
+}
+export interface DiskExpandResult {
+  sizeBytes: number;
+}
+
 export interface JobTypes {
   'disk.create': { data: DiskCreateData; result: DiskCreateResult };
   'target.export': { data: TargetExportData; result: TargetExportResult };
   'disk.delete': { data: DiskDeleteData; result: DiskDeleteResult };
+  'disk.expand': { data: DiskExpandData; result: DiskExpandResult };
+  'snapshot.create': { data: SnapshotCreateData; result: SnapshotCreateResult };
+  'snapshot.delete': { data: DiskDeleteData; result: DiskDeleteResult };
 }
 
 export type JobName = keyof JobTypes;
 export type JobData<N extends JobName> = JobTypes[N]['data'];
 export type JobResult<N extends JobName> = JobTypes[N]['result'];
 
-/** Every job touches exactly one volume; the per-volume lease is keyed on it. */
+/** Every job has a `volumeId` (a snapshot id for snapshot.delete): the per-volume lease is keyed on it. */
 export interface VolumeScoped {
   volumeId: string;
 }
 
+/**
+ * The leases a job holds while it runs. snapshot.create holds its source volume's and its snapshot's, so neither a
+ * change of the source nor a DeleteSnapshot can run in the middle of the copy.
+ */
+export function leaseKeysOf(name: string, data: VolumeScoped): string[] {
+  if (name === 'snapshot.create') return [data.volumeId, (data as unknown as SnapshotCreateData).snapshotId].sort();
+  return [data.volumeId];
+}
+
 /** Deterministic job id: a retry of the same request finds the same job. BullMQ forbids ':' in ids. */
-export function jobId(name: JobName, volumeId: string, gen: string): string {
-  return `${name}-${volumeId}-${gen}`;
+export function jobId(name: JobName, id: string, gen: string): string {
+  return `${name}-${id}-${gen}`;
 }
 
 /**

@@ -32,16 +32,29 @@ export class VolumeLease {
     await this.redis.eval(RELEASE, 1, this.key(volumeId), holder);
   }
 
-  /** Holds the lease while `fn` runs, renewing it every third of its ttl. */
-  async hold<T>(volumeId: string, holder: string, fn: () => Promise<T>): Promise<T> {
+  /** Takes every lease (in sorted order, so two jobs never deadlock) or none. */
+  async acquireAll(keys: string[], holder: string): Promise<boolean> {
+    const taken: string[] = [];
+    for (const key of [...keys].sort()) {
+      if (!(await this.acquire(key, holder))) {
+        for (const k of taken) await this.release(k, holder);
+        return false;
+      }
+      taken.push(key);
+    }
+    return true;
+  }
+
+  /** Holds the leases while `fn` runs, renewing them every third of their ttl. */
+  async hold<T>(keys: string[], holder: string, fn: () => Promise<T>): Promise<T> {
     const timer = setInterval(() => {
-      this.acquire(volumeId, holder).catch(() => undefined);
+      for (const key of keys) this.acquire(key, holder).catch(() => undefined);
     }, Math.max(50, Math.floor(this.ttlMs / 3)));
     try {
       return await fn();
     } finally {
       clearInterval(timer);
-      await this.release(volumeId, holder).catch(() => undefined);
+      for (const key of keys) await this.release(key, holder).catch(() => undefined);
     }
   }
 }

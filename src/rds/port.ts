@@ -36,7 +36,12 @@ export interface AddDiskSpec {
   slot: string;
   /** Absolute path under the configured base path. */
   filePath: string;
-  fileSizeBytes: number;
+  /** Required for a new empty disk; with copyFromId, omitted means the source's size. */
+  fileSizeBytes?: number;
+  /** `copy-from`: RouterOS id of the disk whose data the new disk starts with (snapshots, restores, clones). */
+  copyFromId?: string;
+  /** Deadline of the add itself; a copy takes time proportional to the data. */
+  timeoutMs?: number;
 }
 
 export interface ExportSpec {
@@ -51,6 +56,8 @@ export interface RdsPort {
   listDisks(slotPrefix?: string): Promise<RdsDisk[]>;
   /** `/disk add type=file`; not exported. Returns the disk as printed after the add. */
   addDisk(spec: AddDiskSpec): Promise<RdsDisk>;
+  /** Grows `file-size` (RouterOS refuses to shrink; callers never ask it to). */
+  resizeDisk(id: string, fileSizeBytes: number): Promise<void>;
   /** Turns on the NVMe/TCP export of a disk (by RouterOS id). */
   setExport(id: string, spec: ExportSpec): Promise<void>;
   /** `/disk remove`; the backing file stays (RouterOS semantics). */

@@ -45,7 +45,8 @@ export interface RouterOsClientOptions {
 }
 
 export interface RosCaller {
-  write(command: string, words: string[]): Promise<Record<string, string>[]>;
+  /** `timeoutMs` overrides the client's call deadline for slow commands (e.g. a copy-from add). */
+  write(command: string, words: string[], timeoutMs?: number): Promise<Record<string, string>[]>;
   close(): Promise<void>;
 }
 
@@ -66,12 +67,12 @@ export class RouterOsClient implements RosCaller {
     return this.conn !== undefined && this.conn.alive;
   }
 
-  async write(command: string, words: string[]): Promise<Record<string, string>[]> {
+  async write(command: string, words: string[], timeoutMs?: number): Promise<Record<string, string>[]> {
     const started = process.hrtime.bigint();
     let outcome: CallOutcome = 'error';
     try {
       const conn = await this.connection();
-      const rows = await conn.call(command, words, this.opts.callTimeoutMs);
+      const rows = await conn.call(command, words, timeoutMs ?? this.opts.callTimeoutMs);
       outcome = 'ok';
       return rows;
     } catch (err) {

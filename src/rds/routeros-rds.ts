@@ -49,22 +49,29 @@ export class RouterOsRds implements RdsPort {
 
   async addDisk(spec: AddDiskSpec): Promise<RdsDisk> {
     const ctx = `slot=${spec.slot}`;
-    if (!Number.isSafeInteger(spec.fileSizeBytes) || spec.fileSizeBytes <= 0) {
-      throw invalid(`file size must be a positive whole number of bytes, got ${spec.fileSizeBytes} (${ctx})`);
+    const size = spec.fileSizeBytes;
+    if (size === undefined ? !spec.copyFromId : !Number.isSafeInteger(size) || size <= 0) {
+      throw invalid(`file size must be a positive whole number of bytes, got ${size} (${ctx})`);
     }
     if (!spec.slot || !spec.filePath.startsWith('/')) {
       throw invalid(`slot must be set and file-path absolute, got slot=${spec.slot} file-path=${spec.filePath}`);
     }
-    await this.call(
-      '/disk/add',
-      ['=type=file', `=slot=${spec.slot}`, `=file-path=${spec.filePath}`, `=file-size=${spec.fileSizeBytes}`],
-      ctx,
-    );
+    const words = ['=type=file', `=slot=${spec.slot}`, `=file-path=${spec.filePath}`];
+    if (size !== undefined) words.push(`=file-size=${size}`);
+    if (spec.copyFromId) words.push(`=copy-from=${spec.copyFromId}`);
+    await this.call('/disk/add', words, ctx, spec.timeoutMs);
     const disk = await this.getDisk(spec.slot);
     if (!disk) {
       throw new RdsError('transient', status.UNAVAILABLE, `RDS accepted /disk/add (${ctx}) but does not list the disk yet; retry`);
     }
     return disk;
+  }
+
+  async resizeDisk(id: string, fileSizeBytes: number): Promise<void> {
+    if (!Number.isSafeInteger(fileSizeBytes) || fileSizeBytes <= 0) {
+      throw invalid(`file size must be a positive whole number of bytes, got ${fileSizeBytes} (id=${id})`);
+    }
+    await this.call('/disk/set', [`=.id=${id}`, `=file-size=${fileSizeBytes}`], `id=${id} file-size=${fileSizeBytes}`);
   }
 
   async setExport(id: string, spec: ExportSpec): Promise<void> {
@@ -120,8 +127,8 @@ export class RouterOsRds implements RdsPort {
     }
   }
 
-  private call(command: string, words: string[], context: string): Promise<Row[]> {
-    return this.breaker.run(() => this.client.write(command, words), `${command} ${context}`);
+  private call(command: string, words: string[], context: string, timeoutMs?: number): Promise<Row[]> {
+    return this.breaker.run(() => this.client.write(command, words, timeoutMs), `${command} ${context}`);
   }
 
   private async absentIsSuccess(p: Promise<unknown>): Promise<void> {

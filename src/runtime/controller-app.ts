@@ -2,6 +2,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { identityService } from '../api/identity';
 import { controllerService } from '../api/controller';
 import { VolumeOperations } from '../api/volume-operations';
+import { SnapshotOperations } from '../api/snapshot-operations';
 import type { Config } from '../config/schema';
 import { loadCsi } from '../grpc/proto';
 import { startServer, type RunningServer } from '../grpc/server';
@@ -13,7 +14,9 @@ import { redisConnection } from '../queue/connection';
 import { JobRunner } from '../queue/job-runner';
 import { VOLUME_QUEUE } from '../queue/jobs';
 import type { RdsPort } from '../rds/port';
-import { RedisVolumeStore } from '../state/redis-volume-store';
+import type { SnapshotRecord } from '../state/snapshot-record';
+import type { VolumeRecord } from '../state/volume-record';
+import { RedisRecordStore } from '../state/redis-record-store';
 import { startHttpServer, type HttpServer } from './http-server';
 import { rdsFromConfig } from './rds-factory';
 import { startWorker, type WorkerApp } from './worker-app';
@@ -47,9 +50,12 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   const events = new QueueEvents(VOLUME_QUEUE, { connection: blocking, prefix: cfg.queuePrefix, autorun: true });
   events.on('error', (err) => log.warn({ err: err.message }, 'queue events connection error'));
   const rds = rdsFromConfig(cfg.rds, metrics);
-  const store = new RedisVolumeStore(redis, cfg.queuePrefix);
+  const store = new RedisRecordStore<VolumeRecord>(redis, cfg.queuePrefix, 'vol');
+  const snapshots = new RedisRecordStore<SnapshotRecord>(redis, cfg.queuePrefix, 'snap');
   const runner = new JobRunner(queue, events, { attempts: cfg.worker.attempts, backoffMs: cfg.worker.backoffMs });
-  const ops = new VolumeOperations({ store, runner, basePath: cfg.rds.basePath, nqnPrefix: cfg.nqnPrefix, exportPort: cfg.rds.exportPort });
+  const opsOptions = { store, runner, basePath: cfg.rds.basePath, nqnPrefix: cfg.nqnPrefix, exportPort: cfg.rds.exportPort };
+  const ops = new VolumeOperations(opsOptions);
+  const snapOps = new SnapshotOperations({ store: snapshots, runner });
 
   const checks = [
     { name: 'redis', check: async () => void (await redis.ping()) },
@@ -63,8 +69,12 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   });
   const controller = controllerService({
     ops,
+    opsOptions,
+    snapOps,
     store,
+    snapshots,
     rds,
+    basePath: cfg.rds.basePath,
     limits: cfg.volumes,
     volumePrefix: cfg.volumePrefix,
     target: { address: cfg.rds.exportAddress ?? cfg.rds.host, port: cfg.rds.exportPort },

@@ -1,3 +1,5 @@
+import type { RecordStore } from './record-store';
+
 /**
  * What the driver remembers about a volume in Redis. RDS stays the truth for disks; the record holds what RDS
  * cannot: the CSI name and parameters (for ALREADY_EXISTS), the lifecycle state and the generation that makes
@@ -22,25 +24,10 @@ export interface VolumeRecord {
   filePath: string;
   nqn: string;
   createdAt: string;
+  /** Set when the volume was made from a snapshot or another volume; echoed as content_source. */
+  source?: { kind: 'snapshot' | 'volume'; id: string };
   pvcName?: string;
   pvcNamespace?: string;
 }
 
-export interface VolumePage {
-  records: VolumeRecord[];
-  /** Id to continue after; undefined at the end. */
-  next?: string;
-}
-
-export interface VolumeStore {
-  get(id: string): Promise<VolumeRecord | undefined>;
-  /** Stores `rec` unless a record with its id exists; returns the stored one either way. */
-  claim(rec: VolumeRecord): Promise<{ created: boolean; record: VolumeRecord }>;
-  /** Overwrites the record only if its generation is still `gen`; false otherwise. */
-  update(rec: VolumeRecord): Promise<boolean>;
-  /** Removes the record only if its generation is `gen`. */
-  remove(id: string, gen: string): Promise<boolean>;
-  /** Records in id order, starting after `after`. */
-  page(after: string | undefined, limit: number): Promise<VolumePage>;
-  count(): Promise<number>;
-}
+export type VolumeStore = RecordStore<VolumeRecord>;

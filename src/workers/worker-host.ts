@@ -2,11 +2,25 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/registry';
-import { VOLUME_QUEUE, type JobName, type VolumeScoped } from '../queue/jobs';
+import { VOLUME_QUEUE, leaseKeysOf, type JobName, type VolumeScoped } from '../queue/jobs';
 import { VolumeLease } from '../queue/lease';
 import type { RdsPort } from '../rds/port';
 import { toJobFailure } from './failure';
 import { processors } from './processors';
+import type { JobSteps } from './context';
+
+/** The job's steps live in its progress object, so they survive the worker. */
+function jobSteps(job: Job): JobSteps {
+  const progress = job.progress;
+  const done = new Set<string>(progress && typeof progress === 'object' && Array.isArray((progress as { steps?: unknown }).steps) ? ((progress as { steps: string[] }).steps) : []);
+  return {
+    has: (step) => done.has(step),
+    mark: async (step) => {
+      done.add(step);
+      await job.updateProgress({ steps: [...done] });
+    },
+  };
+}
 
 /**
  * Runs the volume jobs: takes the per-volume lease (a job that finds it held goes back to delayed, it does not
@@ -53,8 +67,9 @@ export class WorkerHost {
     const processor = processors[name] as ((data: unknown, ctx: Parameters<(typeof processors)[JobName]>[1]) => Promise<unknown>) | undefined;
     if (!processor) throw toJobFailure(new Error(`unknown job type ${job.name}`)).error;
     const { volumeId } = job.data as VolumeScoped;
+    const keys = leaseKeysOf(name, job.data as VolumeScoped);
     const holder = job.id ?? `${name}-${volumeId}`;
-    if (!(await this.lease.acquire(volumeId, holder))) {
+    if (!(await this.lease.acquireAll(keys, holder))) {
       // Another job of this volume runs somewhere: come back shortly instead of spinning.
       await job.moveToDelayed(Date.now() + 100 + Math.floor(Math.random() * 150), token);
       throw new DelayedError();
@@ -63,8 +78,8 @@ export class WorkerHost {
     const started = process.hrtime.bigint();
     this.opts.metrics?.jobAttempts.inc({ type: name });
     try {
-      const result = await this.lease.hold(volumeId, holder, () =>
-        processor(job.data, { rds: this.opts.rds, basePath: this.opts.basePath, log }),
+      const result = await this.lease.hold(keys, holder, () =>
+        processor(job.data, { rds: this.opts.rds, basePath: this.opts.basePath, steps: jobSteps(job), log }),
       );
       this.observe(name, 'completed', started);
       return result;

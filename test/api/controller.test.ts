@@ -26,7 +26,9 @@ describe('controller against redis-server and the RouterOS simulator', () => {
     expect(info.name).toBe('rds.csi.mikrotik.com');
     expect(info.vendorVersion).toMatch(/^\d+\.\d+\.\d+/);
     const caps = await h.client.id('GetPluginCapabilities');
-    expect(caps.capabilities.map((c: { service: { type: string } }) => c.service.type)).toEqual(['CONTROLLER_SERVICE']);
+    expect(caps.capabilities).toEqual(
+      expect.arrayContaining([expect.objectContaining({ service: { type: 'CONTROLLER_SERVICE' } }), expect.objectContaining({ volumeExpansion: { type: 'ONLINE' } })]),
+    );
     expect((await h.client.id('Probe')).ready.value).toBe(true);
     await h.sim.faults.setDown(true);
     try {
@@ -90,7 +92,10 @@ describe('controller against redis-server and the RouterOS simulator', () => {
     ['limit below minimum', { ...createReq('v'), capacityRange: { limitBytes: '1000' } }, status.OUT_OF_RANGE, /minimum volume size/],
     ['unknown parameter', createReq('v', MiB, [MOUNT_RWO], { replicas: '3' }), status.INVALID_ARGUMENT, /unknown StorageClass parameter "replicas"/],
     ['bad parameter value', createReq('v', MiB, [BLOCK_RWX], { migrationWindowSeconds: 'soon' }), status.INVALID_ARGUMENT, /migrationWindowSeconds/],
-    ['content source', { ...createReq('v'), volumeContentSource: { snapshot: { snapshotId: 'snap-x' } } }, status.INVALID_ARGUMENT, /snapshot/],
+    ['empty content source', { ...createReq('v'), volumeContentSource: { snapshot: { snapshotId: '' } } }, status.INVALID_ARGUMENT, /snapshot_id is required/],
+    ['missing source snapshot', { ...createReq('v'), volumeContentSource: { snapshot: { snapshotId: 'snap-x' } } }, status.NOT_FOUND, /snap-x does not exist/],
+    ['missing source volume', { ...createReq('v'), volumeContentSource: { volume: { volumeId: 'vol-nope-000000000000' } } }, status.NOT_FOUND, /does not exist/],
+    ['a snapshot id as source volume', { ...createReq('v'), volumeContentSource: { volume: { volumeId: 'snap-x' } } }, status.NOT_FOUND, /does not exist/],
   ];
   it.each(bad)('rejects %s before anything reaches the queue', async (_what, req, code, message) => {
     const before = h.sim.disks().length;
@@ -217,7 +222,7 @@ describe('controller against redis-server and the RouterOS simulator', () => {
   });
 
   it('answers UNIMPLEMENTED for RPCs it does not offer', async () => {
-    expect((await codeOf(h.client.ctl('CreateSnapshot', { name: 's', sourceVolumeId: PVC }))).code).toBe(status.UNIMPLEMENTED);
+    expect((await codeOf(h.client.ctl('ControllerModifyVolume', { volumeId: PVC }))).code).toBe(status.UNIMPLEMENTED);
     expect((await codeOf(h.client.ctl('ControllerPublishVolume', { volumeId: PVC, nodeId: 'n' }))).code).toBe(status.UNIMPLEMENTED);
   });
 });

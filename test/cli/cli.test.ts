@@ -21,7 +21,7 @@ describe('rds-csi CLI', () => {
     const node = new CsiClient(`unix://${n}`);
     try {
       expect((await ctl.id('Probe')).ready.value).toBe(true);
-      expect((await ctl.id('GetPluginCapabilities')).capabilities).toHaveLength(1);
+      expect((await ctl.id('GetPluginCapabilities')).capabilities).toHaveLength(2);
       expect((await node.id('GetPluginInfo')).name).toBe('rds.csi.mikrotik.com');
       const vol = await ctl.ctl('CreateVolume', { name: 'cli-volume', volumeCapabilities: [{ block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } }] }, 20000);
       expect(vol.volume.capacityBytes).toBe(String(1024 ** 3));

@@ -7,23 +7,25 @@ import { PermanentError, type Processor } from '../context';
  * leaked storage that way). Missing disk or file = already done. Only files under the base path are touched.
  */
 export const diskDelete: Processor<'disk.delete'> = async (data, { rds, basePath, log }) => {
-  if (!isUnder(basePath, data.filePath)) {
+  if (data.filePath !== undefined && !isUnder(basePath, data.filePath)) {
     throw new PermanentError(status.INVALID_ARGUMENT, `refusing to delete ${data.filePath}: not under the base path ${basePath}`);
   }
   let removedDisk = false;
   const disk = await rds.getDisk(data.slot);
+  // Without a record the disk's own file is the one to remove, if it is ours to touch.
+  const filePath = data.filePath ?? (disk && isUnder(basePath, disk.filePath) ? disk.filePath : undefined);
   if (disk) {
-    if (disk.filePath !== data.filePath) {
+    if (disk.filePath !== filePath) {
       throw new PermanentError(
         status.FAILED_PRECONDITION,
-        `disk ${data.slot} uses ${disk.filePath}, not ${data.filePath}; refusing to delete a disk the driver did not create`,
+        `disk ${data.slot} uses ${disk.filePath}, not ${filePath ?? `a file under ${basePath}`}; refusing to delete a disk the driver did not create`,
       );
     }
     await rds.removeDisk(disk.id);
     removedDisk = true;
   }
   let removedFile = false;
-  const file = await rds.getFile(data.filePath);
+  const file = filePath === undefined ? undefined : await rds.getFile(filePath);
   if (file) {
     await rds.removeFile(file.id);
     removedFile = true;

@@ -2,6 +2,8 @@ import type { JobName } from '../../queue/jobs';
 import type { Processor } from '../context';
 import { diskCreate } from './disk-create';
 import { diskDelete } from './disk-delete';
+import { diskExpand } from './disk-expand';
+import { snapshotCreate } from './snapshot-create';
 import { targetExport } from './target-export';
 
 /** One small processor per job type. */
@@ -9,4 +11,8 @@ export const processors: { [N in JobName]: Processor<N> } = {
   'disk.create': diskCreate,
   'target.export': targetExport,
   'disk.delete': diskDelete,
+  'disk.expand': diskExpand,
+  'snapshot.create': snapshotCreate,
+  // A snapshot is a disk that is never exported: deleting it is deleting a disk and its file.
+  'snapshot.delete': (data, ctx) => diskDelete(data, ctx),
 };

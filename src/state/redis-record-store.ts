@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
-import type { VolumePage, VolumeRecord, VolumeStore } from './volume-record';
+import type { Page, RecordStore, StoredRecord } from './record-store';
 
 /**
- * VolumeStore on Redis: one JSON string per volume plus a lexically sorted index for ListVolumes pagination.
+ * RecordStore on Redis: one JSON string per record plus a lexically sorted index for List* pagination.
  * Writes that depend on the generation run as Lua scripts, so two controllers never overwrite each other.
+ * `kind` separates volumes (`vol`) from snapshots (`snap`).
  */
 
 const UPDATE_IF_GEN = `
@@ -26,35 +27,36 @@ local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX')
 if ok then redis.call('ZADD', KEYS[2], 0, ARGV[2]) return ARGV[1] end
 return redis.call('GET', KEYS[1])`;
 
-export class RedisVolumeStore implements VolumeStore {
+export class RedisRecordStore<T extends StoredRecord> implements RecordStore<T> {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly kind: string,
   ) {}
 
   private key(id: string): string {
-    return `${this.prefix}:state:vol:${id}`;
+    return `${this.prefix}:state:${this.kind}:${id}`;
   }
 
   private get index(): string {
-    return `${this.prefix}:state:vols`;
+    return `${this.prefix}:state:${this.kind}s`;
   }
 
-  private parse(raw: string | null): VolumeRecord | undefined {
-    return raw ? (JSON.parse(raw) as VolumeRecord) : undefined;
+  private parse(raw: string | null): T | undefined {
+    return raw ? (JSON.parse(raw) as T) : undefined;
   }
 
-  async get(id: string): Promise<VolumeRecord | undefined> {
+  async get(id: string): Promise<T | undefined> {
     return this.parse(await this.redis.get(this.key(id)));
   }
 
-  async claim(rec: VolumeRecord): Promise<{ created: boolean; record: VolumeRecord }> {
+  async claim(rec: T): Promise<{ created: boolean; record: T }> {
     const json = JSON.stringify(rec);
     const stored = (await this.redis.eval(CLAIM, 2, this.key(rec.id), this.index, json, rec.id)) as string;
-    return { created: stored === json, record: JSON.parse(stored) as VolumeRecord };
+    return { created: stored === json, record: JSON.parse(stored) as T };
   }
 
-  async update(rec: VolumeRecord): Promise<boolean> {
+  async update(rec: T): Promise<boolean> {
     return (await this.redis.eval(UPDATE_IF_GEN, 1, this.key(rec.id), JSON.stringify(rec), rec.gen)) === 1;
   }
 
@@ -62,13 +64,13 @@ export class RedisVolumeStore implements VolumeStore {
     return (await this.redis.eval(REMOVE_IF_GEN, 2, this.key(id), this.index, gen, id)) === 1;
   }
 
-  async page(after: string | undefined, limit: number): Promise<VolumePage> {
+  async page(after: string | undefined, limit: number): Promise<Page<T>> {
     const min = after === undefined ? '-' : `(${after}`;
     const ids = await this.redis.zrangebylex(this.index, min, '+', 'LIMIT', 0, limit + 1);
     const pageIds = ids.slice(0, limit);
     if (pageIds.length === 0) return { records: [] };
     const raws = await this.redis.mget(...pageIds.map((id) => this.key(id)));
-    const records = raws.map((r) => this.parse(r)).filter((r): r is VolumeRecord => r !== undefined);
+    const records = raws.map((r) => this.parse(r)).filter((r): r is T => r !== undefined);
     return { records, next: ids.length > limit ? pageIds[pageIds.length - 1] : undefined };
   }
 

@@ -1,0 +1,23 @@
+import type { CapacityLimits } from '../domain/sizes';
+import type { RdsPort } from '../rds/port';
+import type { SnapshotStore } from '../state/snapshot-record';
+import type { VolumeStore } from '../state/volume-record';
+import type { SnapshotOperations } from './snapshot-operations';
+import type { VolumeOperations, VolumeOperationsOptions } from './volume-operations';
+import type { TargetInfo } from './volume-view';
+
+/** Everything the Controller service's handlers need, handed in by the composition root (runtime/controller-app). */
+export interface ControllerDeps {
+  ops: VolumeOperations;
+  opsOptions: VolumeOperationsOptions;
+  snapOps: SnapshotOperations;
+  store: VolumeStore;
+  snapshots: SnapshotStore;
+  rds: RdsPort;
+  limits: CapacityLimits;
+  volumePrefix: string;
+  basePath: string;
+  target: TargetInfo;
+  deadlineMarginMs: number;
+  defaultWaitMs: number;
+}

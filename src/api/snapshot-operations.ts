@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { GrpcError, aborted, alreadyExists } from '../grpc/errors';
+import type { JobRunner } from '../queue/job-runner';
+import { jobId } from '../queue/jobs';
+import type { SnapshotRecord, SnapshotStore } from '../state/snapshot-record';
+import type { VolumeRecord } from '../state/volume-record';
+
+/**
+ * The queue side of CreateSnapshot and DeleteSnapshot. A snapshot is a `copy-from` disk of the source that is
+ * never exported; it is ready_to_use only when the copy job completed. While the copy runs, CreateSnapshot
+ * answers ready_to_use=false and the snapshotter asks again.
+ */
+export interface SnapshotOperationsOptions {
+  store: SnapshotStore;
+  runner: JobRunner;
+}
+
+const RETRYABLE = new Set<status>([status.ABORTED, status.UNAVAILABLE, status.DEADLINE_EXCEEDED]);
+
+export class SnapshotOperations {
+  constructor(private readonly o: SnapshotOperationsOptions) {}
+
+  async create(id: string, name: string, source: VolumeRecord, dir: string, waitMs: number): Promise<SnapshotRecord> {
+    const { record } = await this.o.store.claim({
+      id,
+      name,
+      sourceVolumeId: source.id,
+      sizeBytes: source.capacityBytes,
+      state: 'creating',
+      gen: randomUUID().slice(0, 8),
+      slot: id,
+      filePath: path.posix.join(dir, `${id}.img`),
+      createdAt: new Date().toISOString(),
+    });
+    if (record.sourceVolumeId !== source.id) {
+      throw alreadyExists(`snapshot "${name}" exists for volume ${record.sourceVolumeId}, not ${source.id}`);
+    }
+    if (record.state === 'ready') return record;
+    if (record.state === 'deleting') throw aborted(`snapshot "${name}" is being deleted; retry after DeleteSnapshot completes`);
+    const createId = jobId('snapshot.create', id, record.gen);
+    try {
+      const res = await this.o.runner.run(
+        'snapshot.create',
+        createId,
+        { volumeId: source.id, snapshotId: id, slot: record.slot, filePath: record.filePath, sourceSlot: source.slot },
+        waitMs,
+      );
+      const ready: SnapshotRecord = { ...record, state: 'ready', sizeBytes: res.sizeBytes };
+      await this.o.store.update(ready);
+      return ready;
+    } catch (err) {
+      if (err instanceof GrpcError && err.code === status.ABORTED) return record; // copy still running: not ready yet
+      if (err instanceof GrpcError && !RETRYABLE.has(err.code)) {
+        await this.o.store.remove(id, record.gen);
+        await this.o.runner.forget(createId);
+      }
+      throw err;
+    }
+  }
+
+  async delete(id: string, waitMs: number): Promise<void> {
+    const record = await this.o.store.get(id);
+    if (!record) {
+      await this.o.runner.run('snapshot.delete', jobId('snapshot.delete', id, 'adhoc'), { volumeId: id, slot: id }, waitMs, { fresh: true });
+      return;
+    }
+    if (record.state !== 'deleting') {
+      await this.o.store.update({ ...record, state: 'deleting' });
+      await this.o.runner.forget(jobId('snapshot.create', id, record.gen));
+    }
+    await this.o.runner.run('snapshot.delete', jobId('snapshot.delete', id, record.gen), { volumeId: id, slot: record.slot, filePath: record.filePath }, waitMs);
+    await this.o.store.remove(id, record.gen);
+  }
+}

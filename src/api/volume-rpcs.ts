@@ -1,0 +1,104 @@
+import type { ControllerHandlers } from '../generated/csi/v1/Controller';
+import { isSnapshotId, isVolumeId, volumeIdFromName } from '../domain/ids';
+import { aborted, invalid, notFound } from '../grpc/errors';
+import type { ServiceImpl } from '../grpc/service';
+import type { ControllerDeps } from './controller-deps';
+import { mapped } from './error-map';
+import { decodeToken, encodeToken } from './page-token';
+import { capabilityProblem, contentSourceOf, validateCapabilities, validateCreateVolume, type ContentSource } from './validate';
+import { toCsiVolume } from './volume-view';
+import { waitBudget } from './wait-budget';
+
+/** CreateVolume, DeleteVolume, ValidateVolumeCapabilities, GetCapacity, ListVolumes, ControllerGetVolume. */
+const MAX_PAGE = 1000;
+
+function requireVolumeId(id: string): void {
+  if (!id) throw invalid('volume_id is required');
+}
+
+/** The RDS slot and size of a restore/clone source; NOT_FOUND when it does not exist (or is not an id of ours). */
+async function resolveSource(src: ContentSource, d: ControllerDeps): Promise<{ slot: string; bytes: number }> {
+  if (src.kind === 'snapshot') {
+    const snap = isSnapshotId(src.id, d.volumePrefix) ? await mapped(() => d.snapshots.get(src.id)) : undefined;
+    if (!snap || snap.state === 'deleting') throw notFound(`source snapshot ${src.id} does not exist`);
+    if (snap.state !== 'ready') throw aborted(`source snapshot ${src.id} is not ready yet (its copy is still running); retry`);
+    return { slot: snap.slot, bytes: snap.sizeBytes };
+  }
+  const vol = isVolumeId(src.id, d.volumePrefix) ? await mapped(() => d.store.get(src.id)) : undefined;
+  if (!vol || vol.state !== 'ready') throw notFound(`source volume ${src.id} does not exist`);
+  return { slot: vol.slot, bytes: vol.capacityBytes };
+}
+
+export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandlers> {
+  return {
+    CreateVolume: async (req, ctx) => {
+      // Shape first (cheap, INVALID_ARGUMENT), then the source's existence (NOT_FOUND) and its size.
+      validateCreateVolume(req, { ...d.limits, maxBytes: Number.MAX_SAFE_INTEGER });
+      const src = contentSourceOf(req);
+      const resolved = src ? await resolveSource(src, d) : undefined;
+      const spec = validateCreateVolume(req, d.limits, resolved?.bytes ?? 0);
+      const id = volumeIdFromName(spec.name, d.volumePrefix);
+      const rec = await mapped(() => d.ops.create(id, spec, waitBudget(ctx, d), resolved?.slot));
+      return { volume: toCsiVolume(rec, d.target) };
+    },
+
+    DeleteVolume: async (req, ctx) => {
+      requireVolumeId(req.volumeId);
+      // Not one of our ids (e.g. a snapshot id): nothing of ours to delete, which CSI answers with OK.
+      if (!isVolumeId(req.volumeId, d.volumePrefix)) return {};
+      await mapped(() => d.ops.delete(req.volumeId, waitBudget(ctx, d)));
+      return {};
+    },
+
+    ValidateVolumeCapabilities: async (req) => {
+      requireVolumeId(req.volumeId);
+      if (!req.volumeCapabilities?.length) throw invalid('volume_capabilities must contain at least one capability');
+      const rec = isVolumeId(req.volumeId, d.volumePrefix) ? await mapped(() => d.store.get(req.volumeId)) : undefined;
+      if (!rec || rec.state !== 'ready') throw notFound(`volume ${req.volumeId} does not exist`);
+      for (const cap of req.volumeCapabilities) {
+        const problem = capabilityProblem(cap);
+        if (problem) return { message: problem };
+        const kind = cap.block ? 'block' : 'mount';
+        if (kind !== rec.accessType) return { message: `volume ${rec.id} was created for ${rec.accessType} access, not ${kind}` };
+      }
+      return { confirmed: { volumeCapabilities: req.volumeCapabilities, volumeContext: req.volumeContext, parameters: req.parameters } };
+    },
+
+    GetCapacity: async (req) => {
+      if (req.volumeCapabilities?.length) validateCapabilities(req.volumeCapabilities);
+      const pool = await mapped(() => d.rds.poolCapacity());
+      const maxVolume = Math.min(d.limits.maxBytes, pool.freeBytes);
+      return {
+        availableCapacity: String(pool.freeBytes),
+        maximumVolumeSize: { value: String(Math.max(0, maxVolume)) },
+        minimumVolumeSize: { value: String(d.limits.minBytes) },
+      };
+    },
+
+    ListVolumes: async (req) => {
+      if (req.maxEntries < 0) throw invalid('max_entries must not be negative');
+      let after: string | undefined;
+      if (req.startingToken) {
+        after = decodeToken(req.startingToken);
+        if (after === undefined) throw aborted(`starting_token "${req.startingToken}" is not a token this plugin issued; list again from the start`);
+      }
+      const limit = req.maxEntries > 0 ? Math.min(req.maxEntries, MAX_PAGE) : MAX_PAGE;
+      const page = await mapped(() => d.store.page(after, limit));
+      return {
+        entries: page.records.filter((r) => r.state === 'ready').map((r) => ({ volume: toCsiVolume(r, d.target), status: { publishedNodeIds: [] } })),
+        nextToken: page.next ? encodeToken(page.next) : '',
+      };
+    },
+
+    ControllerGetVolume: async (req) => {
+      requireVolumeId(req.volumeId);
+      const rec = isVolumeId(req.volumeId, d.volumePrefix) ? await mapped(() => d.store.get(req.volumeId)) : undefined;
+      if (!rec || rec.state !== 'ready') throw notFound(`volume ${req.volumeId} does not exist`);
+      const disk = await mapped(() => d.rds.getDisk(rec.slot));
+      let condition = { abnormal: false, message: 'disk present and exported on RDS' };
+      if (!disk) condition = { abnormal: true, message: `disk ${rec.slot} is missing on RDS` };
+      else if (!disk.nvmeTcpExport) condition = { abnormal: true, message: `disk ${rec.slot} is not exported over NVMe/TCP` };
+      return { volume: toCsiVolume(rec, d.target), status: { publishedNodeIds: [], volumeCondition: condition } };
+    },
+  };
+}
