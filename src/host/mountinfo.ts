@@ -15,6 +15,8 @@ export interface MountEntry {
   root: string;
   mountPoint: string;
   options: string[];
+  /** Optional fields: propagation (`shared:N`, `master:N`, `unbindable`). */
+  optional: string[];
   fsType: string;
   source: string;
   superOptions: string[];
@@ -43,6 +45,7 @@ export function parseMountInfoLine(line: string): MountEntry | undefined {
     root: unescapeOctal(parts[3] ?? ''),
     mountPoint: unescapeOctal(parts[4] ?? ''),
     options: (parts[5] ?? '').split(','),
+    optional: parts.slice(6, sep),
     fsType: parts[sep + 1] ?? '',
     source: unescapeOctal(parts[sep + 2] ?? ''),
     superOptions: (parts[sep + 3] ?? '').split(','),
