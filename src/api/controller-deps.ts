@@ -1,5 +1,7 @@
 import type { CapacityLimits } from '../domain/sizes';
 import type { RdsPort } from '../rds/port';
+import type { NodeRegistry } from '../cluster/ports';
+import type { AttachmentStore } from '../state/attachment-record';
 import type { SnapshotStore } from '../state/snapshot-record';
 import type { VolumeStore } from '../state/volume-record';
 import type { SnapshotOperations } from './snapshot-operations';
@@ -18,6 +20,9 @@ export interface ControllerDeps {
   volumePrefix: string;
   basePath: string;
   target: TargetInfo;
+  attachments: AttachmentStore;
+  cluster: { nodes: NodeRegistry };
+  defaultMigrationWindowSeconds: number;
   deadlineMarginMs: number;
   defaultWaitMs: number;
 }

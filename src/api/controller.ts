@@ -2,6 +2,7 @@ import type { ControllerHandlers } from '../generated/csi/v1/Controller';
 import type { ServiceImpl } from '../grpc/service';
 import type { ControllerDeps } from './controller-deps';
 import { expandHandlers } from './expand-rpc';
+import { publishHandlers } from './publish-rpcs';
 import { snapshotHandlers } from './snapshot-rpcs';
 import { volumeHandlers } from './volume-rpcs';
 
@@ -22,6 +23,9 @@ const CAPABILITIES = [
   'LIST_SNAPSHOTS',
   'CLONE_VOLUME',
   'EXPAND_VOLUME',
+  'PUBLISH_UNPUBLISH_VOLUME',
+  'PUBLISH_READONLY',
+  'LIST_VOLUMES_PUBLISHED_NODES',
 ] as const;
 
 export function controllerService(d: ControllerDeps): ServiceImpl<ControllerHandlers> {
@@ -30,5 +34,6 @@ export function controllerService(d: ControllerDeps): ServiceImpl<ControllerHand
     ...volumeHandlers(d),
     ...snapshotHandlers(d),
     ...expandHandlers(d),
+    ...publishHandlers(d),
   };
 }

@@ -84,8 +84,11 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
       }
       const limit = req.maxEntries > 0 ? Math.min(req.maxEntries, MAX_PAGE) : MAX_PAGE;
       const page = await mapped(() => d.store.page(after, limit));
+      const attached = new Map((await mapped(() => d.attachments.all())).map((a) => [a.volumeId, Object.keys(a.nodes)]));
       return {
-        entries: page.records.filter((r) => r.state === 'ready').map((r) => ({ volume: toCsiVolume(r, d.target), status: { publishedNodeIds: [] } })),
+        entries: page.records
+          .filter((r) => r.state === 'ready')
+          .map((r) => ({ volume: toCsiVolume(r, d.target), status: { publishedNodeIds: attached.get(r.id) ?? [] } })),
         nextToken: page.next ? encodeToken(page.next) : '',
       };
     },
@@ -94,11 +97,15 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
       requireVolumeId(req.volumeId);
       const rec = isVolumeId(req.volumeId, d.volumePrefix) ? await mapped(() => d.store.get(req.volumeId)) : undefined;
       if (!rec || rec.state !== 'ready') throw notFound(`volume ${req.volumeId} does not exist`);
-      const disk = await mapped(() => d.rds.getDisk(rec.slot));
+      const [disk, att] = await Promise.all([mapped(() => d.rds.getDisk(rec.slot)), mapped(() => d.attachments.get(rec.id))]);
       let condition = { abnormal: false, message: 'disk present and exported on RDS' };
+      const m = att?.migration;
       if (!disk) condition = { abnormal: true, message: `disk ${rec.slot} is missing on RDS` };
       else if (!disk.nvmeTcpExport) condition = { abnormal: true, message: `disk ${rec.slot} is not exported over NVMe/TCP` };
-      return { volume: toCsiVolume(rec, d.target), status: { publishedNodeIds: [], volumeCondition: condition } };
+      else if (m?.timedOut) {
+        condition = { abnormal: true, message: `live migration from ${m.from} to ${m.to} outlived its ${m.windowSeconds}s window; detach one side` };
+      } else if (m) condition = { abnormal: false, message: `live migration from ${m.from} to ${m.to} in progress` };
+      return { volume: toCsiVolume(rec, d.target), status: { publishedNodeIds: Object.keys(att?.nodes ?? {}), volumeCondition: condition } };
     },
   };
 }

@@ -19,7 +19,11 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--rds-ca-file <file>', 'CA certificate to pin for api-ssl')
     .option('--rds-pool <name>', 'RDS pool (disk with a mounted filesystem)')
     .option('--rds-base-path <path>', 'directory on RDS for backing files')
-    .option('--nqn-prefix <nqn>', 'NQN prefix of exported volumes');
+    .option('--nqn-prefix <nqn>', 'NQN prefix of exported volumes')
+    .option('--kubeconfig <file>', 'talk to Kubernetes with this kubeconfig (in a pod: the service account)')
+    .option('--kubernetes <mode>', 'auto|on|off')
+    .option('--nodes <ids>', 'standalone mode: comma-separated node ids that exist')
+    .option('--storage-side-fencing', "set each disk's allowed host NQNs to its attached nodes");
 }
 
 export interface CommonFlags {
@@ -36,6 +40,10 @@ export interface CommonFlags {
   rdsPool?: string;
   rdsBasePath?: string;
   nqnPrefix?: string;
+  kubeconfig?: string;
+  kubernetes?: string;
+  nodes?: string;
+  storageSideFencing?: boolean;
 }
 
 function splitAddress(addr: string): { host: string; port: string } {
@@ -56,6 +64,10 @@ export function configFromFlags(f: CommonFlags, extra: Overrides = {}): Config {
     'rds.caFile': f.rdsCaFile,
     'rds.poolName': f.rdsPool,
     'rds.basePath': f.rdsBasePath,
+    'kubernetes.kubeconfig': f.kubeconfig,
+    'kubernetes.mode': f.kubernetes,
+    nodes: f.nodes,
+    'fencing.storageSide': f.storageSideFencing,
     ...extra,
   };
   if (f.rdsAddress) {

@@ -5,6 +5,8 @@ import { allInOneCommand } from './commands/all-in-one';
 import { controllerCommand } from './commands/controller';
 import { simulatorCommand } from './commands/simulator';
 import { workerCommand } from './commands/worker';
+import { nodeCommand } from './commands/node';
+import { doctorCommand } from './commands/doctor';
 
 /** `rds-csi`: one binary, one CLI. Exit code 2 = bad configuration or flags, 1 = failure at run time. */
 const program = new Command('rds-csi')
@@ -12,6 +14,8 @@ const program = new Command('rds-csi')
   .description('Kubernetes CSI driver for MikroTik ROSE Data Server')
   .addCommand(controllerCommand())
   .addCommand(workerCommand())
+  .addCommand(nodeCommand())
+  .addCommand(doctorCommand())
   .addCommand(allInOneCommand())
   .addCommand(simulatorCommand());
 

@@ -81,6 +81,26 @@ export const configSchema = z.object({
       defaultWaitMs: z.coerce.number().int().positive().default(30000),
     })
     .default({ deadlineMarginMs: 500, defaultWaitMs: 30000 }),
+  kubernetes: z
+    .object({
+      /** auto = use the cluster when running in a pod (KUBERNETES_SERVICE_HOST) or when a kubeconfig is given. */
+      mode: z.enum(['auto', 'on', 'off']).default('auto'),
+      kubeconfig: z.string().optional(),
+    })
+    .default({ mode: 'auto' }),
+  /** Standalone mode (no Kubernetes): the node ids that exist. Comma-separated in env/flags. */
+  nodes: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v), z.array(z.string().min(1))).default([]),
+  fencing: z
+    .object({
+      /**
+       * Set each disk's nvme-tcp-server-allow-host-name to the host NQNs of the nodes it is published to. RouterOS's
+       * semantics of that property are not documented (ROUTEROS.md 2.6), so this is off by default.
+       */
+      storageSide: bool.default(false),
+      defaultMigrationWindowSeconds: z.coerce.number().int().min(10).max(3600).default(300),
+      reconcileIntervalMs: z.coerce.number().int().min(1000).default(60000),
+    })
+    .default({ storageSide: false, defaultMigrationWindowSeconds: 300, reconcileIntervalMs: 60000 }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -14,6 +14,10 @@ export class Metrics {
   readonly rdsConnected: Gauge;
   readonly queueDepth: Gauge<'state'>;
   readonly poolBytes: Gauge<'kind'>;
+  readonly attachmentConflicts: Counter<'kind'>;
+  readonly migrationDuration: Histogram<'outcome'>;
+  readonly migrationsActive: Gauge;
+  readonly reconcileActions: Counter<'action'>;
 
   constructor(component: string) {
     this.registry.setDefaultLabels({ component });
@@ -27,6 +31,10 @@ export class Metrics {
     this.routerosCallDuration = new Histogram({ name: 'rds_csi_routeros_call_duration_seconds', help: 'RouterOS API call duration by command and outcome', labelNames: ['command', 'outcome'], buckets: fast, registers });
     this.rdsConnected = new Gauge({ name: 'rds_csi_rds_connected', help: '1 when the RouterOS API connection is up', registers });
     this.queueDepth = new Gauge({ name: 'rds_csi_queue_jobs', help: 'Jobs in the queue by state', labelNames: ['state'], registers });
+    this.attachmentConflicts = new Counter({ name: 'rds_csi_attachment_conflicts_total', help: 'Attachments refused by the fencing rules, by kind', labelNames: ['kind'], registers });
+    this.migrationDuration = new Histogram({ name: 'rds_csi_migration_duration_seconds', help: 'Live migrations by outcome (completed, aborted, failed) and duration', labelNames: ['outcome'], buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600], registers });
+    this.migrationsActive = new Gauge({ name: 'rds_csi_migrations_active', help: 'Volumes attached to two nodes for a live migration', registers });
+    this.reconcileActions = new Counter({ name: 'rds_csi_reconcile_actions_total', help: 'Reconciler actions by kind', labelNames: ['action'], registers });
     this.poolBytes = new Gauge({ name: 'rds_csi_pool_bytes', help: 'RDS pool capacity by kind (size, free)', labelNames: ['kind'], registers });
   }
 }

@@ -9,7 +9,7 @@ import { Metrics } from '../metrics/registry';
 import { type NodeOptions, type NodeOptionsInput, parseNodeOptions } from './config';
 import type { Connector } from './connector';
 import type { NodeDeps } from './deps';
-import { hostNqnForNode } from './host-nqn';
+import { hostNqnForNode } from '../domain/host-nqn';
 import { LoopConnector } from './loop-connector';
 import { orphanCounter, timedRunner } from './metrics';
 import { mounter } from './mounter';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { hostPort, type HostPort } from '../host/port';
 import { ToolStartError } from '../host/run';
 import { type NodeOptionsInput, parseNodeOptions } from './config';
-import { hostNqnForNode } from './host-nqn';
+import { hostNqnForNode } from '../domain/host-nqn';
 
 /**
  * `rds-csi doctor`: the node's prerequisites, each with what to fix. Checks run through the same host port as the

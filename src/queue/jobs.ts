@@ -60,6 +60,50 @@ export interface DiskExpandResult {
   sizeBytes: number;
 }
 
+/** How a publication may share the volume: one node, two for a live migration (RWX block), or many readers. */
+export type SharingMode = 'single' | 'migrate' | 'readers';
+
+export interface FenceAttachData {
+  volumeId: string;
+  nodeId: string;
+  slot: string;
+  readonly: boolean;
+  sharing: SharingMode;
+  migrationWindowSeconds: number;
+  publishContext: Record<string, string>;
+  pvc?: { name: string; namespace: string };
+}
+export interface FenceAttachResult {
+  publishContext: Record<string, string>;
+}
+
+export interface FenceDetachData {
+  volumeId: string;
+  nodeId: string;
+  slot: string;
+  /** Why: a CO request, or the reconciler clearing a deleted node. */
+  reason: 'unpublish' | 'node-deleted';
+}
+export interface FenceDetachResult {
+  detached: boolean;
+}
+
+export interface MigrationTimeoutData {
+  volumeId: string;
+  startedAt: number;
+}
+export interface MigrationTimeoutResult {
+  fired: boolean;
+}
+
+export interface ReconcileData {
+  volumeId: '';
+}
+export interface ReconcileAttachmentsResult {
+  rebuilt: number;
+  cleared: number;
+}
+
 export interface JobTypes {
   'disk.create': { data: DiskCreateData; result: DiskCreateResult };
   'target.export': { data: TargetExportData; result: TargetExportResult };
@@ -67,6 +111,10 @@ export interface JobTypes {
   'disk.expand': { data: DiskExpandData; result: DiskExpandResult };
   'snapshot.create': { data: SnapshotCreateData; result: SnapshotCreateResult };
   'snapshot.delete': { data: DiskDeleteData; result: DiskDeleteResult };
+  'fence.attach': { data: FenceAttachData; result: FenceAttachResult };
+  'fence.detach': { data: FenceDetachData; result: FenceDetachResult };
+  'migration.timeout': { data: MigrationTimeoutData; result: MigrationTimeoutResult };
+  'reconcile.attachments': { data: ReconcileData; result: ReconcileAttachmentsResult };
 }
 
 export type JobName = keyof JobTypes;
@@ -83,6 +131,8 @@ export interface VolumeScoped {
  * change of the source nor a DeleteSnapshot can run in the middle of the copy.
  */
 export function leaseKeysOf(name: string, data: VolumeScoped): string[] {
+  // The reconciler touches no volume itself: it enqueues fence.detach jobs, which take their own leases.
+  if (name === 'reconcile.attachments') return [];
   if (name === 'snapshot.create') return [data.volumeId, (data as unknown as SnapshotCreateData).snapshotId].sort();
   return [data.volumeId];
 }

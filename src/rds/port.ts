@@ -60,6 +60,8 @@ export interface RdsPort {
   resizeDisk(id: string, fileSizeBytes: number): Promise<void>;
   /** Turns on the NVMe/TCP export of a disk (by RouterOS id). */
   setExport(id: string, spec: ExportSpec): Promise<void>;
+  /** `nvme-tcp-server-allow-host-name` (storage-side fencing). */
+  setAllowedHosts(id: string, value: string): Promise<void>;
   /** `/disk remove`; the backing file stays (RouterOS semantics). */
   removeDisk(id: string): Promise<void>;
   /** `path` with or without the leading `/`. Undefined when absent. */

@@ -85,6 +85,10 @@ export class RouterOsRds implements RdsPort {
     );
   }
 
+  async setAllowedHosts(id: string, value: string): Promise<void> {
+    await this.call('/disk/set', [`=.id=${id}`, `=nvme-tcp-server-allow-host-name=${value}`], `id=${id} allow-host-name`);
+  }
+
   async removeDisk(id: string): Promise<void> {
     await this.absentIsSuccess(this.call('/disk/remove', [`=.id=${id}`], `id=${id}`));
   }

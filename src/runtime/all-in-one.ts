@@ -6,8 +6,7 @@ import type { Logger } from '../log/logger';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { startController, type ControllerApp } from './controller-app';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis';
-import { startNodeIdentity } from './node-identity-app';
-import type { RunningServer } from '../grpc/server';
+import { startNode } from '../node/app';
 
 /**
  * Everything in one process for trying the driver without Kubernetes or an RDS: controller with an in-process
@@ -24,6 +23,8 @@ export interface AllInOneOptions {
   dataDir?: string;
   httpListen?: string;
   simulatorLatencyMs?: number;
+  /** Node id of the embedded node plugin (default `all-in-one`). */
+  nodeId?: string;
 }
 
 export interface AllInOne {
@@ -68,10 +69,23 @@ export async function startAllInOne(base: Config, o: AllInOneOptions, log: Logge
       rdsPort = simulator.port;
     }
     const redisUrl = o.redisUrl ?? redis!.url;
-    const cfg: Config = { ...base, redisUrl, rds: { ...base.rds, host: rdsHost, port: rdsPort, tls: o.rdsAddress ? base.rds.tls : false } };
+    const nodeId = o.nodeId ?? 'all-in-one';
+    const cfg: Config = {
+      ...base,
+      redisUrl,
+      rds: { ...base.rds, host: rdsHost, port: rdsPort, tls: o.rdsAddress ? base.rds.tls : false },
+      // Standalone: the embedded node is the one node that exists.
+      kubernetes: { ...base.kubernetes, mode: base.kubernetes.kubeconfig ? base.kubernetes.mode : 'off' },
+      nodes: base.nodes.length ? base.nodes : [nodeId],
+    };
     const controller = await startController(cfg, { endpoint: o.controllerEndpoint, withWorker: true, httpListen: o.httpListen }, log.child({ component: 'controller' }));
     closers.push(() => controller.close());
-    const node: RunningServer = await startNodeIdentity(cfg, o.nodeEndpoint, log.child({ component: 'node' }));
+    // With the embedded simulator the node attaches its backing files with losetup (no NVMe needed).
+    const node = await startNode(
+      cfg,
+      { endpoint: o.nodeEndpoint, node: simulator ? { nodeId, connector: 'loop', loopDataDir: simulator.dataDir } : { nodeId } },
+      log.child({ component: 'node' }),
+    );
     closers.push(() => node.close());
     return { controller, simulator, redisUrl, rdsAddress: `${rdsHost}:${rdsPort}`, close: closeAll };
   } catch (err) {

@@ -18,6 +18,8 @@ import type { SnapshotRecord } from '../state/snapshot-record';
 import type { VolumeRecord } from '../state/volume-record';
 import { RedisRecordStore } from '../state/redis-record-store';
 import { startHttpServer, type HttpServer } from './http-server';
+import { RedisAttachmentStore } from '../state/redis-attachment-store';
+import { clusterFromConfig } from './cluster-factory';
 import { rdsFromConfig } from './rds-factory';
 import { startWorker, type WorkerApp } from './worker-app';
 
@@ -55,6 +57,8 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   const runner = new JobRunner(queue, events, { attempts: cfg.worker.attempts, backoffMs: cfg.worker.backoffMs });
   const opsOptions = { store, runner, basePath: cfg.rds.basePath, nqnPrefix: cfg.nqnPrefix, exportPort: cfg.rds.exportPort };
   const ops = new VolumeOperations(opsOptions);
+  const attachments = new RedisAttachmentStore(redis, cfg.queuePrefix);
+  const cluster = await clusterFromConfig(cfg, log);
   const snapOps = new SnapshotOperations({ store: snapshots, runner });
 
   const checks = [
@@ -75,6 +79,9 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     snapshots,
     rds,
     basePath: cfg.rds.basePath,
+    attachments,
+    cluster,
+    defaultMigrationWindowSeconds: cfg.fencing.defaultMigrationWindowSeconds,
     limits: cfg.volumes,
     volumePrefix: cfg.volumePrefix,
     target: { address: cfg.rds.exportAddress ?? cfg.rds.host, port: cfg.rds.exportPort },

@@ -4,6 +4,11 @@ import { Metrics } from '../metrics/registry';
 import { redisConnection } from '../queue/connection';
 import type { RdsPort } from '../rds/port';
 import { WorkerHost } from '../workers/worker-host';
+import { Queue } from 'bullmq';
+import { VOLUME_QUEUE } from '../queue/jobs';
+import { RedisAttachmentStore } from '../state/redis-attachment-store';
+import { clusterFromConfig } from './cluster-factory';
+import { fencingContext } from './fencing-context';
 import { startHttpServer, type HttpServer } from './http-server';
 import { rdsFromConfig } from './rds-factory';
 
@@ -21,6 +26,11 @@ export async function startWorker(
   const metrics = shared.metrics ?? new Metrics('worker');
   const rds = shared.rds ?? rdsFromConfig(cfg.rds, metrics);
   const connection = redisConnection(cfg.redisUrl, 'blocking');
+  const fast = redisConnection(cfg.redisUrl, 'fast');
+  const queue = new Queue(VOLUME_QUEUE, { connection: fast, prefix: cfg.queuePrefix });
+  queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
+  const cluster = await clusterFromConfig(cfg, log);
+  const fencing = fencingContext(cfg, queue, new RedisAttachmentStore(fast, cfg.queuePrefix), cluster, metrics);
   const host = new WorkerHost({
     connection,
     prefix: cfg.queuePrefix,
@@ -32,20 +42,25 @@ export async function startWorker(
     leaseMs: cfg.worker.leaseMs,
     lockMs: cfg.worker.lockMs,
     stalledIntervalMs: cfg.worker.stalledIntervalMs,
+    fencing,
   });
   await host.waitUntilReady();
+  // One reconciler cluster-wide however many workers: a job scheduler is a single Redis entity.
+  await queue.upsertJobScheduler('reconcile.attachments', { every: cfg.fencing.reconcileIntervalMs }, { name: 'reconcile.attachments', data: { volumeId: '' } });
   let http: HttpServer | undefined;
   if (shared.httpListen) {
     http = await startHttpServer(shared.httpListen, metrics, async () => (await connection.ping()) === 'PONG');
   }
-  log.info({ concurrency: cfg.worker.concurrency }, 'worker ready');
+  log.info({ concurrency: cfg.worker.concurrency, cluster: cluster.mode }, 'worker ready');
   return {
     host,
     close: async () => {
       await host.close();
+      await queue.close();
       await http?.close();
       if (!shared.rds) await rds.close();
       connection.disconnect();
+      fast.disconnect();
     },
   };
 }

@@ -1,6 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import type { Logger } from '../log/logger';
 import type { RdsPort } from '../rds/port';
+import type { AttachmentSource, EventSink, NodeRegistry } from '../cluster/ports';
+import type { AttachmentStore } from '../state/attachment-record';
 import type { JobData, JobName, JobResult } from '../queue/jobs';
 
 /**
@@ -12,12 +14,41 @@ export interface JobSteps {
   mark(step: string): Promise<void>;
 }
 
+/** What fence.*, migration.timeout and reconcile jobs need besides RDS. */
+export interface FencingContext {
+  attachments: AttachmentStore;
+  nodes: NodeRegistry;
+  events: EventSink;
+  vaSource: AttachmentSource;
+  /** Storage-side fencing: keep each disk's allowed host NQNs equal to its attached nodes. */
+  storageSide: boolean;
+  hostNqn(nodeId: string): string;
+  /** Delayed migration.timeout job (its id names the migration, so cancelling finds it). */
+  scheduleTimeout(volumeId: string, startedAt: number, delayMs: number): Promise<void>;
+  cancelTimeout(volumeId: string, startedAt: number): Promise<void>;
+  /** Enqueues a fence.detach (the reconciler clearing a deleted node). */
+  enqueueDetach(volumeId: string, nodeId: string, slot: string): Promise<void>;
+  metrics?: FencingMetrics;
+}
+
+export interface FencingMetrics {
+  conflict(kind: string): void;
+  migrationEnded(outcome: 'completed' | 'aborted' | 'failed', seconds: number): void;
+  reconcile(action: string, n: number): void;
+}
+
 /** What every processor gets: the RDS port, the base path it may touch, its job's steps, and a logger. */
 export interface ProcessorContext {
   rds: RdsPort;
   basePath: string;
   steps: JobSteps;
   log: Logger;
+  fencing?: FencingContext;
+}
+
+export function fencingOf(ctx: ProcessorContext): FencingContext {
+  if (!ctx.fencing) throw new Error('this worker was started without fencing support');
+  return ctx.fencing;
 }
 
 export type Processor<N extends JobName> = (data: JobData<N>, ctx: ProcessorContext) => Promise<JobResult<N>>;

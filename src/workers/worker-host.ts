@@ -7,7 +7,7 @@ import { VolumeLease } from '../queue/lease';
 import type { RdsPort } from '../rds/port';
 import { toJobFailure } from './failure';
 import { processors } from './processors';
-import type { JobSteps } from './context';
+import type { FencingContext, JobSteps } from './context';
 
 /** The job's steps live in its progress object, so they survive the worker. */
 function jobSteps(job: Job): JobSteps {
@@ -38,6 +38,7 @@ export interface WorkerHostOptions {
   leaseMs: number;
   lockMs: number;
   stalledIntervalMs: number;
+  fencing?: FencingContext;
 }
 
 export class WorkerHost {
@@ -79,7 +80,7 @@ export class WorkerHost {
     this.opts.metrics?.jobAttempts.inc({ type: name });
     try {
       const result = await this.lease.hold(keys, holder, () =>
-        processor(job.data, { rds: this.opts.rds, basePath: this.opts.basePath, steps: jobSteps(job), log }),
+        processor(job.data, { rds: this.opts.rds, basePath: this.opts.basePath, steps: jobSteps(job), log, fencing: this.opts.fencing }),
       );
       this.observe(name, 'completed', started);
       return result;

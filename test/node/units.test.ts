@@ -3,7 +3,7 @@ import { GrpcError } from '../../src/grpc/errors';
 import { parseNodeOptions } from '../../src/node/config';
 import { isManagedNqn, volumeIdOfNqn } from '../../src/node/connector';
 import { checkMountFlags, stagingMountOptions } from '../../src/node/filesystem';
-import { hostNqnForNode } from '../../src/node/host-nqn';
+import { hostNqnForNode } from '../../src/domain/host-nqn';
 import { parseExport } from '../../src/node/probe';
 import { connectParams, volumeTarget } from '../../src/node/validate';
 import { VolumeLocks } from '../../src/node/volume-lock';

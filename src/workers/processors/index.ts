@@ -3,6 +3,10 @@ import type { Processor } from '../context';
 import { diskCreate } from './disk-create';
 import { diskDelete } from './disk-delete';
 import { diskExpand } from './disk-expand';
+import { fenceAttach } from './fence-attach';
+import { fenceDetach } from './fence-detach';
+import { migrationTimeout } from './migration-timeout';
+import { reconcileAttachments } from './reconcile-attachments';
 import { snapshotCreate } from './snapshot-create';
 import { targetExport } from './target-export';
 
@@ -15,4 +19,8 @@ export const processors: { [N in JobName]: Processor<N> } = {
   'snapshot.create': snapshotCreate,
   // A snapshot is a disk that is never exported: deleting it is deleting a disk and its file.
   'snapshot.delete': (data, ctx) => diskDelete(data, ctx),
+  'fence.attach': fenceAttach,
+  'fence.detach': fenceDetach,
+  'migration.timeout': migrationTimeout,
+  'reconcile.attachments': reconcileAttachments,
 };

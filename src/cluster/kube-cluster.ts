@@ -1,0 +1,114 @@
+import type * as k8s from '@kubernetes/client-node';
+import type { Logger } from '../log/logger';
+import type { AttachmentFact, AttachmentSource, EventSink, EventType, NodeRegistry, PvcRef } from './ports';
+
+/**
+ * The cluster through @kubernetes/client-node: Node objects, Events on PVCs, VolumeAttachments of this driver.
+ * The package is ESM-only; it is loaded on first use (Node 20.19+ can require it), so standalone processes and
+ * unit tests never load it.
+ */
+export interface KubeApis {
+  core: k8s.CoreV1Api;
+  storage: k8s.StorageV1Api;
+}
+
+export async function connectKube(kubeconfig?: string): Promise<KubeApis> {
+  const k = await import('@kubernetes/client-node');
+  const kc = new k.KubeConfig();
+  if (kubeconfig) kc.loadFromFile(kubeconfig);
+  else kc.loadFromDefault(); // in-cluster service account when running in a pod
+  return { core: kc.makeApiClient(k.CoreV1Api), storage: kc.makeApiClient(k.StorageV1Api) };
+}
+
+function httpCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export class KubeNodes implements NodeRegistry {
+  constructor(private readonly api: KubeApis) {}
+
+  async exists(nodeId: string): Promise<boolean> {
+    try {
+      await this.api.core.readNode({ name: nodeId });
+      return true;
+    } catch (err) {
+      if (httpCode(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  async list(): Promise<string[]> {
+    const res = await this.api.core.listNode();
+    return res.items.map((n) => n.metadata?.name ?? '').filter(Boolean);
+  }
+}
+
+/** Events on the PVC, at most one per PVC and reason per `minIntervalMs` so a retry loop cannot flood the API. */
+export class KubeEvents implements EventSink {
+  private readonly last = new Map<string, number>();
+
+  constructor(
+    private readonly api: KubeApis,
+    private readonly component: string,
+    private readonly log: Logger,
+    private readonly minIntervalMs = 60_000,
+  ) {}
+
+  async emit(pvc: PvcRef | undefined, type: EventType, reason: string, message: string): Promise<void> {
+    this.log.info({ event: { type, reason, pvc } }, message);
+    if (!pvc) return;
+    const key = `${pvc.namespace}/${pvc.name}/${reason}`;
+    const now = Date.now();
+    if (now - (this.last.get(key) ?? 0) < this.minIntervalMs) return;
+    this.last.set(key, now);
+    const time = new Date();
+    try {
+      await this.api.core.createNamespacedEvent({
+        namespace: pvc.namespace,
+        body: {
+          metadata: { generateName: `${pvc.name}.`, namespace: pvc.namespace },
+          involvedObject: { kind: 'PersistentVolumeClaim', apiVersion: 'v1', name: pvc.name, namespace: pvc.namespace },
+          type,
+          reason,
+          message,
+          source: { component: this.component },
+          reportingComponent: this.component,
+          firstTimestamp: time,
+          lastTimestamp: time,
+          count: 1,
+        },
+      });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, reason }, 'could not create the Kubernetes event');
+    }
+  }
+}
+
+/** VolumeAttachments of this driver, with the CSI volume handle taken from their PersistentVolumes. */
+export class KubeVolumeAttachments implements AttachmentSource {
+  constructor(
+    private readonly api: KubeApis,
+    private readonly driverName: string,
+  ) {}
+
+  async list(): Promise<AttachmentFact[]> {
+    const [vas, pvs] = await Promise.all([this.api.storage.listVolumeAttachment(), this.api.core.listPersistentVolume()]);
+    const handles = new Map<string, { handle: string; readonly: boolean }>();
+    for (const pv of pvs.items) {
+      const csi = pv.spec?.csi;
+      if (csi?.driver === this.driverName && pv.metadata?.name) handles.set(pv.metadata.name, { handle: csi.volumeHandle, readonly: csi.readOnly ?? false });
+    }
+    const facts: AttachmentFact[] = [];
+    for (const va of vas.items) {
+      if (va.spec.attacher !== this.driverName) continue;
+      const pvName = va.spec.source.persistentVolumeName;
+      const pv = pvName ? handles.get(pvName) : undefined;
+      const inline = va.spec.source.inlineVolumeSpec?.csi;
+      const volumeId = pv?.handle ?? inline?.volumeHandle;
+      if (!volumeId) continue;
+      facts.push({ volumeId, nodeId: va.spec.nodeName, attached: va.status?.attached ?? false, readonly: pv?.readonly ?? inline?.readOnly ?? false });
+    }
+    return facts;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * What the driver needs from the cluster, behind small interfaces: with Kubernetes (kube-*.ts, through
+ * @kubernetes/client-node) or standalone (static-*.ts, for the all-in-one mode and tests without a cluster).
+ */
+export interface NodeRegistry {
+  /** Whether the node exists (a Node object, or a configured/registered node in standalone mode). */
+  exists(nodeId: string): Promise<boolean>;
+  /** Every known node id (for the reconciler); undefined when the registry cannot list. */
+  list(): Promise<string[] | undefined>;
+}
+
+export interface PvcRef {
+  name: string;
+  namespace: string;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+/** Kubernetes Events on the PVC (standalone: a log line). Never throws: an event is not worth failing a job. */
+export interface EventSink {
+  emit(pvc: PvcRef | undefined, type: EventType, reason: string, message: string): Promise<void>;
+}
+
+/** A VolumeAttachment of this driver, reduced to what the reconciler needs. */
+export interface AttachmentFact {
+  volumeId: string;
+  nodeId: string;
+  attached: boolean;
+  readonly: boolean;
+}
+
+export interface AttachmentSource {
+  list(): Promise<AttachmentFact[]>;
+}

@@ -1,0 +1,30 @@
+import type { Logger } from '../log/logger';
+import type { AttachmentFact, AttachmentSource, EventSink, EventType, NodeRegistry, PvcRef } from './ports';
+
+/** Standalone mode: nodes from configuration, events as log lines, no VolumeAttachments. */
+export class StaticNodes implements NodeRegistry {
+  constructor(private readonly nodes: string[]) {}
+
+  exists(nodeId: string): Promise<boolean> {
+    return Promise.resolve(this.nodes.includes(nodeId));
+  }
+
+  list(): Promise<string[]> {
+    return Promise.resolve([...this.nodes]);
+  }
+}
+
+export class LogEvents implements EventSink {
+  constructor(private readonly log: Logger) {}
+
+  emit(pvc: PvcRef | undefined, type: EventType, reason: string, message: string): Promise<void> {
+    this.log.info({ event: { type, reason, pvc } }, message);
+    return Promise.resolve();
+  }
+}
+
+export class NoAttachments implements AttachmentSource {
+  list(): Promise<AttachmentFact[]> {
+    return Promise.resolve([]);
+  }
+}

@@ -1,0 +1,33 @@
+import type { Redis } from 'ioredis';
+import type { AttachmentRecord, AttachmentStore } from './attachment-record';
+
+/** Attachment records in one Redis hash: field = volume id, value = JSON. */
+export class RedisAttachmentStore implements AttachmentStore {
+  private readonly key: string;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.key = `${prefix}:state:attachments`;
+  }
+
+  async get(volumeId: string): Promise<AttachmentRecord | undefined> {
+    const raw = await this.redis.hget(this.key, volumeId);
+    return raw ? (JSON.parse(raw) as AttachmentRecord) : undefined;
+  }
+
+  async put(rec: AttachmentRecord): Promise<void> {
+    if (Object.keys(rec.nodes).length === 0) await this.redis.hdel(this.key, rec.volumeId);
+    else await this.redis.hset(this.key, rec.volumeId, JSON.stringify(rec));
+  }
+
+  async all(): Promise<AttachmentRecord[]> {
+    const raw = await this.redis.hvals(this.key);
+    return raw.map((r) => JSON.parse(r) as AttachmentRecord);
+  }
+
+  async count(): Promise<number> {
+    return this.redis.hlen(this.key);
+  }
+}
