@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CsiGrpcClient } from '../grpc/client';
 import { controllerSteps } from './lifecycle';
+import { nodeSteps } from './node-steps';
 import { runSteps } from './steps';
 
 /**
@@ -33,8 +34,17 @@ async function main(): Promise<number> {
     });
     out(`all-in-one READY after ${Date.now() - started} ms (redis-server, simulator, controller, worker, node endpoint)\n`);
     const client = new CsiGrpcClient(controllerEndpoint);
-    const ok = await runSteps(controllerSteps(client), out);
+    const node = new CsiGrpcClient(nodeEndpoint);
+    out('Controller, as external-provisioner drives it:');
+    let ok = await runSteps(controllerSteps(client), out);
+    if (ok && process.getuid?.() === 0) {
+      out('\nData path, as kubelet drives the node plugin (loop devices over the simulator\'s backing files):');
+      ok = await runSteps(nodeSteps(client, node, dir), out);
+    } else if (ok) {
+      out('\nData path skipped: the node plugin needs root for loop devices, mkfs and mounts (run the demo as root).');
+    }
     client.close();
+    node.close();
     out(ok ? '\ndemo finished: every step as expected' : '\ndemo FAILED');
     return ok ? 0 : 1;
   } finally {

@@ -21,7 +21,7 @@ export async function runSteps(steps: Step[], out: (line: string) => void): Prom
       ok = false;
     }
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    out(`${String(i + 1).padStart(2)}. ${step.title.padEnd(52)} ${ms.toFixed(1).padStart(8)} ms  ${result}`);
+    out(`${String(i + 1).padStart(2)}. ${step.title.padEnd(60)} ${ms.toFixed(1).padStart(8)} ms  ${result}`);
     if (failed) break;
   }
   return ok;
