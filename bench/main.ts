@@ -1,0 +1,318 @@
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runOverhead, type OverheadResult } from './overhead';
+import { runDirectStorm, runStorm, type DirectStormResult, type StormResult } from './storm';
+import { startRedis } from './support/redis';
+import { mib, ms, round, table } from './support/stats';
+import type { Topology } from './support/stack';
+
+/**
+ * `npm run bench`: issue 3, "What must be shown", last bullet. Reports ratios, not pass/fail:
+ *   (a) queue overhead of CreateVolume (gRPC + BullMQ) over the same RouterOS calls made directly;
+ *   (b) a storm of concurrent CreateVolume against the ideal (commands × latency ÷ worker concurrency);
+ *   (c) VmRSS of the controller and worker processes after the storm.
+ * Writes bench-results.json in the current directory. Options: --n 200 --storm 500 --concurrency 32
+ * --latency-a 5 --latency-b 20 --parts a,b,c (c comes with b) --topologies separate-worker,in-process-worker --tmp DIR
+ * --wait-idle SECONDS (wait for a quiet machine first). Everything runs on this machine: other load skews the numbers,
+ * so the load average before and after each part is recorded and a busy machine is flagged.
+ */
+
+interface Options {
+  n: number;
+  warmup: number;
+  storm: number;
+  concurrency: number;
+  latencyA: number;
+  latencyB: number;
+  parts: Set<string>;
+  topologies: Topology[];
+  out: string;
+  tmp: string;
+  /** Wait up to this many seconds for the 1-minute load average to drop below half the cores (0 = don't). */
+  waitIdle: number;
+}
+
+/**
+ * Temp files (the simulator's backing files and state, sockets) go to tmpfs when there is one: the simulator
+ * rewrites its state file on every change under one lock, and on a disk that, not the driver, would set the pace.
+ */
+function defaultTmp(): string {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return os.tmpdir();
+  }
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    n: 200,
+    warmup: 20,
+    storm: 500,
+    concurrency: 32,
+    latencyA: 5,
+    latencyB: 20,
+    parts: new Set(['a', 'b']),
+    topologies: ['separate-worker', 'in-process-worker'],
+    out: path.resolve('bench-results.json'),
+    tmp: defaultTmp(),
+    waitIdle: 0,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    const num = (): number => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag}: expected a positive integer, got ${value}`);
+      return n;
+    };
+    switch (flag) {
+      case '--n': o.n = num(); break;
+      case '--warmup': o.warmup = num(); break;
+      case '--storm': o.storm = num(); break;
+      case '--concurrency': o.concurrency = num(); break;
+      case '--latency-a': o.latencyA = num(); break;
+      case '--latency-b': o.latencyB = num(); break;
+      case '--parts': o.parts = new Set(value.split(',').map((p) => (p === 'c' ? 'b' : p))); break;
+      case '--topologies': o.topologies = value.split(',') as Topology[]; break;
+      case '--out': o.out = path.resolve(value); break;
+      case '--tmp': o.tmp = path.resolve(value); break;
+      case '--wait-idle': o.waitIdle = num(); break;
+      default: throw new Error(`unknown option ${String(flag)}`);
+    }
+  }
+  const known: string[] = ['separate-worker', 'in-process-worker'];
+  for (const t of o.topologies as string[]) if (!known.includes(t)) throw new Error(`unknown topology ${t}`);
+  return o;
+}
+
+/** Bounds one part in time; the part's own cleanup may still be running when this rejects. */
+async function bounded<T>(what: string, ms: number, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([fn(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+function printOverhead(r: OverheadResult): void {
+  console.log(`\n(a) Queue overhead, ${r.topology}: ${r.n} sequential CreateVolume each way, simulator ${r.latencyMs} ms/command, ` +
+    `${r.commandsPerCreate.queue} RouterOS commands per create via queue, ${r.commandsPerCreate.direct} direct`);
+  const row = (label: string, s: { mean: number; p50: number; p90: number; p99: number; max?: number }): string[] => [label, ms(s.mean), ms(s.p50), ms(s.p90), ms(s.p99), s.max === undefined ? '' : ms(s.max)];
+  console.log(
+    table(['ms', 'mean', 'p50', 'p90', 'p99', 'max'], [
+      row('gRPC + queue', r.queue),
+      row('direct (same RdsPort calls)', r.direct),
+      row('overhead (percentile difference)', r.overheadByPercentile),
+      row('overhead (paired, per iteration)', r.pairedDifference),
+    ]),
+  );
+  console.log(`targets: overhead p50 <= 5 ms (got ${ms(r.overheadByPercentile.p50)}), p99 <= 25 ms (got ${ms(r.overheadByPercentile.p99)}); ` +
+    `ratio queue/direct p50 ${round(r.queue.p50 / r.direct.p50)}x, p99 ${round(r.queue.p99 / r.direct.p99)}x`);
+  if (Object.keys(r.errors).length) console.log(`errors: ${JSON.stringify(r.errors)}`);
+  if (r.breakdown) {
+    const b = r.breakdown;
+    console.log('where the gRPC + queue time goes (client clock + BullMQ job timestamps, 1 ms resolution):');
+    console.log(
+      table(['ms', 'mean', 'p50', 'p90', 'p99', 'max'], [
+        row('client -> disk.create added', b.enqueue),
+        row('disk.create waiting for a worker', b.pickupCreate),
+        row('disk.create running', b.runCreate),
+        row('done -> target.export added', b.handoff),
+        row('target.export waiting for a worker', b.pickupExport),
+        row('target.export running', b.runExport),
+        row('done -> client has the reply', b.reply),
+      ]),
+    );
+  }
+  const g = r.diagnostics;
+  const conns = Object.entries(g.redisPerCreate.byConnection).map(([k, v]) => `${k} ${v}`).join(', ');
+  console.log(
+    [
+      'diagnostics:',
+      `  Redis PING ${ms(g.redisPingMs.p50)} ms p50; one no-op BullMQ job (add -> completed event, worker in the bench process) ${ms(g.bullmqNoopJobMs.p50)} ms p50, ${ms(g.bullmqNoopJobMs.p99)} ms p99`,
+      `  one CreateVolume = ${g.redisPerCreate.roundTrips} Redis round trips (+${g.redisPerCreate.insideScripts} commands inside scripts): ${conns}`,
+      `  RouterOS call mean ${ms(g.routerosCallMs.jobProcess)} ms from the job process, ${ms(g.routerosCallMs.direct)} ms direct`,
+      `  processor mean in the job (incl. lease release) vs direct: disk.create ${ms(g.jobHandlerMs['disk.create'])} vs ${ms(g.directProcessorMs['disk.create'])} ms, ` +
+        `target.export ${ms(g.jobHandlerMs['target.export'])} vs ${ms(g.directProcessorMs['target.export'])} ms`,
+      `  drift, mean of first -> last tenth: gRPC + queue ${ms(g.drift.queueFirst)} -> ${ms(g.drift.queueLast)} ms, direct ${ms(g.drift.directFirst)} -> ${ms(g.drift.directLast)} ms`,
+    ].join('\n'),
+  );
+}
+
+function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResult): void {
+  console.log(`\n(b) Storm: ${r.volumes} concurrent CreateVolume, simulator ${r.latencyMs} ms/command, worker concurrency ${r.concurrency} (separate worker process)`);
+  const okOf = (x: DirectStormResult): string => String(x.volumes - Object.values(x.errors).reduce((a, b) => a + b, 0));
+  const row = (label: string, ok: string, errors: Record<string, number>, x: { commands: number; wallSeconds: number; idealSeconds: number; ratioToIdeal: number; simulator: StormResult['simulator'] }, ideal = true): string[] => [
+    label,
+    ok,
+    Object.keys(errors).length ? JSON.stringify(errors) : '0',
+    String(x.commands),
+    x.wallSeconds.toFixed(2),
+    ideal ? x.idealSeconds.toFixed(2) : '-',
+    ideal ? `${round(x.ratioToIdeal)}x` : '-',
+    x.simulator.lockHeldSeconds.toFixed(2),
+    ideal ? `${round(x.simulator.ratioToFloor)}x` : '-',
+  ];
+  const rows = [row('via gRPC + queue', String(r.ok), r.errors, r)];
+  if (d) rows.push(row('direct, same calls, C at a time', okOf(d), d.errors, d));
+  if (d0) rows.push(row(`direct at ${d0.latencyMs} ms/command (simulator alone)`, okOf(d0), d0.errors, d0, false));
+  console.log(table(['', 'ok', 'errors', 'commands', 'wall s', 'ideal s', 'wall/ideal', 'sim lock s', 'wall/floor'], rows));
+  console.log(
+    `ideal = commands x ${r.latencyMs} ms / ${r.concurrency}; sim lock = time the simulator's model lock was held (its serialized work); ` +
+      `floor = max(ideal, sim lock)`,
+  );
+  console.log(`target: <= 1.15x ideal (got ${round(r.ratioToIdeal)}x; gRPC + queue vs direct: ${d ? `${round(r.wallSeconds / d.wallSeconds)}x` : '-'}). ` +
+    `Request latency ms: p50 ${ms(r.requestLatency.p50)}, p99 ${ms(r.requestLatency.p99)}, max ${ms(r.requestLatency.max)}`);
+  const a = r.analysis;
+  const byPath = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${k} ${ms(v)}`).join(', ');
+  const lines = [
+    'analysis:',
+    `  jobs: ${a.jobs} (${a.retriedJobs} retried), on average ${a.avgJobsRunning.toFixed(1)} of ${r.concurrency} running; job time per RouterOS command ${ms(a.jobMsPerCommand)} ms; ` +
+      `mean wait for a worker ${ms(a.meanPickupMs)} ms; first job taken ${a.startupSeconds.toFixed(2)} s after the first request, jobs ran ${a.jobSpanSeconds.toFixed(2)} s, ` +
+      `last reply ${a.drainSeconds.toFixed(2)} s after the last job`,
+    `  RouterOS call mean (simulator latency ${r.latencyMs} ms): via queue ${a.workerCommandMs === undefined ? '-' : ms(a.workerCommandMs)} ms {${byPath(a.workerCommandMsByPath)}}`,
+  ];
+  if (d) lines.push(`                                          direct ${ms(d.routerosCallMs)} ms {${byPath(d.routerosCallMsByPath)}}`);
+  lines.push(
+    `  simulator lock: ${r.simulator.lock.count} operations, mean held ${ms(r.simulator.meanHeldMs)} ms, max ${ms(r.simulator.lock.maxHeldMs)} ms, ` +
+      `waited ${(r.simulator.lock.waitedMs / 1000).toFixed(2)} s in total`,
+  );
+  if (d0?.sequentialMsByCommand) {
+    lines.push(`  simulator service time, 0 ms latency, one command at a time, ${d0.volumes}+ volumes in the pool: ${byPath(d0.sequentialMsByCommand)} ms`);
+  }
+  lines.push(`  commands: ${JSON.stringify(r.commandsByPath)} (+${r.logins} logins)`);
+  lines.push(
+    `  CPU seconds: ${Object.entries(r.cpu.seconds).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; ${r.cpu.coresBusy.toFixed(2)} of ${r.cpu.cores} cores busy on average`,
+  );
+  lines.push(
+    `  event loops: ${Object.entries(r.eventLoop)
+      .map(([k, l]) => `${k} busy ${(l.utilization * 100).toFixed(0)}%, delay p99 ${ms(l.delayMs.p99)} max ${ms(l.delayMs.max)} ms`)
+      .join('; ')}`,
+  );
+  console.log(lines.join('\n'));
+  console.log(`\n(c) Memory of the storm's processes (VmRSS; peak = VmHWM)`);
+  const mem = (label: string, m?: { rssBytes: number; peakRssBytes: number }, after?: { rssBytes: number; peakRssBytes: number }): string[] =>
+    [label, m ? mib(m.rssBytes) : '-', after ? mib(after.rssBytes) : '-', after ? mib(after.peakRssBytes) : '-'];
+  console.log(
+    table(['MiB', 'before storm', 'after storm', 'peak'], [
+      mem('controller', r.memory.beforeStorm.controller, r.memory.afterStorm.controller),
+      mem('worker', r.memory.beforeStorm.worker, r.memory.afterStorm.worker),
+    ]),
+  );
+}
+
+function load1(): number {
+  return os.loadavg()[0];
+}
+
+async function waitForQuiet(seconds: number): Promise<void> {
+  const limit = os.cpus().length / 2;
+  const until = Date.now() + seconds * 1000;
+  while (load1() >= limit && Date.now() < until) {
+    log(`load average ${load1().toFixed(2)} >= ${limit}: waiting for a quieter machine`);
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+}
+
+async function main(): Promise<number> {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.waitIdle > 0) await waitForQuiet(o.waitIdle);
+  const dir = mkdtempSync(path.join(o.tmp, 'rds-csi-bench-'));
+  const started = Date.now();
+  const results: Record<string, unknown> = {
+    startedAt: new Date(started).toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    options: { ...o, parts: [...o.parts] },
+    loadAverage: { start: os.loadavg() },
+  };
+  const loads = results.loadAverage as Record<string, number[]>;
+  const failures: string[] = [];
+  log(`temp dir ${dir}`);
+  const redis = await startRedis();
+  try {
+    if (o.parts.has('a')) {
+      const overhead: OverheadResult[] = [];
+      for (const topology of o.topologies) {
+        log(`(a) ${topology}: ${o.n} + ${o.n} sequential creates at ${o.latencyA} ms/command`);
+        try {
+          const r = await bounded(`(a) ${topology}`, 90000, () =>
+            runOverhead({ dir, redisUrl: redis.url, topology, latencyMs: o.latencyA, n: o.n, warmup: o.warmup, concurrency: o.concurrency }),
+          );
+          overhead.push(r);
+          printOverhead(r);
+        } catch (err) {
+          failures.push((err as Error).message);
+          log(`(a) ${topology} failed: ${(err as Error).message}`);
+        }
+      }
+      results.overhead = overhead;
+      loads.afterA = os.loadavg();
+    }
+    if (o.parts.has('b')) {
+      const so = { dir, redisUrl: redis.url, redisPid: redis.pid, latencyMs: o.latencyB, volumes: o.storm, concurrency: o.concurrency, deadlineMs: 120000 };
+      let direct: DirectStormResult | undefined;
+      let direct0: DirectStormResult | undefined;
+      log(`(b) simulator alone: ${o.storm} direct creates, ${o.concurrency} at a time, 0 ms/command`);
+      try {
+        direct0 = await bounded('(b) direct storm at 0 ms', 60000, () => runDirectStorm(so, 0, 20));
+        results.stormDirectZeroLatency = direct0;
+      } catch (err) {
+        failures.push((err as Error).message);
+        log(`(b) direct baseline at 0 ms failed: ${(err as Error).message}`);
+      }
+      log(`(b) direct baseline: ${o.storm} creates, ${o.concurrency} at a time, ${o.latencyB} ms/command`);
+      try {
+        direct = await bounded('(b) direct storm', 60000, () => runDirectStorm(so));
+        results.stormDirect = direct;
+      } catch (err) {
+        failures.push((err as Error).message);
+        log(`(b) direct baseline failed: ${(err as Error).message}`);
+      }
+      log(`(b)+(c) storm: ${o.storm} concurrent CreateVolume`);
+      try {
+        const storm = await bounded('(b) storm', 150000, () => runStorm(so));
+        results.storm = storm;
+        printStorm(storm, direct, direct0);
+      } catch (err) {
+        failures.push((err as Error).message);
+        log(`(b) storm failed: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  loads.end = os.loadavg();
+  results.failures = failures;
+  results.totalSeconds = (Date.now() - started) / 1000;
+  writeFileSync(o.out, JSON.stringify(results, null, 2) + '\n');
+  const busiest = Math.max(...Object.values(loads).map((l) => l[0]));
+  console.log(`\nload average (1 min) start ${loads.start[0].toFixed(2)}, end ${loads.end[0].toFixed(2)} on ${os.cpus().length} cores`);
+  if (busiest > os.cpus().length / 2) {
+    console.log(`WARNING: the machine was busy with other work (load up to ${busiest.toFixed(2)}): these numbers are skewed by it; rerun on a quiet machine (--wait-idle 300)`);
+  }
+  console.log(`\nbench finished in ${(results.totalSeconds as number).toFixed(1)} s; results in ${o.out}`);
+  if (failures.length) console.log(`FAILED parts:\n  ${failures.join('\n  ')}`);
+  return failures.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`bench: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,257 @@
+import path from 'node:path';
+import { volumeIdFromName } from '../src/domain/ids';
+import { errorCode } from './support/csi';
+import { bullmqFloor } from './support/bullmq-floor';
+import { DirectCreator } from './support/direct';
+import { completedJobs, flushRedis, histogramTotals, redisPingMs, scrape, traceRedis, type JobTimes, type TraceEntry } from './support/redis-probe';
+import { startStack, commandDelta, type Topology } from './support/stack';
+import { diffByPercentile, summarize, type Summary } from './support/stats';
+
+/**
+ * Part (a), queue overhead: N sequential CreateVolume calls over gRPC (controller → Redis/BullMQ → worker →
+ * simulator) against N sequential direct runs of the same two processors on an RdsPort, with the simulator at a
+ * fixed latency per command. The two kinds alternate (and swap order every iteration), so both see the same
+ * simulator state and machine load.
+ */
+
+export interface OverheadOptions {
+  dir: string;
+  redisUrl: string;
+  topology: Topology;
+  latencyMs: number;
+  n: number;
+  warmup: number;
+  concurrency: number;
+}
+
+export interface Breakdown {
+  /** client send → disk.create added (gRPC, validation, record claim, Job.fromId, queue.add up to its timestamp) */
+  enqueue: Summary;
+  /** disk.create added → taken by the worker */
+  pickupCreate: Summary;
+  /** disk.create taken → finished (lease + processor + moveToFinished) */
+  runCreate: Summary;
+  /** disk.create finished → target.export added (completed event via QueueEvents, Job.fromId/getState, add) */
+  handoff: Summary;
+  pickupExport: Summary;
+  runExport: Summary;
+  /** target.export finished → client has the reply (completed event, record update, gRPC reply) */
+  reply: Summary;
+}
+
+export interface Diagnostics {
+  /** One no-op BullMQ job (add → completed event) with the worker in the bench process: the queue's floor. */
+  bullmqNoopJobMs: Summary;
+  /** Round trip of one PING from this process to the bench's redis-server, while idle. */
+  redisPingMs: Summary;
+  /**
+   * Redis during one CreateVolume through the queue on the idle system (MONITOR): round trips (commands sent by
+   * clients, scripts counted once) per connection, commands run inside scripts, and the trace itself.
+   */
+  redisPerCreate: { roundTrips: number; byConnection: Record<string, number>; insideScripts: number; trace: TraceEntry[] };
+  /** Mean RouterOS call time (RdsPort histogram) during the measured runs, ms. */
+  routerosCallMs: { jobProcess: number; direct: number };
+  /** Mean of the worker's job histogram (processor + lease release, without lease acquire) by job type, ms. */
+  jobHandlerMs: Record<string, number>;
+  /** Mean time of each processor in the direct runs, ms. */
+  directProcessorMs: Record<string, number>;
+  /** Means of the first and the last tenth of the runs: the simulator's cost grows with the files it holds. */
+  drift: { queueFirst: number; queueLast: number; directFirst: number; directLast: number };
+}
+
+export interface OverheadResult {
+  topology: Topology;
+  latencyMs: number;
+  n: number;
+  queue: Summary;
+  direct: Summary;
+  /** queue percentile − direct percentile */
+  overheadByPercentile: { mean: number; p50: number; p90: number; p99: number };
+  /** distribution of the per-iteration difference queue_i − direct_i (adjacent runs) */
+  pairedDifference: Summary;
+  commandsPerCreate: { queue: number; direct: number; byCommand: { queue: Record<string, number>; direct: Record<string, number> } };
+  breakdown?: Breakdown;
+  diagnostics: Diagnostics;
+  errors: Record<string, number>;
+  wallSeconds: number;
+}
+
+export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
+  const started = Date.now();
+  await flushRedis(o.redisUrl);
+  const stack = await startStack({ dir: path.join(o.dir, `overhead-${o.topology}`), redisUrl: o.redisUrl, latencyMs: o.latencyMs, concurrency: o.concurrency, topology: o.topology });
+  const direct = new DirectCreator(stack.sim.port);
+  const errors: Record<string, number> = {};
+  const count = (e: unknown): void => {
+    const c = errorCode(e);
+    errors[c] = (errors[c] ?? 0) + 1;
+  };
+  try {
+    const tag = o.topology === 'separate-worker' ? 'a' : 'b';
+    // Warm-up: connections, JIT, the worker's first blocking fetch. Not measured.
+    for (let i = 0; i < o.warmup; i++) {
+      await stack.client.createVolume(`bench-${tag}-warm-q-${i}`, 30000);
+      await direct.create(`bench-${tag}-warm-d-${i}`);
+    }
+
+    // Commands per create, each way, measured on one call (must be equal: same processors, same RdsPort calls).
+    const pings = await redisPingMs(o.redisUrl, 200);
+    const floor = await bullmqFloor(o.redisUrl, 200);
+    let s0 = await stack.sim.stats();
+    const tracer = await traceRedis(o.redisUrl);
+    await stack.client.createVolume(`bench-${tag}-count-q`, 30000);
+    const names = await tracer.clients();
+    const trace = await tracer.stop();
+    const perQueue = commandDelta(s0, await stack.sim.stats());
+    s0 = await stack.sim.stats();
+    await direct.create(`bench-${tag}-count-d`);
+    const perDirect = commandDelta(s0, await stack.sim.stats());
+
+    const q: number[] = [];
+    const d: number[] = [];
+    const dCreate: number[] = [];
+    const dExport: number[] = [];
+    const paired: number[] = [];
+    const clientTimes = new Map<string, { t0: number; t1: number }>();
+    const runQueue = async (i: number): Promise<number | undefined> => {
+      const name = `bench-${tag}-q-${i}`;
+      const t0 = Date.now();
+      const h0 = process.hrtime.bigint();
+      try {
+        await stack.client.createVolume(name, 30000);
+      } catch (e) {
+        count(e);
+        return undefined;
+      }
+      const dt = Number(process.hrtime.bigint() - h0) / 1e6;
+      clientTimes.set(volumeIdFromName(name), { t0, t1: Date.now() });
+      q.push(dt);
+      return dt;
+    };
+    const runDirect = async (i: number): Promise<number | undefined> => {
+      const h0 = process.hrtime.bigint();
+      try {
+        const steps = await direct.create(`bench-${tag}-d-${i}`);
+        dCreate.push(steps.createMs);
+        dExport.push(steps.exportMs);
+      } catch (e) {
+        count(e);
+        return undefined;
+      }
+      const dt = Number(process.hrtime.bigint() - h0) / 1e6;
+      d.push(dt);
+      return dt;
+    };
+    const jm0 = await scrape(stack.jobMetricsPort);
+    const dm0 = await direct.metricsText();
+    for (let i = 0; i < o.n; i++) {
+      let a: number | undefined;
+      let b: number | undefined;
+      if (i % 2 === 0) {
+        a = await runQueue(i);
+        b = await runDirect(i);
+      } else {
+        b = await runDirect(i);
+        a = await runQueue(i);
+      }
+      if (a !== undefined && b !== undefined) paired.push(a - b);
+    }
+    stack.assertAlive();
+    const jm1 = await scrape(stack.jobMetricsPort);
+    const dm1 = await direct.metricsText();
+    const meanMs = (before: string, after: string, name: string, filter = ''): number => {
+      const a = histogramTotals(before, name, filter);
+      const b = histogramTotals(after, name, filter);
+      return b.count > a.count ? ((b.sum - a.sum) / (b.count - a.count)) * 1000 : NaN;
+    };
+    const tenth = Math.max(1, Math.floor(o.n / 10));
+    const mean = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / xs.length;
+    const diagnostics: Diagnostics = {
+      bullmqNoopJobMs: floor,
+      redisPingMs: summarize(pings),
+      redisPerCreate: summarizeTrace(trace, names),
+      routerosCallMs: {
+        jobProcess: meanMs(jm0, jm1, 'rds_csi_routeros_call_duration_seconds'),
+        direct: meanMs(dm0, dm1, 'rds_csi_routeros_call_duration_seconds'),
+      },
+      jobHandlerMs: {
+        'disk.create': meanMs(jm0, jm1, 'rds_csi_job_duration_seconds', 'type="disk.create"'),
+        'target.export': meanMs(jm0, jm1, 'rds_csi_job_duration_seconds', 'type="target.export"'),
+      },
+      directProcessorMs: { 'disk.create': mean(dCreate), 'target.export': mean(dExport) },
+      drift: { queueFirst: mean(q.slice(0, tenth)), queueLast: mean(q.slice(-tenth)), directFirst: mean(d.slice(0, tenth)), directLast: mean(d.slice(-tenth)) },
+    };
+
+    const queue = summarize(q);
+    const dir = summarize(d);
+    return {
+      topology: o.topology,
+      latencyMs: o.latencyMs,
+      n: o.n,
+      queue,
+      direct: dir,
+      overheadByPercentile: diffByPercentile(queue, dir),
+      pairedDifference: summarize(paired),
+      commandsPerCreate: { queue: perQueue.total, direct: perDirect.total, byCommand: { queue: perQueue.byCommand, direct: perDirect.byCommand } },
+      breakdown: breakdown(await completedJobs(o.redisUrl), clientTimes),
+      diagnostics,
+      errors,
+      wallSeconds: (Date.now() - started) / 1000,
+    };
+  } finally {
+    await direct.close();
+    await stack.stop();
+  }
+}
+
+/** Where the time of each measured gRPC create went, from the client's clock and the BullMQ job timestamps. */
+function breakdown(jobs: JobTimes[], client: Map<string, { t0: number; t1: number }>): Breakdown | undefined {
+  const byVolume = new Map<string, { create?: JobTimes; exp?: JobTimes }>();
+  for (const j of jobs) {
+    const e = byVolume.get(j.volumeId) ?? {};
+    if (j.name === 'disk.create') e.create = j;
+    else if (j.name === 'target.export') e.exp = j;
+    byVolume.set(j.volumeId, e);
+  }
+  const parts: Record<keyof Breakdown, number[]> = { enqueue: [], pickupCreate: [], runCreate: [], handoff: [], pickupExport: [], runExport: [], reply: [] };
+  for (const [volumeId, { t0, t1 }] of client) {
+    const { create: c, exp: x } = byVolume.get(volumeId) ?? {};
+    if (!c || !x) continue;
+    parts.enqueue.push(c.addedAt - t0);
+    parts.pickupCreate.push(c.processedOn - c.addedAt);
+    parts.runCreate.push(c.finishedOn - c.processedOn);
+    parts.handoff.push(x.addedAt - c.finishedOn);
+    parts.pickupExport.push(x.processedOn - x.addedAt);
+    parts.runExport.push(x.finishedOn - x.processedOn);
+    parts.reply.push(t1 - x.finishedOn);
+  }
+  if (parts.enqueue.length === 0) return undefined;
+  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, summarize(v)])) as unknown as Breakdown;
+}
+
+function summarizeTrace(trace: TraceEntry[], names: Record<string, string>): Diagnostics['redisPerCreate'] {
+  // Which process owns a connection, from what it ran: the record claim is the controller's, the lease the worker's.
+  const role = new Map<string, string>();
+  for (const e of trace) {
+    if (e.source === 'lua') continue;
+    const name = names[e.source] ?? '';
+    let r = role.get(e.source);
+    if (name.endsWith(':qe')) r = 'controller QueueEvents';
+    else if (e.command.startsWith('bzpopmin')) r = 'worker blocking fetch';
+    else if (e.command.includes(':state:')) r = 'controller';
+    else if (e.command.includes(':lease:')) r = 'worker';
+    if (r) role.set(e.source, r);
+  }
+  const byConnection: Record<string, number> = {};
+  let insideScripts = 0;
+  for (const e of trace) {
+    if (e.source === 'lua') {
+      insideScripts++;
+      continue;
+    }
+    const key = role.get(e.source) ?? e.source;
+    byConnection[key] = (byConnection[key] ?? 0) + 1;
+  }
+  const named = trace.map((e) => (e.source === 'lua' ? e : { ...e, source: role.get(e.source) ?? e.source }));
+  return { roundTrips: trace.length - insideScripts, byConnection, insideScripts, trace: named };
+}

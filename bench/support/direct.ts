@@ -1,0 +1,49 @@
+import { loadConfig } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
+import { backingFilePath, nqnFor, volumeIdFromName } from '../../src/domain/ids';
+import { createLogger } from '../../src/log/logger';
+import { Metrics } from '../../src/metrics/registry';
+import type { RdsPort } from '../../src/rds/port';
+import { rdsFromConfig } from '../../src/runtime/rds-factory';
+import { processors } from '../../src/workers/processors';
+import { memorySteps } from '../../src/workers/context';
+import { GiB } from './csi';
+import { SIM_PASSWORD, SIM_USER } from './stack';
+
+/**
+ * The baseline without gRPC, Redis or the queue: the same processors the worker runs (disk.create, then
+ * target.export), so the same RdsPort calls in the same order, on an RdsPort configured like the worker's.
+ */
+export class DirectCreator {
+  readonly cfg: Config;
+  readonly rds: RdsPort;
+  /** Its RouterOS call histogram, as the worker's own. */
+  readonly metrics = new Metrics('bench-direct');
+  private readonly log = createLogger('silent');
+
+  constructor(simPort: number) {
+    this.cfg = loadConfig({ 'rds.host': '127.0.0.1', 'rds.port': simPort, 'rds.user': SIM_USER, 'rds.password': SIM_PASSWORD, logLevel: 'silent' }, {});
+    this.rds = rdsFromConfig(this.cfg.rds, this.metrics);
+  }
+
+  /** Creates and exports the volume the controller would make for CSI name `name`; returns each step's ms. */
+  async create(name: string): Promise<{ createMs: number; exportMs: number }> {
+    const id = volumeIdFromName(name, this.cfg.volumePrefix);
+    // Steps in memory: the direct path has no job whose progress could keep them.
+    const ctx = { rds: this.rds, basePath: this.cfg.rds.basePath, steps: memorySteps(), log: this.log };
+    const t0 = process.hrtime.bigint();
+    await processors['disk.create']({ volumeId: id, slot: id, filePath: backingFilePath(this.cfg.rds.basePath, id), sizeBytes: GiB }, ctx);
+    const t1 = process.hrtime.bigint();
+    await processors['target.export']({ volumeId: id, slot: id, nqn: nqnFor(this.cfg.nqnPrefix, id), port: this.cfg.rds.exportPort }, ctx);
+    const t2 = process.hrtime.bigint();
+    return { createMs: Number(t1 - t0) / 1e6, exportMs: Number(t2 - t1) / 1e6 };
+  }
+
+  metricsText(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+
+  close(): Promise<void> {
+    return this.rds.close();
+  }
+}
