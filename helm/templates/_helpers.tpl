@@ -195,6 +195,16 @@ Numbers go through int64: Helm reads values as float64 and would print 1048576 a
   value: {{ .Values.controller.api.deadlineMarginMs | int64 | quote }}
 - name: RDS_CSI_API_DEFAULT_WAIT_MS
   value: {{ .Values.controller.api.defaultWaitMs | int64 | quote }}
+- name: RDS_CSI_FENCING_STORAGE_SIDE
+  value: {{ .Values.fencing.storageSide | quote }}
+- name: RDS_CSI_FENCING_DEFAULT_MIGRATION_WINDOW_SECONDS
+  value: {{ .Values.fencing.defaultMigrationWindowSeconds | int64 | quote }}
+- name: RDS_CSI_FENCING_RECONCILE_INTERVAL_MS
+  value: {{ .Values.fencing.reconcileIntervalMs | int64 | quote }}
+{{- /* In a pod "auto" would find the cluster too; "on" makes a missing service account fail loudly instead of
+       falling back to standalone mode, where fencing knows no nodes. */}}
+- name: RDS_CSI_KUBERNETES_MODE
+  value: "on"
 {{- include "rds-csi.redisEnv" . | trim | nindent 0 }}
 {{- with .Values.driver.extraEnv }}
 {{ toYaml . }}
