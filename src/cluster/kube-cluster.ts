@@ -94,10 +94,12 @@ export class KubeVolumeAttachments implements AttachmentSource {
 
   async list(): Promise<AttachmentFact[]> {
     const [vas, pvs] = await Promise.all([this.api.storage.listVolumeAttachment(), this.api.core.listPersistentVolume()]);
-    const handles = new Map<string, { handle: string; readonly: boolean }>();
+    const handles = new Map<string, { handle: string; readonly: boolean; pvc?: PvcRef }>();
     for (const pv of pvs.items) {
       const csi = pv.spec?.csi;
-      if (csi?.driver === this.driverName && pv.metadata?.name) handles.set(pv.metadata.name, { handle: csi.volumeHandle, readonly: csi.readOnly ?? false });
+      const claim = pv.spec?.claimRef;
+      const pvc = claim?.name && claim.namespace ? { name: claim.name, namespace: claim.namespace } : undefined;
+      if (csi?.driver === this.driverName && pv.metadata?.name) handles.set(pv.metadata.name, { handle: csi.volumeHandle, readonly: csi.readOnly ?? false, pvc });
     }
     const facts: AttachmentFact[] = [];
     for (const va of vas.items) {
@@ -107,7 +109,7 @@ export class KubeVolumeAttachments implements AttachmentSource {
       const inline = va.spec.source.inlineVolumeSpec?.csi;
       const volumeId = pv?.handle ?? inline?.volumeHandle;
       if (!volumeId) continue;
-      facts.push({ volumeId, nodeId: va.spec.nodeName, attached: va.status?.attached ?? false, readonly: pv?.readonly ?? inline?.readOnly ?? false });
+      facts.push({ volumeId, nodeId: va.spec.nodeName, attached: va.status?.attached ?? false, readonly: pv?.readonly ?? inline?.readOnly ?? false, pvc: pv?.pvc });
     }
     return facts;
   }

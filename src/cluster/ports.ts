@@ -27,6 +27,8 @@ export interface AttachmentFact {
   nodeId: string;
   attached: boolean;
   readonly: boolean;
+  /** From the PersistentVolume's claimRef, for events. */
+  pvc?: PvcRef;
 }
 
 export interface AttachmentSource {

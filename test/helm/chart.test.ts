@@ -316,10 +316,7 @@ describe('what the templates promise (from the skeleton)', () => {
     expect(values.csiDriver).toMatchObject({ fsGroupPolicy: 'File' });
   });
 
-  it('passes rds-csi only flags its CLI has (besides the known gaps listed here)', () => {
-    // Flags the chart passes that the CLI does not have yet. When the driver gains one, this test fails: remove it
-    // from the list.
-    const KNOWN_GAPS = ['node --http-listen'];
+  it('passes rds-csi only flags its CLI has', () => {
     const commands: Record<string, Command> = { controller: controllerCommand(), worker: workerCommand(), node: nodeCommand() };
     const workloads = [workloadRunning('Deployment', 'controller'), workloadRunning('Deployment', 'worker'), workloadRunning('DaemonSet', 'node')];
     const missing: string[] = [];
@@ -330,7 +327,7 @@ describe('what the templates promise (from the skeleton)', () => {
         if (!known.has(flag)) missing.push(`${sub} ${flag}`);
       }
     }
-    expect(missing).toEqual(KNOWN_GAPS);
+    expect(missing).toEqual([]);
   });
 
   it('StorageClasses: filesystem with an fstype, block with migrationWindowSeconds', () => {

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { startNode } from '../../node/app';
+import { startHttpServer } from '../../runtime/http-server';
 import type { NodeOptionsInput } from '../../node/config';
 import { addCommonOptions, configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
 
@@ -51,11 +52,16 @@ export function nodeCommand(): Command {
   return addNodeOptions(addCommonOptions(new Command('node')))
     .description('CSI Identity + Node service on this host (NVMe/TCP connect, format, mount)')
     .requiredOption('--endpoint <endpoint>', 'unix:///PATH (the kubelet plugin socket)')
-    .action(async (flags: CommonFlags & NodeFlags & { endpoint: string }) => {
+    .option('--http-listen <host:port>', 'serve /metrics and /healthz')
+    .action(async (flags: CommonFlags & NodeFlags & { endpoint: string; httpListen?: string }) => {
       const cfg = configFromFlags(flags);
       const log = loggerFor(cfg, 'rds-csi-node');
       const app = await startNode(cfg, { endpoint: flags.endpoint, node: nodeOptionsFromFlags(flags) }, log);
-      log.info({ endpoint: flags.endpoint, nodeId: flags.nodeId, hostNqn: app.hostNqn }, 'node ready');
-      runUntilSignal(log, () => app.close());
+      const http = flags.httpListen ? await startHttpServer(flags.httpListen, app.metrics, () => Promise.resolve(true)) : undefined;
+      log.info({ endpoint: flags.endpoint, nodeId: flags.nodeId, hostNqn: app.hostNqn, http: http?.port }, 'node ready');
+      runUntilSignal(log, async () => {
+        await http?.close();
+        await app.close();
+      });
     });
 }

@@ -13,7 +13,7 @@ export const reconcileAttachments: Processor<'reconcile.attachments'> = async (_
     const byVolume = new Map<string, AttachmentRecord>();
     for (const fact of await f.vaSource.list()) {
       if (!fact.attached) continue;
-      const rec = byVolume.get(fact.volumeId) ?? { volumeId: fact.volumeId, nodes: {} };
+      const rec = byVolume.get(fact.volumeId) ?? { volumeId: fact.volumeId, nodes: {}, pvc: fact.pvc };
       rec.nodes[fact.nodeId] = { readonly: fact.readonly, attachedAt: new Date().toISOString(), publishContext: {} };
       byVolume.set(fact.volumeId, rec);
     }

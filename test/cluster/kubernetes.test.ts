@@ -1,0 +1,139 @@
+import path from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { Redis } from 'ioredis';
+import { BLOCK_RWX, CsiClient, codeOf } from '../support/csi-client';
+import { startHarness, type Harness } from '../support/controller-harness';
+import { FakeKube } from '../support/fake-kube';
+import { spawnCli, type CliProcess } from '../support/processes';
+import { waitFor } from '../support/wait';
+import { waitForSockets } from '../../src/runtime/wait-sockets';
+
+/**
+ * Fencing reconciled with Kubernetes: controller and worker processes (as in production) talk to a fake API
+ * server through @kubernetes/client-node — Node objects, Events on the PVC, VolumeAttachments.
+ */
+const MiB = 1024 * 1024;
+const RWO_BLOCK = { block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
+
+describe('fencing with Kubernetes', () => {
+  let h: Harness;
+  const kube = new FakeKube();
+  const procs: CliProcess[] = [];
+  const clients: CsiClient[] = [];
+  let kubeconfig: string;
+
+  const env = (): Record<string, string> => ({
+    RDS_CSI_RDS_PASSWORD: 'secret',
+    RDS_CSI_WORKER_LOCK_MS: '2000',
+    RDS_CSI_WORKER_STALLED_INTERVAL_MS: '500',
+    RDS_CSI_WORKER_LEASE_MS: '2000',
+    RDS_CSI_FENCING_RECONCILE_INTERVAL_MS: '1000',
+  });
+  const common = (): string[] => ['--redis-url', h.redis.url, '--rds-address', `${h.sim.host}:${h.sim.port}`, '--kubeconfig', kubeconfig, '--log-level', 'info'];
+  async function worker(): Promise<CliProcess> {
+    const p = await spawnCli(['worker', ...common()], env(), /worker ready/);
+    procs.push(p);
+    return p;
+  }
+  async function controller(name: string): Promise<{ proc: CliProcess; client: CsiClient }> {
+    const endpoint = `unix://${path.join(h.dir, `${name}.sock`)}`;
+    const proc = await spawnCli(['controller', '--endpoint', endpoint, ...common()], env(), /controller ready/);
+    procs.push(proc);
+    await waitForSockets([endpoint], 10000);
+    const client = new CsiClient(endpoint);
+    clients.push(client);
+    return { proc, client };
+  }
+  const createVol = async (c: CsiClient, name: string, cap: object, window?: string) =>
+    (
+      await c.ctl(
+        'CreateVolume',
+        {
+          name,
+          capacityRange: { requiredBytes: String(MiB) },
+          volumeCapabilities: [cap],
+          parameters: { 'csi.storage.k8s.io/pvc/name': `${name}-pvc`, 'csi.storage.k8s.io/pvc/namespace': 'apps', ...(window ? { migrationWindowSeconds: window } : {}) },
+        },
+        20000,
+      )
+    ).volume.volumeId as string;
+  const publish = (c: CsiClient, volumeId: string, nodeId: string, cap: object) => c.ctl('ControllerPublishVolume', { volumeId, nodeId, volumeCapability: cap }, 20000);
+  const eventsFor = (pvc: string) => kube.events.filter((e) => e.involvedObject.name === pvc);
+
+  beforeAll(async () => {
+    await kube.start();
+    h = await startHarness({ controller: false });
+    kubeconfig = path.join(h.dir, 'kubeconfig');
+    kube.writeKubeconfig(kubeconfig);
+    ['n1', 'n2', 'n3'].forEach((n) => kube.nodes.add(n));
+  });
+  afterEach(async () => {
+    clients.splice(0).forEach((c) => c.close());
+    await Promise.all(procs.splice(0).map((p) => p.kill('SIGKILL')));
+  });
+  afterAll(async () => {
+    await h.stop();
+    await kube.stop();
+  });
+
+  it('knows nodes from Node objects and puts migration events on the PVC', async () => {
+    const { client } = await controller('c1');
+    await worker();
+    const vol = await createVol(client, 'vm1', BLOCK_RWX);
+    expect((await codeOf(publish(client, vol, 'ghost', BLOCK_RWX))).code).toBe(status.NOT_FOUND);
+    await publish(client, vol, 'n1', BLOCK_RWX);
+    await publish(client, vol, 'n2', BLOCK_RWX);
+    await codeOf(publish(client, vol, 'n3', BLOCK_RWX));
+    await client.ctl('ControllerUnpublishVolume', { volumeId: vol, nodeId: 'n1' }, 20000);
+    const reasons = eventsFor('vm1-pvc').map((e) => e.reason);
+    expect(reasons).toEqual(['MigrationStarted', 'AttachmentConflict', 'MigrationCompleted']);
+    expect(eventsFor('vm1-pvc')[0]).toMatchObject({ namespace: 'apps', type: 'Normal', involvedObject: { kind: 'PersistentVolumeClaim', namespace: 'apps' } });
+    expect(eventsFor('vm1-pvc')[1].type).toBe('Warning');
+  });
+
+  it('fires the migration timeout even after the controller and worker were restarted in between', async () => {
+    const c1 = await controller('before');
+    const w1 = await worker();
+    const vol = await createVol(c1.client, 'vm2', BLOCK_RWX, '10');
+    await publish(c1.client, vol, 'n1', BLOCK_RWX);
+    await publish(c1.client, vol, 'n2', BLOCK_RWX);
+    await c1.proc.kill('SIGKILL');
+    await w1.kill('SIGKILL');
+    const c2 = await controller('after');
+    await worker();
+    await waitFor(() => eventsFor('vm2-pvc').some((e) => e.reason === 'MigrationFailed'), 25000, 'MigrationFailed');
+    const got = await c2.client.ctl('ControllerGetVolume', { volumeId: vol });
+    expect(got.status.volumeCondition).toMatchObject({ abnormal: true });
+    expect((await codeOf(publish(c2.client, vol, 'n3', BLOCK_RWX))).code).toBe(status.FAILED_PRECONDITION);
+  }, 60000);
+
+  it('exactly one of two controller processes wins concurrent publishes of an RWO volume', async () => {
+    const a = await controller('race-a');
+    const b = await controller('race-b');
+    await worker();
+    await worker();
+    const vol = await createVol(a.client, 'race', RWO_BLOCK);
+    const res = await Promise.all([codeOf(publish(a.client, vol, 'n1', RWO_BLOCK)), codeOf(publish(b.client, vol, 'n2', RWO_BLOCK))]);
+    expect(res.map((r) => r.code ?? 0).sort()).toEqual([0, status.FAILED_PRECONDITION]);
+    expect((await a.client.ctl('ControllerGetVolume', { volumeId: vol })).status.publishedNodeIds).toHaveLength(1);
+  });
+
+  it('rebuilds attachment records from VolumeAttachments and clears those of deleted nodes', async () => {
+    const { client } = await controller('rebuild');
+    await worker();
+    const vol = await createVol(client, 'rebuilt', RWO_BLOCK);
+    await publish(client, vol, 'n3', RWO_BLOCK);
+    // Redis loses the attachment records; the cluster still has the VolumeAttachment.
+    const redis = new Redis(h.redis.url);
+    await redis.del('rds-csi:state:attachments');
+    await redis.quit();
+    kube.pvs = [{ metadata: { name: 'pv-rebuilt' }, spec: { csi: { driver: 'rds.csi.mikrotik.com', volumeHandle: vol }, claimRef: { name: 'rebuilt-pvc', namespace: 'apps' } } }];
+    kube.vas = [{ metadata: { name: 'va-1' }, spec: { attacher: 'rds.csi.mikrotik.com', nodeName: 'n3', source: { persistentVolumeName: 'pv-rebuilt' } }, status: { attached: true } }];
+    await waitFor(async () => (await client.ctl('ControllerGetVolume', { volumeId: vol })).status.publishedNodeIds.includes('n3'), 15000, 'the rebuild');
+    // n3 is deleted from the cluster: its attachment is cleared, with an event.
+    kube.nodes.delete('n3');
+    await waitFor(async () => (await client.ctl('ControllerGetVolume', { volumeId: vol })).status.publishedNodeIds.length === 0, 15000, 'the stale attachment to clear');
+    await waitFor(() => eventsFor('rebuilt-pvc').some((e) => e.reason === 'StaleAttachmentCleared'), 5000, 'the event');
+    expect((await publish(client, vol, 'n1', RWO_BLOCK)).publishContext.nqn).toContain(vol);
+  }, 60000);
+});
