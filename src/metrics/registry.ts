@@ -1,6 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
+ * Where scrape-time gauges read their values (the controller sets them; other processes leave them unset and the
+ * gauges stay empty). Each source failing only leaves its gauge stale for that scrape.
+ */
+export interface ScrapeSources {
+  queueCounts?: () => Promise<Record<string, number>>;
+  pool?: () => Promise<{ sizeBytes: number; freeBytes: number }>;
+  managed?: () => Promise<{ volumes: number; snapshots: number; migrations: number }>;
+}
+
+/**
  * One prom-client registry per process with the default process metrics, and the driver's own metrics
  * (`rds_csi_` prefix). Each component takes the Metrics object it is given; nothing registers globally.
  */
@@ -16,8 +26,14 @@ export class Metrics {
   readonly poolBytes: Gauge<'kind'>;
   readonly attachmentConflicts: Counter<'kind'>;
   readonly migrationDuration: Histogram<'outcome'>;
-  readonly migrationsActive: Gauge;
   readonly reconcileActions: Counter<'action'>;
+  readonly managed: Gauge<'kind'>;
+  private sources: ScrapeSources = {};
+
+  /** Lets the gauges that are read at scrape time (queue depth, pool, managed objects) find their values. */
+  setScrapeSources(sources: ScrapeSources): void {
+    this.sources = sources;
+  }
 
   constructor(component: string) {
     this.registry.setDefaultLabels({ component });
@@ -30,11 +46,45 @@ export class Metrics {
     this.jobFailures = new Counter({ name: 'rds_csi_job_failures_total', help: 'Job attempts that failed, by type and kind (transient, permanent)', labelNames: ['type', 'kind'], registers });
     this.routerosCallDuration = new Histogram({ name: 'rds_csi_routeros_call_duration_seconds', help: 'RouterOS API call duration by command and outcome', labelNames: ['command', 'outcome'], buckets: fast, registers });
     this.rdsConnected = new Gauge({ name: 'rds_csi_rds_connected', help: '1 when the RouterOS API connection is up', registers });
-    this.queueDepth = new Gauge({ name: 'rds_csi_queue_jobs', help: 'Jobs in the queue by state', labelNames: ['state'], registers });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the gauge as `this`
+    const self = this;
+    this.queueDepth = new Gauge({
+      name: 'rds_csi_queue_jobs',
+      help: 'Jobs in the queue by state (BullMQ counts)',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const counts = await self.sources.queueCounts?.().catch(() => undefined);
+        for (const [state, n] of Object.entries(counts ?? {})) this.set({ state }, n);
+      },
+    });
+    this.managed = new Gauge({
+      name: 'rds_csi_managed_objects',
+      help: 'Volumes and snapshots the driver manages, and volumes in a live migration',
+      labelNames: ['kind'],
+      registers,
+      async collect() {
+        const m = await self.sources.managed?.().catch(() => undefined);
+        if (!m) return;
+        this.set({ kind: 'volumes' }, m.volumes);
+        this.set({ kind: 'snapshots' }, m.snapshots);
+        this.set({ kind: 'migrations' }, m.migrations);
+      },
+    });
     this.attachmentConflicts = new Counter({ name: 'rds_csi_attachment_conflicts_total', help: 'Attachments refused by the fencing rules, by kind', labelNames: ['kind'], registers });
     this.migrationDuration = new Histogram({ name: 'rds_csi_migration_duration_seconds', help: 'Live migrations by outcome (completed, aborted, failed) and duration', labelNames: ['outcome'], buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600], registers });
-    this.migrationsActive = new Gauge({ name: 'rds_csi_migrations_active', help: 'Volumes attached to two nodes for a live migration', registers });
     this.reconcileActions = new Counter({ name: 'rds_csi_reconcile_actions_total', help: 'Reconciler actions by kind', labelNames: ['action'], registers });
-    this.poolBytes = new Gauge({ name: 'rds_csi_pool_bytes', help: 'RDS pool capacity by kind (size, free)', labelNames: ['kind'], registers });
+    this.poolBytes = new Gauge({
+      name: 'rds_csi_pool_bytes',
+      help: 'RDS pool capacity by kind (size, free)',
+      labelNames: ['kind'],
+      registers,
+      async collect() {
+        const pool = await self.sources.pool?.().catch(() => undefined);
+        if (!pool) return;
+        this.set({ kind: 'size' }, pool.sizeBytes);
+        this.set({ kind: 'free' }, pool.freeBytes);
+      },
+    });
   }
 }

@@ -61,6 +61,14 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   const cluster = await clusterFromConfig(cfg, log);
   const snapOps = new SnapshotOperations({ store: snapshots, runner });
 
+  metrics.setScrapeSources({
+    queueCounts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'),
+    pool: () => rds.poolCapacity(),
+    managed: async () => {
+      const [volumes, snaps, atts] = await Promise.all([store.count(), snapshots.count(), attachments.all()]);
+      return { volumes, snapshots: snaps, migrations: atts.filter((a) => a.migration).length };
+    },
+  });
   const checks = [
     { name: 'redis', check: async () => void (await redis.ping()) },
     { name: 'rds', check: () => rds.ping() },
