@@ -3,21 +3,24 @@
  *   /simulator/fault/set   =latency-ms= =jitter-ms= =empty-mode=7.18|legacy =trap-command= =trap-message=
  *                          =trap-category= =trap-count= (-1 = until cleared) =fatal-next=yes|no =fatal-reason=
  *                          =drop-next= =drop-probability= =drop-mode=before|after =fragment-bytes=
- *                          =down=yes|no =down-for-ms=
+ *                          =down=yes|no =down-for-ms= =copy-bytes-per-second= (0 = unthrottled)
  *   /simulator/fault/clear
  *   /simulator/fault/print → one !re with the current settings
  *   /simulator/stats/print → one !re `=<command path>=<count>` per command path received
  *   /simulator/stats/reset
+ *   /simulator/copy/print  → one !re per `copy-from` copy in flight: slot, file-path, source, size, allocated, elapsed-ms
  */
 import type { Command, CommandResult, Handler } from './command';
 import { TrapError } from './errors';
 import { DEFAULT_FATAL_REASON, type FaultSettings, type Faults } from './faults';
+import type { SimModel } from './model/model';
 import type { Stats } from './stats';
 import { parseBool } from './values';
 
 const FAULT_KEYS = [
   'latency-ms', 'jitter-ms', 'empty-mode', 'trap-command', 'trap-message', 'trap-category', 'trap-count',
   'fatal-next', 'fatal-reason', 'drop-next', 'drop-probability', 'drop-mode', 'fragment-bytes', 'down', 'down-for-ms',
+  'copy-bytes-per-second',
 ];
 
 function num(text: string, prop: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
@@ -36,6 +39,7 @@ function faultSet(faults: Faults, cmd: Command): CommandResult {
   if (a.has('jitter-ms')) p.jitterMs = num(v('jitter-ms'), 'jitter-ms');
   if (a.has('drop-next')) p.dropNext = num(v('drop-next'), 'drop-next');
   if (a.has('fragment-bytes')) p.fragmentBytes = num(v('fragment-bytes'), 'fragment-bytes');
+  if (a.has('copy-bytes-per-second')) p.copyBytesPerSecond = num(v('copy-bytes-per-second'), 'copy-bytes-per-second');
   if (a.has('drop-probability')) p.dropProbability = num(v('drop-probability'), 'drop-probability', 0, 1);
   const mode = get('empty-mode');
   if (mode !== undefined) {
@@ -83,6 +87,7 @@ function faultPrint(faults: Faults): CommandResult {
         'fragment-bytes': String(s.fragmentBytes),
         'fatal-next': s.fatalNext ?? '',
         'empty-mode': s.emptyMode,
+        'copy-bytes-per-second': String(s.copyBytesPerSecond),
         down: s.down ? 'true' : 'false',
         traps: s.traps.map((t) => `${t.command}:${t.remaining}:${t.message}`).join(';'),
       },
@@ -90,8 +95,23 @@ function faultPrint(faults: Faults): CommandResult {
   };
 }
 
-export function adminHandlers(faults: Faults, stats: Stats): Record<string, Handler> {
+function copyPrint(model: SimModel): CommandResult {
+  const now = Date.now();
   return {
+    rows: [...model.copies.values()].map((c) => ({
+      slot: c.slot,
+      'file-path': c.filePath,
+      source: c.sourceId,
+      size: String(c.size),
+      allocated: String(c.allocatedBytes),
+      'elapsed-ms': String(now - c.startedAt.getTime()),
+    })),
+  };
+}
+
+export function adminHandlers(faults: Faults, stats: Stats, model: SimModel): Record<string, Handler> {
+  return {
+    '/simulator/copy/print': () => copyPrint(model),
     '/simulator/fault/set': (cmd) => faultSet(faults, cmd),
     '/simulator/fault/clear': () => {
       faults.clear();

@@ -2,7 +2,7 @@
  * Arguments of `rds-csi simulator` (the simulator as its own process, for demos, benchmarks and tests):
  *   rds-csi simulator --data-dir /tmp/rds --port 8728 [--host 127.0.0.1] [--pool pool]
  *     [--pool-size 100G] [--pool-fs btrfs|xfs] [--user admin] [--password ''] [--empty-mode 7.18|legacy]
- *     [--latency-ms 0] [--jitter-ms 0] [--tls-cert cert.pem --tls-key key.pem] [--quiet]
+ *     [--latency-ms 0] [--jitter-ms 0] [--copy-bytes-per-second 512M] [--tls-cert cert.pem --tls-key key.pem] [--quiet]
  * Prints one JSON line `{"listening":{"host":…,"port":…}}` on stdout when ready; logs JSON lines on stderr.
  * SIGINT/SIGTERM close it cleanly. Faults are changed at run time with the `/simulator/*` admin commands.
  */
@@ -27,6 +27,7 @@ export function parseCliArgs(argv: string[]): SimulatorOptions {
       'empty-mode': { type: 'string', default: '7.18' },
       'latency-ms': { type: 'string', default: '0' },
       'jitter-ms': { type: 'string', default: '0' },
+      'copy-bytes-per-second': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       quiet: { type: 'boolean', default: false },
@@ -44,6 +45,13 @@ export function parseCliArgs(argv: string[]): SimulatorOptions {
   };
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new Error('--tls-cert and --tls-key go together');
   const quiet = values.quiet;
+  const copyRate = values['copy-bytes-per-second'];
+  const faults: SimulatorOptions['faults'] = { emptyMode, latencyMs: int('latency-ms', values['latency-ms']), jitterMs: int('jitter-ms', values['jitter-ms']) };
+  if (copyRate !== undefined) {
+    const n = parseSize(copyRate, 'copy-bytes-per-second');
+    if (n === undefined) throw new Error('--copy-bytes-per-second must be bytes with an optional K, M, G or T suffix (0 = unthrottled)');
+    faults.copyBytesPerSecond = n;
+  }
   return {
     dataDir,
     host: values.host,
@@ -53,7 +61,7 @@ export function parseCliArgs(argv: string[]): SimulatorOptions {
     poolFs,
     user: values.user,
     password: values.password,
-    faults: { emptyMode, latencyMs: int('latency-ms', values['latency-ms']), jitterMs: int('jitter-ms', values['jitter-ms']) },
+    faults,
     tls: values['tls-cert'] && values['tls-key'] ? { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } : undefined,
     logger: quiet ? undefined : (obj, msg) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), msg, ...obj }) + '\n'),
   };

@@ -31,6 +31,12 @@ export interface FaultSettings {
   /** When set, the next command is answered with `!fatal <reason>` and the connection closes. */
   fatalNext: string | null;
   emptyMode: EmptyMode;
+  /**
+   * Throughput of `/disk add copy-from=`: a copy takes (allocated bytes of the source, st_blocks × 512) / this many
+   * seconds, at least as long as the real copy. Re-read while a copy runs, so a change applies to copies in flight
+   * (e.g. 1 holds a copy open, 0 releases it). 0 = unthrottled.
+   */
+  copyBytesPerSecond: number;
   /** Not listening: new connections are refused and open ones were closed. */
   down: boolean;
   traps: TrapRule[];
@@ -57,6 +63,9 @@ export interface FaultController {
 
 export const DEFAULT_FATAL_REASON = 'simulated fatal error';
 
+/** Default copy throughput: 512 MiB/s, about what a mostly idle NVMe RAID copies while serving I/O. */
+export const DEFAULT_COPY_BYTES_PER_SECOND = 512 * 1024 * 1024;
+
 export function defaultFaults(): FaultSettings {
   return {
     latencyMs: 0,
@@ -67,6 +76,7 @@ export function defaultFaults(): FaultSettings {
     fragmentBytes: 0,
     fatalNext: null,
     emptyMode: '7.18',
+    copyBytesPerSecond: DEFAULT_COPY_BYTES_PER_SECOND,
     down: false,
     traps: [],
   };
@@ -121,6 +131,10 @@ export class Faults implements FaultController {
 
   get fragmentBytes(): number {
     return this.settings.fragmentBytes;
+  }
+
+  get copyBytesPerSecond(): number {
+    return this.settings.copyBytesPerSecond;
   }
 
   /** Decides (and consumes one-shot faults) for one incoming command. */

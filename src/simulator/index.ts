@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { adminHandlers } from './admin';
 import { Faults, type FaultController, type FaultSettings } from './faults';
 import { DEFAULT_MESSAGES, type SimulatorMessages } from './messages';
-import { SimModel, type SimDisk } from './model/model';
+import { SimModel, type CopyReservation, type SimDisk } from './model/model';
 import { Pool } from './model/pool';
 import { modelHandlers, Router } from './router';
 import { SimServer } from './server';
@@ -12,6 +12,9 @@ import { Stats } from './stats';
 export type { FaultController, FaultSettings, EmptyMode, TrapRule } from './faults';
 export type { SimDisk } from './model/model';
 export type { SimulatorMessages } from './messages';
+
+/** A `copy-from` copy in flight (its disk item appears when it completes). */
+export type SimCopy = CopyReservation;
 
 export interface SimulatorOptions {
   host?: string;
@@ -45,6 +48,8 @@ export interface RunningSimulator {
   stats(): Record<string, number>;
   /** Snapshot of the file disks for assertions. */
   disks(): SimDisk[];
+  /** `copy-from` copies in flight, oldest first. */
+  copies(): SimCopy[];
   close(): Promise<void>;
 }
 
@@ -56,8 +61,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const messages = { ...DEFAULT_MESSAGES, ...opts.messages };
   const model = await SimModel.open(new Pool(dataDir, poolName, opts.poolSizeBytes, messages), messages, opts.poolFs ?? 'btrfs');
   const faults = new Faults(opts.faults);
+  model.copyBytesPerSecond = () => faults.copyBytesPerSecond;
   const stats = new Stats();
-  const router = new Router({ ...modelHandlers(model, () => faults.emptyMode), ...adminHandlers(faults, stats) });
+  const router = new Router({ ...modelHandlers(model, () => faults.emptyMode), ...adminHandlers(faults, stats, model) });
   const server = new SimServer(
     { router, faults, stats, user: opts.user ?? 'admin', password: opts.password ?? '', log },
     { host, port: opts.port ?? 0, tls: opts.tls },
@@ -77,9 +83,12 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     faults,
     stats: () => stats.snapshot(),
     disks: () => model.snapshot(),
+    copies: () => [...model.copies.values()].map((c) => ({ ...c })),
     close: async () => {
       closed = true;
       await server.stop();
+      // Copies in flight are abandoned (partial file deleted, no disk item), see runCopy in model/disks.ts.
+      await model.close();
       await model.lock.run(() => model.flush());
     },
   };

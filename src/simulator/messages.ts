@@ -14,6 +14,10 @@ export interface SimulatorMessages {
   unsupportedType: string;
   cannotChangePool: string;
   isDirectory: string;
+  /** `copy-from` onto an existing file, or an `add` of a path a copy in flight is writing. */
+  fileExists: string;
+  /** `/disk remove` of a disk that a `copy-from` copy in flight reads. */
+  diskBusy: string;
 }
 
 export const DEFAULT_MESSAGES: SimulatorMessages = {
@@ -28,4 +32,6 @@ export const DEFAULT_MESSAGES: SimulatorMessages = {
   unsupportedType: 'failure: only type=file disks are simulated',
   cannotChangePool: 'failure: can not change this disk',
   isDirectory: 'failure: file path is a directory',
+  fileExists: 'failure: file already exists',
+  diskBusy: 'failure: disk is busy',
 };

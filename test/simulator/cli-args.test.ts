@@ -5,6 +5,12 @@ describe('simulator CLI arguments', () => {
     const o = parseCliArgs(['--data-dir', '/tmp/x', '--port', '0', '--pool-size', '10G', '--empty-mode', 'legacy', '--latency-ms', '5', '--quiet']);
     expect(o).toMatchObject({ dataDir: '/tmp/x', port: 0, poolName: 'pool', poolSizeBytes: 10 * 1024 ** 3, faults: { emptyMode: 'legacy', latencyMs: 5, jitterMs: 0 }, user: 'admin', password: '' });
     expect(o.logger).toBeUndefined();
+    expect(o.faults?.copyBytesPerSecond).toBeUndefined(); // the simulator's default applies
+  });
+
+  it('takes --copy-bytes-per-second with a size suffix, 0 = unthrottled', () => {
+    expect(parseCliArgs(['--data-dir', 'd', '--copy-bytes-per-second', '16M']).faults?.copyBytesPerSecond).toBe(16 * 1024 ** 2);
+    expect(parseCliArgs(['--data-dir', 'd', '--copy-bytes-per-second', '0']).faults?.copyBytesPerSecond).toBe(0);
   });
 
   it.each([
@@ -13,6 +19,8 @@ describe('simulator CLI arguments', () => {
     [['--data-dir', 'd', '--port', 'x'], /port/],
     [['--data-dir', 'd', '--tls-cert', 'c'], /together/],
     [['--data-dir', 'd', '--bogus'], /bogus/],
+    [['--data-dir', 'd', '--copy-bytes-per-second', 'fast'], /copy-bytes-per-second/],
+    [['--data-dir', 'd', '--copy-bytes-per-second', 'auto'], /copy-bytes-per-second/],
   ])('rejects %j', (argv, re) => {
     expect(() => parseCliArgs(argv)).toThrow(re);
   });

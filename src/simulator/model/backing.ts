@@ -37,40 +37,63 @@ export async function growTo(hostPath: string, size: number): Promise<void> {
 const CHUNK = 1 << 20;
 const ZERO = Buffer.alloc(CHUNK);
 
+/** Bytes the file really occupies (st_blocks × 512): what a sparse-aware copy has to move. */
+export async function allocatedBytes(hostPath: string): Promise<number> {
+  return (await fsp.stat(hostPath)).blocks * 512;
+}
+
+export interface CopyOptions {
+  /** `dst` exists (an empty file reserved by the caller) and is overwritten; otherwise it must not exist. */
+  overwrite?: boolean;
+  /** Abandons the copy (kills `cp`, stops between chunks) and rejects; the caller removes the partial file. */
+  signal?: AbortSignal;
+}
+
 /**
- * Copies `src` to a new file `dst`, keeping it sparse: a reflink (btrfs/xfs) when the filesystem has them, else
+ * Copies `src` to `dst`, keeping it sparse: a reflink (btrfs/xfs) when the filesystem has them, else
  * GNU `cp --sparse=always` (which skips holes with SEEK_DATA, so a mostly empty 1 TiB image copies instantly),
  * else 1 MiB chunks where all-zero chunks are skipped (reads the whole file; slow for huge images).
  */
-export async function copySparse(src: string, dst: string): Promise<void> {
+export async function copySparse(src: string, dst: string, opts: CopyOptions = {}): Promise<void> {
+  const { overwrite = false, signal } = opts;
   await fsp.mkdir(path.dirname(dst), { recursive: true });
-  try {
-    await fsp.copyFile(src, dst, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
-    return;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw e;
-  }
-  if (process.platform === 'linux') {
+  // copyFile unlinks the destination when the clone fails, which would drop a reserved file: only for new files
+  // (with overwrite, `cp --reflink=auto` below clones where it can).
+  if (!overwrite || process.platform !== 'linux') {
     try {
-      await execFileAsync('cp', ['--sparse=always', '--reflink=auto', '--no-clobber', '--', src, dst]);
+      await fsp.copyFile(src, dst, (overwrite ? 0 : constants.COPYFILE_EXCL) | constants.COPYFILE_FICLONE_FORCE);
       return;
-    } catch {
-      await fsp.rm(dst, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw e;
     }
   }
-  await copyChunks(src, dst);
+  signal?.throwIfAborted();
+  if (process.platform === 'linux') {
+    try {
+      const noClobber = overwrite ? [] : ['--no-clobber'];
+      await execFileAsync('cp', ['--sparse=always', '--reflink=auto', ...noClobber, '--', src, dst], { signal });
+      return;
+    } catch {
+      signal?.throwIfAborted();
+      if (!overwrite) await fsp.rm(dst, { force: true });
+    }
+  }
+  await copyChunks(src, dst, opts);
 }
 
-export async function copyChunks(src: string, dst: string): Promise<void> {
+/** The portable fallback: reads every chunk, writes only the non-zero ones (truncates an existing `dst` first). */
+export async function copyChunks(src: string, dst: string, opts: CopyOptions = {}): Promise<void> {
+  const { overwrite = false, signal } = opts;
   await fsp.mkdir(path.dirname(dst), { recursive: true });
   const size = (await fsp.stat(src)).size;
   const input = await fsp.open(src, 'r');
   try {
-    const output = await fsp.open(dst, 'wx');
+    const output = await fsp.open(dst, overwrite ? 'w' : 'wx');
     try {
       await output.truncate(size);
       const buf = Buffer.alloc(CHUNK);
       for (let pos = 0; pos < size; pos += CHUNK) {
+        signal?.throwIfAborted();
         const { bytesRead } = await input.read(buf, 0, Math.min(CHUNK, size - pos), pos);
         if (bytesRead === 0) break;
         const part = buf.subarray(0, bytesRead);

@@ -62,7 +62,7 @@ export function filePrint(model: SimModel, cmd: Command): Promise<CommandResult>
 
 /**
  * Deletes files or directories (recursively). Refuses, before deleting anything, when a disk still uses a file
- * that would go away. Accepts IDs or names (comma-separated) in `=.id=` / `=numbers=`.
+ * that would go away, or a `copy-from` copy in flight writes it. Accepts IDs or names (comma-separated) in `=.id=` / `=numbers=`.
  */
 export function fileRemove(model: SimModel, cmd: Command): Promise<CommandResult> {
   return model.lock.run(async () => {
@@ -76,9 +76,11 @@ export function fileRemove(model: SimModel, cmd: Command): Promise<CommandResult
       if (!e) throw new TrapError(m.noSuchItem, 0);
       return e;
     });
+    // Disks use their files; a copy in flight writes its destination (its disk is yet to appear).
+    const usedPaths = [...model.state.disks.map((d) => d.filePath), ...model.copies.keys()];
     for (const t of targets) {
-      const used = model.state.disks.some((d) => {
-        const name = d.filePath.slice(1);
+      const used = usedPaths.some((p) => {
+        const name = p.slice(1);
         return name === t.name || name.startsWith(t.name + '/');
       });
       if (used) throw new TrapError(m.fileInUseByDisk);

@@ -32,13 +32,18 @@ export interface SimState {
   nextFileId: number;
   /** RouterOS file name (no leading `/`) → `/file` item ID. */
   fileIds: Record<string, string>;
+  /**
+   * Destination files (RouterOS paths) of `copy-from` copies in flight. A simulator that stops mid-copy (close,
+   * or killed) leaves them partial; the next start deletes them, so no disk and no stray file remain.
+   */
+  pendingCopies: string[];
 }
 
 export const STATE_FILE = '.simulator-state.json';
 
 export function emptyState(): SimState {
   // *1 is the pool item; file disks start at *2.
-  return { version: 1, nextDiskId: 2, disks: [], nextFileId: 1, fileIds: {} };
+  return { version: 1, nextDiskId: 2, disks: [], nextFileId: 1, fileIds: {}, pendingCopies: [] };
 }
 
 export class StateStore {
