@@ -101,6 +101,26 @@ export const configSchema = z.object({
       reconcileIntervalMs: z.coerce.number().int().min(1000).default(60000),
     })
     .default({ storageSide: false, defaultMigrationWindowSeconds: 300, reconcileIntervalMs: 60000 }),
+  /**
+   * Job dashboard (bull-board) under /dashboard on the controller's HTTP port. On only when a credential is
+   * configured (basic auth and/or bearer token, each read from a file such as a mounted Secret), or when
+   * insecureNoAuth is set explicitly. See src/dashboard/.
+   */
+  dashboard: z
+    .object({
+      /** File holding `user:password`. */
+      basicAuthFile: z.string().min(1).optional(),
+      /** Basic auth from two files (e.g. a kubernetes.io/basic-auth Secret's `username` and `password`). */
+      basicAuthUserFile: z.string().min(1).optional(),
+      basicAuthPasswordFile: z.string().min(1).optional(),
+      /** File holding a bearer token (`Authorization: Bearer <token>`). */
+      tokenFile: z.string().min(1).optional(),
+      /** No retry, clean, remove, pause, add from the dashboard. */
+      readOnly: bool.default(true),
+      /** Serve the dashboard with no authentication at all. Never the default; logged as a warning. */
+      insecureNoAuth: bool.default(false),
+    })
+    .default({ readOnly: true, insecureNoAuth: false }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -4,6 +4,8 @@ import { controllerService } from '../api/controller';
 import { VolumeOperations } from '../api/volume-operations';
 import { SnapshotOperations } from '../api/snapshot-operations';
 import type { Config } from '../config/schema';
+import { dashboardAccess } from '../dashboard/auth';
+import { startDashboard } from '../dashboard/dashboard';
 import { loadCsi } from '../grpc/proto';
 import { startServer, type RunningServer } from '../grpc/server';
 import { buildHandlers } from '../grpc/service';
@@ -29,7 +31,7 @@ import { startWorker, type WorkerApp } from './worker-app';
  */
 export interface ControllerAppOptions {
   endpoint: string;
-  /** host:port for /metrics and /healthz; omitted = no HTTP port. */
+  /** host:port for /metrics, /healthz and the job dashboard (/dashboard); omitted = no HTTP port. */
   httpListen?: string;
   /** Run a worker inside this process as well. */
   withWorker?: boolean;
@@ -44,6 +46,8 @@ export interface ControllerApp {
 }
 
 export async function startController(cfg: Config, opts: ControllerAppOptions, log: Logger): Promise<ControllerApp> {
+  // Read the dashboard credential files first: a bad one stops the start before anything is opened.
+  const access = dashboardAccess(cfg.dashboard);
   const metrics = new Metrics('controller');
   const redis = redisConnection(cfg.redisUrl, 'fast');
   const blocking = redisConnection(cfg.redisUrl, 'blocking');
@@ -113,7 +117,9 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     }
     return true;
   };
-  const http = opts.httpListen ? await startHttpServer(opts.httpListen, metrics, healthy) : undefined;
+  if (access.mode !== 'off' && !opts.httpListen) log.warn('dashboard configured but there is no HTTP port (--http-listen): not served');
+  const dashboard = opts.httpListen ? startDashboard(access, cfg.queuePrefix, redis, log.child({ component: 'dashboard' })) : undefined;
+  const http = opts.httpListen ? await startHttpServer(opts.httpListen, metrics, healthy, dashboard ? [dashboard.mount] : []) : undefined;
   log.info({ endpoint: opts.endpoint, redis: scrubUrl(cfg.redisUrl), rds: `${cfg.rds.host}:${cfg.rds.port}`, http: http?.port, worker: !!worker }, 'controller ready');
 
   return {
@@ -124,6 +130,7 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     close: async () => {
       await server.close();
       await http?.close();
+      await dashboard?.close();
       await worker?.close();
       await events.close();
       await queue.close();

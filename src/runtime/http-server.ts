@@ -11,7 +11,15 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(listen: string, metrics: Metrics, healthy: () => Promise<boolean>): Promise<HttpServer> {
+/** A handler for everything under one path (e.g. the job dashboard under /dashboard). */
+export interface HttpMount {
+  path: string;
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void;
+}
+
+const under = (url: string | undefined, path: string): boolean => !!url && (url === path || url.startsWith(`${path}/`) || url.startsWith(`${path}?`));
+
+export async function startHttpServer(listen: string, metrics: Metrics, healthy: () => Promise<boolean>, mounts: readonly HttpMount[] = []): Promise<HttpServer> {
   const [host, portText] = listen.includes(':') ? [listen.slice(0, listen.lastIndexOf(':')), listen.slice(listen.lastIndexOf(':') + 1)] : ['0.0.0.0', listen];
   const server = http.createServer((req, res) => {
     const reply = (code: number, body: string, type = 'text/plain'): void => {
@@ -23,7 +31,9 @@ export async function startHttpServer(listen: string, metrics: Metrics, healthy:
     } else if (req.url === '/healthz') {
       healthy().then((ok) => reply(ok ? 200 : 503, ok ? 'ok\n' : 'not ready\n'), () => reply(503, 'not ready\n'));
     } else {
-      reply(404, 'not found\n');
+      const mount = mounts.find((m) => under(req.url, m.path));
+      if (mount) mount.handle(req, res);
+      else reply(404, 'not found\n');
     }
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,15 +1,16 @@
 import { Command } from 'commander';
+import { addDashboardOptions, dashboardOverrides, type DashboardFlags } from '../../dashboard/flags';
 import { startController } from '../../runtime/controller-app';
 import { addCommonOptions, configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
 
 export function controllerCommand(): Command {
-  return addCommonOptions(new Command('controller'))
+  return addDashboardOptions(addCommonOptions(new Command('controller')))
     .description('CSI Identity + Controller service; enqueues jobs for the workers')
     .requiredOption('--endpoint <endpoint>', 'unix:///PATH or tcp://HOST:PORT')
-    .option('--http-listen <host:port>', 'serve /metrics and /healthz')
+    .option('--http-listen <host:port>', 'serve /metrics, /healthz and (with a credential) the job dashboard on /dashboard')
     .option('--with-worker', 'also run a worker in this process')
-    .action(async (flags: CommonFlags & { endpoint: string; httpListen?: string; withWorker?: boolean }) => {
-      const cfg = configFromFlags(flags);
+    .action(async (flags: CommonFlags & DashboardFlags & { endpoint: string; httpListen?: string; withWorker?: boolean }) => {
+      const cfg = configFromFlags(flags, dashboardOverrides(flags));
       const log = loggerFor(cfg, 'rds-csi-controller');
       const app = await startController(cfg, { endpoint: flags.endpoint, httpListen: flags.httpListen, withWorker: flags.withWorker }, log);
       runUntilSignal(log, () => app.close());
