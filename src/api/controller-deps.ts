@@ -1,6 +1,6 @@
 import type { CapacityLimits } from '../domain/sizes';
 import type { RdsPort } from '../rds/port';
-import type { NodeRegistry } from '../cluster/ports';
+import type { EventSink, NodeRegistry } from '../cluster/ports';
 import type { AttachmentStore } from '../state/attachment-record';
 import type { SnapshotStore } from '../state/snapshot-record';
 import type { VolumeStore } from '../state/volume-record';
@@ -22,6 +22,7 @@ export interface ControllerDeps {
   target: TargetInfo;
   attachments: AttachmentStore;
   cluster: { nodes: NodeRegistry };
+  events: EventSink;
   defaultMigrationWindowSeconds: number;
   deadlineMarginMs: number;
   defaultWaitMs: number;

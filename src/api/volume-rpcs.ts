@@ -1,11 +1,12 @@
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
 import { isSnapshotId, isVolumeId, volumeIdFromName } from '../domain/ids';
-import { aborted, invalid, notFound } from '../grpc/errors';
+import { status } from '@grpc/grpc-js';
+import { GrpcError, aborted, invalid, notFound } from '../grpc/errors';
 import type { ServiceImpl } from '../grpc/service';
 import type { ControllerDeps } from './controller-deps';
 import { mapped } from './error-map';
 import { decodeToken, encodeToken } from './page-token';
-import { capabilityProblem, contentSourceOf, validateCapabilities, validateCreateVolume, type ContentSource } from './validate';
+import { capabilityProblem, contentSourceOf, validateCapabilities, validateCreateVolume, type ContentSource, type CreateVolumeSpec } from './validate';
 import { toCsiVolume } from './volume-view';
 import { waitBudget } from './wait-budget';
 
@@ -29,6 +30,24 @@ async function resolveSource(src: ContentSource, d: ControllerDeps): Promise<{ s
   return { slot: vol.slot, bytes: vol.capacityBytes };
 }
 
+/**
+ * Failures an operator must act on become a Warning event on the PVC (rate-limited by the event sink, so the
+ * provisioner's retry loop cannot flood the API): pool full, RDS unreachable, RDS refusing the request.
+ */
+const OPERATOR_FAILURES: Partial<Record<status, string>> = {
+  [status.RESOURCE_EXHAUSTED]: 'PoolFull',
+  [status.UNAVAILABLE]: 'RdsUnreachable',
+  [status.FAILED_PRECONDITION]: 'ProvisioningFailed',
+  [status.UNKNOWN]: 'ProvisioningFailed',
+  [status.INTERNAL]: 'ProvisioningFailed',
+};
+
+async function reportProvisioningFailure(d: ControllerDeps, spec: CreateVolumeSpec, err: unknown): Promise<void> {
+  const reason = err instanceof GrpcError ? OPERATOR_FAILURES[err.code] : undefined;
+  if (!reason || !spec.pvcName || !spec.pvcNamespace) return;
+  await d.events.emit({ name: spec.pvcName, namespace: spec.pvcNamespace }, 'Warning', reason, (err as Error).message);
+}
+
 export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandlers> {
   return {
     CreateVolume: async (req, ctx) => {
@@ -38,8 +57,13 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
       const resolved = src ? await resolveSource(src, d) : undefined;
       const spec = validateCreateVolume(req, d.limits, resolved?.bytes ?? 0);
       const id = volumeIdFromName(spec.name, d.volumePrefix);
-      const rec = await mapped(() => d.ops.create(id, spec, waitBudget(ctx, d), resolved?.slot));
-      return { volume: toCsiVolume(rec, d.target) };
+      try {
+        const rec = await mapped(() => d.ops.create(id, spec, waitBudget(ctx, d), resolved?.slot));
+        return { volume: toCsiVolume(rec, d.target) };
+      } catch (err) {
+        await reportProvisioningFailure(d, spec, err);
+        throw err;
+      }
     },
 
     DeleteVolume: async (req, ctx) => {

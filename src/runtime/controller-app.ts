@@ -93,6 +93,7 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     basePath: cfg.rds.basePath,
     attachments,
     cluster,
+    events: cluster.events,
     defaultMigrationWindowSeconds: cfg.fencing.defaultMigrationWindowSeconds,
     limits: cfg.volumes,
     volumePrefix: cfg.volumePrefix,

@@ -46,7 +46,7 @@ describe('controller against redis-server and the RouterOS simulator', () => {
     const res = await h.client.ctl('ControllerGetCapabilities');
     const types = res.capabilities.map((c: { rpc: { type: string } }) => c.rpc.type);
     expect(types).toEqual(expect.arrayContaining(['CREATE_DELETE_VOLUME', 'LIST_VOLUMES', 'GET_CAPACITY', 'GET_VOLUME']));
-    expect(types).not.toContain('PUBLISH_UNPUBLISH_VOLUME');
+    expect(types).not.toContain('MODIFY_VOLUME');
   });
 
   it('creates a volume through the queue: exact size, real sparse file, exported', async () => {
@@ -223,7 +223,7 @@ describe('controller against redis-server and the RouterOS simulator', () => {
 
   it('answers UNIMPLEMENTED for RPCs it does not offer', async () => {
     expect((await codeOf(h.client.ctl('ControllerModifyVolume', { volumeId: PVC }))).code).toBe(status.UNIMPLEMENTED);
-    expect((await codeOf(h.client.ctl('ControllerPublishVolume', { volumeId: PVC, nodeId: 'n' }))).code).toBe(status.UNIMPLEMENTED);
+    expect((await codeOf(h.client.ctl('GetSnapshot', { snapshotId: 'snap-x' }))).code).toBe(status.UNIMPLEMENTED);
   });
 });
 

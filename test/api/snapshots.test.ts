@@ -184,4 +184,28 @@ describe('snapshots, clones and expansion', () => {
     ];
     for (const [req, code] of cases) expect({ req, code: (await codeOf(h.client.ctl('ControllerExpandVolume', req))).code }).toEqual({ req, code });
   });
+
+  it('answers ready_to_use=false while the copy runs, true once it completed', async () => {
+    const source = await vol('slow-copy-src', 8 * MiB);
+    writeAt(volumeFile(source.volumeId), 0, 'x'.repeat(4096));
+    h.sim.faults.set({ copyBytesPerSecond: 1 }); // holds the copy open
+    try {
+      const first = await h.client.ctl('CreateSnapshot', { name: 'slow-copy', sourceVolumeId: source.volumeId }, 1500);
+      expect(first.snapshot).toMatchObject({ readyToUse: false, sourceVolumeId: source.volumeId });
+      expect((await h.client.ctl('ListSnapshots', { snapshotId: first.snapshot.snapshotId })).entries[0].snapshot.readyToUse).toBe(false);
+      // Restoring from a snapshot that is not ready yet is refused until it is.
+      const early = await codeOf(h.client.ctl('CreateVolume', { name: 'too-early', volumeCapabilities: [MOUNT_RWO], volumeContentSource: { snapshot: { snapshotId: first.snapshot.snapshotId } } }));
+      expect(early.code).toBe(status.ABORTED);
+      h.sim.faults.set({ copyBytesPerSecond: 0 }); // let it finish
+      let ready = first;
+      for (let i = 0; i < 40 && !ready.snapshot.readyToUse; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ready = await h.client.ctl('CreateSnapshot', { name: 'slow-copy', sourceVolumeId: source.volumeId }, 1500);
+      }
+      expect(ready.snapshot).toMatchObject({ readyToUse: true, snapshotId: first.snapshot.snapshotId, sizeBytes: String(8 * MiB) });
+      expect(h.sim.disks().filter((d) => d.slot === first.snapshot.snapshotId)).toHaveLength(1);
+    } finally {
+      h.sim.faults.set({ copyBytesPerSecond: 0 });
+    }
+  });
 });

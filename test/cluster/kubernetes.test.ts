@@ -136,4 +136,22 @@ describe('fencing with Kubernetes', () => {
     await waitFor(() => eventsFor('rebuilt-pvc').some((e) => e.reason === 'StaleAttachmentCleared'), 5000, 'the event');
     expect((await publish(client, vol, 'n1', RWO_BLOCK)).publishContext.nqn).toContain(vol);
   }, 60000);
+
+  it('puts provisioning failures an operator must act on as one rate-limited Warning event on the PVC', async () => {
+    const { client } = await controller('events');
+    await worker();
+    h.sim.faults.trapNext('/disk/add', 'not enough space', 2);
+    const req = {
+      name: 'full',
+      capacityRange: { requiredBytes: String(MiB) },
+      volumeCapabilities: [RWO_BLOCK],
+      parameters: { 'csi.storage.k8s.io/pvc/name': 'full-pvc', 'csi.storage.k8s.io/pvc/namespace': 'apps' },
+    };
+    expect((await codeOf(client.ctl('CreateVolume', req, 20000))).code).toBe(status.RESOURCE_EXHAUSTED);
+    expect((await codeOf(client.ctl('CreateVolume', req, 20000))).code).toBe(status.RESOURCE_EXHAUSTED);
+    await waitFor(() => eventsFor('full-pvc').length > 0, 5000, 'the PoolFull event');
+    expect(eventsFor('full-pvc').map((e) => e.reason)).toEqual(['PoolFull']);
+    expect(eventsFor('full-pvc')[0]).toMatchObject({ type: 'Warning', message: expect.stringMatching(/not enough space|free/) });
+    expect((await client.ctl('CreateVolume', req, 20000)).volume.volumeId).toBeDefined();
+  });
 });

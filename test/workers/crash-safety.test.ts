@@ -1,3 +1,4 @@
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MOUNT_RWO, CsiClient, codeOf } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';
@@ -103,4 +104,30 @@ describe('crash safety and HA across processes', () => {
     await client.ctl('DeleteVolume', { volumeId: res.volume.volumeId }, 30000);
     expect(h.sim.disks().filter((d) => d.slot === res.volume.volumeId)).toHaveLength(0);
   });
+
+  it('a worker SIGKILLed during a long copy-from: the snapshot completes once, no stray copies', async () => {
+    const { client } = await controller('snap', false);
+    await worker();
+    const src = (await client.ctl('CreateVolume', req('snap-crash-src'), 30000)).volume.volumeId as string;
+    const a = procs[procs.length - 1];
+    writeFileSync(path.join(h.sim.dataDir, 'pool/rds-csi', `${src}.img`), Buffer.alloc(64 * 1024, 7), { flag: 'r+' }); // data to copy
+    h.sim.faults.set({ copyBytesPerSecond: 1 }); // the copy stays in flight until released
+    const first = await client.ctl('CreateSnapshot', { name: 'snap-crash', sourceVolumeId: src }, 2000);
+    expect(first.snapshot.readyToUse).toBe(false);
+    await waitFor(() => h.sim.copies().length === 1, 10000, 'the copy to start on RDS');
+    await a.kill('SIGKILL');
+    await worker();
+    h.sim.faults.set({ copyBytesPerSecond: 0 });
+    let res = first;
+    for (let i = 0; i < 100 && !res.snapshot.readyToUse; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      res = await client.ctl('CreateSnapshot', { name: 'snap-crash', sourceVolumeId: src }, 2000);
+    }
+    expect(res.snapshot.readyToUse).toBe(true);
+    const snapDisks = h.sim.disks().filter((d) => d.slot.startsWith('snap-'));
+    expect(snapDisks.map((d) => d.slot)).toEqual([first.snapshot.snapshotId]);
+    expect(h.sim.copies()).toHaveLength(0);
+    const files = readdirSync(path.join(h.sim.dataDir, 'pool/rds-csi/snapshots'));
+    expect(files).toEqual([`${first.snapshot.snapshotId}.img`]);
+  }, 60000);
 });

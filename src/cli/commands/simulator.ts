@@ -18,14 +18,15 @@ export function simulatorCommand(): Command {
     .allowExcessArguments(true)
     .action(async (_opts: unknown, cmd: Command) => {
       const sim = await startSimulator(parseCliArgs(cmd.args));
-      process.stdout.write(JSON.stringify({ listening: { host: sim.host, port: sim.port, dataDir: sim.dataDir } }) + '\n');
       const stop = (): void => {
         sim.close().then(
           () => process.exit(0),
           () => process.exit(1),
         );
       };
+      // Handlers first: a signal that arrives before a handler exists kills the process at once.
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      process.stdout.write(JSON.stringify({ listening: { host: sim.host, port: sim.port, dataDir: sim.dataDir } }) + '\n');
     });
 }
