@@ -29,7 +29,7 @@ export function publishHandlers(d: ControllerDeps): ServiceImpl<ControllerHandle
       const rec = isVolumeId(req.volumeId, d.volumePrefix) ? await mapped(() => d.store.get(req.volumeId)) : undefined;
       if (!rec || rec.state !== 'ready') throw notFound(`volume ${req.volumeId} does not exist`);
       const kind = req.volumeCapability.block ? 'block' : 'mount';
-      if (kind !== rec.accessType) throw invalid(`volume ${rec.id} is a ${rec.accessType} volume; it cannot be published for ${kind} access`);
+      if (kind !== rec.accessType && !rec.rebuilt) throw invalid(`volume ${rec.id} is a ${rec.accessType} volume; it cannot be published for ${kind} access`);
       if (!(await mapped(() => d.cluster.nodes.exists(req.nodeId)))) throw notFound(`node ${req.nodeId} does not exist`);
       const window = Number(rec.context.migrationWindowSeconds ?? d.defaultMigrationWindowSeconds);
       const publishContext = { nqn: rec.nqn, targetAddress: d.target.address, targetPort: String(d.target.port) };

@@ -47,6 +47,7 @@ export class VolumeOperations {
       pvcName: spec.pvcName,
       pvcNamespace: spec.pvcNamespace,
     });
+    if (record.rebuilt) return this.adopt(record, spec, waitMs, copyFromSlot);
     if (record.name !== spec.name) {
       throw new GrpcError(status.INTERNAL, `volume id ${id} of "${spec.name}" is taken by "${record.name}" (id collision)`);
     }
@@ -76,6 +77,19 @@ export class VolumeOperations {
       }
       throw err;
     }
+  }
+
+  /**
+   * A record rebuilt from RDS meets its CreateVolume: the disk's size must satisfy the request exactly as a new
+   * volume would; then the request's name, parameters and access type become the record's.
+   */
+  private async adopt(record: VolumeRecord, spec: CreateVolumeSpec, waitMs: number, copyFromSlot?: string): Promise<VolumeRecord> {
+    if (record.capacityBytes !== spec.sizeBytes) {
+      throw alreadyExists(`volume ${record.id} exists on RDS with ${record.capacityBytes} bytes; this request asks for ${spec.sizeBytes}`);
+    }
+    const adopted: VolumeRecord = { ...record, name: spec.name, paramsKey: spec.paramsKey, accessType: spec.accessType, context: spec.context, source: spec.source, pvcName: spec.pvcName, pvcNamespace: spec.pvcNamespace, rebuilt: false };
+    await this.o.store.update(adopted);
+    return adopted.state === 'ready' ? adopted : this.create(record.id, spec, waitMs, copyFromSlot);
   }
 
   async delete(id: string, waitMs: number): Promise<void> {

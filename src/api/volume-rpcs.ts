@@ -83,7 +83,7 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
         const problem = capabilityProblem(cap);
         if (problem) return { message: problem };
         const kind = cap.block ? 'block' : 'mount';
-        if (kind !== rec.accessType) return { message: `volume ${rec.id} was created for ${rec.accessType} access, not ${kind}` };
+        if (kind !== rec.accessType && !rec.rebuilt) return { message: `volume ${rec.id} was created for ${rec.accessType} access, not ${kind}` };
       }
       return { confirmed: { volumeCapabilities: req.volumeCapabilities, volumeContext: req.volumeContext, parameters: req.parameters } };
     },

@@ -104,6 +104,11 @@ export interface ReconcileAttachmentsResult {
   cleared: number;
 }
 
+export interface ReconcileStateResult {
+  volumes: number;
+  snapshots: number;
+}
+
 export interface JobTypes {
   'disk.create': { data: DiskCreateData; result: DiskCreateResult };
   'target.export': { data: TargetExportData; result: TargetExportResult };
@@ -115,6 +120,7 @@ export interface JobTypes {
   'fence.detach': { data: FenceDetachData; result: FenceDetachResult };
   'migration.timeout': { data: MigrationTimeoutData; result: MigrationTimeoutResult };
   'reconcile.attachments': { data: ReconcileData; result: ReconcileAttachmentsResult };
+  'reconcile.state': { data: ReconcileData; result: ReconcileStateResult };
 }
 
 export type JobName = keyof JobTypes;
@@ -132,7 +138,7 @@ export interface VolumeScoped {
  */
 export function leaseKeysOf(name: string, data: VolumeScoped): string[] {
   // The reconciler touches no volume itself: it enqueues fence.detach jobs, which take their own leases.
-  if (name === 'reconcile.attachments') return [];
+  if (name.startsWith('reconcile.')) return [];
   if (name === 'snapshot.create') return [data.volumeId, (data as unknown as SnapshotCreateData).snapshotId].sort();
   return [data.volumeId];
 }

@@ -7,6 +7,9 @@ import { WorkerHost } from '../workers/worker-host';
 import { Queue } from 'bullmq';
 import { VOLUME_QUEUE } from '../queue/jobs';
 import { RedisAttachmentStore } from '../state/redis-attachment-store';
+import { RedisRecordStore } from '../state/redis-record-store';
+import type { SnapshotRecord } from '../state/snapshot-record';
+import type { VolumeRecord } from '../state/volume-record';
 import { clusterFromConfig } from './cluster-factory';
 import { fencingContext } from './fencing-context';
 import { startHttpServer, type HttpServer } from './http-server';
@@ -43,9 +46,14 @@ export async function startWorker(
     lockMs: cfg.worker.lockMs,
     stalledIntervalMs: cfg.worker.stalledIntervalMs,
     fencing,
+    records: { volumes: new RedisRecordStore<VolumeRecord>(fast, cfg.queuePrefix, 'vol'), snapshots: new RedisRecordStore<SnapshotRecord>(fast, cfg.queuePrefix, 'snap') },
+    nqnPrefix: cfg.nqnPrefix,
   });
   await host.waitUntilReady();
   // One reconciler cluster-wide however many workers: a job scheduler is a single Redis entity.
+  // Redis empty (fresh or lost)? Rebuild the records from RDS once; the job itself re-checks, so a few workers
+  // starting together do it once (same job id per minute).
+  await queue.add('reconcile.state', { volumeId: '' }, { jobId: `reconcile.state-${Math.floor(Date.now() / 60000)}`, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } });
   await queue.upsertJobScheduler('reconcile.attachments', { every: cfg.fencing.reconcileIntervalMs }, { name: 'reconcile.attachments', data: { volumeId: '' } });
   let http: HttpServer | undefined;
   if (shared.httpListen) {

@@ -26,6 +26,11 @@ export interface VolumeRecord {
   createdAt: string;
   /** Set when the volume was made from a snapshot or another volume; echoed as content_source. */
   source?: { kind: 'snapshot' | 'volume'; id: string };
+  /**
+   * Rebuilt from RDS after Redis lost the records: the CSI name, parameters and access type were not on RDS. The
+   * first CreateVolume with this id adopts its own; until then access-type checks are lenient.
+   */
+  rebuilt?: boolean;
   pvcName?: string;
   pvcNamespace?: string;
 }

@@ -3,6 +3,8 @@ import type { Logger } from '../log/logger';
 import type { RdsPort } from '../rds/port';
 import type { AttachmentSource, EventSink, NodeRegistry } from '../cluster/ports';
 import type { AttachmentStore } from '../state/attachment-record';
+import type { SnapshotStore } from '../state/snapshot-record';
+import type { VolumeStore } from '../state/volume-record';
 import type { JobData, JobName, JobResult } from '../queue/jobs';
 
 /**
@@ -44,6 +46,9 @@ export interface ProcessorContext {
   steps: JobSteps;
   log: Logger;
   fencing?: FencingContext;
+  /** The driver's records, for the reconcilers. */
+  records?: { volumes: VolumeStore; snapshots: SnapshotStore };
+  nqnPrefix?: string;
 }
 
 export function fencingOf(ctx: ProcessorContext): FencingContext {

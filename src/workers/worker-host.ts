@@ -7,7 +7,7 @@ import { VolumeLease } from '../queue/lease';
 import type { RdsPort } from '../rds/port';
 import { toJobFailure } from './failure';
 import { processors } from './processors';
-import type { FencingContext, JobSteps } from './context';
+import type { FencingContext, JobSteps, ProcessorContext } from './context';
 
 /** The job's steps live in its progress object, so they survive the worker. */
 function jobSteps(job: Job): JobSteps {
@@ -39,6 +39,8 @@ export interface WorkerHostOptions {
   lockMs: number;
   stalledIntervalMs: number;
   fencing?: FencingContext;
+  records?: ProcessorContext['records'];
+  nqnPrefix?: string;
 }
 
 export class WorkerHost {
@@ -80,7 +82,7 @@ export class WorkerHost {
     this.opts.metrics?.jobAttempts.inc({ type: name });
     try {
       const result = await this.lease.hold(keys, holder, () =>
-        processor(job.data, { rds: this.opts.rds, basePath: this.opts.basePath, steps: jobSteps(job), log, fencing: this.opts.fencing }),
+        processor(job.data, { rds: this.opts.rds, basePath: this.opts.basePath, steps: jobSteps(job), log, fencing: this.opts.fencing, records: this.opts.records, nqnPrefix: this.opts.nqnPrefix }),
       );
       this.observe(name, 'completed', started);
       return result;

@@ -7,6 +7,7 @@ import { fenceAttach } from './fence-attach';
 import { fenceDetach } from './fence-detach';
 import { migrationTimeout } from './migration-timeout';
 import { reconcileAttachments } from './reconcile-attachments';
+import { reconcileState } from './reconcile-state';
 import { snapshotCreate } from './snapshot-create';
 import { targetExport } from './target-export';
 
@@ -23,4 +24,5 @@ export const processors: { [N in JobName]: Processor<N> } = {
   'fence.detach': fenceDetach,
   'migration.timeout': migrationTimeout,
   'reconcile.attachments': reconcileAttachments,
+  'reconcile.state': reconcileState,
 };
