@@ -141,7 +141,7 @@ function printOverhead(r: OverheadResult): void {
   console.log(
     [
       'diagnostics:',
-      `  Redis PING ${ms(g.redisPingMs.p50)} ms p50; one no-op BullMQ job (add -> completed event, worker in the bench process) ${ms(g.bullmqNoopJobMs.p50)} ms p50, ${ms(g.bullmqNoopJobMs.p99)} ms p99`,
+      `  floors: gRPC GetPluginInfo ${ms(g.grpcNoopMs.p50)} ms p50, ${ms(g.grpcNoopMs.p99)} ms p99; Redis PING ${ms(g.redisPingMs.p50)} ms p50; one no-op BullMQ job (add -> completed event, worker in the bench process) ${ms(g.bullmqNoopJobMs.p50)} ms p50, ${ms(g.bullmqNoopJobMs.p99)} ms p99`,
       `  one CreateVolume = ${g.redisPerCreate.roundTrips} Redis round trips (+${g.redisPerCreate.insideScripts} commands inside scripts): ${conns}`,
       `  RouterOS call mean ${ms(g.routerosCallMs.jobProcess)} ms from the job process, ${ms(g.routerosCallMs.direct)} ms direct`,
       `  processor mean in the job (incl. lease release) vs direct: disk.create ${ms(g.jobHandlerMs['disk.create'])} vs ${ms(g.directProcessorMs['disk.create'])} ms, ` +
@@ -151,7 +151,7 @@ function printOverhead(r: OverheadResult): void {
   );
 }
 
-function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResult): void {
+function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResult, ideal?: StormResult): void {
   console.log(`\n(b) Storm: ${r.volumes} concurrent CreateVolume, simulator ${r.latencyMs} ms/command, worker concurrency ${r.concurrency} (separate worker process)`);
   const okOf = (x: DirectStormResult): string => String(x.volumes - Object.values(x.errors).reduce((a, b) => a + b, 0));
   const row = (label: string, ok: string, errors: Record<string, number>, x: { commands: number; wallSeconds: number; idealSeconds: number; ratioToIdeal: number; simulator: StormResult['simulator'] }, ideal = true): string[] => [
@@ -165,25 +165,42 @@ function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResul
     x.simulator.lockHeldSeconds.toFixed(2),
     ideal ? `${round(x.simulator.ratioToFloor)}x` : '-',
   ];
-  const rows = [row('via gRPC + queue', String(r.ok), r.errors, r)];
-  if (d) rows.push(row('direct, same calls, C at a time', okOf(d), d.errors, d));
-  if (d0) rows.push(row(`direct at ${d0.latencyMs} ms/command (simulator alone)`, okOf(d0), d0.errors, d0, false));
+  const rows = [row('gRPC + queue -> simulator', String(r.ok), r.errors, r)];
+  if (d) rows.push(row('direct -> simulator, C at a time', okOf(d), d.errors, d));
+  if (d0) rows.push(row(`direct -> simulator at ${d0.latencyMs} ms (its capacity)`, okOf(d0), d0.errors, d0, false));
+  if (ideal) rows.push(row('gRPC + queue -> ideal RDS', String(ideal.ok), ideal.errors, ideal));
   console.log(table(['', 'ok', 'errors', 'commands', 'wall s', 'ideal s', 'wall/ideal', 'sim lock s', 'wall/floor'], rows));
   console.log(
     `ideal = commands x ${r.latencyMs} ms / ${r.concurrency}; sim lock = time the simulator's model lock was held (its serialized work); ` +
       `floor = max(ideal, sim lock)`,
   );
-  console.log(`target: <= 1.15x ideal (got ${round(r.ratioToIdeal)}x; gRPC + queue vs direct: ${d ? `${round(r.wallSeconds / d.wallSeconds)}x` : '-'}). ` +
-    `Request latency ms: p50 ${ms(r.requestLatency.p50)}, p99 ${ms(r.requestLatency.p99)}, max ${ms(r.requestLatency.max)}`);
+  console.log(
+    `ideal RDS = the real worker with an in-memory RdsPort where every command takes exactly ${r.latencyMs} ms, all in parallel ` +
+      `(what the ideal assumes; the simulator serializes each command's own work under one lock)`,
+  );
+  console.log(
+    `target: <= 1.15x ideal. Against the simulator ${round(r.ratioToIdeal)}x (direct ${d ? `${round(d.ratioToIdeal)}x` : '-'}, simulator-bound: lock held ` +
+      `${((r.simulator.lockHeldSeconds / r.wallSeconds) * 100).toFixed(0)}% of the storm); against the ideal RDS ${ideal ? `${round(ideal.ratioToIdeal)}x` : '-'}`,
+  );
+  const lat = (x: StormResult): string => `p50 ${ms(x.requestLatency.p50)}, p99 ${ms(x.requestLatency.p99)}, max ${ms(x.requestLatency.max)}`;
+  console.log(`CreateVolume latency ms: simulator ${lat(r)}${ideal ? `; ideal RDS ${lat(ideal)}` : ''}`);
   const a = r.analysis;
+  const jobsLine = (label: string, x: StormResult): string => {
+    const j = x.analysis;
+    return `  ${label}: ${j.jobs} jobs (${j.retriedJobs} retried), on average ${j.avgJobsRunning.toFixed(1)} of ${x.concurrency} running; job time per RouterOS command ${ms(j.jobMsPerCommand)} ms` +
+      ` (RouterOS call ${j.workerCommandMs === undefined ? '-' : ms(j.workerCommandMs)} ms); first job taken ${j.startupSeconds.toFixed(2)} s after the first request, ` +
+      `jobs ran ${j.jobSpanSeconds.toFixed(2)} s, last reply ${j.drainSeconds.toFixed(2)} s after the last job`;
+  };
   const byPath = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${k} ${ms(v)}`).join(', ');
-  const lines = [
-    'analysis:',
-    `  jobs: ${a.jobs} (${a.retriedJobs} retried), on average ${a.avgJobsRunning.toFixed(1)} of ${r.concurrency} running; job time per RouterOS command ${ms(a.jobMsPerCommand)} ms; ` +
-      `mean wait for a worker ${ms(a.meanPickupMs)} ms; first job taken ${a.startupSeconds.toFixed(2)} s after the first request, jobs ran ${a.jobSpanSeconds.toFixed(2)} s, ` +
-      `last reply ${a.drainSeconds.toFixed(2)} s after the last job`,
+  const lines = ['analysis:', jobsLine('simulator', r)];
+  if (ideal) {
+    lines.push(jobsLine('ideal RDS', ideal));
+    const c = ideal.cpu;
+    lines.push(`  ideal RDS CPU seconds: ${Object.entries(c.seconds).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; ${c.coresBusy.toFixed(2)} of ${c.cores} cores busy`);
+  }
+  lines.push(
     `  RouterOS call mean (simulator latency ${r.latencyMs} ms): via queue ${a.workerCommandMs === undefined ? '-' : ms(a.workerCommandMs)} ms {${byPath(a.workerCommandMsByPath)}}`,
-  ];
+  );
   if (d) lines.push(`                                          direct ${ms(d.routerosCallMs)} ms {${byPath(d.routerosCallMsByPath)}}`);
   lines.push(
     `  simulator lock: ${r.simulator.lock.count} operations, mean held ${ms(r.simulator.meanHeldMs)} ms, max ${ms(r.simulator.lock.maxHeldMs)} ms, ` +
@@ -194,10 +211,10 @@ function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResul
   }
   lines.push(`  commands: ${JSON.stringify(r.commandsByPath)} (+${r.logins} logins)`);
   lines.push(
-    `  CPU seconds: ${Object.entries(r.cpu.seconds).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; ${r.cpu.coresBusy.toFixed(2)} of ${r.cpu.cores} cores busy on average`,
+    `  simulator storm CPU seconds: ${Object.entries(r.cpu.seconds).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; ${r.cpu.coresBusy.toFixed(2)} of ${r.cpu.cores} cores busy on average`,
   );
   lines.push(
-    `  event loops: ${Object.entries(r.eventLoop)
+    `  simulator storm event loops: ${Object.entries(r.eventLoop)
       .map(([k, l]) => `${k} busy ${(l.utilization * 100).toFixed(0)}%, delay p99 ${ms(l.delayMs.p99)} max ${ms(l.delayMs.max)} ms`)
       .join('; ')}`,
   );
@@ -281,15 +298,25 @@ async function main(): Promise<number> {
         failures.push((err as Error).message);
         log(`(b) direct baseline failed: ${(err as Error).message}`);
       }
-      log(`(b)+(c) storm: ${o.storm} concurrent CreateVolume`);
+      log(`(b)+(c) storm: ${o.storm} concurrent CreateVolume against the simulator`);
+      let storm: StormResult | undefined;
       try {
-        const storm = await bounded('(b) storm', 150000, () => runStorm(so));
+        storm = await bounded('(b) storm', 150000, () => runStorm(so, 'separate-worker'));
         results.storm = storm;
-        printStorm(storm, direct, direct0);
       } catch (err) {
         failures.push((err as Error).message);
         log(`(b) storm failed: ${(err as Error).message}`);
       }
+      log(`(b) storm: ${o.storm} concurrent CreateVolume against the ideal RDS`);
+      let ideal: StormResult | undefined;
+      try {
+        ideal = await bounded('(b) storm against the ideal RDS', 90000, () => runStorm(so, 'ideal-rds-worker'));
+        results.stormIdealRds = ideal;
+      } catch (err) {
+        failures.push((err as Error).message);
+        log(`(b) storm against the ideal RDS failed: ${(err as Error).message}`);
+      }
+      if (storm) printStorm(storm, direct, direct0, ideal);
     }
   } finally {
     await redis.stop();

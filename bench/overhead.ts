@@ -11,7 +11,9 @@ import { diffByPercentile, summarize, type Summary } from './support/stats';
  * Part (a), queue overhead: N sequential CreateVolume calls over gRPC (controller → Redis/BullMQ → worker →
  * simulator) against N sequential direct runs of the same two processors on an RdsPort, with the simulator at a
  * fixed latency per command. The two kinds alternate (and swap order every iteration), so both see the same
- * simulator state and machine load.
+ * simulator state and machine load. After each pair both volumes are removed again from the simulator (at 0 ms
+ * latency, outside the timed calls): its /file/print and /disk/print cost grows with the files it holds, and a
+ * growing pool would let the simulator, not the driver, set both numbers.
  */
 
 export interface OverheadOptions {
@@ -40,6 +42,8 @@ export interface Breakdown {
 }
 
 export interface Diagnostics {
+  /** A gRPC call that touches neither Redis nor RDS (Identity.GetPluginInfo) to the same controller. */
+  grpcNoopMs: Summary;
   /** One no-op BullMQ job (add → completed event) with the worker in the bench process: the queue's floor. */
   bullmqNoopJobMs: Summary;
   /** Round trip of one PING from this process to the bench's redis-server, while idle. */
@@ -81,6 +85,8 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
   await flushRedis(o.redisUrl);
   const stack = await startStack({ dir: path.join(o.dir, `overhead-${o.topology}`), redisUrl: o.redisUrl, latencyMs: o.latencyMs, concurrency: o.concurrency, topology: o.topology });
   const direct = new DirectCreator(stack.sim.port);
+  // Its own RdsPort (and metrics): removals never mix with the measured calls.
+  const cleaner = new DirectCreator(stack.sim.port);
   const errors: Record<string, number> = {};
   const count = (e: unknown): void => {
     const c = errorCode(e);
@@ -94,9 +100,18 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
       await direct.create(`bench-${tag}-warm-d-${i}`);
     }
 
-    // Commands per create, each way, measured on one call (must be equal: same processors, same RdsPort calls).
+    // Floors on this machine: a Redis round trip, a gRPC call that does no work, a BullMQ job that does no work.
     const pings = await redisPingMs(o.redisUrl, 200);
+    const grpcNoop: number[] = [];
+    for (let i = 0; i < 220; i++) {
+      const t = process.hrtime.bigint();
+      await stack.client.pluginInfo(5000);
+      if (i >= 20) grpcNoop.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
     const floor = await bullmqFloor(o.redisUrl, 200);
+
+    // Commands per create, each way, measured on one call (must be equal: same processors, same RdsPort calls);
+    // the queued one with every Redis command it causes.
     let s0 = await stack.sim.stats();
     const tracer = await traceRedis(o.redisUrl);
     await stack.client.createVolume(`bench-${tag}-count-q`, 30000);
@@ -142,6 +157,17 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
       d.push(dt);
       return dt;
     };
+    /** Outside the timed calls: the two volumes of iteration `i` leave the simulator's pool again. */
+    const cleanUp = async (names: string[]): Promise<void> => {
+      await stack.sim.setLatency(0);
+      for (const n of names) await cleaner.remove(n);
+      await stack.sim.setLatency(o.latencyMs);
+    };
+    await cleanUp([
+      ...Array.from({ length: o.warmup }, (_, i) => [`bench-${tag}-warm-q-${i}`, `bench-${tag}-warm-d-${i}`]).flat(),
+      `bench-${tag}-count-q`,
+      `bench-${tag}-count-d`,
+    ]);
     const jm0 = await scrape(stack.jobMetricsPort);
     const dm0 = await direct.metricsText();
     for (let i = 0; i < o.n; i++) {
@@ -155,6 +181,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
         a = await runQueue(i);
       }
       if (a !== undefined && b !== undefined) paired.push(a - b);
+      await cleanUp([`bench-${tag}-q-${i}`, `bench-${tag}-d-${i}`]);
     }
     stack.assertAlive();
     const jm1 = await scrape(stack.jobMetricsPort);
@@ -167,6 +194,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
     const tenth = Math.max(1, Math.floor(o.n / 10));
     const mean = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / xs.length;
     const diagnostics: Diagnostics = {
+      grpcNoopMs: summarize(grpcNoop),
       bullmqNoopJobMs: floor,
       redisPingMs: summarize(pings),
       redisPerCreate: summarizeTrace(trace, names),
@@ -200,6 +228,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
     };
   } finally {
     await direct.close();
+    await cleaner.close();
     await stack.stop();
   }
 }

@@ -6,7 +6,7 @@ import { completedJobs, flushRedis, histogramTotals, meanMsByLabel, scrape } fro
 import type { LoopReport } from './support/loop-probe';
 import type { LockStats } from './support/sim-child';
 import { cpuSecondsOf, loopReports, type Memory } from './support/procs';
-import { commandDelta, startSim, startStack } from './support/stack';
+import { commandDelta, startSim, startStack, type Topology } from './support/stack';
 import { summarize, type Summary } from './support/stats';
 
 /**
@@ -26,6 +26,7 @@ export interface StormOptions {
 }
 
 export interface StormResult {
+  topology: Topology;
   volumes: number;
   latencyMs: number;
   concurrency: number;
@@ -109,9 +110,10 @@ function countInto(errors: Record<string, number>, e: unknown): void {
   errors[c] = (errors[c] ?? 0) + 1;
 }
 
-export async function runStorm(o: StormOptions): Promise<StormResult> {
+/** topology separate-worker: against the simulator; ideal-rds-worker: against the ideal RDS (ideal-rds.ts). */
+export async function runStorm(o: StormOptions, topology: Topology = 'separate-worker'): Promise<StormResult> {
   await flushRedis(o.redisUrl);
-  const stack = await startStack({ dir: path.join(o.dir, 'storm'), redisUrl: o.redisUrl, latencyMs: o.latencyMs, concurrency: o.concurrency, topology: 'separate-worker' });
+  const stack = await startStack({ dir: path.join(o.dir, `storm-${topology}`), redisUrl: o.redisUrl, latencyMs: o.latencyMs, concurrency: o.concurrency, topology });
   try {
     // Warm-up: a handful of volumes through the whole path, as many at once as the worker takes.
     await Promise.all(Array.from({ length: 8 }, (_, i) => stack.client.createVolume(`bench-storm-warm-${i}`, 30000)));
@@ -121,7 +123,7 @@ export async function runStorm(o: StormOptions): Promise<StormResult> {
     const m0 = histogramTotals(text0, 'rds_csi_routeros_call_duration_seconds');
     const warmJobs = new Set((await completedJobs(o.redisUrl)).map((j) => j.id));
 
-    const s0 = await stack.sim.stats();
+    const s0 = await stack.commands();
     const pids: Record<string, number> = { redis: o.redisPid, simulator: stack.sim.pid };
     for (const c of stack.children) pids[c.name] = c.pid;
     const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSecondsOf(pid)]));
@@ -153,7 +155,7 @@ export async function runStorm(o: StormOptions): Promise<StormResult> {
     const lock = await stack.sim.lockStats();
     const cpuSeconds: Record<string, number> = { 'bench (gRPC client)': (self.user + self.system) / 1e6 };
     for (const [k, pid] of Object.entries(pids)) cpuSeconds[k] = cpuSecondsOf(pid) - cpu0[k];
-    const delta = commandDelta(s0, await stack.sim.stats());
+    const delta = commandDelta(s0, await stack.commands());
     const afterStorm = stack.memory();
     stack.assertAlive();
     const text1 = await scrape(metricsPort);
@@ -166,6 +168,7 @@ export async function runStorm(o: StormOptions): Promise<StormResult> {
     const idealSeconds = (delta.total * o.latencyMs) / o.concurrency / 1000;
     const calls = m1.count - m0.count;
     return {
+      topology,
       volumes: o.volumes,
       latencyMs: o.latencyMs,
       concurrency: o.concurrency,

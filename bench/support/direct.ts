@@ -39,6 +39,13 @@ export class DirectCreator {
     return { createMs: Number(t1 - t0) / 1e6, exportMs: Number(t2 - t1) / 1e6 };
   }
 
+  /** Removes the disk and backing file of CSI name `name` from RDS (disk.delete), whoever created them. */
+  async remove(name: string): Promise<void> {
+    const id = volumeIdFromName(name, this.cfg.volumePrefix);
+    const ctx = { rds: this.rds, basePath: this.cfg.rds.basePath, steps: memorySteps(), log: this.log };
+    await processors['disk.delete']({ volumeId: id, slot: id, filePath: backingFilePath(this.cfg.rds.basePath, id) }, ctx);
+  }
+
   metricsText(): Promise<string> {
     return this.metrics.registry.metrics();
   }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { BenchCsiClient } from './csi';
 import { memoryOf, spawnCli, type Child, type Memory } from './procs';
 import { freePort } from './redis';
+import { forkIpc, type IpcChild } from './ipc-child';
 import { startSimProcess, type SimProcess } from './sim-process';
 import { sleep } from './stats';
 
@@ -15,7 +16,12 @@ import { sleep } from './stats';
 export const SIM_USER = 'admin';
 export const SIM_PASSWORD = 'bench-secret';
 
-export type Topology = 'separate-worker' | 'in-process-worker';
+/**
+ * separate-worker: `rds-csi controller` + `rds-csi worker`; in-process-worker: `rds-csi controller --with-worker`;
+ * ideal-rds-worker: `rds-csi controller` + a worker process running the real startWorker() against the ideal RDS
+ * (ideal-rds.ts) instead of the simulator.
+ */
+export type Topology = 'separate-worker' | 'in-process-worker' | 'ideal-rds-worker';
 
 export interface StackOptions {
   dir: string;
@@ -40,6 +46,8 @@ export interface Stack {
   memory(): { controller: Memory; worker?: Memory };
   /** Throws with the child's output if a child died. */
   assertAlive(): void;
+  /** RouterOS commands the jobs made: the simulator's counters, or the ideal RDS's. */
+  commands(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -59,9 +67,16 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     let worker: Child | undefined;
     const controllerMetricsPort = await freePort();
     let jobMetricsPort = controllerMetricsPort;
+    let ideal: IpcChild | undefined;
     if (o.topology === 'separate-worker') {
       jobMetricsPort = await freePort();
       worker = spawnCli('worker', ['worker', ...common, '--http-listen', `127.0.0.1:${jobMetricsPort}`], env);
+      children.push(worker);
+    } else if (o.topology === 'ideal-rds-worker') {
+      jobMetricsPort = await freePort();
+      ideal = (await forkIpc('ideal-worker', [o.redisUrl, String(o.concurrency), String(o.latencyMs), `127.0.0.1:${jobMetricsPort}`], o.dir)).child;
+      const ic = ideal;
+      worker = { name: 'worker', pid: ic.pid, output: () => ic.output(), exited: () => ic.exited(), stop: () => ic.close() };
       children.push(worker);
     }
     const ctlArgs = ['controller', ...common, '--endpoint', `unix://${socketPath}`, '--http-listen', `127.0.0.1:${controllerMetricsPort}`];
@@ -88,6 +103,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       children,
       memory: () => ({ controller: memoryOf(controller.pid), worker: worker ? memoryOf(worker.pid) : undefined }),
       assertAlive,
+      commands: async () => (ideal ? ((await ideal.request('stats')) as Record<string, number>) : sim.stats()),
       stop: async () => {
         cl.close();
         await Promise.all(children.map((c) => c.stop()));

@@ -1,0 +1,41 @@
+/**
+ * Entry of a worker process whose RDS is the ideal one (ideal-rds.ts): the real startWorker() (BullMQ worker,
+ * lease, processors, metrics) with only the RdsPort replaced. Forked by stack.ts; answers `stats` over IPC.
+ * Arguments: redis URL, concurrency, latency ms, metrics host:port.
+ */
+import { loadConfig } from '../../src/config/load';
+import { createLogger } from '../../src/log/logger';
+import { startWorker } from '../../src/runtime/worker-app';
+import { idealRds } from './ideal-rds';
+
+interface Request {
+  id: number;
+  op: 'stats' | 'close';
+}
+
+async function main(): Promise<void> {
+  const [redisUrl, concurrency, latency, httpListen] = process.argv.slice(2);
+  const cfg = loadConfig({ redisUrl, 'worker.concurrency': concurrency, logLevel: 'warn' }, {});
+  const rds = idealRds(Number(latency));
+  const app = await startWorker(cfg, createLogger('warn', 'bench-ideal-worker'), { rds: rds.port, httpListen });
+  process.on('message', (m: Request) => {
+    if (m.op === 'stats') {
+      process.send?.({ id: m.id, result: rds.commands() });
+      return;
+    }
+    app.close().then(
+      () => {
+        process.send?.({ id: m.id, result: null });
+        process.disconnect();
+      },
+      (err: Error) => process.send?.({ id: m.id, error: err.message }),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send?.({ ready: true });
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench ideal worker: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
