@@ -1,6 +1,4 @@
 import { Command } from 'commander';
-import { startAllInOne } from '../../runtime/all-in-one';
-import { waitForSockets } from '../../runtime/wait-sockets';
 import { addCommonOptions, configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
 
 interface Flags extends CommonFlags {
@@ -22,6 +20,8 @@ export function allInOneCommand(): Command {
     .action(async (flags: Flags) => {
       const cfg = configFromFlags({ ...flags, rdsAddress: undefined, redisUrl: undefined });
       const log = loggerFor(cfg, 'rds-csi');
+      const { startAllInOne } = await import('../../runtime/all-in-one');
+      const { waitForSockets } = await import('../../runtime/wait-sockets');
       const aio = await startAllInOne(
         cfg,
         {

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { startSimulator } from '../../simulator';
 import { parseCliArgs } from '../../simulator/cli-args';
 
 /**
@@ -17,6 +16,7 @@ export function simulatorCommand(): Command {
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .action(async (_opts: unknown, cmd: Command) => {
+      const { startSimulator } = await import('../../simulator');
       const sim = await startSimulator(parseCliArgs(cmd.args));
       const stop = (): void => {
         sim.close().then(

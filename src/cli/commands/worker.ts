@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { startWorker } from '../../runtime/worker-app';
 import { addCommonOptions, configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
 
 export function workerCommand(): Command {
@@ -10,6 +9,7 @@ export function workerCommand(): Command {
     .action(async (flags: CommonFlags & { concurrency?: string; httpListen?: string }) => {
       const cfg = configFromFlags(flags, { 'worker.concurrency': flags.concurrency });
       const log = loggerFor(cfg, 'rds-csi-worker');
+      const { startWorker } = await import('../../runtime/worker-app');
       const app = await startWorker(cfg, log, { httpListen: flags.httpListen });
       runUntilSignal(log, () => app.close());
     });
