@@ -3,6 +3,9 @@
  *   rds-csi simulator --data-dir /tmp/rds --port 8728 [--host 127.0.0.1] [--pool pool]
  *     [--pool-size 100G] [--pool-fs btrfs|xfs] [--user admin] [--password ''] [--empty-mode 7.18|legacy]
  *     [--latency-ms 0] [--jitter-ms 0] [--copy-bytes-per-second 512M] [--tls-cert cert.pem --tls-key key.pem] [--quiet]
+ *     [--nvmet [--nvmet-address ADDR] [--nvmet-port PORT]]
+ * --nvmet exports disks with nvme-tcp-export=yes as kernel NVMe/TCP subsystems (configfs nvmet, root), listening on
+ * --nvmet-address (default: --host) and --nvmet-port (default: each disk's nvme-tcp-server-port).
  * Prints one JSON line `{"listening":{"host":…,"port":…}}` on stdout when ready; logs JSON lines on stderr.
  * SIGINT/SIGTERM close it cleanly. Faults are changed at run time with the `/simulator/*` admin commands.
  */
@@ -31,6 +34,9 @@ export function parseCliArgs(argv: string[]): SimulatorOptions {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       quiet: { type: 'boolean', default: false },
+      nvmet: { type: 'boolean', default: false },
+      'nvmet-address': { type: 'string' },
+      'nvmet-port': { type: 'string' },
     },
   });
   const dataDir = values['data-dir'];
@@ -52,7 +58,17 @@ export function parseCliArgs(argv: string[]): SimulatorOptions {
     if (n === undefined) throw new Error('--copy-bytes-per-second must be bytes with an optional K, M, G or T suffix (0 = unthrottled)');
     faults.copyBytesPerSecond = n;
   }
+  if (!values.nvmet && (values['nvmet-address'] !== undefined || values['nvmet-port'] !== undefined)) throw new Error('--nvmet-address and --nvmet-port need --nvmet');
+  let nvmet: SimulatorOptions['nvmet'];
+  if (values.nvmet) {
+    const address = values['nvmet-address'] ?? values.host;
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) throw new Error(`--nvmet-address must be an IPv4 address (got ${address})`);
+    const port = values['nvmet-port'] === undefined ? undefined : int('nvmet-port', values['nvmet-port']);
+    if (port !== undefined && (port < 1 || port > 65535)) throw new Error('--nvmet-port must be 1-65535');
+    nvmet = { address, port };
+  }
   return {
+    nvmet,
     dataDir,
     host: values.host,
     port: int('port', values.port),

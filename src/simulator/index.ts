@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { adminHandlers } from './admin';
 import { Faults, type FaultController, type FaultSettings } from './faults';
+import { NvmetExporter, nvmetAvailable, type NvmetExport, type NvmetOptions, DEFAULT_NVMET_ROOT } from './nvmet';
 import { DEFAULT_MESSAGES, type SimulatorMessages } from './messages';
 import { SimModel, type CopyReservation, type SimDisk } from './model/model';
 import { Pool } from './model/pool';
@@ -12,6 +13,7 @@ import { Stats } from './stats';
 export type { FaultController, FaultSettings, EmptyMode, TrapRule } from './faults';
 export type { SimDisk } from './model/model';
 export type { SimulatorMessages } from './messages';
+export type { NvmetExport, NvmetOptions } from './nvmet';
 
 /** A `copy-from` copy in flight (its disk item appears when it completes). */
 export type SimCopy = CopyReservation;
@@ -37,6 +39,12 @@ export interface SimulatorOptions {
   /** Trap texts of `/disk` and `/file` failures (unknown on hardware, so configurable). */
   messages?: Partial<SimulatorMessages>;
   logger?: (obj: object, msg: string) => void;
+  /**
+   * Export disks with `nvme-tcp-export=yes` as real kernel NVMe/TCP subsystems through configfs nvmet, listening on
+   * `address` (and `port`, else each disk's `nvme-tcp-server-port`). Needs root and the nvmet + nvmet-tcp modules;
+   * start fails when configfs nvmet is missing. See nvmet.ts.
+   */
+  nvmet?: NvmetOptions;
 }
 
 export interface RunningSimulator {
@@ -50,6 +58,8 @@ export interface RunningSimulator {
   disks(): SimDisk[];
   /** `copy-from` copies in flight, oldest first. */
   copies(): SimCopy[];
+  /** The nvmet exports right now (empty without the nvmet option). */
+  nvmetExports(): NvmetExport[];
   close(): Promise<void>;
 }
 
@@ -62,6 +72,18 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const model = await SimModel.open(new Pool(dataDir, poolName, opts.poolSizeBytes, messages), messages, opts.poolFs ?? 'btrfs');
   const faults = new Faults(opts.faults);
   model.copyBytesPerSecond = () => faults.copyBytesPerSecond;
+  let nvmet: NvmetExporter | undefined;
+  if (opts.nvmet) {
+    const root = opts.nvmet.root ?? DEFAULT_NVMET_ROOT;
+    if (!(await nvmetAvailable(root, opts.nvmet.fs))) {
+      await model.close();
+      throw new Error(`nvmet export: ${root}/subsystems is missing (needs root, configfs mounted and: modprobe nvmet nvmet-tcp)`);
+    }
+    const exporter = new NvmetExporter(opts.nvmet, dataDir, log);
+    nvmet = exporter;
+    model.afterChange = () => exporter.sync(model.snapshot());
+    await model.lock.run(() => exporter.sync(model.snapshot()));
+  }
   const stats = new Stats();
   const router = new Router({ ...modelHandlers(model, () => faults.emptyMode), ...adminHandlers(faults, stats, model) });
   const server = new SimServer(
@@ -84,12 +106,17 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     stats: () => stats.snapshot(),
     disks: () => model.snapshot(),
     copies: () => [...model.copies.values()].map((c) => ({ ...c })),
+    nvmetExports: () => nvmet?.exports() ?? [],
     close: async () => {
       closed = true;
       await server.stop();
       // Copies in flight are abandoned (partial file deleted, no disk item), see runCopy in model/disks.ts.
       await model.close();
-      await model.lock.run(() => model.flush());
+      await model.lock.run(async () => {
+        await model.flush();
+        model.afterChange = undefined;
+        await nvmet?.close();
+      });
     },
   };
 }

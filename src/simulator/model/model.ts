@@ -101,10 +101,14 @@ export class SimModel {
   }
 
 
+  /** Called (under the lock) after every saved change, e.g. to export disks through nvmet; must not throw. */
+  afterChange?: () => Promise<void>;
+
   /** Saves the state; every model change goes through here, so it also drops the cached pool capacity. */
-  persist(): Promise<void> {
+  async persist(): Promise<void> {
     this.pool.invalidate();
-    return this.store.save(this.state);
+    await this.store.save(this.state);
+    await this.afterChange?.();
   }
 
   flush(): Promise<void> {
