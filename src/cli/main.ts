@@ -7,8 +7,15 @@ import { simulatorCommand } from './commands/simulator';
 import { workerCommand } from './commands/worker';
 import { nodeCommand } from './commands/node';
 import { doctorCommand } from './commands/doctor';
+import { jobsCommand } from './commands/jobs';
+import { volumesCommand } from './commands/volumes';
+import { orphansCommand } from './commands/orphans';
 
-/** `rds-csi`: one binary, one CLI. Exit code 2 = bad configuration or flags, 1 = failure at run time. */
+/**
+ * `rds-csi`: one binary, one CLI. Exit code 2 = bad configuration or flags, 1 = failure at run time. The operator
+ * commands (doctor controller, jobs, volumes, orphans) also print tables by default and JSON with --json; for them
+ * 1 also means a check failed or something was not found, and their usage errors exit 2 (src/ops/cli.ts).
+ */
 const program = new Command('rds-csi')
   .version(VERSION)
   .description('Kubernetes CSI driver for MikroTik ROSE Data Server')
@@ -16,6 +23,9 @@ const program = new Command('rds-csi')
   .addCommand(workerCommand())
   .addCommand(nodeCommand())
   .addCommand(doctorCommand())
+  .addCommand(jobsCommand())
+  .addCommand(volumesCommand())
+  .addCommand(orphansCommand())
   .addCommand(allInOneCommand())
   .addCommand(simulatorCommand());
 

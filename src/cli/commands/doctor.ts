@@ -1,8 +1,13 @@
 import { Command } from 'commander';
 import { nodeDoctor } from '../../node/doctor';
+import { addOpsOptions, opsContext, print, printJson, runOps, usageExit2, EXIT_FAILED, EXIT_OK, type OpsFlags } from '../../ops/cli';
+import { controllerDoctor } from '../../ops/doctor';
 import { addNodeOptions, nodeOptionsFromFlags, type NodeFlags } from './node';
 
-/** `rds-csi doctor node`: the node's prerequisites, each with what to fix. Exit 0 when all pass, 1 otherwise. */
+/**
+ * `rds-csi doctor node|controller`: prerequisites, each with what to fix. Exit 0 when no check fails (warnings
+ * allowed), 1 otherwise; `doctor controller` exits 2 on bad usage or config.
+ */
 export function doctorCommand(): Command {
   const doctor = new Command('doctor').description('check prerequisites and say what to fix');
   doctor.addCommand(
@@ -15,6 +20,20 @@ export function doctorCommand(): Command {
         process.stdout.write(flags.json ? JSON.stringify(res.checks, null, 2) + '\n' : res.text + '\n');
         process.exitCode = res.ok ? 0 : 1;
       }),
+  );
+  doctor.addCommand(
+    usageExit2(
+      addOpsOptions(new Command('controller'))
+        .description('Redis (reachable, noeviction, persistence, version, role, prefix), the queue and workers, RDS over the RouterOS API (TLS, credentials), pool capacity')
+        .action((flags: OpsFlags) =>
+          runOps(async () => {
+            const res = await controllerDoctor(opsContext(flags));
+            if (flags.json) printJson({ ok: res.ok, checks: res.checks });
+            else print(res.text);
+            return res.ok ? EXIT_OK : EXIT_FAILED;
+          }),
+        ),
+    ),
   );
   return doctor;
 }

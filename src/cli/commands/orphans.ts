@@ -1,0 +1,94 @@
+import { Command } from 'commander';
+import { addOpsOptions, openRedis, opsContext, OpsFailure, print, printJson, runOps, UsageError, usageExit2, EXIT_FAILED, EXIT_OK, type OpsContext, type OpsFlags } from '../../ops/cli';
+import { bytes, table } from '../../ops/format';
+import { deleteOrphans, findOrphans, rawFileLister, refuseDeleteReason, type OrphanReport } from '../../ops/orphans';
+import { snapshotStore, volumeStore } from '../../ops/volumes';
+import type { RdsPort } from '../../rds/port';
+import { rdsFromConfig } from '../../runtime/rds-factory';
+import type { Redis } from 'ioredis';
+
+/**
+ * `rds-csi orphans list|delete`: a thin stub over findOrphans (src/ops/orphans.ts). `delete` is the minimal
+ * operator delete (needs --yes; no grace period); the scheduled reconcile.orphans job is separate.
+ * Exit 0 ok (list: also when orphans exist), 1 Redis/RDS unreachable or a deletion failed/refused, 2 bad usage.
+ */
+
+async function withSources<T>(ctx: OpsContext, fn: (conn: Redis, rds: RdsPort) => Promise<T>): Promise<T> {
+  const conn = await openRedis(ctx);
+  let rds: RdsPort | undefined;
+  try {
+    rds = rdsFromConfig(ctx.cfg.rds);
+    return await fn(conn, rds);
+  } finally {
+    await rds?.close().catch(() => undefined);
+    conn.disconnect();
+  }
+}
+
+function scan(ctx: OpsContext, conn: Redis, rds: RdsPort): Promise<OrphanReport> {
+  const prefix = ctx.cfg.queuePrefix;
+  return findOrphans(
+    { rds, volumes: volumeStore(conn, prefix), snapshots: snapshotStore(conn, prefix), listFiles: rawFileLister(rds) },
+    { basePath: ctx.cfg.rds.basePath, slotPrefix: ctx.cfg.volumePrefix },
+  ).catch((err: Error) => {
+    throw new OpsFailure(`cannot scan for orphans: ${err.message}`);
+  });
+}
+
+function reportText(r: OrphanReport): string {
+  const rows = [
+    ...r.disks.map((d) => ['disk', d.filePath, d.slot, bytes(d.sizeBytes), d.exported ? 'yes' : 'no']),
+    ...r.files.map((f) => ['file', f.path, '-', bytes(f.sizeBytes), '-']),
+  ];
+  const head = rows.length ? table(['KIND', 'PATH', 'SLOT', 'SIZE', 'EXPORTED'], rows) + '\n' : '';
+  const files = r.filesChecked ? `${r.files.length} orphan file(s)` : 'backing files NOT checked (this RDS port cannot list files)';
+  return `${head}${r.disks.length} orphan disk(s), ${files} under ${r.basePath} (${r.known.volumes} volume and ${r.known.snapshots} snapshot record(s) known)`;
+}
+
+export function orphansCommand(): Command {
+  const orphans = new Command('orphans').description('disks and backing files under the base path that the driver no longer knows');
+  orphans.addCommand(
+    addOpsOptions(new Command('list'))
+      .description('report orphan disks (driver slot, under the base path, no record) and unused backing files')
+      .action((flags: OpsFlags) =>
+        runOps(async () => {
+          const ctx = opsContext(flags);
+          const report = await withSources(ctx, (conn, rds) => scan(ctx, conn, rds));
+          if (flags.json) printJson(report);
+          else print(reportText(report));
+          return EXIT_OK;
+        }),
+      ),
+  );
+  orphans.addCommand(
+    addOpsOptions(new Command('delete'))
+      .description('MINIMAL delete of what `orphans list` reports, under the base path only (needs --yes; exported disks need --include-exported)')
+      .option('--yes', 'really delete')
+      .option('--include-exported', 'also delete orphan disks that are exported over NVMe/TCP')
+      .option('--even-if-redis-is-empty', 'delete even when Redis holds no record at all (normally a sign that Redis lost its data)')
+      .action((flags: OpsFlags & { yes?: boolean; includeExported?: boolean; evenIfRedisIsEmpty?: boolean }) =>
+        runOps(async () => {
+          if (!flags.yes) throw new UsageError('orphans delete removes disks and files on RDS: run `rds-csi orphans list` first, then add --yes');
+          const ctx = opsContext(flags);
+          const { report, outcomes } = await withSources(ctx, async (conn, rds) => {
+            const report = await scan(ctx, conn, rds);
+            const refused = flags.evenIfRedisIsEmpty ? undefined : refuseDeleteReason(report);
+            if (refused) throw new OpsFailure(refused);
+            const prefix = ctx.cfg.queuePrefix;
+            const outcomes = await deleteOrphans({ rds, volumes: volumeStore(conn, prefix), snapshots: snapshotStore(conn, prefix) }, report, { includeExported: flags.includeExported });
+            return { report, outcomes };
+          });
+          const failed = outcomes.filter((o) => o.result === 'failed').length;
+          if (flags.json) {
+            printJson({ filesChecked: report.filesChecked, outcomes });
+          } else {
+            if (outcomes.length) print(table(['KIND', 'PATH', 'RESULT', 'DETAIL'], outcomes.map((o) => [o.kind, o.path, o.result, o.detail])));
+            const deleted = outcomes.filter((o) => o.result === 'deleted').length;
+            print(`${deleted} deleted, ${outcomes.length - deleted - failed} skipped, ${failed} failed${report.filesChecked ? '' : ' (backing files NOT checked)'}`);
+          }
+          return failed ? EXIT_FAILED : EXIT_OK;
+        }),
+      ),
+  );
+  return usageExit2(orphans);
+}

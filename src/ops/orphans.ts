@@ -1,0 +1,242 @@
+import path from 'node:path';
+import { classifyRdsError, RouterOsRds } from '../rds';
+import { FILE_PROPLIST, parseFile } from '../rds/parse';
+import type { RdsFile, RdsPort } from '../rds/port';
+import { isSnapshotId, isUnder, isVolumeId } from '../domain/ids';
+import type { RecordStore } from '../state/record-store';
+import type { SnapshotRecord } from '../state/snapshot-record';
+import type { VolumeRecord } from '../state/volume-record';
+import { allRecords } from './volumes';
+
+/**
+ * Orphans on RDS (issue 7, item 4), as the operator CLI sees them:
+ * - disks whose slot has the driver's shape (a volume or snapshot id with cfg.volumePrefix) and whose backing file
+ *   is under the base path, that no volume or snapshot record knows (by slot or file);
+ * - backing files under the base path that no disk uses and no record names (`/disk remove` keeps the file, so a
+ *   failed cleanup leaves one behind).
+ * Nothing outside the base path (checked by path components) is ever reported or deleted.
+ *
+ * Files: RdsPort has getFile but no listing. When the port is the RouterOS adapter, `rawFileLister` runs a raw
+ * `/file/print` through its existing public client (behind its circuit breaker); for any other port files are not
+ * checked and the report says so (`filesChecked: false`).
+ *
+ * Races: RDS is listed first (files, then disks), the records after. A volume's record is claimed before its disk
+ * is created and removed only after disk and file are gone, so anything listed on RDS whose record exists is seen
+ * as known; a copy in flight (snapshot, restore) is protected by its record's file path.
+ *
+ * `deleteOrphans` is the MINIMAL operator delete behind `rds-csi orphans delete --yes`: no grace period, no first
+ * sighting. The scheduled reconcile.orphans job (grace period from the first sighting kept in Redis, metrics,
+ * events) is built separately; it may reuse findOrphans, but this delete is deliberately not extended for it.
+ */
+
+export interface OrphanScope {
+  /** cfg.rds.basePath */
+  basePath: string;
+  /** cfg.volumePrefix: the slot prefix the driver owns. */
+  slotPrefix: string;
+}
+
+export interface OrphanDisk {
+  /** RouterOS item id (only valid until RDS reboots). */
+  id: string;
+  slot: string;
+  filePath: string;
+  sizeBytes: number;
+  exported: boolean;
+}
+
+export interface OrphanFile {
+  id: string;
+  /** Absolute path (leading `/`). */
+  path: string;
+  sizeBytes: number;
+}
+
+export interface OrphanReport {
+  basePath: string;
+  slotPrefix: string;
+  disks: OrphanDisk[];
+  files: OrphanFile[];
+  /** False when the RDS port cannot list files: only disks were checked. */
+  filesChecked: boolean;
+  scanned: { disks: number; files?: number };
+  known: { volumes: number; snapshots: number };
+}
+
+export interface OrphanSources {
+  rds: Pick<RdsPort, 'listDisks'>;
+  volumes: RecordStore<VolumeRecord>;
+  snapshots: RecordStore<SnapshotRecord>;
+  /** Every `/file` item; undefined = files cannot be listed. See rawFileLister. */
+  listFiles?: () => Promise<RdsFile[]>;
+}
+
+const norm = (p: string): string => path.posix.normalize('/' + p.replace(/^\/+/, ''));
+
+/** A raw `/file/print` through the RouterOS adapter's own client and breaker; undefined for any other port. */
+export function rawFileLister(rds: RdsPort): (() => Promise<RdsFile[]>) | undefined {
+  if (!(rds instanceof RouterOsRds)) return undefined;
+  return async () => {
+    const rows = await rds.breaker.run(() => rds.client.write('/file/print', [`=.proplist=${FILE_PROPLIST}`]), '/file/print (orphans)');
+    try {
+      return rows.map(parseFile);
+    } catch (err) {
+      throw classifyRdsError(err, 'parsing /file/print');
+    }
+  };
+}
+
+export function isDriverSlot(slot: string, slotPrefix: string): boolean {
+  return slot.startsWith(slotPrefix) && (isVolumeId(slot, slotPrefix) || isSnapshotId(slot, slotPrefix));
+}
+
+export async function findOrphans(src: OrphanSources, scope: OrphanScope): Promise<OrphanReport> {
+  const base = norm(scope.basePath);
+  // RDS first, records after: see the race note above.
+  const files = src.listFiles ? await src.listFiles() : undefined;
+  const allDisks = await src.rds.listDisks();
+  const disks = allDisks.filter((d) => d.slot.startsWith(scope.slotPrefix));
+  const [volumes, snapshots] = await Promise.all([allRecords(src.volumes), allRecords(src.snapshots)]);
+
+  const knownSlots = new Set<string>([...volumes.map((v) => v.slot), ...snapshots.map((s) => s.slot)]);
+  const knownFiles = new Set<string>([...volumes.map((v) => norm(v.filePath)), ...snapshots.map((s) => norm(s.filePath))]);
+
+  const orphanDisks: OrphanDisk[] = disks
+    .filter((d) => isDriverSlot(d.slot, scope.slotPrefix) && isUnder(base, norm(d.filePath)))
+    .filter((d) => !knownSlots.has(d.slot) && !knownFiles.has(norm(d.filePath)))
+    .map((d) => ({ id: d.id, slot: d.slot, filePath: norm(d.filePath), sizeBytes: d.fileSizeBytes, exported: d.nvmeTcpExport }))
+    .sort((a, b) => a.slot.localeCompare(b.slot));
+
+  const usedFiles = new Set(allDisks.map((d) => norm(d.filePath)));
+  const orphanFiles: OrphanFile[] = (files ?? [])
+    .filter((f) => f.type !== 'directory')
+    .map((f) => ({ id: f.id, path: norm(f.name), sizeBytes: f.sizeBytes }))
+    .filter((f) => isUnder(base, f.path) && !usedFiles.has(f.path) && !knownFiles.has(f.path))
+    .sort((a, b) => a.path.localeCompare(b.path));
+
+  return {
+    basePath: base,
+    slotPrefix: scope.slotPrefix,
+    disks: orphanDisks,
+    files: orphanFiles,
+    filesChecked: files !== undefined,
+    scanned: files ? { disks: allDisks.length, files: files.length } : { disks: allDisks.length },
+    known: { volumes: volumes.length, snapshots: snapshots.length },
+  };
+}
+
+/**
+ * Why a delete must not run on this report, or undefined. With no record at all while driver disks exist, Redis
+ * was most likely flushed or lost: every disk would look orphaned. Rebuild the records first (reconcile.state).
+ */
+export function refuseDeleteReason(report: OrphanReport): string | undefined {
+  if (report.known.volumes + report.known.snapshots === 0 && report.disks.length > 0) {
+    return (
+      `Redis holds no volume or snapshot record, yet ${report.disks.length} driver disk(s) exist under ${report.basePath}: ` +
+      'Redis may have lost its data, and deleting would destroy live volumes. Rebuild the records first ' +
+      '(reconcile.state), or pass --even-if-redis-is-empty if these disks really are leftovers'
+    );
+  }
+  return undefined;
+}
+
+export interface DeleteOutcome {
+  kind: 'disk' | 'file';
+  path: string;
+  slot?: string;
+  result: 'deleted' | 'skipped' | 'failed';
+  detail: string;
+}
+
+export interface OrphanDeleteSources {
+  rds: Pick<RdsPort, 'getDisk' | 'listDisks' | 'removeDisk' | 'getFile' | 'removeFile'>;
+  volumes: RecordStore<VolumeRecord>;
+  snapshots: RecordStore<SnapshotRecord>;
+}
+
+async function hasRecord(src: OrphanDeleteSources, id: string): Promise<boolean> {
+  const [v, s] = await Promise.all([src.volumes.get(id), src.snapshots.get(id)]);
+  return v !== undefined || s !== undefined;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * MINIMAL operator delete (see the header): each item is re-checked just before it goes (still there, still under
+ * the base path, still without a record, a file still unused by any disk); an exported disk is skipped unless
+ * `includeExported`. A disk goes with its backing file.
+ */
+export async function deleteOrphans(src: OrphanDeleteSources, report: OrphanReport, opts: { includeExported?: boolean } = {}): Promise<DeleteOutcome[]> {
+  const base = report.basePath;
+  const out: DeleteOutcome[] = [];
+  for (const d of report.disks) {
+    const o = { kind: 'disk' as const, path: d.filePath, slot: d.slot };
+    try {
+      if (!isUnder(base, d.filePath) || !isDriverSlot(d.slot, report.slotPrefix)) {
+        out.push({ ...o, result: 'skipped', detail: `not under ${base} or not a driver slot` });
+        continue;
+      }
+      if (await hasRecord(src, d.slot)) {
+        out.push({ ...o, result: 'skipped', detail: 'a record for this slot exists now' });
+        continue;
+      }
+      const now = await src.rds.getDisk(d.slot);
+      if (!now) {
+        out.push({ ...o, result: 'skipped', detail: 'the disk is gone already' });
+        continue;
+      }
+      if (norm(now.filePath) !== d.filePath) {
+        out.push({ ...o, result: 'skipped', detail: `the slot now uses ${now.filePath}` });
+        continue;
+      }
+      if (now.nvmeTcpExport && !opts.includeExported) {
+        out.push({ ...o, result: 'skipped', detail: 'exported over NVMe/TCP: a node may still be connected (pass --include-exported to delete it)' });
+        continue;
+      }
+      await src.rds.removeDisk(now.id);
+      const file = await src.rds.getFile(d.filePath);
+      if (file) await src.rds.removeFile(file.id);
+      out.push({ ...o, result: 'deleted', detail: file ? 'disk and backing file removed' : 'disk removed (it had no backing file)' });
+    } catch (err) {
+      out.push({ ...o, result: 'failed', detail: message(err) });
+    }
+  }
+  if (report.files.length === 0) return out;
+  let used: Set<string>;
+  try {
+    used = new Set((await src.rds.listDisks()).map((d) => norm(d.filePath)));
+  } catch (err) {
+    for (const f of report.files) out.push({ kind: 'file', path: f.path, result: 'failed', detail: `cannot list disks: ${message(err)}` });
+    return out;
+  }
+  for (const f of report.files) {
+    const o = { kind: 'file' as const, path: f.path };
+    try {
+      if (!isUnder(base, f.path)) {
+        out.push({ ...o, result: 'skipped', detail: `not under ${base}` });
+        continue;
+      }
+      if (used.has(f.path)) {
+        out.push({ ...o, result: 'skipped', detail: 'a disk uses this file now' });
+        continue;
+      }
+      const id = path.posix.basename(f.path).replace(/\.img$/, '');
+      if (await hasRecord(src, id)) {
+        out.push({ ...o, result: 'skipped', detail: 'a record names this file now' });
+        continue;
+      }
+      const now = await src.rds.getFile(f.path);
+      if (!now) {
+        out.push({ ...o, result: 'skipped', detail: 'the file is gone already' });
+        continue;
+      }
+      await src.rds.removeFile(now.id);
+      out.push({ ...o, result: 'deleted', detail: 'file removed' });
+    } catch (err) {
+      out.push({ ...o, result: 'failed', detail: message(err) });
+    }
+  }
+  return out;
+}

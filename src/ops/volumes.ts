@@ -1,0 +1,55 @@
+import type { Redis } from 'ioredis';
+import type { AttachmentRecord } from '../state/attachment-record';
+import { RedisAttachmentStore } from '../state/redis-attachment-store';
+import type { RecordStore, StoredRecord } from '../state/record-store';
+import { RedisRecordStore } from '../state/redis-record-store';
+import type { SnapshotRecord } from '../state/snapshot-record';
+import type { VolumeRecord } from '../state/volume-record';
+
+/** The volume records in Redis (kind `vol`) joined with their attachment records. Read-only. */
+
+export interface VolumeView {
+  volume: VolumeRecord;
+  /** Nodes the volume is published to (and a live migration, if one is under way). */
+  attachment?: AttachmentRecord;
+}
+
+/** Every record of a store, in id order. */
+export async function allRecords<T extends StoredRecord>(store: RecordStore<T>, pageSize = 500): Promise<T[]> {
+  const out: T[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.page(after, pageSize);
+    out.push(...page.records);
+    if (!page.next) return out;
+    after = page.next;
+  }
+}
+
+export function volumeStore(redis: Redis, prefix: string): RecordStore<VolumeRecord> {
+  return new RedisRecordStore<VolumeRecord>(redis, prefix, 'vol');
+}
+
+export function snapshotStore(redis: Redis, prefix: string): RecordStore<SnapshotRecord> {
+  return new RedisRecordStore<SnapshotRecord>(redis, prefix, 'snap');
+}
+
+export async function listVolumes(redis: Redis, prefix: string): Promise<VolumeView[]> {
+  const [volumes, attachments] = await Promise.all([allRecords(volumeStore(redis, prefix)), new RedisAttachmentStore(redis, prefix).all()]);
+  const byVolume = new Map(attachments.map((a) => [a.volumeId, a]));
+  return volumes.map((volume) => {
+    const attachment = byVolume.get(volume.id);
+    return attachment ? { volume, attachment } : { volume };
+  });
+}
+
+/** `node-a, node-b (ro)`, plus a migration in progress; `-` when unpublished. */
+export function attachedText(a: AttachmentRecord | undefined): string {
+  if (!a) return '-';
+  const nodes = Object.entries(a.nodes)
+    .sort(([x], [y]) => x.localeCompare(y))
+    .map(([node, n]) => (n.readonly ? `${node} (ro)` : node));
+  const text = nodes.length ? nodes.join(', ') : '-';
+  if (!a.migration) return text;
+  return `${text} [migrating ${a.migration.from} -> ${a.migration.to}${a.migration.timedOut ? ', timed out' : ''}]`;
+}

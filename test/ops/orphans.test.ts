@@ -1,0 +1,102 @@
+import { Redis } from 'ioredis';
+import { deleteOrphans, findOrphans, rawFileLister, refuseDeleteReason, type OrphanSources } from '../../src/ops/orphans';
+import { snapshotStore, volumeStore } from '../../src/ops/volumes';
+import type { RdsPort } from '../../src/rds/port';
+import { startHarness, type Harness } from '../support/controller-harness';
+
+/** findOrphans / deleteOrphans on the simulator with records written by the real controller. */
+
+const MiB = 1024 * 1024;
+const MOUNT = { mount: { fsType: 'ext4' }, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
+
+describe('orphans', () => {
+  let h: Harness;
+  let redis: Redis;
+  let rds: RdsPort;
+  let kept: string;
+  let leaked: string;
+  let snap: string;
+
+  const sources = (): OrphanSources => ({ rds, volumes: volumeStore(redis, h.cfg.queuePrefix), snapshots: snapshotStore(redis, h.cfg.queuePrefix), listFiles: rawFileLister(rds) });
+  const scope = (): { basePath: string; slotPrefix: string } => ({ basePath: h.cfg.rds.basePath, slotPrefix: h.cfg.volumePrefix });
+  const create = async (name: string): Promise<string> =>
+    (await h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT] }, 20000)).volume.volumeId as string;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    redis = new Redis(h.redis.url);
+    rds = h.controller!.rds;
+    kept = await create('kept');
+    leaked = await create('leaked');
+    snap = (await h.client.ctl('CreateSnapshot', { name: 'kept-snap', sourceVolumeId: kept }, 20000)).snapshot.snapshotId as string;
+    // The leak: the record of `leaked` vanished (e.g. an old driver), its disk and file stayed (and it is exported).
+    await redis.del(`${h.cfg.queuePrefix}:state:vol:${leaked}`);
+    await redis.zrem(`${h.cfg.queuePrefix}:state:vols`, leaked);
+    // A file left by `/disk remove` (which keeps the file).
+    const gone = await rds.addDisk({ slot: 'pvc-00000000-0000-0000-0000-00000000dead', filePath: `${h.cfg.rds.basePath}/pvc-00000000-0000-0000-0000-00000000dead.img`, fileSizeBytes: MiB });
+    await rds.removeDisk(gone.id);
+    // Things that are not ours: another slot shape under the base path, a driver-shaped slot outside it, a file outside it.
+    await rds.addDisk({ slot: 'other-app-disk', filePath: `${h.cfg.rds.basePath}/other-app-disk.img`, fileSizeBytes: MiB });
+    await rds.addDisk({ slot: 'vol-outside-000000000000', filePath: '/pool/elsewhere/vol-outside.img', fileSizeBytes: MiB });
+    const outside = await rds.addDisk({ slot: 'tmp-outside', filePath: '/pool/elsewhere/loose.img', fileSizeBytes: MiB });
+    await rds.removeDisk(outside.id);
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await h.stop();
+  });
+
+  it('reports the unknown disk and the unused file, and nothing outside the prefix or base path', async () => {
+    const report = await findOrphans(sources(), scope());
+    expect(report.filesChecked).toBe(true);
+    expect(report.known).toEqual({ volumes: 1, snapshots: 1 });
+    expect(report.disks).toEqual([expect.objectContaining({ slot: leaked, filePath: `${h.cfg.rds.basePath}/${leaked}.img`, sizeBytes: MiB, exported: true })]);
+    expect(report.files.map((f) => f.path)).toEqual([`${h.cfg.rds.basePath}/pvc-00000000-0000-0000-0000-00000000dead.img`]);
+    const all = JSON.stringify(report);
+    for (const never of ['other-app-disk', 'elsewhere', kept, snap]) expect(all).not.toContain(never);
+  });
+
+  it('without a file listing reports disks only, and says so', async () => {
+    const report = await findOrphans({ ...sources(), listFiles: undefined }, scope());
+    expect(report.filesChecked).toBe(false);
+    expect(report.files).toEqual([]);
+    expect(report.disks.map((d) => d.slot)).toEqual([leaked]);
+  });
+
+  it('refuses to delete when Redis holds no record at all', () => {
+    expect(refuseDeleteReason({ basePath: '/pool/rds-csi', slotPrefix: '', disks: [{ id: '*1', slot: leaked, filePath: '/pool/rds-csi/x.img', sizeBytes: 1, exported: false }], files: [], filesChecked: true, scanned: { disks: 1 }, known: { volumes: 0, snapshots: 0 } })).toMatch(/Redis may have lost its data/);
+  });
+
+  it('deletes only the orphans: an exported disk needs includeExported, and a disk goes with its file', async () => {
+    const report = await findOrphans(sources(), scope());
+    expect(refuseDeleteReason(report)).toBeUndefined();
+    const first = await deleteOrphans({ rds, volumes: volumeStore(redis, h.cfg.queuePrefix), snapshots: snapshotStore(redis, h.cfg.queuePrefix) }, report);
+    expect(first.map((o) => [o.kind, o.result])).toEqual([
+      ['disk', 'skipped'],
+      ['file', 'deleted'],
+    ]);
+    expect(first[0].detail).toMatch(/exported/);
+    const second = await deleteOrphans({ rds, volumes: volumeStore(redis, h.cfg.queuePrefix), snapshots: snapshotStore(redis, h.cfg.queuePrefix) }, await findOrphans(sources(), scope()), { includeExported: true });
+    expect(second).toEqual([expect.objectContaining({ kind: 'disk', slot: leaked, result: 'deleted', detail: 'disk and backing file removed' })]);
+    const after = await findOrphans(sources(), scope());
+    expect(after.disks).toEqual([]);
+    expect(after.files).toEqual([]);
+    // Ours and not-ours are all still there.
+    const slots = h.sim.disks().map((d) => d.slot).sort();
+    expect(slots).toEqual([kept, 'other-app-disk', snap, 'vol-outside-000000000000'].sort());
+    expect(await rds.getFile('/pool/elsewhere/loose.img')).toBeDefined();
+    expect(await rds.getFile(`${h.cfg.rds.basePath}/${leaked}.img`)).toBeUndefined();
+  });
+
+  it('re-checks each item before deleting: a record that appears in between protects its disk', async () => {
+    const again = await create('raced');
+    await redis.del(`${h.cfg.queuePrefix}:state:vol:${again}`);
+    const stale = await findOrphans(sources(), scope());
+    expect(stale.disks.map((d) => d.slot)).toEqual([again]);
+    // The record comes back (a CreateVolume retry) after the scan, before the delete.
+    await h.client.ctl('CreateVolume', { name: 'raced', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT] }, 20000);
+    const out = await deleteOrphans({ rds, volumes: volumeStore(redis, h.cfg.queuePrefix), snapshots: snapshotStore(redis, h.cfg.queuePrefix) }, stale, { includeExported: true });
+    expect(out).toEqual([expect.objectContaining({ slot: again, result: 'skipped', detail: 'a record for this slot exists now' })]);
+    expect(h.sim.disks().some((d) => d.slot === again)).toBe(true);
+  });
+});
