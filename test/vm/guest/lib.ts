@@ -85,6 +85,30 @@ export function sh(cmd: string, args: string[], timeoutMs = 60000): { code: numb
   return { code: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`.trim() };
 }
 
+/**
+ * `nvme connect` without nvme-cli: the option string written to /dev/nvme-fabrics, as nvme-cli does. Needed where
+ * bookworm's nvme-cli 2.3 falls short: it has no fast_io_fail_tmo option, and it answers "already connected" for a
+ * second host NQN on the same subsystem and port even with --duplicate-connect.
+ */
+export function fabricsConnect(nqn: string, hostNqn: string, extra: Record<string, string | number | true> = {}, addr = '127.0.0.1', port = 4420): { ok: boolean; out: string } {
+  const opts: Record<string, string | number | true> = { transport: 'tcp', traddr: addr, trsvcid: port, nqn, hostnqn: hostNqn, ctrl_loss_tmo: -1, reconnect_delay: 1, ...extra };
+  const text = Object.entries(opts)
+    .map(([k, v]) => (v === true ? k : `${k}=${v}`))
+    .join(',');
+  let fd: number | undefined;
+  try {
+    fd = openSync('/dev/nvme-fabrics', 'r+');
+    writeSync(fd, text);
+    const buf = Buffer.alloc(256);
+    const n = readSync(fd, buf, 0, buf.length, null);
+    return { ok: true, out: buf.subarray(0, n).toString().trim() };
+  } catch (err) {
+    return { ok: false, out: `${text}: ${(err as Error).message}` };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 export function dropCaches(): void {
   try {
     writeFileSync('/proc/sys/vm/drop_caches', '3');
