@@ -11,6 +11,9 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--driver-name <name>', 'CSI driver name')
     .option('--redis-url <url>', 'Redis URL (redis://, rediss://)')
+    .option('--redis-ca-file <file>', 'CA bundle (PEM) that signs the Redis server certificate (rediss://)')
+    .option('--redis-sentinels <host:port,...>', 'reach Redis through these Sentinels (the URL then gives password/db/scheme)')
+    .option('--redis-sentinel-name <name>', 'the master group name the Sentinels monitor')
     .option('--queue-prefix <prefix>', 'BullMQ/Redis key prefix')
     .option('--rds-address <host:port>', 'RouterOS API address of the RDS')
     .option('--rds-user <user>', 'RouterOS API user')
@@ -31,6 +34,9 @@ export interface CommonFlags {
   logLevel?: string;
   driverName?: string;
   redisUrl?: string;
+  redisCaFile?: string;
+  redisSentinels?: string;
+  redisSentinelName?: string;
   queuePrefix?: string;
   rdsAddress?: string;
   rdsUser?: string;
@@ -57,6 +63,9 @@ export function configFromFlags(f: CommonFlags, extra: Overrides = {}): Config {
     logLevel: f.logLevel,
     driverName: f.driverName,
     redisUrl: f.redisUrl,
+    'redis.caFile': f.redisCaFile,
+    'redis.sentinels': f.redisSentinels,
+    'redis.sentinelName': f.redisSentinelName,
     queuePrefix: f.queuePrefix,
     nqnPrefix: f.nqnPrefix,
     'rds.user': f.rdsUser,

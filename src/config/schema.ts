@@ -45,9 +45,21 @@ export const rdsSchema = z.object({
   exportPort: z.coerce.number().int().min(1).max(65535).default(4420),
 });
 
+/** How to reach Redis beyond its URL: TLS CA for rediss://, or Redis Sentinel for HA. */
+export const redisSchema = z.object({
+  /** `host:port,host:port`: connect through Redis Sentinel instead of the URL's host. */
+  sentinels: z.string().optional(),
+  /** The master group name the sentinels monitor (`sentinel monitor <name> …`). */
+  sentinelName: z.string().min(1).optional(),
+  sentinelPassword: z.string().optional(),
+  /** CA bundle (PEM) for rediss://. */
+  caFile: z.string().min(1).optional(),
+});
+
 export const configSchema = z.object({
   driverName: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, 'driver name must be a DNS-1123 subdomain of at most 63 characters').default('rds.csi.mikrotik.com'),
   redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
+  redis: redisSchema.default({}),
   /** BullMQ prefix; may carry a Redis Cluster hash tag, e.g. `{rds-csi}`. */
   queuePrefix: z.string().min(1).default('rds-csi'),
   /** Volume ids are `<volumePrefix><name-derived>`; also the slot prefix the orphan reconciler owns. */
@@ -121,6 +133,16 @@ export const configSchema = z.object({
       insecureNoAuth: bool.default(false),
     })
     .default({ readOnly: true, insecureNoAuth: false }),
+  orphans: z
+    .object({
+      /** How often reconcile.orphans looks for disks and backing files nothing knows. */
+      intervalMs: z.coerce.number().int().min(10000).default(3600000),
+      /** Delete orphans (off: report only). Only under the base path, never exported disks. */
+      delete: bool.default(false),
+      /** An orphan is deleted only this long after it was first seen. */
+      graceMs: z.coerce.number().int().min(0).default(24 * 3600 * 1000),
+    })
+    .default({ intervalMs: 3600000, delete: false, graceMs: 24 * 3600 * 1000 }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
 import type { Command, CommanderError } from 'commander';
 import type { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
-import { parse as parseYaml } from 'yaml';
 import { addCommonOptions, configFromFlags, type CommonFlags } from '../cli/common';
 import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
-import { describeRedisTarget, redisConnection, redisSettingsSchema, redisTargetFromConfig, type RedisSettings, type RedisTarget } from '../queue/connection';
+import { describeRedisTarget, redisConnection, redisTargetFromConfig, type RedisTarget } from '../queue/connection';
 import { VOLUME_QUEUE } from '../queue/jobs';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsFailure, UsageError } from './errors';
 
@@ -20,9 +18,6 @@ export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsFailure, UsageError };
 
 export interface OpsFlags extends CommonFlags {
   json?: boolean;
-  redisCaFile?: string;
-  redisSentinels?: string;
-  redisSentinelName?: string;
   timeoutMs?: string;
 }
 
@@ -37,9 +32,6 @@ export function usageExit2(cmd: Command): Command {
 
 export function addOpsOptions(cmd: Command): Command {
   return addCommonOptions(cmd)
-    .option('--redis-ca-file <file>', 'CA bundle (PEM) that signs the Redis server certificate (rediss://)')
-    .option('--redis-sentinels <host:port,...>', 'reach Redis through these Sentinels (redisUrl then only gives password/db/scheme)')
-    .option('--redis-sentinel-name <name>', 'the master group name the Sentinels monitor')
     .option('--timeout-ms <ms>', 'how long to wait for Redis and RDS', '5000')
     .option('--json', 'machine-readable output');
 }
@@ -52,42 +44,6 @@ export function parseCount(value: string | undefined, flag: string, fallback: nu
   return Number(value);
 }
 
-/**
- * The `redis` settings (sentinels, sentinelName, sentinelPassword, caFile): from cfg.redis when the config schema
- * carries that block, otherwise from the YAML file's `redis:` block and RDS_CSI_REDIS_* variables; flags win.
- */
-export function redisSettingsFor(cfg: Config, flags: OpsFlags, env: NodeJS.ProcessEnv = process.env): RedisSettings {
-  const fromCfg = (cfg as Config & { redis?: RedisSettings }).redis;
-  let base: Record<string, unknown> = {};
-  if (fromCfg) {
-    base = { ...fromCfg };
-  } else {
-    if (flags.config) {
-      const doc = parseYaml(readFileSync(flags.config, 'utf8')) as { redis?: unknown } | null;
-      if (doc && typeof doc.redis === 'object' && doc.redis !== null) base = { ...(doc.redis as Record<string, unknown>) };
-    }
-    const envMap: Record<string, string> = {
-      sentinels: 'RDS_CSI_REDIS_SENTINELS',
-      sentinelName: 'RDS_CSI_REDIS_SENTINEL_NAME',
-      sentinelPassword: 'RDS_CSI_REDIS_SENTINEL_PASSWORD',
-      caFile: 'RDS_CSI_REDIS_CA_FILE',
-    };
-    for (const [key, name] of Object.entries(envMap)) {
-      const v = env[name];
-      if (v !== undefined && v !== '') base[key] = v;
-    }
-  }
-  if (flags.redisSentinels !== undefined) base.sentinels = flags.redisSentinels;
-  if (flags.redisSentinelName !== undefined) base.sentinelName = flags.redisSentinelName;
-  if (flags.redisCaFile !== undefined) base.caFile = flags.redisCaFile;
-  const parsed = redisSettingsSchema.safeParse(base);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `redis.${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid configuration: ${problems}`);
-  }
-  return parsed.data;
-}
-
 export interface OpsContext {
   cfg: Config;
   target: RedisTarget;
@@ -97,7 +53,7 @@ export interface OpsContext {
 
 export function opsContext(flags: OpsFlags): OpsContext {
   const cfg = configFromFlags({ ...flags, logLevel: flags.logLevel ?? 'silent' });
-  const target = redisTargetFromConfig({ redisUrl: cfg.redisUrl, redis: redisSettingsFor(cfg, flags) });
+  const target = redisTargetFromConfig(cfg);
   return { cfg, target, timeoutMs: parseCount(flags.timeoutMs, '--timeout-ms', 5000, 1), json: !!flags.json };
 }
 

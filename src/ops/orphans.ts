@@ -1,6 +1,4 @@
 import path from 'node:path';
-import { classifyRdsError, RouterOsRds } from '../rds';
-import { FILE_PROPLIST, parseFile } from '../rds/parse';
 import type { RdsFile, RdsPort } from '../rds/port';
 import { isSnapshotId, isUnder, isVolumeId } from '../domain/ids';
 import type { RecordStore } from '../state/record-store';
@@ -16,9 +14,8 @@ import { allRecords } from './volumes';
  *   failed cleanup leaves one behind).
  * Nothing outside the base path (checked by path components) is ever reported or deleted.
  *
- * Files: RdsPort has getFile but no listing. When the port is the RouterOS adapter, `rawFileLister` runs a raw
- * `/file/print` through its existing public client (behind its circuit breaker); for any other port files are not
- * checked and the report says so (`filesChecked: false`).
+ * Files come from RdsPort.listFiles; without a lister only disks are checked and the report says so
+ * (`filesChecked: false`).
  *
  * Races: RDS is listed first (files, then disks), the records after. A volume's record is claimed before its disk
  * is created and removed only after disk and file are gone, so anything listed on RDS whose record exists is seen
@@ -73,17 +70,9 @@ export interface OrphanSources {
 
 const norm = (p: string): string => path.posix.normalize('/' + p.replace(/^\/+/, ''));
 
-/** A raw `/file/print` through the RouterOS adapter's own client and breaker; undefined for any other port. */
-export function rawFileLister(rds: RdsPort): (() => Promise<RdsFile[]>) | undefined {
-  if (!(rds instanceof RouterOsRds)) return undefined;
-  return async () => {
-    const rows = await rds.breaker.run(() => rds.client.write('/file/print', [`=.proplist=${FILE_PROPLIST}`]), '/file/print (orphans)');
-    try {
-      return rows.map(parseFile);
-    } catch (err) {
-      throw classifyRdsError(err, 'parsing /file/print');
-    }
-  };
+/** The port's file listing (kept as a function so a test can drop it and check disks only). */
+export function rawFileLister(rds: RdsPort): () => Promise<RdsFile[]> {
+  return () => rds.listFiles();
 }
 
 export function isDriverSlot(slot: string, slotPrefix: string): boolean {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { ConfigError } from '../config/load';
+import type { redisSchema } from '../config/schema';
 import { scrubUrl } from '../log/logger';
 
 /**
@@ -65,16 +66,8 @@ export function parseSentinels(list: string | string[] | SentinelAddress[]): Sen
 }
 
 /** The `redis` block of the configuration (env RDS_CSI_REDIS_SENTINELS, _SENTINEL_NAME, _SENTINEL_PASSWORD, _CA_FILE). */
-export const redisSettingsSchema = z.object({
-  /** `host:port,host:port`: connect through Redis Sentinel instead of the URL's host. */
-  sentinels: z.string().optional(),
-  /** The master group name the sentinels monitor (`sentinel monitor <name> …`). */
-  sentinelName: z.string().min(1).optional(),
-  sentinelPassword: z.string().optional(),
-  /** CA bundle (PEM) for rediss://. */
-  caFile: z.string().min(1).optional(),
-});
-export type RedisSettings = z.infer<typeof redisSettingsSchema>;
+export { redisSchema as redisSettingsSchema } from '../config/schema';
+export type RedisSettings = z.infer<typeof redisSchema>;
 
 /** Target from the config: `redisUrl` plus the optional `redis` block. */
 export function redisTargetFromConfig(cfg: { redisUrl: string; redis?: RedisSettings }): RedisTarget {

@@ -109,6 +109,12 @@ export interface ReconcileStateResult {
   snapshots: number;
 }
 
+export interface ReconcileOrphansResult {
+  disks: number;
+  files: number;
+  deleted: number;
+}
+
 export interface JobTypes {
   'disk.create': { data: DiskCreateData; result: DiskCreateResult };
   'target.export': { data: TargetExportData; result: TargetExportResult };
@@ -121,6 +127,7 @@ export interface JobTypes {
   'migration.timeout': { data: MigrationTimeoutData; result: MigrationTimeoutResult };
   'reconcile.attachments': { data: ReconcileData; result: ReconcileAttachmentsResult };
   'reconcile.state': { data: ReconcileData; result: ReconcileStateResult };
+  'reconcile.orphans': { data: ReconcileData; result: ReconcileOrphansResult };
 }
 
 export type JobName = keyof JobTypes;

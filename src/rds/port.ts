@@ -67,6 +67,8 @@ export interface RdsPort {
   /** `path` with or without the leading `/`. Undefined when absent. */
   getFile(path: string): Promise<RdsFile | undefined>;
   removeFile(id: string): Promise<void>;
+  /** Every `/file` item (the orphan reconciler looks for backing files no disk uses). */
+  listFiles(): Promise<RdsFile[]>;
   poolCapacity(): Promise<PoolCapacity>;
   /** Cheapest call that proves RDS answers (used by Probe and the circuit breaker). */
   ping(): Promise<void>;

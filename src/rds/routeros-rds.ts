@@ -99,6 +99,11 @@ export class RouterOsRds implements RdsPort {
     return this.parse(() => rows.filter((r) => r.name === name).map(parseFile)[0]);
   }
 
+  async listFiles(): Promise<RdsFile[]> {
+    const rows = await this.call('/file/print', [`=.proplist=${FILE_PROPLIST}`], 'all files');
+    return this.parse(() => rows.map(parseFile));
+  }
+
   async removeFile(id: string): Promise<void> {
     await this.absentIsSuccess(this.call('/file/remove', [`=.id=${id}`], `id=${id}`));
   }

@@ -12,7 +12,8 @@ import { buildHandlers } from '../grpc/service';
 import type { Logger } from '../log/logger';
 import { scrubUrl } from '../log/logger';
 import { Metrics } from '../metrics/registry';
-import { redisConnection } from '../queue/connection';
+import { redisConnection, redisTargetFromConfig } from '../queue/connection';
+import { warnAboutRedis } from './redis-warnings';
 import { JobRunner } from '../queue/job-runner';
 import { VOLUME_QUEUE } from '../queue/jobs';
 import type { RdsPort } from '../rds/port';
@@ -49,12 +50,13 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   // Read the dashboard credential files first: a bad one stops the start before anything is opened.
   const access = dashboardAccess(cfg.dashboard);
   const metrics = new Metrics('controller');
-  const redis = redisConnection(cfg.redisUrl, 'fast');
-  const blocking = redisConnection(cfg.redisUrl, 'blocking');
+  const redis = redisConnection(redisTargetFromConfig(cfg), 'fast');
+  const blocking = redisConnection(redisTargetFromConfig(cfg), 'blocking');
   const queue = new Queue(VOLUME_QUEUE, { connection: redis, prefix: cfg.queuePrefix });
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
   const events = new QueueEvents(VOLUME_QUEUE, { connection: blocking, prefix: cfg.queuePrefix, autorun: true });
   events.on('error', (err) => log.warn({ err: err.message }, 'queue events connection error'));
+  warnAboutRedis(redis, cfg.queuePrefix, log);
   const rds = rdsFromConfig(cfg.rds, metrics);
   const store = new RedisRecordStore<VolumeRecord>(redis, cfg.queuePrefix, 'vol');
   const snapshots = new RedisRecordStore<SnapshotRecord>(redis, cfg.queuePrefix, 'snap');

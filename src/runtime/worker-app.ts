@@ -1,13 +1,15 @@
 import type { Config } from '../config/schema';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/registry';
-import { redisConnection } from '../queue/connection';
+import { redisConnection, redisTargetFromConfig } from '../queue/connection';
+import { warnAboutRedis } from './redis-warnings';
 import type { RdsPort } from '../rds/port';
 import { WorkerHost } from '../workers/worker-host';
 import { Queue } from 'bullmq';
 import { VOLUME_QUEUE } from '../queue/jobs';
 import { RedisAttachmentStore } from '../state/redis-attachment-store';
 import { RedisRecordStore } from '../state/redis-record-store';
+import { OrphanSightings } from '../state/orphan-sightings';
 import type { SnapshotRecord } from '../state/snapshot-record';
 import type { VolumeRecord } from '../state/volume-record';
 import { clusterFromConfig } from './cluster-factory';
@@ -28,8 +30,9 @@ export async function startWorker(
 ): Promise<WorkerApp> {
   const metrics = shared.metrics ?? new Metrics('worker');
   const rds = shared.rds ?? rdsFromConfig(cfg.rds, metrics);
-  const connection = redisConnection(cfg.redisUrl, 'blocking');
-  const fast = redisConnection(cfg.redisUrl, 'fast');
+  const connection = redisConnection(redisTargetFromConfig(cfg), 'blocking');
+  const fast = redisConnection(redisTargetFromConfig(cfg), 'fast');
+  warnAboutRedis(fast, cfg.queuePrefix, log);
   const queue = new Queue(VOLUME_QUEUE, { connection: fast, prefix: cfg.queuePrefix });
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
   const cluster = await clusterFromConfig(cfg, log);
@@ -48,12 +51,14 @@ export async function startWorker(
     fencing,
     records: { volumes: new RedisRecordStore<VolumeRecord>(fast, cfg.queuePrefix, 'vol'), snapshots: new RedisRecordStore<SnapshotRecord>(fast, cfg.queuePrefix, 'snap') },
     nqnPrefix: cfg.nqnPrefix,
+    orphans: { slotPrefix: cfg.volumePrefix, delete: cfg.orphans.delete, graceMs: cfg.orphans.graceMs, sightings: new OrphanSightings(fast, cfg.queuePrefix) },
   });
   await host.waitUntilReady();
   // One reconciler cluster-wide however many workers: a job scheduler is a single Redis entity.
   // Redis empty (fresh or lost)? Rebuild the records from RDS once; the job itself re-checks, so a few workers
   // starting together do it once (same job id per minute).
   await queue.add('reconcile.state', { volumeId: '' }, { jobId: `reconcile.state-${Math.floor(Date.now() / 60000)}`, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } });
+  await queue.upsertJobScheduler('reconcile.orphans', { every: cfg.orphans.intervalMs }, { name: 'reconcile.orphans', data: { volumeId: '' } });
   await queue.upsertJobScheduler('reconcile.attachments', { every: cfg.fencing.reconcileIntervalMs }, { name: 'reconcile.attachments', data: { volumeId: '' } });
   let http: HttpServer | undefined;
   if (shared.httpListen) {

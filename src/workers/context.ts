@@ -3,6 +3,7 @@ import type { Logger } from '../log/logger';
 import type { RdsPort } from '../rds/port';
 import type { AttachmentSource, EventSink, NodeRegistry } from '../cluster/ports';
 import type { AttachmentStore } from '../state/attachment-record';
+import type { OrphanSightings } from '../state/orphan-sightings';
 import type { SnapshotStore } from '../state/snapshot-record';
 import type { VolumeStore } from '../state/volume-record';
 import type { JobData, JobName, JobResult } from '../queue/jobs';
@@ -49,6 +50,15 @@ export interface ProcessorContext {
   /** The driver's records, for the reconcilers. */
   records?: { volumes: VolumeStore; snapshots: SnapshotStore };
   nqnPrefix?: string;
+  orphans?: OrphanPolicy;
+}
+
+/** reconcile.orphans: report always; delete only when enabled, after the grace period from the first sighting. */
+export interface OrphanPolicy {
+  slotPrefix: string;
+  delete: boolean;
+  graceMs: number;
+  sightings: OrphanSightings;
 }
 
 export function fencingOf(ctx: ProcessorContext): FencingContext {

@@ -41,6 +41,7 @@ export interface WorkerHostOptions {
   fencing?: FencingContext;
   records?: ProcessorContext['records'];
   nqnPrefix?: string;
+  orphans?: ProcessorContext['orphans'];
 }
 
 export class WorkerHost {
@@ -82,7 +83,7 @@ export class WorkerHost {
     this.opts.metrics?.jobAttempts.inc({ type: name });
     try {
       const result = await this.lease.hold(keys, holder, () =>
-        processor(job.data, { rds: this.opts.rds, basePath: this.opts.basePath, steps: jobSteps(job), log, fencing: this.opts.fencing, records: this.opts.records, nqnPrefix: this.opts.nqnPrefix }),
+        processor(job.data, { rds: this.opts.rds, basePath: this.opts.basePath, steps: jobSteps(job), log, fencing: this.opts.fencing, records: this.opts.records, nqnPrefix: this.opts.nqnPrefix, orphans: this.opts.orphans }),
       );
       this.observe(name, 'completed', started);
       return result;

@@ -8,6 +8,7 @@ import { fenceDetach } from './fence-detach';
 import { migrationTimeout } from './migration-timeout';
 import { reconcileAttachments } from './reconcile-attachments';
 import { reconcileState } from './reconcile-state';
+import { reconcileOrphans } from './reconcile-orphans';
 import { snapshotCreate } from './snapshot-create';
 import { targetExport } from './target-export';
 
@@ -25,4 +26,5 @@ export const processors: { [N in JobName]: Processor<N> } = {
   'migration.timeout': migrationTimeout,
   'reconcile.attachments': reconcileAttachments,
   'reconcile.state': reconcileState,
+  'reconcile.orphans': reconcileOrphans,
 };

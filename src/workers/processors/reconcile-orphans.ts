@@ -1,0 +1,42 @@
+import { deleteOrphans, findOrphans } from '../../ops/orphans';
+import type { Processor } from '../context';
+
+/**
+ * reconcile.orphans (a job scheduler, one instance cluster-wide): disks under the driver's slot prefix and base
+ * path that no record knows, and backing files under the base path that no disk uses. Reported every run (log,
+ * metric, `rds-csi orphans list`); deleted only when enabled and older than the grace period measured from the
+ * orphan's own first sighting. Nothing outside the base path, and no exported disk, is ever deleted.
+ */
+export const reconcileOrphans: Processor<'reconcile.orphans'> = async (_data, ctx) => {
+  const policy = ctx.orphans;
+  const records = ctx.records;
+  if (!policy || !records) throw new Error('reconcile.orphans needs the orphan policy and the record stores');
+  const report = await findOrphans(
+    { rds: ctx.rds, volumes: records.volumes, snapshots: records.snapshots, listFiles: () => ctx.rds.listFiles() },
+    { basePath: ctx.basePath, slotPrefix: policy.slotPrefix },
+  );
+  const keyOf = { disk: (slot: string, file: string) => `disk:${slot}:${file}`, file: (p: string) => `file:${p}` };
+  const now = Date.now();
+  const seen = await policy.sightings.observe([...report.disks.map((d) => keyOf.disk(d.slot, d.filePath)), ...report.files.map((f) => keyOf.file(f.path))], now);
+  const metrics = ctx.fencing?.metrics;
+  metrics?.reconcile('orphan-disks-seen', report.disks.length);
+  metrics?.reconcile('orphan-files-seen', report.files.length);
+  if (report.disks.length || report.files.length) {
+    ctx.log.warn(
+      { disks: report.disks.map((d) => d.slot), files: report.files.map((f) => f.path), deleteEnabled: policy.delete },
+      'orphans on RDS: nothing the driver knows uses them (rds-csi orphans list)',
+    );
+  }
+  let deleted = 0;
+  if (policy.delete) {
+    const ripe = (key: string): boolean => now - (seen.get(key) ?? now) >= policy.graceMs;
+    const due = { ...report, disks: report.disks.filter((d) => ripe(keyOf.disk(d.slot, d.filePath))), files: report.files.filter((f) => ripe(keyOf.file(f.path))) };
+    if (due.disks.length || due.files.length) {
+      const outcomes = await deleteOrphans({ rds: ctx.rds, volumes: records.volumes, snapshots: records.snapshots }, due);
+      deleted = outcomes.filter((o) => o.result === 'deleted').length;
+      for (const o of outcomes) ctx.log.warn({ kind: o.kind, path: o.path, result: o.result, detail: o.detail }, 'orphan cleanup');
+      metrics?.reconcile('orphans-deleted', deleted);
+    }
+  }
+  return { disks: report.disks.length, files: report.files.length, deleted };
+};
