@@ -5,7 +5,8 @@
 // per boot, collect its exit status and logs through a virtio-9p share (/results), print a table.
 //
 //   node scripts/vm/run.js [SCENARIO...]   all scenarios when none is named (smoke first)
-//     --list            list the scenarios and exit
+//     --ci              the CI subset: scenarios with a `# vm-ci: yes` header (plus any named)
+//     --list            list the scenarios (CI subset marked *) and exit
 //     --build-only      build the image if needed, run nothing
 //     --rebuild         rebuild the image (both stages) even when the cache is current
 //     --strict          a scenario whose prerequisites are missing (PENDING) fails the run
@@ -43,10 +44,11 @@ const die = (msg, code = 2) => {
 
 // ---- arguments -----------------------------------------------------------------------------------------------------
 function parseArgs(argv) {
-  const o = { names: [], list: false, buildOnly: false, rebuild: false, strict: false, timeout: undefined };
+  const o = { names: [], ci: false, list: false, buildOnly: false, rebuild: false, strict: false, timeout: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--list') o.list = true;
+    else if (a === '--ci') o.ci = true;
     else if (a === '--build-only') o.buildOnly = true;
     else if (a === '--rebuild') o.rebuild = true;
     else if (a === '--strict') o.strict = true;
@@ -69,15 +71,17 @@ function parseArgs(argv) {
 //   # vm-requires: file REL_PATH     a project file that must exist (e.g. a build output)
 //   # vm-requires: cmd ARGV...       a command run on the host from the project root that must exit 0
 //   # vm-summary: TEXT               what the scenario proves (several lines are joined)
+//   # vm-ci: yes                     part of the CI subset (--ci)
 function loadScenarios() {
   const files = fs.readdirSync(SCENARIOS).filter((f) => f.endsWith('.sh')).sort();
   const list = files.map((f) => {
     const text = fs.readFileSync(path.join(SCENARIOS, f), 'utf8');
-    const sc = { name: f.slice(0, -3), timeout: 300, requires: [], summary: [] };
+    const sc = { name: f.slice(0, -3), timeout: 300, requires: [], summary: [], ci: false };
     for (const line of text.split('\n')) {
-      const m = /^# vm-(timeout|requires|summary):\s*(.*)$/.exec(line);
+      const m = /^# vm-(timeout|requires|summary|ci):\s*(.*)$/.exec(line);
       if (!m) continue;
       if (m[1] === 'timeout') sc.timeout = Number(m[2]);
+      else if (m[1] === 'ci') sc.ci = m[2].trim() === 'yes';
       else if (m[1] === 'requires') sc.requires.push(m[2].trim());
       else sc.summary.push(m[2].trim());
     }
@@ -387,12 +391,13 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   const all = loadScenarios();
   if (o.list) {
-    for (const s of all) console.log(`${s.name.padEnd(16)} ${String(s.timeout).padStart(4)} s  ${s.summary}`);
+    for (const s of all) console.log(`${s.ci ? '*' : ' '} ${s.name.padEnd(16)} ${String(s.timeout).padStart(4)} s  ${s.summary}`);
+    console.log('\n* = CI subset (--ci)');
     return 0;
   }
   const unknown = o.names.filter((n) => !all.some((s) => s.name === n));
   if (unknown.length) die(`unknown scenario(s): ${unknown.join(', ')}; known: ${all.map((s) => s.name).join(', ')}`);
-  const chosen = o.names.length ? all.filter((s) => o.names.includes(s.name)) : all;
+  const chosen = o.ci ? all.filter((s) => s.ci || o.names.includes(s.name)) : o.names.length ? all.filter((s) => o.names.includes(s.name)) : all;
 
   const tBuild = Date.now();
   ensureHostTools(o.rebuild || !imageReady(cacheKeys().imageDir));

@@ -1,5 +1,6 @@
 #!/bin/bash
-# vm-timeout: 360
+# vm-ci: yes
+# vm-timeout: 240
 # vm-requires: file dist/src/cli/main.js
 # vm-requires: file dist/test/vm/guest/lifecycle.js
 # vm-summary: one plugin start, five parts: orphan cleanup at start disconnects only a managed NQN without namespace

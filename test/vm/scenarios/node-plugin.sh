@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 420
+# vm-timeout: 240
 # vm-requires: file dist/src/cli/main.js
 # vm-requires: file dist/test/vm/guest/node-plugin.js
 # vm-requires: cmd node dist/src/cli/main.js node --help

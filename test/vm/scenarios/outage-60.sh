@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 300
+# vm-timeout: 240
 # vm-requires: file dist/src/cli/main.js
 # vm-requires: file dist/test/vm/guest/outage.js
 # vm-summary: a 60 s target outage (beyond keep-alive 15 s) with a write in flight: same checks as `outage`; slow, so

@@ -1,5 +1,6 @@
 #!/bin/bash
-# vm-timeout: 300
+# vm-ci: yes
+# vm-timeout: 180
 # vm-requires: file dist/src/cli/main.js
 # vm-requires: file dist/test/vm/guest/outage.js
 # vm-summary: target outages of 1 s and 10 s (port->subsystem link removed in configfs) with a write in flight through

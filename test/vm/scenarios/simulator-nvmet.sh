@@ -1,5 +1,6 @@
 #!/bin/bash
-# vm-timeout: 300
+# vm-ci: yes
+# vm-timeout: 200
 # vm-requires: file dist/src/cli/main.js
 # vm-requires: file dist/test/vm/guest/simulator-nvmet.js
 # vm-summary: `rds-csi simulator --nvmet` exports disks as kernel NVMe/TCP subsystems: the driver's RouterOS client adds

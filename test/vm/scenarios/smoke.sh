@@ -1,4 +1,5 @@
 #!/bin/bash
+# vm-ci: yes
 # vm-timeout: 240
 # vm-summary: the kernel data plane and the tooling end to end, without the project: nvmet-tcp target through
 # vm-summary: configfs, allowed host NQN enforced, nvme connect with a host NQN, device found by NQN in sysfs,
