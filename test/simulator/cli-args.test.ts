@@ -13,7 +13,17 @@ describe('simulator CLI arguments', () => {
     expect(parseCliArgs(['--data-dir', 'd', '--copy-bytes-per-second', '0']).faults?.copyBytesPerSecond).toBe(0);
   });
 
+  it('takes --nvmet with the listen address (default --host) and an optional port', () => {
+    expect(parseCliArgs(['--data-dir', 'd']).nvmet).toBeUndefined();
+    expect(parseCliArgs(['--data-dir', 'd', '--nvmet']).nvmet).toEqual({ address: '127.0.0.1', port: undefined });
+    expect(parseCliArgs(['--data-dir', 'd', '--host', '10.0.0.9', '--nvmet']).nvmet).toEqual({ address: '10.0.0.9', port: undefined });
+    expect(parseCliArgs(['--data-dir', 'd', '--nvmet', '--nvmet-address', '10.1.2.3', '--nvmet-port', '4421']).nvmet).toEqual({ address: '10.1.2.3', port: 4421 });
+  });
+
   it.each([
+    [['--data-dir', 'd', '--nvmet-address', '10.0.0.1'], /need --nvmet/],
+    [['--data-dir', 'd', '--nvmet', '--nvmet-address', 'storage.local'], /IPv4/],
+    [['--data-dir', 'd', '--nvmet', '--nvmet-port', '70000'], /nvmet-port/],
     [[], /data-dir/],
     [['--data-dir', 'd', '--empty-mode', '7.1'], /empty-mode/],
     [['--data-dir', 'd', '--port', 'x'], /port/],
