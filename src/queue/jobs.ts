@@ -144,8 +144,10 @@ export interface VolumeScoped {
  * change of the source nor a DeleteSnapshot can run in the middle of the copy.
  */
 export function leaseKeysOf(name: string, data: VolumeScoped): string[] {
-  // The reconciler touches no volume itself: it enqueues fence.detach jobs, which take their own leases.
-  if (name.startsWith('reconcile.')) return [];
+  // A reconciler holds one lease of its own (no volume id contains a '.'), so two workers never run the same
+  // reconciler at once even when a run outlasts its schedule; the volumes it touches go through their own jobs
+  // (fence.detach) or re-check just before acting (orphans).
+  if (name.startsWith('reconcile.')) return [name];
   if (name === 'snapshot.create') return [data.volumeId, (data as unknown as SnapshotCreateData).snapshotId].sort();
   return [data.volumeId];
 }

@@ -79,3 +79,39 @@ describe('reconcile.orphans', () => {
     expect(await sightings.all()).toEqual({});
   });
 });
+
+describe('reconcilers across workers', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('two workers never run the same reconciler at once', async () => {
+    const { startWorker } = await import('../../src/runtime/worker-app');
+    const second = await startWorker(h.cfg, createLogger('silent'));
+    const redis = new Redis(h.redis.url);
+    const queue = new Queue('volumes', { connection: redis, prefix: h.cfg.queuePrefix });
+    try {
+      h.sim.faults.set({ latencyMs: 150 }); // each run takes several RouterOS calls: long enough to overlap if allowed
+      const jobs = await Promise.all([1, 2, 3, 4].map((i) => queue.add('reconcile.orphans', { volumeId: '' }, { jobId: `orphans-overlap-${i}` })));
+      const deadline = Date.now() + 30000;
+      let done: Array<{ processedOn?: number; finishedOn?: number }> = [];
+      while (Date.now() < deadline) {
+        done = await Promise.all(jobs.map(async (j) => (await queue.getJob(j.id!))!));
+        if (done.every((j) => j.finishedOn)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const spans = done.map((j) => [j.processedOn!, j.finishedOn!]).sort((a, b) => a[0] - b[0]);
+      expect(spans.every(([s, e]) => s && e)).toBe(true);
+      for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1]);
+    } finally {
+      h.sim.faults.set({ latencyMs: 0 });
+      await queue.close();
+      await redis.quit();
+      await second.close();
+    }
+  }, 60000);
+});
