@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -187,9 +188,15 @@ function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResul
   const a = r.analysis;
   const jobsLine = (label: string, x: StormResult): string => {
     const j = x.analysis;
-    return `  ${label}: ${j.jobs} jobs (${j.retriedJobs} retried), on average ${j.avgJobsRunning.toFixed(1)} of ${x.concurrency} running; job time per RouterOS command ${ms(j.jobMsPerCommand)} ms` +
-      ` (RouterOS call ${j.workerCommandMs === undefined ? '-' : ms(j.workerCommandMs)} ms); first job taken ${j.startupSeconds.toFixed(2)} s after the first request, ` +
-      `jobs ran ${j.jobSpanSeconds.toFixed(2)} s, last reply ${j.drainSeconds.toFixed(2)} s after the last job`;
+    const per = j.perJobMs;
+    const ideal = (x.commands / j.jobs) * x.latencyMs;
+    return (
+      `  ${label}: ${j.jobs} jobs (${j.retriedJobs} retried), on average ${j.avgJobsRunning.toFixed(1)} of ${x.concurrency} running; ` +
+      `first job taken ${j.startupSeconds.toFixed(2)} s after the first request, jobs ran ${j.jobSpanSeconds.toFixed(2)} s, last reply ${j.drainSeconds.toFixed(2)} s after the last job\n` +
+      `    per job (ms): taken -> finished ${ms(per.run)} (ideal ${ms(ideal)}) = before the processor (lease acquire, BullMQ) ${ms(per.run - per.handler)} + processor and lease release ${ms(per.handler)}, ` +
+      `of which RDS commands ${per.commands === undefined ? '-' : ms(per.commands)}` +
+      (j.idealCommandMs === undefined ? '' : ` (a ${x.latencyMs} ms command really took ${ms(j.idealCommandMs)} ms)`)
+    );
   };
   const byPath = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${k} ${ms(v)}`).join(', ');
   const lines = ['analysis:', jobsLine('simulator', r)];
@@ -230,6 +237,17 @@ function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResul
   );
 }
 
+/** The code measured: HEAD and how many files differ from it (the bench builds the working tree). */
+function codeVersion(): { head?: string; changedFiles?: number } {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    return { head, changedFiles: changed };
+  } catch {
+    return {};
+  }
+}
+
 function load1(): number {
   return os.loadavg()[0];
 }
@@ -252,12 +270,22 @@ async function main(): Promise<number> {
     startedAt: new Date(started).toISOString(),
     node: process.version,
     cpus: os.cpus().length,
+    code: codeVersion(),
     options: { ...o, parts: [...o.parts] },
     loadAverage: { start: os.loadavg() },
   };
   const loads = results.loadAverage as Record<string, number[]>;
   const failures: string[] = [];
-  log(`temp dir ${dir}`);
+  // Interrupted: exit through process.exit so every child is killed (procs.ts) and the temp dir goes.
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`${sig}: stopping`);
+      process.exit(130);
+    });
+  }
+  const code = results.code as { head?: string; changedFiles?: number };
+  log(`temp dir ${dir}; code ${code.head ?? '?'}${code.changedFiles ? ` + ${code.changedFiles} changed files under src/` : ''}; load average ${load1().toFixed(2)}`);
   const redis = await startRedis();
   try {
     if (o.parts.has('a')) {

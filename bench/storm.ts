@@ -46,6 +46,10 @@ export interface StormResult {
     workerCommandMs?: number;
     /** The same by command path, ms. */
     workerCommandMsByPath: Record<string, number>;
+    /** Mean per job, ms: taken → finished; the worker's job histogram (processor + lease release); the RDS commands in it. */
+    perJobMs: { run: number; handler: number; commands?: number };
+    /** Ideal RDS only: mean real duration of a command that should take exactly the latency (event-loop lateness). */
+    idealCommandMs?: number;
     /** Σ(job run time) ÷ wall: how many of the C slots were busy on average. */
     avgJobsRunning: number;
     /** Σ(job run time) ÷ commands, ms: includes lease and BullMQ bookkeeping inside the job. */
@@ -124,6 +128,7 @@ export async function runStorm(o: StormOptions, topology: Topology = 'separate-w
     const warmJobs = new Set((await completedJobs(o.redisUrl)).map((j) => j.id));
 
     const s0 = await stack.commands();
+    const e0 = stack.idealElapsedMs ? await stack.idealElapsedMs() : undefined;
     const pids: Record<string, number> = { redis: o.redisPid, simulator: stack.sim.pid };
     for (const c of stack.children) pids[c.name] = c.pid;
     const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSecondsOf(pid)]));
@@ -156,12 +161,16 @@ export async function runStorm(o: StormOptions, topology: Topology = 'separate-w
     const cpuSeconds: Record<string, number> = { 'bench (gRPC client)': (self.user + self.system) / 1e6 };
     for (const [k, pid] of Object.entries(pids)) cpuSeconds[k] = cpuSecondsOf(pid) - cpu0[k];
     const delta = commandDelta(s0, await stack.commands());
+    const idealElapsed = stack.idealElapsedMs && e0 !== undefined ? (await stack.idealElapsedMs()) - e0 : undefined;
     const afterStorm = stack.memory();
     stack.assertAlive();
     const text1 = await scrape(metricsPort);
     const m1 = histogramTotals(text1, 'rds_csi_routeros_call_duration_seconds');
+    const handler0 = histogramTotals(text0, 'rds_csi_job_duration_seconds');
+    const handler = histogramTotals(text1, 'rds_csi_job_duration_seconds');
 
-    const jobs = (await completedJobs(o.redisUrl)).filter((j) => !warmJobs.has(j.id));
+    // The CreateVolume jobs of the storm (not the warm-up's, nor the worker's periodic reconcile jobs).
+    const jobs = (await completedJobs(o.redisUrl)).filter((j) => !warmJobs.has(j.id) && (j.name === 'disk.create' || j.name === 'target.export'));
     const runMs = jobs.reduce((s, j) => s + (j.finishedOn - j.processedOn), 0);
     const firstTaken = Math.min(...jobs.map((j) => j.processedOn));
     const lastFinished = Math.max(...jobs.map((j) => j.finishedOn));
@@ -185,6 +194,12 @@ export async function runStorm(o: StormOptions, topology: Topology = 'separate-w
       analysis: {
         workerCommandMs: calls > 0 ? ((m1.sum - m0.sum) / calls) * 1000 : undefined,
         workerCommandMsByPath: meanMsByLabel(text0, text1, 'rds_csi_routeros_call_duration_seconds', 'command'),
+        perJobMs: {
+          run: runMs / jobs.length,
+          handler: handler.count ? ((handler.sum - handler0.sum) / jobs.length) * 1000 : NaN,
+          commands: idealElapsed !== undefined ? idealElapsed / jobs.length : calls > 0 ? ((m1.sum - m0.sum) * 1000) / jobs.length : undefined,
+        },
+        idealCommandMs: idealElapsed !== undefined ? idealElapsed / delta.total : undefined,
         avgJobsRunning: runMs / (wallSeconds * 1000),
         jobMsPerCommand: runMs / delta.total,
         meanPickupMs: jobs.reduce((s, j) => s + (j.processedOn - j.addedAt), 0) / jobs.length,

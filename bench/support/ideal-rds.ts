@@ -12,6 +12,8 @@ import type { AddDiskSpec, ExportSpec, PoolCapacity, RdsDisk, RdsFile, RdsPort }
 class IdealRdsImpl {
   /** RouterOS commands "executed", by command path. */
   readonly commands: Record<string, number> = {};
+  /** How long the commands really took, summed (timers fire late when the event loop is busy), ms. */
+  elapsedMs = 0;
   private readonly disks = new Map<string, RdsDisk>();
   private nextId = 2;
 
@@ -19,7 +21,9 @@ class IdealRdsImpl {
 
   private async command(path: string): Promise<void> {
     this.commands[path] = (this.commands[path] ?? 0) + 1;
+    const t = performance.now();
     await new Promise((r) => setTimeout(r, this.latencyMs));
+    this.elapsedMs += performance.now() - t;
   }
 
   async getDisk(slot: string): Promise<RdsDisk | undefined> {
@@ -67,6 +71,7 @@ class IdealRdsImpl {
 export interface IdealRds {
   port: RdsPort;
   commands(): Record<string, number>;
+  elapsedMs(): number;
 }
 
 export function idealRds(latencyMs: number): IdealRds {
@@ -80,5 +85,5 @@ export function idealRds(latencyMs: number): IdealRds {
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   }) as unknown as RdsPort;
-  return { port, commands: () => ({ ...impl.commands }) };
+  return { port, commands: () => ({ ...impl.commands }), elapsedMs: () => impl.elapsedMs };
 }

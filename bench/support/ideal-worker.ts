@@ -10,7 +10,7 @@ import { idealRds } from './ideal-rds';
 
 interface Request {
   id: number;
-  op: 'stats' | 'close';
+  op: 'stats' | 'elapsed' | 'close';
 }
 
 async function main(): Promise<void> {
@@ -19,8 +19,8 @@ async function main(): Promise<void> {
   const rds = idealRds(Number(latency));
   const app = await startWorker(cfg, createLogger('warn', 'bench-ideal-worker'), { rds: rds.port, httpListen });
   process.on('message', (m: Request) => {
-    if (m.op === 'stats') {
-      process.send?.({ id: m.id, result: rds.commands() });
+    if (m.op === 'stats' || m.op === 'elapsed') {
+      process.send?.({ id: m.id, result: m.op === 'stats' ? rds.commands() : rds.elapsedMs() });
       return;
     }
     app.close().then(

@@ -25,6 +25,12 @@ process.on('exit', () => {
   }
 });
 
+/** Kills `child` (SIGKILL) if it is still running when the bench process exits, however it exits. */
+export function killOnExit(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
 export interface Child {
   name: string;
   pid: number;

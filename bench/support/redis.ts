@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { killOnExit } from './procs';
 
 /**
  * A private redis-server for the benchmark: its own port on 127.0.0.1 and temp dir, never the machine's shared
@@ -54,6 +55,7 @@ export async function startRedis(): Promise<BenchRedis> {
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
     { stdio: 'ignore' },
   );
+  killOnExit(child);
   const spawned = new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', reject);

@@ -48,6 +48,8 @@ export interface Stack {
   assertAlive(): void;
   /** RouterOS commands the jobs made: the simulator's counters, or the ideal RDS's. */
   commands(): Promise<Record<string, number>>;
+  /** Ideal RDS only: total time its commands really took so far, ms. */
+  idealElapsedMs?(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -104,6 +106,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       memory: () => ({ controller: memoryOf(controller.pid), worker: worker ? memoryOf(worker.pid) : undefined }),
       assertAlive,
       commands: async () => (ideal ? ((await ideal.request('stats')) as Record<string, number>) : sim.stats()),
+      idealElapsedMs: ideal ? async () => (await ideal.request('elapsed')) as number : undefined,
       stop: async () => {
         cl.close();
         await Promise.all(children.map((c) => c.stop()));
