@@ -86,6 +86,41 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (include "rds-csi.componentName" (dict "ctx" . "component" "redis")) .Values.redis.internal.auth.existingSecret }}
 {{- end }}
 
+{{/* Secret the chart makes for an external Redis: its CA and the Sentinel password, when given inline. */}}
+{{- define "rds-csi.redisExternalSecretName" -}}
+{{- include "rds-csi.componentName" (dict "ctx" . "component" "redis-external") }}
+{{- end }}
+
+{{/* Secret with the external Redis CA (rediss://), or nothing when there is none. */}}
+{{- define "rds-csi.redisCaSecretName" -}}
+{{- $t := .Values.redis.external.tls }}
+{{- if eq .Values.redis.mode "external" }}
+{{- if $t.existingSecret }}{{ $t.existingSecret }}{{ else if $t.ca }}{{ include "rds-csi.redisExternalSecretName" . }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/* Secret with the Sentinel password, or nothing when the Sentinels need none. */}}
+{{- define "rds-csi.sentinelSecretName" -}}
+{{- $s := .Values.redis.external.sentinel }}
+{{- if and (eq .Values.redis.mode "external") $s.sentinels }}
+{{- if $s.existingSecret }}{{ $s.existingSecret }}{{ else if $s.password }}{{ include "rds-csi.redisExternalSecretName" . }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/* Secret with the job dashboard credential. */}}
+{{- define "rds-csi.dashboardSecretName" -}}
+{{- default (include "rds-csi.componentName" (dict "ctx" . "component" "dashboard")) .Values.dashboard.existingSecret }}
+{{- end }}
+
+{{/* "true" when the controller mounts a dashboard credential (basic auth and/or token). */}}
+{{- define "rds-csi.dashboardCredential" -}}
+{{- if and .Values.dashboard.enabled (or .Values.dashboard.basicAuth.enabled .Values.dashboard.token.enabled) }}true{{ end }}
+{{- end }}
+
+{{/* Where controller and worker find mounted files. */}}
+{{- define "rds-csi.redisCaDir" -}}/etc/rds-csi/redis-tls{{- end }}
+{{- define "rds-csi.dashboardDir" -}}/etc/rds-csi/dashboard{{- end }}
+
 {{- define "rds-csi.redisHost" -}}
 {{- printf "%s.%s.svc" (include "rds-csi.componentName" (dict "ctx" . "component" "redis")) .Release.Namespace }}
 {{- end }}
@@ -117,6 +152,30 @@ Fails the render with a clear message when the values cannot work. Included once
 {{- fail "redis.mode=external needs redis.external.url or redis.external.existingSecret" }}
 {{- end }}
 {{- end }}
+{{- if eq .Values.redis.mode "external" }}
+{{- $s := .Values.redis.external.sentinel }}
+{{- if and $s.sentinels (not $s.masterName) }}
+{{- fail "redis.external.sentinel.sentinels is set but redis.external.sentinel.masterName (the master group the Sentinels monitor) is not" }}
+{{- end }}
+{{- if and $s.masterName (not $s.sentinels) }}
+{{- fail "redis.external.sentinel.masterName is set but redis.external.sentinel.sentinels (host:port of each Sentinel) is empty" }}
+{{- end }}
+{{- $url := .Values.redis.external.url }}
+{{- if and (include "rds-csi.redisCaSecretName" .) $url (not .Values.redis.external.existingSecret) (not (hasPrefix "rediss://" $url)) }}
+{{- fail "redis.external.tls needs a rediss:// URL (the CA is for TLS; redis:// is plain text)" }}
+{{- end }}
+{{- end }}
+{{- $d := .Values.dashboard }}
+{{- if $d.dangerousInsecureNoAuth }}
+{{- if not $d.enabled }}
+{{- fail "dashboard.dangerousInsecureNoAuth needs dashboard.enabled=true" }}
+{{- end }}
+{{- if or $d.basicAuth.enabled $d.token.enabled }}
+{{- fail "dashboard.dangerousInsecureNoAuth serves the dashboard WITHOUT authentication and cannot go with dashboard.basicAuth.enabled or dashboard.token.enabled: turn those off, or (better) turn dangerousInsecureNoAuth off" }}
+{{- end }}
+{{- else if and $d.enabled (not (include "rds-csi.dashboardCredential" .)) }}
+{{- fail "dashboard.enabled needs a credential: dashboard.basicAuth.enabled and/or dashboard.token.enabled (the dashboard is never served without authentication unless dashboard.dangerousInsecureNoAuth is set)" }}
+{{- end }}
 {{- if and (eq .Values.redis.mode "internal") .Values.redis.internal.persistence.enabled }}
 {{- $sc := .Values.redis.internal.persistence.storageClass }}
 {{- if and $sc (or (eq $sc .Values.storageClasses.filesystem.name) (eq $sc .Values.storageClasses.blockRWX.name)) }}
@@ -147,6 +206,12 @@ Numbers go through int64: Helm reads values as float64 and would print 1048576 a
   value: {{ .Values.rds.port | int64 | quote }}
 - name: RDS_CSI_RDS_TLS
   value: {{ .Values.rds.tls.enabled | quote }}
+{{- if include "rds-csi.pinCA" . }}
+{{- /* An environment variable rather than --rds-ca-file: `kubectl exec … rds-csi doctor controller` (and jobs,
+       volumes, orphans) then runs with exactly the settings of the process it sits beside. */}}
+- name: RDS_CSI_RDS_CA_FILE
+  value: {{ printf "%s/ca.crt" (include "rds-csi.rdsCaDir" .) | quote }}
+{{- end }}
 {{- if .Values.rds.tls.serverName }}
 - name: RDS_CSI_RDS_TLS_SERVER_NAME
   value: {{ .Values.rds.tls.serverName | quote }}
@@ -204,7 +269,13 @@ Numbers go through int64: Helm reads values as float64 and would print 1048576 a
 {{- /* In a pod "auto" would find the cluster too; "on" makes a missing service account fail loudly instead of
        falling back to standalone mode, where fencing knows no nodes. */}}
 - name: RDS_CSI_KUBERNETES_MODE
-  value: "on"
+  value: {{ .Values.driver.kubernetesMode | quote }}
+- name: RDS_CSI_ORPHANS_INTERVAL_MS
+  value: {{ .Values.orphans.intervalMs | int64 | quote }}
+- name: RDS_CSI_ORPHANS_DELETE
+  value: {{ .Values.orphans.delete | quote }}
+- name: RDS_CSI_ORPHANS_GRACE_MS
+  value: {{ .Values.orphans.graceMs | int64 | quote }}
 {{- include "rds-csi.redisEnv" . | trim | nindent 0 }}
 {{- with .Values.driver.extraEnv }}
 {{ toYaml . }}
@@ -239,6 +310,25 @@ expands $(REDIS_PASSWORD) inside the URL (it is declared first), so the password
 - name: RDS_CSI_REDIS_URL
   value: {{ .Values.redis.external.url | quote }}
 {{- end }}
+{{- if include "rds-csi.redisCaSecretName" . }}
+- name: RDS_CSI_REDIS_CA_FILE
+  value: {{ printf "%s/ca.crt" (include "rds-csi.redisCaDir" .) | quote }}
+{{- end }}
+{{- with .Values.redis.external.sentinel }}
+{{- if .sentinels }}
+- name: RDS_CSI_REDIS_SENTINELS
+  value: {{ join "," .sentinels | quote }}
+- name: RDS_CSI_REDIS_SENTINEL_NAME
+  value: {{ .masterName | quote }}
+{{- end }}
+{{- end }}
+{{- with include "rds-csi.sentinelSecretName" . }}
+- name: RDS_CSI_REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.redis.external.sentinel.existingSecretKey }}
+{{- end }}
 {{- else if .Values.redis.internal.auth.enabled }}
 - name: REDIS_PASSWORD
   valueFrom:
@@ -250,6 +340,47 @@ expands $(REDIS_PASSWORD) inside the URL (it is declared first), so the password
 {{- else }}
 - name: RDS_CSI_REDIS_URL
   value: {{ printf "redis://%s:6379/0" (include "rds-csi.redisHost" .) | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Files mounted into controller and worker: the pinned RDS CA and the external Redis CA. */}}
+{{- define "rds-csi.serverVolumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- if include "rds-csi.pinCA" . }}
+- name: rds-tls
+  mountPath: {{ include "rds-csi.rdsCaDir" . }}
+  readOnly: true
+{{- end }}
+{{- if include "rds-csi.redisCaSecretName" . }}
+- name: redis-tls
+  mountPath: {{ include "rds-csi.redisCaDir" . }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "rds-csi.serverVolumes" -}}
+- name: tmp
+  emptyDir:
+    medium: Memory
+    sizeLimit: 16Mi
+{{- if include "rds-csi.pinCA" . }}
+- name: rds-tls
+  secret:
+    secretName: {{ include "rds-csi.rdsSecretName" . }}
+    defaultMode: 0444
+    items:
+      - key: {{ .Values.rds.credentials.caKey }}
+        path: ca.crt
+{{- end }}
+{{- with include "rds-csi.redisCaSecretName" . }}
+- name: redis-tls
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0444
+    items:
+      - key: {{ $.Values.redis.external.tls.existingSecretKey }}
+        path: ca.crt
 {{- end }}
 {{- end }}
 

@@ -7,13 +7,18 @@ import type { Command } from 'commander';
 import { controllerCommand } from '../../src/cli/commands/controller';
 import { nodeCommand } from '../../src/cli/commands/node';
 import { workerCommand } from '../../src/cli/commands/worker';
-import { configEnvNames } from '../../src/config/load';
+import { configEnvNames, loadConfig } from '../../src/config/load';
+import { dashboardOverrides, type DashboardFlags } from '../../src/dashboard/flags';
+import { redisTargetFromConfig } from '../../src/queue/connection';
 
 /**
  * The Helm chart in helm/, checked without a cluster. What runs everywhere: Chart.yaml, values.yaml and the example
  * values in helm/ci/ against values.schema.json (ajv, draft-07), and every template reduced to its YAML skeleton
  * (template actions replaced by placeholders) parsed as Kubernetes objects; `.Values` paths, helper names and block
- * balance checked against the sources. `helm lint` and `helm template` run only where `helm` is on PATH.
+ * balance checked against the sources; every rds-csi flag and RDS_CSI_* name against the CLI and the config.
+ * `helm lint --strict`, `helm template` and `helm install --dry-run=client` (NOTES.txt) run only where `helm` is on
+ * PATH: there the rendered controller and worker are also loaded through the driver's own config loader and CLI
+ * option parser, so the chart's settings are exactly what the driver accepts.
  */
 
 type Obj = Record<string, unknown>;
@@ -92,6 +97,24 @@ function objectsOf(file: string): Obj[] {
   return out;
 }
 
+/**
+ * The innermost block action ("if …", "else if …", "with …", "range …") around the first line that contains `needle`,
+ * so a test can say under which condition a template emits it.
+ */
+function guardOf(text: string, needle: string): string | undefined {
+  const stack: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.includes(needle)) return [...stack].reverse().find((a) => /^(if|else|with|range)\b/.test(a));
+    for (const m of line.matchAll(/\{\{-?\s*([\s\S]*?)\s*-?\}\}/g)) {
+      const action = m[1].trim();
+      if (/^(if|with|range|define|block)\b/.test(action)) stack.push(action);
+      else if (/^else\b/.test(action)) stack[stack.length - 1] = action;
+      else if (/^end\b/.test(action)) stack.pop();
+    }
+  }
+  return undefined;
+}
+
 /** Objects of every template that parses (one that does not fails its own test, not the whole suite). */
 const allObjects = yamlTemplates.flatMap((file) => {
   try {
@@ -167,6 +190,21 @@ describe('values.schema.json', () => {
     ['node.connect.ctrlLossTmo', -2],
     ['fencing.defaultMigrationWindowSeconds', 4000],
     ['unknownTopLevel', true],
+    ['dashboard.enabled', 'yes'],
+    ['dashboard.basicAuth.username', 'has:colon'],
+    ['dashboard.basicAuth.password', 'has space'],
+    ['dashboard.insecureNoAuth', true],
+    ['dashboard.usernameKey', 'bad/key'],
+    ['orphans.intervalMs', 1000],
+    ['orphans.graceMs', -1],
+    ['orphans.delete', 'true'],
+    ['csiDriver.podInfoOnMount', 'false'],
+    ['csiDriver.storageCapacity', 1],
+    ['sidecars.provisioner.capacityPollInterval', 'often'],
+    ['driver.kubernetesMode', 'off'],
+    ['redis.external.sentinel.sentinels', ['sentinel-without-port']],
+    ['redis.external.sentinel.sentinels', 's1:26379,s2:26379'],
+    ['redis.external.tls.ca', 'not a PEM'],
   ])('rejects %s = %p', (key, bad) => {
     expect(errorsOf(setPath(clone(values), key, bad)).length).toBeGreaterThan(0);
   });
@@ -178,6 +216,11 @@ describe('values.schema.json', () => {
     setPath(v, 'node.maxUnavailable', '10%');
     setPath(v, 'redis.external.url', 'rediss://redis.example:6380/0');
     setPath(v, 'node.connect.fastIoFailTmo', 30);
+    setPath(v, 'redis.external.sentinel.sentinels', ['[fd00::1]:26379', 'sentinel-0.redis.svc:26379']);
+    setPath(v, 'redis.external.tls.ca', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    setPath(v, 'orphans.graceMs', 0);
+    setPath(v, 'orphans.intervalMs', 10000);
+    setPath(v, 'driver.kubernetesMode', 'auto');
     expect(errorsOf(v)).toEqual([]);
   });
 });
@@ -310,10 +353,66 @@ describe('what the templates promise (from the skeleton)', () => {
     expect((sts.spec as Obj).volumeClaimTemplates).toHaveLength(1);
   });
 
-  it('CSIDriver: attach required, no pod info, persistent volumes only', () => {
+  it('CSIDriver: attach required, persistent volumes only; pod info and storage capacity from values, both off by default', () => {
     const spec = byKind('CSIDriver')[0].spec as Obj;
-    expect(spec).toMatchObject({ attachRequired: true, podInfoOnMount: false, volumeLifecycleModes: ['Persistent'] });
-    expect(values.csiDriver).toMatchObject({ fsGroupPolicy: 'File' });
+    expect(spec).toMatchObject({ attachRequired: true, volumeLifecycleModes: ['Persistent'] });
+    expect(values.csiDriver).toMatchObject({ fsGroupPolicy: 'File', podInfoOnMount: false, storageCapacity: false });
+    const text = sources.get('csidriver.yaml') ?? '';
+    expect(text).toContain('podInfoOnMount: {{ .Values.csiDriver.podInfoOnMount }}');
+    expect(text).toContain('storageCapacity: {{ .Values.csiDriver.storageCapacity }}');
+  });
+
+  it('storage capacity: the same switch gives the provisioner --enable-capacity (owner: the Deployment) and the rights for CSIStorageCapacity', () => {
+    const d = workloadRunning('Deployment', 'controller');
+    const provisioner = container(d, 'csi-provisioner');
+    expect(provisioner.args).toEqual(expect.arrayContaining(['--enable-capacity', '--capacity-ownerref-level=2']));
+    expect((provisioner.env as Obj[]).map((e) => e.name)).toEqual(['NAMESPACE', 'POD_NAME']);
+    const controllerText = sources.get('controller-deployment.yaml') ?? '';
+    expect(guardOf(controllerText, '- --enable-capacity')).toBe('if .Values.csiDriver.storageCapacity');
+    const role = byKind('Role').find((r) => (r.rules as Obj[]).some((x) => (x.resources as string[]).includes('csistoragecapacities')));
+    expect(role).toBeDefined();
+    const rules = (role as Obj).rules as Obj[];
+    expect(rules.find((x) => (x.resources as string[]).includes('csistoragecapacities'))?.verbs).toEqual(expect.arrayContaining(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']));
+    expect(rules.some((x) => (x.resources as string[]).includes('replicasets') && (x.apiGroups as string[]).includes('apps'))).toBe(true);
+    expect(guardOf(sources.get('rbac-controller.yaml') ?? '', 'resources: ["csistoragecapacities"]')).toBe('if .Values.csiDriver.storageCapacity');
+  });
+
+  it('dashboard: off by default, read-only by default; the credential Secret is mounted as files and passed with the CLI\'s flags', () => {
+    expect(values.dashboard).toMatchObject({ enabled: false, readWrite: false, dangerousInsecureNoAuth: false });
+    const secret = objectsOf('dashboard-secret.yaml');
+    expect(secret.map((o) => o.kind)).toEqual(['Secret']);
+    const d = workloadRunning('Deployment', 'controller');
+    const args = container(d, 'rds-csi').args as string[];
+    for (const flag of ['--dashboard-basic-auth-user-file', '--dashboard-basic-auth-password-file', '--dashboard-token-file', '--dashboard-read-write']) expect(args).toContain(flag);
+    const text = sources.get('controller-deployment.yaml') ?? '';
+    for (const f of ['username', 'password', 'token']) expect(text).toContain(`printf "%s/${f}" $dir`);
+    expect((container(d, 'rds-csi').volumeMounts as Obj[]).some((m) => m.name === 'dashboard-auth' && m.readOnly === true)).toBe(true);
+    const vol = (podSpec(d).volumes as Obj[]).find((v) => v.name === 'dashboard-auth');
+    expect(((vol?.secret as Obj).items as Obj[]).map((i) => i.path)).toEqual(['username', 'password', 'token']);
+  });
+
+  it('dashboard: --dashboard-insecure-no-auth only behind the loudly named value, which the chart refuses beside a credential', () => {
+    const text = sources.get('controller-deployment.yaml') ?? '';
+    expect(text.split('--dashboard-insecure-no-auth').length - 1).toBe(1);
+    expect(guardOf(text, '- --dashboard-insecure-no-auth')).toBe('if and .Values.dashboard.enabled .Values.dashboard.dangerousInsecureNoAuth');
+    const helpers = sources.get('_helpers.tpl') ?? '';
+    expect(helpers).toContain('fail "dashboard.dangerousInsecureNoAuth serves the dashboard WITHOUT authentication');
+    expect(helpers).toContain('fail "dashboard.enabled needs a credential');
+    expect([...sources.values()].join('\n')).not.toMatch(/RDS_CSI_DASHBOARD_INSECURE_NO_AUTH/);
+  });
+
+  it('sets every Redis, fencing and orphan setting the driver has, and its Kubernetes mode, from values', () => {
+    const used = new Set([...[...sources.values()].join('\n').matchAll(/\bRDS_CSI_[A-Z0-9_]+/g)].map((m) => m[0]));
+    const wanted = configEnvNames().filter((n) => /^RDS_CSI_(REDIS_|FENCING_|ORPHANS_|KUBERNETES_MODE$)/.test(n));
+    expect(wanted.length).toBeGreaterThanOrEqual(11);
+    expect(wanted.filter((n) => !used.has(n))).toEqual([]);
+    expect(values.orphans).toEqual({ intervalMs: 3600000, delete: false, graceMs: 86400000 });
+    expect((values.driver as Obj).kubernetesMode).toBe('on');
+  });
+
+  it('NOTES.txt tells how to reach the dashboard and how to check the install', () => {
+    const notes = sources.get('NOTES.txt') ?? '';
+    for (const s of ['port-forward', '/dashboard', '-- rds-csi doctor controller', 'rds-csi doctor node --node-id "$NODE_NAME"', 'controller-metrics']) expect(notes).toContain(s);
   });
 
   it('passes rds-csi only flags its CLI has', () => {
@@ -358,27 +457,233 @@ const helm = spawnSync('helm', ['version', '--short'], { encoding: 'utf8' });
 const hasHelm = !helm.error && helm.status === 0;
 const withHelm = hasHelm ? it : it.skip;
 const required = ['--set', 'rds.host=rds.example.lan', '--set', 'rds.credentials.password=secret', '--set', 'rds.tls.pinCA=false'];
+const NS = 'rds-csi';
 
-describe(`helm lint and helm template (${hasHelm ? helm.stdout.trim() : 'helm not on PATH: skipped'})`, () => {
-  withHelm('helm lint passes', () => {
-    const r = spawnSync('helm', ['lint', CHART, ...required], { encoding: 'utf8' });
-    expect(`${r.stdout}${r.stderr}`).not.toMatch(/\[ERROR\]/);
+interface Rendered {
+  status: number | null;
+  stderr: string;
+  docs: Obj[];
+}
+
+/** `helm template rds-csi helm/ -n rds-csi` with the required values and `extra`. */
+function render(extra: string[]): Rendered {
+  const r = spawnSync('helm', ['template', 'rds-csi', CHART, '--namespace', NS, ...required, ...extra], { encoding: 'utf8' });
+  const docs = r.status === 0 ? parseAllDocuments(r.stdout).map((d) => d.toJS() as unknown).filter(isObj) : [];
+  return { status: r.status, stderr: r.stderr, docs };
+}
+
+function rendered(extra: string[]): Obj[] {
+  const r = render(extra);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return r.docs;
+}
+
+const find = (docs: Obj[], kind: string, nameSuffix: string): Obj | undefined =>
+  docs.find((d) => d.kind === kind && String((d.metadata as Obj).name).endsWith(nameSuffix));
+const must = <T>(v: T | undefined, what: string): T => {
+  if (v === undefined) throw new Error(`missing: ${what}`);
+  return v;
+};
+const controllerOf = (docs: Obj[]): Obj => must(find(docs, 'Deployment', '-controller'), 'controller Deployment');
+const workerOf = (docs: Obj[]): Obj => must(find(docs, 'Deployment', '-worker'), 'worker Deployment');
+
+/**
+ * The environment the driver process of a rendered workload sees: literal values, $(VAR) expanded as the kubelet
+ * does, values from Secrets replaced by stand-ins (a rediss:// URL where a Redis CA is configured).
+ */
+function processEnv(workload: Obj): NodeJS.ProcessEnv {
+  const env: Record<string, string> = {};
+  const list = container(workload, 'rds-csi').env as Obj[];
+  const tls = list.some((e) => e.name === 'RDS_CSI_REDIS_CA_FILE');
+  for (const e of list) {
+    const name = e.name as string;
+    let v: string;
+    if (typeof e.value === 'string') v = e.value;
+    else if (name === 'RDS_CSI_REDIS_URL') v = tls ? 'rediss://:pw@mymaster:6379/0' : 'redis://:pw@redis:6379/0';
+    else v = `secret-of-${name}`;
+    env[name] = v.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (all, k: string) => env[k] ?? all);
+  }
+  return env;
+}
+
+/** The driver's config for a rendered workload: its args through the CLI's option parser, its env through loadConfig. */
+function driverConfig(workload: Obj) {
+  const [sub, ...args] = container(workload, 'rds-csi').args as string[];
+  const cmd = sub === 'controller' ? controllerCommand() : workerCommand();
+  cmd.parseOptions(args);
+  const flags = cmd.opts<DashboardFlags>();
+  return loadConfig(sub === 'controller' ? dashboardOverrides(flags) : {}, processEnv(workload));
+}
+
+/** Where a file path inside a container comes from: the Secret name and key behind its volume mount. */
+function secretBehind(workload: Obj, file: string): { secret: string; key: string } {
+  const c = container(workload, 'rds-csi');
+  const mount = must(
+    (c.volumeMounts as Obj[]).find((m) => path.posix.dirname(file) === m.mountPath),
+    `a volume mounted at ${path.posix.dirname(file)}`,
+  );
+  const vol = must((podSpec(workload).volumes as Obj[]).find((v) => v.name === mount.name), `volume ${String(mount.name)}`);
+  const secret = vol.secret as Obj;
+  const item = must((secret.items as Obj[]).find((i) => i.path === path.posix.basename(file)), `item ${file}`);
+  return { secret: secret.secretName as string, key: item.key as string };
+}
+
+describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim() : 'helm not on PATH: skipped'})`, () => {
+  withHelm.each(['values.yaml', ...ciFiles])('helm lint --strict passes with %s', (file) => {
+    const extra = file === 'values.yaml' ? [] : ['-f', path.join(CHART, 'ci', file)];
+    const r = spawnSync('helm', ['lint', '--strict', CHART, ...required, ...extra], { encoding: 'utf8' });
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/\[(ERROR|WARNING)\]/);
     expect(r.status).toBe(0);
   });
 
-  withHelm.each(['values.yaml', ...ciFiles])('helm template renders with %s', (file) => {
+  withHelm.each(['values.yaml', ...ciFiles])('helm template renders with %s, and controller and worker load it as the driver would', (file) => {
     const extra = file === 'values.yaml' ? [] : ['-f', path.join(CHART, 'ci', file)];
-    const r = spawnSync('helm', ['template', 'rds-csi', CHART, '--namespace', 'rds-csi', ...required, ...extra], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as unknown).filter(isObj);
+    const docs = rendered(extra);
     expect(docs.length).toBeGreaterThan(10);
     for (const d of docs) expect(typeof d.kind).toBe('string');
+    const merged = file === 'values.yaml' ? values : merge(values, parse(read(path.join(CHART, 'ci', file))) as Obj);
+    for (const w of [controllerOf(docs), workerOf(docs)]) {
+      const cfg = driverConfig(w);
+      expect(cfg.orphans).toEqual(merged.orphans);
+      expect(cfg.kubernetes.mode).toBe((merged.driver as Obj).kubernetesMode);
+      expect(cfg.fencing).toEqual(merged.fencing);
+      // The RDS CA is an environment variable, so `kubectl exec … rds-csi doctor controller` pins it too.
+      expect(cfg.rds.caFile).toBeUndefined(); // required values turn pinCA off
+      expect(() => redisTargetFromConfig(cfg)).not.toThrow();
+    }
   });
 
   withHelm('helm template refuses to render without rds.host', () => {
     const r = spawnSync('helm', ['template', 'rds-csi', CHART], { encoding: 'utf8' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('rds.host is required');
+  });
+
+  withHelm('defaults: no dashboard, no storage capacity, no pod info on mount; the pinned RDS CA is a mounted file named in the env', () => {
+    const docs = rendered(['--set', 'rds.tls.pinCA=true', '--set', 'rds.tls.ca=-----BEGIN CERTIFICATE-----']);
+    const ctl = controllerOf(docs);
+    expect((container(ctl, 'rds-csi').args as string[]).filter((a) => a.startsWith('--dashboard'))).toEqual([]);
+    expect(find(docs, 'Secret', '-dashboard')).toBeUndefined();
+    expect(container(ctl, 'csi-provisioner').args).not.toContain('--enable-capacity');
+    expect(docs.some((d) => d.kind === 'Role' && JSON.stringify(d.rules).includes('csistoragecapacities'))).toBe(false);
+    expect(must(docs.find((d) => d.kind === 'CSIDriver'), 'CSIDriver').spec).toMatchObject({ podInfoOnMount: false, storageCapacity: false, attachRequired: true });
+    for (const w of [ctl, workerOf(docs)]) {
+      const cfg = driverConfig(w);
+      expect(cfg.dashboard).toMatchObject({ readOnly: true, insecureNoAuth: false });
+      expect(cfg.dashboard.basicAuthUserFile ?? cfg.dashboard.tokenFile).toBeUndefined();
+      expect(cfg.orphans.delete).toBe(false);
+      expect(secretBehind(w, must(cfg.rds.caFile, 'rds.caFile'))).toEqual({ secret: 'rds-csi-rds', key: 'ca.crt' });
+    }
+  });
+
+  withHelm('dashboard on: the chart Secret holds a user, a generated password and a token, mounted where the CLI flags point', () => {
+    const docs = rendered(['--set', 'dashboard.enabled=true', '--set', 'dashboard.token.enabled=true', '--set', 'dashboard.readWrite=true']);
+    const ctl = controllerOf(docs);
+    const cfg = driverConfig(ctl);
+    expect(cfg.dashboard).toMatchObject({ readOnly: false, insecureNoAuth: false });
+    const secret = must(find(docs, 'Secret', '-dashboard'), 'dashboard Secret');
+    const data = secret.data as Record<string, string>;
+    expect(Buffer.from(data.username, 'base64').toString()).toBe('admin');
+    expect(Buffer.from(data.password, 'base64').toString()).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(Buffer.from(data.token, 'base64').toString()).toMatch(/^[A-Za-z0-9]{40}$/);
+    const files: Array<[string | undefined, string]> = [
+      [cfg.dashboard.basicAuthUserFile, 'username'],
+      [cfg.dashboard.basicAuthPasswordFile, 'password'],
+      [cfg.dashboard.tokenFile, 'token'],
+    ];
+    for (const [file, key] of files) {
+      expect(secretBehind(ctl, must(file, key))).toEqual({ secret: (secret.metadata as Obj).name, key });
+    }
+    expect(((ctl.spec as Obj).template as Obj).metadata).toMatchObject({ annotations: { 'checksum/dashboard-secret': expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    // Only the controller serves the dashboard.
+    expect(driverConfig(workerOf(docs)).dashboard.basicAuthUserFile).toBeUndefined();
+  });
+
+  withHelm('dashboard with an existing Secret (ci/dashboard-values.yaml): no chart Secret, its keys mounted', () => {
+    const docs = rendered(['-f', path.join(CHART, 'ci', 'dashboard-values.yaml')]);
+    expect(find(docs, 'Secret', '-dashboard')).toBeUndefined();
+    const ctl = controllerOf(docs);
+    const cfg = driverConfig(ctl);
+    expect(secretBehind(ctl, must(cfg.dashboard.basicAuthPasswordFile, 'password file'))).toEqual({ secret: 'rds-csi-dashboard-login', key: 'password' });
+    expect(secretBehind(ctl, must(cfg.dashboard.tokenFile, 'token file'))).toEqual({ secret: 'rds-csi-dashboard-login', key: 'token' });
+  });
+
+  withHelm.each([
+    [['--set', 'dashboard.enabled=true', '--set', 'dashboard.basicAuth.enabled=false'], 'dashboard.enabled needs a credential'],
+    [['--set', 'dashboard.dangerousInsecureNoAuth=true'], 'dashboard.dangerousInsecureNoAuth needs dashboard.enabled=true'],
+    [['--set', 'dashboard.enabled=true', '--set', 'dashboard.dangerousInsecureNoAuth=true'], 'cannot go with dashboard.basicAuth.enabled'],
+    [['--set', 'redis.mode=external', '--set', 'redis.external.url=redis://r:6379', '--set', 'redis.external.tls.ca=-----BEGIN CERTIFICATE-----'], 'needs a rediss:// URL'],
+    [['--set', 'redis.mode=external', '--set', 'redis.external.url=redis://r:6379', '--set', 'redis.external.sentinel.sentinels={s1:26379}'], 'masterName'],
+    [['--set', 'redis.mode=external', '--set', 'redis.external.url=redis://r:6379', '--set', 'redis.external.sentinel.masterName=m'], 'sentinels'],
+  ])('refuses %j', (extra, message) => {
+    const r = render(extra);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(message);
+  });
+
+  withHelm('dashboard.dangerousInsecureNoAuth (alone) passes --dashboard-insecure-no-auth, and NOTES.txt says so loudly', () => {
+    const extra = ['--set', 'dashboard.enabled=true', '--set', 'dashboard.basicAuth.enabled=false', '--set', 'dashboard.dangerousInsecureNoAuth=true'];
+    const ctl = controllerOf(rendered(extra));
+    expect(container(ctl, 'rds-csi').args).toContain('--dashboard-insecure-no-auth');
+    expect(driverConfig(ctl).dashboard.insecureNoAuth).toBe(true);
+    const r = spawnSync('helm', ['install', 'rds-csi', CHART, '--namespace', NS, '--dry-run=client', ...required, ...extra], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('NO AUTHENTICATION');
+  });
+
+  withHelm('storage capacity on: CSIDriver storageCapacity, provisioner --enable-capacity with its pod and namespace, Role bound to the controller', () => {
+    const docs = rendered(['--set', 'csiDriver.storageCapacity=true', '--set', 'csiDriver.podInfoOnMount=true']);
+    expect(must(docs.find((d) => d.kind === 'CSIDriver'), 'CSIDriver').spec).toMatchObject({ podInfoOnMount: true, storageCapacity: true });
+    const ctl = controllerOf(docs);
+    const prov = container(ctl, 'csi-provisioner');
+    expect(prov.args).toEqual(expect.arrayContaining(['--enable-capacity', '--capacity-ownerref-level=2', '--capacity-poll-interval=1m']));
+    expect((prov.env as Obj[]).map((e) => [e.name, ((e.valueFrom as Obj).fieldRef as Obj).fieldPath])).toEqual([
+      ['NAMESPACE', 'metadata.namespace'],
+      ['POD_NAME', 'metadata.name'],
+    ]);
+    const role = must(find(docs, 'Role', '-capacity'), 'capacity Role');
+    expect((role.metadata as Obj).namespace).toBe(NS);
+    const binding = must(find(docs, 'RoleBinding', '-capacity'), 'capacity RoleBinding');
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: podSpec(ctl).serviceAccountName, namespace: NS }]);
+    expect((binding.roleRef as Obj).name).toBe((role.metadata as Obj).name);
+  });
+
+  withHelm('external Redis over TLS through Sentinel: CA mounted and named, sentinels and master, Sentinel password from the chart Secret', () => {
+    const docs = rendered([
+      '--set', 'redis.mode=external',
+      '--set', 'redis.external.url=rediss://:pw@mymaster/0',
+      '--set', 'redis.external.tls.ca=-----BEGIN CERTIFICATE-----',
+      '--set', 'redis.external.sentinel.sentinels={s1:26379,s2:26379}',
+      '--set', 'redis.external.sentinel.masterName=mymaster',
+      '--set', 'redis.external.sentinel.password=sentinel-secret',
+    ]);
+    expect(docs.some((d) => d.kind === 'StatefulSet')).toBe(false);
+    const secret = must(find(docs, 'Secret', '-redis-external'), 'redis-external Secret');
+    expect(secret.stringData).toEqual({ 'ca.crt': '-----BEGIN CERTIFICATE-----', 'sentinel-password': 'sentinel-secret' });
+    for (const w of [controllerOf(docs), workerOf(docs)]) {
+      const cfg = driverConfig(w);
+      expect(cfg.redisUrl).toBe('rediss://:pw@mymaster/0');
+      expect(cfg.redis).toMatchObject({ sentinels: 's1:26379,s2:26379', sentinelName: 'mymaster', sentinelPassword: 'secret-of-RDS_CSI_REDIS_SENTINEL_PASSWORD' });
+      expect(secretBehind(w, must(cfg.redis.caFile, 'redis.caFile'))).toEqual({ secret: (secret.metadata as Obj).name, key: 'ca.crt' });
+      const pw = (container(w, 'rds-csi').env as Obj[]).find((e) => e.name === 'RDS_CSI_REDIS_SENTINEL_PASSWORD');
+      expect(((pw?.valueFrom as Obj).secretKeyRef as Obj).name).toBe((secret.metadata as Obj).name);
+      expect(() => redisTargetFromConfig(cfg)).not.toThrow();
+    }
+  });
+
+  withHelm('NOTES.txt (helm install --dry-run=client) gives the port-forward, the dashboard URL and the doctor commands', () => {
+    const r = spawnSync('helm', ['install', 'rds-csi', CHART, '--namespace', NS, '--dry-run=client', ...required, '--set', 'dashboard.enabled=true'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const notes = r.stdout.slice(r.stdout.indexOf('NOTES:'));
+    for (const s of [
+      'kubectl -n rds-csi port-forward svc/rds-csi-controller-metrics 9808:9808',
+      'http://127.0.0.1:9808/dashboard',
+      "kubectl -n rds-csi get secret rds-csi-dashboard -o jsonpath='{.data.password}'",
+      'kubectl -n rds-csi exec deploy/rds-csi-controller -c rds-csi -- rds-csi doctor controller',
+      'rds-csi doctor node --node-id "$NODE_NAME" --kubelet-dir /var/lib/kubelet',
+    ]) {
+      expect(notes).toContain(s);
+    }
   });
 });
