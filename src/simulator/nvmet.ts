@@ -244,7 +244,7 @@ export class NvmetExporter {
     await this.fs.mkdir(ns);
     await this.fs.write(path.join(ns, 'device_path'), e.file);
     // O_DIRECT: buffered I/O on a file-backed namespace gave read errors in the VM tier
-    await this.fs.write(path.join(ns, 'buffered_io'), '0');
+    if (await this.fs.exists(path.join(ns, 'buffered_io'))) await this.fs.write(path.join(ns, 'buffered_io'), '0');
     await this.fs.write(path.join(ns, 'enable'), '1');
     const port = await this.ensurePort(e.address, e.port);
     await this.fs.symlink(sub, path.join(this.root, 'ports', port, 'subsystems', e.nqn));
