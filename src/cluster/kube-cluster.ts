@@ -58,17 +58,27 @@ export class KubeEvents implements EventSink {
   async emit(pvc: PvcRef | undefined, type: EventType, reason: string, message: string): Promise<void> {
     this.log.info({ event: { type, reason, pvc } }, message);
     if (!pvc) return;
-    const key = `${pvc.namespace}/${pvc.name}/${reason}`;
+    await this.create(pvc.namespace, { kind: 'PersistentVolumeClaim', apiVersion: 'v1', name: pvc.name, namespace: pvc.namespace }, type, reason, message);
+  }
+
+  /** Cluster-scoped CSIDriver object: its events live in the `default` namespace. */
+  async emitDriver(type: EventType, reason: string, message: string): Promise<void> {
+    this.log.info({ event: { type, reason, driver: this.component } }, message);
+    await this.create('default', { kind: 'CSIDriver', apiVersion: 'storage.k8s.io/v1', name: this.component }, type, reason, message);
+  }
+
+  private async create(namespace: string, involved: { kind: string; apiVersion: string; name: string; namespace?: string }, type: EventType, reason: string, message: string): Promise<void> {
+    const key = `${involved.kind}/${involved.namespace ?? ''}/${involved.name}/${reason}`;
     const now = Date.now();
     if (now - (this.last.get(key) ?? 0) < this.minIntervalMs) return;
     this.last.set(key, now);
     const time = new Date();
     try {
       await this.api.core.createNamespacedEvent({
-        namespace: pvc.namespace,
+        namespace,
         body: {
-          metadata: { generateName: `${pvc.name}.`, namespace: pvc.namespace },
-          involvedObject: { kind: 'PersistentVolumeClaim', apiVersion: 'v1', name: pvc.name, namespace: pvc.namespace },
+          metadata: { generateName: `${involved.name}.`, namespace },
+          involvedObject: involved,
           type,
           reason,
           message,

@@ -19,6 +19,8 @@ export type EventType = 'Normal' | 'Warning';
 /** Kubernetes Events on the PVC (standalone: a log line). Never throws: an event is not worth failing a job. */
 export interface EventSink {
   emit(pvc: PvcRef | undefined, type: EventType, reason: string, message: string): Promise<void>;
+  /** An event about the driver as a whole (e.g. orphans found), on its CSIDriver object. */
+  emitDriver(type: EventType, reason: string, message: string): Promise<void>;
 }
 
 /** A VolumeAttachment of this driver, reduced to what the reconciler needs. */

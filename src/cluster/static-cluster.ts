@@ -21,6 +21,10 @@ export class LogEvents implements EventSink {
     this.log.info({ event: { type, reason, pvc } }, message);
     return Promise.resolve();
   }
+
+  emitDriver(type: EventType, reason: string, message: string): Promise<void> {
+    return this.emit(undefined, type, reason, message);
+  }
 }
 
 export class NoAttachments implements AttachmentSource {

@@ -20,7 +20,16 @@ describe('reconcile.orphans', () => {
   let redis: Redis;
   let rds: RdsPort;
   let sightings: OrphanSightings;
+  const driverEvents: string[] = [];
+  const events = {
+    emit: () => Promise.resolve(),
+    emitDriver: (_type: string, reason: string, message: string) => {
+      driverEvents.push(`${reason}: ${message}`);
+      return Promise.resolve();
+    },
+  };
   const ctx = (del: boolean, graceMs: number): ProcessorContext => ({
+    fencing: { events } as unknown as ProcessorContext['fencing'],
     rds,
     basePath: h.cfg.rds.basePath,
     steps: memorySteps(),
@@ -58,6 +67,7 @@ describe('reconcile.orphans', () => {
 
     const report = await reconcileOrphans({ volumeId: '' }, ctx(false, 0));
     expect(report).toEqual({ disks: 1, files: 1, deleted: 0 });
+    expect(driverEvents).toEqual([expect.stringMatching(/^OrphansFound: 1 disk\(s\) and 1 backing file\(s\) .*vol-leaked-000000000000/)]);
     expect(Object.keys(await sightings.all()).sort()).toEqual([
       'disk:vol-leaked-000000000000:/pool/rds-csi/vol-leaked-000000000000.img',
       'file:/pool/rds-csi/pvc-00000000-0000-4000-8000-000000000001.img',

@@ -26,6 +26,14 @@ export const reconcileOrphans: Processor<'reconcile.orphans'> = async (_data, ct
       { disks: report.disks.map((d) => d.slot), files: report.files.map((f) => f.path), deleteEnabled: policy.delete },
       'orphans on RDS: nothing the driver knows uses them (rds-csi orphans list)',
     );
+    const names = [...report.disks.map((d) => d.slot), ...report.files.map((f) => f.path)];
+    await ctx.fencing?.events.emitDriver(
+      'Warning',
+      'OrphansFound',
+      `${report.disks.length} disk(s) and ${report.files.length} backing file(s) under ${ctx.basePath} that no volume or snapshot uses: ` +
+        `${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}; see rds-csi orphans list` +
+        (policy.delete ? `; they are deleted ${Math.round(policy.graceMs / 3600000)}h after first sighting` : ''),
+    );
   }
   let deleted = 0;
   if (policy.delete) {
