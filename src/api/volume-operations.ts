@@ -30,7 +30,7 @@ export class VolumeOperations {
   /** `copyFromSlot`: the RDS slot of the resolved content source (restore or clone). */
   async create(id: string, spec: CreateVolumeSpec, waitMs: number, copyFromSlot?: string): Promise<VolumeRecord> {
     const deadline = Date.now() + waitMs;
-    const { record } = await this.o.store.claim({
+    const { record, created: claimed } = await this.o.store.claim({
       id,
       name: spec.name,
       capacityBytes: spec.sizeBytes,
@@ -63,8 +63,9 @@ export class VolumeOperations {
     const createId = jobId('disk.create', id, record.gen);
     const exportId = jobId('target.export', id, record.gen);
     try {
-      const created = await this.o.runner.run('disk.create', createId, { volumeId: id, slot: record.slot, filePath: record.filePath, sizeBytes: record.capacityBytes, copyFromSlot }, deadline - Date.now());
-      await this.o.runner.run('target.export', exportId, { volumeId: id, slot: record.slot, nqn: record.nqn, port: this.o.exportPort }, deadline - Date.now());
+      // A generation claimed by this call has no jobs yet: skip the look-up before each add.
+      const created = await this.o.runner.run('disk.create', createId, { volumeId: id, slot: record.slot, filePath: record.filePath, sizeBytes: record.capacityBytes, copyFromSlot }, deadline - Date.now(), { newId: claimed });
+      await this.o.runner.run('target.export', exportId, { volumeId: id, slot: record.slot, nqn: record.nqn, port: this.o.exportPort }, deadline - Date.now(), { newId: claimed });
       const ready: VolumeRecord = { ...record, state: 'ready', capacityBytes: created.sizeBytes };
       await this.o.store.update(ready);
       return ready;

@@ -18,6 +18,11 @@ export class OperationPending extends GrpcError {
 export interface RunOptions {
   /** A finished job under this id is a result of an earlier, separate request: run the job again. */
   fresh?: boolean;
+  /**
+   * No earlier job can have this id (its generation was claimed by this very call): add without looking first.
+   * A concurrent add of the same id still dedupes in Redis.
+   */
+  newId?: boolean;
 }
 
 export class JobRunner {
@@ -38,7 +43,7 @@ export class JobRunner {
   }
 
   private async findOrAdd<N extends JobName>(name: N, id: string, data: JobData<N>, opts: RunOptions): Promise<Job> {
-    const existing = await Job.fromId(this.queue, id);
+    const existing = opts.newId ? undefined : await Job.fromId(this.queue, id);
     if (existing) {
       const state = await existing.getState();
       if (state === 'failed') {

@@ -25,11 +25,29 @@ export class VolumeLease {
   }
 
   async acquire(volumeId: string, holder: string): Promise<boolean> {
-    return (await this.redis.eval(ACQUIRE, 1, this.key(volumeId), holder, this.ttlMs)) === 1;
+    return (await this.script('ACQUIRE', ACQUIRE, this.key(volumeId), holder, this.ttlMs)) === 1;
   }
 
   async release(volumeId: string, holder: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.key(volumeId), holder);
+    await this.script('RELEASE', RELEASE, this.key(volumeId), holder);
+  }
+
+  private readonly shas = new Map<string, string>();
+
+  /** EVALSHA with the script's hash (one round trip, no script text on the wire); loads it when Redis lacks it. */
+  private async script(name: string, body: string, key: string, ...args: Array<string | number>): Promise<unknown> {
+    let sha = this.shas.get(name);
+    if (!sha) {
+      sha = (await this.redis.script('LOAD', body)) as string;
+      this.shas.set(name, sha);
+    }
+    try {
+      return await this.redis.evalsha(sha, 1, key, ...args);
+    } catch (err) {
+      if (!/NOSCRIPT/.test((err as Error).message)) throw err;
+      this.shas.delete(name); // Redis restarted or flushed its scripts
+      return this.script(name, body, key, ...args);
+    }
   }
 
   /** Takes every lease (in sorted order, so two jobs never deadlock) or none. */
