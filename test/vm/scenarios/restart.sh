@@ -1,6 +1,6 @@
 #!/bin/bash
 # vm-ci: yes
-# vm-timeout: 360
+# vm-timeout: 420
 # vm-requires: file dist/src/cli/main.js
 # vm-requires: file dist/test/vm/guest/restart.js
 # vm-summary: the plugin SIGKILLed and restarted between every pair of RPCs (stage, publish, stats, unpublish, unstage,
