@@ -1,9 +1,8 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../support/redis';
+import { freePort, startRedisServer } from '../../src/runtime/redis-server';
 
 /**
  * redis-server variants the ops tests need beside test/support/redis.ts (which is noeviction without persistence):
@@ -17,49 +16,23 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = (): void => {
-      if (child.exitCode !== null) return reject(new Error(`redis-server exited with ${child.exitCode}`));
-      const sock = net.connect(port, '127.0.0.1');
-      sock.once('connect', () => {
-        sock.destroy();
-        resolve();
-      });
-      sock.once('error', () => {
-        sock.destroy();
-        if (Date.now() > until) reject(new Error(`redis-server did not listen on ${port}`));
-        else setTimeout(attempt, 25);
-      });
-    };
-    attempt();
-  });
-}
-
-async function run(args: string[], port: number, dir: string, scheme = 'redis'): Promise<Server> {
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
-  await waitForPort(port, child, 10000);
+/** A redis-server with exactly these arguments on `port`; `ownDir` (the caller's files) is removed on stop. */
+async function run(args: string[], port: number, ownDir: string, scheme: 'redis' | 'rediss' = 'redis'): Promise<Server> {
+  const server = await startRedisServer({ args, scheme, port, name: 'rds-csi-ops-redis' });
   return {
     port,
-    dir,
-    url: `${scheme}://127.0.0.1:${port}`,
+    url: server.url,
+    dir: ownDir,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGKILL');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
+      await server.stop();
+      rmSync(ownDir, { recursive: true, force: true });
     },
   };
 }
 
 /** A redis-server with these extra flags (defaults: no persistence, noeviction; later flags win). */
 export async function startRedisWith(extra: string[]): Promise<Server> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-ops-redis-'));
-  return run(['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', ...extra], port, dir);
+  return startRedisServer({ extraArgs: extra, name: 'rds-csi-ops-redis' });
 }
 
 export interface Certs {

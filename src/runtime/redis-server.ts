@@ -1,0 +1,95 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * A private redis-server child on a free loopback port with its own data dir: the all-in-one mode, the tests and
+ * the benchmark all start theirs through this one module, never the machine's shared instance.
+ */
+export interface RedisServer {
+  url: string;
+  port: number;
+  pid: number;
+  dir: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** AOF `everysec` (the driver's production setting); default off (tests need no persistence). */
+  persistence?: boolean;
+  /** More redis-server arguments; later ones win (e.g. `--maxmemory-policy allkeys-lru`). */
+  extraArgs?: string[];
+  /** Replace the default arguments entirely (a config file for Sentinel, TLS ports); `{port}`/`{dir}` are filled in. */
+  args?: string[];
+  scheme?: 'redis' | 'rediss';
+  /** Temp dir name prefix. */
+  name?: string;
+  port?: number;
+}
+
+export const REDIS_INSTALL_HINT = 'apt-get install -y redis-server   (Debian/Ubuntu; as root)';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves when something accepts connections on the port; rejects when `child` exits first or time is up. */
+export function waitForPort(port: number, child: ChildProcess | undefined, timeoutMs: number, what = 'redis-server'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      if (child && child.exitCode !== null) return reject(new Error(`${what} exited with ${child.exitCode}`));
+      const sock = net.connect(port, '127.0.0.1');
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve();
+      });
+      sock.once('error', () => {
+        sock.destroy();
+        if (Date.now() > until) reject(new Error(`${what} did not listen on ${port} within ${timeoutMs} ms`));
+        else setTimeout(attempt, 25);
+      });
+    };
+    attempt();
+  });
+}
+
+export function hasRedisServer(): boolean {
+  return spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status === 0;
+}
+
+export async function startRedisServer(o: RedisServerOptions = {}): Promise<RedisServer> {
+  if (!hasRedisServer()) throw new Error(`redis-server is not on PATH; install it: ${REDIS_INSTALL_HINT}`);
+  const port = o.port ?? (await freePort());
+  const dir = mkdtempSync(path.join(os.tmpdir(), `${o.name ?? 'rds-csi-redis'}-`));
+  const persistence = o.persistence ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
+  const args = o.args
+    ? o.args.map((a) => a.replace('{port}', String(port)).replace('{dir}', dir))
+    : ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--maxmemory-policy', 'noeviction', ...(o.extraArgs ?? [])];
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPort(port, child, 10000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `${o.scheme ?? 'redis'}://127.0.0.1:${port}`, port, pid: child.pid ?? -1, dir, child, stop };
+}
