@@ -53,8 +53,7 @@ export class SnapshotOperations {
     } catch (err) {
       if (err instanceof GrpcError && err.code === status.ABORTED) return record; // copy still running: not ready yet
       if (err instanceof GrpcError && !RETRYABLE.has(err.code)) {
-        await this.o.store.remove(id, record.gen);
-        await this.o.runner.forget(createId);
+        await this.o.store.remove(id, record.gen); // the failed job stays visible in the queue's failed set
       }
       throw err;
     }

@@ -71,10 +71,9 @@ export class VolumeOperations {
       return ready;
     } catch (err) {
       if (err instanceof GrpcError && !RETRYABLE.has(err.code)) {
-        // This incarnation cannot succeed: forget it so a corrected or later request starts afresh.
+        // This incarnation cannot succeed: drop its record so a corrected or later request claims a new generation
+        // (and so new job ids). The failed job stays in the queue's failed set for the dashboard and `jobs list`.
         await this.o.store.remove(id, record.gen);
-        await this.o.runner.forget(createId);
-        await this.o.runner.forget(exportId);
       }
       throw err;
     }

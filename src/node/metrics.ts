@@ -36,7 +36,9 @@ export function timedRunner(inner: ToolRunner, m: Metrics): ToolRunner {
     const end = h.startTimer({ tool });
     try {
       const r = await inner(command, args, opts);
-      end({ outcome: r.timedOut ? 'timeout' : r.code === 0 ? 'ok' : 'failed' });
+      // `blkid -p` exits 2 when it finds nothing: the expected answer on a blank device, not a failure.
+      const ok = r.code === 0 || (tool === 'blkid' && r.code === 2);
+      end({ outcome: r.timedOut ? 'timeout' : ok ? 'ok' : 'failed' });
       return r;
     } catch (err) {
       end({ outcome: 'failed' });
