@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runNodeStage, type NodeStageResult } from './node-stage';
 import { runOverhead, type OverheadResult } from './overhead';
 import { runDirectStorm, runStorm, type DirectStormResult, type StormResult } from './storm';
 import { startRedis } from './support/redis';
@@ -12,7 +13,8 @@ import type { Topology } from './support/stack';
  * `npm run bench`: issue 3, "What must be shown", last bullet. Reports ratios, not pass/fail:
  *   (a) queue overhead of CreateVolume (gRPC + BullMQ) over the same RouterOS calls made directly;
  *   (b) a storm of concurrent CreateVolume against the ideal (commands × latency ÷ worker concurrency);
- *   (c) VmRSS of the controller and worker processes after the storm.
+ *   (c) VmRSS of the controller and worker processes after the storm;
+ *   (n) NodeStage/NodeUnstage with the loop connector, and the plugin's own time beyond its host tools.
  * Writes bench-results.json in the current directory. Options: --n 200 --storm 500 --concurrency 32
  * --latency-a 5 --latency-b 20 --parts a,b,c (c comes with b) --topologies separate-worker,in-process-worker --tmp DIR
  * --wait-idle SECONDS (wait for a quiet machine first). Everything runs on this machine: other load skews the numbers,
@@ -55,7 +57,7 @@ function parseArgs(argv: string[]): Options {
     concurrency: 32,
     latencyA: 5,
     latencyB: 20,
-    parts: new Set(['a', 'b']),
+    parts: new Set(['a', 'b', 'n']),
     topologies: ['separate-worker', 'in-process-worker'],
     out: path.resolve('bench-results.json'),
     tmp: defaultTmp(),
@@ -150,6 +152,23 @@ function printOverhead(r: OverheadResult): void {
       `  drift, mean of first -> last tenth: gRPC + queue ${ms(g.drift.queueFirst)} -> ${ms(g.drift.queueLast)} ms, direct ${ms(g.drift.directFirst)} -> ${ms(g.drift.directLast)} ms`,
     ].join('\n'),
   );
+}
+
+function printNodeStage(r: NodeStageResult): void {
+  console.log(`\n(n) NodeStage/NodeUnstage, loop connector, ${r.cycles} cycles each (ext4 with an existing filesystem; block)`);
+  if (r.skipped) {
+    console.log(`skipped: ${r.skipped}`);
+    return;
+  }
+  const rows: string[][] = [];
+  for (const kind of ['ext4', 'block'] as const) {
+    const k = r[kind];
+    if (!k) continue;
+    rows.push([`${kind} NodeStageVolume`, ms(k.stage.p50), ms(k.stage.p99), ms(k.stageOwn.p50), ms(k.stageOwn.p99)]);
+    rows.push([`${kind} NodeUnstageVolume`, ms(k.unstage.p50), ms(k.unstage.p99), ms(k.unstageOwn.p50), ms(k.unstageOwn.p99)]);
+  }
+  console.log(table(['ms', 'RPC p50', 'RPC p99', 'plugin own p50', 'plugin own p99'], rows));
+  console.log('plugin own = RPC time over gRPC minus the time of the host tools it ran (losetup, blkid, mount, umount); target <= 50 ms per stage');
 }
 
 function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResult, ideal?: StormResult): void {
@@ -345,6 +364,17 @@ async function main(): Promise<number> {
         log(`(b) storm against the ideal RDS failed: ${(err as Error).message}`);
       }
       if (storm) printStorm(storm, direct, direct0, ideal);
+    }
+    if (o.parts.has('n')) {
+      log('(n) NodeStage/NodeUnstage with the loop connector');
+      try {
+        const r = await bounded('(n) node stage', 120000, () => runNodeStage(dir, 30));
+        results.nodeStage = r;
+        printNodeStage(r);
+      } catch (err) {
+        failures.push((err as Error).message);
+        log(`(n) failed: ${(err as Error).message}`);
+      }
     }
   } finally {
     await redis.stop();
