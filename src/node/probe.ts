@@ -37,6 +37,31 @@ export function parseExport(text: string): Record<string, string> {
   return out;
 }
 
+const SPAN_BLOCKS = 16;
+const BLOCK = 4096;
+
+/**
+ * blkid also answers "nothing found" for a device it cannot read (an NVMe path that is down fails its reads with
+ * EIO; seen in the VM tier, where mkfs was then attempted on a volume holding ext4). So "empty" must be proven: the
+ * first and last 64 KiB — where partition tables, superblocks and their backups live — are read with O_DIRECT
+ * (bypassing any cache, through dd under the tool timeout, so a hung device cannot hang the plugin) and must be all
+ * zeros, as a new volume is. Unreadable, short, or anything non-zero blkid could not name: never "empty".
+ */
+async function provenBlank(host: HostPort, dev: BlockDevice, timeoutMs: number): Promise<void> {
+  const size = (await host.sysfs.blockSize(dev.major, dev.minor)) ?? 0;
+  const last = Math.max(0, Math.floor(size / BLOCK) - SPAN_BLOCKS);
+  for (const skip of last > 0 ? [0, last] : [0]) {
+    const r = await host.run('dd', [`if=${dev.path}`, `bs=${BLOCK}`, `count=${SPAN_BLOCKS}`, `skip=${skip}`, 'iflag=direct', 'status=none'], { timeoutMs });
+    const where = `${dev.path} at block ${skip}`;
+    if (r.timedOut || r.code !== 0) throw new HostError(`${where} cannot be read (${describeResult(r)}); blkid's "nothing found" is not trusted: refusing to format`, 'unavailable');
+    const expected = Math.min(SPAN_BLOCKS * BLOCK, size - skip * BLOCK);
+    if (r.stdout.length < expected) throw new HostError(`${where}: short read (${r.stdout.length} of ${expected} bytes); refusing to format`, 'unavailable');
+    if (/[^\0]/.test(r.stdout)) {
+      throw new HostError(`${dev.path} holds data blkid does not recognise (non-zero bytes at block ${skip}); refusing to format it. Inspect the volume`, 'precondition');
+    }
+  }
+}
+
 export async function probeDevice(host: HostPort, dev: BlockDevice, timeoutMs: number): Promise<ProbeResult> {
   await checkDevice(host, dev, 'before blkid');
   const r = await host.run('blkid', ['-p', '-o', 'export', dev.path], { timeoutMs });
@@ -51,6 +76,7 @@ export async function probeDevice(host: HostPort, dev: BlockDevice, timeoutMs: n
   if (r.code === 2) {
     if (r.stdout.trim() || r.stderr.trim()) throw fail('blkid found nothing but printed something');
     await checkDevice(host, dev, 'after blkid');
+    await provenBlank(host, dev, timeoutMs);
     return { kind: 'empty' };
   }
   throw fail(`blkid exit ${r.code}`);

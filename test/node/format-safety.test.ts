@@ -15,8 +15,10 @@ import { blkidType, describeRoot, isMountPoint, MiB, MOUNT_CAP, type NodeEnv, st
 
 const calls: string[] = [];
 let blkidOverride: ((r: Omit<ToolResult, 'code' | 'stdout' | 'stderr' | 'timedOut'>) => ToolResult) | undefined;
+let ddFails = false;
 const runner: ToolRunner = async (cmd, args, opts) => {
   calls.push(cmd);
+  if (cmd === 'dd' && ddFails) return { command: cmd, args, signal: null, durationMs: 1, code: 1, stdout: '', stderr: 'dd: error reading: Input/output error', timedOut: false };
   if (cmd === 'blkid' && blkidOverride) return blkidOverride({ command: cmd, args, signal: null, durationMs: 1 });
   return runTool(cmd, args, opts);
 };
@@ -122,5 +124,33 @@ describeRoot('format safety', () => {
     calls.length = 0;
     expect((await stage(id, 'ext4')).code).toBeUndefined();
     expect(calls).toEqual([]); // already staged: decided from mountinfo and sysfs, no tool run at all
+  });
+
+  test('data blkid cannot name (non-zero bytes, no signature) is never formatted', async () => {
+    const id = 'vol-unknown-data';
+    const file = env.createVolume(id, 16 * MiB);
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.from('application data without a filesystem signature'), 0, 47, 8192);
+    closeSync(fd);
+    const r = await stage(id, 'ext4');
+    expect(r.code).toBe(9); // FAILED_PRECONDITION
+    expect(r.details).toMatch(/holds data blkid does not recognise/);
+    expect(calls.filter((c) => c.startsWith('mkfs'))).toEqual([]);
+    expect(firstBytes(file, 8192 + 47).subarray(8192).toString()).toBe('application data without a filesystem signature');
+  });
+
+  test('a device that cannot be read is never "empty", whatever blkid says', async () => {
+    const id = 'vol-unreadable';
+    env.createVolume(id, 16 * MiB);
+    // As for an NVMe path that is down: blkid finds "nothing", and the O_DIRECT read fails with EIO.
+    ddFails = true;
+    try {
+      const r = await stage(id, 'ext4');
+      expect(r.code).toBe(14); // UNAVAILABLE: retried later, never formatted
+      expect(r.details).toMatch(/cannot be read.*refusing to format/);
+      expect(calls.filter((c) => c.startsWith('mkfs'))).toEqual([]);
+    } finally {
+      ddFails = false;
+    }
   });
 });
