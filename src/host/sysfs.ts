@@ -28,6 +28,13 @@ export class Sysfs {
     }
   }
 
+  /** Writes a sysfs attribute (e.g. a controller's fast_io_fail_tmo); throws when it does not exist. */
+  async write(value: string, ...parts: string[]): Promise<void> {
+    const file = this.path(...parts);
+    await fsp.access(file); // only an attribute the kernel has: never create one
+    await fsp.writeFile(file, value);
+  }
+
   async list(...parts: string[]): Promise<string[]> {
     try {
       return (await fsp.readdir(this.path(...parts))).sort();

@@ -48,6 +48,11 @@ export interface Connector {
   listManaged(): Promise<ManagedConnection[]>;
   /** Make the kernel re-read the namespace size after a controller-side expansion. */
   rescan(nqn: string): Promise<void>;
+  /**
+   * The state of the transport to the NQN's target: 'live' when I/O flows; otherwise what the kernel says
+   * (e.g. 'connecting' or 'resetting' during a target outage); undefined when not connected.
+   */
+  linkState(nqn: string): Promise<string | undefined>;
 }
 
 /** `<prefix>:<id>` is managed; `<prefix>x:<id>` or `<prefix>` alone are not (component match, not string prefix). */

@@ -113,4 +113,9 @@ export class LoopConnector implements Connector {
     const r = await this.o.host.run('losetup', ['--set-capacity', dev.path], { timeoutMs: this.o.toolTimeoutMs });
     if (!ok(r)) throw new HostError(`losetup --set-capacity ${dev.path} failed: ${describeResult(r)}`, 'unavailable');
   }
+
+  /** A loop device has no transport: attached means live. */
+  async linkState(nqn: string): Promise<string | undefined> {
+    return (await this.find(nqn)) ? 'live' : undefined;
+  }
 }

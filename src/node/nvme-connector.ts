@@ -43,7 +43,8 @@ export class NvmeTcpConnector implements Connector {
     if (!t.address || !t.port) throw new HostError(`volume ${t.volumeId}: no NVMe/TCP target address and port`, 'precondition');
     const args = ['connect', '-t', 'tcp', '-a', t.address, '-s', String(t.port), '-n', t.nqn, `--hostnqn=${this.o.hostNqn}`];
     args.push(`--ctrl-loss-tmo=${t.params.ctrlLossTmo}`, `--reconnect-delay=${t.params.reconnectDelay}`, `--keep-alive-tmo=${t.params.keepAliveTmo}`);
-    if (t.params.fastIoFailTmo !== undefined) args.push(`--fast_io_fail_tmo=${t.params.fastIoFailTmo}`);
+    // fast_io_fail_tmo is set through sysfs after the connect (setFastIoFail): nvme-cli 2.3 (Debian bookworm) has
+    // no option for it and would refuse the whole connect.
     return args;
   }
 
@@ -59,7 +60,20 @@ export class NvmeTcpConnector implements Connector {
         if (!already && !again?.controllers.length) throw new HostError(`nvme connect for ${t.nqn} failed: ${describeResult(r)}`, 'unavailable');
       }
     }
+    if (t.params.fastIoFailTmo !== undefined) await this.setFastIoFail(t.nqn, t.params.fastIoFailTmo);
     return waitForDevice(() => this.find(t.nqn), deadline, `NQN ${t.nqn}`);
+  }
+
+  /** The kernel's per-controller attribute (−1 = off); every path of the subsystem gets it. */
+  private async setFastIoFail(nqn: string, seconds: number): Promise<void> {
+    const sub = await nvmeSubsystem(this.o.host.sysfs, nqn);
+    for (const c of sub?.controllers ?? []) {
+      try {
+        await this.o.host.sysfs.write(seconds < 0 ? 'off' : String(seconds), 'class', 'nvme', c.name, 'fast_io_fail_tmo');
+      } catch (err) {
+        throw new HostError(`cannot set fast_io_fail_tmo=${seconds} on ${c.name} (${(err as Error).message}); this kernel may not support it: remove the setting`, 'precondition');
+      }
+    }
   }
 
   async detach(nqn: string): Promise<void> {
@@ -77,6 +91,12 @@ export class NvmeTcpConnector implements Connector {
       out.push({ nqn: s.nqn, device: await this.deviceOf(s.devices) });
     }
     return out;
+  }
+
+  async linkState(nqn: string): Promise<string | undefined> {
+    const sub = await nvmeSubsystem(this.o.host.sysfs, nqn);
+    if (!sub || sub.controllers.length === 0) return undefined;
+    return sub.controllers.some((c) => c.state === 'live') ? 'live' : (sub.controllers[0].state ?? 'unknown');
   }
 
   async rescan(nqn: string): Promise<void> {

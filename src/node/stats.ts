@@ -20,6 +20,11 @@ async function condition(d: NodeDeps, volumeId: string, dev: BlockDevice | undef
   if (dev.major !== shown.major || dev.minor !== shown.minor) {
     return { abnormal: true, message: `the path shows device ${shown.major}:${shown.minor} but the volume's device is ${dev.path} (${dev.major}:${dev.minor}); stale after a reconnect` };
   }
+  // During a target outage the namespace device stays while the controller reconnects: I/O waits, so say so.
+  const link = await d.connector.linkState(`${d.nqnPrefix}:${volumeId}`).catch(() => undefined);
+  if (link !== undefined && link !== 'live') {
+    return { abnormal: true, message: `the NVMe/TCP connection of volume ${volumeId} is ${link}: the target is unreachable; I/O waits and resumes when it returns` };
+  }
   const state = d.volumeState ? await d.volumeState(volumeId).catch(() => undefined) : undefined;
   if (state !== undefined && state !== 'live') return { abnormal: true, message: `the controller reports volume ${volumeId} as ${state}` };
   return { abnormal: false, message: 'volume is healthy' };

@@ -49,6 +49,7 @@ export class FakeSysfs {
     this.write(`${base}/state`, state);
     this.write(`${base}/transport`, 'tcp');
     this.write(`${base}/address`, address);
+    this.write(`${base}/fast_io_fail_tmo`, 'off'); // the kernel's attribute (written by the connector)
     return this;
   }
 

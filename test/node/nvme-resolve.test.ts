@@ -1,4 +1,4 @@
-import { renameSync, rmSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { MountTable } from '../../src/host/mountinfo';
 import type { HostPort } from '../../src/host/port';
@@ -61,6 +61,15 @@ describe('NVMe device resolution from sysfs', () => {
   });
   afterEach(() => rmSync(f.root, { recursive: true, force: true }));
 
+  test('the link state follows the controllers: live if any path is live, else what the kernel says', async () => {
+    const c = new NvmeTcpConnector({ host: hostOf(f, recorder().run), nqnPrefix: P, hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:x', nvmeCommand: 'nvme', toolTimeoutMs: 1000 });
+    expect(await c.linkState(`${P}:vol-a`)).toBe('live'); // one path live, one reconnecting
+    f.subsystem(7, `${P}:vol-down`).controller(7, `${P}:vol-down`, 'connecting');
+    f.namespace(7, 7, 1, { major: 259, minor: 7, sectors: 4096 });
+    expect(await c.linkState(`${P}:vol-down`)).toBe('connecting'); // the target is away: I/O waits
+    expect(await c.linkState(`${P}:vol-never-connected`)).toBeUndefined();
+  });
+
   test('maps NQNs to block device names by the nvmeXcYnZ rule', async () => {
     const subs = new Map((await nvmeSubsystems(new Sysfs(f.sys))).map((s) => [s.nqn, s]));
     expect(subs.get(`${P}:vol-a`)?.devices).toEqual(['nvme0n1']);
@@ -100,8 +109,10 @@ describe('NVMe device resolution from sysfs', () => {
     expect(rec.calls[0]?.cmd).toBe('/usr/sbin/nvme');
     expect(rec.calls[0]?.args).toEqual([
       'connect', '-t', 'tcp', '-a', '10.0.0.1', '-s', '4420', '-n', `${P}:vol-e`, '--hostnqn=nqn.2014-08.org.nvmexpress:uuid:host-1',
-      '--ctrl-loss-tmo=-1', '--reconnect-delay=2', '--keep-alive-tmo=7', '--fast_io_fail_tmo=30',
+      '--ctrl-loss-tmo=-1', '--reconnect-delay=2', '--keep-alive-tmo=7',
     ]);
+    // fast_io_fail_tmo goes to the controller's sysfs attribute (nvme-cli 2.3 has no option for it).
+    expect(readFileSync(path.join(f.sys, 'class/nvme/nvme8/fast_io_fail_tmo'), 'utf8')).toBe('30');
   });
 
   itRoot('attach: "already connected" from nvme-cli is success; any other failure is UNAVAILABLE', async () => {
