@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 /**
  * `/disk add copy-from=`: a throttled, sparse copy that runs outside the model lock. The disk item appears when the
  * copy completes; meanwhile its slot and path are reserved, its source is busy, and every other command answers.
@@ -213,6 +214,10 @@ describe('/disk add copy-from', () => {
     await heldCopy(c, src.slot, 'fails2', 'cp-fails2');
     const dst = join(h.dir, 'pool', 'snaps', 'fails2.img');
     expect(existsSync(dst)).toBe(true);
+    // Wait until the data copy itself is over (only the paced wait is left): a `cp` still running would recreate the
+    // file we are about to replace.
+    const cpRunning = (): boolean => spawnSync('pgrep', ['-P', String(process.pid), '-x', 'cp']).status === 0;
+    await until(() => existsSync(dst) && statSync(dst).size === 64 * MiB && !cpRunning());
     // Replace the copied destination with a directory: sizing it to the disk fails.
     rmSync(dst);
     mkdirSync(dst);
