@@ -26,6 +26,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import type { CsiGrpcClient } from '../../../src/grpc/client';
+import { parseMountInfo } from '../../../src/host/mountinfo';
 
 export const PREFIX = 'nqn.2026-11.com.mikrotik.rds-csi';
 export const PROJECT = process.env.PROJECT ?? '/host';
@@ -282,18 +283,15 @@ export interface Mount {
   dev: string;
 }
 
-const unescapeMount = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-
+/** The live mount table, parsed by the node plugin's own mountinfo parser (src/host/mountinfo.ts). */
 export function mounts(): Mount[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [left, right = ''] = line.split(' - ');
-      const f = (left ?? '').split(' ');
-      const r = right.split(' ');
-      return { dev: f[2] ?? '', mountPoint: unescapeMount(f[4] ?? ''), options: f[5] ?? '', fsType: r[0] ?? '', source: unescapeMount(r[1] ?? '') };
-    });
+  return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')).map((e) => ({
+    dev: `${e.major}:${e.minor}`,
+    mountPoint: e.mountPoint,
+    options: e.options.join(','),
+    fsType: e.fsType,
+    source: e.source,
+  }));
 }
 
 export const mountAt = (p: string): Mount | undefined => mounts().filter((m) => m.mountPoint === p).pop();

@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { CsiGrpcClient } from '../../../src/grpc/client';
+import { mountAt, mounts } from './lib';
 
 const env = (name: string, dflt?: string): string => {
   const v = process.env[name] ?? dflt;
@@ -58,31 +59,6 @@ async function rpc<T>(service: 'Identity' | 'Node', method: string, req: object,
 }
 
 // ---- host views ----------------------------------------------------------------------------------------------------
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-interface Mount {
-  mountPoint: string;
-  fsType: string;
-  source: string;
-  options: string;
-}
-
-function mounts(): Mount[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [left, right = ''] = line.split(' - ');
-      const f = (left ?? '').split(' ');
-      const r = right.split(' ');
-      return { mountPoint: unescapeMount(f[4] ?? ''), options: f[5] ?? '', fsType: r[0] ?? '', source: unescapeMount(r[1] ?? '') };
-    });
-}
-
-const mountAt = (p: string): Mount | undefined => mounts().filter((m) => m.mountPoint === p).pop();
-
 const readSys = (p: string): string | undefined => {
   try {
     return readFileSync(p, 'utf8').trim();
