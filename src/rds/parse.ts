@@ -72,11 +72,17 @@ export function parseDisk(row: Row): RdsDisk {
 
 export const FILE_PROPLIST = '.id,name,type,size';
 
-export function parseFile(row: Row): RdsFile {
+/**
+ * A `/file` row the driver can use: a file with a size. Rows the driver never needs are skipped (undefined), never
+ * fatal: disk roots (`type=disk` with no `size`: MikroTik's Files page, RouterOS 7.16.1 capture `name=flash
+ * type=disk`, help.mikrotik.com/docs/spaces/ROS/pages/2555971/Files; the RDS pool's mount point is listed the same
+ * way), directories (`type=directory`, no `size`, same page) and anything else without a size. A file row whose size
+ * is present but malformed is still an error: the driver may act on that file.
+ */
+export function parseFile(row: Row): RdsFile | undefined {
   const type = row.type ?? '';
-  // Directories may carry no size; anything else must have a valid one.
-  const sizeBytes = type === 'directory' && row.size === undefined ? 0 : parseCount(row, 'size');
-  return { id: required(row, '.id'), name: required(row, 'name'), sizeBytes, type };
+  if (type === 'disk' || type === 'directory' || row.size === undefined || row.size === '') return undefined;
+  return { id: required(row, '.id'), name: required(row, 'name'), sizeBytes: parseCount(row, 'size'), type };
 }
 
 export function parseCapacity(row: Row): PoolCapacity {

@@ -64,10 +64,10 @@ export interface RdsPort {
   setAllowedHosts(id: string, value: string): Promise<void>;
   /** `/disk remove`; the backing file stays (RouterOS semantics). */
   removeDisk(id: string): Promise<void>;
-  /** `path` with or without the leading `/`. Undefined when absent. */
+  /** `path` with or without the leading `/`. Undefined when absent or not a file (a directory or disk root). */
   getFile(path: string): Promise<RdsFile | undefined>;
   removeFile(id: string): Promise<void>;
-  /** Every `/file` item (the orphan reconciler looks for backing files no disk uses). */
+  /** Every `/file` item that is a file with a size (the orphan reconciler looks for backing files no disk uses). */
   listFiles(): Promise<RdsFile[]>;
   poolCapacity(): Promise<PoolCapacity>;
   /** Cheapest call that proves RDS answers (used by Probe and the circuit breaker). */

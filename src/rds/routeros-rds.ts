@@ -96,12 +96,13 @@ export class RouterOsRds implements RdsPort {
   async getFile(path: string): Promise<RdsFile | undefined> {
     const name = path.replace(/^\/+/, ''); // /file names have no leading slash (§2.3)
     const rows = await this.call('/file/print', [`=.proplist=${FILE_PROPLIST}`, `?name=${name}`], `name=${name}`);
-    return this.parse(() => rows.filter((r) => r.name === name).map(parseFile)[0]);
+    return this.parse(() => rows.filter((r) => r.name === name).map(parseFile).find(isFile));
   }
 
   async listFiles(): Promise<RdsFile[]> {
     const rows = await this.call('/file/print', [`=.proplist=${FILE_PROPLIST}`], 'all files');
-    return this.parse(() => rows.map(parseFile));
+    // Disk roots, directories and other rows without a size are not files: skipped (parse.ts).
+    return this.parse(() => rows.map(parseFile).filter(isFile));
   }
 
   async removeFile(id: string): Promise<void> {
@@ -156,6 +157,10 @@ export class RouterOsRds implements RdsPort {
       throw classifyRdsError(err, 'parsing the RDS reply');
     }
   }
+}
+
+function isFile(f: RdsFile | undefined): f is RdsFile {
+  return f !== undefined;
 }
 
 function invalid(message: string): RdsError {

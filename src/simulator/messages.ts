@@ -1,6 +1,20 @@
 /**
- * Trap texts for `/disk` and `/file` failures. None of these was captured from hardware (ROUTEROS.md 1.11, 2.8),
- * so they are configurable and must not be treated as facts by clients.
+ * Trap texts for `/disk` and `/file` failures, configurable because no `/disk` failure was ever captured from an RDS
+ * (ROUTEROS.md 1.11, 2.8). Each text's source (marks of ROUTEROS.md: D documented, C captured, I inferred, U guess):
+ *
+ * | key              | text                                              | source |
+ * |------------------|---------------------------------------------------|--------|
+ * | noSuchItem       | `no such item` (category 0)                       | C captures (ROUTEROS.md 1.11); category 0 = "missing item or command", D MikroTik API manual (!trap) |
+ * | slotExists       | `failure: already have such name`                 | C RouterOS's duplicate text (`failure: already have such name`, node-routeros #26, /queue); the slot is the `/disk` item's name (ROUTEROS.md 2.2): I |
+ * | missingArgument  | `missing value(s) of argument(s)` (category 1)    | U; category 1 = "argument value failure", D API manual |
+ * | badFilePath, unsupportedType (category 1) | `failure: …`             | U text; category 1 D API manual |
+ * | notEnoughSpace, fileInUseByDisk, fileNotFound, shrinkRefused, cannotChangePool, isDirectory, fileExists, diskBusy, cannotRemoveDiskRoot | | U (rds-csi mock wording or invented; `failure:` prefix as in C captures) |
+ *
+ * Texts the simulator sends outside this table are documented or captured: `no such command or directory (<word>)`
+ * (category 0, C), `input does not match any value of <prop>` (category 1, D API manual), `unknown parameter <name>`
+ * (C), `interrupted` (category 2, D), `invalid user name or password (6)` (C). The driver classifies traps by these
+ * documented texts and categories (src/rds/trap-table.ts), never by the U texts here: an unknown text is a
+ * permanent FAILED_PRECONDITION that quotes it.
  */
 export interface SimulatorMessages {
   noSuchItem: string;
@@ -18,12 +32,14 @@ export interface SimulatorMessages {
   fileExists: string;
   /** `/disk remove` of a disk that a `copy-from` copy in flight reads. */
   diskBusy: string;
+  /** `/file remove` of the pool's disk root (the `type=disk` row). */
+  cannotRemoveDiskRoot: string;
 }
 
 export const DEFAULT_MESSAGES: SimulatorMessages = {
   noSuchItem: 'no such item',
   notEnoughSpace: 'not enough space',
-  slotExists: 'failure: disk with such slot already exists',
+  slotExists: 'failure: already have such name',
   fileInUseByDisk: 'failure: file is in use by disk',
   fileNotFound: 'failure: file does not exist',
   badFilePath: 'failure: file path must be inside a mounted disk',
@@ -34,4 +50,5 @@ export const DEFAULT_MESSAGES: SimulatorMessages = {
   isDirectory: 'failure: file path is a directory',
   fileExists: 'failure: file already exists',
   diskBusy: 'failure: disk is busy',
+  cannotRemoveDiskRoot: 'failure: can not remove a disk',
 };

@@ -154,12 +154,12 @@ describe('/disk add copy-from', () => {
       expect(r.map((s) => s[0])).toEqual(['!trap', '!done']);
       return attrsOf(r[0]).message;
     };
-    expect(await trap(['/disk/add', '=type=file', '=slot=busy', '=file-path=/pool/other.img', '=file-size=1M'])).toMatch(/already exists/);
-    expect(await trap(copyWords(src.slot, 'busy'))).toMatch(/already exists/);
+    expect(await trap(['/disk/add', '=type=file', '=slot=busy', '=file-path=/pool/other.img', '=file-size=1M'])).toMatch(/already have such name/);
+    expect(await trap(copyWords(src.slot, 'busy'))).toMatch(/already have such name/);
     expect(await trap(['/disk/add', '=type=file', '=slot=busy2', '=file-path=/pool/snaps/busy.img', '=file-size=1M'])).toMatch(/already exists/);
     expect(await trap(['/disk/remove', `=numbers=${src.slot}`])).toBe('failure: disk is busy');
     expect(await trap(['/disk/remove', `=.id=${src.id}`])).toBe('failure: disk is busy');
-    expect(await trap(['/disk/set', `=numbers=${src.slot}`, '=slot=busy'])).toMatch(/already exists/);
+    expect(await trap(['/disk/set', `=numbers=${src.slot}`, '=slot=busy'])).toMatch(/already have such name/);
     expect(await trap(['/disk/set', '=numbers=busy', '=comment=x'])).toBe('no such item');
     expect(await trap(['/file/remove', '=numbers=pool/snaps/busy.img'])).toMatch(/in use/);
     expect(await trap(['/file/remove', '=numbers=pool/snaps'])).toMatch(/in use/);

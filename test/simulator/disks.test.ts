@@ -91,7 +91,7 @@ describe('/disk', () => {
     [['=type=file', '=slot=x5', '=file-path=/pool/../x5.img', '=file-size=1M'], /inside a mounted disk/],
     [['=type=file', '=slot=x6', '=file-path=/poolx/x6.img', '=file-size=1M'], /inside a mounted disk/],
     [['=type=file', '=slot=x7', '=file-path=/pool', '=file-size=1M'], /inside a mounted disk/],
-    [['=type=file', '=slot=pvc-1', '=file-path=/pool/dup.img', '=file-size=1M'], /already exists/],
+    [['=type=file', '=slot=pvc-1', '=file-path=/pool/dup.img', '=file-size=1M'], /already have such name/],
     [['=type=file', '=slot=x8', '=file-path=/pool/vols/pvc-1.img', '=file-size=1M'], /in use/],
     [['=type=file', '=slot=x9', '=file-path=/pool/x9.img', '=file-size=12Q'], /file-size/],
     [['=type=file', '=slot=x10', '=file-path=/pool/x10.img', '=file-size=1M', '=bogus=1'], /unknown parameter bogus/],

@@ -18,9 +18,11 @@ describe('/file', () => {
 
   const files = async (...words: string[]): Promise<Array<Record<string, string>>> => WireClient.rows(await c.call(['/file/print', ...words], 'f'));
 
-  it('lists files and directories under the pool without a leading slash', async () => {
+  // MikroTik's Files page (RouterOS 7.16.1): `name=flash type=disk` (no size), `name=flash/skins type=directory`.
+  it('lists the pool root as a disk without size, then files and directories, without a leading slash', async () => {
     const rows = await files();
     expect(rows.map((r) => [r.name, r.type, r.size])).toEqual([
+      ['pool', 'disk', undefined],
       ['pool/vols', 'directory', undefined],
       ['pool/vols/raw', 'file', String(MiB)],
       ['pool/vols/v1.img', '.img file', String(2 * MiB)],
@@ -55,6 +57,14 @@ describe('/file', () => {
     expect(await c.call(['/file/remove', `=.id=${f['.id']}`], 'r')).toEqual([['!done', '.tag=r']]);
     expect(existsSync(join(h.dir, 'pool', 'vols', 'v1.img'))).toBe(false);
     expect(await files('?name=pool/vols/v1.img')).toEqual([]);
+  });
+
+  it('never removes the disk root', async () => {
+    const [root] = await files('?type=disk');
+    expect(root.name).toBe('pool');
+    const r = await c.call(['/file/remove', `=.id=${root['.id']}`], 'r');
+    expect(r.map((s) => s[0])).toEqual(['!trap', '!done']);
+    expect(existsSync(join(h.dir, 'pool', 'vols', 'raw'))).toBe(true);
   });
 
   it('traps no such item for an unknown /file ID', async () => {

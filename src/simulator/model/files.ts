@@ -1,4 +1,14 @@
-/** `/file` menu: print and remove for everything below the pool (ROUTEROS.md 2.3). */
+/**
+ * `/file` menu: print and remove for the pool's disk root and everything below it (ROUTEROS.md 2.3).
+ *
+ * RouterOS facts kept here (sources beside each):
+ * - The root of each disk is its own `/file` row, `type=disk`, with NO `size`: MikroTik's Files page
+ *   (help.mikrotik.com/docs/spaces/ROS/pages/2555971/Files, RouterOS 7.16.1 capture:
+ *   `name=flash type=disk last-modified=…`). On RDS the pool's mount point is such a disk root (inferred: same page,
+ *   ROUTEROS.md 2.3), so the simulator lists `name=<pool> type=disk` first.
+ * - Directories are `type=directory`, also without `size` (same capture: `name=flash/skins type=directory`).
+ * - Files: `type=.<ext> file` (`.json file`) or `file`, with `size` (same capture).
+ */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Command, CommandResult } from '../command';
@@ -17,16 +27,30 @@ export function formatTime(d: Date): string {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
 }
 
-/** `directory`, `.img file` for a file with an extension, `file` otherwise. */
-export function fileType(e: FileEntry): string {
+/** `disk` for the pool root, `directory`, `.img file` for a file with an extension, `file` otherwise. */
+export function fileType(e: FileEntry & { isDiskRoot?: boolean }): string {
+  if (e.isDiskRoot) return 'disk';
   if (e.isDirectory) return 'directory';
   const ext = path.extname(e.name);
   return ext ? `${ext} file` : 'file';
 }
 
+type ListedEntry = FileEntry & { isDiskRoot?: boolean };
+
+/** The pool's mount point as RouterOS lists a disk root (see the header). */
+async function diskRoot(model: SimModel): Promise<ListedEntry[]> {
+  const pool = model.pool;
+  try {
+    const st = await fsp.stat(pool.root);
+    return [{ name: pool.name, hostPath: pool.root, isDirectory: true, isDiskRoot: true, size: 0, allocated: 0, birthtime: st.birthtime, mtime: st.mtime }];
+  } catch {
+    return []; // not mounted (the data dir vanished): RouterOS would not list it either
+  }
+}
+
 /** Lists entries and keeps `/file` IDs stable per name (new names get new IDs, vanished names are dropped). */
-async function entriesWithIds(model: SimModel): Promise<Array<FileEntry & { id: string }>> {
-  const entries = await model.pool.list();
+async function entriesWithIds(model: SimModel): Promise<Array<ListedEntry & { id: string }>> {
+  const entries: ListedEntry[] = [...(await diskRoot(model)), ...(await model.pool.list())];
   const ids = model.state.fileIds;
   let changed = false;
   const seen = new Set<string>();
@@ -48,7 +72,7 @@ async function entriesWithIds(model: SimModel): Promise<Array<FileEntry & { id: 
   return out;
 }
 
-function fileRow(e: FileEntry & { id: string }): Row {
+function fileRow(e: ListedEntry & { id: string }): Row {
   const row: Row = { '.id': e.id, name: e.name, type: fileType(e) };
   if (!e.isDirectory) row.size = String(e.size);
   row['creation-time'] = formatTime(e.birthtime.getTime() > 0 ? e.birthtime : e.mtime);
@@ -74,6 +98,7 @@ export function fileRemove(model: SimModel, cmd: Command): Promise<CommandResult
       const key = r.trim();
       const e = entries.find((x) => x.id.toUpperCase() === key.toUpperCase() || x.name === key.replace(/^\//, ''));
       if (!e) throw new TrapError(m.noSuchItem, 0);
+      if (e.isDiskRoot) throw new TrapError(m.cannotRemoveDiskRoot);
       return e;
     });
     // Disks use their files; a copy in flight writes its destination (its disk is yet to appear).
