@@ -4,7 +4,7 @@
  * report must work with it (issue 11, item 12).
  */
 import { Redis } from 'ioredis';
-import { deleteOrphans, findOrphans, rawFileLister, type OrphanSources } from '../../src/ops/orphans';
+import { deleteOrphans, findOrphans, rawFileLister, type OrphanDeleteSources, type OrphanSources } from '../../src/ops/orphans';
 import { snapshotStore, volumeStore } from '../../src/ops/volumes';
 import { WireClient } from '../support/wire-client';
 import { startRedis, type TestRedis } from '../support/redis';
@@ -54,7 +54,7 @@ describe('/file with the pool disk root listed', () => {
   });
 
   it('orphans: reports and deletes the leftover file, never the disk root', async () => {
-    const sources: OrphanSources = { rds: h.rds, volumes: volumeStore(redis, 'orph'), snapshots: snapshotStore(redis, 'orph'), listFiles: rawFileLister(h.rds) };
+    const sources: OrphanSources & OrphanDeleteSources = { rds: h.rds, volumes: volumeStore(redis, 'orph'), snapshots: snapshotStore(redis, 'orph'), listFiles: rawFileLister(h.rds) };
     const report = await findOrphans(sources, { basePath: BASE, slotPrefix: '' });
     expect(report.filesChecked).toBe(true);
     expect(report.disks.map((d) => d.slot)).toEqual([ORPHAN]);

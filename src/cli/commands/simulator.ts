@@ -18,7 +18,12 @@ export function simulatorCommand(): Command {
     .action(async (_opts: unknown, cmd: Command) => {
       const { startSimulator } = await import('../../simulator');
       const sim = await startSimulator(parseCliArgs(cmd.args));
+      // The process runs until a signal. While a `down=yes` / `down-for-ms` fault holds the listener closed nothing
+      // else keeps Node's event loop alive (the bring-back timer is unref'd so in-process simulators never hold a
+      // test runner open), and the process would end with code 0 instead of coming back: hold the loop here.
+      const alive = setInterval(() => undefined, 2 ** 30);
       const stop = (): void => {
+        clearInterval(alive);
         sim.close().then(
           () => process.exit(0),
           () => process.exit(1),
