@@ -5,6 +5,7 @@
  */
 import { constants as osConstants } from 'os';
 import { status } from '@grpc/grpc-js';
+import { TRAP_CATEGORY_NAMES, trapMeaning } from './trap-table';
 
 export type RdsErrorKind = 'transient' | 'permanent' | 'not-found';
 
@@ -23,6 +24,20 @@ export class RdsError extends Error {
   }
 }
 
+/**
+ * A RouterOS `!trap` with its `=message=` and, where RouterOS sent one, its `=category=` (0..7, MikroTik API manual).
+ * Raised by the node-routeros adapter in trap-reply-patch.ts (node-routeros itself keeps only the message).
+ */
+export class RosTrapError extends Error {
+  override readonly name = 'RosTrapError';
+  constructor(
+    message: string,
+    readonly category?: number,
+  ) {
+    super(message);
+  }
+}
+
 export type TransportFailure = 'timeout' | 'connect-timeout' | 'closed' | 'socket' | 'client-closed';
 
 /** Raised by routeros-client.ts for failures of the connection itself (never a RouterOS `!trap`). */
@@ -36,54 +51,6 @@ export class RosTransportError extends Error {
     super(message);
   }
 }
-
-interface Rule {
-  test: RegExp;
-  kind: RdsErrorKind;
-  code: status;
-  advice: string;
-}
-
-/** RouterOS `!trap` texts, first match wins (reference/ROUTEROS.md §1.11; /disk texts are partly guesses, §2.8). */
-const TRAP_RULES: Rule[] = [
-  { test: /no such item/i, kind: 'not-found', code: status.NOT_FOUND, advice: 'the item does not exist (any more)' },
-  {
-    test: /not enough space|no space|disk full/i,
-    kind: 'permanent',
-    code: status.RESOURCE_EXHAUSTED,
-    advice: 'the storage pool is full; free space on RDS or ask for a smaller volume',
-  },
-  {
-    test: /busy|try again|interrupted|timed? ?out/i,
-    kind: 'transient',
-    code: status.UNAVAILABLE,
-    advice: 'RDS is busy; the request will be retried',
-  },
-  {
-    test: /already have such|already exists|is in use/i,
-    kind: 'permanent',
-    code: status.FAILED_PRECONDITION,
-    advice: 'an item with that name or file already exists or is in use on RDS; remove it or pick another name',
-  },
-  {
-    test: /invalid user name or password|cannot log in|not enough privileges|permission denied/i,
-    kind: 'permanent',
-    code: status.FAILED_PRECONDITION,
-    advice: 'check the RDS user, password and its group policies (api, read, write) in the driver configuration',
-  },
-  {
-    test: /no such command/i,
-    kind: 'permanent',
-    code: status.UNIMPLEMENTED,
-    advice: 'this RouterOS does not know the command; check that rose-storage is installed and the RouterOS version',
-  },
-  {
-    test: /invalid value|bad argument|expected end of command|input does not match|unknown parameter|^failure:/i,
-    kind: 'permanent',
-    code: status.INVALID_ARGUMENT,
-    advice: 'RDS rejected an argument; check the volume parameters (slot, path, size, NQN, port)',
-  },
-];
 
 const ERRNO_NAMES = new Map<number, string>(
   Object.entries(osConstants.errno).map(([name, value]) => [value, name] as [number, string]),
@@ -125,6 +92,7 @@ export function classifyRdsError(err: unknown, context?: string): RdsError {
     const code = err.reason === 'timeout' ? status.DEADLINE_EXCEEDED : status.UNAVAILABLE;
     return transient(code, `RDS connection problem${at}: ${err.message}; the request can be retried`, err);
   }
+  if (err instanceof RosTrapError) return classifyTrap(err.message, err.category, at, err);
   if (typeof err === 'string') {
     // node-routeros rejects connect() with the bare string 'ALRDYCONNECTING'.
     return transient(status.UNAVAILABLE, `RDS client not ready${at}: ${err}; retry`, err);
@@ -150,10 +118,26 @@ export function classifyRdsError(err: unknown, context?: string): RdsError {
   if (/fatal/i.test(err.message) || /socket (hang up|closed)|ECONNRESET|ECONNREFUSED/i.test(err.message)) {
     return transient(status.UNAVAILABLE, `RDS closed the connection${at}: ${err.message}; the request can be retried`, err);
   }
-  // Otherwise: a RouterOS !trap, which node-routeros reports as a plain Error carrying only the trap's message.
-  const said = err.message || '(empty trap message)';
-  for (const rule of TRAP_RULES) {
-    if (rule.test.test(said)) return new RdsError(rule.kind, rule.code, `RDS said "${said}"${at}: ${rule.advice}`, err);
-  }
-  return new RdsError('permanent', status.UNKNOWN, `RDS said "${said}"${at}: not a known RouterOS error; check the RDS log and the request`, err);
+  // Otherwise a RouterOS !trap that reached us as a plain Error carrying only its message (node-routeros without the
+  // adapter of trap-reply-patch.ts, e.g. a login trap it rethrows as is).
+  return classifyTrap(err.message, undefined, at, err);
+}
+
+/**
+ * A trap by its documented category and its known texts (trap-table.ts). A trap nobody has documented is not
+ * retried: it is a permanent FAILED_PRECONDITION ("RDS refused this request") that quotes RouterOS, so the job fails
+ * at once and the operator reads what RDS said instead of watching a retry loop.
+ */
+function classifyTrap(message: string, category: number | undefined, at: string, cause: unknown): RdsError {
+  const said = message || '(empty trap message)';
+  const cat = category === undefined ? '' : ` (trap category ${category}: ${TRAP_CATEGORY_NAMES[category] ?? 'undocumented'})`;
+  const meaning = trapMeaning(said, category);
+  if (meaning) return new RdsError(meaning.kind, meaning.code, `RDS said "${said}"${cat}${at}: ${meaning.advice}`, cause);
+  return new RdsError(
+    'permanent',
+    status.FAILED_PRECONDITION,
+    `RDS refused the request${at}: RouterOS said "${said}"${cat}; this is not a RouterOS error the driver knows, so it ` +
+      'was not retried. Check the RDS log and the request, fix the cause on RDS, then retry',
+    cause,
+  );
 }

@@ -12,8 +12,10 @@ export {
   type CallOutcome,
 } from './routeros-client';
 export { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './circuit-breaker';
-export { RdsError, RosTransportError, classifyRdsError, type RdsErrorKind, type TransportFailure } from './errors';
+export { RdsError, RosTransportError, RosTrapError, classifyRdsError, type RdsErrorKind, type TransportFailure } from './errors';
 export { applyEmptyReplyPatch, isEmptyReplyPatchApplied } from './empty-reply-patch';
+export { applyTrapReplyPatch, isTrapReplyPatchApplied } from './trap-reply-patch';
+export { TRAP_TEXTS, TRAP_CATEGORIES, trapMeaning } from './trap-table';
 
 export function createRdsPort(opts: RouterOsRdsOptions, deps?: RouterOsRdsDeps): RdsPort {
   return new RouterOsRds(opts, deps);

@@ -2,6 +2,7 @@
  * One pooled RouterOS API connection over node-routeros 1.6.9, wrapped so that none of its failure modes
  * (reference/ROUTEROS.md §3) reaches the driver:
  * - `!empty` is handled by the adapter in empty-reply-patch.ts (imported here, so it is always applied);
+ * - a `!trap` rejects with RosTrapError (message and category) through the adapter in trap-reply-patch.ts;
  * - an 'error' listener is always attached (idle timeout / socket errors would otherwise crash the process);
  * - every call has its own deadline; on expiry the connection is dropped, because node-routeros may have gone deaf;
  * - every pending call is failed when the connection closes (`!fatal`, peer close, socket error), since node-routeros
@@ -9,9 +10,10 @@
  * - connects are lazy, shared by concurrent callers, and retried with capped exponential backoff plus jitter.
  */
 import './empty-reply-patch';
+import './trap-reply-patch';
 import { RouterOSAPI, type IRosOptions } from 'node-routeros';
 import type { ConnectionOptions, TlsOptions } from 'tls';
-import { isErrorLike, RosTransportError } from './errors';
+import { isErrorLike, RosTransportError, RosTrapError } from './errors';
 import { RosConnection, type RouterOsApiLike } from './connection';
 
 export interface RouterOsTlsOptions {
@@ -159,6 +161,7 @@ export class RouterOsClient implements RosCaller {
 
 function outcomeOf(err: unknown): CallOutcome {
   if (err instanceof RosTransportError) return err.reason === 'timeout' ? 'timeout' : 'error';
+  if (err instanceof RosTrapError) return 'trap';
   // node-routeros reports a !trap as a plain Error; its own failures are RosException, Node's carry a code.
   if (isErrorLike(err) && err.name === 'Error' && (err as { code?: unknown }).code === undefined) return 'trap';
   return 'error';
