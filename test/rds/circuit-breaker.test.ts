@@ -85,7 +85,7 @@ describe('CircuitBreaker', () => {
 
   it('classifies what the call throws', async () => {
     const { breaker } = setup();
-    await expect(breaker.run(() => Promise.reject(new Error('invalid value')), '/disk/set id=*1')).rejects.toMatchObject({
+    await expect(breaker.run(() => Promise.reject(new Error('input does not match any value of file-size')), '/disk/set id=*1')).rejects.toMatchObject({
       kind: 'permanent',
       grpcCode: status.INVALID_ARGUMENT,
       message: expect.stringContaining('/disk/set id=*1') as unknown,
