@@ -2,6 +2,7 @@ import type { ControllerHandlers } from '../generated/csi/v1/Controller';
 import { isSnapshotId, isVolumeId, volumeIdFromName } from '../domain/ids';
 import { placeSegment } from '../domain/topology';
 import { status } from '@grpc/grpc-js';
+import { accessModeOf } from '../grpc/enums';
 import { GrpcError, aborted, invalid, notFound } from '../grpc/errors';
 import type { ServiceImpl } from '../grpc/service';
 import type { ControllerDeps } from './controller-deps';
@@ -80,6 +81,11 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
     ValidateVolumeCapabilities: async (req) => {
       requireVolumeId(req.volumeId);
       if (!req.volumeCapabilities?.length) throw invalid('volume_capabilities must contain at least one capability');
+      // A number the access-mode enum does not define is a malformed request, not an unsupported capability.
+      for (const [i, cap] of req.volumeCapabilities.entries()) {
+        const access = accessModeOf(cap.accessMode);
+        if (access.kind === 'invalid') throw invalid(`volume_capabilities[${i}]: ${access.problem}`);
+      }
       const rec = isVolumeId(req.volumeId, d.volumePrefix) ? await mapped(() => d.store.get(req.volumeId)) : undefined;
       if (!rec || rec.state !== 'ready') throw notFound(`volume ${req.volumeId} does not exist`);
       for (const cap of req.volumeCapabilities) {
