@@ -292,6 +292,9 @@ Numbers go through int64: Helm reads values as float64 and would print 1048576 a
   value: {{ .Values.driver.queuePrefix | quote }}
 - name: RDS_CSI_LOG_LEVEL
   value: {{ .Values.driver.logLevel | quote }}
+{{- /* The topology segment <driver name>/backend=<rds.backend>: reported by the node, used by the controller. */}}
+- name: RDS_CSI_RDS_BACKEND
+  value: {{ .Values.rds.backend | quote }}
 {{- end }}
 
 {{/*

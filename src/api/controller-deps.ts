@@ -1,4 +1,5 @@
 import type { CapacityLimits } from '../domain/sizes';
+import type { BackendTopology } from '../domain/topology';
 import type { RdsPort } from '../rds/port';
 import type { EventSink, NodeRegistry } from '../cluster/ports';
 import type { AttachmentStore } from '../state/attachment-record';
@@ -20,6 +21,8 @@ export interface ControllerDeps {
   volumePrefix: string;
   basePath: string;
   target: TargetInfo;
+  /** The RDS's topology segment: every volume is accessible from it, GetCapacity answers for it. */
+  topology: BackendTopology;
   attachments: AttachmentStore;
   cluster: { nodes: NodeRegistry };
   events: EventSink;

@@ -1,4 +1,5 @@
 import type { IdentityHandlers } from '../generated/csi/v1/Identity';
+import type { PluginCapability } from '../generated/csi/v1/PluginCapability';
 import type { ServiceImpl } from '../grpc/service';
 import { VERSION } from '../version';
 
@@ -11,16 +12,25 @@ export interface ReadinessCheck {
   check(): Promise<void>;
 }
 
+/**
+ * The plugin's capabilities, the same on the controller's and the node's socket: the CSI spec (Identity,
+ * GetPluginCapabilities) says all instances of one version SHALL return the same set "regardless of ... which RPCs
+ * an instance is serving"; tools that read them from the node socket would otherwise skip every controller step.
+ * VOLUME_ACCESSIBILITY_CONSTRAINTS: volumes are accessible from the RDS's topology segment (src/domain/topology.ts).
+ */
+export const PLUGIN_CAPABILITIES: PluginCapability[] = [
+  { service: { type: 'CONTROLLER_SERVICE' } },
+  { service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } },
+  { volumeExpansion: { type: 'ONLINE' } },
+];
+
 export function identityService(
   driverName: string,
-  opts: { controller: boolean; checks: ReadinessCheck[]; onNotReady?: (name: string, err: unknown) => void },
+  opts: { checks: ReadinessCheck[]; onNotReady?: (name: string, err: unknown) => void },
 ): ServiceImpl<IdentityHandlers> {
   return {
     GetPluginInfo: () => Promise.resolve({ name: driverName, vendorVersion: VERSION, manifest: {} }),
-    GetPluginCapabilities: () =>
-      Promise.resolve({
-        capabilities: opts.controller ? [{ service: { type: 'CONTROLLER_SERVICE' } }, { volumeExpansion: { type: 'ONLINE' } }] : [],
-      }),
+    GetPluginCapabilities: () => Promise.resolve({ capabilities: PLUGIN_CAPABILITIES }),
     Probe: async () => {
       for (const c of opts.checks) {
         try {

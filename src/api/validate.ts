@@ -1,5 +1,6 @@
 import type { CreateVolumeRequest__Output } from '../generated/csi/v1/CreateVolumeRequest';
 import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
+import { accessModeOf } from '../grpc/enums';
 import { invalid, GrpcError } from '../grpc/errors';
 import { status } from '@grpc/grpc-js';
 import { decideSize, type CapacityLimits } from '../domain/sizes';
@@ -24,12 +25,17 @@ export interface CapabilitySummary {
   fsType: string;
 }
 
-/** Checks each capability on its own and that together they describe one kind of volume. */
-export function validateCapabilities(caps: VolumeCapability__Output[]): CapabilitySummary {
+/**
+ * Checks each capability on its own and that together they describe one kind of volume. `anyAccessMode`: an unset
+ * access mode means "any" (GetCapacity: external-provisioner before v5 sends `{mount: {}, access_mode: {}}` as a
+ * placeholder, pkg/capacity/capacity.go syncCapacity; see also reference/SIDECARS.md); a mode the enum does not
+ * define is still refused.
+ */
+export function validateCapabilities(caps: VolumeCapability__Output[], opts: { anyAccessMode?: boolean } = {}): CapabilitySummary {
   if (!caps || caps.length === 0) throw invalid('volume_capabilities must contain at least one capability');
   let summary: CapabilitySummary | undefined;
   for (const [i, cap] of caps.entries()) {
-    const problem = capabilityProblem(cap);
+    const problem = capabilityProblem(cap, opts);
     if (problem) throw invalid(`volume_capabilities[${i}]: ${problem}`);
     const mine: CapabilitySummary = cap.block ? { accessType: 'block', fsType: '' } : { accessType: 'mount', fsType: cap.mount?.fsType ?? '' };
     if (summary && summary.accessType !== mine.accessType) {
@@ -43,11 +49,13 @@ export function validateCapabilities(caps: VolumeCapability__Output[]): Capabili
   return summary as CapabilitySummary;
 }
 
-/** Undefined when this driver supports the capability; otherwise the reason. */
-export function capabilityProblem(cap: VolumeCapability__Output): string | undefined {
+/** Undefined when this driver supports the capability; otherwise the reason. The access mode is a closed set. */
+export function capabilityProblem(cap: VolumeCapability__Output, opts: { anyAccessMode?: boolean } = {}): string | undefined {
   if (!cap.block && !cap.mount) return 'access_type must be block or mount';
-  const mode = cap.accessMode?.mode ?? 'UNKNOWN';
-  if (mode === 'UNKNOWN') return 'access_mode must be set';
+  const access = accessModeOf(cap.accessMode);
+  if (access.kind === 'invalid') return access.problem;
+  if (access.kind === 'unset' && !opts.anyAccessMode) return 'access_mode must be set';
+  const mode = access.kind === 'set' ? access.mode : undefined;
   if (cap.mount) {
     if (!FS_TYPES.has(cap.mount.fsType)) return `fs_type "${cap.mount.fsType}" is not supported; use ext4 or xfs`;
     if (mode === 'MULTI_NODE_MULTI_WRITER' || mode === 'MULTI_NODE_SINGLE_WRITER') {

@@ -1,9 +1,12 @@
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
 import { isSnapshotId, isVolumeId, volumeIdFromName } from '../domain/ids';
+import { placeSegment } from '../domain/topology';
 import { status } from '@grpc/grpc-js';
+import { accessModeOf } from '../grpc/enums';
 import { GrpcError, aborted, invalid, notFound } from '../grpc/errors';
 import type { ServiceImpl } from '../grpc/service';
 import type { ControllerDeps } from './controller-deps';
+import { checkAccessibility } from './accessibility';
 import { mapped } from './error-map';
 import { decodeToken, encodeToken } from './page-token';
 import { capabilityProblem, contentSourceOf, validateCapabilities, validateCreateVolume, type ContentSource, type CreateVolumeSpec } from './validate';
@@ -53,13 +56,14 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
     CreateVolume: async (req, ctx) => {
       // Shape first (cheap, INVALID_ARGUMENT), then the source's existence (NOT_FOUND) and its size.
       validateCreateVolume(req, { ...d.limits, maxBytes: Number.MAX_SAFE_INTEGER });
+      checkAccessibility(req.accessibilityRequirements, d.topology);
       const src = contentSourceOf(req);
       const resolved = src ? await resolveSource(src, d) : undefined;
       const spec = validateCreateVolume(req, d.limits, resolved?.bytes ?? 0);
       const id = volumeIdFromName(spec.name, d.volumePrefix);
       try {
         const rec = await mapped(() => d.ops.create(id, spec, waitBudget(ctx, d), resolved?.slot));
-        return { volume: toCsiVolume(rec, d.target) };
+        return { volume: toCsiVolume(rec, d.target, d.topology) };
       } catch (err) {
         await reportProvisioningFailure(d, spec, err);
         throw err;
@@ -77,6 +81,11 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
     ValidateVolumeCapabilities: async (req) => {
       requireVolumeId(req.volumeId);
       if (!req.volumeCapabilities?.length) throw invalid('volume_capabilities must contain at least one capability');
+      // A number the access-mode enum does not define is a malformed request, not an unsupported capability.
+      for (const [i, cap] of req.volumeCapabilities.entries()) {
+        const access = accessModeOf(cap.accessMode);
+        if (access.kind === 'invalid') throw invalid(`volume_capabilities[${i}]: ${access.problem}`);
+      }
       const rec = isVolumeId(req.volumeId, d.volumePrefix) ? await mapped(() => d.store.get(req.volumeId)) : undefined;
       if (!rec || rec.state !== 'ready') throw notFound(`volume ${req.volumeId} does not exist`);
       for (const cap of req.volumeCapabilities) {
@@ -89,7 +98,12 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
     },
 
     GetCapacity: async (req) => {
-      if (req.volumeCapabilities?.length) validateCapabilities(req.volumeCapabilities);
+      if (req.volumeCapabilities?.length) validateCapabilities(req.volumeCapabilities, { anyAccessMode: true });
+      // A segment of another backend (or one we cannot vouch for) holds none of this pool: 0, not an error, as
+      // external-provisioner's capacity controller asks for every segment it finds among the nodes.
+      if (placeSegment(req.accessibleTopology?.segments, d.topology) === 'foreign') {
+        return { availableCapacity: '0', maximumVolumeSize: { value: '0' }, minimumVolumeSize: { value: String(d.limits.minBytes) } };
+      }
       const pool = await mapped(() => d.rds.poolCapacity());
       const maxVolume = Math.min(d.limits.maxBytes, pool.freeBytes);
       return {
@@ -112,7 +126,7 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
       return {
         entries: page.records
           .filter((r) => r.state === 'ready')
-          .map((r) => ({ volume: toCsiVolume(r, d.target), status: { publishedNodeIds: attached.get(r.id) ?? [] } })),
+          .map((r) => ({ volume: toCsiVolume(r, d.target, d.topology), status: { publishedNodeIds: attached.get(r.id) ?? [] } })),
         nextToken: page.next ? encodeToken(page.next) : '',
       };
     },
@@ -129,7 +143,7 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
       else if (m?.timedOut) {
         condition = { abnormal: true, message: `live migration from ${m.from} to ${m.to} outlived its ${m.windowSeconds}s window; detach one side` };
       } else if (m) condition = { abnormal: false, message: `live migration from ${m.from} to ${m.to} in progress` };
-      return { volume: toCsiVolume(rec, d.target), status: { publishedNodeIds: Object.keys(att?.nodes ?? {}), volumeCondition: condition } };
+      return { volume: toCsiVolume(rec, d.target, d.topology), status: { publishedNodeIds: Object.keys(att?.nodes ?? {}), volumeCondition: condition } };
     },
   };
 }

@@ -1,3 +1,4 @@
+import { segmentOf, type BackendTopology } from '../domain/topology';
 import type { Volume } from '../generated/csi/v1/Volume';
 import type { VolumeRecord } from '../state/volume-record';
 
@@ -20,11 +21,18 @@ export function volumeContext(rec: VolumeRecord, target: TargetInfo): Record<str
   };
 }
 
-export function toCsiVolume(rec: VolumeRecord, target: TargetInfo): Volume {
+/** `topology`: the RDS's segment; every volume on it is accessible from exactly that segment. */
+export function toCsiVolume(rec: VolumeRecord, target: TargetInfo, topology: BackendTopology): Volume {
   const contentSource = rec.source
     ? rec.source.kind === 'snapshot'
       ? { snapshot: { snapshotId: rec.source.id } }
       : { volume: { volumeId: rec.source.id } }
     : undefined;
-  return { volumeId: rec.id, capacityBytes: String(rec.capacityBytes), volumeContext: volumeContext(rec, target), contentSource };
+  return {
+    volumeId: rec.id,
+    capacityBytes: String(rec.capacityBytes),
+    volumeContext: volumeContext(rec, target),
+    contentSource,
+    accessibleTopology: [{ segments: segmentOf(topology) }],
+  };
 }

@@ -22,6 +22,7 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--rds-ca-file <file>', 'CA certificate to pin for api-ssl')
     .option('--rds-pool <name>', 'RDS pool (disk with a mounted filesystem)')
     .option('--rds-base-path <path>', 'directory on RDS for backing files')
+    .option('--rds-backend <name>', 'name of this RDS in the topology segment <driver name>/backend (default: default)')
     .option('--nqn-prefix <nqn>', 'NQN prefix of exported volumes')
     .option('--kubeconfig <file>', 'talk to Kubernetes with this kubeconfig (in a pod: the service account)')
     .option('--kubernetes <mode>', 'auto|on|off')
@@ -45,6 +46,7 @@ export interface CommonFlags {
   rdsCaFile?: string;
   rdsPool?: string;
   rdsBasePath?: string;
+  rdsBackend?: string;
   nqnPrefix?: string;
   kubeconfig?: string;
   kubernetes?: string;
@@ -73,6 +75,7 @@ export function configFromFlags(f: CommonFlags, extra: Overrides = {}): Config {
     'rds.caFile': f.rdsCaFile,
     'rds.poolName': f.rdsPool,
     'rds.basePath': f.rdsBasePath,
+    'rds.backend': f.rdsBackend,
     'kubernetes.kubeconfig': f.kubeconfig,
     'kubernetes.mode': f.kubernetes,
     nodes: f.nodes,

@@ -43,6 +43,15 @@ export const rdsSchema = z.object({
   /** Address nodes connect to for NVMe/TCP (defaults to host). */
   exportAddress: z.string().optional(),
   exportPort: z.coerce.number().int().min(1).max(65535).default(4420),
+  /**
+   * Name of this RDS as a topology value: segment `<driverName>/backend=<backend>` (src/domain/topology.ts), on the
+   * Node labels and every PV's node affinity. A Kubernetes label value; pick it once (PVs keep it).
+   */
+  backend: z
+    .string()
+    .max(63)
+    .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'backend must be a Kubernetes label value: letters, digits, "-", "_", ".", starting and ending with a letter or digit')
+    .default('default'),
 });
 
 /** How to reach Redis beyond its URL: TLS CA for rediss://, or Redis Sentinel for HA. */

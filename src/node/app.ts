@@ -10,6 +10,7 @@ import { type NodeOptions, type NodeOptionsInput, parseNodeOptions } from './con
 import type { Connector } from './connector';
 import type { NodeDeps } from './deps';
 import { hostNqnForNode } from '../domain/host-nqn';
+import { backendTopology } from '../domain/topology';
 import { LoopConnector } from './loop-connector';
 import { orphanCounter, timedRunner } from './metrics';
 import { mounter } from './mounter';
@@ -19,7 +20,7 @@ import { nodeService } from './service';
 import { VolumeLocks } from './volume-lock';
 
 /**
- * The node process: Identity (no controller capability) + Node over gRPC on the kubelet's unix socket, and the
+ * The node process: Identity (the same plugin capabilities as the controller's) + Node over gRPC on the kubelet's unix socket, and the
  * orphan cleaner (at start-up, then periodically). Shared settings (driver name, NQN prefix, RDS base path for the
  * loop connector) come from Config; the node's own from NodeOptions.
  */
@@ -59,11 +60,11 @@ export async function startNode(cfg: Config, opts: NodeAppOptions, log: Logger):
   const hostNqn = o.hostNqn ?? hostNqnForNode(o.nodeId);
   const connector = connectorFor(cfg, o, host, hostNqn);
   const locks = new VolumeLocks(o.busyWaitMs);
-  const deps: NodeDeps = { opts: o, nqnPrefix: cfg.nqnPrefix, host, connector, mounter: mounter(host), locks, log, volumeState: opts.volumeState };
+  const topology = backendTopology(cfg.driverName, cfg.rds.backend);
+  const deps: NodeDeps = { opts: o, nqnPrefix: cfg.nqnPrefix, host, connector, mounter: mounter(host), locks, log, topology, volumeState: opts.volumeState };
 
   const csi = loadCsi().csi.v1;
   const identity = identityService(cfg.driverName, {
-    controller: false,
     checks: [{ name: 'mountinfo', check: async () => void (await host.mounts()) }],
     onNotReady: (name, err) => log.warn({ dependency: name, err: (err as Error).message }, 'probe: not ready'),
   });

@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { GrpcError } from '../grpc/errors';
+import type { BackendTopology } from '../domain/topology';
 import type { CallContext } from '../grpc/service';
 import type { HostPort } from '../host/port';
 import { ToolStartError } from '../host/run';
@@ -18,6 +19,8 @@ export interface NodeDeps {
   mounter: Mounter;
   locks: VolumeLocks;
   log: Logger;
+  /** The segment of the RDS this node reaches, reported by NodeGetInfo (src/domain/topology.ts). */
+  topology: BackendTopology;
   /** The controller's lifecycle state of a volume ('live', …), when the node can know it; undefined = unknown. */
   volumeState?: (volumeId: string) => Promise<string | undefined>;
 }

@@ -1,3 +1,4 @@
+import { segmentOf } from '../domain/topology';
 import type { NodeHandlers } from '../generated/csi/v1/Node';
 import type { CallContext, ServiceImpl } from '../grpc/service';
 import { type NodeDeps, toGrpcError } from './deps';
@@ -28,7 +29,10 @@ export function nodeService(d: NodeDeps): ServiceImpl<NodeHandlers> {
       Promise.resolve({
         capabilities: (['STAGE_UNSTAGE_VOLUME', 'EXPAND_VOLUME', 'GET_VOLUME_STATS', 'VOLUME_CONDITION'] as const).map((type) => ({ rpc: { type } })),
       }),
-    NodeGetInfo: () => Promise.resolve({ nodeId: d.opts.nodeId, maxVolumesPerNode: String(d.opts.maxVolumesPerNode) }),
+    // accessible_topology: the kubelet copies it onto the Node's labels and its keys into CSINode, where
+    // external-provisioner's capacity controller and topology-aware provisioning read them.
+    NodeGetInfo: () =>
+      Promise.resolve({ nodeId: d.opts.nodeId, maxVolumesPerNode: String(d.opts.maxVolumesPerNode), accessibleTopology: { segments: segmentOf(d.topology) } }),
     NodeStageVolume: wrap((req, ctx) => stageVolume(d, req, ctx)),
     NodeUnstageVolume: wrap((req) => unstageVolume(d, req)),
     NodePublishVolume: wrap((req) => publishVolume(d, req)),

@@ -4,6 +4,7 @@ import { controllerService } from '../api/controller';
 import { VolumeOperations } from '../api/volume-operations';
 import { SnapshotOperations } from '../api/snapshot-operations';
 import type { Config } from '../config/schema';
+import { backendTopology } from '../domain/topology';
 import { dashboardAccess } from '../dashboard/auth';
 import { startDashboard } from '../dashboard/dashboard';
 import { loadCsi } from '../grpc/proto';
@@ -81,7 +82,6 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   ];
   const csi = loadCsi().csi.v1;
   const identity = identityService(cfg.driverName, {
-    controller: true,
     checks,
     onNotReady: (name, err) => log.warn({ dependency: name, err: (err as Error).message }, 'probe: not ready'),
   });
@@ -100,6 +100,7 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     limits: cfg.volumes,
     volumePrefix: cfg.volumePrefix,
     target: { address: cfg.rds.exportAddress ?? cfg.rds.host, port: cfg.rds.exportPort },
+    topology: backendTopology(cfg.driverName, cfg.rds.backend),
     deadlineMarginMs: cfg.api.deadlineMarginMs,
     defaultWaitMs: cfg.api.defaultWaitMs,
   });

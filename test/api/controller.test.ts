@@ -1,12 +1,16 @@
 import { status } from '@grpc/grpc-js';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { BLOCK_RWX, MOUNT_RWO, codeOf } from '../support/csi-client';
+import { BLOCK_RWX, CsiClient, MOUNT_RWO, codeOf } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';
+import { createLogger } from '../../src/log/logger';
+import { startNode } from '../../src/node/app';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const PVC = 'pvc-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
+/** The driver's topology segment with the default driver name and backend (src/domain/topology.ts). */
+const SEGMENT = { 'rds.csi.mikrotik.com/backend': 'default' };
 
 function createReq(name: string, bytes = 64 * MiB, caps: unknown[] = [MOUNT_RWO], parameters: Record<string, string> = {}) {
   return { name, capacityRange: { requiredBytes: String(bytes) }, volumeCapabilities: caps, parameters };
@@ -157,6 +161,94 @@ describe('controller against redis-server and the RouterOS simulator', () => {
     const res = await h.client.ctl('GetCapacity', { volumeCapabilities: [MOUNT_RWO] });
     expect(Number(res.availableCapacity)).toBeGreaterThan(0);
     expect(res.minimumVolumeSize.value).toBe(String(MiB));
+  });
+
+  it('answers GetPluginCapabilities with the same set on the node socket as on the controller socket', async () => {
+    const endpoint = `unix://${path.join(h.dir, 'node.sock')}`;
+    const loopDataDir = path.join(h.dir, 'node-data');
+    const node = await startNode(h.cfg, { endpoint, node: { nodeId: 'caps-node', connector: 'loop', loopDataDir, orphanIntervalMs: 0 } }, createLogger('silent'));
+    const nodeClient = new CsiClient(endpoint);
+    type Cap = { service?: { type: string }; volumeExpansion?: { type: string } };
+    const names = (res: { capabilities: Cap[] }) => res.capabilities.map((c) => JSON.stringify(c.service ?? c.volumeExpansion ?? c)).sort();
+    try {
+      const fromController = names(await h.client.id('GetPluginCapabilities'));
+      const fromNode = names(await nodeClient.id('GetPluginCapabilities'));
+      expect(fromNode).toEqual(fromController);
+      expect(fromNode).toEqual(
+        [{ type: 'CONTROLLER_SERVICE' }, { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' }, { type: 'ONLINE' }].map((c) => JSON.stringify(c)).sort(),
+      );
+      // The node reports the segment the controller's volumes are accessible from.
+      const info = await nodeClient.nodeCall('NodeGetInfo');
+      expect(info.accessibleTopology).toEqual({ segments: SEGMENT });
+    } finally {
+      nodeClient.close();
+      await node.close();
+    }
+  });
+
+  // proto-loader hands an access-mode number the CSI enum does not define through as a number.
+  const undefinedModes = [99, 1000, -5, 8];
+  const rpcsWithModes: Array<[string, (mode: number) => object]> = [
+    ['CreateVolume', (mode) => createReq(`bad-mode-${mode < 0 ? 'neg' : mode}`, MiB, [{ block: {}, accessMode: { mode } }])],
+    ['ValidateVolumeCapabilities', (mode) => ({ volumeId: PVC, volumeCapabilities: [{ mount: {}, accessMode: { mode } }] })],
+    ['ControllerPublishVolume', (mode) => ({ volumeId: PVC, nodeId: 'node-a', volumeCapability: { mount: {}, accessMode: { mode } } })],
+    ['GetCapacity', (mode) => ({ volumeCapabilities: [{ mount: {}, accessMode: { mode } }] })],
+  ];
+  const enumCases = rpcsWithModes.flatMap(([rpc, build]) => undefinedModes.map((mode) => [rpc, mode, build] as const));
+  it.each(enumCases)('%s refuses access mode %d, which the CSI enum does not define', async (rpc, mode, build) => {
+    const before = h.sim.disks().length;
+    const res = await codeOf(h.client.ctl(rpc, build(mode)));
+    expect(res.code).toBe(status.INVALID_ARGUMENT);
+    expect(res.details).toMatch(new RegExp(`access_mode.mode ${mode} is not a CSI access mode`));
+    expect(h.sim.disks().length).toBe(before);
+  });
+
+  it('answers GetCapacity for the placeholder capability of external-provisioner before v5 (access mode unset = any)', async () => {
+    // The exact request external-provisioner v3/v4 sends (reference/SIDECARS.md 1): mount, empty access_mode,
+    // the StorageClass parameters and an empty accessible_topology.
+    const placeholder = { volumeCapabilities: [{ mount: {}, accessMode: {} }], parameters: { 'csi.storage.k8s.io/fstype': 'ext4' }, accessibleTopology: {} };
+    const res = await h.client.ctl('GetCapacity', placeholder);
+    expect(Number(res.availableCapacity)).toBeGreaterThan(0);
+    const unknown = await h.client.ctl('GetCapacity', { volumeCapabilities: [{ block: {}, accessMode: { mode: 'UNKNOWN' } }] });
+    expect(unknown.availableCapacity).toBe(res.availableCapacity);
+    // Anything else about the capability is still checked.
+    expect((await codeOf(h.client.ctl('GetCapacity', { volumeCapabilities: [{ mount: { fsType: 'ntfs' }, accessMode: {} }] }))).code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it('answers GetCapacity per topology segment: ours has the pool, a foreign one has nothing', async () => {
+    const whole = await h.client.ctl('GetCapacity', { volumeCapabilities: [MOUNT_RWO] });
+    const ours = await h.client.ctl('GetCapacity', { accessibleTopology: { segments: SEGMENT } });
+    expect(Number(ours.availableCapacity)).toBeGreaterThan(0);
+    expect(Number(ours.availableCapacity)).toBeLessThanOrEqual(Number(whole.availableCapacity));
+    const foreign: Array<Record<string, string>> = [
+      { 'rds.csi.mikrotik.com/backend': 'rds-2' },
+      { 'topology.kubernetes.io/zone': 'z1' },
+      { 'other.csi.example.com/backend': 'default' },
+    ];
+    for (const segments of foreign) {
+      const res = await h.client.ctl('GetCapacity', { accessibleTopology: { segments } });
+      expect(res.availableCapacity).toBe('0');
+      expect(res.maximumVolumeSize.value).toBe('0');
+    }
+  });
+
+  it('reports the segment as accessible_topology of its volumes and honours requisite topology', async () => {
+    const created = await h.client.ctl('CreateVolume', createReq('topo-vol', MiB));
+    expect(created.volume.accessibleTopology).toEqual([{ segments: SEGMENT }]);
+    const listed = await h.client.ctl('ListVolumes', {});
+    expect(listed.entries.find((e: { volume: { volumeId: string } }) => e.volume.volumeId === created.volume.volumeId).volume.accessibleTopology).toEqual([{ segments: SEGMENT }]);
+    // Requisite containing our segment (among others) and preferred-only requests are provisioned here.
+    const withOurs = { requisite: [{ segments: { 'rds.csi.mikrotik.com/backend': 'rds-2' } }, { segments: SEGMENT }], preferred: [{ segments: SEGMENT }] };
+    expect((await h.client.ctl('CreateVolume', { ...createReq('topo-ok', MiB), accessibilityRequirements: withOurs })).volume.accessibleTopology).toEqual([{ segments: SEGMENT }]);
+    const preferredOnly = { preferred: [{ segments: { 'rds.csi.mikrotik.com/backend': 'rds-2' } }] };
+    expect((await h.client.ctl('CreateVolume', { ...createReq('topo-pref', MiB), accessibilityRequirements: preferredOnly })).volume.volumeId).toBeDefined();
+    // A requisite set without our segment cannot be satisfied: the spec's "Unable to provision in accessible_topology".
+    const before = h.sim.disks().length;
+    const elsewhere = { requisite: [{ segments: { 'rds.csi.mikrotik.com/backend': 'rds-2' } }] };
+    const res = await codeOf(h.client.ctl('CreateVolume', { ...createReq('topo-elsewhere', MiB), accessibilityRequirements: elsewhere }));
+    expect(res.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(res.details).toMatch(/rds\.csi\.mikrotik\.com\/backend.*default/);
+    expect(h.sim.disks().length).toBe(before);
   });
 
   it('deletes the disk and its backing file; repeats and unknown ids are OK', async () => {

@@ -21,7 +21,10 @@ describe('rds-csi CLI', () => {
     const node = new CsiClient(`unix://${n}`);
     try {
       expect((await ctl.id('Probe')).ready.value).toBe(true);
-      expect((await ctl.id('GetPluginCapabilities')).capabilities).toHaveLength(2);
+      // The same plugin capabilities on both sockets (CSI Identity: regardless of which RPCs an instance serves).
+      const ctlCaps = (await ctl.id('GetPluginCapabilities')).capabilities;
+      expect(ctlCaps).toHaveLength(3);
+      expect((await node.id('GetPluginCapabilities')).capabilities).toEqual(ctlCaps);
       expect((await node.id('GetPluginInfo')).name).toBe('rds.csi.mikrotik.com');
       const vol = await ctl.ctl('CreateVolume', { name: 'cli-volume', volumeCapabilities: [{ block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } }] }, 20000);
       expect(vol.volume.capacityBytes).toBe(String(1024 ** 3));

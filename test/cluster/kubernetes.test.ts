@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
+import { CapacityControllerEmulation } from '../support/capacity-controller';
 import { BLOCK_RWX, CsiClient, codeOf } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { FakeKube } from '../support/fake-kube';
@@ -35,9 +36,9 @@ describe('fencing with Kubernetes', () => {
     procs.push(p);
     return p;
   }
-  async function controller(name: string): Promise<{ proc: CliProcess; client: CsiClient }> {
+  async function controller(name: string, extra: string[] = []): Promise<{ proc: CliProcess; client: CsiClient }> {
     const endpoint = `unix://${path.join(h.dir, `${name}.sock`)}`;
-    const proc = await spawnCli(['controller', '--endpoint', endpoint, ...common()], env(), /controller ready/);
+    const proc = await spawnCli(['controller', '--endpoint', endpoint, ...common(), ...extra], env(), /controller ready/);
     procs.push(proc);
     await waitForSockets([endpoint], 10000);
     const client = new CsiClient(endpoint);
@@ -57,6 +58,29 @@ describe('fencing with Kubernetes', () => {
         20000,
       )
     ).volume.volumeId as string;
+  /** The node plugin as a process, on the loop connector (no device is ever attached here). */
+  async function nodePlugin(nodeId: string, extra: string[] = []): Promise<CsiClient> {
+    const endpoint = `unix://${path.join(h.dir, `node-${nodeId}.sock`)}`;
+    const loopDir = path.join(h.dir, `loop-${nodeId}`);
+    const args = ['node', '--endpoint', endpoint, '--node-id', nodeId, '--connector', 'loop', '--loop-data-dir', loopDir, '--log-level', 'info', ...extra];
+    procs.push(await spawnCli(args, {}, /node ready/));
+    await waitForSockets([endpoint], 10000);
+    const client = new CsiClient(endpoint);
+    clients.push(client);
+    return client;
+  }
+  /**
+   * What the kubelet does when node-driver-registrar registers the plugin (kubelet nodeinfomanager): NodeGetInfo's
+   * accessible_topology segments become labels of the Node, their keys the driver's topologyKeys in CSINode.
+   */
+  async function registerNode(nodeClient: CsiClient, nodeName: string): Promise<Record<string, string>> {
+    const info = (await nodeClient.nodeCall('NodeGetInfo')) as { nodeId: string; accessibleTopology: { segments: Record<string, string> } | null };
+    const segments = info.accessibleTopology?.segments ?? {};
+    kube.nodes.add(nodeName);
+    kube.nodeLabels.set(nodeName, { 'kubernetes.io/hostname': nodeName, ...segments });
+    kube.csiNodes.push({ metadata: { name: nodeName }, spec: { drivers: [{ name: 'rds.csi.mikrotik.com', nodeID: info.nodeId, topologyKeys: Object.keys(segments) }] } });
+    return segments;
+  }
   const publish = (c: CsiClient, volumeId: string, nodeId: string, cap: object) => c.ctl('ControllerPublishVolume', { volumeId, nodeId, volumeCapability: cap }, 20000);
   const eventsFor = (pvc: string) => kube.events.filter((e) => e.involvedObject.name === pvc);
 
@@ -136,6 +160,66 @@ describe('fencing with Kubernetes', () => {
     await waitFor(() => eventsFor('rebuilt-pvc').some((e) => e.reason === 'StaleAttachmentCleared'), 5000, 'the event');
     expect((await publish(client, vol, 'n1', RWO_BLOCK)).publishContext.nqn).toContain(vol);
   }, 60000);
+
+  it('keeps the CSIStorageCapacity objects external-provisioner makes from the topology, poll after poll', async () => {
+    // Two RDS backends in one cluster: cap-a reaches rds-a (this controller), cap-b reaches rds-b (another one).
+    const segA = await registerNode(await nodePlugin('cap-a', ['--rds-backend', 'rds-a']), 'cap-a');
+    const segB = await registerNode(await nodePlugin('cap-b', ['--rds-backend', 'rds-b']), 'cap-b');
+    expect(segA).toEqual({ 'rds.csi.mikrotik.com/backend': 'rds-a' });
+    expect(segB).toEqual({ 'rds.csi.mikrotik.com/backend': 'rds-b' });
+    kube.storageClasses = [
+      { metadata: { name: 'rds-wffc' }, provisioner: 'rds.csi.mikrotik.com', parameters: { 'csi.storage.k8s.io/fstype': 'ext4' }, volumeBindingMode: 'WaitForFirstConsumer' },
+      { metadata: { name: 'rds-immediate' }, provisioner: 'rds.csi.mikrotik.com', volumeBindingMode: 'Immediate' },
+      { metadata: { name: 'other' }, provisioner: 'other.csi.example.com', volumeBindingMode: 'WaitForFirstConsumer' },
+    ];
+    const { client } = await controller('capacity', ['--rds-backend', 'rds-a']);
+    const capacity = new CapacityControllerEmulation({ apiUrl: kube.url, driverName: 'rds.csi.mikrotik.com', namespace: 'rds-csi', ownerUid: 'deploy-uid', csi: client });
+    const segments = await capacity.segments();
+    expect(segments).toEqual(expect.arrayContaining([segA, segB]));
+    expect(segments).toHaveLength(2);
+
+    // First poll: one object per segment for the WaitForFirstConsumer class.
+    const first = await capacity.poll();
+    expect(first).toMatchObject({ obsolete: [], updated: [], kept: [] });
+    expect(first.created).toHaveLength(2);
+    const objects = () => [...kube.capacities.values()] as Array<{ metadata: { name: string }; storageClassName: string; nodeTopology: object; capacity: string }>;
+    const byBackend = (b: string) => objects().find((o) => JSON.stringify(o.nodeTopology) === JSON.stringify({ matchLabels: { 'rds.csi.mikrotik.com/backend': b } }));
+    expect(byBackend('rds-a')).toMatchObject({ storageClassName: 'rds-wffc' });
+    expect(Number(byBackend('rds-a')?.capacity)).toBeGreaterThan(0);
+    // The other backend's nodes hold none of this pool.
+    expect(byBackend('rds-b')?.capacity).toBe('0');
+    const names = objects().map((o) => o.metadata.name).sort();
+
+    // Poll again: the same objects are found (not obsolete). One whose capacity no longer matches GetCapacity
+    // (here changed behind its back) is updated in place, as when the pool's free space changes.
+    const a = byBackend('rds-a')!;
+    kube.capacities.set(`rds-csi/${a.metadata.name}`, { ...(a as object), capacity: '1' });
+    const second = await capacity.poll();
+    expect(second.obsolete).toEqual([]);
+    expect(second.created).toEqual([]);
+    expect(second.updated).toEqual([a.metadata.name]);
+    expect([...second.updated, ...second.kept].sort()).toEqual(names);
+    const now = await client.ctl('GetCapacity', { accessibleTopology: { segments: segA } });
+    expect(Number(byBackend('rds-a')?.capacity)).toBeGreaterThan(1);
+    expect(Math.abs(Number(byBackend('rds-a')?.capacity) - Number(now.availableCapacity))).toBeLessThan(64 * MiB);
+    // external-provisioner before v5 (placeholder capability with an unset access mode) keeps them too.
+    const old = new CapacityControllerEmulation({ apiUrl: kube.url, driverName: 'rds.csi.mikrotik.com', namespace: 'rds-csi', ownerUid: 'deploy-uid', csi: client, placeholderCapability: true });
+    const third = await old.poll();
+    expect(third).toMatchObject({ obsolete: [], created: [], updated: [] });
+    expect(objects().map((o) => o.metadata.name).sort()).toEqual(names);
+
+    // The field failure, reproduced by the same emulation: a driver whose nodes report no topology gets the empty
+    // segment, and its object is obsolete (deleted) on the very next poll.
+    kube.csiNodes.push({ metadata: { name: 'cap-a' }, spec: { drivers: [{ name: 'notopo.csi.example.com', nodeID: 'cap-a', topologyKeys: null }] } });
+    kube.storageClasses.push({ metadata: { name: 'notopo' }, provisioner: 'notopo.csi.example.com', volumeBindingMode: 'WaitForFirstConsumer' });
+    const noTopology = new CapacityControllerEmulation({ apiUrl: kube.url, driverName: 'notopo.csi.example.com', namespace: 'rds-csi', ownerUid: 'other-uid', csi: client });
+    expect((await noTopology.poll()).created).toHaveLength(1);
+    expect((await noTopology.poll()).obsolete).toHaveLength(1);
+    ['cap-a', 'cap-b'].forEach((n) => kube.nodes.delete(n));
+    kube.csiNodes = [];
+    kube.storageClasses = [];
+    kube.capacities.clear();
+  });
 
   it('puts provisioning failures an operator must act on as one rate-limited Warning event on the PVC', async () => {
     const { client } = await controller('events');

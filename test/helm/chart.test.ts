@@ -205,6 +205,12 @@ describe('values.schema.json', () => {
     ['redis.external.sentinel.sentinels', ['sentinel-without-port']],
     ['redis.external.sentinel.sentinels', 's1:26379,s2:26379'],
     ['redis.external.tls.ca', 'not a PEM'],
+    ['rds.backend', ''],
+    ['rds.backend', 'has space'],
+    ['rds.backend', '-leading-dash'],
+    ['rds.backend', 'x'.repeat(64)],
+    ['storageClasses.filesystem.allowedTopologies', [{ matchLabelExpressions: [] }]],
+    ['storageClasses.blockRWX.allowedTopologies', [{ matchLabelExpressions: [{ key: 'rds.csi.mikrotik.com/backend' }] }]],
   ])('rejects %s = %p', (key, bad) => {
     expect(errorsOf(setPath(clone(values), key, bad)).length).toBeGreaterThan(0);
   });
@@ -221,8 +227,24 @@ describe('values.schema.json', () => {
     setPath(v, 'orphans.graceMs', 0);
     setPath(v, 'orphans.intervalMs', 10000);
     setPath(v, 'driver.kubernetesMode', 'auto');
+    setPath(v, 'rds.backend', 'rds-2.lab_b');
+    setPath(v, 'storageClasses.filesystem.allowedTopologies', [{ matchLabelExpressions: [{ key: 'rds.csi.mikrotik.com/backend', values: ['default'] }] }]);
     expect(errorsOf(v)).toEqual([]);
   });
+
+  it.each(['default', 'rds-2', 'A.b_c-9', 'x'.repeat(63), '', 'has space', '-x', 'x-', 'x'.repeat(64), 'a/b'])(
+    'rds.backend %p: the chart accepts it exactly when the driver does (it is a topology label value)',
+    (backend) => {
+      const chartOk = errorsOf(setPath(clone(values), 'rds.backend', backend)).length === 0;
+      let driverOk = true;
+      try {
+        loadConfig({ 'rds.backend': backend }, {});
+      } catch {
+        driverOk = false;
+      }
+      expect(chartOk).toBe(driverOk);
+    },
+  );
 });
 
 describe('templates', () => {
@@ -429,6 +451,23 @@ describe('what the templates promise (from the skeleton)', () => {
     expect(missing).toEqual([]);
   });
 
+  it('topology: every component gets the backend name; StorageClasses leave allowedTopologies open by default; no provisioner feature gate', () => {
+    expect((values.rds as Obj).backend).toBe('default');
+    const helpers = sources.get('_helpers.tpl') ?? '';
+    const driverEnv = helpers.slice(helpers.indexOf('define "rds-csi.driverEnv"'));
+    expect(driverEnv.slice(0, driverEnv.indexOf('{{- end }}'))).toContain('- name: RDS_CSI_RDS_BACKEND\n  value: {{ .Values.rds.backend | quote }}');
+    expect(sources.get('node-daemonset.yaml')).toContain('include "rds-csi.driverEnv"');
+    expect(helpers).toMatch(/define "rds-csi.serverEnv"[\s\S]*?include "rds-csi.driverEnv"/);
+    for (const sc of ['filesystem', 'blockRWX']) expect(((values.storageClasses as Obj)[sc] as Obj).allowedTopologies).toEqual([]);
+    const scText = sources.get('storageclasses.yaml') ?? '';
+    expect(guardOf(scText, 'allowedTopologies:')).toBe('with $sc.allowedTopologies');
+    expect(scText.split('allowedTopologies:').length - 1).toBe(2);
+    // external-provisioner v5+ has the GA Topology gate on by default; a removed gate would stop the sidecar.
+    const provisioner = container(workloadRunning('Deployment', 'controller'), 'csi-provisioner').args as string[];
+    expect(provisioner.filter((a) => a.startsWith('--feature-gates'))).toEqual([]);
+    expect(((values.sidecars as Obj).provisioner as Obj).image).toMatchObject({ tag: expect.stringMatching(/^v([5-9]|\d\d)\./) });
+  });
+
   it('StorageClasses: filesystem with an fstype, block with migrationWindowSeconds', () => {
     const params = byKind('StorageClass').map((sc) => Object.keys(sc.parameters as Obj));
     expect(params).toEqual(expect.arrayContaining([expect.arrayContaining(['csi.storage.k8s.io/fstype']), expect.arrayContaining(['migrationWindowSeconds'])]));
@@ -535,6 +574,17 @@ describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim()
     const r = spawnSync('helm', ['lint', '--strict', CHART, ...required, ...extra], { encoding: 'utf8' });
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/\[(ERROR|WARNING)\]/);
     expect(r.status).toBe(0);
+  });
+
+  withHelm('renders allowedTopologies only when set, and the backend into every component', () => {
+    const open = rendered([]);
+    for (const sc of open.filter((d) => d.kind === 'StorageClass')) expect(sc.allowedTopologies).toBeUndefined();
+    const term = { matchLabelExpressions: [{ key: 'rds.csi.mikrotik.com/backend', values: ['rds-2'] }] };
+    const pinned = rendered(['--set-json', `storageClasses.filesystem.allowedTopologies=${JSON.stringify([term])}`, '--set', 'rds.backend=rds-2']);
+    expect(pinned.filter((d) => d.kind === 'StorageClass').map((d) => d.allowedTopologies)).toEqual(expect.arrayContaining([[term], undefined]));
+    expect(driverConfig(controllerOf(pinned)).rds.backend).toBe('rds-2');
+    const ds = must(pinned.find((d) => d.kind === 'DaemonSet'), 'node DaemonSet');
+    expect(processEnv(ds).RDS_CSI_RDS_BACKEND).toBe('rds-2');
   });
 
   withHelm.each(['values.yaml', ...ciFiles])('helm template renders with %s, and controller and worker load it as the driver would', (file) => {
