@@ -42,6 +42,7 @@ export async function startWorker(
     prefix: cfg.queuePrefix,
     rds,
     basePath: cfg.rds.basePath,
+    volumePrefix: cfg.volumePrefix,
     log,
     metrics,
     concurrency: cfg.worker.concurrency,

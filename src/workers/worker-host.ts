@@ -32,6 +32,8 @@ export interface WorkerHostOptions {
   prefix: string;
   rds: RdsPort;
   basePath: string;
+  /** cfg.volumePrefix */
+  volumePrefix: string;
   log: Logger;
   metrics?: Metrics;
   concurrency: number;
@@ -83,7 +85,7 @@ export class WorkerHost {
     this.opts.metrics?.jobAttempts.inc({ type: name });
     try {
       const result = await this.lease.hold(keys, holder, () =>
-        processor(job.data, { rds: this.opts.rds, basePath: this.opts.basePath, steps: jobSteps(job), log, fencing: this.opts.fencing, records: this.opts.records, nqnPrefix: this.opts.nqnPrefix, orphans: this.opts.orphans }),
+        processor(job.data, { rds: this.opts.rds, basePath: this.opts.basePath, volumePrefix: this.opts.volumePrefix, steps: jobSteps(job), log, fencing: this.opts.fencing, records: this.opts.records, nqnPrefix: this.opts.nqnPrefix, orphans: this.opts.orphans }),
       );
       this.observe(name, 'completed', started);
       return result;

@@ -32,6 +32,7 @@ describe('reconcile.orphans', () => {
     fencing: { events } as unknown as ProcessorContext['fencing'],
     rds,
     basePath: h.cfg.rds.basePath,
+    volumePrefix: '',
     steps: memorySteps(),
     log: createLogger('silent'),
     records: { volumes: new RedisRecordStore<VolumeRecord>(redis, h.cfg.queuePrefix, 'vol'), snapshots: new RedisRecordStore<SnapshotRecord>(redis, h.cfg.queuePrefix, 'snap') },
