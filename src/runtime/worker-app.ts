@@ -49,6 +49,8 @@ export async function startWorker(
     leaseMs: cfg.worker.leaseMs,
     lockMs: cfg.worker.lockMs,
     stalledIntervalMs: cfg.worker.stalledIntervalMs,
+    backoffMs: cfg.worker.backoffMs,
+    backoffMaxMs: cfg.worker.backoffMaxMs,
     fencing,
     records: { volumes: new RedisRecordStore<VolumeRecord>(fast, cfg.queuePrefix, 'vol'), snapshots: new RedisRecordStore<SnapshotRecord>(fast, cfg.queuePrefix, 'snap') },
     nqnPrefix: cfg.nqnPrefix,

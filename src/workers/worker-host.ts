@@ -2,6 +2,7 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/registry';
+import { cappedBackoffStrategy } from '../queue/backoff';
 import { VOLUME_QUEUE, leaseKeysOf, type JobName, type VolumeScoped } from '../queue/jobs';
 import { VolumeLease } from '../queue/lease';
 import type { RdsPort } from '../rds/port';
@@ -40,6 +41,9 @@ export interface WorkerHostOptions {
   leaseMs: number;
   lockMs: number;
   stalledIntervalMs: number;
+  /** cfg.worker.backoffMs and backoffMaxMs: the capped backoff between a job's attempts (queue/backoff.ts). */
+  backoffMs: number;
+  backoffMaxMs: number;
   fencing?: FencingContext;
   records?: ProcessorContext['records'];
   nqnPrefix?: string;
@@ -59,6 +63,7 @@ export class WorkerHost {
       lockDuration: opts.lockMs,
       stalledInterval: opts.stalledIntervalMs,
       maxStalledCount: 5,
+      settings: { backoffStrategy: cappedBackoffStrategy(opts.backoffMaxMs, opts.backoffMs) },
       autorun: true,
     });
     this.worker.on('error', (err) => opts.log.error({ err }, 'worker error'));
