@@ -7,6 +7,9 @@ import { completedJobs, flushRedis, histogramTotals, redisPingMs, scrape, traceR
 import { startStack, commandDelta, type Topology } from './support/stack';
 import { diffByPercentile, summarize, type Summary } from './support/stats';
 
+/** The bench stack runs the controller with the default configuration, whose volumePrefix is empty. */
+const BENCH_VOLUME_PREFIX = '';
+
 /**
  * Part (a), queue overhead: N sequential CreateVolume calls over gRPC (controller → Redis/BullMQ → worker →
  * simulator) against N sequential direct runs of the same two processors on an RdsPort, with the simulator at a
@@ -139,7 +142,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
         return undefined;
       }
       const dt = Number(process.hrtime.bigint() - h0) / 1e6;
-      clientTimes.set(volumeIdFromName(name), { t0, t1: Date.now() });
+      clientTimes.set(volumeIdFromName(name, BENCH_VOLUME_PREFIX), { t0, t1: Date.now() });
       q.push(dt);
       return dt;
     };

@@ -30,7 +30,7 @@ export class DirectCreator {
   async create(name: string): Promise<{ createMs: number; exportMs: number }> {
     const id = volumeIdFromName(name, this.cfg.volumePrefix);
     // Steps in memory: the direct path has no job whose progress could keep them.
-    const ctx = { rds: this.rds, basePath: this.cfg.rds.basePath, steps: memorySteps(), log: this.log };
+    const ctx = { rds: this.rds, basePath: this.cfg.rds.basePath, volumePrefix: this.cfg.volumePrefix, steps: memorySteps(), log: this.log };
     const t0 = process.hrtime.bigint();
     await processors['disk.create']({ volumeId: id, slot: id, filePath: backingFilePath(this.cfg.rds.basePath, id), sizeBytes: GiB }, ctx);
     const t1 = process.hrtime.bigint();
@@ -42,7 +42,7 @@ export class DirectCreator {
   /** Removes the disk and backing file of CSI name `name` from RDS (disk.delete), whoever created them. */
   async remove(name: string): Promise<void> {
     const id = volumeIdFromName(name, this.cfg.volumePrefix);
-    const ctx = { rds: this.rds, basePath: this.cfg.rds.basePath, steps: memorySteps(), log: this.log };
+    const ctx = { rds: this.rds, basePath: this.cfg.rds.basePath, volumePrefix: this.cfg.volumePrefix, steps: memorySteps(), log: this.log };
     await processors['disk.delete']({ volumeId: id, slot: id, filePath: backingFilePath(this.cfg.rds.basePath, id) }, ctx);
   }
 

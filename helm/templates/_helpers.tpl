@@ -250,6 +250,8 @@ Numbers go through int64: Helm reads values as float64 and would print 1048576 a
   value: {{ .Values.worker.attempts | int64 | quote }}
 - name: RDS_CSI_WORKER_BACKOFF_MS
   value: {{ .Values.worker.backoffMs | int64 | quote }}
+- name: RDS_CSI_WORKER_BACKOFF_MAX_MS
+  value: {{ .Values.worker.backoffMaxMs | default 5000 | int64 | quote }}
 - name: RDS_CSI_WORKER_LEASE_MS
   value: {{ .Values.worker.leaseMs | int64 | quote }}
 - name: RDS_CSI_WORKER_LOCK_MS

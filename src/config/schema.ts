@@ -87,13 +87,15 @@ export const configSchema = z.object({
       concurrency: z.coerce.number().int().min(1).max(256).default(16),
       attempts: z.coerce.number().int().min(1).max(100).default(10),
       backoffMs: z.coerce.number().int().positive().default(500),
+      /** Ceiling of the backoff between attempts (src/queue/backoff.ts): an RDS that answers again is used within it. */
+      backoffMaxMs: z.coerce.number().int().positive().default(5000),
       /** Per-volume lease; renewed while a job runs, so it only expires when the worker is gone. */
       leaseMs: z.coerce.number().int().positive().default(10000),
       /** BullMQ job lock; a worker that dies loses its jobs to another after this long. */
       lockMs: z.coerce.number().int().positive().default(15000),
       stalledIntervalMs: z.coerce.number().int().positive().default(5000),
     })
-    .default({ concurrency: 16, attempts: 10, backoffMs: 500, leaseMs: 10000, lockMs: 15000, stalledIntervalMs: 5000 }),
+    .default({ concurrency: 16, attempts: 10, backoffMs: 500, backoffMaxMs: 5000, leaseMs: 10000, lockMs: 15000, stalledIntervalMs: 5000 }),
   api: z
     .object({
       /** Answer ABORTED this long before the caller's deadline so the reply still arrives in time. */

@@ -33,24 +33,37 @@ function derive(kind: 'vol' | 'snap', name: string, prefix: string): string {
   return body ? `${prefix}${kind}-${body}-${h}` : `${prefix}${kind}-${h}`;
 }
 
-export function volumeIdFromName(name: string, prefix = ''): string {
+export function volumeIdFromName(name: string, prefix: string): string {
   return derive('vol', name, prefix);
 }
 
-export function snapshotIdFromName(name: string, prefix = ''): string {
+export function snapshotIdFromName(name: string, prefix: string): string {
   return derive('snap', name, prefix);
 }
 
-/** True when `id` has the shape of one of our volume ids (it may still not exist). */
-export function isVolumeId(id: string, prefix = ''): boolean {
+/**
+ * True when `id` has the shape of one of our volume ids (it may still not exist). `prefix` is cfg.volumePrefix and
+ * has no default on purpose: a caller that forgot it would silently miss every id under a non-empty prefix.
+ */
+export function isVolumeId(id: string, prefix: string): boolean {
   if (!id.startsWith(prefix) || id.length > MAX_ID_LENGTH || !SAFE_ID.test(id)) return false;
   const rest = id.slice(prefix.length);
   return PVC_NAME.test(rest) || /^vol-/.test(rest);
 }
 
-export function isSnapshotId(id: string, prefix = ''): boolean {
+export function isSnapshotId(id: string, prefix: string): boolean {
   if (!id.startsWith(prefix) || id.length > MAX_ID_LENGTH || !SAFE_ID.test(id)) return false;
   return id.slice(prefix.length).startsWith('snap-');
+}
+
+/**
+ * The CSI name a volume id was derived from, when the id alone tells it: `<prefix>pvc-<uuid>` comes from the PV name
+ * `pvc-<uuid>`. Any other id was hashed from its name, which is not recoverable: ''.
+ */
+export function volumeNameOf(id: string, prefix: string): string {
+  if (!isVolumeId(id, prefix)) return '';
+  const rest = id.slice(prefix.length);
+  return PVC_NAME.test(rest) ? rest : '';
 }
 
 export function nqnFor(nqnPrefix: string, volumeId: string): string {

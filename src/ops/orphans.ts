@@ -21,9 +21,10 @@ import { allRecords } from './volumes';
  * is created and removed only after disk and file are gone, so anything listed on RDS whose record exists is seen
  * as known; a copy in flight (snapshot, restore) is protected by its record's file path.
  *
- * `deleteOrphans` is the MINIMAL operator delete behind `rds-csi orphans delete --yes`: no grace period, no first
- * sighting. The scheduled reconcile.orphans job (grace period from the first sighting kept in Redis, metrics,
- * events) is built separately; it may reuse findOrphans, but this delete is deliberately not extended for it.
+ * `deleteOrphans` is the delete behind `rds-csi orphans delete --yes` (no grace period, no first sighting) and
+ * behind the scheduled reconcile.orphans job (which adds the grace period from the first sighting kept in Redis,
+ * metrics and events). The safety checks live inside it, so every caller gets them: the "Redis looks empty" guard
+ * (refuseDeleteReason, issue 11 item 15), the per-item re-checks, and the exported-disk rule.
  */
 
 export interface OrphanScope {
@@ -122,11 +123,25 @@ export function refuseDeleteReason(report: OrphanReport): string | undefined {
   if (report.known.volumes + report.known.snapshots === 0 && report.disks.length > 0) {
     return (
       `Redis holds no volume or snapshot record, yet ${report.disks.length} driver disk(s) exist under ${report.basePath}: ` +
-      'Redis may have lost its data, and deleting would destroy live volumes. Rebuild the records first ' +
-      '(reconcile.state), or pass --even-if-redis-is-empty if these disks really are leftovers'
+      'Redis may have lost its data, and deleting would destroy live volumes. Rebuild the records first (reconcile.state)'
     );
   }
   return undefined;
+}
+
+/** deleteOrphans refused the whole delete (see refuseDeleteReason); nothing was deleted. */
+export class OrphanDeleteRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OrphanDeleteRefused';
+  }
+}
+
+export interface DeleteOptions {
+  /** Also delete exported disks (operator CLI `--include-exported` only; the scheduled job never sets it). */
+  includeExported?: boolean;
+  /** Skip the "Redis looks empty" guard (operator CLI `--even-if-redis-is-empty` only). */
+  evenIfRedisIsEmpty?: boolean;
 }
 
 export interface DeleteOutcome {
@@ -153,11 +168,19 @@ function message(err: unknown): string {
 }
 
 /**
- * MINIMAL operator delete (see the header): each item is re-checked just before it goes (still there, still under
- * the base path, still without a record, a file still unused by any disk); an exported disk is skipped unless
- * `includeExported`. A disk goes with its backing file.
+ * Deletes what a report found (see the header). First the guard: when Redis holds no record (at scan time or now)
+ * while driver disks are to go, nothing is deleted and OrphanDeleteRefused says why, unless `evenIfRedisIsEmpty`.
+ * Then each item is re-checked just before it goes (still there, still under the base path, still without a
+ * record, a file still unused by any disk); an exported disk is skipped unless `includeExported`. A disk goes with
+ * its backing file.
  */
-export async function deleteOrphans(src: OrphanDeleteSources, report: OrphanReport, opts: { includeExported?: boolean } = {}): Promise<DeleteOutcome[]> {
+export async function deleteOrphans(src: OrphanDeleteSources, report: OrphanReport, opts: DeleteOptions = {}): Promise<DeleteOutcome[]> {
+  if (!opts.evenIfRedisIsEmpty && report.disks.length > 0) {
+    // The report's counts are from its scan; Redis may have been flushed since, so count again right now.
+    const [volumes, snapshots] = await Promise.all([src.volumes.count(), src.snapshots.count()]);
+    const refused = refuseDeleteReason(report) ?? refuseDeleteReason({ ...report, known: { volumes, snapshots } });
+    if (refused) throw new OrphanDeleteRefused(refused);
+  }
   const base = report.basePath;
   const out: DeleteOutcome[] = [];
   for (const d of report.disks) {

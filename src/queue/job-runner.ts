@@ -1,6 +1,7 @@
 import { Job, type Queue, type QueueEvents } from 'bullmq';
 import { status } from '@grpc/grpc-js';
 import { GrpcError, codeFromName } from '../grpc/errors';
+import { retryOptions, type RetryPolicy } from './backoff';
 import { decodeFailure, type JobData, type JobName, type JobResult } from './jobs';
 
 /**
@@ -29,7 +30,7 @@ export class JobRunner {
   constructor(
     private readonly queue: Queue,
     private readonly events: QueueEvents,
-    private readonly jobOptions: { attempts: number; backoffMs: number },
+    private readonly jobOptions: RetryPolicy,
   ) {}
 
   async run<N extends JobName>(name: N, id: string, data: JobData<N>, waitMs: number, opts: RunOptions = {}): Promise<JobResult<N>> {
@@ -47,8 +48,10 @@ export class JobRunner {
     if (existing) {
       const state = await existing.getState();
       if (state === 'failed') {
-        // The caller retried after a failure: give the job another full set of attempts.
-        await existing.retry('failed').catch(() => undefined); // another controller may have retried it first
+        // The caller retried after a failure: give the job another full set of attempts. Job.retry keeps the
+        // attempt counters unless told (bullmq 5 RetryOptions resetAttemptsMade / resetAttemptsStarted); kept, the
+        // job would start at its old attempt number, with its backoff where the last run left it.
+        await existing.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }).catch(() => undefined); // another controller may have retried it first
         return existing;
       }
       if (!(state === 'completed' && opts.fresh)) return existing;
@@ -56,8 +59,7 @@ export class JobRunner {
     }
     return this.queue.add(name, data, {
       jobId: id,
-      attempts: this.jobOptions.attempts,
-      backoff: { type: 'exponential', delay: this.jobOptions.backoffMs, jitter: 0.5 },
+      ...retryOptions(this.jobOptions),
       removeOnComplete: { age: 24 * 3600, count: 50000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     });

@@ -113,6 +113,8 @@ export interface ReconcileOrphansResult {
   disks: number;
   files: number;
   deleted: number;
+  /** Why deletion was refused as a whole (Redis looks empty), when it was. */
+  refused?: string;
 }
 
 export interface JobTypes {

@@ -3,6 +3,11 @@
  * and refuses calls immediately for `openMs`, so an RDS outage answers UNAVAILABLE at once instead of every caller
  * waiting for its own timeout. After `openMs` it is half-open: exactly one probe call goes through; success closes
  * it, a transient failure opens it again. Permanent and not-found errors prove RDS answered, so they count as success.
+ *
+ * A failed probe is the outage going on, not a blip: it is thrown as a BreakerOpenError (UNAVAILABLE, "RDS
+ * unreachable"), exactly like a refusal, so the caller fails fast instead of treating it as one more transient
+ * error to retry (issue 11 item 11: a queued job whose backoff outgrew `openMs` became every probe, and CreateVolume
+ * answered ABORTED for a whole outage).
  */
 import { status } from '@grpc/grpc-js';
 import { classifyRdsError, RdsError } from './errors';
@@ -53,9 +58,12 @@ export class CircuitBreaker {
       return value;
     } catch (err) {
       const classified = classifyRdsError(err, context);
-      if (classified.kind === 'transient') this.onFailure();
-      else this.onSuccess();
-      throw classified;
+      if (classified.kind !== 'transient') {
+        this.onSuccess();
+        throw classified;
+      }
+      this.onFailure();
+      throw isProbe ? this.probeFailed(classified) : classified;
     } finally {
       if (isProbe) this.probeInFlight = false;
     }
@@ -81,6 +89,17 @@ export class CircuitBreaker {
       status.UNAVAILABLE,
       `RDS unreachable at ${this.opts.target} since ${new Date(this.downSince).toISOString()} ` +
         `(${this.consecutiveFailures} consecutive failures); calls are refused ${retryIn}. Check that RDS is up and reachable`,
+    );
+  }
+
+  /** The half-open probe failed: the breaker is open again, and this call is answered as a refusal would be. */
+  private probeFailed(cause: RdsError): BreakerOpenError {
+    return new BreakerOpenError(
+      'transient',
+      status.UNAVAILABLE,
+      `RDS unreachable at ${this.opts.target} since ${new Date(this.downSince).toISOString()}: the probe call after ` +
+        `${Math.ceil(this.openMs / 1000)}s failed too (${cause.message}); calls are refused for ${Math.ceil(this.openMs / 1000)}s. Check that RDS is up and reachable`,
+      cause,
     );
   }
 

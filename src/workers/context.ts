@@ -44,6 +44,8 @@ export interface FencingMetrics {
 export interface ProcessorContext {
   rds: RdsPort;
   basePath: string;
+  /** cfg.volumePrefix: the ids (and RouterOS slots) this driver owns start with it. Required: see domain/ids.ts. */
+  volumePrefix: string;
   steps: JobSteps;
   log: Logger;
   fencing?: FencingContext;

@@ -2,6 +2,7 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/registry';
+import { cappedBackoffStrategy } from '../queue/backoff';
 import { VOLUME_QUEUE, leaseKeysOf, type JobName, type VolumeScoped } from '../queue/jobs';
 import { VolumeLease } from '../queue/lease';
 import type { RdsPort } from '../rds/port';
@@ -32,12 +33,17 @@ export interface WorkerHostOptions {
   prefix: string;
   rds: RdsPort;
   basePath: string;
+  /** cfg.volumePrefix */
+  volumePrefix: string;
   log: Logger;
   metrics?: Metrics;
   concurrency: number;
   leaseMs: number;
   lockMs: number;
   stalledIntervalMs: number;
+  /** cfg.worker.backoffMs and backoffMaxMs: the capped backoff between a job's attempts (queue/backoff.ts). */
+  backoffMs: number;
+  backoffMaxMs: number;
   fencing?: FencingContext;
   records?: ProcessorContext['records'];
   nqnPrefix?: string;
@@ -57,6 +63,7 @@ export class WorkerHost {
       lockDuration: opts.lockMs,
       stalledInterval: opts.stalledIntervalMs,
       maxStalledCount: 5,
+      settings: { backoffStrategy: cappedBackoffStrategy(opts.backoffMaxMs, opts.backoffMs) },
       autorun: true,
     });
     this.worker.on('error', (err) => opts.log.error({ err }, 'worker error'));
@@ -83,7 +90,7 @@ export class WorkerHost {
     this.opts.metrics?.jobAttempts.inc({ type: name });
     try {
       const result = await this.lease.hold(keys, holder, () =>
-        processor(job.data, { rds: this.opts.rds, basePath: this.opts.basePath, steps: jobSteps(job), log, fencing: this.opts.fencing, records: this.opts.records, nqnPrefix: this.opts.nqnPrefix, orphans: this.opts.orphans }),
+        processor(job.data, { rds: this.opts.rds, basePath: this.opts.basePath, volumePrefix: this.opts.volumePrefix, steps: jobSteps(job), log, fencing: this.opts.fencing, records: this.opts.records, nqnPrefix: this.opts.nqnPrefix, orphans: this.opts.orphans }),
       );
       this.observe(name, 'completed', started);
       return result;

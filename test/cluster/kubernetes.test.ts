@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CapacityControllerEmulation } from '../support/capacity-controller';
 import { BLOCK_RWX, CsiClient, codeOf } from '../support/csi-client';
@@ -142,6 +143,68 @@ describe('fencing with Kubernetes', () => {
     expect((await a.client.ctl('ControllerGetVolume', { volumeId: vol })).status.publishedNodeIds).toHaveLength(1);
   });
 
+  /** Resolves once `n` scheduled reconcile.attachments runs have finished after `since`. */
+  async function reconcileRuns(n: number, since: number): Promise<void> {
+    const redis = new Redis(h.redis.url);
+    const queue = new Queue('volumes', { connection: redis, prefix: 'rds-csi' });
+    try {
+      const runs = async (): Promise<number> =>
+        (await queue.getJobs(['completed'])).filter((j) => j?.name === 'reconcile.attachments' && (j.processedOn ?? 0) > since).length;
+      await waitFor(async () => (await runs()) >= n, 20000, `${n} reconcile.attachments runs`);
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+  }
+  const pv = (name: string, handle: string) => ({ metadata: { name }, spec: { csi: { driver: 'rds.csi.mikrotik.com', volumeHandle: handle }, claimRef: { name: `${name}-pvc`, namespace: 'apps' } } });
+  const va = (name: string, node: string, pvName: string) => ({ metadata: { name }, spec: { attacher: 'rds.csi.mikrotik.com', nodeName: node, source: { persistentVolumeName: pvName } }, status: { attached: true } });
+  const published = async (c: CsiClient, vol: string): Promise<string[]> => (await c.ctl('ControllerGetVolume', { volumeId: vol })).status.publishedNodeIds as string[];
+
+  it('keeps a deleted node\'s attachment while its VolumeAttachment remains; clears it once the VA is gone', async () => {
+    const { client } = await controller('node-gone');
+    await worker();
+    const vol = await createVol(client, 'gone', RWO_BLOCK);
+    kube.nodes.add('n4');
+    await publish(client, vol, 'n4', RWO_BLOCK);
+    kube.pvs = [pv('pv-gone', vol)];
+    // Another driver's VA for the same node does not hold anything.
+    kube.vas = [va('va-gone', 'n4', 'pv-gone'), { ...va('va-other', 'n4', 'pv-gone'), spec: { attacher: 'other.csi.example.com', nodeName: 'n4', source: { persistentVolumeName: 'pv-gone' } } }];
+    // The Node goes; Kubernetes still holds the VolumeAttachment (pod GC and the attach-detach controller come later).
+    const deletedAt = Date.now();
+    kube.nodes.delete('n4');
+    await reconcileRuns(2, deletedAt);
+    expect(await published(client, vol)).toEqual(['n4']);
+    const refused = await codeOf(publish(client, vol, 'n1', RWO_BLOCK));
+    expect(refused.code).toBe(status.FAILED_PRECONDITION);
+    expect(refused.details).toContain('n4');
+    // The VA is detached and deleted: the next reconcile clears the attachment, with an event.
+    kube.vas = kube.vas.filter((v) => (v as { metadata: { name: string } }).metadata.name !== 'va-gone');
+    await waitFor(async () => (await published(client, vol)).length === 0, 15000, 'the stale attachment to clear');
+    await waitFor(() => eventsFor('gone-pvc').some((e) => e.reason === 'StaleAttachmentCleared'), 5000, 'the event');
+    expect((await publish(client, vol, 'n1', RWO_BLOCK)).publishContext.nqn).toContain(vol);
+    kube.vas = [];
+    kube.pvs = [];
+  }, 60000);
+
+  it('ControllerUnpublishVolume for a deleted node (as external-attacher sends it, node id from the VA) answers OK and clears it', async () => {
+    const { client } = await controller('node-gone-unpublish');
+    await worker();
+    const vol = await createVol(client, 'gone2', RWO_BLOCK);
+    kube.nodes.add('n5');
+    await publish(client, vol, 'n5', RWO_BLOCK);
+    kube.pvs = [pv('pv-gone2', vol)];
+    kube.vas = [va('va-gone2', 'n5', 'pv-gone2')];
+    const deletedAt = Date.now();
+    kube.nodes.delete('n5');
+    await reconcileRuns(1, deletedAt);
+    expect(await published(client, vol)).toEqual(['n5']);
+    await client.ctl('ControllerUnpublishVolume', { volumeId: vol, nodeId: 'n5' }, 20000);
+    expect(await published(client, vol)).toEqual([]);
+    expect((await publish(client, vol, 'n1', RWO_BLOCK)).publishContext.nqn).toContain(vol);
+    kube.vas = [];
+    kube.pvs = [];
+  }, 60000);
+
   it('rebuilds attachment records from VolumeAttachments and clears those of deleted nodes', async () => {
     const { client } = await controller('rebuild');
     await worker();
@@ -154,8 +217,9 @@ describe('fencing with Kubernetes', () => {
     kube.pvs = [{ metadata: { name: 'pv-rebuilt' }, spec: { csi: { driver: 'rds.csi.mikrotik.com', volumeHandle: vol }, claimRef: { name: 'rebuilt-pvc', namespace: 'apps' } } }];
     kube.vas = [{ metadata: { name: 'va-1' }, spec: { attacher: 'rds.csi.mikrotik.com', nodeName: 'n3', source: { persistentVolumeName: 'pv-rebuilt' } }, status: { attached: true } }];
     await waitFor(async () => (await client.ctl('ControllerGetVolume', { volumeId: vol })).status.publishedNodeIds.includes('n3'), 15000, 'the rebuild');
-    // n3 is deleted from the cluster: its attachment is cleared, with an event.
+    // n3 is deleted from the cluster and its VolumeAttachment detached: its attachment is cleared, with an event.
     kube.nodes.delete('n3');
+    kube.vas = [];
     await waitFor(async () => (await client.ctl('ControllerGetVolume', { volumeId: vol })).status.publishedNodeIds.length === 0, 15000, 'the stale attachment to clear');
     await waitFor(() => eventsFor('rebuilt-pvc').some((e) => e.reason === 'StaleAttachmentCleared'), 5000, 'the event');
     expect((await publish(client, vol, 'n1', RWO_BLOCK)).publishContext.nqn).toContain(vol);

@@ -1,4 +1,4 @@
-import { backingFilePath, isSnapshotId, isUnder, isVolumeId, snapshotIdFromName, volumeIdFromName } from '../../src/domain/ids';
+import { backingFilePath, isSnapshotId, isUnder, isVolumeId, snapshotIdFromName, volumeIdFromName, volumeNameOf } from '../../src/domain/ids';
 
 describe('volume ids', () => {
   it.each([
@@ -9,35 +9,46 @@ describe('volume ids', () => {
     ['日本語', /^vol-[0-9a-f]{12}$/],
     ['x'.repeat(128), /^vol-x+-[0-9a-f]{12}$/],
   ])('%s → %s', (name, expected) => {
-    const id = volumeIdFromName(name);
+    const id = volumeIdFromName(name, '');
     if (typeof expected === 'string') expect(id).toBe(expected);
     else expect(id).toMatch(expected);
     expect(id.length).toBeLessThanOrEqual(63);
-    expect(isVolumeId(id)).toBe(true);
-    expect(isSnapshotId(id)).toBe(false);
+    expect(isVolumeId(id, '')).toBe(true);
+    expect(isSnapshotId(id, '')).toBe(false);
   });
 
   it('is deterministic and keeps distinct names apart after sanitising', () => {
-    expect(volumeIdFromName('a_b')).toBe(volumeIdFromName('a_b'));
-    expect(volumeIdFromName('a_b')).not.toBe(volumeIdFromName('a-b'));
+    expect(volumeIdFromName('a_b', '')).toBe(volumeIdFromName('a_b', ''));
+    expect(volumeIdFromName('a_b', '')).not.toBe(volumeIdFromName('a-b', ''));
   });
 
   it('never accepts a snapshot id as a volume id or the reverse', () => {
-    const snap = snapshotIdFromName('pvc-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0');
+    const snap = snapshotIdFromName('pvc-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0', '');
     expect(snap).toMatch(/^snap-/);
-    expect(isVolumeId(snap)).toBe(false);
-    expect(isSnapshotId(snap)).toBe(true);
+    expect(isVolumeId(snap, '')).toBe(false);
+    expect(isSnapshotId(snap, '')).toBe(true);
   });
 
   it.each(['', 'Vol-x', 'vol_x', '../etc', 'vol-' + 'a'.repeat(70), 'other-thing'])('rejects %p as a volume id', (id) => {
-    expect(isVolumeId(id)).toBe(false);
+    expect(isVolumeId(id, '')).toBe(false);
   });
 
   it('honours a volume prefix', () => {
     const id = volumeIdFromName('pvc-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0', 'k1-');
     expect(id.startsWith('k1-pvc-')).toBe(true);
     expect(isVolumeId(id, 'k1-')).toBe(true);
-    expect(isVolumeId(id)).toBe(false);
+    expect(isVolumeId(id, '')).toBe(false);
+  });
+
+  it.each([
+    ['', 'pvc-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0'],
+    ['k1-', 'pvc-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0'],
+    ['', 'my-volume'],
+    ['k1-', 'my-volume'],
+  ])('recovers the CSI name from an id only where the id keeps it (prefix %p, name %p)', (prefix, name) => {
+    const id = volumeIdFromName(name, prefix);
+    expect(volumeNameOf(id, prefix)).toBe(name.startsWith('pvc-') ? name : '');
+    expect(volumeNameOf(snapshotIdFromName(name, prefix), prefix)).toBe('');
   });
 });
 

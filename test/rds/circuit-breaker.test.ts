@@ -1,6 +1,8 @@
 import { status } from '@grpc/grpc-js';
-import { CircuitBreaker, type BreakerState } from '../../src/rds/circuit-breaker';
+import { UnrecoverableError } from 'bullmq';
+import { BreakerOpenError, CircuitBreaker, type BreakerState } from '../../src/rds/circuit-breaker';
 import { RdsError, RosTransportError } from '../../src/rds/errors';
+import { toJobFailure } from '../../src/workers/failure';
 
 const down = (): Promise<never> => Promise.reject(new RosTransportError('closed', 'connection refused'));
 const ok = (): Promise<string> => Promise.resolve('ok');
@@ -81,6 +83,26 @@ describe('CircuitBreaker', () => {
     await expect(breaker.run(ok)).rejects.toThrow(/refused/);
     advance(1);
     await expect(breaker.run(ok)).resolves.toBe('ok');
+  });
+
+  it('a failed probe is answered as "RDS unreachable" (UNAVAILABLE, a breaker refusal), not as one more transient error', async () => {
+    const { breaker, advance } = setup(1, 3000);
+    await fail(breaker, 1);
+    advance(3000);
+    const err = await breaker.run(down).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BreakerOpenError);
+    expect(err).toMatchObject({ kind: 'transient', grpcCode: status.UNAVAILABLE });
+    expect((err as Error).message).toMatch(/^RDS unreachable at rds:8728 since 2026-11-01T00:00:00.000Z: the probe call after 3s failed too \(.*connection refused.*\); calls are refused for 3s/);
+    // A queued job fails at once with UNAVAILABLE, as on an open breaker, instead of being rescheduled.
+    const failure = toJobFailure(err);
+    expect(failure.error).toBeInstanceOf(UnrecoverableError);
+    expect(failure.error.message).toMatch(/^\[UNAVAILABLE\] RDS unreachable/);
+    // A call that fails while the breaker is closed stays an ordinary transient error (retried with backoff).
+    advance(3000);
+    await breaker.run(ok);
+    const plain = await breaker.run(down).catch((e: unknown) => e);
+    expect(plain).not.toBeInstanceOf(BreakerOpenError);
+    expect(toJobFailure(plain).error).not.toBeInstanceOf(UnrecoverableError);
   });
 
   it('classifies what the call throws', async () => {

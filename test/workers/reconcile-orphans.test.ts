@@ -32,6 +32,7 @@ describe('reconcile.orphans', () => {
     fencing: { events } as unknown as ProcessorContext['fencing'],
     rds,
     basePath: h.cfg.rds.basePath,
+    volumePrefix: '',
     steps: memorySteps(),
     log: createLogger('silent'),
     records: { volumes: new RedisRecordStore<VolumeRecord>(redis, h.cfg.queuePrefix, 'vol'), snapshots: new RedisRecordStore<SnapshotRecord>(redis, h.cfg.queuePrefix, 'snap') },
@@ -87,6 +88,40 @@ describe('reconcile.orphans', () => {
     // The next run finds nothing and forgets the sightings.
     expect(await reconcileOrphans({ volumeId: '' }, ctx(true, 60_000))).toEqual({ disks: 0, files: 0, deleted: 0 });
     expect(await sightings.all()).toEqual({});
+  });
+
+  const backdate = async (): Promise<void> => {
+    for (const key of Object.keys(await sightings.all())) await redis.hset(`${h.cfg.queuePrefix}:state:orphans-seen`, key, String(Date.now() - 120_000));
+  };
+
+  it('never deletes an exported disk, even with deletion on and the grace period long past', async () => {
+    const leaked = (await h.client.ctl('CreateVolume', { name: 'exported-leak', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT_RWO] })).volume.volumeId as string;
+    await redis.del(`${h.cfg.queuePrefix}:state:vol:${leaked}`);
+    await redis.zrem(`${h.cfg.queuePrefix}:state:vols`, leaked);
+    expect(await reconcileOrphans({ volumeId: '' }, ctx(true, 60_000))).toEqual({ disks: 1, files: 0, deleted: 0 });
+    await backdate();
+    expect(await reconcileOrphans({ volumeId: '' }, ctx(true, 60_000))).toEqual({ disks: 1, files: 0, deleted: 0 });
+    expect(h.sim.disks().find((d) => d.slot === leaked)).toMatchObject({ nvmeTcpExport: true });
+    expect(await rds.getFile(`/pool/rds-csi/${leaked}.img`)).toBeDefined();
+  });
+
+  it('with deletion on and Redis holding no record, deletes nothing and says why', async () => {
+    // An unexported snapshot disk: the kind the deletion would otherwise take once the grace period passed.
+    await rds.addDisk({ slot: 'snap-leftover-000000000000', filePath: '/pool/rds-csi/snap-leftover-000000000000.img', fileSizeBytes: MiB });
+    // Redis loses the driver's records (a flush): every disk now looks orphaned.
+    const keys = await redis.keys(`${h.cfg.queuePrefix}:state:*`);
+    if (keys.length) await redis.del(...keys);
+    const before = h.sim.disks().map((d) => d.slot).sort();
+    expect(before).toEqual(expect.arrayContaining(['snap-leftover-000000000000']));
+    await reconcileOrphans({ volumeId: '' }, ctx(true, 60_000));
+    await backdate();
+    driverEvents.length = 0;
+    const result = await reconcileOrphans({ volumeId: '' }, ctx(true, 60_000));
+    expect(result).toMatchObject({ deleted: 0, refused: expect.stringMatching(/Redis holds no volume or snapshot record.*Redis may have lost its data/) });
+    expect(result.disks).toBeGreaterThanOrEqual(2);
+    expect(h.sim.disks().map((d) => d.slot).sort()).toEqual(before);
+    expect(await rds.getFile('/pool/rds-csi/snap-leftover-000000000000.img')).toBeDefined();
+    expect(driverEvents).toEqual(expect.arrayContaining([expect.stringMatching(/^OrphanCleanupRefused: Redis holds no volume or snapshot record/)]));
   });
 });
 

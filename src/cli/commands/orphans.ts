@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { addOpsOptions, openRedis, opsContext, OpsFailure, print, printJson, runOps, UsageError, usageExit2, EXIT_FAILED, EXIT_OK, type OpsContext, type OpsFlags } from '../../ops/cli';
 import { bytes, table } from '../../ops/format';
-import { deleteOrphans, findOrphans, rawFileLister, refuseDeleteReason, type OrphanReport } from '../../ops/orphans';
+import { deleteOrphans, findOrphans, OrphanDeleteRefused, rawFileLister, type OrphanReport } from '../../ops/orphans';
 import { snapshotStore, volumeStore } from '../../ops/volumes';
 import type { RdsPort } from '../../rds/port';
 import { rdsFromConfig } from '../../runtime/rds-factory';
@@ -72,10 +72,14 @@ export function orphansCommand(): Command {
           const ctx = opsContext(flags);
           const { report, outcomes } = await withSources(ctx, async (conn, rds) => {
             const report = await scan(ctx, conn, rds);
-            const refused = flags.evenIfRedisIsEmpty ? undefined : refuseDeleteReason(report);
-            if (refused) throw new OpsFailure(refused);
             const prefix = ctx.cfg.queuePrefix;
-            const outcomes = await deleteOrphans({ rds, volumes: volumeStore(conn, prefix), snapshots: snapshotStore(conn, prefix) }, report, { includeExported: flags.includeExported });
+            const outcomes = await deleteOrphans({ rds, volumes: volumeStore(conn, prefix), snapshots: snapshotStore(conn, prefix) }, report, {
+              includeExported: flags.includeExported,
+              evenIfRedisIsEmpty: flags.evenIfRedisIsEmpty,
+            }).catch((err: unknown) => {
+              if (err instanceof OrphanDeleteRefused) throw new OpsFailure(`${err.message}, or pass --even-if-redis-is-empty if these disks really are leftovers`);
+              throw err;
+            });
             return { report, outcomes };
           });
           const failed = outcomes.filter((o) => o.result === 'failed').length;

@@ -1,11 +1,12 @@
-import { deleteOrphans, findOrphans } from '../../ops/orphans';
+import { deleteOrphans, findOrphans, OrphanDeleteRefused } from '../../ops/orphans';
 import type { Processor } from '../context';
 
 /**
  * reconcile.orphans (a job scheduler, one instance cluster-wide): disks under the driver's slot prefix and base
  * path that no record knows, and backing files under the base path that no disk uses. Reported every run (log,
  * metric, `rds-csi orphans list`); deleted only when enabled and older than the grace period measured from the
- * orphan's own first sighting. Nothing outside the base path, and no exported disk, is ever deleted.
+ * orphan's own first sighting. Nothing outside the base path, and no exported disk, is ever deleted; nothing at all
+ * while Redis holds no record (deleteOrphans' own guard: after a Redis flush every disk would look orphaned).
  */
 export const reconcileOrphans: Processor<'reconcile.orphans'> = async (_data, ctx) => {
   const policy = ctx.orphans;
@@ -36,15 +37,25 @@ export const reconcileOrphans: Processor<'reconcile.orphans'> = async (_data, ct
     );
   }
   let deleted = 0;
+  let refused: string | undefined;
   if (policy.delete) {
     const ripe = (key: string): boolean => now - (seen.get(key) ?? now) >= policy.graceMs;
     const due = { ...report, disks: report.disks.filter((d) => ripe(keyOf.disk(d.slot, d.filePath))), files: report.files.filter((f) => ripe(keyOf.file(f.path))) };
     if (due.disks.length || due.files.length) {
-      const outcomes = await deleteOrphans({ rds: ctx.rds, volumes: records.volumes, snapshots: records.snapshots }, due);
-      deleted = outcomes.filter((o) => o.result === 'deleted').length;
-      for (const o of outcomes) ctx.log.warn({ kind: o.kind, path: o.path, result: o.result, detail: o.detail }, 'orphan cleanup');
-      metrics?.reconcile('orphans-deleted', deleted);
+      try {
+        // Never includeExported here: a node may still be connected to an exported disk.
+        const outcomes = await deleteOrphans({ rds: ctx.rds, volumes: records.volumes, snapshots: records.snapshots }, due);
+        deleted = outcomes.filter((o) => o.result === 'deleted').length;
+        for (const o of outcomes) ctx.log.warn({ kind: o.kind, path: o.path, result: o.result, detail: o.detail }, 'orphan cleanup');
+        metrics?.reconcile('orphans-deleted', deleted);
+      } catch (err) {
+        if (!(err instanceof OrphanDeleteRefused)) throw err;
+        refused = err.message;
+        ctx.log.error({ reason: refused }, 'orphan cleanup refused: nothing deleted');
+        metrics?.reconcile('orphans-delete-refused', 1);
+        await ctx.fencing?.events.emitDriver('Warning', 'OrphanCleanupRefused', refused);
+      }
     }
   }
-  return { disks: report.disks.length, files: report.files.length, deleted };
+  return { disks: report.disks.length, files: report.files.length, deleted, ...(refused ? { refused } : {}) };
 };

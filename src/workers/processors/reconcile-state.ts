@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isSnapshotId, isUnder, isVolumeId, nqnFor } from '../../domain/ids';
+import { isSnapshotId, isUnder, isVolumeId, nqnFor, volumeNameOf } from '../../domain/ids';
 import type { Processor } from '../context';
 
 /**
@@ -18,8 +18,8 @@ export const reconcileState: Processor<'reconcile.state'> = async (_data, ctx) =
   for (const disk of await ctx.rds.listDisks()) {
     if (!isUnder(ctx.basePath, disk.filePath)) continue; // never adopt anything outside the base path
     const gen = randomUUID().slice(0, 8);
-    if (isVolumeId(disk.slot)) {
-      const name = disk.slot.startsWith('pvc-') ? disk.slot : '';
+    if (isVolumeId(disk.slot, ctx.volumePrefix)) {
+      const name = volumeNameOf(disk.slot, ctx.volumePrefix);
       const { created } = await records.volumes.claim({
         id: disk.slot,
         name,
@@ -36,7 +36,7 @@ export const reconcileState: Processor<'reconcile.state'> = async (_data, ctx) =
         rebuilt: true,
       });
       if (created) volumes++;
-    } else if (isSnapshotId(disk.slot) && !disk.nvmeTcpExport) {
+    } else if (isSnapshotId(disk.slot, ctx.volumePrefix) && !disk.nvmeTcpExport) {
       const { created } = await records.snapshots.claim({
         id: disk.slot,
         name: '',
