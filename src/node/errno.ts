@@ -38,8 +38,11 @@ const BY_ERRNO: Record<string, status> = {
   ETIMEDOUT: status.UNAVAILABLE,
 };
 
+/** Duck-typed: an errno error may come from another realm (a test runner's sandbox), where instanceof Error fails. */
 function isErrno(err: unknown): err is NodeJS.ErrnoException & { code: string } {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && /^E[A-Z0-9]+$/.test((err as NodeJS.ErrnoException).code ?? '');
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
 }
 
 /** The errno error as a GrpcError with a clean code and a message naming the syscall and path; undefined if not an errno. */
