@@ -1,4 +1,5 @@
 import { promises as fsp, type BigIntStats } from 'node:fs';
+import path from 'node:path';
 
 /**
  * Small file-system facts the node plugin decides on: lstat that answers undefined for a missing path, the
@@ -47,10 +48,16 @@ export async function statfsUsage(p: string): Promise<FsUsage> {
   };
 }
 
-/** realpath, or the path itself when it does not resolve (a missing path is compared literally). */
+/**
+ * The path as the mount table spells it: the parent directory resolved (realpath), the last component as given —
+ * never followed, so a symlink at a target path is not mistaken for the mount it points to. The path itself when
+ * the parent does not resolve (a missing path is compared literally).
+ */
 export async function canonical(p: string): Promise<string> {
+  const base = path.basename(p);
+  if (p === '/' || base === '' || base === '.' || base === '..') return p;
   try {
-    return await fsp.realpath(p);
+    return path.join(await fsp.realpath(path.dirname(p)), base);
   } catch {
     return p;
   }

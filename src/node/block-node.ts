@@ -5,6 +5,7 @@ import { canonical, lstatOrUndefined, splitDev } from '../host/fs';
 import { describeResult, ok } from '../host/run';
 import { type BlockDevice, HostError } from './connector';
 import type { NodeDeps } from './deps';
+import { ownership, unmountOwned } from './ownership';
 
 /**
  * Block publish: a device node made with mknod at the target file — never a bind mount of a /dev node (under
@@ -18,15 +19,18 @@ function modeFor(readOnly: boolean): string {
   return readOnly ? '0440' : '0660';
 }
 
-export async function publishBlock(d: NodeDeps, dev: BlockDevice, target: string, readOnly: boolean): Promise<void> {
+export async function publishBlock(d: NodeDeps, t: { volumeId: string; nqn: string }, dev: BlockDevice, target: string, readOnly: boolean): Promise<void> {
   await fsp.mkdir(path.dirname(target), { recursive: true });
-  // A bind mount left at the target (by an older driver or by hand) is taken down first.
-  if ((await d.host.mounts()).isMountPoint(await canonical(target))) await d.mounter.unmountAll(target, d.opts.toolTimeoutMs);
+  // A bind mount of this volume left at the target (by an older driver or by hand) is taken down first; one that
+  // is not the volume's is refused (ownership.ts).
+  if ((await d.host.mounts()).isMountPoint(await canonical(target))) await unmountOwned(d, t.volumeId, t.nqn, target);
   const st = await lstatOrUndefined(target);
   if (st?.isBlockDevice()) {
     const cur = splitDev(st.rdev);
     const wantMode = parseInt(modeFor(readOnly), 8);
     if (cur.major === dev.major && cur.minor === dev.minor && (Number(st.mode) & 0o777) === wantMode) return;
+    const o = await ownership(d, t.nqn, dev, cur);
+    if (!o.ours) throw failedPrecondition(`${target} is a device node of ${cur.major}:${cur.minor}, which is not volume ${t.volumeId}'s: ${o.why}; not replacing it`);
     d.log.info({ target, was: `${cur.major}:${cur.minor}`, now: `${dev.major}:${dev.minor}` }, 'replacing block device node');
   } else if (st?.isDirectory()) {
     try {

@@ -36,8 +36,19 @@ export interface ManagedConnection {
   device?: BlockDevice;
 }
 
+/**
+ * Who a block device number belongs to right now, read from sysfs: 'gone' when no block device has the numbers
+ * (e.g. the namespace behind a mount that survived a disconnect); otherwise its kernel name and, when the
+ * connector can tie it to one, the NQN it serves (nvme: the subsystem listing it; loop: the volume of its backing file).
+ */
+export type DeviceOwner = { kind: 'gone' } | { kind: 'live'; name: string; nqn?: string };
+
 export interface Connector {
   readonly kind: 'nvme-tcp' | 'loop';
+  /** Kernel names of the block devices this connector makes (nvme0n1 / loop3): what a mount source of ours looks like. */
+  readonly deviceName: RegExp;
+  /** The owner of block device major:minor right now (never a remembered name). */
+  deviceOwner(major: number, minor: number): Promise<DeviceOwner>;
   /** Connect unless already connected ("already connected" is success) and wait for a non-zero-size device. */
   attach(target: VolumeTarget, deadline: number): Promise<BlockDevice>;
   /** The NQN's device right now, or undefined. */

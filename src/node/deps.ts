@@ -7,6 +7,7 @@ import { ToolStartError } from '../host/run';
 import type { Logger } from '../log/logger';
 import type { NodeOptions } from './config';
 import { type Connector, HostError } from './connector';
+import { errnoToGrpc } from './errno';
 import type { Mounter } from './mounter';
 import type { VolumeLocks } from './volume-lock';
 
@@ -39,9 +40,14 @@ const KIND_CODE: Record<HostError['kind'], status> = {
   internal: status.INTERNAL,
 };
 
-/** Host errors carry messages written for the caller; they keep them. Anything else stays a generic INTERNAL. */
+/**
+ * Host errors carry messages written for the caller; they keep them. An errno from a syscall on a request's path
+ * gets its clean code (errno.ts). Anything else stays a generic INTERNAL.
+ */
 export function toGrpcError(err: unknown): unknown {
   if (err instanceof GrpcError) return err;
+  const fromErrno = errnoToGrpc(err);
+  if (fromErrno) return fromErrno;
   if (err instanceof HostError) return new GrpcError(KIND_CODE[err.kind], err.message);
   if (err instanceof ToolStartError) return new GrpcError(status.FAILED_PRECONDITION, `${err.message}; is the tool installed on the node? (rds-csi doctor)`);
   return err;

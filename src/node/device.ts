@@ -24,6 +24,15 @@ export async function blockDeviceOf(sysfs: Sysfs, devRoot: string, name: string)
   return { name, path: p, major, minor, sizeBytes };
 }
 
+/** Kernel name of the block device with these numbers right now (from `class/block/<name>/dev`), or undefined. */
+export async function blockNameOf(sysfs: Sysfs, major: number, minor: number): Promise<string | undefined> {
+  const want = `${major}:${minor}`;
+  for (const name of await sysfs.list('class', 'block')) {
+    if ((await sysfs.read('class', 'block', name, 'dev')) === want) return name;
+  }
+  return undefined;
+}
+
 /** Current size of a device from sysfs by its numbers (names may have changed; numbers of one node do not). */
 export async function currentSize(sysfs: Sysfs, dev: { major: number; minor: number }): Promise<number | undefined> {
   return sysfs.blockSize(dev.major, dev.minor);

@@ -2,11 +2,12 @@ import type { NodeExpandVolumeRequest__Output } from '../generated/csi/v1/NodeEx
 import type { NodeExpandVolumeResponse } from '../generated/csi/v1/NodeExpandVolumeResponse';
 import { failedPrecondition, invalid, notFound, unavailable } from '../grpc/errors';
 import type { CallContext } from '../grpc/service';
-import { lstatOrUndefined } from '../host/fs';
+import { lstatOrUndefined, splitDev } from '../host/fs';
 import { callDeadline, type NodeDeps } from './deps';
 import { sleep } from './device';
 import { growFilesystem } from './filesystem';
-import { requirePath, requireVolumeId } from './validate';
+import { ownership } from './ownership';
+import { accessModeOf, requirePath, requireVolumeId, requireVolumePath } from './validate';
 
 /**
  * NodeExpandVolume: rescan the namespace so the kernel sees the size RDS now has, wait (bounded by the call's
@@ -15,7 +16,8 @@ import { requirePath, requireVolumeId } from './validate';
  */
 export async function expandVolume(d: NodeDeps, req: NodeExpandVolumeRequest__Output, ctx: CallContext): Promise<NodeExpandVolumeResponse> {
   const volumeId = requireVolumeId(req.volumeId);
-  const volumePath = requirePath('volume_path', req.volumePath);
+  const volumePath = requireVolumePath('volume_path', req.volumePath);
+  if (req.volumeCapability) accessModeOf(req.volumeCapability, true); // optional here, but a closed set when sent
   const staging = req.stagingTargetPath ? requirePath('staging_target_path', req.stagingTargetPath) : undefined;
   const required = Number(req.capacityRange?.requiredBytes ?? '0');
   if (!Number.isSafeInteger(required) || required < 0) throw invalid('capacity_range.required_bytes is not a valid size');
@@ -26,7 +28,12 @@ export async function expandVolume(d: NodeDeps, req: NodeExpandVolumeRequest__Ou
     const isBlock = st.isBlockDevice() || req.volumeCapability?.block != null;
     const mount = isBlock ? undefined : ((await d.mounter.mountAt(volumePath)) ?? (staging ? await d.mounter.mountAt(staging) : undefined));
     if (!isBlock && !mount) throw notFound(`${volumePath} is not a mounted volume`);
-    if (!(await d.connector.find(nqn))) throw notFound(`volume ${volumeId} is not connected on this node`);
+    const found = await d.connector.find(nqn);
+    // What the path shows must be this volume's (ownership.ts): another volume published there is NOT_FOUND.
+    const shown = st.isBlockDevice() ? splitDev(st.rdev) : mount;
+    const o = shown ? await ownership(d, nqn, found, shown) : undefined;
+    if (o && !o.ours) throw notFound(`volume ${volumeId} is not at ${volumePath}: ${o.why}`);
+    if (!found) throw notFound(`volume ${volumeId} is not connected on this node`);
     await d.connector.rescan(nqn);
     const deadline = callDeadline(ctx, d.opts.deviceWaitMs);
     let dev = await d.connector.find(nqn);

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { isUnder } from '../domain/ids';
 import type { HostPort } from '../host/port';
 import { describeResult, ok } from '../host/run';
-import { type BlockDevice, type Connector, HostError, type ManagedConnection, type VolumeTarget, isManagedNqn, volumeIdOfNqn } from './connector';
-import { blockDeviceOf, waitForDevice } from './device';
+import { type BlockDevice, type Connector, type DeviceOwner, HostError, type ManagedConnection, type VolumeTarget, isManagedNqn, volumeIdOfNqn } from './connector';
+import { blockDeviceOf, blockNameOf, waitForDevice } from './device';
 
 /**
  * Connector for the all-in-one mode and the tests: the simulator keeps a volume's disk as a file at
@@ -23,6 +23,7 @@ export interface LoopConnectorOptions {
 
 export class LoopConnector implements Connector {
   readonly kind = 'loop' as const;
+  readonly deviceName = /^loop\d+$/;
   private readonly volumesDir: string;
 
   constructor(private readonly o: LoopConnectorOptions) {
@@ -94,17 +95,29 @@ export class LoopConnector implements Connector {
     }
   }
 
+  /** The NQN of the volume whose file backs a loop device, when the file is a volume file under the data dir. */
+  private nqnOfFile(dir: string, file: string): string | undefined {
+    const m = /^([a-z0-9][a-z0-9-]*)\.img$/.exec(path.basename(file));
+    if (path.dirname(file) !== dir || !m) return undefined;
+    const nqn = `${this.o.nqnPrefix}:${m[1]}`;
+    return isManagedNqn(this.o.nqnPrefix, nqn) ? nqn : undefined;
+  }
+
   async listManaged(): Promise<ManagedConnection[]> {
     const dir = await this.canonicalDir();
     const out: ManagedConnection[] = [];
     for (const a of await this.attached()) {
-      const m = /^([a-z0-9][a-z0-9-]*)\.img$/.exec(path.basename(a.file));
-      if (path.dirname(a.file) !== dir || !m) continue;
-      const nqn = `${this.o.nqnPrefix}:${m[1]}`;
-      if (!isManagedNqn(this.o.nqnPrefix, nqn)) continue;
-      out.push({ nqn, device: await blockDeviceOf(this.o.host.sysfs, this.o.host.devRoot, a.name) });
+      const nqn = this.nqnOfFile(dir, a.file);
+      if (nqn) out.push({ nqn, device: await blockDeviceOf(this.o.host.sysfs, this.o.host.devRoot, a.name) });
     }
     return out;
+  }
+
+  async deviceOwner(major: number, minor: number): Promise<DeviceOwner> {
+    const name = await blockNameOf(this.o.host.sysfs, major, minor);
+    if (!name) return { kind: 'gone' };
+    const a = (await this.attached()).find((x) => x.name === name);
+    return { kind: 'live', name, nqn: a ? this.nqnOfFile(await this.canonicalDir(), a.file) : undefined };
   }
 
   async rescan(nqn: string): Promise<void> {

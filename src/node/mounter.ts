@@ -7,7 +7,8 @@ import { HostError } from './connector';
 
 /**
  * Mount, bind, unmount and remove — each decided from the live mount table. Unmounting repeats until the path is
- * no longer a mountpoint (stacked bind mounts), and removal is never recursive: a directory is rmdir'ed (which
+ * no longer a mountpoint (stacked bind mounts), and every layer is first shown to `vet`, which throws to refuse it
+ * (attribution to the named volume lives in ownership.ts; the mounter only does what it is allowed). Removal is never recursive: a directory is rmdir'ed (which
  * fails on anything inside it), a device node or empty file unlinked; anything else is left alone.
  */
 
@@ -16,7 +17,8 @@ export interface Mounter {
   mountAt(p: string): Promise<MountEntry | undefined>;
   mount(source: string, target: string, fsType: string, options: string[], timeoutMs: number): Promise<void>;
   bind(source: string, target: string, readOnly: boolean, timeoutMs: number): Promise<void>;
-  unmountAll(p: string, timeoutMs: number): Promise<number>;
+  /** Unmount the top mount while there is one, each only after `vet(top)` returned (it throws to refuse). */
+  unmountAll(p: string, timeoutMs: number, vet: (top: MountEntry) => Promise<void>): Promise<number>;
   removeNonRecursive(p: string): Promise<'removed' | 'absent' | 'left'>;
 }
 
@@ -42,11 +44,12 @@ export function mounter(host: HostPort): Mounter {
       // A bind mount ignores "ro" on the first call; a remount of the bind makes the read-only flag stick.
       if (readOnly) await run(['mount', '-o', 'remount,bind,ro', target], timeoutMs, `read-only remount of ${target}`);
     },
-    async unmountAll(p, timeoutMs) {
+    async unmountAll(p, timeoutMs, vet) {
       let count = 0;
       const target = await canonical(p);
-      while ((await host.mounts()).isMountPoint(target)) {
+      for (let top = (await host.mounts()).top(target); top; top = (await host.mounts()).top(target)) {
         if (count >= MAX_STACK) throw new HostError(`${target} is still a mountpoint after ${MAX_STACK} unmounts`, 'internal');
+        await vet(top);
         const r = await host.run('umount', [target], { timeoutMs });
         if (!ok(r) && (await host.mounts()).isMountPoint(target)) throw new HostError(`unmount of ${target} failed: ${describeResult(r)}`, r.timedOut ? 'unavailable' : 'internal');
         count++;

@@ -1,7 +1,7 @@
 import type { HostPort } from '../host/port';
 import { describeResult, ok } from '../host/run';
-import { type BlockDevice, type Connector, HostError, type ManagedConnection, type VolumeTarget, isManagedNqn } from './connector';
-import { blockDeviceOf, waitForDevice } from './device';
+import { type BlockDevice, type Connector, type DeviceOwner, HostError, type ManagedConnection, type VolumeTarget, isManagedNqn } from './connector';
+import { blockDeviceOf, blockNameOf, waitForDevice } from './device';
 import { existingDevices, nvmeSubsystem, nvmeSubsystems } from './nvme-sysfs';
 
 /**
@@ -23,6 +23,7 @@ export interface NvmeConnectorOptions {
 
 export class NvmeTcpConnector implements Connector {
   readonly kind = 'nvme-tcp' as const;
+  readonly deviceName = /^nvme\d+n\d+$/;
 
   constructor(private readonly o: NvmeConnectorOptions) {}
 
@@ -37,6 +38,13 @@ export class NvmeTcpConnector implements Connector {
   async find(nqn: string): Promise<BlockDevice | undefined> {
     const sub = await nvmeSubsystem(this.o.host.sysfs, nqn);
     return sub ? this.deviceOf(sub.devices) : undefined;
+  }
+
+  async deviceOwner(major: number, minor: number): Promise<DeviceOwner> {
+    const name = await blockNameOf(this.o.host.sysfs, major, minor);
+    if (!name) return { kind: 'gone' };
+    const sub = (await nvmeSubsystems(this.o.host.sysfs)).find((s) => s.devices.includes(name));
+    return { kind: 'live', name, nqn: sub?.nqn };
   }
 
   connectArgs(t: VolumeTarget): string[] {

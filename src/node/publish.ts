@@ -5,8 +5,9 @@ import type { NodeUnpublishVolumeRequest__Output } from '../generated/csi/v1/Nod
 import type { NodeUnpublishVolumeResponse } from '../generated/csi/v1/NodeUnpublishVolumeResponse';
 import { alreadyExists, failedPrecondition } from '../grpc/errors';
 import { lstatOrUndefined } from '../host/fs';
-import { publishBlock } from './block-node';
+import { blockNodeAt, publishBlock } from './block-node';
 import type { NodeDeps } from './deps';
+import { ownership, unmountOwned } from './ownership';
 import { ensureStagedFs } from './stage';
 import { checkAccessType, parseCapability, requirePath, requireVolumeId, volumeTarget } from './validate';
 
@@ -14,7 +15,9 @@ import { checkAccessType, parseCapability, requirePath, requireVolumeId, volumeT
  * NodePublishVolume / NodeUnpublishVolume. Publish never connects: the NQN's device must be there (staged).
  * Filesystem: bind the staging mount to the target (read-only honoured); a stale staging mount is recovered
  * first (remounted from the current device, never formatted). Block: a device node at the target.
- * Unpublish: unmount until the target is not a mountpoint, then remove it without recursion.
+ * Unpublish: unmount, layer by layer, what is attributable to the named volume (ownership.ts) until the target is
+ * not a mountpoint, then remove it without recursion; a mount or device node that is not the volume's is left
+ * alone with FAILED_PRECONDITION.
  */
 
 export async function publishVolume(d: NodeDeps, req: NodePublishVolumeRequest__Output): Promise<NodePublishVolumeResponse> {
@@ -29,21 +32,18 @@ export async function publishVolume(d: NodeDeps, req: NodePublishVolumeRequest__
     const dev = await d.connector.find(target.nqn);
     if (!dev) throw failedPrecondition(`volume ${volumeId} is not staged on this node (no device for ${target.nqn}); NodeStageVolume first`);
     if (cap.kind === 'block') {
-      await publishBlock(d, dev, targetPath, readOnly);
+      await publishBlock(d, target, dev, targetPath, readOnly);
       return {};
     }
     const sm = await d.mounter.mountAt(staging);
     if (!sm) throw failedPrecondition(`volume ${volumeId} is not staged at ${staging}; NodeStageVolume first`);
-    if (sm.major !== dev.major || sm.minor !== dev.minor) await ensureStagedFs(d, dev, staging, cap, false);
+    if (sm.major !== dev.major || sm.minor !== dev.minor) await ensureStagedFs(d, target, dev, staging, cap, false);
     const tm = await d.mounter.mountAt(targetPath);
     if (tm && tm.major === dev.major && tm.minor === dev.minor) {
       if (tm.options.includes('ro') !== readOnly) throw alreadyExists(`${targetPath} is already published ${readOnly ? 'read-write' : 'read-only'}`);
       return {};
     }
-    if (tm) {
-      d.log.warn({ target: targetPath, stale: `${tm.major}:${tm.minor}` }, 'publish target shows another device; unmounting it');
-      await d.mounter.unmountAll(targetPath, d.opts.toolTimeoutMs);
-    }
+    if (tm) await unmountOwned(d, volumeId, target.nqn, targetPath); // stale binds of this volume only
     const st = await lstatOrUndefined(targetPath);
     if (!st) await fsp.mkdir(targetPath, { recursive: true, mode: 0o750 });
     else if (!st.isDirectory()) throw failedPrecondition(`${targetPath} exists and is not a directory`);
@@ -55,8 +55,14 @@ export async function publishVolume(d: NodeDeps, req: NodePublishVolumeRequest__
 export async function unpublishVolume(d: NodeDeps, req: NodeUnpublishVolumeRequest__Output): Promise<NodeUnpublishVolumeResponse> {
   const volumeId = requireVolumeId(req.volumeId);
   const targetPath = requirePath('target_path', req.targetPath);
+  const nqn = `${d.nqnPrefix}:${volumeId}`;
   return d.locks.run(volumeId, async () => {
-    const n = await d.mounter.unmountAll(targetPath, d.opts.toolTimeoutMs);
+    const node = await blockNodeAt(targetPath);
+    if (node && !(await d.mounter.mountAt(targetPath))) {
+      const o = await ownership(d, nqn, await d.connector.find(nqn), node);
+      if (!o.ours) throw failedPrecondition(`${targetPath} is a device node of ${node.major}:${node.minor}, which is not volume ${volumeId}'s: ${o.why}; the driver refuses to remove it`);
+    }
+    const n = await unmountOwned(d, volumeId, nqn, targetPath);
     const removed = await d.mounter.removeNonRecursive(targetPath);
     if (removed === 'left') throw failedPrecondition(`${targetPath} is not empty after unmounting (${n} mounts); it is left in place, not deleted`);
     return {};

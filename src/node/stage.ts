@@ -7,6 +7,7 @@ import { lstatOrUndefined } from '../host/fs';
 import type { BlockDevice } from './connector';
 import { callDeadline, type NodeDeps } from './deps';
 import { type FsType, growFilesystem, isSupportedFs, makeFilesystem, stagingMountOptions } from './filesystem';
+import { unmountOwned } from './ownership';
 import { probeDevice } from './probe';
 import { type Capability, checkAccessType, fsTypeOf, parseCapability, requirePath, requireVolumeId, volumeTarget } from './validate';
 
@@ -24,7 +25,7 @@ export async function stageVolume(d: NodeDeps, req: NodeStageVolumeRequest__Outp
   const target = volumeTarget(volumeId, d.nqnPrefix, d.opts.connect, req.volumeContext ?? {}, req.publishContext ?? {}, d.connector.kind === 'nvme-tcp');
   return d.locks.run(volumeId, async () => {
     const dev = await d.connector.attach(target, callDeadline(ctx, d.opts.deviceWaitMs));
-    if (cap.kind === 'mount') await ensureStagedFs(d, dev, staging, cap, true);
+    if (cap.kind === 'mount') await ensureStagedFs(d, target, dev, staging, cap, true);
     return {};
   });
 }
@@ -59,7 +60,8 @@ async function prepareFs(d: NodeDeps, dev: BlockDevice, cap: Capability, allowFo
   }
 }
 
-export async function ensureStagedFs(d: NodeDeps, dev: BlockDevice, staging: string, cap: Capability, allowFormat: boolean): Promise<void> {
+export async function ensureStagedFs(d: NodeDeps, t: { volumeId: string; nqn: string }, dev: BlockDevice, staging: string, cap: Capability, allowFormat: boolean): Promise<void> {
+  const { volumeId, nqn } = t;
   await ensureDir(staging);
   const top = await d.mounter.mountAt(staging);
   if (top && top.major === dev.major && top.minor === dev.minor) {
@@ -67,8 +69,9 @@ export async function ensureStagedFs(d: NodeDeps, dev: BlockDevice, staging: str
     return;
   }
   if (top) {
-    d.log.warn({ staging, stale: `${top.major}:${top.minor}`, device: dev.path }, 'staging mount is stale (not the NQN\'s device); remounting');
-    await d.mounter.unmountAll(staging, d.opts.toolTimeoutMs);
+    // A stale mount of this volume is taken down and remounted from the NQN's device; only one attributable to the
+    // volume (ownership.ts) — a foreign one is refused, untouched.
+    await unmountOwned(d, volumeId, nqn, staging);
   }
   const { fsType, formatted } = await prepareFs(d, dev, cap, allowFormat);
   const flags = cap.kind === 'mount' ? cap.flags : [];

@@ -6,13 +6,16 @@ import { notFound } from '../grpc/errors';
 import { lstatOrUndefined, splitDev, statfsUsage } from '../host/fs';
 import type { BlockDevice } from './connector';
 import type { NodeDeps } from './deps';
-import { requirePath, requireVolumeId } from './validate';
+import { ownership, type Shown } from './ownership';
+import { requireVolumeId, requireVolumePath } from './validate';
 
 /**
  * NodeGetVolumeStats: statfs (bytes and inodes) for a mounted volume, the device size for a block volume node.
  * The condition is abnormal when the NQN has no device, when what the path shows is not the NQN's device (a stale
  * mount after a reconnect), or when the controller does not report the volume as live. A path that is neither a
- * mountpoint nor a device node is not a volume: NOT_FOUND.
+ * mountpoint nor a device node is not a volume, and a path that shows something not attributable to the named
+ * volume (ownership.ts: another volume published there, a tmpfs) does not hold it: both NOT_FOUND, the spec's row
+ * "a volume corresponding to the specified volume_id does not exist on specified volume_path".
  */
 
 async function condition(d: NodeDeps, volumeId: string, dev: BlockDevice | undefined, shown: { major: number; minor: number }): Promise<VolumeCondition> {
@@ -32,17 +35,24 @@ async function condition(d: NodeDeps, volumeId: string, dev: BlockDevice | undef
 
 export async function volumeStats(d: NodeDeps, req: NodeGetVolumeStatsRequest__Output): Promise<NodeGetVolumeStatsResponse> {
   const volumeId = requireVolumeId(req.volumeId);
-  const volumePath = requirePath('volume_path', req.volumePath);
+  const volumePath = requireVolumePath('volume_path', req.volumePath);
   const st = await lstatOrUndefined(volumePath);
   if (!st) throw notFound(`volume path ${volumePath} does not exist`);
-  const dev = await d.connector.find(`${d.nqnPrefix}:${volumeId}`);
+  const nqn = `${d.nqnPrefix}:${volumeId}`;
+  const dev = await d.connector.find(nqn);
+  const mustBeOurs = async (shown: Shown): Promise<void> => {
+    const o = await ownership(d, nqn, dev, shown);
+    if (!o.ours) throw notFound(`volume ${volumeId} is not at ${volumePath}: ${o.why}`);
+  };
   if (st.isBlockDevice()) {
     const shown = splitDev(st.rdev);
+    await mustBeOurs(shown);
     const size = (await d.host.sysfs.blockSize(shown.major, shown.minor)) ?? 0;
     return { usage: [{ unit: 'BYTES', total: String(size) }], volumeCondition: await condition(d, volumeId, dev, shown) };
   }
   const m = await d.mounter.mountAt(volumePath);
   if (!m) throw notFound(`${volumePath} is not a mounted volume`);
+  await mustBeOurs(m);
   const u = await statfsUsage(volumePath);
   const usage: VolumeUsage[] = [
     { unit: 'BYTES', total: String(u.totalBytes), available: String(u.availableBytes), used: String(u.usedBytes) },

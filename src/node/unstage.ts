@@ -3,10 +3,12 @@ import type { NodeUnstageVolumeResponse } from '../generated/csi/v1/NodeUnstageV
 import { failedPrecondition } from '../grpc/errors';
 import { canonical } from '../host/fs';
 import type { NodeDeps } from './deps';
+import { unmountOwned } from './ownership';
 import { requirePath, requireVolumeId } from './validate';
 
 /**
- * NodeUnstageVolume: unmount the staging path until it is not a mountpoint, remove it without recursion, then
+ * NodeUnstageVolume: unmount the staging path, layer by layer, while what it shows is attributable to the named
+ * volume (ownership.ts; a foreign mount is left alone with FAILED_PRECONDITION) until it is not a mountpoint, remove it without recursion, then
  * disconnect the NQN — unless its device is still mounted anywhere (a publish target, a stray mount) or held by
  * device-mapper: then FAILED_PRECONDITION, so nothing is pulled from under a user.
  */
@@ -26,7 +28,7 @@ export async function unstageVolume(d: NodeDeps, req: NodeUnstageVolumeRequest__
     };
     // Refuse before touching anything while a publish target (or anything else) still uses the device.
     await inUse(true);
-    await d.mounter.unmountAll(staging, d.opts.toolTimeoutMs);
+    await unmountOwned(d, volumeId, nqn, staging); // only mounts attributable to the volume; a foreign one is refused
     const removed = await d.mounter.removeNonRecursive(staging);
     if (removed === 'left') d.log.warn({ staging }, 'staging path is not empty after unmount; left in place');
     await inUse(false);

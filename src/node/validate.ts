@@ -1,6 +1,7 @@
 import path from 'node:path';
-import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
-import { invalid } from '../grpc/errors';
+import { closedEnum, showEnumValue } from '../domain/csi-enums';
+import { _csi_v1_VolumeCapability_AccessMode_Mode as ACCESS_MODE, type VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
+import { invalid, notFound } from '../grpc/errors';
 import type { ConnectDefaults } from './config';
 import type { ConnectParams, VolumeTarget } from './connector';
 import { checkMountFlags, DEFAULT_FS, type FsType, isSupportedFs } from './filesystem';
@@ -19,16 +20,55 @@ export function requireVolumeId(id: string): string {
   return id;
 }
 
+/** Linux limits (limits.h): NAME_MAX bytes per component, PATH_MAX bytes in all (with the NUL). */
+const NAME_MAX = 255;
+const PATH_MAX = 4096;
+
+/**
+ * What no path on Linux can be: a NUL byte, a component over NAME_MAX bytes, more than PATH_MAX bytes. Checked
+ * before any syscall, so the kernel's ENAMETOOLONG never reaches a handler as an unexplained INTERNAL.
+ */
+function checkPathShape(name: string, p: string): void {
+  if (p.includes('\0')) throw invalid(`${name} contains a NUL byte`);
+  if (Buffer.byteLength(p) >= PATH_MAX) throw invalid(`${name} is longer than ${PATH_MAX - 1} bytes`);
+  const long = p.split('/').find((c) => Buffer.byteLength(c) > NAME_MAX);
+  if (long !== undefined) throw invalid(`${name} has a component of ${Buffer.byteLength(long)} bytes; at most ${NAME_MAX} are allowed: ${JSON.stringify(long.slice(0, 40))}…`);
+}
+
 export function requirePath(name: string, p: string): string {
   if (!p) throw invalid(`${name} is required`);
-  if (!path.isAbsolute(p) || p.split('/').includes('..') || p.includes('\0')) throw invalid(`${name} must be an absolute path without "..": ${JSON.stringify(p)}`);
+  checkPathShape(name, p);
+  if (!path.isAbsolute(p) || p.split('/').includes('..')) throw invalid(`${name} must be an absolute path without "..": ${JSON.stringify(p.slice(0, 200))}`);
   return path.normalize(p).replace(/(.)\/+$/, '$1');
+}
+
+/**
+ * volume_path of NodeGetVolumeStats / NodeExpandVolume. The spec's rows for these RPCs answer NOT_FOUND when the
+ * volume is not at the path; a relative path (conformance tooling sends `some/path`) or one with ".." names no
+ * place the driver publishes a volume, so it is NOT_FOUND as well. INVALID_ARGUMENT stays for an empty path and
+ * for what cannot be a path at all (NUL, over-long component).
+ */
+export function requireVolumePath(name: string, p: string): string {
+  if (!p) throw invalid(`${name} is required`);
+  checkPathShape(name, p);
+  if (!path.isAbsolute(p) || p.split('/').includes('..')) throw notFound(`no volume at ${name} ${JSON.stringify(p.slice(0, 200))}: the driver publishes volumes only at absolute paths`);
+  return path.normalize(p).replace(/(.)\/+$/, '$1');
+}
+
+/** The access mode as a member of the CSI enum; anything else (UNKNOWN, a number the enum does not define) is refused. */
+export function accessModeOf(cap: VolumeCapability__Output, optional = false): string | undefined {
+  const raw: unknown = cap.accessMode?.mode;
+  if (optional && (raw === undefined || raw === 'UNKNOWN')) return undefined;
+  const mode = closedEnum(ACCESS_MODE, raw);
+  if (mode === undefined) throw invalid(`volume_capability.access_mode ${showEnumValue(raw)} is not an access mode of the CSI spec`);
+  if (mode === 'UNKNOWN') throw invalid('volume_capability.access_mode is required');
+  return mode;
 }
 
 export function parseCapability(cap: VolumeCapability__Output | null | undefined): Capability {
   if (!cap) throw invalid('volume_capability is required');
-  const mode = cap.accessMode?.mode ?? 'UNKNOWN';
-  if (mode === 'UNKNOWN') throw invalid('volume_capability.access_mode is required');
+  const mode = cap.accessMode ? accessModeOf(cap) : undefined;
+  if (mode === undefined) throw invalid('volume_capability.access_mode is required');
   const readOnlyMode = mode === 'SINGLE_NODE_READER_ONLY' || mode === 'MULTI_NODE_READER_ONLY';
   if (cap.block) return { kind: 'block', readOnlyMode };
   if (!cap.mount) throw invalid('volume_capability needs block or mount');

@@ -85,7 +85,8 @@ describeRoot('node plugin, block volumes (loop connector)', () => {
     const req = { volumeId: id, stagingTargetPath: staging, targetPath: target, volumeCapability: BLOCK_CAP(), volumeContext: env.volumeContext(id, 'block') };
     await env.client.nodeCall('NodeStageVolume', req);
     mkdirSync(path.dirname(target), { recursive: true });
-    execFileSync('mknod', ['-m', '0660', target, 'b', '1', '3']); // a stale node: the wrong device numbers
+    // A stale node: numbers of a device that no longer exists (what a reconnect that renumbered the device leaves).
+    execFileSync('mknod', ['-m', '0660', target, 'b', '259', '1048575']);
     const stats = await env.client.nodeCall('NodeGetVolumeStats', { volumeId: id, volumePath: target });
     expect(stats.volumeCondition.abnormal).toBe(true);
     await env.client.nodeCall('NodePublishVolume', req);
@@ -95,6 +96,28 @@ describeRoot('node plugin, block volumes (loop connector)', () => {
     expect(lstatSync(target).mode & 0o777).toBe(0o440);
     await env.client.nodeCall('NodeUnpublishVolume', { volumeId: id, targetPath: target });
     await env.client.nodeCall('NodeUnstageVolume', { volumeId: id, stagingTargetPath: staging });
+  });
+
+  test("volume B named at volume A's block target: unpublish and publish refuse, stats NOT_FOUND, A's node stays", async () => {
+    const [a, b] = ['vol-block-own-a', 'vol-block-own-b'];
+    env.createVolume(a, 16 * MiB);
+    env.createVolume(b, 16 * MiB);
+    const reqOf = (id: string, target: string): object => ({ volumeId: id, stagingTargetPath: path.join(env.dir, `s-${id}`), targetPath: target, volumeCapability: BLOCK_CAP(), volumeContext: env.volumeContext(id, 'block') });
+    const tA = path.join(env.dir, 'pods', 'own-a', 'dev');
+    await env.client.nodeCall('NodeStageVolume', reqOf(a, tA));
+    await env.client.nodeCall('NodeStageVolume', reqOf(b, tA));
+    await env.client.nodeCall('NodePublishVolume', reqOf(a, tA));
+    const devA = await env.app.connector.find(`${env.cfg.nqnPrefix}:${a}`);
+    const un = await codeOf(env.client.nodeCall('NodeUnpublishVolume', { volumeId: b, targetPath: tA }));
+    expect(un.code).toBe(9);
+    expect(un.details).toMatch(/refuses to remove it/);
+    expect((await codeOf(env.client.nodeCall('NodePublishVolume', reqOf(b, tA)))).code).toBe(9);
+    expect((await codeOf(env.client.nodeCall('NodeGetVolumeStats', { volumeId: b, volumePath: tA }))).code).toBe(5);
+    expect((await codeOf(env.client.nodeCall('NodeExpandVolume', { volumeId: b, volumePath: tA, volumeCapability: BLOCK_CAP() }))).code).toBe(5);
+    expect(rdevOf(tA)).toBe(`${devA?.major}:${devA?.minor}`);
+    await env.client.nodeCall('NodeUnpublishVolume', { volumeId: a, targetPath: tA });
+    expect(existsSync(tA)).toBe(false);
+    for (const id of [a, b]) await env.client.nodeCall('NodeUnstageVolume', { volumeId: id, stagingTargetPath: path.join(env.dir, `s-${id}`) });
   });
 
   test('publish of a block volume that is not staged is FAILED_PRECONDITION', async () => {

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { codeOf } from '../support/csi-client';
 import { BLOCK_CAP, MOUNT_CAP, type NodeEnv, NQN_PREFIX, startNodeEnv } from './support';
@@ -57,6 +57,52 @@ describe('node plugin error answers', () => {
     const r = await codeOf(env.client.nodeCall(method, req()));
     expect(r.code).toBe(status.INVALID_ARGUMENT);
     expect(r.details).toBeTruthy();
+  });
+
+  // Issue 11 item 6: proto-loader hands an access-mode number the CSI enum does not define through as a number.
+  const badModes: Array<[string, number]> = (['NodeStageVolume', 'NodePublishVolume'] as const).flatMap((m) => [99, 1000, -5].map((n): [string, number] => [m, n]));
+  test.each(badModes)('%s with access mode %d (not in the CSI enum) → INVALID_ARGUMENT', async (method, mode) => {
+    const cap = { mount: { fsType: 'ext4', mountFlags: [] }, accessMode: { mode } };
+    const r = await codeOf(env.client.nodeCall(method, method === 'NodeStageVolume' ? stage({ volumeCapability: cap }) : publish({ volumeCapability: cap })));
+    expect(r.code).toBe(status.INVALID_ARGUMENT);
+    expect(r.details).toMatch(/access_mode .* is not an access mode/);
+  });
+
+  test('expand with a volume_capability whose access mode is not in the CSI enum → INVALID_ARGUMENT', async () => {
+    const r = await codeOf(env.client.nodeCall('NodeExpandVolume', { volumeId: id, volumePath: '/tmp', volumeCapability: { mount: {}, accessMode: { mode: 42 } } }));
+    expect(r.code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  // Issue 11 items 3 and 4: every errno a request-supplied path can cause gets a clean code, never INTERNAL.
+  // The expected code per RPC follows its spec row: unpublish/unstage of a path that is not there is OK.
+  type PathCase = [string, () => string, { unpublish: number; unstage: number; stats: number; expand: number }];
+  const OK: number = status.OK;
+  const pathCases: PathCase[] = [
+    ['a component of 256 bytes (ENAMETOOLONG)', () => path.join(env.dir, 'a'.repeat(256)), { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.INVALID_ARGUMENT, expand: status.INVALID_ARGUMENT }],
+    ['a 256-byte component in the middle', () => path.join(env.dir, 'é'.repeat(128), 'x'), { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.INVALID_ARGUMENT, expand: status.INVALID_ARGUMENT }],
+    ['more than PATH_MAX bytes', () => path.join(env.dir, ...Array.from({ length: 20 }, () => 'b'.repeat(250))), { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.INVALID_ARGUMENT, expand: status.INVALID_ARGUMENT }],
+    ['a path through a symlink loop (ELOOP)', () => path.join(env.dir, 'loopy', 'x'), { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.INVALID_ARGUMENT, expand: status.INVALID_ARGUMENT }],
+    ['a path through a regular file (ENOTDIR)', () => path.join(env.dir, 'a-file', 'x'), { unpublish: OK, unstage: OK, stats: status.NOT_FOUND, expand: status.NOT_FOUND }],
+    ['a path that does not exist (ENOENT)', () => path.join(env.dir, 'nope', 'x'), { unpublish: OK, unstage: OK, stats: status.NOT_FOUND, expand: status.NOT_FOUND }],
+    ['a relative path (conformance tooling sends some/path)', () => 'some/path', { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.NOT_FOUND, expand: status.NOT_FOUND }],
+    ['a path with ".."', () => `${env.dir}/../x`, { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.NOT_FOUND, expand: status.NOT_FOUND }],
+  ];
+  const rpcs: Array<[keyof PathCase[2], string, (p: string) => object]> = [
+    ['unpublish', 'NodeUnpublishVolume', (p) => ({ volumeId: id, targetPath: p })],
+    ['unstage', 'NodeUnstageVolume', (p) => ({ volumeId: id, stagingTargetPath: p })],
+    ['stats', 'NodeGetVolumeStats', (p) => ({ volumeId: id, volumePath: p })],
+    ['expand', 'NodeExpandVolume', (p) => ({ volumeId: id, volumePath: p })],
+  ];
+  const table = pathCases.flatMap(([name, p, want]) => rpcs.map(([key, method, req]): [string, string, () => string, (p: string) => object, number] => [method, name, p, req, want[key]]));
+  test.each(table)('%s with %s → its clean code', async (method, _name, p, req, want) => {
+    symlinkSync('loopy', path.join(env.dir, 'loopy'), 'file');
+    writeFileSync(path.join(env.dir, 'a-file'), 'x');
+    try {
+      const r = await codeOf(env.client.nodeCall(method, req(p())));
+      expect({ code: r.code ?? OK, details: r.details }).toEqual({ code: want, details: want === OK ? undefined : expect.any(String) });
+    } finally {
+      for (const f of ['loopy', 'a-file']) rmSync(path.join(env.dir, f), { force: true });
+    }
   });
 
   test('stats and expand on a path that does not exist → NOT_FOUND', async () => {

@@ -1,14 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseMountInfo } from '../../src/host/mountinfo';
 import { hostPort } from '../../src/host/port';
 import { runTool, type ToolRunner } from '../../src/host/run';
 import { codeOf } from '../support/csi-client';
 import { describeRoot, isMountPoint, MiB, MOUNT_CAP, type NodeEnv, startNodeEnv } from './support';
 
 /**
- * The lessons of DESIGN §10 on real mounts: stale staging mounts are recovered, unpublish through stacked bind
- * mounts never deletes data, unstage never disconnects a device that is still mounted, and a busy volume answers
+ * The lessons of DESIGN §10 on real mounts: stale staging mounts of the volume are recovered while mounts that are
+ * not the named volume's (a tmpfs, another volume, a foreign device) are never unmounted (issue 11 item 1), stats
+ * and expand answer NOT_FOUND where the named volume is not (item 2), unpublish through stacked bind mounts never
+ * deletes data, unstage never disconnects a device that is still mounted, and a busy volume answers
  * ABORTED.
  */
 
@@ -39,17 +42,34 @@ describeRoot('node plugin safety on real mounts', () => {
     return execFileSync('losetup', ['--find', '--show', f], { encoding: 'utf8' }).trim();
   }
 
-  test('stage recovers a stale staging mount (source is not the NQN device) without formatting', async () => {
+  const nqnOf = (id: string): string => `${env.cfg.nqnPrefix}:${id}`;
+
+  /**
+   * The loop connector's picture of "a reconnect renamed the device": the volume's own backing file attached a second
+   * time, so one of the two loop devices is not the one the NQN resolves to. Returns that one (the stale device).
+   */
+  async function staleDeviceOf(id: string): Promise<string> {
+    const before = (await env.app.connector.find(nqnOf(id)))?.path ?? '';
+    const second = execFileSync('losetup', ['--find', '--show', env.fileOf(id)], { encoding: 'utf8' }).trim();
+    const now = (await env.app.connector.find(nqnOf(id)))?.path;
+    return now === second ? before : second;
+  }
+
+  const topSource = (p: string): string | undefined => parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')).filter((e) => e.mountPoint === p).pop()?.source;
+
+  test('stage recovers a stale staging mount of the volume (another device of its own file) without formatting', async () => {
     const id = 'vol-stale-a';
     env.createVolume(id);
     const staging = path.join(env.dir, 'staging-stale');
     await env.client.nodeCall('NodeStageVolume', stageReq(id, staging));
     writeFileSync(path.join(staging, 'keep.txt'), 'mine');
     execFileSync('umount', [staging]);
-    execFileSync('mount', [foreignDevice('foreign-a'), staging]); // what a reconnect under a new name leaves
+    const stale = await staleDeviceOf(id);
+    execFileSync('mount', [stale, staging]); // what a reconnect under a new name leaves
     calls.length = 0;
     await env.client.nodeCall('NodeStageVolume', stageReq(id, staging));
     expect(calls.filter((c) => c.startsWith('mkfs'))).toEqual([]);
+    expect(topSource(staging)).toBe((await env.app.connector.find(nqnOf(id)))?.path);
     expect(readFileSync(path.join(staging, 'keep.txt'), 'utf8')).toBe('mine');
     const stats = await env.client.nodeCall('NodeGetVolumeStats', { volumeId: id, volumePath: staging });
     expect(stats.volumeCondition.abnormal).toBe(false);
@@ -63,13 +83,88 @@ describeRoot('node plugin safety on real mounts', () => {
     await env.client.nodeCall('NodeStageVolume', stageReq(id, staging));
     writeFileSync(path.join(staging, 'keep.txt'), 'b');
     execFileSync('umount', [staging]);
-    execFileSync('mount', [foreignDevice('foreign-b'), staging]);
+    execFileSync('mount', [await staleDeviceOf(id), staging]);
     const st = await env.client.nodeCall('NodeGetVolumeStats', { volumeId: id, volumePath: staging });
     expect(st.volumeCondition.abnormal).toBe(true);
     expect(st.volumeCondition.message).toMatch(/stale/);
     await env.client.nodeCall('NodePublishVolume', { ...stageReq(id, staging), targetPath: target });
     expect(readFileSync(path.join(target, 'keep.txt'), 'utf8')).toBe('b');
     await env.client.nodeCall('NodeUnpublishVolume', { volumeId: id, targetPath: target });
+  });
+
+  test('stage refuses a staging path that shows a device of no volume; the foreign mount stays', async () => {
+    const id = 'vol-foreign-st';
+    env.createVolume(id);
+    const staging = path.join(env.dir, 'staging-foreign');
+    mkdirSync(staging, { recursive: true });
+    const foreign = foreignDevice('foreign-a');
+    execFileSync('mount', [foreign, staging]);
+    writeFileSync(path.join(staging, 'theirs.txt'), 'not the driver\'s');
+    calls.length = 0;
+    const r = await codeOf(env.client.nodeCall('NodeStageVolume', stageReq(id, staging)));
+    expect(r.code).toBe(9);
+    expect(r.details).toMatch(new RegExp(`has ${foreign} \\(ext4\\) mounted, which is not volume ${id}'s.*refuses to unmount`));
+    expect(topSource(staging)).toBe(foreign);
+    expect(readFileSync(path.join(staging, 'theirs.txt'), 'utf8')).toBe('not the driver\'s');
+    expect(calls.filter((c) => c === 'umount' || c.startsWith('mkfs'))).toEqual([]);
+    execFileSync('umount', [staging]);
+  });
+
+  test('an unknown volume named at a tmpfs the driver never made: unpublish and unstage refuse, the tmpfs stays', async () => {
+    const p = path.join(env.dir, 'someone-elses-tmpfs');
+    mkdirSync(p, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', p]);
+    writeFileSync(path.join(p, 'theirs.txt'), 'x');
+    try {
+      const un = await codeOf(env.client.nodeCall('NodeUnpublishVolume', { volumeId: 'vol-never-seen', targetPath: p }));
+      expect(un.code).toBe(9);
+      expect(un.details).toMatch(/has tmpfs \(tmpfs\) mounted, which is not volume vol-never-seen's.*refuses to unmount/);
+      expect(isMountPoint(p)).toBe(true);
+      const us = await codeOf(env.client.nodeCall('NodeUnstageVolume', { volumeId: 'vol-never-seen', stagingTargetPath: p }));
+      expect(us.code).toBe(9);
+      expect(isMountPoint(p)).toBe(true);
+      expect(readFileSync(path.join(p, 'theirs.txt'), 'utf8')).toBe('x');
+      expect((await codeOf(env.client.nodeCall('NodeGetVolumeStats', { volumeId: 'vol-never-seen', volumePath: p }))).code).toBe(5);
+    } finally {
+      execFileSync('umount', [p]);
+    }
+  });
+
+  test("volume B named at volume A's paths: every RPC refuses or answers NOT_FOUND, A stays mounted", async () => {
+    const [a, b] = ['vol-owner-a', 'vol-owner-b'];
+    env.createVolume(a);
+    env.createVolume(b);
+    const stA = path.join(env.dir, 'staging-owner-a');
+    const stB = path.join(env.dir, 'staging-owner-b');
+    const tA = path.join(env.dir, 'pods', 'owner-a');
+    await env.client.nodeCall('NodeStageVolume', stageReq(a, stA));
+    await env.client.nodeCall('NodePublishVolume', { ...stageReq(a, stA), targetPath: tA });
+    await env.client.nodeCall('NodeStageVolume', stageReq(b, stB)); // B is connected too: its device exists
+    writeFileSync(path.join(tA, 'a.txt'), 'A');
+    const devA = (await env.app.connector.find(nqnOf(a)))?.path ?? '';
+
+    const unpub = await codeOf(env.client.nodeCall('NodeUnpublishVolume', { volumeId: b, targetPath: tA }));
+    expect(unpub.code).toBe(9);
+    expect(unpub.details).toMatch(new RegExp(`which is not volume ${b}'s: device .* belongs to ${nqnOf(a)}`));
+    const unst = await codeOf(env.client.nodeCall('NodeUnstageVolume', { volumeId: b, stagingTargetPath: stA }));
+    expect(unst.code).toBe(9);
+    const pub = await codeOf(env.client.nodeCall('NodePublishVolume', { ...stageReq(b, stB), targetPath: tA }));
+    expect(pub.code).toBe(9);
+    const stage = await codeOf(env.client.nodeCall('NodeStageVolume', stageReq(b, stA)));
+    expect(stage.code).toBe(9);
+    const stats = await codeOf(env.client.nodeCall('NodeGetVolumeStats', { volumeId: b, volumePath: tA }));
+    expect(stats.code).toBe(5);
+    expect(stats.details).toMatch(new RegExp(`volume ${b} is not at ${tA}`));
+    expect((await codeOf(env.client.nodeCall('NodeGetVolumeStats', { volumeId: b, volumePath: stA }))).code).toBe(5);
+    expect((await codeOf(env.client.nodeCall('NodeExpandVolume', { volumeId: b, volumePath: tA, stagingTargetPath: stA }))).code).toBe(5);
+
+    expect(topSource(tA)).toBe(devA);
+    expect(topSource(stA)).toBe(devA);
+    expect(readFileSync(path.join(tA, 'a.txt'), 'utf8')).toBe('A');
+    await env.client.nodeCall('NodeUnpublishVolume', { volumeId: a, targetPath: tA });
+    await env.client.nodeCall('NodeUnstageVolume', { volumeId: a, stagingTargetPath: stA });
+    await env.client.nodeCall('NodeUnstageVolume', { volumeId: b, stagingTargetPath: stB });
+    expect(isMountPoint(stA)).toBe(false);
   });
 
   test('unpublish through stacked bind mounts removes every mount and never deletes data', async () => {
