@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { closedEnum, showEnumValue } from '../domain/csi-enums';
-import { _csi_v1_VolumeCapability_AccessMode_Mode as ACCESS_MODE, type VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
+import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
+import { accessModeOf as checkAccessMode } from '../grpc/enums';
 import { invalid, notFound } from '../grpc/errors';
 import type { ConnectDefaults } from './config';
 import type { ConnectParams, VolumeTarget } from './connector';
@@ -57,12 +57,13 @@ export function requireVolumePath(name: string, p: string): string {
 
 /** The access mode as a member of the CSI enum; anything else (UNKNOWN, a number the enum does not define) is refused. */
 export function accessModeOf(cap: VolumeCapability__Output, optional = false): string | undefined {
-  const raw: unknown = cap.accessMode?.mode;
-  if (optional && (raw === undefined || raw === 'UNKNOWN')) return undefined;
-  const mode = closedEnum(ACCESS_MODE, raw);
-  if (mode === undefined) throw invalid(`volume_capability.access_mode ${showEnumValue(raw)} is not an access mode of the CSI spec`);
-  if (mode === 'UNKNOWN') throw invalid('volume_capability.access_mode is required');
-  return mode;
+  const m = checkAccessMode(cap.accessMode); // a closed set: a number the CSI enum does not define is refused
+  if (m.kind === 'invalid') throw invalid(`volume_capability.${m.problem}`);
+  if (m.kind === 'unset') {
+    if (optional) return undefined;
+    throw invalid('volume_capability.access_mode is required');
+  }
+  return m.mode;
 }
 
 export function parseCapability(cap: VolumeCapability__Output | null | undefined): Capability {

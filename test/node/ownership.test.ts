@@ -1,3 +1,4 @@
+import { backendTopology } from '../../src/domain/topology';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { MountTable } from '../../src/host/mountinfo';
@@ -40,7 +41,7 @@ describe('attribution of what a path shows to the named volume (NVMe sysfs)', ()
     f.subsystem(4, `${P}:vol-c`).controller(6, `${P}:vol-c`);
     const host: HostPort = { run: runTool, sysfs: new Sysfs(f.sys), devRoot: f.dev, mounts: () => Promise.resolve(new MountTable([])) };
     const connector = new NvmeTcpConnector({ host, nqnPrefix: P, hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:x', nvmeCommand: 'nvme', toolTimeoutMs: 1000 });
-    d = { opts: parseNodeOptions({ nodeId: 'n' }), nqnPrefix: P, host, connector, mounter: mounter(host), locks: new VolumeLocks(0), log: createLogger('silent') };
+    d = { opts: parseNodeOptions({ nodeId: 'n' }), nqnPrefix: P, host, connector, mounter: mounter(host), locks: new VolumeLocks(0), log: createLogger('silent'), topology: backendTopology('rds.csi.mikrotik.com', 'default') };
   });
   afterEach(() => rmSync(f.root, { recursive: true, force: true }));
 
