@@ -2,6 +2,7 @@ import { Job, type Queue, type QueueEvents } from 'bullmq';
 import { status } from '@grpc/grpc-js';
 import { GrpcError, codeFromName } from '../grpc/errors';
 import { decodeFailure, type JobData, type JobName, type JobResult } from './jobs';
+import { JobWaiter, JobWaitTimeout } from './job-waiter';
 
 /**
  * Enqueue-and-await for the API: add a job under its deterministic id (or find the one already there), then wait
@@ -26,17 +27,22 @@ export interface RunOptions {
 }
 
 export class JobRunner {
+  /** One set of listeners for every wait (see job-waiter.ts), not three per RPC. */
+  private readonly waiter: JobWaiter;
+
   constructor(
     private readonly queue: Queue,
-    private readonly events: QueueEvents,
+    events: QueueEvents,
     private readonly jobOptions: { attempts: number; backoffMs: number },
-  ) {}
+  ) {
+    this.waiter = new JobWaiter(queue, events);
+  }
 
   async run<N extends JobName>(name: N, id: string, data: JobData<N>, waitMs: number, opts: RunOptions = {}): Promise<JobResult<N>> {
     const job = await this.findOrAdd(name, id, data, opts);
     if (waitMs <= 0) throw new OperationPending(`${name} ${id}`);
     try {
-      return (await job.waitUntilFinished(this.events, waitMs)) as JobResult<N>;
+      return (await this.waiter.wait(job.id ?? id, waitMs)) as JobResult<N>;
     } catch (err) {
       throw this.toGrpc(name, id, err);
     }
@@ -63,6 +69,11 @@ export class JobRunner {
     });
   }
 
+  /** Fails the waits in progress (the controller is stopping). */
+  close(): void {
+    this.waiter.close();
+  }
+
   /** Removes a finished job so a new request under the same id starts afresh. */
   async forget(id: string): Promise<void> {
     const job = await Job.fromId(this.queue, id);
@@ -70,8 +81,8 @@ export class JobRunner {
   }
 
   private toGrpc(name: string, id: string, err: unknown): GrpcError {
+    if (err instanceof JobWaitTimeout) return new OperationPending(`${name} ${id}`);
     const text = err instanceof Error ? err.message : String(err);
-    if (text.includes('timed out before finishing')) return new OperationPending(`${name} ${id}`);
     const { code, message } = decodeFailure(text);
     const grpcCode = code ? codeFromName(code) : undefined;
     if (grpcCode !== undefined) return new GrpcError(grpcCode, message);
