@@ -51,6 +51,7 @@ function loopBackings(sysBlockDir: string): Array<{ device: string; file: string
 
 /** What lies at or under dir and would make removing it unsafe: mount points, loop devices backed by files in it. */
 export function holdersUnder(dir: string, o: SafeRemoveOptions = {}): string[] {
+  if (!existsSync(dir)) return [];
   const real = realpathSync(dir);
   const mounts = parseMountInfo(readFileSync(o.mountInfoFile ?? '/proc/self/mountinfo', 'utf8'))
     .filter((e) => under(e.mountPoint, real))

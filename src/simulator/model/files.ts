@@ -1,6 +1,6 @@
 /** `/file` menu: print and remove for everything below the pool (ROUTEROS.md 2.3). */
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { holdersUnder, removeDirSafely } from '../../host/safe-remove';
 import type { Command, CommandResult } from '../command';
 import { TrapError } from '../errors';
 import { runPrint } from '../print';
@@ -85,7 +85,13 @@ export function fileRemove(model: SimModel, cmd: Command): Promise<CommandResult
       });
       if (used) throw new TrapError(m.fileInUseByDisk);
     }
-    for (const t of targets) await fsp.rm(t.hostPath, { recursive: true, force: true });
+    // Not RouterOS behaviour but the host's safety: a file or directory that something on this host has mounted or
+    // attached a loop device to (the all-in-one node plugin) is not removed, and nothing is removed then.
+    for (const t of targets) {
+      const holders = holdersUnder(t.hostPath);
+      if (holders.length) throw new TrapError(`failure: ${t.name} is in use on the simulator's host: ${holders.join('; ')}`);
+    }
+    for (const t of targets) removeDirSafely(t.hostPath);
     await entriesWithIds(model);
     return { rows: [] };
   });
