@@ -1,8 +1,9 @@
 /** `/file` menu: print and remove for everything below the pool (ROUTEROS.md 2.3). */
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { holdersUnder, removeDirSafely } from '../../host/safe-remove';
 import type { Command, CommandResult } from '../command';
 import { TrapError } from '../errors';
+import { holdersUnder } from '../../host/safe-remove';
 import { runPrint } from '../print';
 import type { Row } from '../query';
 import { hexId, type SimModel } from './model';
@@ -91,7 +92,7 @@ export function fileRemove(model: SimModel, cmd: Command): Promise<CommandResult
       const holders = holdersUnder(t.hostPath);
       if (holders.length) throw new TrapError(`failure: ${t.name} is in use on the simulator's host: ${holders.join('; ')}`);
     }
-    for (const t of targets) removeDirSafely(t.hostPath);
+    for (const t of targets) await fsp.rm(t.hostPath, { recursive: true, force: true });
     await entriesWithIds(model);
     return { rows: [] };
   });
