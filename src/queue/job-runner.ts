@@ -27,15 +27,16 @@ export interface RunOptions {
 }
 
 export class JobRunner {
-  /** One set of listeners for every wait (see job-waiter.ts), not three per RPC. */
-  private readonly waiter: JobWaiter;
-
   constructor(
     private readonly queue: Queue,
-    events: QueueEvents,
+    private readonly events: QueueEvents,
     private readonly jobOptions: { attempts: number; backoffMs: number },
-  ) {
-    this.waiter = new JobWaiter(queue, events);
+  ) {}
+
+  /** One set of listeners for every wait (see job-waiter.ts), not three per RPC; made at the first wait. */
+  private waiterInstance?: JobWaiter;
+  private get waiter(): JobWaiter {
+    return (this.waiterInstance ??= new JobWaiter(this.queue, this.events));
   }
 
   async run<N extends JobName>(name: N, id: string, data: JobData<N>, waitMs: number, opts: RunOptions = {}): Promise<JobResult<N>> {
@@ -71,7 +72,7 @@ export class JobRunner {
 
   /** Fails the waits in progress (the controller is stopping). */
   close(): void {
-    this.waiter.close();
+    this.waiterInstance?.close();
   }
 
   /** Removes a finished job so a new request under the same id starts afresh. */
