@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runNodeStage, type NodeStageResult } from './node-stage';
@@ -8,6 +8,7 @@ import { runDirectStorm, runStorm, type DirectStormResult, type StormResult } fr
 import { startRedis } from './support/redis';
 import { mib, ms, round, table } from './support/stats';
 import type { Topology } from './support/stack';
+import { removeDirSafely } from '../src/host/safe-remove';
 
 /**
  * `npm run bench`: issue 3, "What must be shown", last bullet. Reports ratios, not pass/fail:
@@ -296,7 +297,13 @@ async function main(): Promise<number> {
   const loads = results.loadAverage as Record<string, number[]>;
   const failures: string[] = [];
   // Interrupted: exit through process.exit so every child is killed (procs.ts) and the temp dir goes.
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  process.on('exit', () => {
+    try {
+      removeDirSafely(dir);
+    } catch (err) {
+      process.stderr.write(`bench: ${(err as Error).message}\n`);
+    }
+  });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       log(`${sig}: stopping`);
@@ -378,7 +385,7 @@ async function main(): Promise<number> {
     }
   } finally {
     await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
+    removeDirSafely(dir);
   }
   loads.end = os.loadavg();
   results.failures = failures;

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load';
 import { CsiGrpcClient } from '../src/grpc/client';
 import { createLogger } from '../src/log/logger';
 import { startNode } from '../src/node/app';
 import { summarize, type Summary } from './support/stats';
+import { removeDirSafely } from '../src/host/safe-remove';
 
 /**
  * (n) NodeStageVolume / NodeUnstageVolume with the loop connector (real losetup, blkid, mount on an ext4 volume that
@@ -70,6 +71,6 @@ export async function runNodeStage(tmp: string, cycles: number): Promise<NodeSta
   } finally {
     client.close();
     await app.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeDirSafely(dir);
   }
 }

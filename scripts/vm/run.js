@@ -23,6 +23,19 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
+// Every tree this script removes goes through the project's safe removal (src/host/safe-remove.ts): an interrupted
+// debootstrap can leave proc/sys mounted inside its target, and rm -r would descend into them. dist/ is built by
+// `npm run test:vm` (pretest:vm) and by `npm test` before .ci/run gets here.
+function rmTree(p) {
+  let removeDirSafely;
+  try {
+    ({ removeDirSafely } = require('../../dist/src/host/safe-remove'));
+  } catch {
+    die('dist/ is not built: run `npm run build` first (scripts/vm/run.js removes trees with dist/src/host/safe-remove.js)');
+  }
+  removeDirSafely(p);
+}
+
 const ROOT = path.resolve(__dirname, '../..');
 const IMAGE_SRC = path.join(__dirname, 'image');
 const SCENARIOS = path.join(ROOT, 'test/vm/scenarios');
@@ -191,15 +204,15 @@ function buildImage(k, rebuild) {
   if (process.getuid() !== 0) die('building the VM image needs root (debootstrap)');
   const timings = { hostPackages: ensureHostTools(true) };
   // under the lock: left-over temp dirs are from interrupted builds
-  for (const e of fs.readdirSync(CACHE)) if (e.includes('.tmp-')) fs.rmSync(path.join(CACHE, e), { recursive: true, force: true });
-  if (rebuild) fs.rmSync(k.baseDir, { recursive: true, force: true });
+  for (const e of fs.readdirSync(CACHE)) if (e.includes('.tmp-')) rmTree(path.join(CACHE, e));
+  if (rebuild) rmTree(k.baseDir);
   if (!fs.existsSync(path.join(k.baseDir, 'kernel-release'))) {
     const tmp = `${k.baseDir}.tmp-${process.pid}`;
     say(`building the VM base image (debootstrap; ~2 min) into ${tmp}`);
     timings.base = runStep('base image (scripts/vm/image/base.sh)', ['bash', path.join(IMAGE_SRC, 'base.sh'), tmp]);
     fs.renameSync(tmp, k.baseDir);
   }
-  fs.rmSync(k.imageDir, { recursive: true, force: true });
+  rmTree(k.imageDir);
   const tmp = `${k.imageDir}.tmp-${process.pid}`;
   say(`building the VM disk image into ${tmp}`);
   timings.finish = runStep('disk image (scripts/vm/image/finish.sh)', ['bash', path.join(IMAGE_SRC, 'finish.sh'), k.baseDir, tmp, nodeBinary()]);
@@ -218,7 +231,7 @@ function buildImage(k, rebuild) {
   for (const e of fs.readdirSync(CACHE)) {
     if ((e.startsWith('base-') && e !== path.basename(k.baseDir)) || (e.startsWith('image-') && e !== path.basename(k.imageDir))) {
       say(`removing stale cache entry ${e}`);
-      fs.rmSync(path.join(CACHE, e), { recursive: true, force: true });
+      rmTree(path.join(CACHE, e));
     }
   }
   say(`image ready: ${k.imageDir} (kernel ${manifest.kernel}, node ${manifest.node}); ${JSON.stringify(timings)}`);
@@ -374,7 +387,7 @@ function pruneRuns(runsDir) {
   } catch {
     return;
   }
-  for (const r of runs.slice(0, Math.max(0, runs.length - KEEP_RUNS))) fs.rmSync(path.join(runsDir, r), { recursive: true, force: true });
+  for (const r of runs.slice(0, Math.max(0, runs.length - KEEP_RUNS))) rmTree(path.join(runsDir, r));
 }
 
 function printTable(rows) {

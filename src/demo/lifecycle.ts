@@ -6,7 +6,7 @@ import type { ControllerGetVolumeResponse__Output } from '../generated/csi/v1/Co
 import type { GetPluginInfoResponse__Output } from '../generated/csi/v1/GetPluginInfoResponse';
 import type { ProbeResponse__Output } from '../generated/csi/v1/ProbeResponse';
 import type { CsiGrpcClient } from '../grpc/client';
-import { expectCode, type Step } from './steps';
+import { expectCode, type Step, type Teardown } from './steps';
 
 /** The scripted lifecycle, driven the way external-provisioner would drive the controller. */
 const MiB = 1024 * 1024;
@@ -14,8 +14,12 @@ const FS = { mount: { fsType: 'ext4' }, accessMode: { mode: 'SINGLE_NODE_WRITER'
 const BLOCK_RWX = { block: {}, accessMode: { mode: 'MULTI_NODE_MULTI_WRITER' } };
 const PVC = 'pvc-4d1f6c3a-9b2e-4c57-8a10-3e5f7b9d2c11';
 
-export function controllerSteps(ctl: CsiGrpcClient): Step[] {
+export function controllerSteps(ctl: CsiGrpcClient, teardown: Teardown): Step[] {
   const created: string[] = [];
+  const remember = (id: string): void => {
+    created.push(id);
+    teardown.add(`DeleteVolume ${id}`, () => ctl.call('Controller', 'DeleteVolume', { volumeId: id }, 30000));
+  };
   const create = (name: string, bytes: number, cap: object) => ({
     name,
     capacityRange: { requiredBytes: String(bytes) },
@@ -45,7 +49,7 @@ export function controllerSteps(ctl: CsiGrpcClient): Step[] {
       title: "CreateVolume pvc-4d1f… (64 MiB, ext4, RWO)",
       run: async () => {
         const r = await ctl.call<CreateVolumeResponse__Output>('Controller', 'CreateVolume', create(PVC, 64 * MiB, FS), 30000);
-        created.push(r.volume!.volumeId);
+        remember(r.volume!.volumeId);
         return `${r.volume!.volumeId} ${r.volume!.capacityBytes} B nqn=${r.volume!.volumeContext.nqn}`;
       },
     },
@@ -69,7 +73,7 @@ export function controllerSteps(ctl: CsiGrpcClient): Step[] {
       title: 'CreateVolume vm-disk (32 MiB, block, RWX)',
       run: async () => {
         const r = await ctl.call<CreateVolumeResponse__Output>('Controller', 'CreateVolume', create('vm-disk', 32 * MiB, BLOCK_RWX), 30000);
-        created.push(r.volume!.volumeId);
+        remember(r.volume!.volumeId);
         return `${r.volume!.volumeId} accessType=${r.volume!.volumeContext.accessType}`;
       },
     },
@@ -96,7 +100,7 @@ export function controllerSteps(ctl: CsiGrpcClient): Step[] {
     ...[0, 1].map((i) => ({
       title: `DeleteVolume #${i + 1} (disk and backing file)`,
       run: async () => {
-        await ctl.call('Controller', 'DeleteVolume', { volumeId: created[i] }, 30000);
+        await teardown.run(`DeleteVolume ${created[i]}`);
         return `deleted ${created[i]}`;
       },
     })),

@@ -1,16 +1,21 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CsiGrpcClient } from '../grpc/client';
+import { removeDirSafely } from '../host/safe-remove';
 import { controllerSteps } from './lifecycle';
 import { nodeSteps } from './node-steps';
-import { runSteps } from './steps';
+import { runSteps, Teardown } from './steps';
 
 /**
  * `npm run demo`: starts `rds-csi all-in-one` (private redis-server + embedded RouterOS simulator + controller +
  * worker + node endpoint) as a child process, drives a volume lifecycle over the CSI sockets the way the sidecars
  * would, prints each step with its time, then stops everything with SIGTERM.
+ *
+ * Whatever happens, it undoes what it set up (unpublish, unstage, detach, delete; see Teardown) before it stops the
+ * all-in-one, and removes its directory only when nothing is mounted or attached under it (removeDirSafely).
+ * RDS_CSI_DEMO_FAIL_AT=<text> makes the first step whose title contains <text> fail (the teardown test uses it).
  */
 async function main(): Promise<number> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-demo-'));
@@ -23,6 +28,9 @@ async function main(): Promise<number> {
   const aio = spawn(process.execPath, [cli, 'all-in-one', '--controller-endpoint', controllerEndpoint, '--node-endpoint', nodeEndpoint, '--data-dir', path.join(dir, 'rds'), '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const teardown = new Teardown();
+  const clients: CsiGrpcClient[] = [];
+  let ok: boolean;
   try {
     await new Promise<void>((resolve, reject) => {
       let buf = '';
@@ -35,26 +43,41 @@ async function main(): Promise<number> {
     out(`all-in-one READY after ${Date.now() - started} ms (redis-server, simulator, controller, worker, node endpoint)\n`);
     const client = new CsiGrpcClient(controllerEndpoint);
     const node = new CsiGrpcClient(nodeEndpoint);
+    clients.push(client, node);
+    const failAt = process.env.RDS_CSI_DEMO_FAIL_AT || undefined;
     out('Controller, as external-provisioner drives it:');
-    let ok = await runSteps(controllerSteps(client), out);
+    ok = await runSteps(controllerSteps(client, teardown), out, failAt);
     if (ok && process.getuid?.() === 0) {
       out('\nData path, as kubelet drives the node plugin (loop devices over the simulator\'s backing files):');
-      ok = await runSteps(nodeSteps(client, node, dir), out);
+      ok = await runSteps(nodeSteps(client, node, dir, teardown), out, failAt);
     } else if (ok) {
       out('\nData path skipped: the node plugin needs root for loop devices, mkfs and mounts (run the demo as root).');
     }
-    client.close();
-    node.close();
-    out(ok ? '\ndemo finished: every step as expected' : '\ndemo FAILED');
-    return ok ? 0 : 1;
   } finally {
+    if (teardown.pending) {
+      out(`\ntearing down what the demo set up (${teardown.pending} step(s), last first):`);
+      if (aio.exitCode === null) {
+        if (!(await teardown.runAll(out))) ok = false;
+      } else {
+        out('    the all-in-one is gone; nothing answers the undo calls');
+        ok = false;
+      }
+    }
+    for (const c of clients) c.close();
     if (aio.exitCode === null) {
       const exited = new Promise<number | null>((r) => aio.once('exit', (code) => r(code)));
       aio.kill('SIGTERM');
       out(`all-in-one stopped with SIGTERM (exit ${await exited})`);
     }
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      removeDirSafely(dir);
+    } catch (err) {
+      out(`left ${dir} in place: ${(err as Error).message}`);
+      ok = false;
+    }
   }
+  out(ok ? '\ndemo finished: every step as expected' : '\ndemo FAILED');
+  return ok ? 0 : 1;
 }
 
 main().then(

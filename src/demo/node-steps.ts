@@ -9,7 +9,8 @@ import type { ControllerExpandVolumeResponse__Output } from '../generated/csi/v1
 import type { NodeGetVolumeStatsResponse__Output } from '../generated/csi/v1/NodeGetVolumeStatsResponse';
 import type { NodeExpandVolumeResponse__Output } from '../generated/csi/v1/NodeExpandVolumeResponse';
 import type { CsiGrpcClient } from '../grpc/client';
-import type { Step } from './steps';
+import { capSysResource } from '../node/doctor';
+import type { Step, Teardown } from './steps';
 
 /**
  * The data path of the demo, as kubelet and the sidecars would drive it: publish, stage, publish to a pod path,
@@ -19,14 +20,19 @@ import type { Step } from './steps';
 const MiB = 1024 * 1024;
 const NODE = 'all-in-one';
 
+/**
+ * xfs when mkfs.xfs is on PATH (`npm run demo` installs xfsprogs first when root with apt-get): xfs_growfs grows a
+ * mounted xfs without CAP_SYS_RESOURCE, while the kernel refuses online ext4 resize (EXT4_IOC_RESIZE_FS) to a
+ * process without it: resize2fs says "Permission denied to resize filesystem" (checked in a container without
+ * the capability, loop devices, e2fsprogs 1.47 / xfsprogs 6.1). mkfs.xfs wants ≥ 300 MiB.
+ */
 function fsType(): string {
-  // xfs grows online without CAP_SYS_RESOURCE (ext4 online resize needs it); mkfs.xfs wants ≥ 300 MiB.
   return spawnSync('sh', ['-c', 'command -v mkfs.xfs'], { stdio: 'ignore' }).status === 0 ? 'xfs' : 'ext4';
 }
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
-export function nodeSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, dir: string): Step[] {
+export function nodeSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, dir: string, teardown: Teardown): Step[] {
   const fs = fsType();
   const cap = { mount: { fsType: fs, mountFlags: [] }, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
   const text = `written through the node plugin at ${new Date().toISOString()}\n`;
@@ -37,6 +43,8 @@ export function nodeSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, dir: string):
   const provision = async (name: string, extra: object = {}): Promise<string> => {
     const r = await ctl.call<CreateVolumeResponse__Output>('Controller', 'CreateVolume', { name, capacityRange: { requiredBytes: String(320 * MiB) }, volumeCapabilities: [cap], ...extra }, 60000);
     const v = r.volume!;
+    teardown.add(`${name}: DeleteVolume`, () => ctl.call('Controller', 'DeleteVolume', { volumeId: v.volumeId }, 30000));
+    teardown.add(`${name}: ControllerUnpublishVolume`, () => ctl.call('Controller', 'ControllerUnpublishVolume', { volumeId: v.volumeId, nodeId: NODE }, 30000));
     const p = await ctl.call<ControllerPublishVolumeResponse__Output>('Controller', 'ControllerPublishVolume', { volumeId: v.volumeId, nodeId: NODE, volumeCapability: cap }, 30000);
     vols[name] = { id: v.volumeId, ctx: v.volumeContext, pub: p.publishContext };
     return `${v.volumeId} ${Number(v.capacityBytes) / MiB} MiB, published to ${NODE}`;
@@ -46,17 +54,15 @@ export function nodeSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, dir: string):
     const { staging, target } = paths(name);
     mkdirSync(staging, { recursive: true });
     const base = { volumeId: v.id, publishContext: v.pub, volumeContext: v.ctx, volumeCapability: cap, stagingTargetPath: staging };
+    teardown.add(`${name}: NodeUnstageVolume`, () => node.call('Node', 'NodeUnstageVolume', { volumeId: v.id, stagingTargetPath: staging }, 30000));
     await node.call('Node', 'NodeStageVolume', base, 120000);
+    teardown.add(`${name}: NodeUnpublishVolume`, () => node.call('Node', 'NodeUnpublishVolume', { volumeId: v.id, targetPath: target }, 30000));
     await node.call('Node', 'NodePublishVolume', { ...base, targetPath: target }, 30000);
     return `${fs} staged at ${staging}, bind-mounted at ${target}`;
   };
   const unmount = async (name: string): Promise<string> => {
     const v = vols[name];
-    const { staging, target } = paths(name);
-    await node.call('Node', 'NodeUnpublishVolume', { volumeId: v.id, targetPath: target }, 30000);
-    await node.call('Node', 'NodeUnstageVolume', { volumeId: v.id, stagingTargetPath: staging }, 30000);
-    await ctl.call('Controller', 'ControllerUnpublishVolume', { volumeId: v.id, nodeId: NODE }, 30000);
-    await ctl.call('Controller', 'DeleteVolume', { volumeId: v.id }, 30000);
+    for (const rpc of ['NodeUnpublishVolume', 'NodeUnstageVolume', 'ControllerUnpublishVolume', 'DeleteVolume']) await teardown.run(`${name}: ${rpc}`);
     return `unpublished, unstaged, deleted ${v.id}`;
   };
   const stats = async (name: string): Promise<string> => {
@@ -82,6 +88,7 @@ export function nodeSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, dir: string):
         spawnSync('sync');
         const r = await ctl.call<CreateSnapshotResponse__Output>('Controller', 'CreateSnapshot', { name: 'demo-snap', sourceVolumeId: vols['demo-data'].id }, 60000);
         snapshotId = r.snapshot!.snapshotId;
+        teardown.add('DeleteSnapshot', () => ctl.call('Controller', 'DeleteSnapshot', { snapshotId }, 30000));
         return `${snapshotId} ready=${r.snapshot!.readyToUse}`;
       },
     },
@@ -112,6 +119,10 @@ export function nodeSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, dir: string):
     {
       title: 'NodeExpandVolume (rescan, grow the filesystem online)',
       run: async () => {
+        // The node plugin runs in the all-in-one child, which has this process's capabilities.
+        if (fs === 'ext4' && (await capSysResource()) === false) {
+          return `skipped: ext4 cannot grow while mounted without CAP_SYS_RESOURCE, and mkfs.xfs is not on PATH (install xfsprogs; \`npm run demo\` does as root)`;
+        }
         const { staging, target } = paths('demo-data');
         const r = await node.call<NodeExpandVolumeResponse__Output>('Node', 'NodeExpandVolume', { volumeId: vols['demo-data'].id, volumePath: target, stagingTargetPath: staging, capacityRange: { requiredBytes: String(512 * MiB) } }, 60000);
         return `${(Number(r.capacityBytes) / MiB).toFixed(0)} MiB measured; ${await stats('demo-data')}`;
@@ -122,7 +133,7 @@ export function nodeSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, dir: string):
     {
       title: 'DeleteSnapshot',
       run: async () => {
-        await ctl.call('Controller', 'DeleteSnapshot', { snapshotId }, 30000);
+        await teardown.run('DeleteSnapshot');
         return `deleted ${snapshotId}`;
       },
     },

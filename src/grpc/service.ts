@@ -2,11 +2,12 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/registry';
 import { GrpcError, codeName } from './errors';
-import { stripSecrets } from './sanitize';
+import { stripSecrets, truncateForLog } from './sanitize';
 
 /**
  * Turns a typed implementation into grpc-js handlers, wrapping every method of the service definition in the one
- * logging interceptor: each RPC is logged once with its outcome, code and duration (secrets stripped) and timed
+ * logging interceptor: each RPC is logged once with its outcome, code and duration (secrets stripped, long fields
+ * cut: see sanitize.ts) and timed
  * in rds_csi_rpc_duration_seconds. Methods without an implementation answer UNIMPLEMENTED through the same path.
  */
 
@@ -23,6 +24,15 @@ export type UnaryImpl<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
 export type ServiceImpl<H> = {
   [K in keyof H as string extends K ? never : K]?: H[K] extends grpc.handleUnaryCall<infer Req, infer Res> ? UnaryImpl<Req, Res> : never;
 };
+
+/** Error texts may quote the request (a 4 MiB volume_id): bounded like the request itself, with room for context. */
+const ERROR_CHARS = 1024;
+const messageForLog = (err: unknown): string | undefined => {
+  if (err === undefined) return undefined;
+  return truncateForLog(err instanceof Error ? err.message : typeof err === 'string' ? err : JSON.stringify(stripSecrets(err)) ?? typeof err, ERROR_CHARS);
+};
+const errorForLog = (err: unknown): unknown =>
+  err instanceof Error ? { type: err.name, message: truncateForLog(err.message, ERROR_CHARS), stack: err.stack === undefined ? undefined : truncateForLog(err.stack, 4 * ERROR_CHARS) } : messageForLog(err);
 
 function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number {
   const d = call.getDeadline();
@@ -52,8 +62,8 @@ export function buildHandlers<H>(
         metrics?.rpcDuration.observe({ method, code: codeName(code) }, seconds);
         const entry = { method, code: codeName(code), durationMs: Math.round(seconds * 1e4) / 10, request: stripSecrets(call.request) };
         if (code === grpc.status.OK) ctx.log.info(entry, 'rpc ok');
-        else if (err instanceof GrpcError || code === grpc.status.UNIMPLEMENTED) ctx.log.warn({ ...entry, error: (err as Error | undefined)?.message }, 'rpc failed');
-        else ctx.log.error({ ...entry, err }, 'rpc failed with an unexpected error');
+        else if (err instanceof GrpcError || code === grpc.status.UNIMPLEMENTED) ctx.log.warn({ ...entry, error: messageForLog(err) }, 'rpc failed');
+        else ctx.log.error({ ...entry, err: errorForLog(err) }, 'rpc failed with an unexpected error');
       };
       if (!fn) {
         finish(grpc.status.UNIMPLEMENTED);
@@ -68,7 +78,8 @@ export function buildHandlers<H>(
         (err: unknown) => {
           if (err instanceof GrpcError) {
             finish(err.code, err);
-            callback({ code: err.code, details: err.message });
+            // The status message travels in an HTTP/2 trailer; one that quotes a 4 MiB request field never arrives.
+            callback({ code: err.code, details: truncateForLog(err.message, ERROR_CHARS) });
           } else {
             finish(grpc.status.INTERNAL, err);
             callback({ code: grpc.status.INTERNAL, details: `internal error in ${method}; see the plugin log` });

@@ -53,7 +53,7 @@ async function nvmeChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
   return out;
 }
 
-async function capSysResource(file: string): Promise<boolean | undefined> {
+export async function capSysResource(file = '/proc/self/status'): Promise<boolean | undefined> {
   try {
     const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(await fsp.readFile(file, 'utf8'));
     return m ? (BigInt(`0x${m[1]}`) & (1n << 24n)) !== 0n : undefined;

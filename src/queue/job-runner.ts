@@ -3,6 +3,7 @@ import { status } from '@grpc/grpc-js';
 import { GrpcError, codeFromName } from '../grpc/errors';
 import { retryOptions, type RetryPolicy } from './backoff';
 import { decodeFailure, type JobData, type JobName, type JobResult } from './jobs';
+import { JobWaiter, JobWaitTimeout } from './job-waiter';
 
 /**
  * Enqueue-and-await for the API: add a job under its deterministic id (or find the one already there), then wait
@@ -33,11 +34,17 @@ export class JobRunner {
     private readonly jobOptions: RetryPolicy,
   ) {}
 
+  /** One set of listeners for every wait (see job-waiter.ts), not three per RPC; made at the first wait. */
+  private waiterInstance?: JobWaiter;
+  private get waiter(): JobWaiter {
+    return (this.waiterInstance ??= new JobWaiter(this.queue, this.events));
+  }
+
   async run<N extends JobName>(name: N, id: string, data: JobData<N>, waitMs: number, opts: RunOptions = {}): Promise<JobResult<N>> {
     const job = await this.findOrAdd(name, id, data, opts);
     if (waitMs <= 0) throw new OperationPending(`${name} ${id}`);
     try {
-      return (await job.waitUntilFinished(this.events, waitMs)) as JobResult<N>;
+      return (await this.waiter.wait(job.id ?? id, waitMs)) as JobResult<N>;
     } catch (err) {
       throw this.toGrpc(name, id, err);
     }
@@ -65,6 +72,11 @@ export class JobRunner {
     });
   }
 
+  /** Fails the waits in progress (the controller is stopping). */
+  close(): void {
+    this.waiterInstance?.close();
+  }
+
   /** Removes a finished job so a new request under the same id starts afresh. */
   async forget(id: string): Promise<void> {
     const job = await Job.fromId(this.queue, id);
@@ -72,8 +84,8 @@ export class JobRunner {
   }
 
   private toGrpc(name: string, id: string, err: unknown): GrpcError {
+    if (err instanceof JobWaitTimeout) return new OperationPending(`${name} ${id}`);
     const text = err instanceof Error ? err.message : String(err);
-    if (text.includes('timed out before finishing')) return new OperationPending(`${name} ${id}`);
     const { code, message } = decodeFailure(text);
     const grpcCode = code ? codeFromName(code) : undefined;
     if (grpcCode !== undefined) return new GrpcError(grpcCode, message);

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/schema';
+import { removeDirSafely } from '../host/safe-remove';
 import type { Logger } from '../log/logger';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { startController, type ControllerApp } from './controller-app';
@@ -54,7 +55,14 @@ export async function startAllInOne(base: Config, o: AllInOneOptions, log: Logge
       rdsHost = o.rdsAddress.slice(0, i);
       rdsPort = Number(o.rdsAddress.slice(i + 1));
     } else {
-      const dataDir = o.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'rds-csi-sim-'));
+      let dataDir = o.dataDir;
+      if (!dataDir) {
+        // A temp dir of our own goes when we stop (closed last, after the node plugin and the simulator). A volume
+        // still staged at shutdown keeps a loop device on a backing file in it: then it stays, and the log says why.
+        const tmp = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-sim-'));
+        closers.push(() => Promise.resolve().then(() => removeDirSafely(tmp)));
+        dataDir = tmp;
+      }
       simulator = await startSimulator({
         host: '127.0.0.1',
         port: 0,

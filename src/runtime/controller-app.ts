@@ -136,6 +136,7 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
       await http?.close();
       await dashboard?.close();
       await worker?.close();
+      runner.close();
       await events.close();
       await queue.close();
       await rds.close();

@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { removeDirSafely } from '../host/safe-remove';
 
 /**
  * A private redis-server child on a free loopback port with its own data dir: the all-in-one mode, the tests and
@@ -83,7 +84,7 @@ export async function startRedisServer(o: RedisServerOptions = {}): Promise<Redi
       child.kill('SIGKILL');
       await exited;
     }
-    rmSync(dir, { recursive: true, force: true });
+    removeDirSafely(dir);
   };
   try {
     await waitForPort(port, child, 10000);

@@ -10,4 +10,12 @@ describe('stripSecrets', () => {
     expect(out).toContain('"keep":1');
     expect(out).toContain('[1 redacted]');
   });
+
+  it('never passes a too-deep subtree through whole (a secrets map there would leak)', () => {
+    let deep: Record<string, unknown> = { secrets: { password: 'hunter2' } };
+    for (let i = 0; i < 12; i++) deep = { next: deep };
+    const out = JSON.stringify(stripSecrets(deep));
+    expect(out).not.toContain('hunter2');
+    expect(out).toContain('[…deeper]');
+  });
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { configSchema, type Config } from '../../src/config/schema';
@@ -10,6 +10,7 @@ import { Metrics } from '../../src/metrics/registry';
 import type { NodeOptionsInput } from '../../src/node/config';
 import { type NodeApp, startNode } from '../../src/node/app';
 import { CsiClient } from '../support/csi-client';
+import { removeDirSafely } from '../../src/host/safe-remove';
 
 /**
  * Node tests on real kernel objects: volume files in a temp "simulator data dir", the loop connector attaching
@@ -119,8 +120,7 @@ export function cleanupDir(dir: string): void {
       /* already gone */
     }
   }
-  if (mountsUnder(dir).length) throw new Error(`mounts remain under ${dir}; not removing it`);
-  rmSync(dir, { recursive: true, force: true });
+  removeDirSafely(dir);
 }
 
 export function loopDevicesUnder(dir: string): string[] {

@@ -1,9 +1,10 @@
 /** Shared setup for the RDS port integration tests: a real simulator over TCP and a RouterOsRds talking to it. */
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { startSimulator, type RunningSimulator } from '../../src/simulator';
 import { RouterOsRds, type RouterOsRdsOptions } from '../../src/rds';
+import { removeDirSafely } from '../../src/host/safe-remove';
 
 export interface Harness {
   sim: RunningSimulator;
@@ -53,7 +54,7 @@ export async function startHarness(extra: Partial<RouterOsRdsOptions> = {}): Pro
     stop: async () => {
       await Promise.all(made.map((r) => r.close()));
       await sim.close();
-      rmSync(dir, { recursive: true, force: true });
+      removeDirSafely(dir);
     },
   };
 }

@@ -1,9 +1,10 @@
 /** Starts a simulator on an ephemeral port in a fresh temp dir, plus a logged-in raw client. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
 import { WireClient } from '../support/wire-client';
+import { removeDirSafely } from '../../src/host/safe-remove';
 
 export const GiB = 1024 ** 3;
 export const MiB = 1024 ** 2;
@@ -37,7 +38,7 @@ export async function startHarness(opts: Partial<SimulatorOptions> = {}): Promis
     stop: async (keepDir = false) => {
       for (const c of clients) c.close();
       await sim.close();
-      if (!keepDir) rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) removeDirSafely(dir);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Overrides } from '../../src/config/load';
@@ -8,6 +8,7 @@ import { startController, type ControllerApp } from '../../src/runtime/controlle
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
 import { CsiClient } from './csi-client';
 import { startRedis, type TestRedis } from './redis';
+import { removeDirSafely } from '../../src/host/safe-remove';
 
 /**
  * One controller stack for integration tests: a private redis-server, the RouterOS simulator over TCP with real
@@ -63,7 +64,7 @@ export async function startHarness(opts: { withWorker?: boolean; overrides?: Ove
       await controller?.close();
       await sim.close();
       await redis.stop();
-      rmSync(dir, { recursive: true, force: true });
+      removeDirSafely(dir);
     },
   };
 }

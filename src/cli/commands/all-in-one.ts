@@ -14,7 +14,7 @@ export function allInOneCommand(): Command {
     .description('controller + worker + node endpoint, with a private redis-server and the embedded RDS simulator unless given')
     .requiredOption('--controller-endpoint <endpoint>', 'unix:///PATH for the controller')
     .requiredOption('--node-endpoint <endpoint>', 'unix:///PATH for the node plugin')
-    .option('--data-dir <dir>', 'simulator data dir (default: a new temp dir)')
+    .option('--data-dir <dir>', 'simulator data dir (default: a new temp dir, removed when all-in-one stops)')
     .option('--http-listen <host:port>', 'serve /metrics and /healthz')
     .option('--simulator-latency-ms <ms>', 'latency of every simulated RouterOS command')
     .action(async (flags: Flags) => {

@@ -13,6 +13,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Command, CommandResult } from '../command';
 import { TrapError } from '../errors';
+import { holdersUnder } from '../../host/safe-remove';
 import { runPrint } from '../print';
 import type { Row } from '../query';
 import { hexId, type SimModel } from './model';
@@ -109,6 +110,12 @@ export function fileRemove(model: SimModel, cmd: Command): Promise<CommandResult
         return name === t.name || name.startsWith(t.name + '/');
       });
       if (used) throw new TrapError(m.fileInUseByDisk);
+    }
+    // Not RouterOS behaviour but the host's safety: a file or directory that something on this host has mounted or
+    // attached a loop device to (the all-in-one node plugin) is not removed, and nothing is removed then.
+    for (const t of targets) {
+      const holders = holdersUnder(t.hostPath);
+      if (holders.length) throw new TrapError(`failure: ${t.name} is in use on the simulator's host: ${holders.join('; ')}`);
     }
     for (const t of targets) await fsp.rm(t.hostPath, { recursive: true, force: true });
     await entriesWithIds(model);
