@@ -44,6 +44,9 @@ export interface FuzzEnv {
   ctl: CsiClient;
   node: CsiClient;
   sentinel: Sentinels;
+  sim: RunningSimulator;
+  /** A plain Redis connection for reading the driver's records. */
+  peek: Redis;
   /** Log lines or Redis commands that contained a secret, and log lines that were not JSON. */
   leaks: string[];
   violations(): Promise<string[]>;
@@ -61,7 +64,7 @@ interface Snapshot {
   disk: string;
 }
 
-function mountsAt(points: string[]): Record<string, string> {
+export function mountsAt(points: string[]): Record<string, string> {
   const all = parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
   const out: Record<string, string> = {};
   for (const p of points) out[p] = JSON.stringify(all.filter((e) => e.mountPoint === p).map((e) => [e.major, e.minor, e.root, e.fsType, e.source]));
@@ -178,6 +181,8 @@ export async function startFuzzEnv(): Promise<FuzzEnv> {
     ctl,
     node,
     sentinel: { volumeId, stagePath, publishPath, tmpfsPath, paths: points },
+    sim,
+    peek,
     leaks,
     async violations() {
       const now = await snapshot();
