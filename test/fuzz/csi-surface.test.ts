@@ -44,12 +44,16 @@ describeRoot('CSI surface fuzz (fast-check)', () => {
     try {
       await fc.assert(property, { seed, numRuns, interruptAfterTimeLimit: timeMs, markInterruptAsFailure: false });
     } finally {
-      process.stdout.write(`csi fuzz: ${ran} requests run (seed ${seed}), ${runner.volumes.length} volumes and ${runner.snapshots.length} snapshots created\n`);
+      process.stdout.write(
+        `csi fuzz: ${ran} requests run (seed ${seed}), ${runner.volumes.length} volumes and ${runner.snapshots.length} snapshots created, ${env.seen.logLines} log lines and ${env.seen.redisCommands} Redis commands watched\n`,
+      );
     }
     const inRedis = await env.secretsInRedis();
     const leaks = [...env.leaks, ...inRedis.map((k) => `secret in Redis key ${k}`)];
     const found = [...survey.values(), ...leaks];
     if (found.length) process.stdout.write(`csi fuzz failures (seed ${seed}):\n${found.join('\n---\n')}\n`);
     expect(found).toEqual([]);
+    expect(env.seen.logLines).toBeGreaterThan(0);
+    expect(env.seen.redisCommands).toBeGreaterThan(0);
   }, timeMs + 120000);
 });

@@ -49,6 +49,8 @@ export interface FuzzEnv {
   peek: Redis;
   /** Log lines or Redis commands that contained a secret, and log lines that were not JSON. */
   leaks: string[];
+  /** How many log lines and Redis commands were watched (proof that the capture works). */
+  seen: { logLines: number; redisCommands: number };
   violations(): Promise<string[]>;
   /** Every Redis key and value (all types) that contains the secret mark. */
   secretsInRedis(): Promise<string[]>;
@@ -83,8 +85,10 @@ export async function startFuzzEnv(): Promise<FuzzEnv> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-fuzz-'));
   const kubelet = path.join(dir, 'kubelet');
   const leaks: string[] = [];
+  const seen = { logLines: 0, redisCommands: 0 };
   const sink = {
     write(line: string): void {
+      seen.logLines++;
       if (line.includes(SECRET_MARK)) leaks.push(`log: ${line.slice(0, 400)}`);
       try {
         JSON.parse(line);
@@ -97,6 +101,7 @@ export async function startFuzzEnv(): Promise<FuzzEnv> {
   const redis: TestRedis = await startRedis();
   const monitor = await new Redis(redis.url).monitor();
   monitor.on('monitor', (_time: string, args: string[]) => {
+    seen.redisCommands++;
     const cmd = args.join(' ');
     if (cmd.includes(SECRET_MARK)) leaks.push(`redis: ${cmd.slice(0, 400)}`);
   });
@@ -184,6 +189,7 @@ export async function startFuzzEnv(): Promise<FuzzEnv> {
     sim,
     peek,
     leaks,
+    seen,
     async violations() {
       const now = await snapshot();
       const out: string[] = [...(await alive(ctl, 'controller')), ...(await alive(node, 'node plugin'))];
