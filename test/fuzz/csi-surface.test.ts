@@ -7,13 +7,13 @@ import { Runner } from './run';
 /**
  * Property-based fuzzing of every CSI RPC against the real controller + worker (redis-server, simulator over TCP)
  * and the real node plugin (loop connector). CI runs FUZZ_RUNS cases (default 300) within FUZZ_TIME_MS (default
- * 55 s); `npm run test:fuzz` runs more. A failure prints its seed: FUZZ_SEED=<seed> replays it. FUZZ_COLLECT=1
+ * 50 s); `npm run test:fuzz` runs more. A failure prints its seed: FUZZ_SEED=<seed> replays it. FUZZ_COLLECT=1
  * records every failure instead of stopping at the first (a survey, no shrinking).
  */
 
 const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const numRuns = Number(process.env.FUZZ_RUNS ?? 300);
-const timeMs = Number(process.env.FUZZ_TIME_MS ?? 55000);
+const timeMs = Number(process.env.FUZZ_TIME_MS ?? 50000);
 const collect = process.env.FUZZ_COLLECT === '1';
 
 describeRoot('CSI surface fuzz (fast-check)', () => {
