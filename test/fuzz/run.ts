@@ -105,7 +105,7 @@ export class Runner {
     if (ans.code === -1) failures.push(ans.details);
     else if (ans.code === (grpc.status.DEADLINE_EXCEEDED as number)) failures.push(`${plan.rpc}: no answer within ${timeoutMs} ms`);
     else if (!(ans.code === (grpc.status.INTERNAL as number) && notSent(ans.details)) && !allowedAnswer(plan.rpc, ans.code, ans.details)) {
-      failures.push(`${plan.rpc} answered ${grpc.status[ans.code]} (${ans.code}): ${ans.details.slice(0, 300)}`);
+      failures.push(`${plan.rpc} answered ${grpc.status[ans.code]} (${ans.code}): ${ans.details.slice(0, 700)}`);
     }
     failures.push(...(await this.env.violations()));
     if (this.env.leaks.length > this.leaksSeen) {
