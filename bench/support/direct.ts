@@ -39,11 +39,16 @@ export class DirectCreator {
     return { createMs: Number(t1 - t0) / 1e6, exportMs: Number(t2 - t1) / 1e6 };
   }
 
-  /** Removes the disk and backing file of CSI name `name` from RDS (disk.delete), whoever created them. */
+  /**
+   * Removes the disk and backing file of CSI name `name` from RDS, whoever created them. Straight through the
+   * RdsPort: disk.delete would (rightly) refuse a job that no DeleteVolume enqueued (processors/delete-guard.ts).
+   */
   async remove(name: string): Promise<void> {
     const id = volumeIdFromName(name, this.cfg.volumePrefix);
-    const ctx = { rds: this.rds, basePath: this.cfg.rds.basePath, volumePrefix: this.cfg.volumePrefix, steps: memorySteps(), log: this.log };
-    await processors['disk.delete']({ volumeId: id, slot: id, filePath: backingFilePath(this.cfg.rds.basePath, id) }, ctx);
+    const disk = await this.rds.getDisk(id);
+    if (disk) await this.rds.removeDisk(disk.id);
+    const file = await this.rds.getFile(backingFilePath(this.cfg.rds.basePath, id));
+    if (file) await this.rds.removeFile(file.id);
   }
 
   metricsText(): Promise<string> {

@@ -121,6 +121,17 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "rds-csi.redisCaDir" -}}/etc/rds-csi/redis-tls{{- end }}
 {{- define "rds-csi.dashboardDir" -}}/etc/rds-csi/dashboard{{- end }}
 
+{{/* --dashboard-listen value: bindAddress:port, an IPv6 address in brackets. */}}
+{{- define "rds-csi.dashboardListen" -}}
+{{- $a := .Values.dashboard.bindAddress }}
+{{- printf "%s:%d" (ternary (printf "[%s]" $a) $a (contains ":" $a)) (.Values.dashboard.port | int) }}
+{{- end }}
+
+{{/* The dashboard listens beyond the pod's loopback (so other pods could reach it). */}}
+{{- define "rds-csi.dashboardExposed" -}}
+{{- if not (has .Values.dashboard.bindAddress (list "127.0.0.1" "::1")) }}true{{ end }}
+{{- end }}
+
 {{- define "rds-csi.redisHost" -}}
 {{- printf "%s.%s.svc" (include "rds-csi.componentName" (dict "ctx" . "component" "redis")) .Release.Namespace }}
 {{- end }}
@@ -175,6 +186,9 @@ Fails the render with a clear message when the values cannot work. Included once
 {{- end }}
 {{- else if and $d.enabled (not (include "rds-csi.dashboardCredential" .)) }}
 {{- fail "dashboard.enabled needs a credential: dashboard.basicAuth.enabled and/or dashboard.token.enabled (the dashboard is never served without authentication unless dashboard.dangerousInsecureNoAuth is set)" }}
+{{- end }}
+{{- if has (int $d.port) (list (int .Values.controller.httpPort) (int .Values.controller.healthPort)) }}
+{{- fail "dashboard.port must differ from controller.httpPort and controller.healthPort: the dashboard has a port of its own, never the metrics port" }}
 {{- end }}
 {{- if and (eq .Values.redis.mode "internal") .Values.redis.internal.persistence.enabled }}
 {{- $sc := .Values.redis.internal.persistence.storageClass }}

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { GrpcError, aborted, alreadyExists } from '../grpc/errors';
 import type { JobRunner } from '../queue/job-runner';
-import { jobId } from '../queue/jobs';
+import { NO_RECORD_GEN, jobId } from '../queue/jobs';
 import type { SnapshotRecord, SnapshotStore } from '../state/snapshot-record';
 import type { VolumeRecord } from '../state/volume-record';
 
@@ -62,14 +62,14 @@ export class SnapshotOperations {
   async delete(id: string, waitMs: number): Promise<void> {
     const record = await this.o.store.get(id);
     if (!record) {
-      await this.o.runner.run('snapshot.delete', jobId('snapshot.delete', id, 'adhoc'), { volumeId: id, slot: id }, waitMs, { fresh: true });
+      await this.o.runner.run('snapshot.delete', jobId('snapshot.delete', id, NO_RECORD_GEN), { volumeId: id, slot: id, gen: NO_RECORD_GEN }, waitMs, { fresh: true });
       return;
     }
     if (record.state !== 'deleting') {
       await this.o.store.update({ ...record, state: 'deleting' });
       await this.o.runner.forget(jobId('snapshot.create', id, record.gen));
     }
-    await this.o.runner.run('snapshot.delete', jobId('snapshot.delete', id, record.gen), { volumeId: id, slot: record.slot, filePath: record.filePath }, waitMs);
+    await this.o.runner.run('snapshot.delete', jobId('snapshot.delete', id, record.gen), { volumeId: id, slot: record.slot, filePath: record.filePath, gen: record.gen }, waitMs);
     await this.o.store.remove(id, record.gen);
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { backingFilePath, nqnFor } from '../domain/ids';
 import { GrpcError, aborted, alreadyExists } from '../grpc/errors';
-import { jobId } from '../queue/jobs';
+import { NO_RECORD_GEN, jobId } from '../queue/jobs';
 import type { JobRunner } from '../queue/job-runner';
 import type { VolumeRecord, VolumeStore } from '../state/volume-record';
 import type { CreateVolumeSpec } from './validate';
@@ -95,10 +95,10 @@ export class VolumeOperations {
   async delete(id: string, waitMs: number): Promise<void> {
     const record = await this.o.store.get(id);
     const filePath = record?.filePath ?? backingFilePath(this.o.basePath, id);
-    const data = { volumeId: id, slot: record?.slot ?? id, filePath };
+    const data = { volumeId: id, slot: record?.slot ?? id, filePath, gen: record?.gen ?? NO_RECORD_GEN };
     if (!record) {
       // No record (never created, already deleted, or Redis lost it): RDS decides; missing there = success.
-      await this.o.runner.run('disk.delete', jobId('disk.delete', id, 'adhoc'), data, waitMs, { fresh: true });
+      await this.o.runner.run('disk.delete', jobId('disk.delete', id, NO_RECORD_GEN), data, waitMs, { fresh: true });
       return;
     }
     if (record.state !== 'deleting') {

@@ -18,6 +18,9 @@ const bool = z.preprocess((v) => {
   return v;
 }, z.boolean());
 
+/** Where the job dashboard listens unless told: loopback only (issue 18 item 5). */
+export const DEFAULT_DASHBOARD_LISTEN = '127.0.0.1:9810';
+
 const nqnPart = /^[a-z0-9][a-z0-9.:-]*$/;
 
 export const rdsSchema = z.object({
@@ -125,9 +128,9 @@ export const configSchema = z.object({
     })
     .default({ storageSide: false, defaultMigrationWindowSeconds: 300, reconcileIntervalMs: 60000 }),
   /**
-   * Job dashboard (bull-board) under /dashboard on the controller's HTTP port. On only when a credential is
-   * configured (basic auth and/or bearer token, each read from a file such as a mounted Secret), or when
-   * insecureNoAuth is set explicitly. See src/dashboard/.
+   * Job dashboard (bull-board) under /dashboard on a listen address of its own (not the metrics port). On only when
+   * a credential is configured (basic auth and/or bearer token, each read from a file such as a mounted Secret), or
+   * when insecureNoAuth is set explicitly. See src/dashboard/.
    */
   dashboard: z
     .object({
@@ -142,8 +145,13 @@ export const configSchema = z.object({
       readOnly: bool.default(true),
       /** Serve the dashboard with no authentication at all. Never the default; logged as a warning. */
       insecureNoAuth: bool.default(false),
+      /**
+       * host:port of the dashboard's own HTTP server. Loopback by default: reached with `kubectl port-forward`, never
+       * from another pod; the metrics port (--http-listen) does not serve it.
+       */
+      listen: z.string().regex(/^(\S*:)?\d{1,5}$/, 'expected host:port').default(DEFAULT_DASHBOARD_LISTEN),
     })
-    .default({ readOnly: true, insecureNoAuth: false }),
+    .default({ readOnly: true, insecureNoAuth: false, listen: DEFAULT_DASHBOARD_LISTEN }),
   orphans: z
     .object({
       /** How often reconcile.orphans looks for disks and backing files nothing knows. */

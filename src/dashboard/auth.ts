@@ -71,33 +71,37 @@ export function safeEqual(a: string, b: string): boolean {
 }
 
 /**
- * Checks an Authorization header. Accepted: `Bearer <token>`; `Basic` with the configured user and password; and,
- * when a token is configured, `Basic` with any user name and the token as password, so a browser can log in with
- * the token too. Every comparison runs, so the answer's timing does not say which part was wrong.
+ * Checks an Authorization header and names who it authenticates (for the action log): the basic-auth user, or
+ * "token". Accepted: `Bearer <token>`; `Basic` with the configured user and password; and, when a token is
+ * configured, `Basic` with any user name and the token as password, so a browser can log in with the token too.
+ * Every comparison runs, so the answer's timing does not say which part was wrong. undefined = not authenticated.
  */
-export function authorized(header: string | undefined, creds: DashboardCredentials): boolean {
-  if (!header) return false;
+export function principalOf(header: string | undefined, creds: DashboardCredentials): string | undefined {
+  if (!header) return undefined;
   const m = /^(Basic|Bearer)\s+(\S+)\s*$/i.exec(header);
-  if (!m) return false;
+  if (!m) return undefined;
   const scheme = m[1].toLowerCase();
   const value = m[2];
-  if (scheme === 'bearer') return creds.token !== undefined && safeEqual(value, creds.token);
+  if (scheme === 'bearer') return creds.token !== undefined && safeEqual(value, creds.token) ? 'token' : undefined;
   const decoded = Buffer.from(value, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon < 0) return false;
+  if (colon < 0) return undefined;
   const user = decoded.slice(0, colon);
   const password = decoded.slice(colon + 1);
-  let ok = false;
+  let basicOk = false;
   if (creds.basic) {
     const userOk = safeEqual(user, creds.basic.user);
     const passwordOk = safeEqual(password, creds.basic.password);
-    ok = userOk && passwordOk;
+    basicOk = userOk && passwordOk;
   }
-  if (creds.token !== undefined) {
-    const tokenOk = safeEqual(password, creds.token);
-    ok = ok || tokenOk;
-  }
-  return ok;
+  let tokenOk = false;
+  if (creds.token !== undefined) tokenOk = safeEqual(password, creds.token);
+  if (basicOk) return creds.basic?.user;
+  return tokenOk ? 'token' : undefined;
+}
+
+export function authorized(header: string | undefined, creds: DashboardCredentials): boolean {
+  return principalOf(header, creds) !== undefined;
 }
 
 /** The WWW-Authenticate challenge of a 401: Basic first (browsers prompt for it), Bearer when a token is set. */

@@ -33,7 +33,16 @@ export interface DiskDeleteData {
   slot: string;
   /** Unknown when no record survived: then the disk's own file-path is used (if under the base path). */
   filePath?: string;
+  /**
+   * The proof that the driver's own DeleteVolume/DeleteSnapshot enqueued this job: the generation of the record it
+   * set to 'deleting', or NO_RECORD_GEN when there was no record. The worker checks it against the record as it is
+   * now (workers/processors/delete-guard.ts); a job without it, or with a stale one, deletes nothing.
+   */
+  gen: string;
 }
+
+/** DiskDeleteData.gen of a delete that found no record (never created, already deleted, or Redis lost it). */
+export const NO_RECORD_GEN = 'adhoc';
 export interface DiskDeleteResult {
   removedDisk: boolean;
   removedFile: boolean;

@@ -21,7 +21,7 @@ import type { RdsPort } from '../rds/port';
 import type { SnapshotRecord } from '../state/snapshot-record';
 import type { VolumeRecord } from '../state/volume-record';
 import { RedisRecordStore } from '../state/redis-record-store';
-import { startHttpServer, type HttpServer } from './http-server';
+import { startHttpServer, startMountServer, type HttpServer } from './http-server';
 import { RedisAttachmentStore } from '../state/redis-attachment-store';
 import { clusterFromConfig } from './cluster-factory';
 import { rdsFromConfig } from './rds-factory';
@@ -33,7 +33,7 @@ import { startWorker, type WorkerApp } from './worker-app';
  */
 export interface ControllerAppOptions {
   endpoint: string;
-  /** host:port for /metrics, /healthz and the job dashboard (/dashboard); omitted = no HTTP port. */
+  /** host:port for /metrics and /healthz; omitted = no HTTP port. The dashboard listens on cfg.dashboard.listen. */
   httpListen?: string;
   /** Run a worker inside this process as well. */
   withWorker?: boolean;
@@ -42,6 +42,8 @@ export interface ControllerAppOptions {
 export interface ControllerApp {
   server: RunningServer;
   http?: HttpServer;
+  /** The job dashboard's own server (cfg.dashboard.listen), when the dashboard is on. */
+  dashboard?: HttpServer;
   metrics: Metrics;
   rds: RdsPort;
   close(): Promise<void>;
@@ -121,19 +123,22 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     }
     return true;
   };
-  if (access.mode !== 'off' && !opts.httpListen) log.warn('dashboard configured but there is no HTTP port (--http-listen): not served');
-  const dashboard = opts.httpListen ? startDashboard(access, cfg.queuePrefix, redis, log.child({ component: 'dashboard' })) : undefined;
-  const http = opts.httpListen ? await startHttpServer(opts.httpListen, metrics, healthy, dashboard ? [dashboard.mount] : []) : undefined;
-  log.info({ endpoint: opts.endpoint, redis: scrubUrl(cfg.redisUrl), rds: `${cfg.rds.host}:${cfg.rds.port}`, http: http?.port, worker: !!worker }, 'controller ready');
+  const dashboard = startDashboard(access, cfg.queuePrefix, redis, log.child({ component: 'dashboard' }));
+  const dashboardHttp = dashboard ? await startMountServer(cfg.dashboard.listen, [dashboard.mount]) : undefined;
+  if (dashboardHttp) log.info({ listen: cfg.dashboard.listen, port: dashboardHttp.port }, 'job dashboard listening on its own address');
+  const http = opts.httpListen ? await startHttpServer(opts.httpListen, metrics, healthy) : undefined;
+  log.info({ endpoint: opts.endpoint, redis: scrubUrl(cfg.redisUrl), rds: `${cfg.rds.host}:${cfg.rds.port}`, http: http?.port, dashboard: dashboardHttp?.port, worker: !!worker }, 'controller ready');
 
   return {
     server,
     http,
+    dashboard: dashboardHttp,
     metrics,
     rds,
     close: async () => {
       await server.close();
       await http?.close();
+      await dashboardHttp?.close();
       await dashboard?.close();
       await worker?.close();
       runner.close();

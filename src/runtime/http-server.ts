@@ -4,7 +4,8 @@ import type { Metrics } from '../metrics/registry';
 
 /**
  * The process's HTTP port: /metrics (Prometheus text) and /healthz (200 when every readiness check passes).
- * Disabled when no address is configured.
+ * Disabled when no address is configured. The job dashboard is never served here: it has a listen address of its
+ * own (startMountServer, dashboard.listen), so the metrics port can be opened to Prometheus without opening it.
  */
 export interface HttpServer {
   port: number;
@@ -19,8 +20,40 @@ export interface HttpMount {
 
 const under = (url: string | undefined, path: string): boolean => !!url && (url === path || url.startsWith(`${path}/`) || url.startsWith(`${path}?`));
 
-export async function startHttpServer(listen: string, metrics: Metrics, healthy: () => Promise<boolean>, mounts: readonly HttpMount[] = []): Promise<HttpServer> {
-  const [host, portText] = listen.includes(':') ? [listen.slice(0, listen.lastIndexOf(':')), listen.slice(listen.lastIndexOf(':') + 1)] : ['0.0.0.0', listen];
+/** `host:port`, `[v6]:port` or a bare port (on defaultHost). */
+export function parseListen(listen: string, defaultHost: string): { host: string; port: number } {
+  const colon = listen.lastIndexOf(':');
+  const host = colon < 0 ? defaultHost : listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1') || defaultHost;
+  return { host, port: Number(colon < 0 ? listen : listen.slice(colon + 1)) };
+}
+
+async function listenOn(server: http.Server, listen: string, defaultHost: string): Promise<HttpServer> {
+  const { host, port } = parseListen(listen, defaultHost);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A server for the given mounts only (the job dashboard): everything else is 404, /metrics included. */
+export function startMountServer(listen: string, mounts: readonly HttpMount[]): Promise<HttpServer> {
+  const server = http.createServer((req, res) => {
+    const mount = mounts.find((m) => under(req.url, m.path));
+    if (mount) {
+      mount.handle(req, res);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found\n');
+  });
+  return listenOn(server, listen, '127.0.0.1');
+}
+
+export function startHttpServer(listen: string, metrics: Metrics, healthy: () => Promise<boolean>): Promise<HttpServer> {
   const server = http.createServer((req, res) => {
     const reply = (code: number, body: string, type = 'text/plain'): void => {
       res.writeHead(code, { 'content-type': type });
@@ -31,17 +64,8 @@ export async function startHttpServer(listen: string, metrics: Metrics, healthy:
     } else if (req.url === '/healthz') {
       healthy().then((ok) => reply(ok ? 200 : 503, ok ? 'ok\n' : 'not ready\n'), () => reply(503, 'not ready\n'));
     } else {
-      const mount = mounts.find((m) => under(req.url, m.path));
-      if (mount) mount.handle(req, res);
-      else reply(404, 'not found\n');
+      reply(404, 'not found\n');
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(Number(portText), host || '0.0.0.0', () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  return listenOn(server, listen, '0.0.0.0');
 }

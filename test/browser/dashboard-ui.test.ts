@@ -140,12 +140,12 @@ describeBrowser('job dashboard in headless Chromium', () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     const authFile = path.join(dir, 'basic-auth');
     writeFileSync(authFile, `${USER}:${PASSWORD}\n`, { mode: 0o600 });
-    h = await startHarness({ httpListen: '127.0.0.1:0', overrides: { 'dashboard.basicAuthFile': authFile } });
-    roUrl = `http://127.0.0.1:${h.controller?.http?.port}`;
+    h = await startHarness({ httpListen: '127.0.0.1:0', overrides: { 'dashboard.basicAuthFile': authFile, 'dashboard.listen': '127.0.0.1:0' } });
+    roUrl = `http://127.0.0.1:${h.controller?.dashboard?.port}`;
     // A second controller on the same Redis, same credential, with actions turned on.
     const cfg: Config = { ...h.cfg, dashboard: { ...h.cfg.dashboard, readOnly: false } };
     rw = await startController(cfg, { endpoint: `unix://${path.join(dir, 'rw.sock')}`, httpListen: '127.0.0.1:0', withWorker: false }, createLogger('silent'));
-    rwUrl = `http://127.0.0.1:${rw.http?.port}`;
+    rwUrl = `http://127.0.0.1:${rw.dashboard?.port}`;
     const vol = await h.client.ctl('CreateVolume', { name: 'pvc-browser-1', capacityRange: { requiredBytes: 8 * 1024 * 1024 }, volumeCapabilities: CAP }, 20000);
     volumeId = vol.volume.volumeId as string;
   });

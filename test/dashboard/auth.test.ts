@@ -14,7 +14,7 @@ describe('dashboard access', () => {
     writeFileSync(p, text);
     return p;
   };
-  const cfg = (c: Partial<DashboardConfig>): DashboardConfig => ({ readOnly: true, insecureNoAuth: false, ...c });
+  const cfg = (c: Partial<DashboardConfig>): DashboardConfig => ({ readOnly: true, insecureNoAuth: false, listen: '127.0.0.1:0', ...c });
   const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
   beforeAll(() => {
@@ -88,19 +88,21 @@ describe('dashboard access', () => {
         'RDS_CSI_DASHBOARD_TOKEN_FILE',
         'RDS_CSI_DASHBOARD_READ_ONLY',
         'RDS_CSI_DASHBOARD_INSECURE_NO_AUTH',
+        'RDS_CSI_DASHBOARD_LISTEN',
       ]),
     );
-    expect(loadConfig({}, {}).dashboard).toEqual({ readOnly: true, insecureNoAuth: false });
-    const env = { RDS_CSI_DASHBOARD_TOKEN_FILE: '/s/token', RDS_CSI_DASHBOARD_READ_ONLY: 'false', RDS_CSI_DASHBOARD_INSECURE_NO_AUTH: 'true' };
-    expect(loadConfig({}, env).dashboard).toEqual({ tokenFile: '/s/token', readOnly: false, insecureNoAuth: true });
+    expect(loadConfig({}, {}).dashboard).toEqual({ readOnly: true, insecureNoAuth: false, listen: '127.0.0.1:9810' });
+    const env = { RDS_CSI_DASHBOARD_TOKEN_FILE: '/s/token', RDS_CSI_DASHBOARD_READ_ONLY: 'false', RDS_CSI_DASHBOARD_INSECURE_NO_AUTH: 'true', RDS_CSI_DASHBOARD_LISTEN: '0.0.0.0:9900' };
+    expect(loadConfig({}, env).dashboard).toEqual({ tokenFile: '/s/token', readOnly: false, insecureNoAuth: true, listen: '0.0.0.0:9900' });
     expect(() => loadConfig({}, { RDS_CSI_DASHBOARD_READ_ONLY: 'perhaps' })).toThrow(/dashboard\.readOnly/);
+    expect(() => loadConfig({}, { RDS_CSI_DASHBOARD_LISTEN: 'localhost' })).toThrow(/dashboard\.listen/);
   });
 
   it('maps the controller flags to the same keys; absent flags leave env and file values alone', () => {
     const parse = (args: string[]): ReturnType<typeof dashboardOverrides> =>
       dashboardOverrides(addDashboardOptions(new Command('controller')).exitOverride().parse(args, { from: 'user' }).opts());
     const env = { RDS_CSI_DASHBOARD_READ_ONLY: 'false', RDS_CSI_DASHBOARD_INSECURE_NO_AUTH: 'true', RDS_CSI_DASHBOARD_TOKEN_FILE: '/env/token' };
-    expect(loadConfig(parse([]), env).dashboard).toEqual({ tokenFile: '/env/token', readOnly: false, insecureNoAuth: true });
+    expect(loadConfig(parse([]), env).dashboard).toEqual({ tokenFile: '/env/token', readOnly: false, insecureNoAuth: true, listen: '127.0.0.1:9810' });
     const all = parse([
       '--dashboard-basic-auth-file',
       '/s/basic',
@@ -112,6 +114,8 @@ describe('dashboard access', () => {
       '/s/t',
       '--dashboard-read-write',
       '--dashboard-insecure-no-auth',
+      '--dashboard-listen',
+      '127.0.0.1:9900',
     ]);
     expect(loadConfig(all, {}).dashboard).toEqual({
       basicAuthFile: '/s/basic',
@@ -120,6 +124,7 @@ describe('dashboard access', () => {
       tokenFile: '/s/t',
       readOnly: false,
       insecureNoAuth: true,
+      listen: '127.0.0.1:9900',
     });
     expect(loadConfig(parse(['--dashboard-token-file', '/flag/token']), env).dashboard.tokenFile).toBe('/flag/token');
   });

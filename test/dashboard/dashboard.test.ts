@@ -2,12 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../../src/config/load';
+import { ConfigError, loadConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { DRIVER_QUEUES } from '../../src/dashboard/queues';
 import { createLogger } from '../../src/log/logger';
 import { VOLUME_QUEUE } from '../../src/queue/jobs';
 import { startController, type ControllerApp } from '../../src/runtime/controller-app';
+import { parseListen } from '../../src/runtime/http-server';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { CLI, spawnCli, type CliProcess } from '../support/processes';
 import { freePort } from '../support/redis';
@@ -31,6 +32,7 @@ describe('job dashboard (bull-board under /dashboard)', () => {
   let secrets: string;
   let h: Harness;
   let base: string;
+  let metricsBase: string;
   const extra: ControllerApp[] = [];
   const file = (name: string, text: string): string => {
     const p = path.join(secrets, name);
@@ -40,18 +42,23 @@ describe('job dashboard (bull-board under /dashboard)', () => {
   const get = (url: string, auth?: string, init: RequestInit = {}): Promise<Response> =>
     fetch(url, { ...init, headers: { ...(auth ? { authorization: auth } : {}), ...(init.headers as Record<string, string> | undefined) } });
 
-  /** Another controller on the harness's Redis and simulator, with its own dashboard settings. */
-  async function controllerWith(dashboard: Partial<Config['dashboard']>, log = createLogger('silent')): Promise<{ app: ControllerApp; url: string }> {
-    const cfg: Config = { ...h.cfg, dashboard: { readOnly: true, insecureNoAuth: false, ...dashboard } };
+  /**
+   * Another controller on the harness's Redis and simulator, with its own dashboard settings. `url` is its dashboard's
+   * own address (the metrics port when the dashboard is off), `metricsUrl` its metrics port.
+   */
+  async function controllerWith(dashboard: Partial<Config['dashboard']>, log = createLogger('silent')): Promise<{ app: ControllerApp; url: string; metricsUrl: string }> {
+    const cfg: Config = { ...h.cfg, dashboard: { readOnly: true, insecureNoAuth: false, listen: '127.0.0.1:0', ...dashboard } };
     const app = await startController(cfg, { endpoint: `unix://${path.join(secrets, `c${extra.length}.sock`)}`, httpListen: '127.0.0.1:0', withWorker: false }, log);
     extra.push(app);
-    return { app, url: `http://127.0.0.1:${app.http?.port}` };
+    const metricsUrl = `http://127.0.0.1:${app.http?.port}`;
+    return { app, url: app.dashboard ? `http://127.0.0.1:${app.dashboard.port}` : metricsUrl, metricsUrl };
   }
 
   beforeAll(async () => {
     secrets = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-dash-'));
-    h = await startHarness({ httpListen: '127.0.0.1:0', overrides: { 'dashboard.basicAuthFile': file('basic-auth', 'ops:correct horse:battery\n') } });
-    base = `http://127.0.0.1:${h.controller?.http?.port}`;
+    h = await startHarness({ httpListen: '127.0.0.1:0', overrides: { 'dashboard.basicAuthFile': file('basic-auth', 'ops:correct horse:battery\n'), 'dashboard.listen': '127.0.0.1:0' } });
+    base = `http://127.0.0.1:${h.controller?.dashboard?.port}`;
+    metricsBase = `http://127.0.0.1:${h.controller?.http?.port}`;
   });
 
   afterAll(async () => {
@@ -75,9 +82,42 @@ describe('job dashboard (bull-board under /dashboard)', () => {
       }
     });
 
-    it('keeps /metrics and /healthz open beside it', async () => {
-      expect((await get(`${base}/metrics`)).status).toBe(200);
-      expect((await get(`${base}/healthz`)).status).toBe(200);
+    it('listens on an address of its own: the metrics port serves no dashboard, the dashboard port no metrics', async () => {
+      expect(h.controller?.dashboard?.port).toBeGreaterThan(0);
+      expect(h.controller?.dashboard?.port).not.toBe(h.controller?.http?.port);
+      expect((await get(`${metricsBase}/metrics`)).status).toBe(200);
+      expect((await get(`${metricsBase}/healthz`)).status).toBe(200);
+      const auth = basic('ops', 'correct horse:battery');
+      for (const p of ['/dashboard', '/dashboard/', '/dashboard/api/queues', `/dashboard/queue/${VOLUME_QUEUE}`]) {
+        expect([p, (await get(metricsBase + p, auth)).status]).toEqual([p, 404]);
+        expect([p, (await get(base + p, auth)).status]).toEqual([p, 200]);
+      }
+      for (const p of ['/metrics', '/healthz']) expect([p, (await get(base + p, basic('ops', 'correct horse:battery'))).status]).toEqual([p, 404]);
+    });
+
+    it('binds to loopback unless told otherwise', () => {
+      expect(loadConfig({}, {}).dashboard.listen).toBe('127.0.0.1:9810');
+      expect(parseListen(loadConfig({}, {}).dashboard.listen, '0.0.0.0').host).toBe('127.0.0.1');
+    });
+
+    it('sends anti-framing and nosniff headers and no X-Powered-By on every response, 401 included', async () => {
+      const auth = basic('ops', 'correct horse:battery');
+      const page = await get(`${base}/dashboard/`, auth);
+      const asset = /src="(static\/js\/main[^"]*\.js)"/.exec(await page.text())?.[1];
+      for (const [p, a, code] of [
+        ['/dashboard/', auth, 200],
+        ['/dashboard/api/queues', auth, 200],
+        [`/dashboard/${asset}`, auth, 200],
+        ['/dashboard/api/queues', undefined, 401],
+        ['/dashboard/nothing-here', auth, 404],
+      ] as const) {
+        const res = await get(base + p, a);
+        expect([p, res.status]).toEqual([p, code]);
+        expect([p, res.headers.get('x-frame-options')]).toEqual([p, 'DENY']);
+        expect([p, res.headers.get('content-security-policy')]).toEqual([p, "frame-ancestors 'none'"]);
+        expect([p, res.headers.get('x-content-type-options')]).toEqual([p, 'nosniff']);
+        expect([p, res.headers.get('x-powered-by')]).toEqual([p, null]);
+      }
     });
 
     it('serves the page and its assets with the right credentials', async () => {
@@ -144,7 +184,8 @@ describe('job dashboard (bull-board under /dashboard)', () => {
 
   describe('off unless a credential is configured', () => {
     it('no credential: /dashboard is 404 while /metrics and /healthz work', async () => {
-      const { url } = await controllerWith({});
+      const { url, app } = await controllerWith({});
+      expect(app.dashboard).toBeUndefined();
       for (const p of ['/dashboard', '/dashboard/', '/dashboard/api/queues', `/dashboard/queue/${VOLUME_QUEUE}`]) {
         expect((await get(url + p)).status).toBe(404);
         expect((await get(url + p, basic('ops', 'correct horse:battery'))).status).toBe(404);
@@ -156,7 +197,8 @@ describe('job dashboard (bull-board under /dashboard)', () => {
     });
 
     it('read-only without a credential and without the insecure flag is still off', async () => {
-      const { url } = await controllerWith({ readOnly: false });
+      const { url, app } = await controllerWith({ readOnly: false });
+      expect(app.dashboard).toBeUndefined();
       expect((await get(`${url}/dashboard`)).status).toBe(404);
     });
 
@@ -240,8 +282,10 @@ describe('job dashboard (bull-board under /dashboard)', () => {
 
     it('--dashboard-insecure-no-auth serves it without auth and says so loudly', async () => {
       const port = await freePort();
-      proc = await spawnCli([...common(), '--http-listen', `127.0.0.1:${port}`, '--dashboard-insecure-no-auth'], {}, /controller ready/);
-      const res = await get(`http://127.0.0.1:${port}/dashboard/api/queues`);
+      const dport = await freePort();
+      proc = await spawnCli([...common(), '--http-listen', `127.0.0.1:${port}`, '--dashboard-listen', `127.0.0.1:${dport}`, '--dashboard-insecure-no-auth'], {}, /controller ready/);
+      expect((await get(`http://127.0.0.1:${port}/dashboard/api/queues`)).status).toBe(404);
+      const res = await get(`http://127.0.0.1:${dport}/dashboard/api/queues`);
       expect(res.status).toBe(200);
       expect(((await res.json()) as { queues: QueueView[] }).queues[0]).toMatchObject({ name: VOLUME_QUEUE, readOnlyMode: true });
       const warning = proc
@@ -256,9 +300,15 @@ describe('job dashboard (bull-board under /dashboard)', () => {
 
     it('--dashboard-basic-auth-file and RDS_CSI_DASHBOARD_* env turn it on with auth; no flag leaves it off', async () => {
       const port = await freePort();
-      proc = await spawnCli([...common(), '--http-listen', `127.0.0.1:${port}`, '--dashboard-basic-auth-file', file('cli-basic', 'cli:pw\n')], { RDS_CSI_DASHBOARD_READ_ONLY: 'false' }, /controller ready/);
-      expect((await get(`http://127.0.0.1:${port}/dashboard`)).status).toBe(401);
-      const res = await get(`http://127.0.0.1:${port}/dashboard/api/queues`, basic('cli', 'pw'));
+      const dport = await freePort();
+      proc = await spawnCli(
+        [...common(), '--http-listen', `127.0.0.1:${port}`, '--dashboard-basic-auth-file', file('cli-basic', 'cli:pw\n')],
+        { RDS_CSI_DASHBOARD_READ_ONLY: 'false', RDS_CSI_DASHBOARD_LISTEN: `127.0.0.1:${dport}` },
+        /controller ready/,
+      );
+      expect((await get(`http://127.0.0.1:${dport}/dashboard`)).status).toBe(401);
+      expect((await get(`http://127.0.0.1:${port}/dashboard`, basic('cli', 'pw'))).status).toBe(404);
+      const res = await get(`http://127.0.0.1:${dport}/dashboard/api/queues`, basic('cli', 'pw'));
       expect(res.status).toBe(200);
       expect(((await res.json()) as { queues: QueueView[] }).queues[0].readOnlyMode).toBe(false);
       expect(proc.output()).not.toContain('WITHOUT AUTHENTICATION');

@@ -211,6 +211,19 @@ describe('values.schema.json', () => {
     ['rds.backend', 'x'.repeat(64)],
     ['storageClasses.filesystem.allowedTopologies', [{ matchLabelExpressions: [] }]],
     ['storageClasses.blockRWX.allowedTopologies', [{ matchLabelExpressions: [{ key: 'rds.csi.mikrotik.com/backend' }] }]],
+    ['networkPolicy.enabled', 'yes'],
+    ['networkPolicy.bogus', true],
+    ['networkPolicy.metrics.namespaceSelector', { matchLabels: { team: 1 } }],
+    ['networkPolicy.metrics.namespaceSelector', { matchExpressions: [{ key: 'team', operator: 'Like' }] }],
+    ['networkPolicy.metrics.namespaceSelector', 'monitoring'],
+    ['networkPolicy.dashboard.from', [{}]],
+    ['networkPolicy.dashboard.from', [{ podSelector: { bogus: {} } }]],
+    ['networkPolicy.dashboard.from', [{ ipBlock: { cidr: '10.0.0.0' } }]],
+    ['networkPolicy.dashboard.from', 'everyone'],
+    ['dashboard.port', 0],
+    ['dashboard.port', '9810'],
+    ['dashboard.bindAddress', 'localhost'],
+    ['dashboard.bindAddress', ''],
   ])('rejects %s = %p', (key, bad) => {
     expect(errorsOf(setPath(clone(values), key, bad)).length).toBeGreaterThan(0);
   });
@@ -229,6 +242,10 @@ describe('values.schema.json', () => {
     setPath(v, 'driver.kubernetesMode', 'auto');
     setPath(v, 'rds.backend', 'rds-2.lab_b');
     setPath(v, 'storageClasses.filesystem.allowedTopologies', [{ matchLabelExpressions: [{ key: 'rds.csi.mikrotik.com/backend', values: ['default'] }] }]);
+    setPath(v, 'networkPolicy.enabled', true);
+    setPath(v, 'networkPolicy.metrics.namespaceSelector', { matchExpressions: [{ key: 'team', operator: 'In', values: ['obs'] }] });
+    setPath(v, 'networkPolicy.dashboard.from', [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }, { podSelector: {} }]);
+    setPath(v, 'dashboard.bindAddress', '::');
     expect(errorsOf(v)).toEqual([]);
   });
 
@@ -283,6 +300,7 @@ describe('templates', () => {
       'VolumeSnapshotClass',
       'ServiceMonitor',
       'PodDisruptionBudget',
+      'NetworkPolicy',
     ]) {
       expect(kinds).toContain(k);
     }
@@ -430,6 +448,64 @@ describe('what the templates promise (from the skeleton)', () => {
     expect(wanted.filter((n) => !used.has(n))).toEqual([]);
     expect(values.orphans).toEqual({ intervalMs: 3600000, delete: false, graceMs: 86400000 });
     expect((values.driver as Obj).kubernetesMode).toBe('on');
+  });
+
+  it('dashboard: a port and bind address of its own (loopback by default), passed as --dashboard-listen, never the metrics port', () => {
+    expect(values.dashboard).toMatchObject({ port: 9810, bindAddress: '127.0.0.1' });
+    expect((values.dashboard as Obj).port).not.toBe((values.controller as Obj).httpPort);
+    const d = workloadRunning('Deployment', 'controller');
+    const args = container(d, 'rds-csi').args as string[];
+    expect(args[args.indexOf('--dashboard-listen') + 1]).toBe(PLACEHOLDER);
+    const text = sources.get('controller-deployment.yaml') ?? '';
+    expect(guardOf(text, '- --dashboard-listen')).toBe('if .Values.dashboard.enabled');
+    expect(text).toContain('- {{ include "rds-csi.dashboardListen" . | quote }}');
+    // The http-listen (metrics) line stays on 0.0.0.0 for Prometheus; the dashboard's container port only when exposed.
+    expect(guardOf(text, '- name: dashboard')).toBe('if and .Values.dashboard.enabled (include "rds-csi.dashboardExposed" .)');
+    const helpers = sources.get('_helpers.tpl') ?? '';
+    expect(helpers).toContain('{{- printf "%s:%d" (ternary (printf "[%s]" $a) $a (contains ":" $a)) (.Values.dashboard.port | int) }}');
+    expect(helpers).toContain('{{- if not (has .Values.dashboard.bindAddress (list "127.0.0.1" "::1")) }}true{{ end }}');
+    expect(helpers).toContain('fail "dashboard.port must differ from controller.httpPort and controller.healthPort');
+    const notes = sources.get('NOTES.txt') ?? '';
+    expect(notes).toContain('{{- $port := .Values.dashboard.port | int }}');
+    expect(notes).toContain('port-forward deploy/{{ $controller }} {{ $port }}:{{ $port }}');
+  });
+
+  it('NetworkPolicies: off by default; Redis only from controller and worker; metrics from the configured namespaces; dashboard only from the listed peers', () => {
+    expect(values.networkPolicy).toEqual({
+      enabled: false,
+      metrics: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: {} },
+      dashboard: { from: [] },
+    });
+    const text = sources.get('networkpolicies.yaml') ?? '';
+    expect(text.split('\n')[0]).toBe('{{- if .Values.networkPolicy.enabled }}');
+    const policies = objectsOf('networkpolicies.yaml');
+    expect(policies.map((o) => o.kind)).toEqual(['NetworkPolicy', 'NetworkPolicy', 'NetworkPolicy']);
+    for (const p of policies) {
+      expect(p.apiVersion).toBe('networking.k8s.io/v1');
+      expect((p.spec as Obj).policyTypes).toEqual(['Ingress']);
+    }
+    const [redis, controller, worker] = policies.map((p) => p.spec as Obj);
+    expect(guardOf(text, 'Redis (authenticated, not TLS)')).toBe('if eq .Values.redis.mode "internal"');
+    const redisRules = redis.ingress as Obj[];
+    expect(redisRules).toHaveLength(1);
+    expect(redisRules[0].ports).toEqual([{ port: 'redis', protocol: 'TCP' }]);
+    const peer = (redisRules[0].from as Obj[])[0].podSelector as Obj;
+    expect(peer.matchExpressions).toEqual([{ key: 'app.kubernetes.io/component', operator: 'In', values: ['controller', 'worker'] }]);
+    expect(Object.keys(peer.matchLabels as Obj)).toEqual(['app.kubernetes.io/name', 'app.kubernetes.io/instance']);
+    // The redis port name the policy uses is the one the Redis container declares.
+    expect(sources.get('redis.yaml')).toMatch(/- name: redis\n\s+containerPort: 6379/);
+    for (const spec of [controller, worker]) {
+      const metricsRule = (spec.ingress as Obj[])[0];
+      expect(metricsRule.ports).toEqual([{ port: 'metrics', protocol: 'TCP' }]);
+      expect(Object.keys((metricsRule.from as Obj[])[0])).toEqual(['namespaceSelector', 'podSelector']);
+    }
+    expect(text.split('toYaml $np.metrics.namespaceSelector').length - 1).toBe(2);
+    expect(worker.ingress as Obj[]).toHaveLength(1);
+    // The dashboard rule: only when enabled, bound beyond loopback, and with peers listed; its port is the named one.
+    expect(guardOf(text, '- port: dashboard')).toBe('if and .Values.dashboard.enabled (include "rds-csi.dashboardExposed" .) $np.dashboard.from');
+    expect(text).toContain('{{- toYaml $np.dashboard.from | nindent 8 }}');
+    // The node plugin is on the host network, where NetworkPolicies do not apply: no policy pretends otherwise.
+    expect(text).not.toMatch(/component" "node"/);
   });
 
   it('NOTES.txt tells how to reach the dashboard and how to check the install', () => {

@@ -1,12 +1,21 @@
 import { status } from '@grpc/grpc-js';
 import { isUnder } from '../../domain/ids';
-import { PermanentError, type Processor } from '../context';
+import type { DiskDeleteData, DiskDeleteResult } from '../../queue/jobs';
+import { PermanentError, type Processor, type ProcessorContext } from '../context';
+import { checkDeleteProof, type DeleteKind } from './delete-guard';
 
 /**
  * disk.delete: remove the disk item, then its backing file (`/disk remove` keeps the file: the previous driver
  * leaked storage that way). Missing disk or file = already done. Only files under the base path are touched.
  */
-export const diskDelete: Processor<'disk.delete'> = async (data, { rds, basePath, log }) => {
+export const diskDelete: Processor<'disk.delete'> = (data, ctx) => deleteDisk('volume', data, ctx);
+
+/** snapshot.delete: a snapshot is a disk that is never exported; deleting it is deleting a disk and its file. */
+export const snapshotDelete: Processor<'snapshot.delete'> = (data, ctx) => deleteDisk('snapshot', data, ctx);
+
+async function deleteDisk(kind: DeleteKind, data: DiskDeleteData, ctx: ProcessorContext): Promise<DiskDeleteResult> {
+  const { rds, basePath, log } = ctx;
+  await checkDeleteProof(kind, data, ctx);
   if (data.filePath !== undefined && !isUnder(basePath, data.filePath)) {
     throw new PermanentError(status.INVALID_ARGUMENT, `refusing to delete ${data.filePath}: not under the base path ${basePath}`);
   }
@@ -32,4 +41,4 @@ export const diskDelete: Processor<'disk.delete'> = async (data, { rds, basePath
   }
   log.info({ slot: data.slot, removedDisk, removedFile }, 'volume deleted from RDS');
   return { removedDisk, removedFile };
-};
+}

@@ -1,7 +1,7 @@
 import type { JobName } from '../../queue/jobs';
 import type { Processor } from '../context';
 import { diskCreate } from './disk-create';
-import { diskDelete } from './disk-delete';
+import { diskDelete, snapshotDelete } from './disk-delete';
 import { diskExpand } from './disk-expand';
 import { fenceAttach } from './fence-attach';
 import { fenceDetach } from './fence-detach';
@@ -19,8 +19,7 @@ export const processors: { [N in JobName]: Processor<N> } = {
   'disk.delete': diskDelete,
   'disk.expand': diskExpand,
   'snapshot.create': snapshotCreate,
-  // A snapshot is a disk that is never exported: deleting it is deleting a disk and its file.
-  'snapshot.delete': (data, ctx) => diskDelete(data, ctx),
+  'snapshot.delete': snapshotDelete,
   'fence.attach': fenceAttach,
   'fence.detach': fenceDetach,
   'migration.timeout': migrationTimeout,
