@@ -15,7 +15,7 @@ import { lstatOrUndefined } from '../host/fs';
  *    (/var/lib/kubelet2 is not under /var/lib/kubelet). When the parent does not exist yet (NodePublish creates the
  *    target with mkdir -p), the deepest existing ancestor is resolved instead: the missing components are created
  *    as plain directories below it, so the created chain stays where that ancestor is. An ancestor that exists but
- *    does not resolve (a dangling symlink) is refused;
+ *    does not resolve (a dangling symlink) is refused; a symlink loop keeps its errno (errno.ts: INVALID_ARGUMENT);
  *  - a symlink as the last component is refused, never followed.
  *
  * Codes. stage/publish/unstage/unpublish ('act'): a path whose real location is outside kubelet's dir is
@@ -57,8 +57,8 @@ async function resolveExisting(dir: string): Promise<{ real: string; missing: st
         return { real: await fsp.realpath(a), missing };
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return { dangling: a };
-        throw err;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return { dangling: a };
+        throw err; // ELOOP and the like: errno.ts gives them their clean code (a symlink loop: INVALID_ARGUMENT)
       }
     }
     missing.unshift(path.basename(a));

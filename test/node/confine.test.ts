@@ -39,6 +39,7 @@ describe('confinePath on a real tree', () => {
     symlinkSync(path.join(kubelet, 'plugins'), path.join(kubelet, 'pods/p1/in-link')); // parent symlink staying inside
     symlinkSync(path.join(root, 'outside/dir'), path.join(kubelet, 'pods/p1/volumes/mount-link')); // last component
     symlinkSync(path.join(root, 'nowhere'), path.join(kubelet, 'pods/p1/dangling'));
+    symlinkSync('loopy', path.join(kubelet, 'pods/p1/loopy'));
     writeFileSync(path.join(kubelet, 'pods/p1/a-file'), '');
     symlinkSync(path.join(root, 'data/kubelet-real'), path.join(root, 'kubelet-link')); // a kubelet dir that is a link
   });
@@ -82,5 +83,9 @@ describe('confinePath on a real tree', () => {
     );
     expect(err).toBeInstanceOf(GrpcError);
     expect((err as GrpcError).code).toBe(want);
+  });
+
+  test('a symlink loop in the chain keeps its errno, which the service edge answers INVALID_ARGUMENT (errno.ts)', async () => {
+    await expect(confinePath(kubelet, 'volume_path', path.join(kubelet, 'pods/p1/loopy/x'), 'lookup')).rejects.toMatchObject({ code: 'ELOOP' });
   });
 });
