@@ -26,7 +26,7 @@ export async function runNodeStage(tmp: string, cycles: number): Promise<NodeSta
   if (process.getuid?.() !== 0) return { cycles: 0, skipped: 'needs root (loop devices, mounts)' };
   const dir = mkdtempSync(path.join(tmp, 'rds-csi-bench-node-'));
   const cfg = loadConfig({ logLevel: 'silent', 'rds.basePath': '/pool/rds-csi' }, {});
-  const app = await startNode(cfg, { endpoint: `unix://${path.join(dir, 'node.sock')}`, node: { nodeId: 'bench', connector: 'loop', loopDataDir: dir, orphanIntervalMs: 0 } }, createLogger('silent'));
+  const app = await startNode(cfg, { endpoint: `unix://${path.join(dir, 'node.sock')}`, node: { nodeId: 'bench', connector: 'loop', loopDataDir: dir, kubeletDir: dir, orphanIntervalMs: 0 } }, createLogger('silent'));
   const client = new CsiGrpcClient(`unix://${path.join(dir, 'node.sock')}`);
   const toolSeconds = async (): Promise<number> => {
     const json = await app.metrics.registry.getMetricsAsJSON();

@@ -25,7 +25,7 @@ async function main(): Promise<number> {
   const out = (line: string): void => void process.stdout.write(line + '\n');
   out(`rds-csi demo: all-in-one in ${dir}`);
   const started = Date.now();
-  const aio = spawn(process.execPath, [cli, 'all-in-one', '--controller-endpoint', controllerEndpoint, '--node-endpoint', nodeEndpoint, '--data-dir', path.join(dir, 'rds'), '--log-level', 'warn'], {
+  const aio = spawn(process.execPath, [cli, 'all-in-one', '--controller-endpoint', controllerEndpoint, '--node-endpoint', nodeEndpoint, '--data-dir', path.join(dir, 'rds'), '--kubelet-dir', dir, '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const teardown = new Teardown();

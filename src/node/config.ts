@@ -30,6 +30,11 @@ export const nodeOptionsSchema = z
     sysfsRoot: z.string().startsWith('/').default('/sys'),
     devRoot: z.string().startsWith('/').default('/dev'),
     mountInfoFile: z.string().startsWith('/').default('/proc/self/mountinfo'),
+    /**
+     * kubelet's root directory. Every staging and target path of a request must lie under its real path
+     * (confine.ts); the chart passes `node.kubeletDir`, tests and all-in-one their temp root.
+     */
+    kubeletDir: z.string().startsWith('/').default('/var/lib/kubelet'),
     nvmeCommand: z.string().min(1).default('nvme'),
     /** Timeout of every ordinary host tool; the process is killed after it. */
     toolTimeoutMs: int.positive().default(30000),

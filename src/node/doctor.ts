@@ -110,8 +110,9 @@ export function formatDoctor(checks: DoctorCheck[]): string {
 }
 
 /** What `rds-csi doctor` runs: the node options as for `rds-csi node`, the real host; ok=false → exit non-zero. */
-export async function nodeDoctor(input: NodeOptionsInput, kubeletDir = '/var/lib/kubelet'): Promise<{ ok: boolean; text: string; checks: DoctorCheck[] }> {
+export async function nodeDoctor(input: NodeOptionsInput): Promise<{ ok: boolean; text: string; checks: DoctorCheck[] }> {
   const o = parseNodeOptions(input);
+  const kubeletDir = o.kubeletDir;
   const host = hostPort({ sysfsRoot: o.sysfsRoot, devRoot: o.devRoot, mountInfoFile: o.mountInfoFile });
   const checks = await runDoctor({ host, nvmeCommand: o.nvmeCommand, hostNqn: o.hostNqn ?? hostNqnForNode(o.nodeId), kubeletDir, loop: o.connector === 'loop' });
   return { ok: checks.every((c) => c.ok), text: formatDoctor(checks), checks };

@@ -3,6 +3,7 @@ import type { NodeExpandVolumeResponse } from '../generated/csi/v1/NodeExpandVol
 import { failedPrecondition, invalid, notFound, unavailable } from '../grpc/errors';
 import type { CallContext } from '../grpc/service';
 import { lstatOrUndefined, splitDev } from '../host/fs';
+import { confinePath } from './confine';
 import { callDeadline, type NodeDeps } from './deps';
 import { sleep } from './device';
 import { growFilesystem } from './filesystem';
@@ -16,11 +17,14 @@ import { accessModeOf, requirePath, requireVolumeId, requireVolumePath } from '.
  */
 export async function expandVolume(d: NodeDeps, req: NodeExpandVolumeRequest__Output, ctx: CallContext): Promise<NodeExpandVolumeResponse> {
   const volumeId = requireVolumeId(req.volumeId);
-  const volumePath = requireVolumePath('volume_path', req.volumePath);
+  const volumePathArg = requireVolumePath('volume_path', req.volumePath);
   if (req.volumeCapability) accessModeOf(req.volumeCapability, true); // optional here, but a closed set when sent
-  const staging = req.stagingTargetPath ? requirePath('staging_target_path', req.stagingTargetPath) : undefined;
+  const stagingArg = req.stagingTargetPath ? requirePath('staging_target_path', req.stagingTargetPath) : undefined;
   const required = Number(req.capacityRange?.requiredBytes ?? '0');
   if (!Number.isSafeInteger(required) || required < 0) throw invalid('capacity_range.required_bytes is not a valid size');
+  // Outside kubelet's dir or a symlink: no volume of ours can be there, NOT_FOUND (confine.ts).
+  const volumePath = await confinePath(d.opts.kubeletDir, 'volume_path', volumePathArg, 'lookup');
+  const staging = stagingArg ? await confinePath(d.opts.kubeletDir, 'staging_target_path', stagingArg, 'lookup') : undefined;
   const nqn = `${d.nqnPrefix}:${volumeId}`;
   return d.locks.run(volumeId, async () => {
     const st = await lstatOrUndefined(volumePath);

@@ -6,6 +6,7 @@ import type { NodeUnpublishVolumeResponse } from '../generated/csi/v1/NodeUnpubl
 import { alreadyExists, failedPrecondition } from '../grpc/errors';
 import { lstatOrUndefined } from '../host/fs';
 import { blockNodeAt, publishBlock } from './block-node';
+import { confinePath } from './confine';
 import type { NodeDeps } from './deps';
 import { ownership, unmountOwned } from './ownership';
 import { ensureStagedFs } from './stage';
@@ -22,11 +23,14 @@ import { checkAccessType, parseCapability, requirePath, requireVolumeId, volumeT
 
 export async function publishVolume(d: NodeDeps, req: NodePublishVolumeRequest__Output): Promise<NodePublishVolumeResponse> {
   const volumeId = requireVolumeId(req.volumeId);
-  const targetPath = requirePath('target_path', req.targetPath);
-  const staging = requirePath('staging_target_path', req.stagingTargetPath);
+  const targetArg = requirePath('target_path', req.targetPath);
+  const stagingArg = requirePath('staging_target_path', req.stagingTargetPath);
   const cap = parseCapability(req.volumeCapability);
   checkAccessType(req.volumeContext ?? {}, cap);
   const target = volumeTarget(volumeId, d.nqnPrefix, d.opts.connect, req.volumeContext ?? {}, req.publishContext ?? {}, false);
+  // Last checks, before anything is created, unmounted or mounted: both paths lie under kubelet's dir (confine.ts).
+  const targetPath = await confinePath(d.opts.kubeletDir, 'target_path', targetArg, 'act');
+  const staging = await confinePath(d.opts.kubeletDir, 'staging_target_path', stagingArg, 'act');
   const readOnly = req.readonly || cap.readOnlyMode;
   return d.locks.run(volumeId, async () => {
     const dev = await d.connector.find(target.nqn);
@@ -54,7 +58,8 @@ export async function publishVolume(d: NodeDeps, req: NodePublishVolumeRequest__
 
 export async function unpublishVolume(d: NodeDeps, req: NodeUnpublishVolumeRequest__Output): Promise<NodeUnpublishVolumeResponse> {
   const volumeId = requireVolumeId(req.volumeId);
-  const targetPath = requirePath('target_path', req.targetPath);
+  // Confined to kubelet's dir (confine.ts) before anything is unmounted or removed.
+  const targetPath = await confinePath(d.opts.kubeletDir, 'target_path', requirePath('target_path', req.targetPath), 'act');
   const nqn = `${d.nqnPrefix}:${volumeId}`;
   return d.locks.run(volumeId, async () => {
     const node = await blockNodeAt(targetPath);

@@ -5,6 +5,7 @@ import { alreadyExists, failedPrecondition } from '../grpc/errors';
 import type { CallContext } from '../grpc/service';
 import { lstatOrUndefined } from '../host/fs';
 import type { BlockDevice } from './connector';
+import { confinePath } from './confine';
 import { callDeadline, type NodeDeps } from './deps';
 import { type FsType, growFilesystem, isSupportedFs, makeFilesystem, stagingMountOptions } from './filesystem';
 import { unmountOwned } from './ownership';
@@ -19,10 +20,12 @@ import { type Capability, checkAccessType, fsTypeOf, parseCapability, requirePat
 
 export async function stageVolume(d: NodeDeps, req: NodeStageVolumeRequest__Output, ctx: CallContext): Promise<NodeStageVolumeResponse> {
   const volumeId = requireVolumeId(req.volumeId);
-  const staging = requirePath('staging_target_path', req.stagingTargetPath);
+  const stagingArg = requirePath('staging_target_path', req.stagingTargetPath);
   const cap = parseCapability(req.volumeCapability);
   checkAccessType(req.volumeContext ?? {}, cap);
   const target = volumeTarget(volumeId, d.nqnPrefix, d.opts.connect, req.volumeContext ?? {}, req.publishContext ?? {}, d.connector.kind === 'nvme-tcp');
+  // Last check, before anything is connected or mounted: the path lies under kubelet's dir (confine.ts).
+  const staging = await confinePath(d.opts.kubeletDir, 'staging_target_path', stagingArg, 'act');
   return d.locks.run(volumeId, async () => {
     const dev = await d.connector.attach(target, callDeadline(ctx, d.opts.deviceWaitMs));
     if (cap.kind === 'mount') await ensureStagedFs(d, target, dev, staging, cap, true);

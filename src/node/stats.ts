@@ -5,6 +5,7 @@ import type { VolumeUsage } from '../generated/csi/v1/VolumeUsage';
 import { notFound } from '../grpc/errors';
 import { lstatOrUndefined, splitDev, statfsUsage } from '../host/fs';
 import type { BlockDevice } from './connector';
+import { confinePath } from './confine';
 import type { NodeDeps } from './deps';
 import { ownership, type Shown } from './ownership';
 import { requireVolumeId, requireVolumePath } from './validate';
@@ -35,7 +36,8 @@ async function condition(d: NodeDeps, volumeId: string, dev: BlockDevice | undef
 
 export async function volumeStats(d: NodeDeps, req: NodeGetVolumeStatsRequest__Output): Promise<NodeGetVolumeStatsResponse> {
   const volumeId = requireVolumeId(req.volumeId);
-  const volumePath = requireVolumePath('volume_path', req.volumePath);
+  // Outside kubelet's dir or a symlink: no volume of ours can be there, NOT_FOUND (confine.ts).
+  const volumePath = await confinePath(d.opts.kubeletDir, 'volume_path', requireVolumePath('volume_path', req.volumePath), 'lookup');
   const st = await lstatOrUndefined(volumePath);
   if (!st) throw notFound(`volume path ${volumePath} does not exist`);
   const nqn = `${d.nqnPrefix}:${volumeId}`;

@@ -2,6 +2,7 @@ import type { NodeUnstageVolumeRequest__Output } from '../generated/csi/v1/NodeU
 import type { NodeUnstageVolumeResponse } from '../generated/csi/v1/NodeUnstageVolumeResponse';
 import { failedPrecondition } from '../grpc/errors';
 import { canonical } from '../host/fs';
+import { confinePath } from './confine';
 import type { NodeDeps } from './deps';
 import { unmountOwned } from './ownership';
 import { requirePath, requireVolumeId } from './validate';
@@ -14,7 +15,8 @@ import { requirePath, requireVolumeId } from './validate';
  */
 export async function unstageVolume(d: NodeDeps, req: NodeUnstageVolumeRequest__Output): Promise<NodeUnstageVolumeResponse> {
   const volumeId = requireVolumeId(req.volumeId);
-  const staging = requirePath('staging_target_path', req.stagingTargetPath);
+  // Confined to kubelet's dir (confine.ts) before anything is looked at under the lock, unmounted or removed.
+  const staging = await confinePath(d.opts.kubeletDir, 'staging_target_path', requirePath('staging_target_path', req.stagingTargetPath), 'act');
   const nqn = `${d.nqnPrefix}:${volumeId}`;
   return d.locks.run(volumeId, async () => {
     const stagingPath = await canonical(staging);

@@ -26,6 +26,8 @@ export interface AllInOneOptions {
   simulatorLatencyMs?: number;
   /** Node id of the embedded node plugin (default `all-in-one`). */
   nodeId?: string;
+  /** The embedded node plugin's kubelet dir: staging and target paths must lie under it (default /var/lib/kubelet). */
+  kubeletDir?: string;
 }
 
 export interface AllInOne {
@@ -91,7 +93,7 @@ export async function startAllInOne(base: Config, o: AllInOneOptions, log: Logge
     // With the embedded simulator the node attaches its backing files with losetup (no NVMe needed).
     const node = await startNode(
       cfg,
-      { endpoint: o.nodeEndpoint, node: simulator ? { nodeId, connector: 'loop', loopDataDir: simulator.dataDir } : { nodeId } },
+      { endpoint: o.nodeEndpoint, node: { nodeId, kubeletDir: o.kubeletDir, ...(simulator ? { connector: 'loop', loopDataDir: simulator.dataDir } : {}) } },
       log.child({ component: 'node' }),
     );
     closers.push(() => node.close());

@@ -20,7 +20,7 @@ describeRoot('snapshot restore and clone carry the data through the node plugin'
   beforeAll(async () => {
     h = await startHarness({ overrides: { nodes: 'n1', 'kubernetes.mode': 'off' } });
     const endpoint = `unix://${path.join(h.dir, 'node.sock')}`;
-    node = await startNode(h.cfg, { endpoint, node: { nodeId: 'n1', connector: 'loop', loopDataDir: h.sim.dataDir, orphanIntervalMs: 0 } }, createLogger('silent'));
+    node = await startNode(h.cfg, { endpoint, node: { nodeId: 'n1', connector: 'loop', loopDataDir: h.sim.dataDir, kubeletDir: h.dir, orphanIntervalMs: 0 } }, createLogger('silent'));
     nodeClient = new CsiClient(endpoint);
   });
   afterAll(async () => {

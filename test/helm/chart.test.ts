@@ -378,6 +378,11 @@ describe('what the templates promise (from the skeleton)', () => {
     expect((plugin.securityContext as Obj).privileged).toBe(true);
     const mounts = plugin.volumeMounts as Obj[];
     expect(mounts.find((m) => m.name === 'kubelet-dir')?.mountPropagation).toBe('Bidirectional');
+    // The node plugin confines every staging and target path to the kubelet dir it mounts (issue 18 item 1).
+    const args = plugin.args as string[];
+    expect(args).toContain('--kubelet-dir');
+    expect(sources.get('node-daemonset.yaml') ?? '').toMatch(/- --kubelet-dir\n\s+- \{\{ \$kubeletDir \| quote \}\}\n/);
+    expect(sources.get('node-daemonset.yaml') ?? '').toMatch(/mountPath: \{\{ \$kubeletDir \}\}\n\s+mountPropagation: Bidirectional/);
     const hostPaths = (spec.volumes as Obj[]).map((v) => (v.hostPath as Obj | undefined)?.path);
     expect(hostPaths).toEqual(expect.arrayContaining(['/dev', '/sys', '/etc/nvme']));
     for (const name of ['dev', 'sys', 'etc-nvme']) expect(mounts.some((m) => m.name === name)).toBe(true);
@@ -756,6 +761,14 @@ describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim()
     const r = spawnSync('helm', ['install', 'rds-csi', CHART, '--namespace', NS, '--dry-run=client', ...required, ...extra], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('NO AUTHENTICATION');
+  });
+
+  withHelm('node.kubeletDir reaches the node plugin as --kubelet-dir and as the mount of the kubelet dir', () => {
+    const ds = must(rendered(['--set', 'node.kubeletDir=/var/lib/k0s/kubelet/']).find((d) => d.kind === 'DaemonSet'), 'node DaemonSet');
+    const plugin = container(ds, 'rds-csi');
+    const args = plugin.args as string[];
+    expect(args[args.indexOf('--kubelet-dir') + 1]).toBe('/var/lib/k0s/kubelet');
+    expect((plugin.volumeMounts as Obj[]).find((m) => m.name === 'kubelet-dir')?.mountPath).toBe('/var/lib/k0s/kubelet');
   });
 
   withHelm('storage capacity on: CSIDriver storageCapacity, provisioner --enable-capacity with its pod and namespace, Role bound to the controller', () => {

@@ -34,7 +34,7 @@ describeRoot('metrics of a node process, scraped and parsed', () => {
     const endpoint = `unix://${path.join(dir, 'csi.sock')}`;
     const port = await freePort();
     node = await spawnCli(
-      ['node', '--endpoint', endpoint, '--node-id', 'node-metrics', '--connector', 'loop', '--loop-data-dir', dataDir, '--http-listen', `127.0.0.1:${port}`, '--log-level', 'info'],
+      ['node', '--endpoint', endpoint, '--node-id', 'node-metrics', '--connector', 'loop', '--loop-data-dir', dataDir, '--kubelet-dir', dir, '--http-listen', `127.0.0.1:${port}`, '--log-level', 'info'],
       { RDS_CSI_NQN_PREFIX: NQN_PREFIX, RDS_CSI_RDS_BASE_PATH: BASE_PATH },
       /"http":\d+[^\n]*"msg":"node ready"/,
     );

@@ -7,6 +7,7 @@ interface Flags extends CommonFlags {
   dataDir?: string;
   httpListen?: string;
   simulatorLatencyMs?: string;
+  kubeletDir?: string;
 }
 
 export function allInOneCommand(): Command {
@@ -17,6 +18,7 @@ export function allInOneCommand(): Command {
     .option('--data-dir <dir>', 'simulator data dir (default: a new temp dir, removed when all-in-one stops)')
     .option('--http-listen <host:port>', 'serve /metrics and /healthz')
     .option('--simulator-latency-ms <ms>', 'latency of every simulated RouterOS command')
+    .option('--kubelet-dir <dir>', "the node plugin's kubelet dir: staging and target paths must lie under it (default /var/lib/kubelet)")
     .action(async (flags: Flags) => {
       const cfg = configFromFlags({ ...flags, rdsAddress: undefined, redisUrl: undefined });
       const log = loggerFor(cfg, 'rds-csi');
@@ -32,6 +34,7 @@ export function allInOneCommand(): Command {
           dataDir: flags.dataDir,
           httpListen: flags.httpListen,
           simulatorLatencyMs: flags.simulatorLatencyMs ? Number(flags.simulatorLatencyMs) : undefined,
+          kubeletDir: flags.kubeletDir,
         },
         log,
       );

@@ -13,10 +13,9 @@ export function doctorCommand(): Command {
   doctor.addCommand(
     addNodeOptions(new Command('node'))
       .description('nvme-cli, nvme-tcp module, host NQN, mkfs/blkid/resize tools, kubelet dir propagation')
-      .option('--kubelet-dir <dir>', 'kubelet root dir', '/var/lib/kubelet')
       .option('--json', 'machine-readable output')
-      .action(async (flags: NodeFlags & { kubeletDir: string; json?: boolean }) => {
-        const res = await nodeDoctor(nodeOptionsFromFlags(flags), flags.kubeletDir);
+      .action(async (flags: NodeFlags & { json?: boolean }) => {
+        const res = await nodeDoctor(nodeOptionsFromFlags(flags));
         process.stdout.write(flags.json ? JSON.stringify(res.checks, null, 2) + '\n' : res.text + '\n');
         process.exitCode = res.ok ? 0 : 1;
       }),

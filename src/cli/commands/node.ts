@@ -12,6 +12,7 @@ export function addNodeOptions(cmd: Command): Command {
     .option('--loop-data-dir <dir>', 'loop connector: the simulator data dir')
     .option('--sysfs-root <dir>', 'sysfs root (tests)')
     .option('--dev-root <dir>', '/dev root (tests)')
+    .option('--kubelet-dir <dir>', "kubelet's root dir; every staging and target path must lie under it (default /var/lib/kubelet)")
     .option('--ctrl-loss-tmo <s>', 'default ctrl_loss_tmo (-1 = reconnect forever)')
     .option('--reconnect-delay <s>', 'default reconnect_delay')
     .option('--keep-alive-tmo <s>', 'default keep_alive_tmo')
@@ -26,6 +27,7 @@ export interface NodeFlags {
   loopDataDir?: string;
   sysfsRoot?: string;
   devRoot?: string;
+  kubeletDir?: string;
   ctrlLossTmo?: string;
   reconnectDelay?: string;
   keepAliveTmo?: string;
@@ -42,6 +44,7 @@ export function nodeOptionsFromFlags(f: NodeFlags): NodeOptionsInput {
     loopDataDir: f.loopDataDir,
     sysfsRoot: f.sysfsRoot,
     devRoot: f.devRoot,
+    kubeletDir: f.kubeletDir,
     connect: Object.values(connect).some((v) => v !== undefined) ? connect : undefined,
   };
 }

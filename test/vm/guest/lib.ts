@@ -31,6 +31,8 @@ import { parseMountInfo } from '../../../src/host/mountinfo';
 export const PREFIX = 'nqn.2026-11.com.mikrotik.rds-csi';
 export const PROJECT = process.env.PROJECT ?? '/host';
 export const RESULTS = process.env.RESULTS ?? '/results';
+/** kubelet's root dir in the guest: every staging and target path below is under it (src/node/confine.ts). */
+export const KUBELET_DIR = '/var/lib/kubelet';
 export const MAIN = path.join(PROJECT, 'dist/src/cli/main.js');
 export const BACKING_DIR = '/var/lib/rds-csi-vm';
 export const NVMET = '/sys/kernel/config/nvmet';
@@ -153,7 +155,9 @@ export class Plugin {
     const logFile = path.join(RESULTS, this.o.logName ?? 'node-plugin.log');
     const fd = openSync(logFile, 'a');
     writeSync(fd, `{"vm":"--- start ${++this.starts} at ${elapsed()} s ---"}\n`);
-    const args = [MAIN, 'node', '--endpoint', this.endpoint, '--node-id', this.o.nodeId ?? 'vm1', '--connector', 'nvme-tcp', '--nqn-prefix', PREFIX, '--log-level', 'debug'];
+    // The plugin acts only under kubelet's dir (default /var/lib/kubelet), which must exist as on a real node.
+    mkdirSync(KUBELET_DIR, { recursive: true });
+    const args = [MAIN, 'node', '--endpoint', this.endpoint, '--node-id', this.o.nodeId ?? 'vm1', '--connector', 'nvme-tcp', '--nqn-prefix', PREFIX, '--kubelet-dir', KUBELET_DIR, '--log-level', 'debug'];
     if (this.o.hostNqn) args.push('--hostnqn', this.o.hostNqn);
     args.push(...(this.o.extraArgs ?? []));
     const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '--enable-source-maps', ...this.o.env } });
