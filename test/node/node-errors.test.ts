@@ -65,7 +65,7 @@ describe('node plugin error answers', () => {
     const cap = { mount: { fsType: 'ext4', mountFlags: [] }, accessMode: { mode } };
     const r = await codeOf(env.client.nodeCall(method, method === 'NodeStageVolume' ? stage({ volumeCapability: cap }) : publish({ volumeCapability: cap })));
     expect(r.code).toBe(status.INVALID_ARGUMENT);
-    expect(r.details).toMatch(/access_mode .* is not an access mode/);
+    expect(r.details).toMatch(/access_mode\.mode .* is not a CSI access mode/);
   });
 
   test('expand with a volume_capability whose access mode is not in the CSI enum → INVALID_ARGUMENT', async () => {
