@@ -30,6 +30,12 @@ export const rdsSchema = z.object({
   /** api-ssl. With caFile, the server certificate must chain to that CA (pinning). */
   tls: bool.default(false),
   caFile: z.string().optional(),
+  /**
+   * Plain API (no TLS) is an explicit choice: without tls and without this, `rds-csi controller|worker` refuse to
+   * start (the RouterOS password would cross the network in clear). With it they start and log a warning.
+   * The embedded simulator of all-in-one/demo is on loopback and needs no such choice.
+   */
+  insecurePlaintext: bool.default(false),
   tlsServerName: z.string().optional(),
   connectTimeoutMs: z.coerce.number().int().positive().default(3000),
   callTimeoutMs: z.coerce.number().int().positive().default(10000),
