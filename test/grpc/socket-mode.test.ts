@@ -31,7 +31,7 @@ describe('CSI unix socket modes', () => {
   it.each([
     ['in directories it creates (made 0700)', ['new-a', 'new-b'], true],
     ['in a directory that exists (left as it is)', ['exists'], false],
-  ])('the socket is 0600 %s, made 0700', async (_what, parts, creates) => {
+  ])('the socket is 0600 %s', async (_what, parts, creates) => {
     const existing = path.join(dir, 'exists');
     mkdirSync(existing, { recursive: true, mode: 0o755 });
     const sockDir = path.join(dir, ...parts);
