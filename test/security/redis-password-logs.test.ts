@@ -5,6 +5,7 @@ import path from 'node:path';
 import { startRedisServer, type RedisServer } from '../../src/runtime/redis-server';
 import { startSimulator, type RunningSimulator } from '../../src/simulator';
 import { CLI, TEST_ENV } from '../support/processes';
+import { createLogger } from '../../src/log/logger';
 
 /**
  * Issue 18 item 2: a Redis that refuses the driver's password (rotated secret, chart re-render) must not make the
@@ -70,4 +71,24 @@ describe('a Redis that refuses the password', () => {
     });
     expect(parsed.flatMap((l) => commandKeys(l))).toEqual([]);
   }, 20000);
+});
+
+describe('the logger never writes what an error carries beyond type, message, stack and scalar fields', () => {
+  const withCommand = (): Error => Object.assign(new Error('WRONGPASS invalid username-password pair'), { command: { name: 'auth', args: [WRONG] }, code: 'WRONGPASS' });
+  it.each([
+    ['err', { err: withCommand() }],
+    ['error', { error: withCommand() }],
+    ['an Error as the first argument', withCommand()],
+    ['a cause', { err: new Error('wrapped', { cause: withCommand() }) }],
+    ['an AggregateError', { err: new AggregateError([withCommand()], 'all failed') }],
+    ['a plain object under err', { err: { message: 'x', command: { args: [WRONG] } } }],
+  ])('%s', (_what, obj) => {
+    const lines: string[] = [];
+    const log = createLogger('info', 'test', { write: (s: string) => void lines.push(s) });
+    log.error(obj, 'failed');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain(WRONG);
+    expect(commandKeys(JSON.parse(lines[0]))).toEqual([]);
+    expect(lines[0]).toMatch(/WRONGPASS|wrapped|all failed|"x"/);
+  });
 });
