@@ -76,15 +76,16 @@ describe('internal Redis password', () => {
 
   const withRedis = hasRedisServer() ? it : it.skip;
   withRedis.each([
-    ['a password', 'Abc123xyz', true],
-    ['a password with " and \\ and a space', 'p"a\\ss word', true],
-    ['no password file (auth disabled)', undefined, false],
-  ])('the start script runs redis-server with %s from the config file, and not in its command line', async (_what, password, auth) => {
+    ['a password', 'Abc123xyz', true, '\n'],
+    ['a password with " and \\ and a space', 'p"a\\ss word', true, '\n'],
+    ['a password without a final newline (a Secret key as written)', 'NoNewline42', true, ''],
+    ['no password file (auth disabled)', undefined, false, ''],
+  ])('the start script runs redis-server with %s from the config file, and not in its command line', async (_what, password, auth, eol) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-chart-redis-'));
     const script = (redis.command as string[])[2].replaceAll('/etc/redis-auth', path.join(dir, 'secret')).replaceAll('/run/redis', dir);
     if (password !== undefined) {
       mkdirSync(path.join(dir, 'secret'));
-      writeFileSync(path.join(dir, 'secret', 'password'), `${password}\n`);
+      writeFileSync(path.join(dir, 'secret', 'password'), `${password}${eol}`);
     }
     const port = await freePort();
     const child = spawn('sh', ['-c', script, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
