@@ -61,7 +61,7 @@ export async function startSim(dir: string, latencyMs: number): Promise<SimProce
 export async function startStack(o: StackOptions): Promise<Stack> {
   const sim = await startSim(o.dir, o.latencyMs);
   const socketPath = path.join(o.dir, 'controller.sock');
-  const common = ['--redis-url', o.redisUrl, '--rds-address', `127.0.0.1:${sim.port}`, '--rds-user', SIM_USER, '--log-level', 'warn'];
+  const common = ['--redis-url', o.redisUrl, '--rds-address', `127.0.0.1:${sim.port}`, '--rds-user', SIM_USER, '--rds-insecure-plaintext', '--log-level', 'warn'];
   const env = { RDS_CSI_RDS_PASSWORD: SIM_PASSWORD, RDS_CSI_WORKER_CONCURRENCY: String(o.concurrency), BENCH_LOOP_PROBE_DIR: o.dir };
   const children: Child[] = [];
   let client: BenchCsiClient | undefined;

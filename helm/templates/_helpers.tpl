@@ -220,6 +220,11 @@ Numbers go through int64: Helm reads values as float64 and would print 1048576 a
   value: {{ .Values.rds.port | int64 | quote }}
 - name: RDS_CSI_RDS_TLS
   value: {{ .Values.rds.tls.enabled | quote }}
+{{- if not .Values.rds.tls.enabled }}
+{{- /* rds.tls.enabled=false is the operator's explicit choice of plain API: the driver refuses it otherwise. */}}
+- name: RDS_CSI_RDS_INSECURE_PLAINTEXT
+  value: "true"
+{{- end }}
 {{- if include "rds-csi.pinCA" . }}
 {{- /* An environment variable rather than --rds-ca-file: `kubectl exec … rds-csi doctor controller` (and jobs,
        volumes, orphans) then runs with exactly the settings of the process it sits beside. */}}

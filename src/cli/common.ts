@@ -20,6 +20,7 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--rds-password-file <file>', 'file holding the RouterOS API password (or RDS_CSI_RDS_PASSWORD)')
     .option('--rds-tls', 'use api-ssl')
     .option('--rds-ca-file <file>', 'CA certificate to pin for api-ssl')
+    .option('--rds-insecure-plaintext', 'allow the plain RouterOS API without TLS (the password crosses the network in clear)')
     .option('--rds-pool <name>', 'RDS pool (disk with a mounted filesystem)')
     .option('--rds-base-path <path>', 'directory on RDS for backing files')
     .option('--rds-backend <name>', 'name of this RDS in the topology segment <driver name>/backend (default: default)')
@@ -44,6 +45,7 @@ export interface CommonFlags {
   rdsPasswordFile?: string;
   rdsTls?: boolean;
   rdsCaFile?: string;
+  rdsInsecurePlaintext?: boolean;
   rdsPool?: string;
   rdsBasePath?: string;
   rdsBackend?: string;
@@ -73,6 +75,7 @@ export function configFromFlags(f: CommonFlags, extra: Overrides = {}): Config {
     'rds.user': f.rdsUser,
     'rds.tls': f.rdsTls,
     'rds.caFile': f.rdsCaFile,
+    'rds.insecurePlaintext': f.rdsInsecurePlaintext,
     'rds.poolName': f.rdsPool,
     'rds.basePath': f.rdsBasePath,
     'rds.backend': f.rdsBackend,

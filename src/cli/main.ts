@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: DEBUG must lose node-routeros' namespaces before anything loads `debug` (src/cli/debug-env.ts).
+import './debug-env';
 import { Command } from 'commander';
 import { VERSION } from '../version';
 import { allInOneCommand } from './commands/all-in-one';

@@ -33,12 +33,24 @@ export const rdsSchema = z.object({
   /** api-ssl. With caFile, the server certificate must chain to that CA (pinning). */
   tls: bool.default(false),
   caFile: z.string().optional(),
+  /**
+   * Plain API (no TLS) is an explicit choice: without tls and without this, `rds-csi controller|worker` refuse to
+   * start (the RouterOS password would cross the network in clear). With it they start and log a warning.
+   * The embedded simulator of all-in-one/demo is on loopback and needs no such choice.
+   */
+  insecurePlaintext: bool.default(false),
   tlsServerName: z.string().optional(),
   connectTimeoutMs: z.coerce.number().int().positive().default(3000),
   callTimeoutMs: z.coerce.number().int().positive().default(10000),
   /** Consecutive transient failures before calls are refused at once (UNAVAILABLE). */
   breakerThreshold: z.coerce.number().int().positive().default(3),
   breakerOpenMs: z.coerce.number().int().positive().default(5000),
+  /**
+   * How long /metrics (pool capacity) and /healthz (RDS reachable) reuse one RouterOS answer: HTTP scrapes never
+   * make more than one RDS call per this interval, however many arrive (concurrent ones share the call in flight).
+   * CSI calls (GetCapacity, Probe) still ask RDS each time.
+   */
+  statusCacheMs: z.coerce.number().int().min(0).max(300000).default(10000),
   /** The pool (`/disk` item with a mounted file system) that holds the volumes. */
   poolName: z.string().regex(/^[A-Za-z0-9._-]+$/).default('pool'),
   /** Where backing files live on RDS; every path sent to RDS is checked to be under it. */

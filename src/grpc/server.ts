@@ -1,11 +1,17 @@
-import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 
 /**
  * A gRPC server on `unix:///path` (what CSI sidecars and kubelet use) or `tcp://host:port`. A stale unix socket
  * left by a crashed process is removed; any other file in the way is an error, never deleted.
+ *
+ * Modes are explicit, not left to the umask: the socket is 0600 (only its owner connects: kubelet and the node plugin
+ * are root; in the controller pod the sidecars share the driver's uid 65532), and directories the driver creates for
+ * it are 0700. A directory that already exists (a kubelet-made hostPath or emptyDir) is left as it is.
  */
+export const SOCKET_MODE = 0o600;
+export const SOCKET_DIR_MODE = 0o700;
 
 export interface RunningServer {
   endpoint: string;
@@ -24,8 +30,18 @@ export function parseEndpoint(endpoint: string): { address: string; socketPath?:
   throw new Error(`endpoint ${endpoint}: expected unix:///PATH or tcp://HOST:PORT`);
 }
 
+/** Creates the missing directories above the socket, each 0700 whatever the umask. */
+function ensureSocketDir(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = path.dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    mkdirSync(d, { mode: SOCKET_DIR_MODE });
+    chmodSync(d, SOCKET_DIR_MODE);
+  }
+}
+
 function clearStaleSocket(socketPath: string): void {
-  mkdirSync(path.dirname(socketPath), { recursive: true });
+  ensureSocketDir(path.dirname(socketPath));
   let st;
   try {
     st = lstatSync(socketPath);
@@ -47,6 +63,14 @@ export async function startServer(
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
+  if (socketPath) {
+    try {
+      chmodSync(socketPath, SOCKET_MODE);
+    } catch (err) {
+      server.forceShutdown();
+      throw err;
+    }
+  }
   return {
     endpoint,
     port,

@@ -1,10 +1,13 @@
 import pino, { type Logger } from 'pino';
+import { errorSerializer } from './error-serializer';
 
 export type { Logger };
 
 /**
  * Structured JSON logs. Secrets never reach the output: pino redacts the known secret-bearing keys wherever they
- * appear (CSI `secrets` maps, RouterOS passwords, Redis URLs with credentials are scrubbed by scrubUrl).
+ * appear (CSI `secrets` maps, RouterOS passwords, Redis URLs with credentials are scrubbed by scrubUrl), and an
+ * error under `err` or `error` is reduced to type, message, stack and a few scalar fields (error-serializer.ts): a
+ * library error's other properties (ioredis' `command.args`, holding the AUTH password) never reach the output.
  */
 export const REDACT_PATHS = [
   'secrets',
@@ -19,7 +22,13 @@ export const REDACT_PATHS = [
 
 export function createLogger(level: string, name = 'rds-csi', destination?: pino.DestinationStream): Logger {
   return pino(
-    { name, level, redact: { paths: REDACT_PATHS, censor: '[REDACTED]' }, base: { pid: process.pid } },
+    {
+      name,
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      serializers: { err: errorSerializer, error: errorSerializer },
+      base: { pid: process.pid },
+    },
     destination,
   );
 }

@@ -25,6 +25,7 @@ import { startHttpServer, startMountServer, type HttpServer } from './http-serve
 import { RedisAttachmentStore } from '../state/redis-attachment-store';
 import { clusterFromConfig } from './cluster-factory';
 import { rdsFromConfig } from './rds-factory';
+import { sharedResult } from './shared-result';
 import { startWorker, type WorkerApp } from './worker-app';
 
 /**
@@ -70,9 +71,12 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   const cluster = await clusterFromConfig(cfg, log);
   const snapOps = new SnapshotOperations({ store: snapshots, runner });
 
+  // The HTTP port's view of RDS (pool gauge, /healthz) is shared and cached: a scrape costs RDS nothing extra.
+  const cachedPool = sharedResult(() => rds.poolCapacity(), cfg.rds.statusCacheMs);
+  const cachedPing = sharedResult(() => rds.ping(), cfg.rds.statusCacheMs);
   metrics.setScrapeSources({
     queueCounts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'),
-    pool: () => rds.poolCapacity(),
+    pool: cachedPool,
     managed: async () => {
       const [volumes, snaps, atts] = await Promise.all([store.count(), snapshots.count(), attachments.all()]);
       return { volumes, snapshots: snaps, migrations: atts.filter((a) => a.migration).length };
@@ -113,8 +117,10 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     { definition: csi.Identity.service, handlers: buildHandlers(csi.Identity.service, 'Identity', identity, log, metrics) },
     { definition: csi.Controller.service, handlers: buildHandlers(csi.Controller.service, 'Controller', controller, log, metrics) },
   ]);
+  // The CSI Probe (unix socket, kubelet's liveness probe) asks live; /healthz over HTTP reads the cached RDS ping.
+  const httpChecks = checks.map((c) => (c.name === 'rds' ? { ...c, check: cachedPing } : c));
   const healthy = async (): Promise<boolean> => {
-    for (const c of checks) {
+    for (const c of httpChecks) {
       try {
         await c.check();
       } catch {

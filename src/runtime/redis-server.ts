@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +29,17 @@ export interface RedisServerOptions {
   /** Temp dir name prefix. */
   name?: string;
   port?: number;
+  /**
+   * requirepass. Written to a config file (mode 0600) in the data dir that redis-server reads, never passed on the
+   * command line, where every local user could read it in /proc/<pid>/cmdline and `ps`. The URL then carries it.
+   */
+  password?: string;
+}
+
+/** A redis.conf string value: double-quoted with `\` and `"` escaped (redis' sdssplitargs rules). */
+export function redisConfString(value: string): string {
+  if (/[\r\n\0]/.test(value)) throw new Error('a Redis password cannot contain CR, LF or NUL');
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 export const REDIS_INSTALL_HINT = 'apt-get install -y redis-server   (Debian/Ubuntu; as root)';
@@ -77,6 +88,13 @@ export async function startRedisServer(o: RedisServerOptions = {}): Promise<Redi
   const args = o.args
     ? o.args.map((a) => a.replace('{port}', String(port)).replace('{dir}', dir))
     : ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--maxmemory-policy', 'noeviction', ...(o.extraArgs ?? [])];
+  if (o.password !== undefined) {
+    if (o.args) throw new Error('startRedisServer: password with args: put requirepass in your own config file');
+    // The config file comes first: the options after it still apply, and only its path shows in `ps`.
+    const conf = path.join(dir, 'auth.conf');
+    writeFileSync(conf, `requirepass ${redisConfString(o.password)}\n`, { mode: 0o600 });
+    args.unshift(conf);
+  }
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -92,5 +110,6 @@ export async function startRedisServer(o: RedisServerOptions = {}): Promise<Redi
     await stop();
     throw err;
   }
-  return { url: `${o.scheme ?? 'redis'}://127.0.0.1:${port}`, port, pid: child.pid ?? -1, dir, child, stop };
+  const auth = o.password !== undefined ? `:${encodeURIComponent(o.password)}@` : '';
+  return { url: `${o.scheme ?? 'redis'}://${auth}127.0.0.1:${port}`, port, pid: child.pid ?? -1, dir, child, stop };
 }

@@ -10,7 +10,7 @@ import { VOLUME_QUEUE } from '../../src/queue/jobs';
 import { startController, type ControllerApp } from '../../src/runtime/controller-app';
 import { parseListen } from '../../src/runtime/http-server';
 import { startHarness, type Harness } from '../support/controller-harness';
-import { CLI, spawnCli, type CliProcess } from '../support/processes';
+import { CLI, TEST_ENV, spawnCli, type CliProcess } from '../support/processes';
 import { freePort } from '../support/redis';
 
 /**
@@ -321,7 +321,7 @@ describe('job dashboard (bull-board under /dashboard)', () => {
     });
 
     it('a dashboard credential file that cannot be read exits 2 naming the key', () => {
-      const res = spawnSync(process.execPath, [CLI, ...common(), '--dashboard-token-file', path.join(secrets, 'nope')], { encoding: 'utf8', timeout: 10000 });
+      const res = spawnSync(process.execPath, [CLI, ...common(), '--dashboard-token-file', path.join(secrets, 'nope')], { encoding: 'utf8', timeout: 10000, env: { ...process.env, ...TEST_ENV } });
       expect(res.status).toBe(2);
       expect(res.stderr).toMatch(/dashboard\.tokenFile/);
     });

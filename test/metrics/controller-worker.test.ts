@@ -30,7 +30,8 @@ describe('metrics of the controller and of a worker process, scraped and parsed'
   let queueCounts: Record<string, number>;
 
   beforeAll(async () => {
-    h = await startHarness({ withWorker: false, httpListen: '127.0.0.1:0', sim: { poolSizeBytes: POOL_BYTES } });
+    // rds.statusCacheMs 0: the pool gauge scraped after the volumes were made is a fresh read (see scrape-load.test.ts).
+    h = await startHarness({ withWorker: false, httpListen: '127.0.0.1:0', sim: { poolSizeBytes: POOL_BYTES }, overrides: { 'rds.statusCacheMs': 0 } });
     controllerUrl = `http://127.0.0.1:${h.controller?.http?.port}/metrics`;
     const port = await freePort();
     worker = await spawnCli(

@@ -13,8 +13,14 @@ export interface CliProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/**
+ * The tests talk to the simulator over loopback without TLS: they choose plain API for themselves (the CLI refuses it
+ * otherwise); a test of that refusal passes `RDS_CSI_RDS_INSECURE_PLAINTEXT: ''` (empty = unset).
+ */
+export const TEST_ENV: Record<string, string> = { RDS_CSI_RDS_INSECURE_PLAINTEXT: 'true' };
+
 export async function spawnCli(args: string[], env: Record<string, string>, readyPattern: RegExp, timeoutMs = 20000): Promise<CliProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...TEST_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args[0]} not ready after ${timeoutMs} ms:\n${out}`)), timeoutMs);

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { checkRdsTransport } from '../../runtime/rds-transport';
 import { addCommonOptions, configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
 
 interface Flags extends CommonFlags {
@@ -22,6 +23,8 @@ export function allInOneCommand(): Command {
     .action(async (flags: Flags) => {
       const cfg = configFromFlags({ ...flags, rdsAddress: undefined, redisUrl: undefined });
       const log = loggerFor(cfg, 'rds-csi');
+      // The embedded simulator listens on loopback; an RDS given with --rds-address follows the controller's rule.
+      if (flags.rdsAddress) checkRdsTransport(cfg.rds, log);
       const { startAllInOne } = await import('../../runtime/all-in-one');
       const { waitForSockets } = await import('../../runtime/wait-sockets');
       const aio = await startAllInOne(

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { addDashboardOptions, dashboardOverrides, type DashboardFlags } from '../../dashboard/flags';
+import { checkRdsTransport } from '../../runtime/rds-transport';
 import { addCommonOptions, configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
 
 export function controllerCommand(): Command {
@@ -11,6 +12,7 @@ export function controllerCommand(): Command {
     .action(async (flags: CommonFlags & DashboardFlags & { endpoint: string; httpListen?: string; withWorker?: boolean }) => {
       const cfg = configFromFlags(flags, dashboardOverrides(flags));
       const log = loggerFor(cfg, 'rds-csi-controller');
+      checkRdsTransport(cfg.rds, log);
       const { startController } = await import('../../runtime/controller-app');
       const app = await startController(cfg, { endpoint: flags.endpoint, httpListen: flags.httpListen, withWorker: flags.withWorker }, log);
       runUntilSignal(log, () => app.close());

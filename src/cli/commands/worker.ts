@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { checkRdsTransport } from '../../runtime/rds-transport';
 import { addCommonOptions, configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
 
 export function workerCommand(): Command {
@@ -9,6 +10,7 @@ export function workerCommand(): Command {
     .action(async (flags: CommonFlags & { concurrency?: string; httpListen?: string }) => {
       const cfg = configFromFlags(flags, { 'worker.concurrency': flags.concurrency });
       const log = loggerFor(cfg, 'rds-csi-worker');
+      checkRdsTransport(cfg.rds, log);
       const { startWorker } = await import('../../runtime/worker-app');
       const app = await startWorker(cfg, log, { httpListen: flags.httpListen });
       runUntilSignal(log, () => app.close());
