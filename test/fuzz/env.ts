@@ -126,7 +126,7 @@ export async function startFuzzEnv(): Promise<FuzzEnv> {
   const controller: ControllerApp = await startController(cfg, { endpoint: ctlEndpoint, withWorker: true }, log);
   const nodeApp: NodeApp = await startNode(
     cfg,
-    { endpoint: nodeEndpoint, metrics: new Metrics('node-fuzz'), node: { nodeId: NODE_ID, connector: 'loop', loopDataDir: sim.dataDir, orphanIntervalMs: 0, busyWaitMs: 300 } },
+    { endpoint: nodeEndpoint, metrics: new Metrics('node-fuzz'), node: { nodeId: NODE_ID, connector: 'loop', loopDataDir: sim.dataDir, kubeletDir: dir, orphanIntervalMs: 0, busyWaitMs: 300 } },
     log,
   );
   const ctl = new CsiClient(ctlEndpoint);
