@@ -209,6 +209,31 @@ describeRoot('node plugin safety on real mounts', () => {
     expect(await env.app.connector.find(`${env.cfg.nqnPrefix}:${id}`)).toBeUndefined();
   });
 
+  // Fuzz seed 1: unstage naming a path the volume is not staged at, while it is staged and published elsewhere, was
+  // FAILED_PRECONDITION; the spec says "not staged to the staging_target_path → 0 OK". Nothing may change.
+  test('unstage at a path the volume is not staged at: OK, and its real staging, publish and device stay', async () => {
+    const id = 'vol-unstage-elsewhere';
+    env.createVolume(id);
+    const staging = path.join(env.dir, 'staging-elsewhere');
+    const target = path.join(env.dir, 'pods', 'elsewhere');
+    const other = path.join(env.dir, 'not-the-staging');
+    mkdirSync(other);
+    await env.client.nodeCall('NodeStageVolume', stageReq(id, staging));
+    await env.client.nodeCall('NodePublishVolume', { ...stageReq(id, staging), targetPath: target });
+    writeFileSync(path.join(target, 'live.txt'), 'in use');
+    for (const p of [other, path.join(env.dir, 'never-made', 't')]) {
+      await env.client.nodeCall('NodeUnstageVolume', { volumeId: id, stagingTargetPath: p });
+    }
+    expect(isMountPoint(staging)).toBe(true);
+    expect(isMountPoint(target)).toBe(true);
+    expect(existsSync(other)).toBe(true);
+    expect(await env.app.connector.find(`${env.cfg.nqnPrefix}:${id}`)).toBeDefined();
+    expect(readFileSync(path.join(target, 'live.txt'), 'utf8')).toBe('in use');
+    await env.client.nodeCall('NodeUnpublishVolume', { volumeId: id, targetPath: target });
+    await env.client.nodeCall('NodeUnstageVolume', { volumeId: id, stagingTargetPath: staging });
+    expect(await env.app.connector.find(`${env.cfg.nqnPrefix}:${id}`)).toBeUndefined();
+  });
+
   test('a second call on a busy volume waits briefly, then ABORTED; the first completes', async () => {
     const id = 'vol-busy';
     env.createVolume(id);
