@@ -62,7 +62,11 @@ export async function growFilesystem(host: HostPort, dev: BlockDevice, fsType: s
   else if (fsType === 'xfs') r = await host.run('xfs_growfs', [mountPoint], { timeoutMs });
   else throw new HostError(`cannot grow a ${fsType} file system`, 'precondition');
   if (!ok(r)) {
-    const hint = /Permission denied/i.test(r.stderr) && fsType.startsWith('ext') ? ' (online ext4 resize needs CAP_SYS_RESOURCE in the node plugin container)' : '';
-    throw new HostError(`growing ${fsType} on ${dev.path} failed${hint}: ${describeResult(r)}`, 'internal');
+    // Without CAP_SYS_RESOURCE the kernel refuses online ext4 resize: this node cannot grow a mounted ext4 — the
+    // NodeExpandVolume row "the underlying filesystem does not support expansion of published or staged volumes"
+    // (FAILED_PRECONDITION), not a fault of the call (INTERNAL).
+    const noCap = /Permission denied/i.test(r.stderr) && fsType.startsWith('ext');
+    const hint = noCap ? ' (online ext4 resize needs CAP_SYS_RESOURCE in the node plugin container)' : '';
+    throw new HostError(`growing ${fsType} on ${dev.path} failed${hint}: ${describeResult(r)}`, noCap ? 'precondition' : 'internal');
   }
 }

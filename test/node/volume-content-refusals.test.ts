@@ -78,7 +78,10 @@ describeRoot('volume content refusals (real devices)', () => {
     truncateSync(env.fileOf(id), 128 * MiB); // what ControllerExpandVolume does to the simulator's file
     const ok = await codeOf(env.client.nodeCall('NodeExpandVolume', req, 60000));
     // Online ext4 grow needs CAP_SYS_RESOURCE; without it the device part still succeeded (the error names the grow).
-    if (ok.code !== undefined) expect(ok.details).toMatch(/CAP_SYS_RESOURCE/);
+    if (ok.code !== undefined) {
+      expect(ok.code).toBe(status.FAILED_PRECONDITION);
+      expect(ok.details).toMatch(/CAP_SYS_RESOURCE/);
+    }
     await env.client.nodeCall('NodeUnpublishVolume', { volumeId: id, targetPath: target });
     await env.client.nodeCall('NodeUnstageVolume', { volumeId: id, stagingTargetPath: staging });
   });
