@@ -234,6 +234,32 @@ describeRoot('node plugin safety on real mounts', () => {
     expect(await env.app.connector.find(`${env.cfg.nqnPrefix}:${id}`)).toBeUndefined();
   });
 
+  // Fuzz (default run, seed 149325440): NodeUnpublishVolume naming a non-empty directory the volume was never mounted
+  // at answered FAILED_PRECONDITION. The volume is not published there, so the call is done: OK, and the directory
+  // and its files stay. The same after a real unpublish from a target that had files under the mount.
+  test('unpublish at a non-empty directory: OK, nothing in it deleted (never published there, and published over files)', async () => {
+    const id = 'vol-unpub-nonempty';
+    env.createVolume(id);
+    const staging = path.join(env.dir, 'staging-unpub-nonempty');
+    const never = path.join(env.dir, 'pods', 'never-published');
+    const over = path.join(env.dir, 'pods', 'published-over-files');
+    for (const dir of [never, over]) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'not-the-volume.txt'), 'kept');
+    }
+    await env.client.nodeCall('NodeStageVolume', stageReq(id, staging));
+    await env.client.nodeCall('NodePublishVolume', { ...stageReq(id, staging), targetPath: over });
+    expect(existsSync(path.join(over, 'not-the-volume.txt'))).toBe(false); // hidden under the bind
+    for (const target of [never, over]) {
+      await env.client.nodeCall('NodeUnpublishVolume', { volumeId: id, targetPath: target });
+      await env.client.nodeCall('NodeUnpublishVolume', { volumeId: id, targetPath: target }); // idempotent
+      expect(isMountPoint(target)).toBe(false);
+      expect(readFileSync(path.join(target, 'not-the-volume.txt'), 'utf8')).toBe('kept');
+    }
+    expect(isMountPoint(staging)).toBe(true);
+    await env.client.nodeCall('NodeUnstageVolume', { volumeId: id, stagingTargetPath: staging });
+  });
+
   test('a second call on a busy volume waits briefly, then ABORTED; the first completes', async () => {
     const id = 'vol-busy';
     env.createVolume(id);
