@@ -182,11 +182,11 @@ describeRoot('node plugin safety on real mounts', () => {
     expect(existsSync(target)).toBe(false);
     expect(readFileSync(path.join(staging, 'precious.txt'), 'utf8')).toBe('do not delete');
 
-    // A target directory with files of its own (not on the volume) is left alone, not deleted recursively.
+    // A target directory with files of its own (not on the volume) is left alone, not deleted recursively; the
+    // volume is not published there, so the answer is OK (it was FAILED_PRECONDITION, which the fuzzer flagged).
     mkdirSync(target, { recursive: true });
     writeFileSync(path.join(target, 'underneath.txt'), 'x');
-    const r = await codeOf(env.client.nodeCall('NodeUnpublishVolume', { volumeId: id, targetPath: target }));
-    expect(r.code).toBe(9);
+    await env.client.nodeCall('NodeUnpublishVolume', { volumeId: id, targetPath: target });
     expect(readFileSync(path.join(target, 'underneath.txt'), 'utf8')).toBe('x');
   });
 
