@@ -3,7 +3,7 @@ import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapabil
 import { accessModeOf } from '../grpc/enums';
 import { invalid, GrpcError } from '../grpc/errors';
 import { status } from '@grpc/grpc-js';
-import { decideSize, type CapacityLimits } from '../domain/sizes';
+import { decideSize, fmt, fsMinimumBytes, type CapacityLimits } from '../domain/sizes';
 import type { AccessType } from '../state/volume-record';
 
 /**
@@ -112,6 +112,17 @@ export function contentSourceOf(req: CreateVolumeRequest__Output): ContentSource
 }
 
 /**
+ * A volume that will hold xfs is made at least as big as mkfs.xfs needs (domain/sizes.ts FS_MIN_BYTES): the size
+ * is rounded up within limit_bytes, and a limit below that minimum is OUT_OF_RANGE — otherwise NodeStageVolume
+ * could only refuse the volume later.
+ */
+export function withFsMinimum(limits: CapacityLimits, fsType: string): CapacityLimits {
+  const min = fsMinimumBytes(fsType);
+  if (min <= limits.minBytes) return limits;
+  return { ...limits, minBytes: min, minReason: `an ${fsType} file system needs at least ${fmt(min)}; ask for ext4 or allow a larger volume` };
+}
+
+/**
  * `sourceBytes`: size of the snapshot or volume the new volume is made from; the volume is at least that big, and
  * a limit below it is OUT_OF_RANGE.
  */
@@ -127,7 +138,7 @@ export function validateCreateVolume(req: CreateVolumeRequest__Output, limits: C
     }
     required = Math.max(required, sourceBytes);
   }
-  const size = decideSize(required, limit, limits);
+  const size = decideSize(required, limit, withFsMinimum(limits, caps.fsType));
   if (!size.ok) throw new GrpcError(status[size.code], size.message);
 
   const driverParams: Record<string, string> = {};

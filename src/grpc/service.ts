@@ -60,7 +60,7 @@ export function buildHandlers<H>(
       const finish = (code: grpc.status, err?: unknown): void => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         metrics?.rpcDuration.observe({ method, code: codeName(code) }, seconds);
-        const entry = { method, code: codeName(code), durationMs: Math.round(seconds * 1e4) / 10, request: stripSecrets(call.request) };
+        const entry = { code: codeName(code), durationMs: Math.round(seconds * 1e4) / 10, request: stripSecrets(call.request) };
         if (code === grpc.status.OK) ctx.log.info(entry, 'rpc ok');
         else if (err instanceof GrpcError || code === grpc.status.UNIMPLEMENTED) ctx.log.warn({ ...entry, error: messageForLog(err) }, 'rpc failed');
         else ctx.log.error({ ...entry, err: errorForLog(err) }, 'rpc failed with an unexpected error');

@@ -1,6 +1,6 @@
 import type { NodeExpandVolumeRequest__Output } from '../generated/csi/v1/NodeExpandVolumeRequest';
 import type { NodeExpandVolumeResponse } from '../generated/csi/v1/NodeExpandVolumeResponse';
-import { failedPrecondition, invalid, notFound, unavailable } from '../grpc/errors';
+import { failedPrecondition, invalid, notFound } from '../grpc/errors';
 import type { CallContext } from '../grpc/service';
 import { lstatOrUndefined, splitDev } from '../host/fs';
 import { confinePath } from './confine';
@@ -45,8 +45,15 @@ export async function expandVolume(d: NodeDeps, req: NodeExpandVolumeRequest__Ou
       await sleep(100);
       dev = await d.connector.find(nqn);
     }
-    if (!dev) throw unavailable(`the device of volume ${volumeId} went away during the rescan`);
-    if (dev.sizeBytes < required) throw unavailable(`device ${dev.path} has ${dev.sizeBytes} bytes after the rescan, ${required} required; retry`);
+    if (!dev) throw notFound(`the device of volume ${volumeId} went away during the rescan; it is not connected on this node`);
+    // Not UNAVAILABLE: the spec's NodeExpandVolume table has no row for it. Not OUT_OF_RANGE either: that row is "the
+    // capacity range is not allowed by the Plugin", and kubelet marks it infeasible (pkg/volume/csi/expander.go
+    // isInfeasibleError: INVALID_ARGUMENT, OUT_OF_RANGE, NOT_FOUND) — stuck until the user edits the PVC — although
+    // the range is fine once ControllerExpandVolume has grown the disk. FAILED_PRECONDITION is the volume's state:
+    // kubelet takes it as "expand later" (inUseError) and tries again at the next stage instead of looping.
+    if (dev.sizeBytes < required) {
+      throw failedPrecondition(`the device ${dev.path} has ${dev.sizeBytes} bytes after a rescan, ${required} required: ControllerExpandVolume must grow the volume first`);
+    }
     if (mount) {
       if (mount.major !== dev.major || mount.minor !== dev.minor) throw failedPrecondition(`${mount.mountPoint} shows ${mount.major}:${mount.minor}, not the volume's device ${dev.path}; restage first`);
       await growFilesystem(d.host, dev, mount.fsType, mount.mountPoint, d.opts.formatTimeoutMs);

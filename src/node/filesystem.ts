@@ -41,9 +41,18 @@ export function stagingMountOptions(fsType: FsType, flags: string[], readOnly: b
   return opts;
 }
 
+/**
+ * mkfs on the volume's own, proven-blank device (probe.ts). When it refuses, the reason is the volume (too small, a
+ * size mkfs cannot lay out) far more often than the node, so the caller gets FAILED_PRECONDITION with mkfs's own
+ * first lines (mkfs.xfs prints its reason first, then its usage text); a timeout is UNAVAILABLE (retry).
+ */
 export async function makeFilesystem(host: HostPort, dev: BlockDevice, fsType: FsType, timeoutMs: number): Promise<void> {
   const r = await host.run(`mkfs.${fsType}`, ['-q', dev.path], { timeoutMs });
-  if (!ok(r)) throw new HostError(`mkfs.${fsType} on ${dev.path} failed: ${describeResult(r)}`, 'internal');
+  if (ok(r)) return;
+  if (r.timedOut) throw new HostError(`mkfs.${fsType} on ${dev.path} did not finish: ${describeResult(r)}; retry`, 'unavailable');
+  const said = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(0, 3).join(' | ').slice(0, 500);
+  const how = r.code === null ? `was killed by ${r.signal ?? 'a signal'}` : `exited ${r.code}`;
+  throw new HostError(`mkfs.${fsType} on ${dev.path} ${how}${said ? `: ${said}` : ''}; the volume was not formatted`, 'precondition');
 }
 
 /** Grow a mounted file system to the device size (a no-op when it already fills the device). */
@@ -53,7 +62,11 @@ export async function growFilesystem(host: HostPort, dev: BlockDevice, fsType: s
   else if (fsType === 'xfs') r = await host.run('xfs_growfs', [mountPoint], { timeoutMs });
   else throw new HostError(`cannot grow a ${fsType} file system`, 'precondition');
   if (!ok(r)) {
-    const hint = /Permission denied/i.test(r.stderr) && fsType.startsWith('ext') ? ' (online ext4 resize needs CAP_SYS_RESOURCE in the node plugin container)' : '';
-    throw new HostError(`growing ${fsType} on ${dev.path} failed${hint}: ${describeResult(r)}`, 'internal');
+    // Without CAP_SYS_RESOURCE the kernel refuses online ext4 resize: this node cannot grow a mounted ext4 — the
+    // NodeExpandVolume row "the underlying filesystem does not support expansion of published or staged volumes"
+    // (FAILED_PRECONDITION), not a fault of the call (INTERNAL).
+    const noCap = /Permission denied/i.test(r.stderr) && fsType.startsWith('ext');
+    const hint = noCap ? ' (online ext4 resize needs CAP_SYS_RESOURCE in the node plugin container)' : '';
+    throw new HostError(`growing ${fsType} on ${dev.path} failed${hint}: ${describeResult(r)}`, noCap ? 'precondition' : 'internal');
   }
 }

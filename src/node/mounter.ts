@@ -23,13 +23,15 @@ export interface Mounter {
 }
 
 const MAX_STACK = 64;
+/** mount(8) "RETURN CODES": 32 = mount failure (1 usage, 2 system error, 4 internal bug, 8 interrupted, 16 mtab, 64 some succeeded). */
+const MOUNT_FAILURE = 32;
 
 export function mounter(host: HostPort): Mounter {
   const mountAt = async (p: string): Promise<MountEntry | undefined> => (await host.mounts()).top(await canonical(p));
 
-  const run = async (args: string[], timeoutMs: number, what: string): Promise<void> => {
+  const run = async (args: string[], timeoutMs: number, what: string, failure: HostError['kind'] = 'internal'): Promise<void> => {
     const r = await host.run(args[0] ?? '', args.slice(1), { timeoutMs });
-    if (!ok(r)) throw new HostError(`${what} failed: ${describeResult(r)}`, r.timedOut ? 'unavailable' : 'internal');
+    if (!ok(r)) throw new HostError(`${what} failed: ${describeResult(r)}`, r.timedOut ? 'unavailable' : r.code === MOUNT_FAILURE ? failure : 'internal');
   };
 
   return {
@@ -37,7 +39,10 @@ export function mounter(host: HostPort): Mounter {
     async mount(source, target, fsType, options, timeoutMs) {
       const args = ['mount', '-t', fsType];
       if (options.length) args.push('-o', options.join(','));
-      await run([...args, source, target], timeoutMs, `mounting ${source} at ${target}`);
+      // Exit 32 is the kernel refusing this source with these options (wrong or damaged file system, the file system
+      // already mounted elsewhere with another read-only flag, an option it does not know): a condition of the
+      // volume and the request, FAILED_PRECONDITION with mount's own message — not a fault of the node.
+      await run([...args, source, target], timeoutMs, `mounting ${source} at ${target}`, 'precondition');
     },
     async bind(source, target, readOnly, timeoutMs) {
       await run(['mount', '--bind', source, target], timeoutMs, `bind mount of ${source} at ${target}`);

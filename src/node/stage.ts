@@ -10,6 +10,8 @@ import { callDeadline, type NodeDeps } from './deps';
 import { type FsType, growFilesystem, isSupportedFs, makeFilesystem, stagingMountOptions } from './filesystem';
 import { unmountOwned } from './ownership';
 import { probeDevice } from './probe';
+import { currentSize } from './device';
+import { fsMinimumBytes } from '../domain/sizes';
 import { type Capability, checkAccessType, fsTypeOf, parseCapability, requirePath, requireVolumeId, volumeTarget } from './validate';
 
 /**
@@ -39,6 +41,13 @@ async function ensureDir(p: string): Promise<void> {
   else if (!st.isDirectory()) throw failedPrecondition(`${p} exists and is not a directory`);
 }
 
+/** A file system mkfs cannot make on a device this small is refused before mkfs runs (domain/sizes.ts). */
+async function checkFsMinimum(d: NodeDeps, dev: BlockDevice, fsType: FsType): Promise<void> {
+  const min = fsMinimumBytes(fsType);
+  const size = (await currentSize(d.host.sysfs, dev)) ?? dev.sizeBytes;
+  if (size < min) throw failedPrecondition(`the volume is ${size} bytes, ${fsType} needs at least ${min}: use ext4 or a larger volume; ${dev.path} was not formatted`);
+}
+
 /** Decide the file system to mount from the probe; format only an unambiguously empty device. */
 async function prepareFs(d: NodeDeps, dev: BlockDevice, cap: Capability, allowFormat: boolean): Promise<{ fsType: FsType; formatted: boolean }> {
   const probe = await probeDevice(d.host, dev, d.opts.toolTimeoutMs);
@@ -48,6 +57,7 @@ async function prepareFs(d: NodeDeps, dev: BlockDevice, cap: Capability, allowFo
       if (!allowFormat) throw failedPrecondition(`${dev.path} holds no file system; it was staged before, so it is not formatted now`);
       if (cap.readOnlyMode) throw failedPrecondition(`${dev.path} holds no file system and the access mode is read-only; nothing to mount`);
       const fsType = fsTypeOf(cap);
+      await checkFsMinimum(d, dev, fsType);
       d.log.info({ device: dev.path, fsType }, 'probe found nothing on the device; formatting');
       await makeFilesystem(d.host, dev, fsType, d.opts.formatTimeoutMs);
       return { fsType, formatted: true };

@@ -20,14 +20,30 @@ export async function unstageVolume(d: NodeDeps, req: NodeUnstageVolumeRequest__
   const nqn = `${d.nqnPrefix}:${volumeId}`;
   return d.locks.run(volumeId, async () => {
     const stagingPath = await canonical(staging);
-    const inUse = async (ignoreStaging: boolean): Promise<void> => {
+    /** Why the device may not be disconnected (it is mounted or held), or undefined. */
+    const busy = async (ignoreStaging: boolean): Promise<string | undefined> => {
       const dev = await d.connector.find(nqn);
-      if (!dev) return;
+      if (!dev) return undefined;
       const users = (await d.host.mounts()).ofDevice(dev.major, dev.minor).filter((u) => !ignoreStaging || u.mountPoint !== stagingPath);
-      if (users.length) throw failedPrecondition(`device ${dev.path} of volume ${volumeId} is still mounted at ${users.map((u) => u.mountPoint).join(', ')}; not unstaging`);
+      if (users.length) return `device ${dev.path} of volume ${volumeId} is still mounted at ${users.map((u) => u.mountPoint).join(', ')}; not unstaging`;
       const holders = await d.host.sysfs.blockHolders(dev.major, dev.minor);
-      if (holders.length) throw failedPrecondition(`device ${dev.path} of volume ${volumeId} is held by ${holders.join(', ')}; not unstaging`);
+      if (holders.length) return `device ${dev.path} of volume ${volumeId} is held by ${holders.join(', ')}; not unstaging`;
+      return undefined;
     };
+    const inUse = async (ignoreStaging: boolean): Promise<void> => {
+      const why = await busy(ignoreStaging);
+      if (why) throw failedPrecondition(why);
+    };
+    // Not staged at this path ("MUST reply 0 OK", spec NodeUnstageVolume) while the device is in use elsewhere (staged
+    // at another path, published): nothing here to undo, and the device stays. With the device unused, an earlier
+    // unstage that unmounted but did not disconnect is finished below.
+    if (!(await d.mounter.mountAt(staging))) {
+      const why = await busy(false);
+      if (why) {
+        d.log.info({ volumeId, staging, why }, 'volume is not staged at this path; its device is in use elsewhere and stays connected');
+        return {};
+      }
+    }
     // Refuse before touching anything while a publish target (or anything else) still uses the device.
     await inUse(true);
     await unmountOwned(d, volumeId, nqn, staging); // only mounts attributable to the volume; a foreign one is refused

@@ -101,6 +101,34 @@ describe('controller against redis-server and the RouterOS simulator', () => {
     ['missing source volume', { ...createReq('v'), volumeContentSource: { volume: { volumeId: 'vol-nope-000000000000' } } }, status.NOT_FOUND, /does not exist/],
     ['a snapshot id as source volume', { ...createReq('v'), volumeContentSource: { volume: { volumeId: 'snap-x' } } }, status.NOT_FOUND, /does not exist/],
   ];
+  // The fuzzer's finding A: mkfs.xfs refuses devices under 300 MiB (domain/sizes.ts FS_MIN_BYTES), so a volume whose
+  // capabilities ask for xfs is made at least that big — rounded up within limit_bytes, OUT_OF_RANGE below it.
+  const XFS = { mount: { fsType: 'xfs' }, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
+  const fsMinimum: Array<[string, object, number | RegExp]> = [
+    ['xfs, 16 MiB asked: 300 MiB made', createReq('xfs-small', 16 * MiB, [XFS]), 300 * MiB],
+    ['xfs, no size asked: the default (1 GiB, above the minimum)', { ...createReq('xfs-default'), capacityRange: undefined, volumeCapabilities: [XFS] }, GiB],
+    ['xfs beside a mount capability without fs_type', createReq('xfs-mixed', 16 * MiB, [{ mount: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } }, XFS]), 300 * MiB],
+    ['xfs, 16 MiB asked, limit 1 GiB: 300 MiB made', { ...createReq('xfs-limit', 16 * MiB, [XFS]), capacityRange: { requiredBytes: String(16 * MiB), limitBytes: String(GiB) } }, 300 * MiB],
+    ['xfs, 400 MiB asked: as asked', createReq('xfs-big', 400 * MiB, [XFS]), 400 * MiB],
+    ['ext4, 16 MiB asked: as asked', createReq('ext4-small', 16 * MiB), 16 * MiB],
+    ['xfs, limit 64 MiB', { ...createReq('xfs-low-limit', 16 * MiB, [XFS]), capacityRange: { requiredBytes: String(16 * MiB), limitBytes: String(64 * MiB) } }, /limit 64 MiB is below the minimum volume size 300 MiB \(an xfs file system needs at least 300 MiB; ask for ext4 or allow a larger volume\)/],
+  ];
+  it.each(fsMinimum)('sizes for the file system: %s', async (_what, req, want) => {
+    const name = (req as { name: string }).name;
+    if (want instanceof RegExp) {
+      const res = await codeOf(h.client.ctl('CreateVolume', req));
+      expect(res.code).toBe(status.OUT_OF_RANGE);
+      expect(res.details).toMatch(want);
+      expect(h.sim.disks().find((d) => d.slot === name)).toBeUndefined();
+      return;
+    }
+    const res = await h.client.ctl('CreateVolume', req);
+    expect(res.volume.capacityBytes).toBe(String(want));
+    expect(h.sim.disks().find((d) => d.slot === res.volume.volumeId)?.fileSize).toBe(want);
+    expect((await h.client.ctl('CreateVolume', req)).volume).toEqual(res.volume); // the same request again: the same volume
+    await h.client.ctl('DeleteVolume', { volumeId: res.volume.volumeId });
+  });
+
   it.each(bad)('rejects %s before anything reaches the queue', async (_what, req, code, message) => {
     const before = h.sim.disks().length;
     const res = await codeOf(h.client.ctl('CreateVolume', req));

@@ -42,11 +42,17 @@ const PER_RPC: Record<string, number[]> = {
  * Conditions no table row covers, answered with the canonical gRPC code for them. The Error Scheme makes the tables
  * the codes that MUST be used for the conditions they list, not the only codes: "Each RPC defines a set of gRPC
  * error codes that MUST be returned by the plugin when specified conditions are encountered." Kept narrow: only
- * a path that holds a mount which is not the named volume's (issue 11 item 1: refused and left alone).
+ * a path that holds a mount which is not the named volume's (issue 11 item 1: refused and left alone), and an
+ * unstage while the volume's device is still in use (the CO skipped NodeUnpublishVolume).
  */
 const UNLISTED: Record<string, Array<[number, RegExp]>> = {
   NodeUnpublishVolume: [[FAILED_PRECONDITION, /which is not volume \S+'s/]],
-  NodeUnstageVolume: [[FAILED_PRECONDITION, /which is not volume \S+'s/]],
+  // "The CO MUST guarantee that this RPC is called after all NodeUnpublishVolume have been called" (spec,
+  // NodeUnstageVolume); the fuzzer does not, and unstaging from under a publish target is refused, untouched.
+  NodeUnstageVolume: [
+    [FAILED_PRECONDITION, /which is not volume \S+'s/],
+    [FAILED_PRECONDITION, /of volume \S+ is (still mounted at|held by) .*; not unstaging$/],
+  ],
 };
 
 /** gRPC itself refuses a message over the server's receive limit with RESOURCE_EXHAUSTED before any handler runs. */

@@ -13,6 +13,8 @@ import { CsiClient, codeOf } from '../support/csi-client';
 /** The one logging interceptor: every RPC logged once with outcome and duration, secrets never in the output. */
 describe('RPC logging', () => {
   const lines: Array<Record<string, unknown>> = [];
+  /** The JSON text as written: JSON.parse keeps only the last of two equal keys, the text shows both. */
+  const raw: string[] = [];
   let server: RunningServer;
   let client: CsiClient;
   let dir: string;
@@ -21,7 +23,10 @@ describe('RPC logging', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-log-'));
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
-        for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+        for (const l of chunk.toString().split('\n').filter(Boolean)) {
+          raw.push(l);
+          lines.push(JSON.parse(l) as Record<string, unknown>);
+        }
         cb();
       },
     });
@@ -50,6 +55,7 @@ describe('RPC logging', () => {
     ['ControllerExpandVolume', { volumeId: 'v', secrets: { k: 'hunter2' } }, grpc.status.UNIMPLEMENTED, 'UNIMPLEMENTED'],
   ])('%s is logged once with its code and duration, without secrets', async (method, req, code, codeName) => {
     lines.length = 0;
+    raw.length = 0;
     const res = await codeOf(client.ctl(method, req));
     expect(res.code ?? grpc.status.OK).toBe(code);
     const mine = lines.filter((l) => l.method === `Controller.${method}`);
@@ -57,6 +63,9 @@ describe('RPC logging', () => {
     expect(mine[0]).toMatchObject({ code: codeName });
     expect(typeof mine[0].durationMs).toBe('number');
     expect(JSON.stringify(lines)).not.toContain('hunter2');
+    const text = raw.filter((l) => l.includes(`"Controller.${method}"`));
+    expect(text).toHaveLength(1);
+    expect(text[0]?.match(/"method":/g)).toHaveLength(1); // once: the call's child logger carries it
   });
 
   const MiB = 1024 * 1024;
