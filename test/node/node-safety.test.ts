@@ -17,10 +17,14 @@ import { describeRoot, isMountPoint, MiB, MOUNT_CAP, type NodeEnv, startNodeEnv 
 
 const calls: string[] = [];
 let slowMkfsMs = 0;
+/** Runs right after a real `umount` of its path: another user of the host acting between two steps of the driver. */
+let afterUmount: ((target: string) => void) | undefined;
 const recording: ToolRunner = async (cmd, args, opts) => {
   calls.push(cmd);
   if (cmd.startsWith('mkfs') && slowMkfsMs) await new Promise((r) => setTimeout(r, slowMkfsMs));
-  return runTool(cmd, args, opts);
+  const r = await runTool(cmd, args, opts);
+  if (cmd === 'umount') afterUmount?.(args[0]);
+  return r;
 };
 
 describeRoot('node plugin safety on real mounts', () => {
@@ -90,6 +94,38 @@ describeRoot('node plugin safety on real mounts', () => {
     await env.client.nodeCall('NodePublishVolume', { ...stageReq(id, staging), targetPath: target });
     expect(readFileSync(path.join(target, 'keep.txt'), 'utf8')).toBe('b');
     await env.client.nodeCall('NodeUnpublishVolume', { volumeId: id, targetPath: target });
+  });
+
+  test('unstage checks again after unmounting: a mount of the device made meanwhile keeps it connected', async () => {
+    const id = 'vol-mounted-meanwhile';
+    env.createVolume(id);
+    const staging = path.join(env.dir, 'staging-meanwhile');
+    const stray = path.join(env.dir, 'stray-meanwhile');
+    mkdirSync(stray, { recursive: true });
+    await env.client.nodeCall('NodeStageVolume', stageReq(id, staging));
+    writeFileSync(path.join(staging, 'keep.txt'), 'in use');
+    const dev = (await env.app.connector.find(nqnOf(id)))?.path ?? '';
+    expect(dev).not.toBe('');
+    // Someone mounts the device after the unstage's first check passed, while the staging path is being unmounted.
+    afterUmount = (target) => {
+      if (target === staging) execFileSync('mount', [dev, stray]);
+    };
+    calls.length = 0;
+    try {
+      const r = await codeOf(env.client.nodeCall('NodeUnstageVolume', { volumeId: id, stagingTargetPath: staging }));
+      expect(r.code).toBe(9);
+      expect(r.details).toContain(`still mounted at ${stray}`);
+    } finally {
+      afterUmount = undefined;
+    }
+    expect(calls).toContain('umount');
+    expect(calls).not.toContain('losetup'); // never detached
+    expect((await env.app.connector.find(nqnOf(id)))?.path).toBe(dev);
+    expect(readFileSync(path.join(stray, 'keep.txt'), 'utf8')).toBe('in use');
+    execFileSync('umount', [stray]);
+    // Once the other mount is gone, the retried unstage finishes: the device is disconnected.
+    await env.client.nodeCall('NodeUnstageVolume', { volumeId: id, stagingTargetPath: staging });
+    expect(await env.app.connector.find(nqnOf(id))).toBeUndefined();
   });
 
   test('stage refuses a staging path that shows a device of no volume; the foreign mount stays', async () => {

@@ -45,6 +45,11 @@ describe('CircuitBreaker', () => {
     expect((err as RdsError).grpcCode).toBe(status.UNAVAILABLE);
     expect((err as RdsError).message).toMatch(/RDS unreachable at rds:8728 since 2026-11-01T00:00:00.000Z.*refused for 10s/);
     expect(states).toEqual(['open']);
+    // A refusal is a BreakerOpenError, so a queued job fails at once with UNAVAILABLE instead of being retried.
+    expect(err).toBeInstanceOf(BreakerOpenError);
+    const failure = toJobFailure(err);
+    expect(failure.error).toBeInstanceOf(UnrecoverableError);
+    expect(failure.error.message).toMatch(/^\[UNAVAILABLE\] RDS unreachable/);
   });
 
   it('permanent and not-found errors do not count as failures', async () => {
