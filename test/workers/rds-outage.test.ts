@@ -105,3 +105,48 @@ describe('a job whose retries meet the half-open breaker', () => {
     await waitFor(async () => (await codeOf(h.client.ctl('CreateVolume', req('probe'), 5000))).code === undefined, 20000, 'CreateVolume after RDS is back');
   }, 60000);
 });
+
+describe('a job that meets the open breaker', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // The breaker opens at one failure and stays open for a minute: every call of the job is refused. The job may
+    // retry ten times, 1 s apart, so a refusal taken for a transient error would keep it waiting for many seconds.
+    h = await startHarness({
+      overrides: {
+        'rds.breakerThreshold': 1,
+        'rds.breakerOpenMs': 60000,
+        'worker.attempts': 10,
+        'worker.backoffMs': 1000,
+        'worker.backoffMaxMs': 5000,
+        'fencing.reconcileIntervalMs': 3600000,
+        'orphans.intervalMs': 3600000,
+      },
+    });
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('fails the job at once with UNAVAILABLE ("calls are refused"), without retrying it', async () => {
+    const rds = h.controller!.rds;
+    await h.sim.faults.setDown(true);
+    try {
+      await expect(rds.ping()).rejects.toMatchObject({ kind: 'transient' }); // opens the breaker for a minute
+      const res = await codeOf(h.client.ctl('CreateVolume', req('refused'), 8000));
+      expect(res.code).toBe(status.UNAVAILABLE);
+      expect(res.details).toMatch(/RDS unreachable at .*calls are refused for \d+s/);
+      const redis = new Redis(h.redis.url);
+      const queue = new Queue('volumes', { connection: redis, prefix: h.cfg.queuePrefix });
+      try {
+        const job = await createJob(queue, 'refused');
+        expect(await job?.getState()).toBe('failed');
+        expect(job?.attemptsMade).toBe(1);
+      } finally {
+        await queue.close();
+        redis.disconnect();
+      }
+    } finally {
+      await h.sim.faults.setDown(false);
+    }
+  }, 60000);
+});

@@ -1,6 +1,9 @@
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createLogger } from '../../src/log/logger';
 import { createRdsPort } from '../../src/rds';
+import type { VolumeRecord } from '../../src/state/volume-record';
+import { RedisRecordStore } from '../../src/state/redis-record-store';
 import { startController } from '../../src/runtime/controller-app';
 import { status } from '@grpc/grpc-js';
 import { BLOCK_RWX, MOUNT_RWO, codeOf } from '../support/csi-client';
@@ -9,6 +12,16 @@ import { waitFor } from '../support/wait';
 
 /** Redis loses everything: the records come back from RDS, and the CO's retries find their volumes again. */
 const MiB = 1024 * 1024;
+
+/** The volume record of `id` straight from Redis: a disk adopted unexported is a 'creating' record, which no RPC lists. */
+async function recordOf(h: Harness, id: string): Promise<VolumeRecord | undefined> {
+  const redis = new Redis(h.redis.url);
+  try {
+    return await new RedisRecordStore<VolumeRecord>(redis, h.cfg.queuePrefix, 'vol').get(id);
+  } finally {
+    redis.disconnect();
+  }
+}
 const PVC = 'pvc-11111111-2222-4333-8444-555555555555';
 
 // With a volume prefix the slots are `<prefix>pvc-…`, `<prefix>vol-…`, `<prefix>snap-…`: reconcile.state must
@@ -46,6 +59,7 @@ describe.each(['', 'k1-'])('reconcile.state (volumePrefix %p)', (volumePrefix) =
     const snaps = (await h.client.ctl('ListSnapshots', {})).entries.map((e: { snapshot: { snapshotId: string } }) => e.snapshot.snapshotId);
     expect(snaps).toEqual([snap.snapshotId]);
     expect((await codeOf(h.client.ctl('ControllerGetVolume', { volumeId: outside }))).code).toBe(status.NOT_FOUND);
+    expect(await recordOf(h, outside)).toBeUndefined();
 
     // A rebuilt block volume can be published before anyone re-asserts its access type.
     await h.client.ctl('ControllerPublishVolume', { volumeId: vm.volumeId, nodeId: 'n1', volumeCapability: BLOCK_RWX });
@@ -56,5 +70,38 @@ describe.each(['', 'k1-'])('reconcile.state (volumePrefix %p)', (volumePrefix) =
     // A restore from the rebuilt snapshot still works.
     const restored = await h.client.ctl('CreateVolume', { ...req('after-loss', MOUNT_RWO), volumeContentSource: { snapshot: { snapshotId: snap.snapshotId } } });
     expect(restored.volume.capacityBytes).toBe(String(4 * MiB));
+  }, 60000);
+
+  // With records in Redis, a worker start must not adopt disks: an orphan (a disk of our shape under the base path
+  // that no record knows) stays an orphan for reconcile.orphans to report, never a volume of its own.
+  it('adopts nothing when Redis holds records: an orphan disk stays an orphan across a worker start', async () => {
+    const kept = (await h.client.ctl('CreateVolume', { name: 'kept', capacityRange: { requiredBytes: String(4 * MiB) }, volumeCapabilities: [MOUNT_RWO] })).volume;
+    const orphan = `${volumePrefix}pvc-99999999-2222-4333-8444-555555555555`;
+    const rds = createRdsPort({ host: h.sim.host, port: h.sim.port, user: 'admin', password: 'secret', connectTimeoutMs: 1000, callTimeoutMs: 5000, poolName: 'pool' });
+    await rds.addDisk({ slot: orphan, filePath: `${h.cfg.rds.basePath}/${orphan}.img`, fileSizeBytes: MiB });
+    await rds.close();
+    const before = (await h.client.ctl('ListVolumes', {})).entries.map((e: { volume: { volumeId: string } }) => e.volume.volumeId).sort();
+    expect(before).toContain(kept.volumeId);
+
+    // The start-up job id is per minute: drop the earlier runs so that this worker start runs reconcile.state again.
+    const redis = new Redis(h.redis.url);
+    const queue = new Queue('volumes', { connection: redis, prefix: h.cfg.queuePrefix });
+    try {
+      const runs = async () => (await queue.getJobs(['completed', 'failed', 'waiting', 'active', 'delayed'])).filter((j) => j?.name === 'reconcile.state');
+      for (const j of await runs()) await j.remove();
+      await h.controller!.close();
+      h.controller = await startController(h.cfg, { endpoint: h.endpoint, withWorker: true }, createLogger('silent'));
+      await waitFor(async () => (await runs()).some((j) => j.finishedOn !== undefined), 15000, 'reconcile.state to run at worker start');
+      const [run] = await runs();
+      expect(run.failedReason).toBeUndefined();
+      expect(run.returnvalue).toEqual({ volumes: 0, snapshots: 0 });
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+    const after = (await h.client.ctl('ListVolumes', {})).entries.map((e: { volume: { volumeId: string } }) => e.volume.volumeId).sort();
+    expect(after).toEqual(before);
+    expect((await codeOf(h.client.ctl('ControllerGetVolume', { volumeId: orphan }))).code).toBe(status.NOT_FOUND);
+    expect(await recordOf(h, orphan)).toBeUndefined();
   }, 60000);
 });
