@@ -9,6 +9,7 @@ import { VOLUME_QUEUE } from '../../src/queue/jobs';
 import { startController, type ControllerApp } from '../../src/runtime/controller-app';
 import { VERSION } from '../../src/version';
 import { startHarness, type Harness } from '../support/controller-harness';
+import { describeIf } from '../support/prereq';
 
 /**
  * The job dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core; no browser is ever
@@ -33,11 +34,8 @@ const HAVE_CHROMIUM = ((): boolean => {
 const SKIP_REASON = `${CHROMIUM} is not installed (Debian/Ubuntu: sudo apt-get install -y chromium; .ci/run installs it)`;
 if (!HAVE_CHROMIUM) console.warn(`browser tests SKIPPED: ${SKIP_REASON}`);
 
-/** `describe` when Chromium is there, otherwise a visibly skipped suite with the reason in its name. */
-function describeBrowser(name: string, fn: () => void): void {
-  if (HAVE_CHROMIUM) describe(name, fn);
-  else describe.skip(`${name} [SKIPPED: ${SKIP_REASON}]`, fn);
-}
+/** `describe` when Chromium is there, otherwise a visibly skipped suite with the reason in its name (in CI: a failure). */
+const describeBrowser = describeIf(HAVE_CHROMIUM, SKIP_REASON);
 
 /** Launch flags: no sandbox (root in CI containers), no GPU, no network chatter of its own, no first-run UI. */
 const CHROMIUM_ARGS = [

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { parseAllDocuments } from 'yaml';
 import { freePort, hasRedisServer, waitForPort } from '../../src/runtime/redis-server';
+import { itIf } from '../support/prereq';
 
 /**
  * The chart's part of issue 18 item 7 (and item 4), checked on the templates' YAML skeleton as test/helm/chart.test.ts
@@ -74,7 +75,7 @@ describe('internal Redis password', () => {
     expect(command[3]).toBe('redis-server');
   });
 
-  const withRedis = hasRedisServer() ? it : it.skip;
+  const withRedis = itIf(hasRedisServer(), 'redis-server');
   withRedis.each([
     ['a password', 'Abc123xyz', true, '\n'],
     ['a password with " and \\ and a space', 'p"a\\ss word', true, '\n'],

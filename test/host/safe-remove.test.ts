@@ -3,13 +3,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFi
 import os from 'node:os';
 import path from 'node:path';
 import { DirectoryInUseError, holdersUnder, removeDirSafely } from '../../src/host/safe-remove';
+import { describeIf, IS_ROOT, ROOT_REASON } from '../support/prereq';
 
 /**
  * removeDirSafely refuses a tree with a live mount or an attached loop device in it, and touches nothing then:
  * real tmpfs mounts and real loop devices (the tests run as root).
  */
-const root = process.getuid?.() === 0;
-const d = root ? describe : describe.skip;
+const d = describeIf(IS_ROOT, ROOT_REASON);
 
 d('removeDirSafely', () => {
   let dir: string;

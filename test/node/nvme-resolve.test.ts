@@ -8,6 +8,7 @@ import { HostError, type VolumeTarget } from '../../src/node/connector';
 import { NvmeTcpConnector } from '../../src/node/nvme-connector';
 import { nvmeSubsystems } from '../../src/node/nvme-sysfs';
 import { FakeSysfs } from './fake-sysfs';
+import { IS_ROOT, itIf, ROOT_REASON } from '../support/prereq';
 
 /**
  * NQN → device resolution on a fake sysfs tree: the nvmeXcYnZ rule (the device is nvme<subsystem>n<ns>, not
@@ -17,8 +18,7 @@ import { FakeSysfs } from './fake-sysfs';
 
 const P = 'nqn.2026-11.com.mikrotik.rds-csi';
 const ROOT_DISK = 'nqn.2014-08.org.example:boot-disk';
-const IS_ROOT = process.getuid?.() === 0;
-const itRoot = IS_ROOT ? test : test.skip;
+const itRoot = itIf(IS_ROOT, ROOT_REASON);
 
 type Call = { cmd: string; args: readonly string[] };
 

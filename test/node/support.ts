@@ -11,6 +11,7 @@ import type { NodeOptionsInput } from '../../src/node/config';
 import { type NodeApp, startNode } from '../../src/node/app';
 import { CsiClient } from '../support/csi-client';
 import { removeDirSafely } from '../../src/host/safe-remove';
+import { describeIf, IS_ROOT, ROOT_REASON } from '../support/prereq';
 
 /**
  * Node tests on real kernel objects: volume files in a temp "simulator data dir", the loop connector attaching
@@ -19,12 +20,11 @@ import { removeDirSafely } from '../../src/host/safe-remove';
  * on the machine — before the dir is removed.
  */
 
-export const IS_ROOT = process.getuid?.() === 0;
+export { IS_ROOT };
 
-/** `describe` when root, otherwise a visibly skipped suite with the reason in its name. */
+/** `describe` when root, otherwise a visibly skipped suite with the reason in its name (in CI: a failure). */
 export function describeRoot(name: string, fn: () => void): void {
-  if (IS_ROOT) describe(name, fn);
-  else describe.skip(`${name} [SKIPPED: needs root for loop devices, mkfs, mount and mknod]`, fn);
+  describeIf(IS_ROOT, ROOT_REASON)(name, fn);
 }
 
 /** CAP_SYS_RESOURCE (bit 24) is needed for online ext4 resize; some sandboxes drop it. */

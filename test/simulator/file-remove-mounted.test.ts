@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from
 import { join } from 'node:path';
 import { attrsOf, WireClient } from '../support/wire-client';
 import { startHarness, type SimHarness } from './helpers';
+import { describeIf, IS_ROOT, ROOT_REASON } from '../support/prereq';
 
-const root = process.getuid?.() === 0;
-(root ? describe : describe.skip)('/file remove with something of the host in the way', () => {
+describeIf(IS_ROOT, ROOT_REASON)('/file remove with something of the host in the way', () => {
   let h: SimHarness;
   let c: WireClient;
   const undo: Array<() => void> = [];

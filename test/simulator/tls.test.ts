@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WireClient } from '../support/wire-client';
 import { startHarness, tempDir, type SimHarness } from './helpers';
+import { describeIf } from '../support/prereq';
 
 function hasOpenssl(): boolean {
   try {
@@ -14,7 +15,7 @@ function hasOpenssl(): boolean {
   }
 }
 
-const maybe = hasOpenssl() ? describe : describe.skip;
+const maybe = describeIf(hasOpenssl(), 'openssl (to make the certificate)');
 
 maybe('simulator over TLS (api-ssl)', () => {
   let h: SimHarness;
