@@ -12,7 +12,8 @@ import path from 'node:path';
 import { spawnCli, type CliProcess } from '../support/processes';
 import { tempDir } from '../simulator/helpers';
 
-const PYTHON = '/usr/bin/python3'; // Debian's python: librouteros lives in its dist-packages, not in a pyenv python
+// Debian's python: librouteros lives in its dist-packages, not in a pyenv python. RDS_CSI_PYTHON overrides it.
+const PYTHON = process.env.RDS_CSI_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = path.resolve(__dirname, 'routeros_conformance.py');
 const hasLibrouteros = spawnSync(PYTHON, ['-c', 'import librouteros'], { stdio: 'ignore' }).status === 0;
 const inCi = Boolean(process.env.CI);

@@ -162,8 +162,10 @@ class Raw:
         self.sock.settimeout(wait)
         try:
             return not self.buf and self.sock.recv(1) == b''
-        except (ConnectionResetError, socket.timeout):
-            return False if not self.buf else False
+        except ConnectionResetError:
+            return not self.buf
+        except socket.timeout:
+            return False
         finally:
             self.sock.settimeout(10.0)
 
