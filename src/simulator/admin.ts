@@ -1,7 +1,7 @@
 /**
  * Admin commands over the wire, so out-of-process tests can steer the simulator (never subject to faults):
  *   /simulator/fault/set   =latency-ms= =jitter-ms= =empty-mode=7.18|legacy =trap-command= =trap-message=
- *                          =trap-category= =trap-count= (-1 = until cleared) =fatal-next=yes|no =fatal-reason=
+ *                          =trap-category= =trap-count= (-1 = until cleared) =trap-more-message= (a second !trap) =fatal-next=yes|no =fatal-reason=
  *                          =drop-next= =drop-probability= =drop-mode=before|after =fragment-bytes=
  *                          =down=yes|no =down-for-ms= =copy-bytes-per-second= (0 = unthrottled)
  *   /simulator/fault/clear
@@ -20,7 +20,7 @@ import { parseBool } from './values';
 const FAULT_KEYS = [
   'latency-ms', 'jitter-ms', 'empty-mode', 'trap-command', 'trap-message', 'trap-category', 'trap-count',
   'fatal-next', 'fatal-reason', 'drop-next', 'drop-probability', 'drop-mode', 'fragment-bytes', 'down', 'down-for-ms',
-  'copy-bytes-per-second',
+  'copy-bytes-per-second', 'trap-more-message',
 ];
 
 function num(text: string, prop: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
@@ -58,7 +58,8 @@ function faultSet(faults: Faults, cmd: Command): CommandResult {
   if (trapCommand !== undefined) {
     const count = a.has('trap-count') ? num(v('trap-count'), 'trap-count', -1) : 1;
     const category = a.has('trap-category') ? num(v('trap-category'), 'trap-category', 0, 7) : undefined;
-    faults.trapNext(trapCommand, get('trap-message') ?? 'simulated failure', count < 0 ? Infinity : count, category);
+    const more = get('trap-more-message');
+    faults.trapNext(trapCommand, get('trap-message') ?? 'simulated failure', count < 0 ? Infinity : count, category, more === undefined ? undefined : [more]);
   }
   faults.set(p);
   const down = get('down');

@@ -1,10 +1,12 @@
 /** Errors a command handler throws; the session turns them into reply sentences. */
 
-/** Answered as `!trap =category=<n>? =message=<text>` followed by `!done`. */
+/** Answered as `!trap =category=<n>? =message=<text>` (one per message: `message`, then `more`) followed by `!done`. */
 export class TrapError extends Error {
   constructor(
     message: string,
     readonly category?: number,
+    /** Further `!trap` sentences sent before the `!done` (the API manual allows several traps per reply). */
+    readonly more: readonly string[] = [],
   ) {
     super(message);
     this.name = 'TrapError';

@@ -11,6 +11,8 @@ export interface TrapRule {
   command: string;
   message: string;
   category?: number;
+  /** Further messages, each its own `!trap` before the `!done` (a multi-trap reply, ROUTEROS-FACTS.md). */
+  more?: string[];
   /** Commands still to trap; `Infinity` = until cleared. */
   remaining: number;
 }
@@ -45,7 +47,7 @@ export interface FaultSettings {
 export interface FaultDecision {
   fatal?: string;
   drop?: 'before' | 'after';
-  trap?: { message: string; category?: number };
+  trap?: { message: string; category?: number; more?: string[] };
   delayMs: number;
 }
 
@@ -54,7 +56,7 @@ export interface FaultController {
   set(partial: Partial<FaultSettings>): void;
   /** Back to defaults (and up again if down). */
   clear(): void;
-  trapNext(command: string, message: string, count?: number, category?: number): void;
+  trapNext(command: string, message: string, count?: number, category?: number, more?: string[]): void;
   fatalNext(reason?: string): void;
   dropNext(n: number): void;
   /** Stops listening and closes open connections (`true`), or listens again on the same port (`false`). */
@@ -108,8 +110,8 @@ export class Faults implements FaultController {
     if (wasDown) this.setDown(false).catch(this.onError);
   }
 
-  trapNext(command: string, message: string, count = 1, category?: number): void {
-    this.settings.traps.push({ command, message, category, remaining: count });
+  trapNext(command: string, message: string, count = 1, category?: number, more?: string[]): void {
+    this.settings.traps.push({ command, message, category, more, remaining: count });
   }
 
   fatalNext(reason = DEFAULT_FATAL_REASON): void {
@@ -155,7 +157,7 @@ export class Faults implements FaultController {
     if (rule) {
       rule.remaining--;
       s.traps = s.traps.filter((t) => t.remaining > 0);
-      return { trap: { message: rule.message, category: rule.category }, delayMs };
+      return { trap: { message: rule.message, category: rule.category, more: rule.more }, delayMs };
     }
     return { delayMs };
   }

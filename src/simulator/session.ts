@@ -153,7 +153,7 @@ export class Session {
     let result: CommandResult | undefined;
     let error: unknown;
     try {
-      if (decision.trap) throw new TrapError(decision.trap.message, decision.trap.category);
+      if (decision.trap) throw new TrapError(decision.trap.message, decision.trap.category, decision.trap.more);
       result = await this.handlerFor(cmd)(cmd, entry.ctl.signal);
     } catch (e) {
       error = e;
@@ -178,10 +178,12 @@ export class Session {
   }
 
   private replyTrap(trap: TrapError, tag: string | undefined): void {
-    const words = ['!trap'];
-    if (trap.category !== undefined) words.push(`=category=${trap.category}`);
-    words.push(`=message=${trap.message}`);
-    this.send(words, tag);
+    for (const message of [trap.message, ...trap.more]) {
+      const words = ['!trap'];
+      if (trap.category !== undefined) words.push(`=category=${trap.category}`);
+      words.push(`=message=${message}`);
+      this.send(words, tag);
+    }
     this.send(['!done'], tag);
   }
 
