@@ -21,6 +21,8 @@ export interface SentinelProcess {
 export interface Topology {
   master: RedisServer;
   replica: RedisServer;
+  /** Every replica, `replica` first. */
+  replicas: RedisServer[];
   sentinels: SentinelProcess[];
   /** `127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3` for `redis.sentinels`. */
   sentinelList: string;
@@ -87,28 +89,30 @@ export async function redisCall(port: number, ...args: string[]): Promise<unknow
   }
 }
 
-export async function startTopology(): Promise<Topology> {
+export async function startTopology(replicaCount = 1): Promise<Topology> {
   const base = ['--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'];
   const master = await startRedisServer({ name: 'rds-csi-failover-master', extraArgs: base });
-  const replica = await startRedisServer({ name: 'rds-csi-failover-replica', extraArgs: [...base, '--replicaof', '127.0.0.1', String(master.port)] });
+  const replicas: RedisServer[] = [];
+  for (let i = 0; i < replicaCount; i++) replicas.push(await startRedisServer({ name: 'rds-csi-failover-replica', extraArgs: [...base, '--replicaof', '127.0.0.1', String(master.port)] }));
+  const replica = replicas[0];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-failover-sentinels-'));
   const sentinels: SentinelProcess[] = [];
   const stop = async (): Promise<void> => {
     for (const s of sentinels) await kill(s.child);
-    await replica.stop();
+    for (const r of replicas) await r.stop();
     await master.stop();
     removeDirSafely(dir);
   };
   try {
-    await poll('replica in sync', 10000, async () => String(await redisCall(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
+    for (const r of replicas) await poll('replica in sync', 10000, async () => String(await redisCall(r.port, 'INFO', 'replication')).includes('master_link_status:up'));
     for (let i = 0; i < 3; i++) sentinels.push(await startSentinel(master.port, dir, i));
     // A failover needs every sentinel to know the replica (it learns it from the master's INFO) and a majority to
     // know each other (hello messages): wait for both, or a kill now would find no one to promote.
     await poll('sentinels know the replica and each other', 30000, async () => {
       for (const s of sentinels) {
-        const replicas = (await redisCall(s.port, 'SENTINEL', 'REPLICAS', MASTER_NAME)) as unknown[];
+        const known = (await redisCall(s.port, 'SENTINEL', 'REPLICAS', MASTER_NAME)) as unknown[];
         const peers = (await redisCall(s.port, 'SENTINEL', 'SENTINELS', MASTER_NAME)) as unknown[];
-        if (replicas.length < 1 || peers.length < 2) return false;
+        if (known.length < replicaCount || peers.length < 2) return false;
       }
       return true;
     });
@@ -119,6 +123,7 @@ export async function startTopology(): Promise<Topology> {
   return {
     master,
     replica,
+    replicas,
     sentinels,
     sentinelList: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
     currentMasterPort: async () => {
