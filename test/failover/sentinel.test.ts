@@ -236,7 +236,10 @@ describeIf('Redis failover through Sentinel', () => {
     const late = ((await created).volume as { volumeId: string }).volumeId;
     await deleted;
 
-    expect(topo.replicas.map((r) => r.port)).toContain(await topo.currentMasterPort());
+    // Without WAIT both calls were answered before the kill: wait for the promotion before reading the new master.
+    const replicaPorts = topo.replicas.map((r) => r.port);
+    while (!replicaPorts.includes(await topo.currentMasterPort()) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    expect(replicaPorts).toContain(await topo.currentMasterPort());
     const live = [keep, late].sort();
     expect(sim.disks().map((d) => d.slot).sort()).toEqual(live);
     expect(await recordIds(topo)).toEqual(live);
