@@ -14,6 +14,7 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--redis-ca-file <file>', 'CA bundle (PEM) that signs the Redis server certificate (rediss://)')
     .option('--redis-sentinels <host:port,...>', 'reach Redis through these Sentinels (the URL then gives password/db/scheme)')
     .option('--redis-sentinel-name <name>', 'the master group name the Sentinels monitor')
+    .option('--redis-wait-replicas <n>', 'replicas that must confirm each record write (Redis WAIT; 1 with Sentinel)')
     .option('--queue-prefix <prefix>', 'BullMQ/Redis key prefix')
     .option('--rds-address <host:port>', 'RouterOS API address of the RDS')
     .option('--rds-user <user>', 'RouterOS API user')
@@ -39,6 +40,7 @@ export interface CommonFlags {
   redisCaFile?: string;
   redisSentinels?: string;
   redisSentinelName?: string;
+  redisWaitReplicas?: string;
   queuePrefix?: string;
   rdsAddress?: string;
   rdsUser?: string;
@@ -70,6 +72,7 @@ export function configFromFlags(f: CommonFlags, extra: Overrides = {}): Config {
     'redis.caFile': f.redisCaFile,
     'redis.sentinels': f.redisSentinels,
     'redis.sentinelName': f.redisSentinelName,
+    'redis.waitReplicas': f.redisWaitReplicas,
     queuePrefix: f.queuePrefix,
     nqnPrefix: f.nqnPrefix,
     'rds.user': f.rdsUser,

@@ -78,6 +78,15 @@ export const redisSchema = z.object({
   sentinelPassword: z.string().optional(),
   /** CA bundle (PEM) for rediss://. */
   caFile: z.string().min(1).optional(),
+  /**
+   * Replicas that must hold each record write before it counts (Redis WAIT). Replication is asynchronous: on a
+   * failover the promoted replica can miss writes the old master acknowledged (a disk with no record, a record
+   * with no disk). 1 with Sentinel: a write the replica did not confirm answers UNAVAILABLE and the sidecar's
+   * retry redoes it on the new master. Unset = 0, for a standalone Redis, which has no replica to wait for.
+   */
+  waitReplicas: z.coerce.number().int().min(0).max(16).optional(),
+  /** How long one WAIT may take, default 1000 (below the fast connection's 5 s command timeout). */
+  waitTimeoutMs: z.coerce.number().int().min(10).max(4000).optional(),
 });
 
 export const configSchema = z.object({

@@ -77,6 +77,11 @@ export function redisTargetFromConfig(cfg: { redisUrl: string; redis?: RedisSett
   return target;
 }
 
+/** The record stores' WAIT settings (redis.waitReplicas, redis.waitTimeoutMs). */
+export function replicaWait(cfg: { redis?: RedisSettings }): { replicas: number; timeoutMs: number } {
+  return { replicas: cfg.redis?.waitReplicas ?? 0, timeoutMs: cfg.redis?.waitTimeoutMs ?? 1000 };
+}
+
 function sentinelList(t: RedisTarget): SentinelAddress[] {
   return t.sentinels === undefined ? [] : parseSentinels(t.sentinels);
 }

@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/registry';
-import { redisConnection, redisTargetFromConfig } from '../queue/connection';
+import { redisConnection, redisTargetFromConfig, replicaWait } from '../queue/connection';
 import { warnAboutRedis } from './redis-warnings';
 import type { RdsPort } from '../rds/port';
 import { WorkerHost } from '../workers/worker-host';
@@ -52,7 +52,7 @@ export async function startWorker(
     backoffMs: cfg.worker.backoffMs,
     backoffMaxMs: cfg.worker.backoffMaxMs,
     fencing,
-    records: { volumes: new RedisRecordStore<VolumeRecord>(fast, cfg.queuePrefix, 'vol'), snapshots: new RedisRecordStore<SnapshotRecord>(fast, cfg.queuePrefix, 'snap') },
+    records: { volumes: new RedisRecordStore<VolumeRecord>(fast, cfg.queuePrefix, 'vol', replicaWait(cfg)), snapshots: new RedisRecordStore<SnapshotRecord>(fast, cfg.queuePrefix, 'snap', replicaWait(cfg)) },
     nqnPrefix: cfg.nqnPrefix,
     orphans: { slotPrefix: cfg.volumePrefix, delete: cfg.orphans.delete, graceMs: cfg.orphans.graceMs, sightings: new OrphanSightings(fast, cfg.queuePrefix) },
   });

@@ -27,12 +27,37 @@ local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX')
 if ok then redis.call('ZADD', KEYS[2], 0, ARGV[2]) return ARGV[1] end
 return redis.call('GET', KEYS[1])`;
 
+/** A record write that fewer replicas than required confirmed within the timeout (the write may not survive a failover). */
+export class RecordNotReplicatedError extends Error {}
+
+/** Redis WAIT after every record write: `replicas` must confirm within `timeoutMs`. */
+export interface ReplicaWait {
+  replicas: number;
+  timeoutMs: number;
+}
+
 export class RedisRecordStore<T extends StoredRecord> implements RecordStore<T> {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly kind: string,
+    private readonly replicaWait: ReplicaWait = { replicas: 0, timeoutMs: 0 },
   ) {}
+
+  /**
+   * After a write: WAIT until the replicas hold it (https://redis.io/docs/latest/commands/wait/ — "WAIT does not make
+   * Redis a strongly consistent store", but an acknowledged write then survives the failover Sentinel promotes a
+   * confirming replica in). Fewer confirmations → RecordNotReplicatedError (UNAVAILABLE: the caller retries).
+   */
+  private async replicated<R>(result: R): Promise<R> {
+    const { replicas, timeoutMs } = this.replicaWait;
+    if (replicas <= 0) return result;
+    const confirmed = await this.redis.wait(replicas, timeoutMs);
+    if (confirmed < replicas) {
+      throw new RecordNotReplicatedError(`record write confirmed by ${confirmed} of ${replicas} Redis replicas within ${timeoutMs} ms (redis.waitReplicas)`);
+    }
+    return result;
+  }
 
   private key(id: string): string {
     return `${this.prefix}:state:${this.kind}:${id}`;
@@ -53,15 +78,15 @@ export class RedisRecordStore<T extends StoredRecord> implements RecordStore<T> 
   async claim(rec: T): Promise<{ created: boolean; record: T }> {
     const json = JSON.stringify(rec);
     const stored = (await this.redis.eval(CLAIM, 2, this.key(rec.id), this.index, json, rec.id)) as string;
-    return { created: stored === json, record: JSON.parse(stored) as T };
+    return this.replicated({ created: stored === json, record: JSON.parse(stored) as T });
   }
 
   async update(rec: T): Promise<boolean> {
-    return (await this.redis.eval(UPDATE_IF_GEN, 1, this.key(rec.id), JSON.stringify(rec), rec.gen)) === 1;
+    return this.replicated((await this.redis.eval(UPDATE_IF_GEN, 1, this.key(rec.id), JSON.stringify(rec), rec.gen)) === 1);
   }
 
   async remove(id: string, gen: string): Promise<boolean> {
-    return (await this.redis.eval(REMOVE_IF_GEN, 2, this.key(id), this.index, gen, id)) === 1;
+    return this.replicated((await this.redis.eval(REMOVE_IF_GEN, 2, this.key(id), this.index, gen, id)) === 1);
   }
 
   async page(after: string | undefined, limit: number): Promise<Page<T>> {
