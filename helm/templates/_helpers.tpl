@@ -365,6 +365,10 @@ expands $(REDIS_PASSWORD) inside the URL (it is declared first), so the password
 - name: RDS_CSI_REDIS_URL
   value: {{ printf "redis://%s:6379/0" (include "rds-csi.redisHost" .) | quote }}
 {{- end }}
+- name: RDS_CSI_REDIS_WAIT_REPLICAS
+  value: {{ .Values.redis.waitReplicas | quote }}
+- name: RDS_CSI_REDIS_WAIT_TIMEOUT_MS
+  value: {{ .Values.redis.waitTimeoutMs | quote }}
 {{- end }}
 
 {{/* Files mounted into controller and worker: the pinned RDS CA and the external Redis CA. */}}
