@@ -7,6 +7,7 @@ import { removeDirSafely } from '../../src/host/safe-remove';
 import { createLogger } from '../../src/log/logger';
 import { startController, type ControllerApp } from '../../src/runtime/controller-app';
 import { startSimulator, type RunningSimulator } from '../../src/simulator';
+import { fastTestSettings } from '../support/controller-harness';
 import { CsiClient, MOUNT_RWO } from '../support/csi-client';
 import { hasRedisSentinel, MASTER_NAME, redisCall, startTopology, type Topology } from './sentinel-topology';
 
@@ -60,16 +61,7 @@ async function startStack(waitReplicas: number, replicaCount = 1): Promise<Stack
       'redis.waitReplicas': waitReplicas,
       'redis.waitTimeoutMs': 300,
       queuePrefix: PREFIX,
-      'rds.host': sim.host,
-      'rds.port': sim.port,
-      'rds.password': 'secret',
-      'rds.callTimeoutMs': 2000,
-      'rds.connectTimeoutMs': 1000,
-      'worker.backoffMs': 100,
-      'worker.attempts': 3,
-      'worker.lockMs': 3000,
-      'worker.stalledIntervalMs': 1000,
-      'worker.leaseMs': 3000,
+      ...fastTestSettings(sim),
       logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     },
     {},

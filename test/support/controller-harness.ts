@@ -25,28 +25,27 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+/** The settings every in-process test stack shares: the simulator's address and login, short deadlines and backoff. */
+export function fastTestSettings(sim: RunningSimulator): Overrides {
+  return {
+    'rds.host': sim.host,
+    'rds.port': sim.port,
+    'rds.password': 'secret',
+    'rds.callTimeoutMs': 2000,
+    'rds.connectTimeoutMs': 1000,
+    'worker.backoffMs': 100,
+    'worker.attempts': 3,
+    'worker.lockMs': 3000,
+    'worker.stalledIntervalMs': 1000,
+    'worker.leaseMs': 3000,
+  };
+}
+
 export async function startHarness(opts: { withWorker?: boolean; overrides?: Overrides; sim?: Partial<SimulatorOptions>; controller?: boolean; httpListen?: string } = {}): Promise<Harness> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-it-'));
   const redis = await startRedis();
   const sim = await startSimulator({ host: '127.0.0.1', port: 0, dataDir: path.join(dir, 'rds'), user: 'admin', password: 'secret', ...opts.sim });
-  const cfg = loadConfig(
-    {
-      redisUrl: redis.url,
-      'rds.host': sim.host,
-      'rds.port': sim.port,
-      'rds.password': 'secret',
-      'rds.callTimeoutMs': 2000,
-      'rds.connectTimeoutMs': 1000,
-      'worker.backoffMs': 100,
-      'worker.attempts': 3,
-      'worker.lockMs': 3000,
-      'worker.stalledIntervalMs': 1000,
-      'worker.leaseMs': 3000,
-      logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
-      ...opts.overrides,
-    },
-    {},
-  );
+  const cfg = loadConfig({ redisUrl: redis.url, ...fastTestSettings(sim), logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', ...opts.overrides }, {});
   const endpoint = `unix://${path.join(dir, 'controller.sock')}`;
   const controller =
     opts.controller === false ? undefined : await startController(cfg, { endpoint, withWorker: opts.withWorker ?? true, httpListen: opts.httpListen }, createLogger(cfg.logLevel));
