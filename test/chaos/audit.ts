@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { VOLUME_QUEUE } from '../../src/queue/jobs';
 import { STATE_FILE, type SimState } from '../../src/simulator/model/state';
-import { simCall, untilReachable } from './sim-admin';
+import { untilReachable, type SimAdmin } from './sim-admin';
 import type { VolumeEntry } from './workload';
 
 /**
@@ -92,9 +92,9 @@ function unresolvedOwner(volumes: VolumeEntry[]): Set<string> {
   return new Set(volumes.filter((v) => v.state === 'unanswered').map((v) => v.name));
 }
 
-export async function auditSimulator(dataDir: string, simPort: number, volumes: VolumeEntry[]): Promise<AuditResult> {
+export async function auditSimulator(dataDir: string, admin: SimAdmin, volumes: VolumeEntry[]): Promise<AuditResult> {
   const state = JSON.parse(readFileSync(path.join(dataDir, STATE_FILE), 'utf8')) as SimState;
-  const wire = await untilReachable(() => simCall(simPort, ['/disk/print']), 30000);
+  const wire = await untilReachable(() => admin.call(['/disk/print']), 30000);
   const r: AuditResult = { lost: [], leaked: [], duplicated: [], wrongSize: [], wrongExport: [], wireMismatch: [], unresolved: 0, disks: state.disks.length, files: 0 };
   const wireSlots = wire.filter((d) => d.type === 'file').map((d) => `${d.slot}:${d['file-size']}`).sort();
   const stateSlots = state.disks.map((d) => `${d.slot}:${d.fileSize}`).sort();

@@ -1,5 +1,5 @@
 import type { ChaosCluster, Member } from './cluster';
-import { clearFaults, setFault, untilReachable } from './sim-admin';
+import { untilReachable, type SimAdmin } from './sim-admin';
 
 /**
  * Phase 1: every 1–3 s SIGKILL a random controller or worker and start it again (same name, socket, flags); once
@@ -136,8 +136,7 @@ export class ChaosLoop {
   }
 
   /** Phase 2: the RouterOS faults one after another; returns when the last one is cleared. */
-  async runFaults(plan: FaultStep[], latencyMs: number, jitterMs: number, untilMs: number): Promise<void> {
-    const port = this.cluster.simPort;
+  async runFaults(admin: SimAdmin, plan: FaultStep[], latencyMs: number, jitterMs: number, untilMs: number): Promise<void> {
     // The whole plan at least once, then again while time is left.
     let first = true;
     do {
@@ -145,9 +144,9 @@ export class ChaosLoop {
         if (!first && Date.now() > untilMs) break;
         this.log(`fault: ${step.name}`);
         this.faultLog.push({ name: step.name, at: new Date().toISOString() });
-        await untilReachable(() => setFault(port, step.attrs), 30000);
+        await untilReachable(() => admin.setFault(step.attrs), 30000);
         await sleep(step.holdMs);
-        await untilReachable(() => clearFaults(port, latencyMs, jitterMs), 60000);
+        await untilReachable(() => admin.clearFaults(latencyMs, jitterMs), 60000);
         await this.reviveCrashed();
         await sleep(1500);
       }

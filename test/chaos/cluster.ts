@@ -44,6 +44,16 @@ export interface Member {
   starts: number;
 }
 
+/** Every child still running: SIGKILLed when this process exits, however it exits (e.g. Ctrl-C on a soak). */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
 function openLog(dir: string, name: string): WriteStream {
   return createWriteStream(path.join(dir, 'logs', `${name}.log`), { flags: 'a' });
 }
@@ -51,6 +61,7 @@ function openLog(dir: string, name: string): WriteStream {
 /** Spawns `rds-csi <args>`, output appended to its log; resolves once `ready` shows in the output. */
 function spawnLogged(args: string[], env: Record<string, string>, log: WriteStream, ready: RegExp, timeoutMs: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...TEST_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
   let seen = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -123,6 +134,7 @@ export class ChaosCluster {
     if (!this.redisPort) this.redisPort = await freePort();
     const args = ['--port', '{port}', '--bind', '127.0.0.1', '--dir', this.redisDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'];
     this.redis = await startRedisServer({ port: this.redisPort, args, name: 'rds-csi-chaos-redis' });
+    track(this.redis.child);
   }
 
   async killRedis(): Promise<void> {

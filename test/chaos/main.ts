@@ -43,6 +43,9 @@ async function main(): Promise<void> {
   process.exitCode = bad > 0 ? 1 : 0;
 }
 
+// Ctrl-C / SIGTERM: exit, and the 'exit' hook of cluster.ts kills every child (Redis, simulator, controllers, workers).
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+
 main().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 2;

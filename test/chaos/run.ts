@@ -4,7 +4,7 @@ import path from 'node:path';
 import { auditSimulator, queueCounts, type AuditResult, type QueueCounts } from './audit';
 import { ChaosLoop, faultPlan, type KillCounts } from './chaos-loop';
 import { ChaosCluster, RDS_CALL_TIMEOUT_MS } from './cluster';
-import { clearFaults, untilReachable } from './sim-admin';
+import { SimAdmin, untilReachable } from './sim-admin';
 import { Workload, type OpStat } from './workload';
 
 /**
@@ -65,6 +65,7 @@ export async function runKillStorm(o: ChaosOptions): Promise<ChaosReport> {
   const cluster = new ChaosCluster(dir);
   const chaos = new ChaosLoop(cluster, log);
   let workload: Workload | undefined;
+  let admin: SimAdmin | undefined;
   try {
     await cluster.startRedis();
     await cluster.startSimulator(o.latencyMs, o.jitterMs);
@@ -88,8 +89,11 @@ export async function runKillStorm(o: ChaosOptions): Promise<ChaosReport> {
     await sleep(phase1Ms);
     await chaos.stopKills();
     log('phase 2: RouterOS faults');
-    await chaos.runFaults(faultPlan(RDS_CALL_TIMEOUT_MS, o.downMs).map((s) => (s.name.startsWith('RDS down') ? s : { ...s, holdMs: s.holdMs * o.faultScale })), o.latencyMs, o.jitterMs, end);
-    await untilReachable(() => clearFaults(cluster.simPort, o.latencyMs, o.jitterMs), 60000);
+    const adm = new SimAdmin(cluster.simPort);
+    admin = adm;
+    await untilReachable(() => adm.call(['/simulator/fault/print']), 30000);
+    await chaos.runFaults(adm, faultPlan(RDS_CALL_TIMEOUT_MS, o.downMs).map((s) => (s.name.startsWith('RDS down') ? s : { ...s, holdMs: s.holdMs * o.faultScale })), o.latencyMs, o.jitterMs, end);
+    await untilReachable(() => adm.clearFaults(o.latencyMs, o.jitterMs), 60000);
     await chaos.reviveCrashed();
     const cleared = Date.now();
     log('faults cleared; waiting for every operation in flight');
@@ -103,7 +107,7 @@ export async function runKillStorm(o: ChaosOptions): Promise<ChaosReport> {
     const allDone = Date.now();
     clearInterval(progress);
     await chaos.reviveCrashed();
-    const audit = await auditSimulator(cluster.simDataDir, cluster.simPort, workload.volumes);
+    const audit = await auditSimulator(cluster.simDataDir, adm, workload.volumes);
     const ops = workload.ops;
     const sum = (f: (s: OpStat) => number): number => Object.values(ops).reduce((n, s) => n + f(s), 0);
     return {
@@ -128,6 +132,7 @@ export async function runKillStorm(o: ChaosOptions): Promise<ChaosReport> {
       queue,
     };
   } finally {
+    admin?.close();
     workload?.close();
     await cluster.stop();
   }

@@ -13,8 +13,13 @@ import { NODES } from './cluster';
  */
 
 const MiB = 1024 * 1024;
-/** gRPC codes a sidecar retries with the same request (plus connection errors, which grpc-js reports as UNAVAILABLE). */
-const RETRY = new Set<number>([grpc.status.ABORTED, grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED]);
+/**
+ * gRPC codes after which a sidecar treats the operation as possibly still in progress and repeats the same request
+ * (connection errors reach grpc-js callers as UNAVAILABLE): isFinalError() in kubernetes-csi/external-provisioner
+ * pkg/controller/controller.go (and its copies in external-attacher pkg/connection and external-snapshotter
+ * pkg/sidecar-controller): Canceled, DeadlineExceeded, Unavailable, ResourceExhausted, Aborted are not final.
+ */
+const RETRY = new Set<number>([grpc.status.ABORTED, grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED, grpc.status.RESOURCE_EXHAUSTED]);
 
 export interface VolumeEntry {
   name: string;
