@@ -120,6 +120,7 @@ export async function auditSimulator(dataDir: string, admin: SimAdmin, volumes: 
     if (e.want === 'absent') {
       if (disks.length) r.leaked.push(`deleted ${e.kind} ${e.id} still has a disk`);
       if (files.has(file)) r.leaked.push(`deleted ${e.kind} ${e.id} still has ${file}`);
+      ownedFiles.add(file); // reported just above, not again as unowned
       continue;
     }
     for (const d of disks) ownedFiles.add(d.filePath);
