@@ -83,6 +83,15 @@ function readOr(file: string): string {
 
 export async function startFuzzEnv(): Promise<FuzzEnv> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-fuzz-'));
+  try {
+    return await buildFuzzEnv(dir);
+  } catch (err) {
+    cleanupDir(dir); // a start that failed half-way must not leave its sentinel tmpfs or the volume's mounts behind
+    throw err;
+  }
+}
+
+async function buildFuzzEnv(dir: string): Promise<FuzzEnv> {
   const kubelet = path.join(dir, 'kubelet');
   const leaks: string[] = [];
   const seen = { logLines: 0, redisCommands: 0 };
