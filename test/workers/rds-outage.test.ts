@@ -68,22 +68,25 @@ describe('a job through an RDS outage (breaker kept closed: the job retries carr
   }, 120000);
 });
 
+/** A breaker that opens at the first failure for openMs; a job that may retry ten times 1 s apart; no reconcilers. */
+function breakerAtOneFailure(openMs: number): Record<string, number> {
+  return {
+    'rds.breakerThreshold': 1,
+    'rds.breakerOpenMs': openMs,
+    'worker.attempts': 10,
+    'worker.backoffMs': 1000,
+    'worker.backoffMaxMs': 5000,
+    'fencing.reconcileIntervalMs': 3600000,
+    'orphans.intervalMs': 3600000,
+  };
+}
+
 describe('a job whose retries meet the half-open breaker', () => {
   let h: Harness;
   beforeAll(async () => {
     // The breaker opens at one failure, for 300 ms; the job's retries (1 s base) always come after that, half-open.
     // The scheduled reconcilers are pushed out of the way so that only this job's calls probe the breaker.
-    h = await startHarness({
-      overrides: {
-        'rds.breakerThreshold': 1,
-        'rds.breakerOpenMs': 300,
-        'worker.attempts': 10,
-        'worker.backoffMs': 1000,
-        'worker.backoffMaxMs': 5000,
-        'fencing.reconcileIntervalMs': 3600000,
-        'orphans.intervalMs': 3600000,
-      },
-    });
+    h = await startHarness({ overrides: breakerAtOneFailure(300) });
   });
   afterAll(async () => {
     await h.stop();
@@ -111,17 +114,7 @@ describe('a job that meets the open breaker', () => {
   beforeAll(async () => {
     // The breaker opens at one failure and stays open for a minute: every call of the job is refused. The job may
     // retry ten times, 1 s apart, so a refusal taken for a transient error would keep it waiting for many seconds.
-    h = await startHarness({
-      overrides: {
-        'rds.breakerThreshold': 1,
-        'rds.breakerOpenMs': 60000,
-        'worker.attempts': 10,
-        'worker.backoffMs': 1000,
-        'worker.backoffMaxMs': 5000,
-        'fencing.reconcileIntervalMs': 3600000,
-        'orphans.intervalMs': 3600000,
-      },
-    });
+    h = await startHarness({ overrides: breakerAtOneFailure(60000) });
   });
   afterAll(async () => {
     await h.stop();
