@@ -31,8 +31,6 @@ export interface NodeAppOptions {
   /** Tests: a host port with a fake sysfs/dev root or a recording runner. Default: the real host. */
   host?: HostPort;
   metrics?: Metrics;
-  /** The controller's state of a volume for VolumeCondition; omitted = not checked. */
-  volumeState?: (volumeId: string) => Promise<string | undefined>;
 }
 
 export interface NodeApp {
@@ -61,7 +59,7 @@ export async function startNode(cfg: Config, opts: NodeAppOptions, log: Logger):
   const connector = connectorFor(cfg, o, host, hostNqn);
   const locks = new VolumeLocks(o.busyWaitMs);
   const topology = backendTopology(cfg.driverName, cfg.rds.backend);
-  const deps: NodeDeps = { opts: o, nqnPrefix: cfg.nqnPrefix, host, connector, mounter: mounter(host), locks, log, topology, volumeState: opts.volumeState };
+  const deps: NodeDeps = { opts: o, nqnPrefix: cfg.nqnPrefix, host, connector, mounter: mounter(host), locks, log, topology };
 
   const csi = loadCsi().csi.v1;
   const identity = identityService(cfg.driverName, {

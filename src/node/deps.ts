@@ -22,8 +22,6 @@ export interface NodeDeps {
   log: Logger;
   /** The segment of the RDS this node reaches, reported by NodeGetInfo (src/domain/topology.ts). */
   topology: BackendTopology;
-  /** The controller's lifecycle state of a volume ('live', …), when the node can know it; undefined = unknown. */
-  volumeState?: (volumeId: string) => Promise<string | undefined>;
 }
 
 /** Absolute deadline for host waits inside a call: the caller's deadline minus a margin, capped by `capMs`. */
