@@ -1,12 +1,12 @@
 import { identityService } from '../api/identity';
-import type { Config } from '../config/schema';
+import { parseNodeOptions } from '../config/load';
+import type { Config, NodeOptions, NodeOptionsInput } from '../config/schema';
 import { loadCsi } from '../grpc/proto';
 import { startServer, type RunningServer } from '../grpc/server';
 import { buildHandlers } from '../grpc/service';
 import { hostPort, type HostPort } from '../host/port';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/registry';
-import { type NodeOptions, type NodeOptionsInput, parseNodeOptions } from './config';
 import type { Connector } from './connector';
 import type { NodeDeps } from './deps';
 import { hostNqnForNode } from '../domain/host-nqn';

@@ -5,7 +5,7 @@ import type { CallContext } from '../grpc/service';
 import type { HostPort } from '../host/port';
 import { ToolStartError } from '../host/run';
 import type { Logger } from '../log/logger';
-import type { NodeOptions } from './config';
+import type { NodeOptions } from '../config/schema';
 import { type Connector, HostError } from './connector';
 import { errnoToGrpc } from './errno';
 import type { Mounter } from './mounter';

@@ -3,7 +3,7 @@ import { nqnFor } from '../domain/ids';
 import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
 import { accessModeOf as checkAccessMode } from '../grpc/enums';
 import { invalid, notFound } from '../grpc/errors';
-import type { ConnectDefaults } from './config';
+import type { ConnectDefaults } from '../config/schema';
 import type { ConnectParams, VolumeTarget } from './connector';
 import { checkMountFlags, DEFAULT_FS, type FsType, isSupportedFs } from './filesystem';
 
