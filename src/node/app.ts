@@ -22,7 +22,7 @@ import { VolumeLocks } from './volume-lock';
 /**
  * The node process: Identity (the same plugin capabilities as the controller's) + Node over gRPC on the kubelet's unix socket, and the
  * orphan cleaner (at start-up, then periodically). Shared settings (driver name, NQN prefix, RDS base path for the
- * loop connector) come from Config; the node's own from NodeOptions.
+ * loop connector) and the node's own (the config's `node:` block, passed as `node` and checked by parseNodeOptions) come from Config.
  */
 
 export interface NodeAppOptions {
