@@ -1,21 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { configSchema, type Config } from './schema';
+import { ConfigError } from './error';
+import { describeKey, envName, type Overrides } from './options';
+import { configSchema, nodeOptionsSchema, type Config, type NodeConfig, type NodeOptions, type NodeOptionsInput } from './schema';
 
 /**
  * Builds the Config from, in increasing precedence: an optional YAML file, RDS_CSI_* environment variables and
- * command-line overrides. Environment names follow the key path: rds.password → RDS_CSI_RDS_PASSWORD,
- * worker.concurrency → RDS_CSI_WORKER_CONCURRENCY, redisUrl → RDS_CSI_REDIS_URL.
+ * command-line overrides (the flags of options.ts). Environment names follow the key path (options.ts envName):
+ * rds.password → RDS_CSI_RDS_PASSWORD, node.kubeletDir → RDS_CSI_NODE_KUBELET_DIR, redisUrl → RDS_CSI_REDIS_URL.
+ * Every error names the key with its flag and env name.
  */
 
-export type Overrides = Record<string, unknown>;
-
-export class ConfigError extends Error {}
-
-function envName(path: string[]): string {
-  return 'RDS_CSI_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
-}
+export { ConfigError, type Overrides };
 
 /** Every leaf key path of the schema, e.g. ['rds','host']. */
 function leafPaths(schema: z.ZodType, prefix: string[] = []): string[][] {
@@ -73,15 +70,12 @@ export function loadConfig(overrides: Overrides = {}, env: NodeJS.ProcessEnv = p
   }
   const fromEnv: Record<string, unknown> = {};
   for (const path of leafPaths(configSchema)) {
-    const value = env[envName(path)];
+    const value = env[envName(path.join('.'))];
     if (value !== undefined && value !== '') setPath(fromEnv, path, value);
   }
   raw = merge(merge(raw, fromEnv), expand(overrides));
   const result = configSchema.safeParse(raw);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid configuration: ${problems}`);
-  }
+  if (!result.success) throw invalid(result.error.issues, []);
   const cfg = result.data;
   if (cfg.volumes.minBytes > cfg.volumes.maxBytes) {
     throw new ConfigError(`invalid configuration: volumes.minBytes (${cfg.volumes.minBytes}) exceeds volumes.maxBytes (${cfg.volumes.maxBytes})`);
@@ -89,4 +83,22 @@ export function loadConfig(overrides: Overrides = {}, env: NodeJS.ProcessEnv = p
   return cfg;
 }
 
-export const configEnvNames = (): string[] => leafPaths(configSchema).map(envName);
+export const configEnvNames = (): string[] => leafPaths(configSchema).map((p) => envName(p.join('.')));
+
+function invalid(issues: readonly z.core.$ZodIssue[], under: string[]): ConfigError {
+  const problems = issues.map((i) => {
+    const key = [...under, ...i.path.map(String)].join('.');
+    return `${key ? describeKey(key) : '(root)'}: ${i.message}`;
+  });
+  return new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+}
+
+/**
+ * The node plugin's options from the config's `node:` block (or, in tests, a literal): the same schema with the
+ * node id required and the loop connector's data dir. Errors name `node.<key>` with its flag and env name.
+ */
+export function parseNodeOptions(input: NodeOptionsInput | NodeConfig): NodeOptions {
+  const r = nodeOptionsSchema.safeParse(input);
+  if (!r.success) throw invalid(r.error.issues, ['node']);
+  return r.data;
+}

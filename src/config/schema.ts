@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * The one typed, validated configuration object of rds-csi. Every process (controller, worker, node, all-in-one)
- * reads the part it needs from it; flags and RDS_CSI_* environment variables feed it (see load.ts).
+ * reads the part it needs from it; a YAML file, RDS_CSI_* environment variables and flags feed it (load.ts); the flags
+ * are declared in options.ts.
  */
 
 const MiB = 1024 * 1024;
@@ -88,6 +89,63 @@ export const redisSchema = z.object({
   /** How long one WAIT may take, default 1000 (below the fast connection's 5 s command timeout). */
   waitTimeoutMs: z.coerce.number().int().min(10).max(4000).optional(),
 });
+
+const int = z.coerce.number().int();
+const nodeId = z.string({ error: (iss) => (iss.input === undefined ? 'required to run the node plugin' : undefined) }).min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'node id: letters, digits, ".", "_", "-"');
+
+/**
+ * Defaults of `nvme connect` for every volume. ctrl_loss_tmo −1 keeps mounts alive across RDS restarts (the kernel
+ * never gives up reconnecting).
+ */
+export const connectDefaultsSchema = z.object({
+  /** Seconds; −1 = reconnect forever. */
+  ctrlLossTmo: int.min(-1).default(-1),
+  reconnectDelay: int.min(1).max(3600).default(5),
+  keepAliveTmo: int.min(1).max(3600).default(15),
+  /** Seconds after which I/O fails while reconnecting; unset = kernel default (wait for ctrl_loss_tmo). */
+  fastIoFailTmo: int.min(-1).max(3600).optional(),
+});
+
+/**
+ * The node plugin's own options (`node:` in the YAML file, RDS_CSI_NODE_* in the environment, the flags of
+ * `rds-csi node`). The parts shared with the controller (driver name, NQN prefix, RDS base path) are top-level keys.
+ * nodeId is required only by the node plugin: parseNodeOptions (load.ts) checks it and the loop connector's data dir.
+ */
+export const nodeSchema = z.object({
+  nodeId: nodeId.optional(),
+  /** The node's host NQN for `nvme connect --hostnqn`; derived from the node id when unset (stable). */
+  hostNqn: z.string().regex(/^nqn\.\d{4}-\d{2}\.[^\s]{1,200}$/).optional(),
+  /** 0 = not reported (no limit). */
+  maxVolumesPerNode: int.min(0).max(100000).default(0),
+  connector: z.enum(['nvme-tcp', 'loop']).default('nvme-tcp'),
+  /** loop connector: the simulator's data dir; a volume's file is `<dir>/<basePath>/<volumeId>.img`. */
+  loopDataDir: z.string().startsWith('/').optional(),
+  sysfsRoot: z.string().startsWith('/').default('/sys'),
+  devRoot: z.string().startsWith('/').default('/dev'),
+  mountInfoFile: z.string().startsWith('/').default('/proc/self/mountinfo'),
+  /**
+   * kubelet's root directory. Every staging and target path of a request must lie under its real path
+   * (src/node/confine.ts); the chart passes `node.kubeletDir`, tests and all-in-one their temp root.
+   */
+  kubeletDir: z.string().startsWith('/').default('/var/lib/kubelet'),
+  nvmeCommand: z.string().min(1).default('nvme'),
+  /** Timeout of every ordinary host tool; the process is killed after it. */
+  toolTimeoutMs: int.positive().default(30000),
+  /** mkfs and resize of big volumes take longer. */
+  formatTimeoutMs: int.positive().default(600000),
+  /** How long to wait for the connected NQN's device to appear with a non-zero size. */
+  deviceWaitMs: int.positive().default(20000),
+  /** How long a call on a busy volume waits for the volume's lock before ABORTED. */
+  busyWaitMs: int.min(0).default(2000),
+  /** 0 = orphan cleanup only at start-up. */
+  orphanIntervalMs: int.min(0).default(300000),
+  connect: connectDefaultsSchema.default({ ctrlLossTmo: -1, reconnectDelay: 5, keepAliveTmo: 15 }),
+});
+
+/** What the node plugin runs with: the `node:` block with a node id, and a data dir when the connector is loop. */
+export const nodeOptionsSchema = nodeSchema
+  .extend({ nodeId })
+  .refine((o) => o.connector !== 'loop' || o.loopDataDir !== undefined, { message: 'the loop connector needs loopDataDir', path: ['loopDataDir'] });
 
 export const configSchema = z.object({
   driverName: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, 'driver name must be a DNS-1123 subdomain of at most 63 characters').default('rds.csi.mikrotik.com'),
@@ -183,8 +241,14 @@ export const configSchema = z.object({
       graceMs: z.coerce.number().int().min(0).default(24 * 3600 * 1000),
     })
     .default({ intervalMs: 3600000, delete: false, graceMs: 24 * 3600 * 1000 }),
+  node: nodeSchema.default(nodeSchema.parse({})),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type Config = z.infer<typeof configSchema>;
 export type RdsConfig = z.infer<typeof rdsSchema>;
+/** The `node:` block as the config holds it (node id optional). */
+export type NodeConfig = z.infer<typeof nodeSchema>;
+export type NodeOptionsInput = z.input<typeof nodeOptionsSchema>;
+export type NodeOptions = z.infer<typeof nodeOptionsSchema>;
+export type ConnectDefaults = z.infer<typeof connectDefaultsSchema>;

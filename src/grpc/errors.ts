@@ -19,7 +19,6 @@ export const invalid = (msg: string): GrpcError => new GrpcError(status.INVALID_
 export const notFound = (msg: string): GrpcError => new GrpcError(status.NOT_FOUND, msg);
 export const aborted = (msg: string): GrpcError => new GrpcError(status.ABORTED, msg);
 export const alreadyExists = (msg: string): GrpcError => new GrpcError(status.ALREADY_EXISTS, msg);
-export const outOfRange = (msg: string): GrpcError => new GrpcError(status.OUT_OF_RANGE, msg);
 export const unavailable = (msg: string): GrpcError => new GrpcError(status.UNAVAILABLE, msg);
 export const failedPrecondition = (msg: string): GrpcError => new GrpcError(status.FAILED_PRECONDITION, msg);
 

@@ -1,12 +1,12 @@
 import { identityService } from '../api/identity';
-import type { Config } from '../config/schema';
+import { parseNodeOptions } from '../config/load';
+import type { Config, NodeOptions, NodeOptionsInput } from '../config/schema';
 import { loadCsi } from '../grpc/proto';
 import { startServer, type RunningServer } from '../grpc/server';
 import { buildHandlers } from '../grpc/service';
 import { hostPort, type HostPort } from '../host/port';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/registry';
-import { type NodeOptions, type NodeOptionsInput, parseNodeOptions } from './config';
 import type { Connector } from './connector';
 import type { NodeDeps } from './deps';
 import { hostNqnForNode } from '../domain/host-nqn';
@@ -22,7 +22,7 @@ import { VolumeLocks } from './volume-lock';
 /**
  * The node process: Identity (the same plugin capabilities as the controller's) + Node over gRPC on the kubelet's unix socket, and the
  * orphan cleaner (at start-up, then periodically). Shared settings (driver name, NQN prefix, RDS base path for the
- * loop connector) come from Config; the node's own from NodeOptions.
+ * loop connector) and the node's own (the config's `node:` block, passed as `node` and checked by parseNodeOptions) come from Config.
  */
 
 export interface NodeAppOptions {
@@ -31,8 +31,6 @@ export interface NodeAppOptions {
   /** Tests: a host port with a fake sysfs/dev root or a recording runner. Default: the real host. */
   host?: HostPort;
   metrics?: Metrics;
-  /** The controller's state of a volume for VolumeCondition; omitted = not checked. */
-  volumeState?: (volumeId: string) => Promise<string | undefined>;
 }
 
 export interface NodeApp {
@@ -61,7 +59,7 @@ export async function startNode(cfg: Config, opts: NodeAppOptions, log: Logger):
   const connector = connectorFor(cfg, o, host, hostNqn);
   const locks = new VolumeLocks(o.busyWaitMs);
   const topology = backendTopology(cfg.driverName, cfg.rds.backend);
-  const deps: NodeDeps = { opts: o, nqnPrefix: cfg.nqnPrefix, host, connector, mounter: mounter(host), locks, log, topology, volumeState: opts.volumeState };
+  const deps: NodeDeps = { opts: o, nqnPrefix: cfg.nqnPrefix, host, connector, mounter: mounter(host), locks, log, topology };
 
   const csi = loadCsi().csi.v1;
   const identity = identityService(cfg.driverName, {

@@ -47,9 +47,3 @@ export async function publishBlock(d: NodeDeps, t: { volumeId: string; nqn: stri
   if (!ok(r)) throw new HostError(`mknod at ${tmp} failed: ${describeResult(r)}`, 'internal');
   await fsp.rename(tmp, target);
 }
-
-/** The rdev of a device node at `p`, or undefined when `p` is not a block device node. */
-export async function blockNodeAt(p: string): Promise<{ major: number; minor: number } | undefined> {
-  const st = await lstatOrUndefined(p);
-  return st?.isBlockDevice() ? splitDev(st.rdev) : undefined;
-}

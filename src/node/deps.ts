@@ -5,7 +5,7 @@ import type { CallContext } from '../grpc/service';
 import type { HostPort } from '../host/port';
 import { ToolStartError } from '../host/run';
 import type { Logger } from '../log/logger';
-import type { NodeOptions } from './config';
+import type { NodeOptions } from '../config/schema';
 import { type Connector, HostError } from './connector';
 import { errnoToGrpc } from './errno';
 import type { Mounter } from './mounter';
@@ -22,8 +22,6 @@ export interface NodeDeps {
   log: Logger;
   /** The segment of the RDS this node reaches, reported by NodeGetInfo (src/domain/topology.ts). */
   topology: BackendTopology;
-  /** The controller's lifecycle state of a volume ('live', …), when the node can know it; undefined = unknown. */
-  volumeState?: (volumeId: string) => Promise<string | undefined>;
 }
 
 /** Absolute deadline for host waits inside a call: the caller's deadline minus a margin, capped by `capMs`. */

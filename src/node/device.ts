@@ -33,11 +33,6 @@ export async function blockNameOf(sysfs: Sysfs, major: number, minor: number): P
   return undefined;
 }
 
-/** Current size of a device from sysfs by its numbers (names may have changed; numbers of one node do not). */
-export async function currentSize(sysfs: Sysfs, dev: { major: number; minor: number }): Promise<number | undefined> {
-  return sysfs.blockSize(dev.major, dev.minor);
-}
-
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -2,7 +2,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { hostPort, type HostPort } from '../host/port';
 import { ToolStartError } from '../host/run';
-import { type NodeOptionsInput, parseNodeOptions } from './config';
+import { parseNodeOptions } from '../config/load';
+import type { NodeConfig, NodeOptionsInput } from '../config/schema';
 import { hostNqnForNode } from '../domain/host-nqn';
 
 /**
@@ -110,7 +111,7 @@ export function formatDoctor(checks: DoctorCheck[]): string {
 }
 
 /** What `rds-csi doctor` runs: the node options as for `rds-csi node`, the real host; ok=false → exit non-zero. */
-export async function nodeDoctor(input: NodeOptionsInput): Promise<{ ok: boolean; text: string; checks: DoctorCheck[] }> {
+export async function nodeDoctor(input: NodeOptionsInput | NodeConfig): Promise<{ ok: boolean; text: string; checks: DoctorCheck[] }> {
   const o = parseNodeOptions(input);
   const kubeletDir = o.kubeletDir;
   const host = hostPort({ sysfsRoot: o.sysfsRoot, devRoot: o.devRoot, mountInfoFile: o.mountInfoFile });

@@ -1,3 +1,4 @@
+import { nqnFor } from '../domain/ids';
 import type { NodeExpandVolumeRequest__Output } from '../generated/csi/v1/NodeExpandVolumeRequest';
 import type { NodeExpandVolumeResponse } from '../generated/csi/v1/NodeExpandVolumeResponse';
 import { failedPrecondition, invalid, notFound } from '../grpc/errors';
@@ -25,7 +26,7 @@ export async function expandVolume(d: NodeDeps, req: NodeExpandVolumeRequest__Ou
   // Outside kubelet's dir or a symlink: no volume of ours can be there, NOT_FOUND (confine.ts).
   const volumePath = await confinePath(d.opts.kubeletDir, 'volume_path', volumePathArg, 'lookup');
   const staging = stagingArg ? await confinePath(d.opts.kubeletDir, 'staging_target_path', stagingArg, 'lookup') : undefined;
-  const nqn = `${d.nqnPrefix}:${volumeId}`;
+  const nqn = nqnFor(d.nqnPrefix, volumeId);
   return d.locks.run(volumeId, async () => {
     const st = await lstatOrUndefined(volumePath);
     if (!st) throw notFound(`volume path ${volumePath} does not exist`);

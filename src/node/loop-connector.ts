@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { isUnder } from '../domain/ids';
+import { isUnder, nqnFor } from '../domain/ids';
 import type { HostPort } from '../host/port';
 import { describeResult, ok } from '../host/run';
 import { type BlockDevice, type Connector, type DeviceOwner, HostError, type ManagedConnection, type VolumeTarget, isManagedNqn, volumeIdOfNqn } from './connector';
@@ -99,7 +99,7 @@ export class LoopConnector implements Connector {
   private nqnOfFile(dir: string, file: string): string | undefined {
     const m = /^([a-z0-9][a-z0-9-]*)\.img$/.exec(path.basename(file));
     if (path.dirname(file) !== dir || !m) return undefined;
-    const nqn = `${this.o.nqnPrefix}:${m[1]}`;
+    const nqn = nqnFor(this.o.nqnPrefix, m[1]);
     return isManagedNqn(this.o.nqnPrefix, nqn) ? nqn : undefined;
   }
 

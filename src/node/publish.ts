@@ -1,11 +1,12 @@
 import { promises as fsp } from 'node:fs';
+import { nqnFor } from '../domain/ids';
 import type { NodePublishVolumeRequest__Output } from '../generated/csi/v1/NodePublishVolumeRequest';
 import type { NodePublishVolumeResponse } from '../generated/csi/v1/NodePublishVolumeResponse';
 import type { NodeUnpublishVolumeRequest__Output } from '../generated/csi/v1/NodeUnpublishVolumeRequest';
 import type { NodeUnpublishVolumeResponse } from '../generated/csi/v1/NodeUnpublishVolumeResponse';
 import { alreadyExists, failedPrecondition } from '../grpc/errors';
-import { lstatOrUndefined } from '../host/fs';
-import { blockNodeAt, publishBlock } from './block-node';
+import { lstatOrUndefined, splitDev } from '../host/fs';
+import { publishBlock } from './block-node';
 import { confinePath } from './confine';
 import type { NodeDeps } from './deps';
 import { ownership, unmountOwned } from './ownership';
@@ -60,9 +61,10 @@ export async function unpublishVolume(d: NodeDeps, req: NodeUnpublishVolumeReque
   const volumeId = requireVolumeId(req.volumeId);
   // Confined to kubelet's dir (confine.ts) before anything is unmounted or removed.
   const targetPath = await confinePath(d.opts.kubeletDir, 'target_path', requirePath('target_path', req.targetPath), 'act');
-  const nqn = `${d.nqnPrefix}:${volumeId}`;
+  const nqn = nqnFor(d.nqnPrefix, volumeId);
   return d.locks.run(volumeId, async () => {
-    const node = await blockNodeAt(targetPath);
+    const st = await lstatOrUndefined(targetPath);
+    const node = st?.isBlockDevice() ? splitDev(st.rdev) : undefined;
     if (node && !(await d.mounter.mountAt(targetPath))) {
       const o = await ownership(d, nqn, await d.connector.find(nqn), node);
       if (!o.ours) throw failedPrecondition(`${targetPath} is a device node of ${node.major}:${node.minor}, which is not volume ${volumeId}'s: ${o.why}; the driver refuses to remove it`);

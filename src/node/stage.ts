@@ -10,7 +10,6 @@ import { callDeadline, type NodeDeps } from './deps';
 import { type FsType, growFilesystem, isSupportedFs, makeFilesystem, stagingMountOptions } from './filesystem';
 import { unmountOwned } from './ownership';
 import { probeDevice } from './probe';
-import { currentSize } from './device';
 import { fsMinimumBytes } from '../domain/sizes';
 import { type Capability, checkAccessType, fsTypeOf, parseCapability, requirePath, requireVolumeId, volumeTarget } from './validate';
 
@@ -44,7 +43,8 @@ async function ensureDir(p: string): Promise<void> {
 /** A file system mkfs cannot make on a device this small is refused before mkfs runs (domain/sizes.ts). */
 async function checkFsMinimum(d: NodeDeps, dev: BlockDevice, fsType: FsType): Promise<void> {
   const min = fsMinimumBytes(fsType);
-  const size = (await currentSize(d.host.sysfs, dev)) ?? dev.sizeBytes;
+  // By its numbers: names may have changed, the numbers of one node do not.
+  const size = (await d.host.sysfs.blockSize(dev.major, dev.minor)) ?? dev.sizeBytes;
   if (size < min) throw failedPrecondition(`the volume is ${size} bytes, ${fsType} needs at least ${min}: use ext4 or a larger volume; ${dev.path} was not formatted`);
 }
 

@@ -1,3 +1,4 @@
+import { nqnFor } from '../domain/ids';
 import type { NodeGetVolumeStatsRequest__Output } from '../generated/csi/v1/NodeGetVolumeStatsRequest';
 import type { NodeGetVolumeStatsResponse } from '../generated/csi/v1/NodeGetVolumeStatsResponse';
 import type { VolumeCondition } from '../generated/csi/v1/VolumeCondition';
@@ -25,12 +26,10 @@ async function condition(d: NodeDeps, volumeId: string, dev: BlockDevice | undef
     return { abnormal: true, message: `the path shows device ${shown.major}:${shown.minor} but the volume's device is ${dev.path} (${dev.major}:${dev.minor}); stale after a reconnect` };
   }
   // During a target outage the namespace device stays while the controller reconnects: I/O waits, so say so.
-  const link = await d.connector.linkState(`${d.nqnPrefix}:${volumeId}`).catch(() => undefined);
+  const link = await d.connector.linkState(nqnFor(d.nqnPrefix, volumeId)).catch(() => undefined);
   if (link !== undefined && link !== 'live') {
     return { abnormal: true, message: `the NVMe/TCP connection of volume ${volumeId} is ${link}: the target is unreachable; I/O waits and resumes when it returns` };
   }
-  const state = d.volumeState ? await d.volumeState(volumeId).catch(() => undefined) : undefined;
-  if (state !== undefined && state !== 'live') return { abnormal: true, message: `the controller reports volume ${volumeId} as ${state}` };
   return { abnormal: false, message: 'volume is healthy' };
 }
 
@@ -40,7 +39,7 @@ export async function volumeStats(d: NodeDeps, req: NodeGetVolumeStatsRequest__O
   const volumePath = await confinePath(d.opts.kubeletDir, 'volume_path', requireVolumePath('volume_path', req.volumePath), 'lookup');
   const st = await lstatOrUndefined(volumePath);
   if (!st) throw notFound(`volume path ${volumePath} does not exist`);
-  const nqn = `${d.nqnPrefix}:${volumeId}`;
+  const nqn = nqnFor(d.nqnPrefix, volumeId);
   const dev = await d.connector.find(nqn);
   const mustBeOurs = async (shown: Shown): Promise<void> => {
     const o = await ownership(d, nqn, dev, shown);

@@ -1,3 +1,4 @@
+import { nqnFor } from '../domain/ids';
 import type { NodeUnstageVolumeRequest__Output } from '../generated/csi/v1/NodeUnstageVolumeRequest';
 import type { NodeUnstageVolumeResponse } from '../generated/csi/v1/NodeUnstageVolumeResponse';
 import { failedPrecondition } from '../grpc/errors';
@@ -17,7 +18,7 @@ export async function unstageVolume(d: NodeDeps, req: NodeUnstageVolumeRequest__
   const volumeId = requireVolumeId(req.volumeId);
   // Confined to kubelet's dir (confine.ts) before anything is looked at under the lock, unmounted or removed.
   const staging = await confinePath(d.opts.kubeletDir, 'staging_target_path', requirePath('staging_target_path', req.stagingTargetPath), 'act');
-  const nqn = `${d.nqnPrefix}:${volumeId}`;
+  const nqn = nqnFor(d.nqnPrefix, volumeId);
   return d.locks.run(volumeId, async () => {
     const stagingPath = await canonical(staging);
     /** Why the device may not be disconnected (it is mounted or held), or undefined. */

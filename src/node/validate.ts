@@ -1,8 +1,9 @@
 import path from 'node:path';
+import { nqnFor } from '../domain/ids';
 import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
 import { accessModeOf as checkAccessMode } from '../grpc/enums';
 import { invalid, notFound } from '../grpc/errors';
-import type { ConnectDefaults } from './config';
+import type { ConnectDefaults } from '../config/schema';
 import type { ConnectParams, VolumeTarget } from './connector';
 import { checkMountFlags, DEFAULT_FS, type FsType, isSupportedFs } from './filesystem';
 
@@ -119,7 +120,7 @@ export function volumeTarget(
 ): VolumeTarget {
   const nqn = volumeContext.nqn;
   if (!nqn) throw invalid('volume_context.nqn is required (it is set by the controller)');
-  if (nqn !== `${nqnPrefix}:${volumeId}`) throw invalid(`volume_context.nqn ${nqn} is not the NQN of volume ${volumeId} under ${nqnPrefix}`);
+  if (nqn !== nqnFor(nqnPrefix, volumeId)) throw invalid(`volume_context.nqn ${nqn} is not the NQN of volume ${volumeId} under ${nqnPrefix}`);
   const address = publishContext.targetAddress || volumeContext.targetAddress;
   const portRaw = publishContext.targetPort || volumeContext.targetPort;
   if (needAddress && !address) throw invalid('volume_context.targetAddress is required');

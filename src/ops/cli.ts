@@ -1,7 +1,8 @@
 import type { Command, CommanderError } from 'commander';
 import type { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
-import { addCommonOptions, configFromFlags, type CommonFlags } from '../cli/common';
+import { configFromFlags, type CommonFlags } from '../cli/common';
+import { addConfigOptions } from '../config/options';
 import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
 import { describeRedisTarget, redisConnection, redisTargetFromConfig, type RedisTarget } from '../queue/connection';
@@ -31,7 +32,7 @@ export function usageExit2(cmd: Command): Command {
 }
 
 export function addOpsOptions(cmd: Command): Command {
-  return addCommonOptions(cmd)
+  return addConfigOptions(cmd, 'ops')
     .option('--timeout-ms <ms>', 'how long to wait for Redis and RDS', '5000')
     .option('--json', 'machine-readable output');
 }
@@ -52,7 +53,7 @@ export interface OpsContext {
 }
 
 export function opsContext(flags: OpsFlags): OpsContext {
-  const cfg = configFromFlags({ ...flags, logLevel: flags.logLevel ?? 'silent' });
+  const cfg = configFromFlags('ops', { ...flags, logLevel: flags.logLevel ?? 'silent' });
   const target = redisTargetFromConfig(cfg);
   return { cfg, target, timeoutMs: parseCount(flags.timeoutMs, '--timeout-ms', 5000, 1), json: !!flags.json };
 }

@@ -24,10 +24,6 @@ export interface AllInOneOptions {
   dataDir?: string;
   httpListen?: string;
   simulatorLatencyMs?: number;
-  /** Node id of the embedded node plugin (default `all-in-one`). */
-  nodeId?: string;
-  /** The embedded node plugin's kubelet dir: staging and target paths must lie under it (default /var/lib/kubelet). */
-  kubeletDir?: string;
 }
 
 export interface AllInOne {
@@ -79,7 +75,8 @@ export async function startAllInOne(base: Config, o: AllInOneOptions, log: Logge
       rdsPort = simulator.port;
     }
     const redisUrl = o.redisUrl ?? redis!.url;
-    const nodeId = o.nodeId ?? 'all-in-one';
+    // The embedded node plugin runs with the config's node block (--kubelet-dir, RDS_CSI_NODE_*), id `all-in-one` unless set.
+    const nodeId = base.node.nodeId ?? 'all-in-one';
     const cfg: Config = {
       ...base,
       redisUrl,
@@ -93,7 +90,7 @@ export async function startAllInOne(base: Config, o: AllInOneOptions, log: Logge
     // With the embedded simulator the node attaches its backing files with losetup (no NVMe needed).
     const node = await startNode(
       cfg,
-      { endpoint: o.nodeEndpoint, node: { nodeId, kubeletDir: o.kubeletDir, ...(simulator ? { connector: 'loop', loopDataDir: simulator.dataDir } : {}) } },
+      { endpoint: o.nodeEndpoint, node: { ...base.node, nodeId, ...(simulator ? { connector: 'loop', loopDataDir: simulator.dataDir } : {}) } },
       log.child({ component: 'node' }),
     );
     closers.push(() => node.close());

@@ -53,6 +53,10 @@ describe('rds-csi CLI', () => {
     [['worker', '--redis-url', 'not a url'], 2, /redisUrl/],
     [['controller', '--endpoint', 'unix:///tmp/x.sock', '--log-level', 'loud'], 2, /logLevel/],
     [['controller'], 1, /required option '--endpoint/],
+    // Node options are config keys like any other (src/config/options.ts): a bad one is a config error naming it.
+    [['node', '--endpoint', 'unix:///tmp/x.sock', '--node-id', 'n1', '--max-volumes-per-node', 'many'], 2, /node\.maxVolumesPerNode \(--max-volumes-per-node, RDS_CSI_NODE_MAX_VOLUMES_PER_NODE\)/],
+    [['node', '--endpoint', 'unix:///tmp/x.sock'], 2, /node\.nodeId \(--node-id, RDS_CSI_NODE_NODE_ID\)/],
+    [['doctor', 'node', '--node-id', 'n1', '--kubelet-dir', 'relative'], 2, /node\.kubeletDir \(--kubelet-dir, RDS_CSI_NODE_KUBELET_DIR\)/],
   ])('rds-csi %p exits %i with a message that names the problem', (args, code, message) => {
     const res = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 10000 });
     expect(res.status).toBe(code);

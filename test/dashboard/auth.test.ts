@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, configEnvNames, loadConfig } from '../../src/config/load';
 import { authorized, challenge, dashboardAccess, safeEqual, type DashboardConfig } from '../../src/dashboard/auth';
-import { addDashboardOptions, dashboardOverrides } from '../../src/dashboard/flags';
+import { addConfigOptions, configOverrides, type Overrides } from '../../src/config/options';
 
 /** Who gets into the job dashboard: credential files, the Authorization header, config keys, env names and flags. */
 describe('dashboard access', () => {
@@ -99,8 +99,8 @@ describe('dashboard access', () => {
   });
 
   it('maps the controller flags to the same keys; absent flags leave env and file values alone', () => {
-    const parse = (args: string[]): ReturnType<typeof dashboardOverrides> =>
-      dashboardOverrides(addDashboardOptions(new Command('controller')).exitOverride().parse(args, { from: 'user' }).opts());
+    const parse = (args: string[]): Overrides =>
+      configOverrides('controller', addConfigOptions(new Command('controller'), 'controller').exitOverride().parse(args, { from: 'user' }).opts());
     const env = { RDS_CSI_DASHBOARD_READ_ONLY: 'false', RDS_CSI_DASHBOARD_INSECURE_NO_AUTH: 'true', RDS_CSI_DASHBOARD_TOKEN_FILE: '/env/token' };
     expect(loadConfig(parse([]), env).dashboard).toEqual({ tokenFile: '/env/token', readOnly: false, insecureNoAuth: true, listen: '127.0.0.1:9810' });
     const all = parse([

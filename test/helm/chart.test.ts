@@ -8,7 +8,7 @@ import { controllerCommand } from '../../src/cli/commands/controller';
 import { nodeCommand } from '../../src/cli/commands/node';
 import { workerCommand } from '../../src/cli/commands/worker';
 import { configEnvNames, loadConfig } from '../../src/config/load';
-import { dashboardOverrides, type DashboardFlags } from '../../src/dashboard/flags';
+import { configOverrides } from '../../src/config/options';
 import { redisTargetFromConfig } from '../../src/queue/connection';
 import { itIf } from '../support/prereq';
 
@@ -634,8 +634,7 @@ function driverConfig(workload: Obj) {
   const [sub, ...args] = container(workload, 'rds-csi').args as string[];
   const cmd = sub === 'controller' ? controllerCommand() : workerCommand();
   cmd.parseOptions(args);
-  const flags = cmd.opts<DashboardFlags>();
-  return loadConfig(sub === 'controller' ? dashboardOverrides(flags) : {}, processEnv(workload));
+  return loadConfig(sub === 'controller' ? configOverrides('controller', cmd.opts()) : {}, processEnv(workload));
 }
 
 /** Where a file path inside a container comes from: the Secret name and key behind its volume mount. */

@@ -6,7 +6,7 @@ import type { HostPort } from '../../src/host/port';
 import { runTool } from '../../src/host/run';
 import { Sysfs } from '../../src/host/sysfs';
 import { createLogger } from '../../src/log/logger';
-import { parseNodeOptions } from '../../src/node/config';
+import { parseNodeOptions } from '../../src/config/load';
 import type { NodeDeps } from '../../src/node/deps';
 import { mounter } from '../../src/node/mounter';
 import { NvmeTcpConnector } from '../../src/node/nvme-connector';

@@ -7,7 +7,7 @@ import type { HostPort } from '../../src/host/port';
 import { parseMountInfo } from '../../src/host/mountinfo';
 import { createLogger } from '../../src/log/logger';
 import { Metrics } from '../../src/metrics/registry';
-import type { NodeOptionsInput } from '../../src/node/config';
+import type { NodeOptionsInput } from '../../src/config/schema';
 import { type NodeApp, startNode } from '../../src/node/app';
 import { CsiClient } from '../support/csi-client';
 import { removeDirSafely } from '../../src/host/safe-remove';

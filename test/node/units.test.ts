@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { GrpcError } from '../../src/grpc/errors';
-import { parseNodeOptions } from '../../src/node/config';
+import { parseNodeOptions } from '../../src/config/load';
 import { isManagedNqn, volumeIdOfNqn } from '../../src/node/connector';
 import { checkMountFlags, stagingMountOptions } from '../../src/node/filesystem';
 import { hostNqnForNode } from '../../src/domain/host-nqn';

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { checkRdsTransport } from '../../runtime/rds-transport';
-import { addCommonOptions, configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
+import { addConfigOptions } from '../../config/options';
+import { configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
 
 interface Flags extends CommonFlags {
   controllerEndpoint: string;
@@ -8,20 +9,18 @@ interface Flags extends CommonFlags {
   dataDir?: string;
   httpListen?: string;
   simulatorLatencyMs?: string;
-  kubeletDir?: string;
 }
 
 export function allInOneCommand(): Command {
-  return addCommonOptions(new Command('all-in-one'))
+  return addConfigOptions(new Command('all-in-one'), 'all-in-one')
     .description('controller + worker + node endpoint, with a private redis-server and the embedded RDS simulator unless given')
     .requiredOption('--controller-endpoint <endpoint>', 'unix:///PATH for the controller')
     .requiredOption('--node-endpoint <endpoint>', 'unix:///PATH for the node plugin')
     .option('--data-dir <dir>', 'simulator data dir (default: a new temp dir, removed when all-in-one stops)')
     .option('--http-listen <host:port>', 'serve /metrics and /healthz')
     .option('--simulator-latency-ms <ms>', 'latency of every simulated RouterOS command')
-    .option('--kubelet-dir <dir>', "the node plugin's kubelet dir: staging and target paths must lie under it (default /var/lib/kubelet)")
     .action(async (flags: Flags) => {
-      const cfg = configFromFlags({ ...flags, rdsAddress: undefined, redisUrl: undefined });
+      const cfg = configFromFlags('all-in-one', { ...flags, rdsAddress: undefined, redisUrl: undefined });
       const log = loggerFor(cfg, 'rds-csi');
       // The embedded simulator listens on loopback; an RDS given with --rds-address follows the controller's rule.
       if (flags.rdsAddress) checkRdsTransport(cfg.rds, log);
@@ -37,7 +36,6 @@ export function allInOneCommand(): Command {
           dataDir: flags.dataDir,
           httpListen: flags.httpListen,
           simulatorLatencyMs: flags.simulatorLatencyMs ? Number(flags.simulatorLatencyMs) : undefined,
-          kubeletDir: flags.kubeletDir,
         },
         log,
       );

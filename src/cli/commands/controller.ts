@@ -1,16 +1,16 @@
 import { Command } from 'commander';
-import { addDashboardOptions, dashboardOverrides, type DashboardFlags } from '../../dashboard/flags';
+import { addConfigOptions } from '../../config/options';
 import { checkRdsTransport } from '../../runtime/rds-transport';
-import { addCommonOptions, configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
+import { configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
 
 export function controllerCommand(): Command {
-  return addDashboardOptions(addCommonOptions(new Command('controller')))
+  return addConfigOptions(new Command('controller'), 'controller')
     .description('CSI Identity + Controller service; enqueues jobs for the workers')
     .requiredOption('--endpoint <endpoint>', 'unix:///PATH or tcp://HOST:PORT')
     .option('--http-listen <host:port>', 'serve /metrics, /healthz and (with a credential) the job dashboard on /dashboard')
     .option('--with-worker', 'also run a worker in this process')
-    .action(async (flags: CommonFlags & DashboardFlags & { endpoint: string; httpListen?: string; withWorker?: boolean }) => {
-      const cfg = configFromFlags(flags, dashboardOverrides(flags));
+    .action(async (flags: CommonFlags & { endpoint: string; httpListen?: string; withWorker?: boolean }) => {
+      const cfg = configFromFlags('controller', flags);
       const log = loggerFor(cfg, 'rds-csi-controller');
       checkRdsTransport(cfg.rds, log);
       const { startController } = await import('../../runtime/controller-app');

@@ -2,7 +2,8 @@ import { Command } from 'commander';
 import { nodeDoctor } from '../../node/doctor';
 import { addOpsOptions, opsContext, print, printJson, runOps, usageExit2, EXIT_FAILED, EXIT_OK, type OpsFlags } from '../../ops/cli';
 import { controllerDoctor } from '../../ops/doctor';
-import { addNodeOptions, nodeOptionsFromFlags, type NodeFlags } from './node';
+import { addConfigOptions } from '../../config/options';
+import { configFromFlags, type CommonFlags } from '../common';
 
 /**
  * `rds-csi doctor node|controller`: prerequisites, each with what to fix. Exit 0 when no check fails (warnings
@@ -11,11 +12,11 @@ import { addNodeOptions, nodeOptionsFromFlags, type NodeFlags } from './node';
 export function doctorCommand(): Command {
   const doctor = new Command('doctor').description('check prerequisites and say what to fix');
   doctor.addCommand(
-    addNodeOptions(new Command('node'))
+    addConfigOptions(new Command('node'), 'doctor-node')
       .description('nvme-cli, nvme-tcp module, host NQN, mkfs/blkid/resize tools, kubelet dir propagation')
       .option('--json', 'machine-readable output')
-      .action(async (flags: NodeFlags & { json?: boolean }) => {
-        const res = await nodeDoctor(nodeOptionsFromFlags(flags));
+      .action(async (flags: CommonFlags & { json?: boolean }) => {
+        const res = await nodeDoctor(configFromFlags('doctor-node', flags).node);
         process.stdout.write(flags.json ? JSON.stringify(res.checks, null, 2) + '\n' : res.text + '\n');
         process.exitCode = res.ok ? 0 : 1;
       }),
