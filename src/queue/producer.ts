@@ -45,7 +45,7 @@ export interface AddOptions {
 }
 
 /** The reconcilers that run on a schedule, one job scheduler each (a single Redis entity cluster-wide). */
-export type ScheduledJob = 'reconcile.orphans' | 'reconcile.attachments';
+export type ScheduledJob = Extract<JobName, 'reconcile.orphans' | 'reconcile.attachments'>;
 
 export class JobProducer {
   /** The volume queue, with the job options set once. Read it for look-ups (Job.fromId, counts); add through `add`. */
