@@ -22,7 +22,9 @@ export function fencingContext(cfg: Config, producer: JobProducer, attachments: 
     },
     cancelTimeout: (volumeId, startedAt) => producer.remove(timeoutId(volumeId, startedAt)),
     enqueueDetach: async (volumeId, nodeId, slot) => {
-      await producer.add('fence.detach', { volumeId, nodeId, slot, reason: 'node-deleted' }, jobId('fence.detach', volumeId, `${nodeId}-reconcile`), { class: 'once' });
+      await producer.add('fence.detach', { volumeId, nodeId, slot, reason: 'node-deleted' }, jobId('fence.detach', volumeId, `${nodeId}-reconcile`), {
+        class: 'once',
+      });
     },
     metrics: {
       conflict: (kind) => metrics.attachmentConflicts.inc({ kind }),

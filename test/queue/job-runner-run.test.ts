@@ -59,10 +59,13 @@ describe('JobRunner.run', () => {
 
   const expand = (id: string, sizeBytes: number): DiskExpandData => ({ volumeId: id, slot: id, sizeBytes });
 
-  it('enqueues under the id with the producer\'s options and answers with the job\'s result', async () => {
+  it("enqueues under the id with the producer's options and answers with the job's result", async () => {
     await expect(runner.run('disk.expand', 'disk.expand-a-g1', expand('a', 5), 15000)).resolves.toEqual({ sizeBytes: 5 });
     expect(runs).toEqual(['disk.expand-a-g1']);
-    expect((await Job.fromId(producer.queue, 'disk.expand-a-g1'))?.opts).toMatchObject({ attempts: 4, removeOnComplete: { age: 24 * 3600, count: 50000 } });
+    expect((await Job.fromId(producer.queue, 'disk.expand-a-g1'))?.opts).toMatchObject({
+      attempts: 4,
+      removeOnComplete: { age: 24 * 3600, count: 50000 },
+    });
   });
 
   it('callers of one id share one run', async () => {

@@ -57,7 +57,9 @@ describe('one key module, one producer', () => {
 
   it('every record store is built by src/state/stores.ts', () => {
     const builders = files
-      .filter(([p, text]) => p !== path.join('src', 'state', 'stores.ts') && /new (RedisRecordStore|RedisAttachmentStore|OrphanSightings)\b/.test(text))
+      .filter(
+        ([p, text]) => p !== path.join('src', 'state', 'stores.ts') && /new (RedisRecordStore|RedisAttachmentStore|OrphanSightings)\b/.test(text),
+      )
       .map(([p]) => p);
     expect(builders).toEqual([]);
   });

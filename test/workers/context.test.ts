@@ -1,7 +1,14 @@
 import { createLogger } from '../../src/log/logger';
 import type { JobName } from '../../src/queue/jobs';
 import type { RdsPort } from '../../src/rds/port';
-import { memorySteps, type BaseContext, type FencingContext, type OrphanPolicy, type ProcessorContext, type Records } from '../../src/workers/context';
+import {
+  memorySteps,
+  type BaseContext,
+  type FencingContext,
+  type OrphanPolicy,
+  type ProcessorContext,
+  type Records,
+} from '../../src/workers/context';
 import { processors } from '../../src/workers/processors';
 import { depsOf, type WorkerDeps } from '../../src/workers/worker-deps';
 
@@ -42,7 +49,13 @@ describe('processor contexts', () => {
   });
 
   it('a context without the declared deps does not compile (checked by tsc, which builds test/)', () => {
-    const base: BaseContext = { rds: deps.rds, basePath: deps.basePath, volumePrefix: deps.volumePrefix, steps: memorySteps(), log: createLogger('silent') };
+    const base: BaseContext = {
+      rds: deps.rds,
+      basePath: deps.basePath,
+      volumePrefix: deps.volumePrefix,
+      steps: memorySteps(),
+      log: createLogger('silent'),
+    };
     // @ts-expect-error reconcile.orphans declares records, orphans, events and metrics
     const orphansCtx: ProcessorContext<'reconcile.orphans'> = base;
     // @ts-expect-error fence.attach declares fencing
