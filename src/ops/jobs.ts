@@ -1,6 +1,7 @@
 import { Job, type JobType, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { decodeFailure } from '../queue/jobs';
+import { DriverKeys } from '../state/keys';
 import { OpsFailure } from './errors';
 
 /**
@@ -91,7 +92,7 @@ export async function showJob(queue: Queue, id: string, lease?: { redis: Redis; 
   };
   if (state === 'delayed' && job.delay) d.dueAt = job.timestamp + job.delay;
   if (lease && d.volumeId) {
-    const holder = await lease.redis.get(`${lease.prefix}:lease:vol:${d.volumeId}`);
+    const holder = await lease.redis.get(new DriverKeys(lease.prefix).lease(d.volumeId));
     if (holder) d.leaseHolder = holder;
   }
   return d;

@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AttachmentRecord } from '../state/attachment-record';
-import { RedisAttachmentStore } from '../state/redis-attachment-store';
 import type { RecordStore, StoredRecord } from '../state/record-store';
-import { RedisRecordStore } from '../state/redis-record-store';
+import { driverState } from '../state/stores';
 import type { SnapshotRecord } from '../state/snapshot-record';
 import type { VolumeRecord } from '../state/volume-record';
 
@@ -27,15 +26,15 @@ export async function allRecords<T extends StoredRecord>(store: RecordStore<T>, 
 }
 
 export function volumeStore(redis: Redis, prefix: string): RecordStore<VolumeRecord> {
-  return new RedisRecordStore<VolumeRecord>(redis, prefix, 'vol');
+  return driverState(redis, prefix).volumes;
 }
 
 export function snapshotStore(redis: Redis, prefix: string): RecordStore<SnapshotRecord> {
-  return new RedisRecordStore<SnapshotRecord>(redis, prefix, 'snap');
+  return driverState(redis, prefix).snapshots;
 }
 
 export async function listVolumes(redis: Redis, prefix: string): Promise<VolumeView[]> {
-  const [volumes, attachments] = await Promise.all([allRecords(volumeStore(redis, prefix)), new RedisAttachmentStore(redis, prefix).all()]);
+  const [volumes, attachments] = await Promise.all([allRecords(volumeStore(redis, prefix)), driverState(redis, prefix).attachments.all()]);
   const byVolume = new Map(attachments.map((a) => [a.volumeId, a]));
   return volumes.map((volume) => {
     const attachment = byVolume.get(volume.id);

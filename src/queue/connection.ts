@@ -20,7 +20,7 @@ import { scrubUrl } from '../log/logger';
  *   sentinels that require AUTH.
  *
  * Redis Cluster: every key the driver writes starts with the queue prefix (`<prefix>:<queue>:…` for BullMQ,
- * `<prefix>:state:…` and `<prefix>:lease:…` for records and leases), and BullMQ's scripts and the record scripts
+ * `<prefix>:state:…` and `<prefix>:lease:…` for records and leases, all named in state/keys.ts), and BullMQ's scripts and the record scripts
  * touch several keys at once. A prefix that is a hash tag, e.g. `{rds-csi}`, puts all of them in one slot, which a
  * Cluster-aware proxy or a sharded "single endpoint" service requires. The client here is not itself a Cluster
  * client (it does not follow MOVED redirects); `rds-csi doctor controller` says so when it meets a Cluster node.

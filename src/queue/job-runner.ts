@@ -1,9 +1,9 @@
 import { Job, type Queue, type QueueEvents } from 'bullmq';
 import { status } from '@grpc/grpc-js';
 import { GrpcError, codeFromName } from '../grpc/errors';
-import { retryOptions, type RetryPolicy } from './backoff';
 import { decodeFailure, type JobData, type JobName, type JobResult } from './jobs';
 import { JobWaiter, JobWaitTimeout } from './job-waiter';
+import type { JobProducer } from './producer';
 
 /**
  * Enqueue-and-await for the API: add a job under its deterministic id (or find the one already there), then wait
@@ -28,11 +28,14 @@ export interface RunOptions {
 }
 
 export class JobRunner {
+  private readonly queue: Queue;
+
   constructor(
-    private readonly queue: Queue,
+    private readonly producer: JobProducer,
     private readonly events: QueueEvents,
-    private readonly jobOptions: RetryPolicy,
-  ) {}
+  ) {
+    this.queue = producer.queue;
+  }
 
   /** One set of listeners for every wait (see job-waiter.ts), not three per RPC; made at the first wait. */
   private waiterInstance?: JobWaiter;
@@ -64,12 +67,7 @@ export class JobRunner {
       if (!(state === 'completed' && opts.fresh)) return existing;
       await existing.remove().catch(() => undefined);
     }
-    return this.queue.add(name, data, {
-      jobId: id,
-      ...retryOptions(this.jobOptions),
-      removeOnComplete: { age: 24 * 3600, count: 50000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    });
+    return this.producer.add(name, data, id);
   }
 
   /** Fails the waits in progress (the controller is stopping). */

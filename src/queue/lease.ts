@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { DriverKeys } from '../state/keys';
 
 /**
  * Per-volume lease across all worker processes: no two jobs that touch one volume run at once. The holder is the
@@ -14,14 +15,18 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 export class VolumeLease {
+  private readonly keys: DriverKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     private readonly ttlMs: number,
-  ) {}
+  ) {
+    this.keys = new DriverKeys(prefix);
+  }
 
   private key(volumeId: string): string {
-    return `${this.prefix}:lease:vol:${volumeId}`;
+    return this.keys.lease(volumeId);
   }
 
   async acquire(volumeId: string, holder: string): Promise<boolean> {

@@ -5,13 +5,8 @@ import { redisConnection, redisTargetFromConfig, replicaWait } from '../queue/co
 import { warnAboutRedis } from './redis-warnings';
 import type { RdsPort } from '../rds/port';
 import { WorkerHost } from '../workers/worker-host';
-import { Queue } from 'bullmq';
-import { VOLUME_QUEUE } from '../queue/jobs';
-import { RedisAttachmentStore } from '../state/redis-attachment-store';
-import { RedisRecordStore } from '../state/redis-record-store';
-import { OrphanSightings } from '../state/orphan-sightings';
-import type { SnapshotRecord } from '../state/snapshot-record';
-import type { VolumeRecord } from '../state/volume-record';
+import { JobProducer } from '../queue/producer';
+import { driverState } from '../state/stores';
 import { clusterFromConfig } from './cluster-factory';
 import { fencingContext } from './fencing-context';
 import { startHttpServer, type HttpServer } from './http-server';
@@ -33,16 +28,23 @@ export async function startWorker(
   const connection = redisConnection(redisTargetFromConfig(cfg), 'blocking');
   const fast = redisConnection(redisTargetFromConfig(cfg), 'fast');
   warnAboutRedis(fast, cfg.queuePrefix, log);
-  const queue = new Queue(VOLUME_QUEUE, { connection: fast, prefix: cfg.queuePrefix });
-  queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
+  const producer = new JobProducer(fast, cfg.queuePrefix, cfg.worker);
+  producer.queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
   const cluster = await clusterFromConfig(cfg, log);
-  const fencing = fencingContext(cfg, queue, new RedisAttachmentStore(fast, cfg.queuePrefix), cluster, metrics);
+  const state = driverState(fast, cfg.queuePrefix, replicaWait(cfg));
+  const fencing = fencingContext(cfg, producer, state.attachments, cluster, metrics);
   const host = new WorkerHost({
     connection,
     prefix: cfg.queuePrefix,
-    rds,
-    basePath: cfg.rds.basePath,
-    volumePrefix: cfg.volumePrefix,
+    deps: {
+      rds,
+      basePath: cfg.rds.basePath,
+      volumePrefix: cfg.volumePrefix,
+      nqnPrefix: cfg.nqnPrefix,
+      records: { volumes: state.volumes, snapshots: state.snapshots },
+      fencing,
+      orphans: { slotPrefix: cfg.volumePrefix, delete: cfg.orphans.delete, graceMs: cfg.orphans.graceMs, sightings: state.sightings },
+    },
     log,
     metrics,
     concurrency: cfg.worker.concurrency,
@@ -51,18 +53,14 @@ export async function startWorker(
     stalledIntervalMs: cfg.worker.stalledIntervalMs,
     backoffMs: cfg.worker.backoffMs,
     backoffMaxMs: cfg.worker.backoffMaxMs,
-    fencing,
-    records: { volumes: new RedisRecordStore<VolumeRecord>(fast, cfg.queuePrefix, 'vol', replicaWait(cfg)), snapshots: new RedisRecordStore<SnapshotRecord>(fast, cfg.queuePrefix, 'snap', replicaWait(cfg)) },
-    nqnPrefix: cfg.nqnPrefix,
-    orphans: { slotPrefix: cfg.volumePrefix, delete: cfg.orphans.delete, graceMs: cfg.orphans.graceMs, sightings: new OrphanSightings(fast, cfg.queuePrefix) },
   });
   await host.waitUntilReady();
   // One reconciler cluster-wide however many workers: a job scheduler is a single Redis entity.
   // Redis empty (fresh or lost)? Rebuild the records from RDS once; the job itself re-checks, so a few workers
   // starting together do it once (same job id per minute).
-  await queue.add('reconcile.state', { volumeId: '' }, { jobId: `reconcile.state-${Math.floor(Date.now() / 60000)}`, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } });
-  await queue.upsertJobScheduler('reconcile.orphans', { every: cfg.orphans.intervalMs }, { name: 'reconcile.orphans', data: { volumeId: '' } });
-  await queue.upsertJobScheduler('reconcile.attachments', { every: cfg.fencing.reconcileIntervalMs }, { name: 'reconcile.attachments', data: { volumeId: '' } });
+  await producer.add('reconcile.state', { volumeId: '' }, `reconcile.state-${Math.floor(Date.now() / 60000)}`, { class: 'startup' });
+  await producer.schedule('reconcile.orphans', cfg.orphans.intervalMs);
+  await producer.schedule('reconcile.attachments', cfg.fencing.reconcileIntervalMs);
   let http: HttpServer | undefined;
   if (shared.httpListen) {
     http = await startHttpServer(shared.httpListen, metrics, async () => (await connection.ping()) === 'PONG');
@@ -72,7 +70,7 @@ export async function startWorker(
     host,
     close: async () => {
       await host.close();
-      await queue.close();
+      await producer.close();
       await http?.close();
       if (!shared.rds) await rds.close();
       connection.disconnect();

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { DriverKeys } from './keys';
 
 /**
  * When each orphan was first seen, in one Redis hash, so the grace period before a delete is measured from the
@@ -9,9 +10,9 @@ export class OrphanSightings {
 
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    keys: DriverKeys,
   ) {
-    this.key = `${prefix}:state:orphans-seen`;
+    this.key = keys.orphanSightings;
   }
 
   /** Records `now` for keys not seen before, forgets keys not in `current`; returns first-seen times. */

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { DriverKeys } from './keys';
 import type { AttachmentRecord, AttachmentStore } from './attachment-record';
 
 /** Attachment records in one Redis hash: field = volume id, value = JSON. */
@@ -7,9 +8,9 @@ export class RedisAttachmentStore implements AttachmentStore {
 
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    keys: DriverKeys,
   ) {
-    this.key = `${prefix}:state:attachments`;
+    this.key = keys.attachments;
   }
 
   async get(volumeId: string): Promise<AttachmentRecord | undefined> {

@@ -1,10 +1,12 @@
 import type { Redis } from 'ioredis';
+import type { DriverKeys, RecordKind } from './keys';
 import type { Page, RecordStore, StoredRecord } from './record-store';
 
 /**
  * RecordStore on Redis: one JSON string per record plus a lexically sorted index for List* pagination.
  * Writes that depend on the generation run as Lua scripts, so two controllers never overwrite each other.
- * `kind` separates volumes (`vol`) from snapshots (`snap`).
+ * `kind` separates volumes (`vol`) from snapshots (`snap`); the key names come from state/keys.ts. Built by
+ * state/stores.ts.
  */
 
 const UPDATE_IF_GEN = `
@@ -39,8 +41,8 @@ export interface ReplicaWait {
 export class RedisRecordStore<T extends StoredRecord> implements RecordStore<T> {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
-    private readonly kind: string,
+    private readonly keys: DriverKeys,
+    private readonly kind: RecordKind,
     private readonly replicaWait: ReplicaWait = { replicas: 0, timeoutMs: 0 },
   ) {}
 
@@ -60,11 +62,11 @@ export class RedisRecordStore<T extends StoredRecord> implements RecordStore<T> 
   }
 
   private key(id: string): string {
-    return `${this.prefix}:state:${this.kind}:${id}`;
+    return this.keys.record(this.kind, id);
   }
 
   private get index(): string {
-    return `${this.prefix}:state:${this.kind}s`;
+    return this.keys.recordIndex(this.kind);
   }
 
   private parse(raw: string | null): T | undefined {

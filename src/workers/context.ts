@@ -17,7 +17,19 @@ export interface JobSteps {
   mark(step: string): Promise<void>;
 }
 
-/** What fence.*, migration.timeout and reconcile jobs need besides RDS. */
+/** The driver's volume and snapshot records (state/stores.ts), for the delete guard and the reconcilers. */
+export interface Records {
+  volumes: VolumeStore;
+  snapshots: SnapshotStore;
+}
+
+export interface FencingMetrics {
+  conflict(kind: string): void;
+  migrationEnded(outcome: 'completed' | 'aborted' | 'failed', seconds: number): void;
+  reconcile(action: string, n: number): void;
+}
+
+/** What fence.*, migration.timeout and reconcile.attachments need besides RDS. */
 export interface FencingContext {
   attachments: AttachmentStore;
   nodes: NodeRegistry;
@@ -31,28 +43,7 @@ export interface FencingContext {
   cancelTimeout(volumeId: string, startedAt: number): Promise<void>;
   /** Enqueues a fence.detach (the reconciler clearing a deleted node). */
   enqueueDetach(volumeId: string, nodeId: string, slot: string): Promise<void>;
-  metrics?: FencingMetrics;
-}
-
-export interface FencingMetrics {
-  conflict(kind: string): void;
-  migrationEnded(outcome: 'completed' | 'aborted' | 'failed', seconds: number): void;
-  reconcile(action: string, n: number): void;
-}
-
-/** What every processor gets: the RDS port, the base path it may touch, its job's steps, and a logger. */
-export interface ProcessorContext {
-  rds: RdsPort;
-  basePath: string;
-  /** cfg.volumePrefix: the ids (and RouterOS slots) this driver owns start with it. Required: see domain/ids.ts. */
-  volumePrefix: string;
-  steps: JobSteps;
-  log: Logger;
-  fencing?: FencingContext;
-  /** The driver's records, for the reconcilers. */
-  records?: { volumes: VolumeStore; snapshots: SnapshotStore };
-  nqnPrefix?: string;
-  orphans?: OrphanPolicy;
+  metrics: FencingMetrics;
 }
 
 /** reconcile.orphans: report always; delete only when enabled, after the grace period from the first sighting. */
@@ -63,12 +54,49 @@ export interface OrphanPolicy {
   sightings: OrphanSightings;
 }
 
-export function fencingOf(ctx: ProcessorContext): FencingContext {
-  if (!ctx.fencing) throw new Error('this worker was started without fencing support');
-  return ctx.fencing;
+/**
+ * What every processor gets: the RDS port, the settings that bound what it may touch, and its job's own steps and
+ * logger.
+ */
+export interface BaseContext {
+  rds: RdsPort;
+  /** cfg.rds.basePath: the only directory whose files the driver creates or removes. */
+  basePath: string;
+  /** cfg.volumePrefix: the ids (and RouterOS slots) this driver owns start with it. Required: see domain/ids.ts. */
+  volumePrefix: string;
+  steps: JobSteps;
+  log: Logger;
 }
 
-export type Processor<N extends JobName> = (data: JobData<N>, ctx: ProcessorContext) => Promise<JobResult<N>>;
+/** disk.delete and snapshot.delete: the records and attachments the delete guard checks the job against. */
+export interface DeleteDeps {
+  records: Records;
+  attachments: AttachmentStore;
+}
+
+/**
+ * What each job's processor needs besides the BaseContext, by job name: the worker host gives each processor exactly
+ * this (worker-deps.ts), so a processor never checks at run time whether its worker was given something.
+ */
+export interface JobDeps {
+  'disk.create': object;
+  'target.export': object;
+  'disk.delete': DeleteDeps;
+  'disk.expand': object;
+  'snapshot.create': object;
+  'snapshot.delete': DeleteDeps;
+  'fence.attach': { fencing: FencingContext };
+  'fence.detach': { fencing: FencingContext };
+  'migration.timeout': { fencing: FencingContext };
+  'reconcile.attachments': { fencing: FencingContext };
+  'reconcile.state': { records: Records; nqnPrefix: string; metrics: FencingMetrics };
+  'reconcile.orphans': { records: Records; orphans: OrphanPolicy; events: EventSink; metrics: FencingMetrics };
+}
+
+/** A processor's context: the BaseContext and its job's declared deps. */
+export type ProcessorContext<N extends JobName> = BaseContext & JobDeps[N];
+
+export type Processor<N extends JobName> = (data: JobData<N>, ctx: ProcessorContext<N>) => Promise<JobResult<N>>;
 
 /** A fault that retrying cannot fix: the job fails at once with this CSI code. */
 export class PermanentError extends Error {

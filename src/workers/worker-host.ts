@@ -3,12 +3,12 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/registry';
 import { cappedBackoffStrategy } from '../queue/backoff';
-import { VOLUME_QUEUE, leaseKeysOf, type JobName, type VolumeScoped } from '../queue/jobs';
+import { VOLUME_QUEUE, leaseKeysOf, type JobData, type JobName, type JobResult, type VolumeScoped } from '../queue/jobs';
 import { VolumeLease } from '../queue/lease';
-import type { RdsPort } from '../rds/port';
 import { toJobFailure } from './failure';
 import { processors } from './processors';
-import type { FencingContext, JobSteps, ProcessorContext } from './context';
+import type { JobSteps } from './context';
+import { depsOf, type WorkerDeps } from './worker-deps';
 
 /** The job's steps live in its progress object, so they survive the worker. */
 function jobSteps(job: Job): JobSteps {
@@ -31,10 +31,8 @@ function jobSteps(job: Job): JobSteps {
 export interface WorkerHostOptions {
   connection: Redis;
   prefix: string;
-  rds: RdsPort;
-  basePath: string;
-  /** cfg.volumePrefix */
-  volumePrefix: string;
+  /** What the processors use; each job gets its own slice (worker-deps.ts). */
+  deps: WorkerDeps;
   log: Logger;
   metrics?: Metrics;
   concurrency: number;
@@ -44,10 +42,16 @@ export interface WorkerHostOptions {
   /** cfg.worker.backoffMs and backoffMaxMs: the capped backoff between a job's attempts (queue/backoff.ts). */
   backoffMs: number;
   backoffMaxMs: number;
-  fencing?: FencingContext;
-  records?: ProcessorContext['records'];
-  nqnPrefix?: string;
-  orphans?: ProcessorContext['orphans'];
+}
+
+function isJobName(name: string): name is JobName {
+  return Object.prototype.hasOwnProperty.call(processors, name);
+}
+
+/** Runs job `name`'s processor with the BaseContext and exactly the deps it declares. */
+function dispatch<N extends JobName>(name: N, data: JobData<N>, deps: WorkerDeps, steps: JobSteps, log: Logger): Promise<JobResult<N>> {
+  const { rds, basePath, volumePrefix } = deps;
+  return processors[name](data, { rds, basePath, volumePrefix, steps, log, ...depsOf[name](deps) });
 }
 
 export class WorkerHost {
@@ -74,9 +78,8 @@ export class WorkerHost {
   }
 
   private async process(job: Job, token?: string): Promise<unknown> {
-    const name = job.name as JobName;
-    const processor = processors[name] as ((data: unknown, ctx: Parameters<(typeof processors)[JobName]>[1]) => Promise<unknown>) | undefined;
-    if (!processor) throw toJobFailure(new Error(`unknown job type ${job.name}`)).error;
+    const name = job.name;
+    if (!isJobName(name)) throw toJobFailure(new Error(`unknown job type ${job.name}`)).error;
     const { volumeId } = job.data as VolumeScoped;
     const keys = leaseKeysOf(name, job.data as VolumeScoped);
     const holder = job.id ?? `${name}-${volumeId}`;
@@ -90,7 +93,7 @@ export class WorkerHost {
     this.opts.metrics?.jobAttempts.inc({ type: name });
     try {
       const result = await this.lease.hold(keys, holder, () =>
-        processor(job.data, { rds: this.opts.rds, basePath: this.opts.basePath, volumePrefix: this.opts.volumePrefix, steps: jobSteps(job), log, fencing: this.opts.fencing, records: this.opts.records, nqnPrefix: this.opts.nqnPrefix, orphans: this.opts.orphans }),
+        dispatch(name, job.data as JobData<typeof name>, this.opts.deps, jobSteps(job), log),
       );
       this.observe(name, 'completed', started);
       return result;

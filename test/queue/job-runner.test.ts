@@ -1,9 +1,10 @@
 import { status } from '@grpc/grpc-js';
-import { Job, Queue, QueueEvents, Worker } from 'bullmq';
+import { Job, QueueEvents, Worker, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { cappedBackoffStrategy } from '../../src/queue/backoff';
 import { JobRunner } from '../../src/queue/job-runner';
 import { VOLUME_QUEUE } from '../../src/queue/jobs';
+import { JobProducer } from '../../src/queue/producer';
 import { GrpcError } from '../../src/grpc/errors';
 import { startRedis, type TestRedis } from '../support/redis';
 
@@ -17,6 +18,7 @@ describe('JobRunner retry of a failed job', () => {
   let redis: TestRedis;
   let conn: Redis;
   let workerConn: Redis;
+  let producer: JobProducer;
   let queue: Queue;
   let events: QueueEvents;
   let worker: Worker;
@@ -27,7 +29,8 @@ describe('JobRunner retry of a failed job', () => {
     redis = await startRedis();
     conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     workerConn = new Redis(redis.url, { maxRetriesPerRequest: null });
-    queue = new Queue(VOLUME_QUEUE, { connection: conn, prefix });
+    producer = new JobProducer(conn, prefix, { attempts: ATTEMPTS, backoffMs: 10 });
+    queue = producer.queue;
     events = new QueueEvents(VOLUME_QUEUE, { connection: { url: redis.url }, prefix });
     await events.waitUntilReady();
     worker = new Worker(
@@ -50,7 +53,7 @@ describe('JobRunner retry of a failed job', () => {
   });
 
   it('gives the job its whole attempt budget again, counted from one', async () => {
-    const runner = new JobRunner(queue, events, { attempts: ATTEMPTS, backoffMs: 10 });
+    const runner = new JobRunner(producer, events);
     const data = { volumeId: 'v1', slot: 'v1', filePath: '/pool/v1.img', sizeBytes: 1 };
     const run = (): Promise<unknown> => runner.run('disk.create', 'disk.create-v1-g1', data, 15000);
 

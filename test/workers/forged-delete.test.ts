@@ -5,8 +5,8 @@ import { MOUNT_RWO } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { VOLUME_QUEUE } from '../../src/queue/jobs';
 import { redisConnection, redisTargetFromConfig } from '../../src/queue/connection';
-import { RedisRecordStore } from '../../src/state/redis-record-store';
-import type { VolumeRecord } from '../../src/state/volume-record';
+import { driverState } from '../../src/state/stores';
+import type { VolumeStore } from '../../src/state/volume-record';
 
 /**
  * A destructive job put on the queue by anyone but the driver's own DeleteVolume/DeleteSnapshot (the dashboard's
@@ -21,7 +21,7 @@ describe('forged disk.delete / snapshot.delete jobs', () => {
   let h: Harness;
   let queue: Queue;
   let events: QueueEvents;
-  let volumes: RedisRecordStore<VolumeRecord>;
+  let volumes: VolumeStore;
   const conns: { disconnect(): void }[] = [];
   const fileOf = (id: string): string => path.join(h.sim.dataDir, 'pool/rds-csi', `${id}.img`);
 
@@ -45,7 +45,7 @@ describe('forged disk.delete / snapshot.delete jobs', () => {
     queue = new Queue(VOLUME_QUEUE, { connection: fast, prefix: h.cfg.queuePrefix });
     events = new QueueEvents(VOLUME_QUEUE, { connection: blocking, prefix: h.cfg.queuePrefix });
     await events.waitUntilReady();
-    volumes = new RedisRecordStore<VolumeRecord>(fast, h.cfg.queuePrefix, 'vol');
+    volumes = driverState(fast, h.cfg.queuePrefix).volumes;
   });
   afterAll(async () => {
     await events?.close();

@@ -3,10 +3,8 @@ import { Redis } from 'ioredis';
 import { createLogger } from '../../src/log/logger';
 import { createRdsPort } from '../../src/rds';
 import type { RdsPort } from '../../src/rds/port';
-import { OrphanSightings } from '../../src/state/orphan-sightings';
-import { RedisRecordStore } from '../../src/state/redis-record-store';
-import type { SnapshotRecord } from '../../src/state/snapshot-record';
-import type { VolumeRecord } from '../../src/state/volume-record';
+import type { OrphanSightings } from '../../src/state/orphan-sightings';
+import { driverState } from '../../src/state/stores';
 import { memorySteps, type ProcessorContext } from '../../src/workers/context';
 import { reconcileOrphans } from '../../src/workers/processors/reconcile-orphans';
 import { MOUNT_RWO } from '../support/csi-client';
@@ -28,14 +26,16 @@ describe('reconcile.orphans', () => {
       return Promise.resolve();
     },
   };
-  const ctx = (del: boolean, graceMs: number): ProcessorContext => ({
-    fencing: { events } as unknown as ProcessorContext['fencing'],
+  const noMetrics = { conflict: () => undefined, migrationEnded: () => undefined, reconcile: () => undefined };
+  const ctx = (del: boolean, graceMs: number): ProcessorContext<'reconcile.orphans'> => ({
+    events,
+    metrics: noMetrics,
     rds,
     basePath: h.cfg.rds.basePath,
     volumePrefix: '',
     steps: memorySteps(),
     log: createLogger('silent'),
-    records: { volumes: new RedisRecordStore<VolumeRecord>(redis, h.cfg.queuePrefix, 'vol'), snapshots: new RedisRecordStore<SnapshotRecord>(redis, h.cfg.queuePrefix, 'snap') },
+    records: driverState(redis, h.cfg.queuePrefix),
     orphans: { slotPrefix: '', delete: del, graceMs, sightings },
   });
 
@@ -43,7 +43,7 @@ describe('reconcile.orphans', () => {
     h = await startHarness();
     redis = new Redis(h.redis.url);
     rds = createRdsPort({ host: h.sim.host, port: h.sim.port, user: 'admin', password: 'secret', connectTimeoutMs: 1000, callTimeoutMs: 5000, poolName: 'pool' });
-    sightings = new OrphanSightings(redis, h.cfg.queuePrefix);
+    sightings = driverState(redis, h.cfg.queuePrefix).sightings;
   });
   afterAll(async () => {
     await rds.close();

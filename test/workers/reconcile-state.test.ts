@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { createLogger } from '../../src/log/logger';
 import { createRdsPort } from '../../src/rds';
 import type { VolumeRecord } from '../../src/state/volume-record';
-import { RedisRecordStore } from '../../src/state/redis-record-store';
+import { driverState } from '../../src/state/stores';
 import { startController } from '../../src/runtime/controller-app';
 import { status } from '@grpc/grpc-js';
 import { BLOCK_RWX, MOUNT_RWO, codeOf } from '../support/csi-client';
@@ -17,7 +17,7 @@ const MiB = 1024 * 1024;
 async function recordOf(h: Harness, id: string): Promise<VolumeRecord | undefined> {
   const redis = new Redis(h.redis.url);
   try {
-    return await new RedisRecordStore<VolumeRecord>(redis, h.cfg.queuePrefix, 'vol').get(id);
+    return await driverState(redis, h.cfg.queuePrefix).volumes.get(id);
   } finally {
     redis.disconnect();
   }

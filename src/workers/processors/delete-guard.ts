@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { backingFilePath } from '../../domain/ids';
 import { NO_RECORD_GEN, type DiskDeleteData } from '../../queue/jobs';
-import { PermanentError, type ProcessorContext } from '../context';
+import { PermanentError, type BaseContext, type DeleteDeps } from '../context';
 
 /**
  * Before disk.delete or snapshot.delete removes anything: the job must come from the driver's own DeleteVolume or
@@ -20,10 +20,8 @@ function refuse(kind: DeleteKind, data: DiskDeleteData, why: string): PermanentE
   return new PermanentError(status.FAILED_PRECONDITION, `refusing to delete ${kind} ${String(data.volumeId)} (slot ${String(data.slot)}): ${why}; nothing was deleted`);
 }
 
-export async function checkDeleteProof(kind: DeleteKind, data: DiskDeleteData, ctx: ProcessorContext): Promise<void> {
-  const records = ctx.records;
-  const attachments = ctx.fencing?.attachments;
-  if (!records || !attachments) throw refuse(kind, data, 'this worker has no records to check the job against');
+export async function checkDeleteProof(kind: DeleteKind, data: DiskDeleteData, ctx: Pick<BaseContext, 'basePath'> & DeleteDeps): Promise<void> {
+  const { records, attachments } = ctx;
   if (typeof data.volumeId !== 'string' || typeof data.slot !== 'string' || !data.volumeId || !data.slot) throw refuse(kind, data, 'the job names no volume or slot');
   if (typeof data.gen !== 'string' || !data.gen) throw refuse(kind, data, 'the job carries no generation: it was not enqueued by the driver');
   const own = kind === 'volume' ? records.volumes : records.snapshots;

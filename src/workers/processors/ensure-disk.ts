@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { isUnder } from '../../domain/ids';
 import type { RdsDisk } from '../../rds/port';
-import { PermanentError, type ProcessorContext } from '../context';
+import { PermanentError, type BaseContext } from '../context';
 
 /**
  * Makes sure a disk exists in `slot` with `filePath` and at least `sizeBytes` (or, for a copy without a size, the
@@ -20,7 +20,7 @@ const ADD_ISSUED = 'add-issued';
 /** A copy-from add takes time proportional to the data; its call deadline is generous. */
 const COPY_TIMEOUT_MS = 6 * 3600 * 1000;
 
-export async function ensureDisk(spec: DiskSpec, ctx: ProcessorContext): Promise<RdsDisk> {
+export async function ensureDisk(spec: DiskSpec, ctx: BaseContext): Promise<RdsDisk> {
   const { rds, basePath, steps, log } = ctx;
   if (!isUnder(basePath, spec.filePath)) {
     throw new PermanentError(status.INVALID_ARGUMENT, `backing file ${spec.filePath} is not under the base path ${basePath}`);
@@ -66,7 +66,7 @@ export async function ensureDisk(spec: DiskSpec, ctx: ProcessorContext): Promise
 }
 
 /** A restore or clone asked for more than the source's size: grow the copy (never shrink). */
-async function grow(disk: RdsDisk, spec: DiskSpec, ctx: ProcessorContext, ours: boolean): Promise<RdsDisk> {
+async function grow(disk: RdsDisk, spec: DiskSpec, ctx: BaseContext, ours: boolean): Promise<RdsDisk> {
   if (spec.sizeBytes === undefined || disk.fileSizeBytes >= spec.sizeBytes) return disk;
   if (!ours && !spec.copyFromSlot) {
     throw new PermanentError(status.ALREADY_EXISTS, `disk ${spec.slot} exists with ${disk.fileSizeBytes} bytes, smaller than the requested ${spec.sizeBytes}`);

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import type { AttachmentRecord } from '../../state/attachment-record';
-import { PermanentError, fencingOf, type Processor } from '../context';
+import { PermanentError, type Processor } from '../context';
 import { syncAllowedHosts } from './allowed-hosts';
 
 /**
@@ -11,7 +11,7 @@ import { syncAllowedHosts } from './allowed-hosts';
  *   after the window expired with both attached → FAILED_PRECONDITION.
  */
 export const fenceAttach: Processor<'fence.attach'> = async (data, ctx) => {
-  const f = fencingOf(ctx);
+  const f = ctx.fencing;
   const rec: AttachmentRecord = (await f.attachments.get(data.volumeId)) ?? { volumeId: data.volumeId, nodes: {}, pvc: data.pvc };
   const mine = rec.nodes[data.nodeId];
   if (mine) {
@@ -22,20 +22,20 @@ export const fenceAttach: Processor<'fence.attach'> = async (data, ctx) => {
   }
   const others = Object.keys(rec.nodes);
   if (others.length > 0 && data.sharing === 'single') {
-    f.metrics?.conflict('single-node');
+    f.metrics.conflict('single-node');
     await f.events.emit(rec.pvc, 'Warning', 'AttachmentConflict', `volume ${data.volumeId} is attached to node ${others[0]}; refused node ${data.nodeId}`);
     throw new PermanentError(status.FAILED_PRECONDITION, `volume ${data.volumeId} is published to node ${others[0]} (single-node access mode); unpublish it there first`);
   }
   if (data.sharing === 'migrate') {
     if (rec.migration?.timedOut) {
-      f.metrics?.conflict('migration-expired');
+      f.metrics.conflict('migration-expired');
       throw new PermanentError(
         status.FAILED_PRECONDITION,
         `volume ${data.volumeId}: the migration from ${rec.migration.from} to ${rec.migration.to} outlived its window; no new attachment until one side detaches`,
       );
     }
     if (others.length >= 2) {
-      f.metrics?.conflict('third-node');
+      f.metrics.conflict('third-node');
       await f.events.emit(rec.pvc, 'Warning', 'AttachmentConflict', `volume ${data.volumeId} is already attached to ${others.join(' and ')}; refused a third node ${data.nodeId}`);
       throw new PermanentError(status.FAILED_PRECONDITION, `volume ${data.volumeId} is attached to two nodes (${others.join(', ')}): at most 2 during a live migration`);
     }

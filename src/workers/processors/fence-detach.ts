@@ -1,4 +1,4 @@
-import { fencingOf, type Processor } from '../context';
+import type { Processor } from '../context';
 import { syncAllowedHosts } from './allowed-hosts';
 
 /**
@@ -6,7 +6,7 @@ import { syncAllowedHosts } from './allowed-hosts';
  * migration: the source leaving completes it, the target leaving aborts it; the timeout job is cancelled.
  */
 export const fenceDetach: Processor<'fence.detach'> = async (data, ctx) => {
-  const f = fencingOf(ctx);
+  const f = ctx.fencing;
   const rec = await f.attachments.get(data.volumeId);
   if (!rec || !rec.nodes[data.nodeId]) return { detached: false };
   delete rec.nodes[data.nodeId];
@@ -16,7 +16,7 @@ export const fenceDetach: Processor<'fence.detach'> = async (data, ctx) => {
     await f.cancelTimeout(data.volumeId, migration.startedAt);
     const seconds = (Date.now() - migration.startedAt) / 1000;
     const outcome = migration.timedOut ? 'failed' : migration.from === data.nodeId ? 'completed' : 'aborted';
-    f.metrics?.migrationEnded(outcome, seconds);
+    f.metrics.migrationEnded(outcome, seconds);
     if (outcome === 'completed') {
       await f.events.emit(rec.pvc, 'Normal', 'MigrationCompleted', `live migration of ${data.volumeId} to ${migration.to} completed in ${seconds.toFixed(1)}s`);
     } else {

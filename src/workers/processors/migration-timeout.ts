@@ -1,4 +1,4 @@
-import { fencingOf, type Processor } from '../context';
+import type { Processor } from '../context';
 
 /**
  * migration.timeout: fires when a live migration's window ends. Still two nodes attached → the migration failed:
@@ -6,13 +6,13 @@ import { fencingOf, type Processor } from '../context';
  * detaches. A migration that already ended (or a newer one) makes this a no-op.
  */
 export const migrationTimeout: Processor<'migration.timeout'> = async (data, ctx) => {
-  const f = fencingOf(ctx);
+  const f = ctx.fencing;
   const rec = await f.attachments.get(data.volumeId);
   const m = rec?.migration;
   if (!rec || !m || m.startedAt !== data.startedAt || m.timedOut || Object.keys(rec.nodes).length < 2) return { fired: false };
   m.timedOut = true;
   await f.attachments.put(rec);
-  f.metrics?.migrationEnded('failed', (Date.now() - m.startedAt) / 1000);
+  f.metrics.migrationEnded('failed', (Date.now() - m.startedAt) / 1000);
   await f.events.emit(
     rec.pvc,
     'Warning',

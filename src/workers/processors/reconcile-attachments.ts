@@ -1,4 +1,4 @@
-import { fencingOf, type Processor } from '../context';
+import type { Processor } from '../context';
 import type { AttachmentFact } from '../../cluster/ports';
 import type { AttachmentRecord } from '../../state/attachment-record';
 
@@ -19,7 +19,7 @@ import type { AttachmentRecord } from '../../state/attachment-record';
  * attached or not (a VA being detached still holds it).
  */
 export const reconcileAttachments: Processor<'reconcile.attachments'> = async (_data, ctx) => {
-  const f = fencingOf(ctx);
+  const f = ctx.fencing;
   let rebuilt = 0;
   let facts: AttachmentFact[] | undefined;
   const vaFacts = async (): Promise<AttachmentFact[]> => (facts ??= await f.vaSource.list());
@@ -55,8 +55,8 @@ export const reconcileAttachments: Processor<'reconcile.attachments'> = async (_
       }
     }
   }
-  f.metrics?.reconcile('rebuilt', rebuilt);
-  f.metrics?.reconcile('node-deleted', cleared);
-  f.metrics?.reconcile('node-deleted-va-remains', held);
+  f.metrics.reconcile('rebuilt', rebuilt);
+  f.metrics.reconcile('node-deleted', cleared);
+  f.metrics.reconcile('node-deleted-va-remains', held);
   return { rebuilt, cleared };
 };

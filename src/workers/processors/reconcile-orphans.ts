@@ -9,9 +9,7 @@ import type { Processor } from '../context';
  * while Redis holds no record (deleteOrphans' own guard: after a Redis flush every disk would look orphaned).
  */
 export const reconcileOrphans: Processor<'reconcile.orphans'> = async (_data, ctx) => {
-  const policy = ctx.orphans;
-  const records = ctx.records;
-  if (!policy || !records) throw new Error('reconcile.orphans needs the orphan policy and the record stores');
+  const { orphans: policy, records, events, metrics } = ctx;
   const report = await findOrphans(
     { rds: ctx.rds, volumes: records.volumes, snapshots: records.snapshots, listFiles: () => ctx.rds.listFiles() },
     { basePath: ctx.basePath, slotPrefix: policy.slotPrefix },
@@ -19,16 +17,15 @@ export const reconcileOrphans: Processor<'reconcile.orphans'> = async (_data, ct
   const keyOf = { disk: (slot: string, file: string) => `disk:${slot}:${file}`, file: (p: string) => `file:${p}` };
   const now = Date.now();
   const seen = await policy.sightings.observe([...report.disks.map((d) => keyOf.disk(d.slot, d.filePath)), ...report.files.map((f) => keyOf.file(f.path))], now);
-  const metrics = ctx.fencing?.metrics;
-  metrics?.reconcile('orphan-disks-seen', report.disks.length);
-  metrics?.reconcile('orphan-files-seen', report.files.length);
+  metrics.reconcile('orphan-disks-seen', report.disks.length);
+  metrics.reconcile('orphan-files-seen', report.files.length);
   if (report.disks.length || report.files.length) {
     ctx.log.warn(
       { disks: report.disks.map((d) => d.slot), files: report.files.map((f) => f.path), deleteEnabled: policy.delete },
       'orphans on RDS: nothing the driver knows uses them (rds-csi orphans list)',
     );
     const names = [...report.disks.map((d) => d.slot), ...report.files.map((f) => f.path)];
-    await ctx.fencing?.events.emitDriver(
+    await events.emitDriver(
       'Warning',
       'OrphansFound',
       `${report.disks.length} disk(s) and ${report.files.length} backing file(s) under ${ctx.basePath} that no volume or snapshot uses: ` +
@@ -47,13 +44,13 @@ export const reconcileOrphans: Processor<'reconcile.orphans'> = async (_data, ct
         const outcomes = await deleteOrphans({ rds: ctx.rds, volumes: records.volumes, snapshots: records.snapshots }, due);
         deleted = outcomes.filter((o) => o.result === 'deleted').length;
         for (const o of outcomes) ctx.log.warn({ kind: o.kind, path: o.path, result: o.result, detail: o.detail }, 'orphan cleanup');
-        metrics?.reconcile('orphans-deleted', deleted);
+        metrics.reconcile('orphans-deleted', deleted);
       } catch (err) {
         if (!(err instanceof OrphanDeleteRefused)) throw err;
         refused = err.message;
         ctx.log.error({ reason: refused }, 'orphan cleanup refused: nothing deleted');
-        metrics?.reconcile('orphans-delete-refused', 1);
-        await ctx.fencing?.events.emitDriver('Warning', 'OrphanCleanupRefused', refused);
+        metrics.reconcile('orphans-delete-refused', 1);
+        await events.emitDriver('Warning', 'OrphanCleanupRefused', refused);
       }
     }
   }

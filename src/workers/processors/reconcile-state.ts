@@ -9,8 +9,7 @@ import type { Processor } from '../context';
  * themselves, so those come back whole. Records are only ever added (claim), never overwritten.
  */
 export const reconcileState: Processor<'reconcile.state'> = async (_data, ctx) => {
-  const records = ctx.records;
-  if (!records || !ctx.nqnPrefix) throw new Error('reconcile.state needs the record stores');
+  const { records } = ctx;
   if ((await records.volumes.count()) > 0 || (await records.snapshots.count()) > 0) return { volumes: 0, snapshots: 0 };
   let volumes = 0;
   let snapshots = 0;
@@ -51,7 +50,7 @@ export const reconcileState: Processor<'reconcile.state'> = async (_data, ctx) =
       if (created) snapshots++;
     }
   }
-  ctx.fencing?.metrics?.reconcile('records-rebuilt', volumes + snapshots);
+  ctx.metrics.reconcile('records-rebuilt', volumes + snapshots);
   ctx.log.warn({ volumes, snapshots }, 'Redis held no records: rebuilt them from RDS');
   return { volumes, snapshots };
 };
