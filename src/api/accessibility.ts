@@ -1,7 +1,6 @@
-import { status } from '@grpc/grpc-js';
+import { exhausted } from '../domain/failure';
 import { placeSegment, type BackendTopology } from '../domain/topology';
 import type { TopologyRequirement__Output } from '../generated/csi/v1/TopologyRequirement';
-import { GrpcError } from '../grpc/errors';
 
 /**
  * CreateVolume's accessibility_requirements against the one segment this RDS's volumes are accessible from. CSI
@@ -16,8 +15,7 @@ export function checkAccessibility(req: TopologyRequirement__Output | null | und
   if (requisite.length === 0) return;
   if (requisite.some((topo) => placeSegment(topo.segments, t) !== 'foreign')) return;
   const asked = requisite.map((topo) => JSON.stringify(topo.segments ?? {})).join(', ');
-  throw new GrpcError(
-    status.RESOURCE_EXHAUSTED,
+  throw exhausted(
     `accessibility_requirements.requisite (${asked.slice(0, 512)}) does not include this driver's segment {"${t.key}":"${t.value}"}: ` +
       'its volumes are only accessible from nodes of that RDS backend',
   );

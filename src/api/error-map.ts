@@ -1,34 +1,20 @@
-import { status } from '@grpc/grpc-js';
-import { GrpcError } from '../grpc/errors';
-import { RdsError } from '../rds/errors';
+import { Failure } from '../domain/failure';
 import { RecordNotReplicatedError } from '../state/redis-record-store';
 
 /**
- * Errors from the ports (RDS, Redis) turned into the CSI code a sidecar can act on. Anything unknown stays as it
- * is and becomes INTERNAL at the gRPC edge.
+ * The controller's port errors as failures, applied once at the gRPC edge (buildHandlers' classifier, wired in
+ * runtime/controller-app) and by the CreateVolume event reporter. RDS errors already are Failures (rds/errors.ts);
+ * a Redis that does not answer is `unavailable`. Anything unknown stays as it is and becomes INTERNAL at the edge.
  */
 const REDIS_DOWN = /ECONNREFUSED|ECONNRESET|Connection is closed|MaxRetriesPerRequest|Stream isn't writeable|ETIMEDOUT|Command timed out/i;
 
-export function mapPortError(err: unknown): unknown {
-  if (err instanceof GrpcError) return err;
-  if (err instanceof RdsError) {
-    const code = err.kind === 'not-found' ? status.NOT_FOUND : err.grpcCode;
-    return new GrpcError(code, err.message);
-  }
+export function portFailure(err: unknown): unknown {
+  if (err instanceof Failure) return err;
   if (err instanceof RecordNotReplicatedError) {
-    return new GrpcError(status.UNAVAILABLE, `${err.message}; the write may not survive a Redis failover, retry`);
+    return new Failure('unavailable', `${err.message}; the write may not survive a Redis failover, retry`, err);
   }
   if (err instanceof Error && REDIS_DOWN.test(`${err.name} ${err.message}`)) {
-    return new GrpcError(status.UNAVAILABLE, `Redis is unreachable (${err.message}); the controller keeps its state and queue there. Check the Redis service and retry`);
+    return new Failure('unavailable', `Redis is unreachable (${err.message}); the controller keeps its state and queue there. Check the Redis service and retry`, err);
   }
   return err;
-}
-
-/** Runs `fn`, mapping port errors. */
-export async function mapped<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw mapPortError(err);
-  }
 }

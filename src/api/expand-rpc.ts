@@ -1,13 +1,10 @@
-import { status } from '@grpc/grpc-js';
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
-import { isVolumeId } from '../domain/ids';
+import { invalid, outOfRange } from '../domain/failure';
 import { decideSize } from '../domain/sizes';
-import { GrpcError, invalid, notFound } from '../grpc/errors';
 import type { ServiceImpl } from '../grpc/service';
 import type { ControllerDeps } from './controller-deps';
-import { mapped } from './error-map';
-import { capabilityProblem, int64 } from './validate';
-import { expandVolume } from './volume-operations';
+import { readyVolume } from './ready-volume';
+import { capabilityProblem, decidedBytes, int64 } from './validate';
 import { waitBudget } from './wait-budget';
 
 /**
@@ -23,17 +20,15 @@ export function expandHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
         const problem = capabilityProblem(req.volumeCapability);
         if (problem) throw invalid(`volume_capability: ${problem}`);
       }
-      const rec = isVolumeId(req.volumeId, d.volumePrefix) ? await mapped(() => d.store.get(req.volumeId)) : undefined;
-      if (!rec || rec.state !== 'ready') throw notFound(`volume ${req.volumeId} does not exist`);
+      const rec = await readyVolume(d, req.volumeId);
       const required = int64(req.capacityRange.requiredBytes, 'capacity_range.required_bytes');
       const limit = int64(req.capacityRange.limitBytes, 'capacity_range.limit_bytes');
       if (limit > 0 && limit < rec.capacityBytes) {
-        throw new GrpcError(status.OUT_OF_RANGE, `limit_bytes ${limit} is below the current size ${rec.capacityBytes}; volumes never shrink`);
+        throw outOfRange(`limit_bytes ${limit} is below the current size ${rec.capacityBytes}; volumes never shrink`);
       }
-      const size = decideSize(required, limit, { ...d.limits, defaultBytes: rec.capacityBytes });
-      if (!size.ok) throw new GrpcError(status[size.code], size.message);
-      const bytes = await mapped(() => expandVolume(d.opsOptions, rec, size.bytes, waitBudget(ctx, d)));
-      return { capacityBytes: String(bytes), nodeExpansionRequired: rec.accessType === 'mount' };
+      const bytes = decidedBytes(decideSize(required, limit, { ...d.limits, defaultBytes: rec.capacityBytes }));
+      const grown = await d.ops.expand(rec, bytes, waitBudget(ctx, d));
+      return { capacityBytes: String(grown), nodeExpansionRequired: rec.accessType === 'mount' };
     },
   };
 }

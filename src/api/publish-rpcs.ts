@@ -1,12 +1,12 @@
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
+import { invalid, notFound } from '../domain/failure';
 import { isVolumeId } from '../domain/ids';
 import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
 import { accessModeOf } from '../grpc/enums';
-import { invalid, notFound } from '../grpc/errors';
 import type { ServiceImpl } from '../grpc/service';
-import { jobId, type SharingMode } from '../queue/jobs';
+import type { SharingMode } from '../queue/jobs';
 import type { ControllerDeps } from './controller-deps';
-import { mapped } from './error-map';
+import { readyVolume } from './ready-volume';
 import { capabilityProblem } from './validate';
 import { waitBudget } from './wait-budget';
 
@@ -32,52 +32,28 @@ export function publishHandlers(d: ControllerDeps): ServiceImpl<ControllerHandle
       if (!cap) throw invalid('volume_capability is required');
       const problem = capabilityProblem(cap);
       if (problem) throw invalid(`volume_capability: ${problem}`);
-      const rec = isVolumeId(req.volumeId, d.volumePrefix) ? await mapped(() => d.store.get(req.volumeId)) : undefined;
-      if (!rec || rec.state !== 'ready') throw notFound(`volume ${req.volumeId} does not exist`);
+      const rec = await readyVolume(d, req.volumeId);
       const kind = cap.block ? 'block' : 'mount';
       if (kind !== rec.accessType && !rec.rebuilt) throw invalid(`volume ${rec.id} is a ${rec.accessType} volume; it cannot be published for ${kind} access`);
-      if (!(await mapped(() => d.cluster.nodes.exists(req.nodeId)))) throw notFound(`node ${req.nodeId} does not exist`);
-      const window = Number(rec.context.migrationWindowSeconds ?? d.defaultMigrationWindowSeconds);
-      const publishContext = { nqn: rec.nqn, targetAddress: d.target.address, targetPort: String(d.target.port) };
-      const res = await mapped(() =>
-        d.opsOptions.runner.run(
-          'fence.attach',
-          jobId('fence.attach', rec.id, req.nodeId),
-          {
-            volumeId: rec.id,
-            nodeId: req.nodeId,
-            slot: rec.slot,
-            readonly: req.readonly,
-            sharing: sharingOf(cap),
-            migrationWindowSeconds: window,
-            publishContext,
-            pvc: rec.pvcName && rec.pvcNamespace ? { name: rec.pvcName, namespace: rec.pvcNamespace } : undefined,
-          },
-          waitBudget(ctx, d),
-          { fresh: true },
-        ),
+      if (!(await d.nodes.exists(req.nodeId))) throw notFound(`node ${req.nodeId} does not exist`);
+      const publishContext = await d.ops.publish(
+        rec,
+        {
+          nodeId: req.nodeId,
+          readonly: req.readonly,
+          sharing: sharingOf(cap),
+          migrationWindowSeconds: Number(rec.context.migrationWindowSeconds ?? d.defaultMigrationWindowSeconds),
+          publishContext: { nqn: rec.nqn, targetAddress: d.target.address, targetPort: String(d.target.port) },
+        },
+        waitBudget(ctx, d),
       );
-      return { publishContext: res.publishContext };
+      return { publishContext };
     },
 
     ControllerUnpublishVolume: async (req, ctx) => {
       if (!req.volumeId) throw invalid('volume_id is required');
       if (!isVolumeId(req.volumeId, d.volumePrefix)) return {};
-      const att = await mapped(() => d.attachments.get(req.volumeId));
-      // Empty node_id: unpublish from every node (CSI). Nothing published there → OK.
-      const nodes = req.nodeId ? [req.nodeId] : Object.keys(att?.nodes ?? {});
-      for (const nodeId of nodes) {
-        if (!att?.nodes[nodeId]) continue;
-        await mapped(() =>
-          d.opsOptions.runner.run(
-            'fence.detach',
-            jobId('fence.detach', req.volumeId, nodeId),
-            { volumeId: req.volumeId, nodeId, slot: req.volumeId, reason: 'unpublish' },
-            waitBudget(ctx, d),
-            { fresh: true },
-          ),
-        );
-      }
+      await d.ops.unpublish(req.volumeId, req.nodeId, waitBudget(ctx, d));
       return {};
     },
   };

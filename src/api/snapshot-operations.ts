@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { status } from '@grpc/grpc-js';
-import { GrpcError, aborted, alreadyExists } from '../grpc/errors';
+import { Failure, aborted, alreadyExists, retryLater } from '../domain/failure';
 import type { JobRunner } from '../queue/job-runner';
 import { NO_RECORD_GEN, jobId } from '../queue/jobs';
 import type { SnapshotRecord, SnapshotStore } from '../state/snapshot-record';
@@ -16,8 +15,6 @@ export interface SnapshotOperationsOptions {
   store: SnapshotStore;
   runner: JobRunner;
 }
-
-const RETRYABLE = new Set<status>([status.ABORTED, status.UNAVAILABLE, status.DEADLINE_EXCEEDED]);
 
 export class SnapshotOperations {
   constructor(private readonly o: SnapshotOperationsOptions) {}
@@ -51,8 +48,8 @@ export class SnapshotOperations {
       await this.o.store.update(ready);
       return ready;
     } catch (err) {
-      if (err instanceof GrpcError && err.code === status.ABORTED) return record; // copy still running: not ready yet
-      if (err instanceof GrpcError && !RETRYABLE.has(err.code)) {
+      if (err instanceof Failure && err.kind === 'aborted') return record; // copy still running: not ready yet
+      if (err instanceof Failure && !retryLater(err)) {
         await this.o.store.remove(id, record.gen); // the failed job stays visible in the queue's failed set
       }
       throw err;

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
-import { isSnapshotId, isUnder, isVolumeId, snapshotIdFromName } from '../domain/ids';
-import { aborted, invalid, notFound } from '../grpc/errors';
+import { invalid, notFound } from '../domain/failure';
+import { isSnapshotId, isUnder, snapshotIdFromName } from '../domain/ids';
 import type { ServiceImpl } from '../grpc/service';
 import type { ControllerDeps } from './controller-deps';
-import { mapped } from './error-map';
-import { decodeToken, encodeToken } from './page-token';
+import { encodeToken, pageLimit, pageStart } from './page-token';
+import { findReadyVolume } from './ready-volume';
 import { toCsiSnapshot } from './snapshot-view';
 import { validateName } from './validate';
 import { waitBudget } from './wait-budget';
@@ -14,8 +14,6 @@ import { waitBudget } from './wait-budget';
  * CreateSnapshot / DeleteSnapshot / ListSnapshots. VolumeSnapshotClass parameter `snapshotPath` chooses where the
  * snapshot files live; it must be under the driver's base path (by path components).
  */
-const MAX_PAGE = 1000;
-
 function snapshotDir(params: Record<string, string>, d: ControllerDeps): string {
   const known = new Set(['snapshotPath']);
   for (const key of Object.keys(params)) {
@@ -37,42 +35,37 @@ export function snapshotHandlers(d: ControllerDeps): ServiceImpl<ControllerHandl
       if (!req.sourceVolumeId) throw invalid('source_volume_id is required');
       const dir = snapshotDir(req.parameters ?? {}, d);
       const id = snapshotIdFromName(req.name, d.volumePrefix);
-      const source = isVolumeId(req.sourceVolumeId, d.volumePrefix) ? await mapped(() => d.store.get(req.sourceVolumeId)) : undefined;
-      if (!source || source.state !== 'ready') {
+      const source = await findReadyVolume(d, req.sourceVolumeId);
+      if (!source) {
         // The snapshot may already exist and its source be gone since: answer from the record.
-        const existing = await mapped(() => d.snapshots.get(id));
+        const existing = await d.snapshots.get(id);
         if (existing && existing.sourceVolumeId === req.sourceVolumeId) return { snapshot: toCsiSnapshot(existing) };
         throw notFound(`source volume ${req.sourceVolumeId} does not exist`);
       }
-      const rec = await mapped(() => d.snapOps.create(id, req.name, source, dir, waitBudget(ctx, d)));
+      const rec = await d.snapOps.create(id, req.name, source, dir, waitBudget(ctx, d));
       return { snapshot: toCsiSnapshot(rec) };
     },
 
     DeleteSnapshot: async (req, ctx) => {
       if (!req.snapshotId) throw invalid('snapshot_id is required');
       if (!isSnapshotId(req.snapshotId, d.volumePrefix)) return {}; // not one of ours: nothing to delete
-      await mapped(() => d.snapOps.delete(req.snapshotId, waitBudget(ctx, d)));
+      await d.snapOps.delete(req.snapshotId, waitBudget(ctx, d));
       return {};
     },
 
     ListSnapshots: async (req) => {
-      if (req.maxEntries < 0) throw invalid('max_entries must not be negative');
+      const limit = pageLimit(req.maxEntries);
       if (req.snapshotId) {
-        const rec = isSnapshotId(req.snapshotId, d.volumePrefix) ? await mapped(() => d.snapshots.get(req.snapshotId)) : undefined;
+        const rec = isSnapshotId(req.snapshotId, d.volumePrefix) ? await d.snapshots.get(req.snapshotId) : undefined;
         const match = rec && rec.state !== 'deleting' && (!req.sourceVolumeId || rec.sourceVolumeId === req.sourceVolumeId);
         return { entries: match ? [{ snapshot: toCsiSnapshot(rec) }] : [], nextToken: '' };
       }
-      let after: string | undefined;
-      if (req.startingToken) {
-        after = decodeToken(req.startingToken);
-        if (after === undefined) throw aborted(`starting_token "${req.startingToken}" is not a token this plugin issued; list again from the start`);
-      }
-      const limit = req.maxEntries > 0 ? Math.min(req.maxEntries, MAX_PAGE) : MAX_PAGE;
+      let after = pageStart(req.startingToken);
       const entries = [];
       let next: string | undefined;
       // Filtering by source may leave a page short: keep reading until it is full or the records end.
       for (;;) {
-        const page = await mapped(() => d.snapshots.page(after, limit - entries.length));
+        const page = await d.snapshots.page(after, limit - entries.length);
         for (const r of page.records) {
           if (r.state !== 'deleting' && (!req.sourceVolumeId || r.sourceVolumeId === req.sourceVolumeId)) entries.push({ snapshot: toCsiSnapshot(r) });
         }

@@ -1,9 +1,8 @@
 import type { CreateVolumeRequest__Output } from '../generated/csi/v1/CreateVolumeRequest';
 import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
 import { accessModeOf } from '../grpc/enums';
-import { invalid, GrpcError } from '../grpc/errors';
-import { status } from '@grpc/grpc-js';
-import { decideSize, fmt, fsMinimumBytes, type CapacityLimits } from '../domain/sizes';
+import { Failure, invalid, outOfRange } from '../domain/failure';
+import { decideSize, fmt, fsMinimumBytes, type CapacityLimits, type SizeDecision } from '../domain/sizes';
 import type { AccessType } from '../state/volume-record';
 
 /**
@@ -87,7 +86,7 @@ export function int64(v: string | undefined, field: string): number {
   if (v === undefined || v === '') return 0;
   if (!/^-?\d+$/.test(v)) throw invalid(`${field} must be an integer`);
   const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new GrpcError(status.OUT_OF_RANGE, `${field} ${v} is too large`);
+  if (!Number.isSafeInteger(n)) throw outOfRange(`${field} ${v} is too large`);
   return n;
 }
 
@@ -122,24 +121,31 @@ export function withFsMinimum(limits: CapacityLimits, fsType: string): CapacityL
   return { ...limits, minBytes: min, minReason: `an ${fsType} file system needs at least ${fmt(min)}; ask for ext4 or allow a larger volume` };
 }
 
+/** A size decision as a number of bytes; its refusal as the failure it names. */
+export function decidedBytes(size: SizeDecision): number {
+  if (!size.ok) throw new Failure(size.code === 'OUT_OF_RANGE' ? 'out-of-range' : 'invalid', size.message);
+  return size.bytes;
+}
+
+/** A CreateVolume request checked for shape, before its content source is looked up. */
+export interface CreateVolumeShape {
+  spec: Omit<CreateVolumeSpec, 'sizeBytes'>;
+  requiredBytes: number;
+  limitBytes: number;
+}
+
 /**
- * `sourceBytes`: size of the snapshot or volume the new volume is made from; the volume is at least that big, and
- * a limit below it is OUT_OF_RANGE.
+ * Everything about a CreateVolume that does not depend on its content source, checked once (INVALID_ARGUMENT or
+ * OUT_OF_RANGE before the source is looked up). The bounds of the capacity range are checked here as far as they do
+ * not depend on the source (no maximum yet); createVolumeSpec decides the size.
  */
-export function validateCreateVolume(req: CreateVolumeRequest__Output, limits: CapacityLimits, sourceBytes = 0): CreateVolumeSpec {
+export function validateCreateVolume(req: CreateVolumeRequest__Output, limits: CapacityLimits): CreateVolumeShape {
   validateName(req.name);
   const caps = validateCapabilities(req.volumeCapabilities);
   const source = contentSourceOf(req);
-  let required = int64(req.capacityRange?.requiredBytes, 'capacity_range.required_bytes');
-  const limit = int64(req.capacityRange?.limitBytes, 'capacity_range.limit_bytes');
-  if (sourceBytes > 0) {
-    if (limit > 0 && limit < sourceBytes) {
-      throw new GrpcError(status.OUT_OF_RANGE, `capacity_range.limit_bytes (${limit}) is smaller than the source ${source?.kind} (${sourceBytes} bytes)`);
-    }
-    required = Math.max(required, sourceBytes);
-  }
-  const size = decideSize(required, limit, withFsMinimum(limits, caps.fsType));
-  if (!size.ok) throw new GrpcError(status[size.code], size.message);
+  const requiredBytes = int64(req.capacityRange?.requiredBytes, 'capacity_range.required_bytes');
+  const limitBytes = int64(req.capacityRange?.limitBytes, 'capacity_range.limit_bytes');
+  decidedBytes(decideSize(requiredBytes, limitBytes, withFsMinimum({ ...limits, maxBytes: Number.MAX_SAFE_INTEGER }, caps.fsType)));
 
   const driverParams: Record<string, string> = {};
   for (const [key, value] of Object.entries(req.parameters ?? {})) {
@@ -156,10 +162,9 @@ export function validateCreateVolume(req: CreateVolumeRequest__Output, limits: C
     .sort()
     .map((k) => `${k}=${driverParams[k]}`);
   if (source) canonical.push(`source=${source.kind}:${source.id}`);
-  return {
+  const spec = {
     name: req.name,
     source,
-    sizeBytes: size.bytes,
     accessType: caps.accessType,
     fsType: caps.fsType,
     paramsKey: [`accessType=${caps.accessType}`, ...canonical].join(';'),
@@ -167,4 +172,21 @@ export function validateCreateVolume(req: CreateVolumeRequest__Output, limits: C
     pvcName: req.parameters?.[METADATA_KEYS.pvcName],
     pvcNamespace: req.parameters?.[METADATA_KEYS.pvcNamespace],
   };
+  return { spec, requiredBytes, limitBytes };
+}
+
+/**
+ * The size of the new volume. `sourceBytes`: size of the snapshot or volume it is made from; the volume is at least
+ * that big, and a limit below it is OUT_OF_RANGE.
+ */
+export function createVolumeSpec(shape: CreateVolumeShape, limits: CapacityLimits, sourceBytes = 0): CreateVolumeSpec {
+  const { spec, limitBytes: limit } = shape;
+  let required = shape.requiredBytes;
+  if (sourceBytes > 0) {
+    if (limit > 0 && limit < sourceBytes) {
+      throw outOfRange(`capacity_range.limit_bytes (${limit}) is smaller than the source ${spec.source?.kind} (${sourceBytes} bytes)`);
+    }
+    required = Math.max(required, sourceBytes);
+  }
+  return { ...spec, sizeBytes: decidedBytes(decideSize(required, limit, withFsMinimum(limits, spec.fsType))) };
 }

@@ -1,28 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import { status } from '@grpc/grpc-js';
+import { Failure, aborted, alreadyExists, retryLater } from '../domain/failure';
 import { backingFilePath, nqnFor } from '../domain/ids';
-import { GrpcError, aborted, alreadyExists } from '../grpc/errors';
-import { NO_RECORD_GEN, jobId } from '../queue/jobs';
+import { NO_RECORD_GEN, jobId, type FenceAttachData } from '../queue/jobs';
 import type { JobRunner } from '../queue/job-runner';
+import type { AttachmentStore } from '../state/attachment-record';
 import type { VolumeRecord, VolumeStore } from '../state/volume-record';
 import type { CreateVolumeSpec } from './validate';
 
 /**
- * The queue side of CreateVolume and DeleteVolume: claim the record, run the jobs under deterministic ids, await
+ * The queue side of the volume RPCs (create, delete, publish, unpublish, expand): claim the record, run the jobs under deterministic ids, await
  * them until the caller's deadline. Everything here survives the controller dying at any point: the record and
  * the jobs are in Redis, and a retry on any controller continues where the last one stopped.
  */
 
 export interface VolumeOperationsOptions {
   store: VolumeStore;
+  attachments: AttachmentStore;
   runner: JobRunner;
   basePath: string;
   nqnPrefix: string;
   exportPort: number;
 }
 
-/** Codes that mean "try again later" rather than "this request cannot succeed". */
-const RETRYABLE = new Set<status>([status.ABORTED, status.UNAVAILABLE, status.DEADLINE_EXCEEDED]);
+/** ControllerPublishVolume's request to the fence.attach processor (which keeps the rules, serialized per volume). */
+export type PublishSpec = Pick<FenceAttachData, 'nodeId' | 'readonly' | 'sharing' | 'migrationWindowSeconds' | 'publishContext'>;
 
 export class VolumeOperations {
   constructor(private readonly o: VolumeOperationsOptions) {}
@@ -49,7 +50,7 @@ export class VolumeOperations {
     });
     if (record.rebuilt) return this.adopt(record, spec, waitMs, copyFromSlot);
     if (record.name !== spec.name) {
-      throw new GrpcError(status.INTERNAL, `volume id ${id} of "${spec.name}" is taken by "${record.name}" (id collision)`);
+      throw new Failure('internal', `volume id ${id} of "${spec.name}" is taken by "${record.name}" (id collision)`);
     }
     if (record.capacityBytes !== spec.sizeBytes || record.paramsKey !== spec.paramsKey) {
       throw alreadyExists(
@@ -70,7 +71,7 @@ export class VolumeOperations {
       await this.o.store.update(ready);
       return ready;
     } catch (err) {
-      if (err instanceof GrpcError && !RETRYABLE.has(err.code)) {
+      if (err instanceof Failure && !retryLater(err)) {
         // This incarnation cannot succeed: drop its record so a corrected or later request claims a new generation
         // (and so new job ids). The failed job stays in the queue's failed set for the dashboard and `jobs list`.
         await this.o.store.remove(id, record.gen);
@@ -110,13 +111,31 @@ export class VolumeOperations {
     await this.o.runner.run('disk.delete', jobId('disk.delete', id, record.gen), data, waitMs);
     await this.o.store.remove(id, record.gen);
   }
-}
 
-/** ControllerExpandVolume's queue side: grow on RDS, then remember the size RDS reports. */
-export async function expandVolume(o: VolumeOperationsOptions, record: VolumeRecord, bytes: number, waitMs: number): Promise<number> {
-  if (record.capacityBytes >= bytes) return record.capacityBytes;
-  const res = await o.runner.run('disk.expand', jobId('disk.expand', record.id, `${record.gen}-${bytes}`), { volumeId: record.id, slot: record.slot, sizeBytes: bytes }, waitMs);
-  const current = await o.store.get(record.id);
-  if (current && current.gen === record.gen && current.capacityBytes < res.sizeBytes) await o.store.update({ ...current, capacityBytes: res.sizeBytes });
-  return res.sizeBytes;
+  async publish(record: VolumeRecord, p: PublishSpec, waitMs: number): Promise<Record<string, string>> {
+    const pvc = record.pvcName && record.pvcNamespace ? { name: record.pvcName, namespace: record.pvcNamespace } : undefined;
+    const data: FenceAttachData = { volumeId: record.id, slot: record.slot, ...p, pvc };
+    const res = await this.o.runner.run('fence.attach', jobId('fence.attach', record.id, p.nodeId), data, waitMs, { fresh: true });
+    return res.publishContext;
+  }
+
+  /** `nodeId` empty: unpublish from every node (CSI). Nothing published there → nothing to do. */
+  async unpublish(volumeId: string, nodeId: string, waitMs: number): Promise<void> {
+    const att = await this.o.attachments.get(volumeId);
+    const nodes = nodeId ? [nodeId] : Object.keys(att?.nodes ?? {});
+    for (const node of nodes) {
+      if (!att?.nodes[node]) continue;
+      const data = { volumeId, nodeId: node, slot: volumeId, reason: 'unpublish' as const };
+      await this.o.runner.run('fence.detach', jobId('fence.detach', volumeId, node), data, waitMs, { fresh: true });
+    }
+  }
+
+  /** ControllerExpandVolume's queue side: grow on RDS, then remember the size RDS reports. */
+  async expand(record: VolumeRecord, bytes: number, waitMs: number): Promise<number> {
+    if (record.capacityBytes >= bytes) return record.capacityBytes;
+    const res = await this.o.runner.run('disk.expand', jobId('disk.expand', record.id, `${record.gen}-${bytes}`), { volumeId: record.id, slot: record.slot, sizeBytes: bytes }, waitMs);
+    const current = await this.o.store.get(record.id);
+    if (current && current.gen === record.gen && current.capacityBytes < res.sizeBytes) await this.o.store.update({ ...current, capacityBytes: res.sizeBytes });
+    return res.sizeBytes;
+  }
 }

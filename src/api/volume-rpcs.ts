@@ -1,20 +1,19 @@
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
+import { Failure, aborted, invalid, notFound, type FailureKind } from '../domain/failure';
 import { isSnapshotId, isVolumeId, volumeIdFromName } from '../domain/ids';
 import { placeSegment } from '../domain/topology';
-import { status } from '@grpc/grpc-js';
 import { accessModeOf } from '../grpc/enums';
-import { GrpcError, aborted, invalid, notFound } from '../grpc/errors';
 import type { ServiceImpl } from '../grpc/service';
 import type { ControllerDeps } from './controller-deps';
 import { checkAccessibility } from './accessibility';
-import { mapped } from './error-map';
-import { decodeToken, encodeToken } from './page-token';
-import { capabilityProblem, contentSourceOf, validateCapabilities, validateCreateVolume, type ContentSource, type CreateVolumeSpec } from './validate';
+import { portFailure } from './error-map';
+import { encodeToken, pageLimit, pageStart } from './page-token';
+import { readyVolume } from './ready-volume';
+import { capabilityProblem, createVolumeSpec, validateCapabilities, validateCreateVolume, type ContentSource, type CreateVolumeSpec } from './validate';
 import { toCsiVolume } from './volume-view';
 import { waitBudget } from './wait-budget';
 
 /** CreateVolume, DeleteVolume, ValidateVolumeCapabilities, GetCapacity, ListVolumes, ControllerGetVolume. */
-const MAX_PAGE = 1000;
 
 function requireVolumeId(id: string): void {
   if (!id) throw invalid('volume_id is required');
@@ -23,13 +22,12 @@ function requireVolumeId(id: string): void {
 /** The RDS slot and size of a restore/clone source; NOT_FOUND when it does not exist (or is not an id of ours). */
 async function resolveSource(src: ContentSource, d: ControllerDeps): Promise<{ slot: string; bytes: number }> {
   if (src.kind === 'snapshot') {
-    const snap = isSnapshotId(src.id, d.volumePrefix) ? await mapped(() => d.snapshots.get(src.id)) : undefined;
+    const snap = isSnapshotId(src.id, d.volumePrefix) ? await d.snapshots.get(src.id) : undefined;
     if (!snap || snap.state === 'deleting') throw notFound(`source snapshot ${src.id} does not exist`);
     if (snap.state !== 'ready') throw aborted(`source snapshot ${src.id} is not ready yet (its copy is still running); retry`);
     return { slot: snap.slot, bytes: snap.sizeBytes };
   }
-  const vol = isVolumeId(src.id, d.volumePrefix) ? await mapped(() => d.store.get(src.id)) : undefined;
-  if (!vol || vol.state !== 'ready') throw notFound(`source volume ${src.id} does not exist`);
+  const vol = await readyVolume(d, src.id, 'source volume');
   return { slot: vol.slot, bytes: vol.capacityBytes };
 }
 
@@ -37,16 +35,17 @@ async function resolveSource(src: ContentSource, d: ControllerDeps): Promise<{ s
  * Failures an operator must act on become a Warning event on the PVC (rate-limited by the event sink, so the
  * provisioner's retry loop cannot flood the API): pool full, RDS unreachable, RDS refusing the request.
  */
-const OPERATOR_FAILURES: Partial<Record<status, string>> = {
-  [status.RESOURCE_EXHAUSTED]: 'PoolFull',
-  [status.UNAVAILABLE]: 'RdsUnreachable',
-  [status.FAILED_PRECONDITION]: 'ProvisioningFailed',
-  [status.UNKNOWN]: 'ProvisioningFailed',
-  [status.INTERNAL]: 'ProvisioningFailed',
+const OPERATOR_FAILURES: Partial<Record<FailureKind, string>> = {
+  exhausted: 'PoolFull',
+  unavailable: 'RdsUnreachable',
+  precondition: 'ProvisioningFailed',
+  unknown: 'ProvisioningFailed',
+  internal: 'ProvisioningFailed',
 };
 
-async function reportProvisioningFailure(d: ControllerDeps, spec: CreateVolumeSpec, err: unknown): Promise<void> {
-  const reason = err instanceof GrpcError ? OPERATOR_FAILURES[err.code] : undefined;
+async function reportProvisioningFailure(d: ControllerDeps, spec: CreateVolumeSpec, raised: unknown): Promise<void> {
+  const err = portFailure(raised);
+  const reason = err instanceof Failure ? OPERATOR_FAILURES[err.kind] : undefined;
   if (!reason || !spec.pvcName || !spec.pvcNamespace) return;
   await d.events.emit({ name: spec.pvcName, namespace: spec.pvcNamespace }, 'Warning', reason, (err as Error).message);
 }
@@ -55,14 +54,14 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
   return {
     CreateVolume: async (req, ctx) => {
       // Shape first (cheap, INVALID_ARGUMENT), then the source's existence (NOT_FOUND) and its size.
-      validateCreateVolume(req, { ...d.limits, maxBytes: Number.MAX_SAFE_INTEGER });
+      const shape = validateCreateVolume(req, d.limits);
       checkAccessibility(req.accessibilityRequirements, d.topology);
-      const src = contentSourceOf(req);
+      const src = shape.spec.source;
       const resolved = src ? await resolveSource(src, d) : undefined;
-      const spec = validateCreateVolume(req, d.limits, resolved?.bytes ?? 0);
+      const spec = createVolumeSpec(shape, d.limits, resolved?.bytes ?? 0);
       const id = volumeIdFromName(spec.name, d.volumePrefix);
       try {
-        const rec = await mapped(() => d.ops.create(id, spec, waitBudget(ctx, d), resolved?.slot));
+        const rec = await d.ops.create(id, spec, waitBudget(ctx, d), resolved?.slot);
         return { volume: toCsiVolume(rec, d.target, d.topology) };
       } catch (err) {
         await reportProvisioningFailure(d, spec, err);
@@ -74,7 +73,7 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
       requireVolumeId(req.volumeId);
       // Not one of our ids (e.g. a snapshot id): nothing of ours to delete, which CSI answers with OK.
       if (!isVolumeId(req.volumeId, d.volumePrefix)) return {};
-      await mapped(() => d.ops.delete(req.volumeId, waitBudget(ctx, d)));
+      await d.ops.delete(req.volumeId, waitBudget(ctx, d));
       return {};
     },
 
@@ -86,8 +85,7 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
         const access = accessModeOf(cap.accessMode);
         if (access.kind === 'invalid') throw invalid(`volume_capabilities[${i}]: ${access.problem}`);
       }
-      const rec = isVolumeId(req.volumeId, d.volumePrefix) ? await mapped(() => d.store.get(req.volumeId)) : undefined;
-      if (!rec || rec.state !== 'ready') throw notFound(`volume ${req.volumeId} does not exist`);
+      const rec = await readyVolume(d, req.volumeId);
       for (const cap of req.volumeCapabilities) {
         const problem = capabilityProblem(cap);
         if (problem) return { message: problem };
@@ -104,7 +102,7 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
       if (placeSegment(req.accessibleTopology?.segments, d.topology) === 'foreign') {
         return { availableCapacity: '0', maximumVolumeSize: { value: '0' }, minimumVolumeSize: { value: String(d.limits.minBytes) } };
       }
-      const pool = await mapped(() => d.rds.poolCapacity());
+      const pool = await d.rds.poolCapacity();
       const maxVolume = Math.min(d.limits.maxBytes, pool.freeBytes);
       return {
         availableCapacity: String(pool.freeBytes),
@@ -114,15 +112,9 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
     },
 
     ListVolumes: async (req) => {
-      if (req.maxEntries < 0) throw invalid('max_entries must not be negative');
-      let after: string | undefined;
-      if (req.startingToken) {
-        after = decodeToken(req.startingToken);
-        if (after === undefined) throw aborted(`starting_token "${req.startingToken}" is not a token this plugin issued; list again from the start`);
-      }
-      const limit = req.maxEntries > 0 ? Math.min(req.maxEntries, MAX_PAGE) : MAX_PAGE;
-      const page = await mapped(() => d.store.page(after, limit));
-      const attached = new Map((await mapped(() => d.attachments.all())).map((a) => [a.volumeId, Object.keys(a.nodes)]));
+      const limit = pageLimit(req.maxEntries);
+      const page = await d.store.page(pageStart(req.startingToken), limit);
+      const attached = new Map((await d.attachments.all()).map((a) => [a.volumeId, Object.keys(a.nodes)]));
       return {
         entries: page.records
           .filter((r) => r.state === 'ready')
@@ -133,9 +125,8 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
 
     ControllerGetVolume: async (req) => {
       requireVolumeId(req.volumeId);
-      const rec = isVolumeId(req.volumeId, d.volumePrefix) ? await mapped(() => d.store.get(req.volumeId)) : undefined;
-      if (!rec || rec.state !== 'ready') throw notFound(`volume ${req.volumeId} does not exist`);
-      const [disk, att] = await Promise.all([mapped(() => d.rds.getDisk(rec.slot)), mapped(() => d.attachments.get(rec.id))]);
+      const rec = await readyVolume(d, req.volumeId);
+      const [disk, att] = await Promise.all([d.rds.getDisk(rec.slot), d.attachments.get(rec.id)]);
       let condition = { abnormal: false, message: 'disk present and exported on RDS' };
       const m = att?.migration;
       if (!disk) condition = { abnormal: true, message: `disk ${rec.slot} is missing on RDS` };

@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/registry';
-import { GrpcError, codeName } from './errors';
+import { Failure } from '../domain/failure';
+import { codeName, statusOf } from './errors';
 import { stripSecrets, truncateForLog } from './sanitize';
 
 /**
@@ -9,6 +10,7 @@ import { stripSecrets, truncateForLog } from './sanitize';
  * logging interceptor: each RPC is logged once with its outcome, code and duration (secrets stripped, long fields
  * cut: see sanitize.ts) and timed
  * in rds_csi_rpc_duration_seconds. Methods without an implementation answer UNIMPLEMENTED through the same path.
+ * This is where a Failure (src/domain/failure.ts) becomes its gRPC status, once, for every service (errors.ts).
  */
 
 export interface CallContext {
@@ -40,12 +42,19 @@ function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number {
   return typeof d === 'number' && Number.isFinite(d) ? d : Infinity;
 }
 
+/**
+ * What a service's port errors mean as failures (the controller: RDS and Redis errors; the node: host errors and
+ * errnos). Returns the error unchanged when it means nothing known; that error is answered as INTERNAL.
+ */
+export type FailureClassifier = (err: unknown) => unknown;
+
 export function buildHandlers<H>(
   service: grpc.ServiceDefinition,
   serviceName: string,
   impl: ServiceImpl<H>,
   log: Logger,
   metrics?: Metrics,
+  classify: FailureClassifier = (err) => err,
 ): grpc.UntypedServiceImplementation {
   const handlers: grpc.UntypedServiceImplementation = {};
   const table = impl as Record<string, UnaryImpl<unknown, unknown> | undefined>;
@@ -62,7 +71,7 @@ export function buildHandlers<H>(
         metrics?.rpcDuration.observe({ method, code: codeName(code) }, seconds);
         const entry = { code: codeName(code), durationMs: Math.round(seconds * 1e4) / 10, request: stripSecrets(call.request) };
         if (code === grpc.status.OK) ctx.log.info(entry, 'rpc ok');
-        else if (err instanceof GrpcError || code === grpc.status.UNIMPLEMENTED) ctx.log.warn({ ...entry, error: messageForLog(err) }, 'rpc failed');
+        else if (err instanceof Failure || code === grpc.status.UNIMPLEMENTED) ctx.log.warn({ ...entry, error: messageForLog(err) }, 'rpc failed');
         else ctx.log.error({ ...entry, err: errorForLog(err) }, 'rpc failed with an unexpected error');
       };
       if (!fn) {
@@ -75,11 +84,13 @@ export function buildHandlers<H>(
           finish(grpc.status.OK);
           callback(null, res);
         },
-        (err: unknown) => {
-          if (err instanceof GrpcError) {
-            finish(err.code, err);
+        (raised: unknown) => {
+          const err = classify(raised);
+          if (err instanceof Failure) {
+            const code = statusOf(err);
+            finish(code, err);
             // The status message travels in an HTTP/2 trailer; one that quotes a 4 MiB request field never arrives.
-            callback({ code: err.code, details: truncateForLog(err.message, ERROR_CHARS) });
+            callback({ code, details: truncateForLog(err.message, ERROR_CHARS) });
           } else {
             finish(grpc.status.INTERNAL, err);
             callback({ code: grpc.status.INTERNAL, details: `internal error in ${method}; see the plugin log` });

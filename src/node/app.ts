@@ -8,7 +8,7 @@ import { hostPort, type HostPort } from '../host/port';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/registry';
 import type { Connector } from './connector';
-import type { NodeDeps } from './deps';
+import { nodeFailure, type NodeDeps } from './deps';
 import { hostNqnForNode } from '../domain/host-nqn';
 import { backendTopology } from '../domain/topology';
 import { LoopConnector } from './loop-connector';
@@ -68,7 +68,7 @@ export async function startNode(cfg: Config, opts: NodeAppOptions, log: Logger):
   });
   const server = await startServer(opts.endpoint, [
     { definition: csi.Identity.service, handlers: buildHandlers(csi.Identity.service, 'Identity', identity, log, metrics) },
-    { definition: csi.Node.service, handlers: buildHandlers(csi.Node.service, 'Node', nodeService(deps), log, metrics) },
+    { definition: csi.Node.service, handlers: buildHandlers(csi.Node.service, 'Node', nodeService(deps), log, metrics, nodeFailure) },
   ]);
 
   const orphans = orphanCounter(metrics);

@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { failedPrecondition } from '../grpc/errors';
+import { failedPrecondition } from '../domain/failure';
 import { canonical, lstatOrUndefined, splitDev } from '../host/fs';
 import { describeResult, ok } from '../host/run';
 import { type BlockDevice, HostError } from './connector';

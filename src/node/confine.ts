@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { failedPrecondition, invalid, notFound } from '../grpc/errors';
+import { failedPrecondition, invalid, notFound } from '../domain/failure';
 import { lstatOrUndefined } from '../host/fs';
 
 /**

@@ -3,6 +3,7 @@
  * `nvme connect` to RDS) and loop (all-in-one and tests: losetup on the simulator's backing file). Devices are
  * resolved from the NQN on every call; a /dev name is never remembered, because it changes after a reconnect.
  */
+import { Failure } from '../domain/failure';
 
 export interface BlockDevice {
   /** Kernel name, e.g. nvme3n1 or loop4. */
@@ -78,12 +79,11 @@ export function volumeIdOfNqn(nqnPrefix: string, nqn: string): string | undefine
 }
 
 /** An error of the host (tool failure, device that never appeared) with a message safe to answer with. */
-export class HostError extends Error {
-  constructor(
-    message: string,
-    readonly kind: 'unavailable' | 'precondition' | 'notfound' | 'internal' = 'internal',
-  ) {
-    super(message);
+export type HostFailureKind = 'unavailable' | 'precondition' | 'not-found' | 'internal';
+
+export class HostError extends Failure {
+  constructor(message: string, kind: HostFailureKind = 'internal') {
+    super(kind, message);
     this.name = 'HostError';
   }
 }

@@ -1,13 +1,12 @@
-import { status } from '@grpc/grpc-js';
-import { GrpcError } from '../grpc/errors';
+import { Failure } from '../domain/failure';
 import type { BackendTopology } from '../domain/topology';
 import type { CallContext } from '../grpc/service';
 import type { HostPort } from '../host/port';
 import { ToolStartError } from '../host/run';
 import type { Logger } from '../log/logger';
 import type { NodeOptions } from '../config/schema';
-import { type Connector, HostError } from './connector';
-import { errnoToGrpc } from './errno';
+import type { Connector } from './connector';
+import { errnoFailure } from './errno';
 import type { Mounter } from './mounter';
 import type { VolumeLocks } from './volume-lock';
 
@@ -31,22 +30,15 @@ export function callDeadline(ctx: CallContext, capMs: number): number {
   return Date.now() + ms;
 }
 
-const KIND_CODE: Record<HostError['kind'], status> = {
-  unavailable: status.UNAVAILABLE,
-  precondition: status.FAILED_PRECONDITION,
-  notfound: status.NOT_FOUND,
-  internal: status.INTERNAL,
-};
-
 /**
- * Host errors carry messages written for the caller; they keep them. An errno from a syscall on a request's path
- * gets its clean code (errno.ts). Anything else stays a generic INTERNAL.
+ * The node's failure classifier for the gRPC edge (buildHandlers, wired in node/app.ts): host errors (HostError, a
+ * Failure) keep the messages written for the caller; an errno from a syscall on a request's path gets its clean kind
+ * (errno.ts); a tool that cannot start is a precondition. Anything else stays as it is and is answered INTERNAL.
  */
-export function toGrpcError(err: unknown): unknown {
-  if (err instanceof GrpcError) return err;
-  const fromErrno = errnoToGrpc(err);
+export function nodeFailure(err: unknown): unknown {
+  if (err instanceof Failure) return err;
+  const fromErrno = errnoFailure(err);
   if (fromErrno) return fromErrno;
-  if (err instanceof HostError) return new GrpcError(KIND_CODE[err.kind], err.message);
-  if (err instanceof ToolStartError) return new GrpcError(status.FAILED_PRECONDITION, `${err.message}; is the tool installed on the node? (rds-csi doctor)`);
+  if (err instanceof ToolStartError) return new Failure('precondition', `${err.message}; is the tool installed on the node? (rds-csi doctor)`);
   return err;
 }

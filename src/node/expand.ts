@@ -1,7 +1,7 @@
 import { nqnFor } from '../domain/ids';
 import type { NodeExpandVolumeRequest__Output } from '../generated/csi/v1/NodeExpandVolumeRequest';
 import type { NodeExpandVolumeResponse } from '../generated/csi/v1/NodeExpandVolumeResponse';
-import { failedPrecondition, invalid, notFound } from '../grpc/errors';
+import { failedPrecondition, invalid, notFound } from '../domain/failure';
 import type { CallContext } from '../grpc/service';
 import { lstatOrUndefined, splitDev } from '../host/fs';
 import { confinePath } from './confine';

@@ -79,7 +79,7 @@ export class LoopConnector implements Connector {
     try {
       await fsp.access(file);
     } catch {
-      throw new HostError(`volume ${t.volumeId}: backing file ${file} does not exist`, 'notfound');
+      throw new HostError(`volume ${t.volumeId}: backing file ${file} does not exist`, 'not-found');
     }
     const timeoutMs = Math.max(1000, Math.min(this.o.toolTimeoutMs, deadline - Date.now()));
     const r = await this.o.host.run('losetup', ['--find', '--show', file], { timeoutMs });

@@ -3,7 +3,7 @@ import { canonical, lstatOrUndefined } from '../host/fs';
 import type { MountEntry } from '../host/mountinfo';
 import type { HostPort } from '../host/port';
 import { describeResult, ok } from '../host/run';
-import { HostError } from './connector';
+import { HostError, type HostFailureKind } from './connector';
 
 /**
  * Mount, bind, unmount and remove — each decided from the live mount table. Unmounting repeats until the path is
@@ -29,7 +29,7 @@ const MOUNT_FAILURE = 32;
 export function mounter(host: HostPort): Mounter {
   const mountAt = async (p: string): Promise<MountEntry | undefined> => (await host.mounts()).top(await canonical(p));
 
-  const run = async (args: string[], timeoutMs: number, what: string, failure: HostError['kind'] = 'internal'): Promise<void> => {
+  const run = async (args: string[], timeoutMs: number, what: string, failure: HostFailureKind = 'internal'): Promise<void> => {
     const r = await host.run(args[0] ?? '', args.slice(1), { timeoutMs });
     if (!ok(r)) throw new HostError(`${what} failed: ${describeResult(r)}`, r.timedOut ? 'unavailable' : r.code === MOUNT_FAILURE ? failure : 'internal');
   };

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { failedPrecondition } from '../grpc/errors';
+import { failedPrecondition } from '../domain/failure';
 import type { MountEntry } from '../host/mountinfo';
 import type { BlockDevice } from './connector';
 import type { NodeDeps } from './deps';

@@ -4,7 +4,7 @@ import type { NodePublishVolumeRequest__Output } from '../generated/csi/v1/NodeP
 import type { NodePublishVolumeResponse } from '../generated/csi/v1/NodePublishVolumeResponse';
 import type { NodeUnpublishVolumeRequest__Output } from '../generated/csi/v1/NodeUnpublishVolumeRequest';
 import type { NodeUnpublishVolumeResponse } from '../generated/csi/v1/NodeUnpublishVolumeResponse';
-import { alreadyExists, failedPrecondition } from '../grpc/errors';
+import { alreadyExists, failedPrecondition } from '../domain/failure';
 import { lstatOrUndefined, splitDev } from '../host/fs';
 import { publishBlock } from './block-node';
 import { confinePath } from './confine';

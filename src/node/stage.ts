@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import type { NodeStageVolumeRequest__Output } from '../generated/csi/v1/NodeStageVolumeRequest';
 import type { NodeStageVolumeResponse } from '../generated/csi/v1/NodeStageVolumeResponse';
-import { alreadyExists, failedPrecondition } from '../grpc/errors';
+import { alreadyExists, failedPrecondition } from '../domain/failure';
 import type { CallContext } from '../grpc/service';
 import { lstatOrUndefined } from '../host/fs';
 import type { BlockDevice } from './connector';

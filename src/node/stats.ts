@@ -3,7 +3,7 @@ import type { NodeGetVolumeStatsRequest__Output } from '../generated/csi/v1/Node
 import type { NodeGetVolumeStatsResponse } from '../generated/csi/v1/NodeGetVolumeStatsResponse';
 import type { VolumeCondition } from '../generated/csi/v1/VolumeCondition';
 import type { VolumeUsage } from '../generated/csi/v1/VolumeUsage';
-import { notFound } from '../grpc/errors';
+import { notFound } from '../domain/failure';
 import { lstatOrUndefined, splitDev, statfsUsage } from '../host/fs';
 import type { BlockDevice } from './connector';
 import { confinePath } from './confine';

@@ -1,7 +1,7 @@
 import { nqnFor } from '../domain/ids';
 import type { NodeUnstageVolumeRequest__Output } from '../generated/csi/v1/NodeUnstageVolumeRequest';
 import type { NodeUnstageVolumeResponse } from '../generated/csi/v1/NodeUnstageVolumeResponse';
-import { failedPrecondition } from '../grpc/errors';
+import { failedPrecondition } from '../domain/failure';
 import { canonical } from '../host/fs';
 import { confinePath } from './confine';
 import type { NodeDeps } from './deps';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { nqnFor } from '../domain/ids';
 import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
 import { accessModeOf as checkAccessMode } from '../grpc/enums';
-import { invalid, notFound } from '../grpc/errors';
+import { invalid, notFound } from '../domain/failure';
 import type { ConnectDefaults } from '../config/schema';
 import type { ConnectParams, VolumeTarget } from './connector';
 import { checkMountFlags, DEFAULT_FS, type FsType, isSupportedFs } from './filesystem';

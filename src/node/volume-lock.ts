@@ -1,4 +1,4 @@
-import { aborted } from '../grpc/errors';
+import { aborted } from '../domain/failure';
 
 /**
  * Per-volume mutex inside the node process. kubelet may retry a slow NodeStage while the first is still running,

@@ -1,6 +1,6 @@
 import { Job, type JobType, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { decodeFailure } from '../queue/jobs';
+import { decodeJobFailure, isLegacyFailure } from '../queue/failure-codec';
 import { DriverKeys } from '../state/keys';
 import { OpsFailure } from './errors';
 
@@ -28,8 +28,11 @@ export interface JobSummary {
   createdAt: number;
   processedOn?: number;
   finishedOn?: number;
+  /** The failure's message (its JSON envelope, queue/failure-codec.ts, taken off). */
   failedReason?: string;
-  /** CSI code the failure maps to (`[CODE] message` in failedReason). */
+  /** The failure kind its worker recorded (src/domain/failure.ts). */
+  kind?: string;
+  /** The CSI code a worker of an earlier version recorded (`[CODE] message` in failedReason). */
   code?: string;
 }
 
@@ -59,9 +62,10 @@ function summary(job: Job, state: string): JobSummary {
   if (job.processedOn) s.processedOn = job.processedOn;
   if (job.finishedOn) s.finishedOn = job.finishedOn;
   if (job.failedReason) {
-    s.failedReason = job.failedReason;
-    const { code } = decodeFailure(job.failedReason);
-    if (code) s.code = code;
+    const f = decodeJobFailure(job.failedReason);
+    s.failedReason = f && !isLegacyFailure(f) ? f.message : job.failedReason;
+    if (f && isLegacyFailure(f)) s.code = f.code;
+    else if (f) s.kind = f.kind;
   }
   return s;
 }

@@ -1,7 +1,8 @@
 import { Job, type Queue, type QueueEvents } from 'bullmq';
-import { status } from '@grpc/grpc-js';
-import { GrpcError, codeFromName } from '../grpc/errors';
-import { decodeFailure, type JobData, type JobName, type JobResult } from './jobs';
+import { Failure } from '../domain/failure';
+import { codeFromName, kindOfStatus } from '../grpc/errors';
+import { decodeJobFailure, isLegacyFailure } from './failure-codec';
+import { type JobData, type JobName, type JobResult } from './jobs';
 import { JobWaiter, JobWaitTimeout } from './job-waiter';
 import type { JobProducer } from './producer';
 
@@ -11,9 +12,9 @@ import type { JobProducer } from './producer';
  * failed job answers with the CSI code its processor recorded and is retried on the caller's next attempt.
  */
 
-export class OperationPending extends GrpcError {
+export class OperationPending extends Failure {
   constructor(what: string) {
-    super(status.ABORTED, `${what} is still in progress; retry the same request`);
+    super('aborted', `${what} is still in progress; retry the same request`);
   }
 }
 
@@ -49,7 +50,7 @@ export class JobRunner {
     try {
       return (await this.waiter.wait(job.id ?? id, waitMs)) as JobResult<N>;
     } catch (err) {
-      throw this.toGrpc(name, id, err);
+      throw this.toFailure(name, id, err);
     }
   }
 
@@ -81,13 +82,20 @@ export class JobRunner {
     if (job) await job.remove().catch(() => undefined);
   }
 
-  private toGrpc(name: string, id: string, err: unknown): GrpcError {
+  /**
+   * The failure a job ended with: the kind its worker recorded (failure-codec.ts), the gRPC code an older worker
+   * recorded (mapped back to its kind here, with the edge's one table), or UNAVAILABLE when the attempts ran out on
+   * transient faults.
+   */
+  private toFailure(name: string, id: string, err: unknown): Failure {
     if (err instanceof JobWaitTimeout) return new OperationPending(`${name} ${id}`);
     const text = err instanceof Error ? err.message : String(err);
-    const { code, message } = decodeFailure(text);
-    const grpcCode = code ? codeFromName(code) : undefined;
-    if (grpcCode !== undefined) return new GrpcError(grpcCode, message);
+    const recorded = decodeJobFailure(text);
+    if (recorded && !isLegacyFailure(recorded)) return new Failure(recorded.kind, recorded.message);
+    const legacyCode = recorded ? codeFromName(recorded.code) : undefined;
+    const legacyKind = legacyCode === undefined ? undefined : kindOfStatus(legacyCode);
+    if (recorded && legacyKind) return new Failure(legacyKind, recorded.message);
     // Attempts exhausted on transient faults: RDS (or Redis) kept failing.
-    return new GrpcError(status.UNAVAILABLE, `${name} failed after all retries: ${message}; the request can be retried`);
+    return new Failure('unavailable', `${name} failed after all retries: ${recorded?.message ?? text}; the request can be retried`);
   }
 }

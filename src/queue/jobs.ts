@@ -167,16 +167,3 @@ export function leaseKeysOf(name: string, data: VolumeScoped): string[] {
 export function jobId(name: JobName, id: string, gen: string): string {
   return `${name}-${id}-${gen}`;
 }
-
-/**
- * A job's failure reason carries the CSI code it maps to as a `[CODE] ` prefix, so any controller that awaits the
- * job (or finds it failed later) answers with the same code.
- */
-export function encodeFailure(code: string, message: string): string {
-  return `[${code}] ${message}`;
-}
-
-export function decodeFailure(reason: string): { code?: string; message: string } {
-  const m = /^\[([A-Z_]+)\] ([\s\S]*)$/.exec(reason);
-  return m ? { code: m[1], message: m[2] } : { message: reason };
-}

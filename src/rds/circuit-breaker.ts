@@ -9,7 +9,6 @@
  * error to retry (issue 11 item 11: a queued job whose backoff outgrew `openMs` became every probe, and CreateVolume
  * answered ABORTED for a whole outage).
  */
-import { status } from '@grpc/grpc-js';
 import { classifyRdsError, RdsError } from './errors';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -58,7 +57,7 @@ export class CircuitBreaker {
       return value;
     } catch (err) {
       const classified = classifyRdsError(err, context);
-      if (classified.kind !== 'transient') {
+      if (!classified.transient) {
         this.onSuccess();
         throw classified;
       }
@@ -85,8 +84,7 @@ export class CircuitBreaker {
     const remainingMs = this.current === 'open' ? Math.max(0, this.openedAt + this.openMs - this.now()) : 0;
     const retryIn = this.probeInFlight && remainingMs === 0 ? 'until the probe call in flight answers' : `for ${Math.ceil(remainingMs / 1000)}s`;
     return new BreakerOpenError(
-      'transient',
-      status.UNAVAILABLE,
+      'unavailable',
       `RDS unreachable at ${this.opts.target} since ${new Date(this.downSince).toISOString()} ` +
         `(${this.consecutiveFailures} consecutive failures); calls are refused ${retryIn}. Check that RDS is up and reachable`,
     );
@@ -95,8 +93,7 @@ export class CircuitBreaker {
   /** The half-open probe failed: the breaker is open again, and this call is answered as a refusal would be. */
   private probeFailed(cause: RdsError): BreakerOpenError {
     return new BreakerOpenError(
-      'transient',
-      status.UNAVAILABLE,
+      'unavailable',
       `RDS unreachable at ${this.opts.target} since ${new Date(this.downSince).toISOString()}: the probe call after ` +
         `${Math.ceil(this.openMs / 1000)}s failed too (${cause.message}); calls are refused for ${Math.ceil(this.openMs / 1000)}s. Check that RDS is up and reachable`,
       cause,

@@ -1,26 +1,18 @@
 /**
- * The one place where failures talking to RDS are classified (DESIGN.md §5): transient (connection, timeout, busy:
- * retry later), permanent (RDS refused the request: retrying the same thing will not help) or not-found (the item is
+ * The one place where failures talking to RDS are classified (DESIGN.md §5) into the driver's failure kinds
+ * (src/domain/failure.ts): transient ones (`unavailable`, `timeout`: connection, timeout, busy; retry later), the
+ * kinds of a refusal (RDS refused the request: retrying the same thing will not help) and `not-found` (the item is
  * absent; callers decide whether that is success). Every RdsPort method throws only RdsError.
  */
 import { constants as osConstants } from 'os';
-import { status } from '@grpc/grpc-js';
+import { Failure, type FailureKind } from '../domain/failure';
 import { TRAP_CATEGORY_NAMES, trapMeaning } from './trap-table';
 
-export type RdsErrorKind = 'transient' | 'permanent' | 'not-found';
-
-export class RdsError extends Error {
+/** A Failure raised while talking to RDS (its type names the origin in logs). */
+export class RdsError extends Failure {
   override readonly name = 'RdsError';
-  constructor(
-    readonly kind: RdsErrorKind,
-    readonly grpcCode: status,
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
-  }
-  get transient(): boolean {
-    return this.kind === 'transient';
+  constructor(kind: FailureKind, message: string, cause?: unknown) {
+    super(kind, message, cause);
   }
 }
 
@@ -60,8 +52,8 @@ const TRANSIENT_CODES = /^(E(CONN(REFUSED|RESET|ABORTED)|PIPE|TIMEDOUT|HOSTUNREA
 
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|^ERR_TLS|^ERR_SSL|^EPROTO$/;
 
-function transient(code: status, message: string, cause: unknown): RdsError {
-  return new RdsError('transient', code, message, cause);
+function transient(kind: 'unavailable' | 'timeout', message: string, cause: unknown): RdsError {
+  return new RdsError(kind, message, cause);
 }
 
 function where(context: string | undefined): string {
@@ -89,34 +81,34 @@ export function classifyRdsError(err: unknown, context?: string): RdsError {
   if (err instanceof RdsError) return err;
   const at = where(context);
   if (err instanceof RosTransportError) {
-    const code = err.reason === 'timeout' ? status.DEADLINE_EXCEEDED : status.UNAVAILABLE;
-    return transient(code, `RDS connection problem${at}: ${err.message}; the request can be retried`, err);
+    const kind = err.reason === 'timeout' ? 'timeout' : 'unavailable';
+    return transient(kind, `RDS connection problem${at}: ${err.message}; the request can be retried`, err);
   }
   if (err instanceof RosTrapError) return classifyTrap(err.message, err.category, at, err);
   if (typeof err === 'string') {
     // node-routeros rejects connect() with the bare string 'ALRDYCONNECTING'.
-    return transient(status.UNAVAILABLE, `RDS client not ready${at}: ${err}; retry`, err);
+    return transient('unavailable', `RDS client not ready${at}: ${err}; retry`, err);
   }
   if (!isErrorLike(err)) {
-    return new RdsError('permanent', status.UNKNOWN, `unexpected failure talking to RDS${at}: ${String(err)}`, err);
+    return new RdsError('unknown', `unexpected failure talking to RDS${at}: ${String(err)}`, err);
   }
   const name = errnoName(err);
   if (name === 'CANTLOGIN') {
-    return new RdsError('permanent', status.FAILED_PRECONDITION, `RDS refused the login${at}: check the RDS user and password in the driver configuration`, err);
+    return new RdsError('precondition', `RDS refused the login${at}: check the RDS user and password in the driver configuration`, err);
   }
   if (name !== undefined && TLS_CODES.test(name)) {
-    return new RdsError('permanent', status.FAILED_PRECONDITION, `TLS connection to RDS refused${at}: ${name}: ${err.message}; check the pinned CA and servername in the driver configuration`, err);
+    return new RdsError('precondition', `TLS connection to RDS refused${at}: ${name}: ${err.message}; check the pinned CA and servername in the driver configuration`, err);
   }
   if (name !== undefined && TRANSIENT_CODES.test(name)) {
     const detail = err.message ? `${name}: ${err.message}` : name;
-    return transient(status.UNAVAILABLE, `RDS unreachable${at}: ${detail}; check that RDS is up and the API port is reachable`, err);
+    return transient('unavailable', `RDS unreachable${at}: ${detail}; check that RDS is up and the API port is reachable`, err);
   }
   if (err.name === 'RosException') {
     const detail = `${name ?? ''} ${err.message}`.trim() || 'no details from node-routeros';
-    return transient(status.UNAVAILABLE, `RDS connection error${at}: ${detail}; check that RDS is up and reachable`, err);
+    return transient('unavailable', `RDS connection error${at}: ${detail}; check that RDS is up and reachable`, err);
   }
   if (/fatal/i.test(err.message) || /socket (hang up|closed)|ECONNRESET|ECONNREFUSED/i.test(err.message)) {
-    return transient(status.UNAVAILABLE, `RDS closed the connection${at}: ${err.message}; the request can be retried`, err);
+    return transient('unavailable', `RDS closed the connection${at}: ${err.message}; the request can be retried`, err);
   }
   // Otherwise a RouterOS !trap that reached us as a plain Error carrying only its message (node-routeros without the
   // adapter of trap-reply-patch.ts, e.g. a login trap it rethrows as is).
@@ -125,17 +117,16 @@ export function classifyRdsError(err: unknown, context?: string): RdsError {
 
 /**
  * A trap by its documented category and its known texts (trap-table.ts). A trap nobody has documented is not
- * retried: it is a permanent FAILED_PRECONDITION ("RDS refused this request") that quotes RouterOS, so the job fails
+ * retried: it is a `precondition` failure (FAILED_PRECONDITION) ("RDS refused this request") that quotes RouterOS, so the job fails
  * at once and the operator reads what RDS said instead of watching a retry loop.
  */
 function classifyTrap(message: string, category: number | undefined, at: string, cause: unknown): RdsError {
   const said = message || '(empty trap message)';
   const cat = category === undefined ? '' : ` (trap category ${category}: ${TRAP_CATEGORY_NAMES[category] ?? 'undocumented'})`;
   const meaning = trapMeaning(said, category);
-  if (meaning) return new RdsError(meaning.kind, meaning.code, `RDS said "${said}"${cat}${at}: ${meaning.advice}`, cause);
+  if (meaning) return new RdsError(meaning.kind, `RDS said "${said}"${cat}${at}: ${meaning.advice}`, cause);
   return new RdsError(
-    'permanent',
-    status.FAILED_PRECONDITION,
+    'precondition',
     `RDS refused the request${at}: RouterOS said "${said}"${cat}; this is not a RouterOS error the driver knows, so it ` +
       'was not retried. Check the RDS log and the request, fix the cause on RDS, then retry',
     cause,

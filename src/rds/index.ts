@@ -12,7 +12,7 @@ export {
   type CallOutcome,
 } from './routeros-client';
 export { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './circuit-breaker';
-export { RdsError, RosTransportError, RosTrapError, classifyRdsError, type RdsErrorKind, type TransportFailure } from './errors';
+export { RdsError, RosTransportError, RosTrapError, classifyRdsError, type TransportFailure } from './errors';
 export { applyEmptyReplyPatch, isEmptyReplyPatchApplied } from './empty-reply-patch';
 export { applyTrapReplyPatch, isTrapReplyPatchApplied } from './trap-reply-patch';
 export { TRAP_TEXTS, TRAP_CATEGORIES, trapMeaning } from './trap-table';

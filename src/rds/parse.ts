@@ -1,7 +1,6 @@
 /**
  * Strict parsing of RouterOS API values (all strings on the wire). A malformed value from RDS is an error, never NaN.
  */
-import { status } from '@grpc/grpc-js';
 import type { RdsDisk, RdsFile, PoolCapacity } from './port';
 import { RdsError } from './errors';
 
@@ -9,8 +8,7 @@ export type Row = Record<string, string>;
 
 function bad(what: string, value: unknown, row: Row): RdsError {
   return new RdsError(
-    'permanent',
-    status.INTERNAL,
+    'internal',
     `RDS returned an unusable ${what}: ${JSON.stringify(value)} in ${JSON.stringify(row)}; the RouterOS version may not be supported`,
   );
 }

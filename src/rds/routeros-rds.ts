@@ -3,7 +3,6 @@
  * classified once by classifyRdsError. Sentences follow reference/ROUTEROS.md §2.3/§2.4. Mutations are never retried
  * here; callers (workers) retry transient errors.
  */
-import { status } from '@grpc/grpc-js';
 import type { AddDiskSpec, ExportSpec, PoolCapacity, RdsDisk, RdsFile, RdsPort } from './port';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { classifyRdsError, RdsError } from './errors';
@@ -62,7 +61,7 @@ export class RouterOsRds implements RdsPort {
     await this.call('/disk/add', words, ctx, spec.timeoutMs);
     const disk = await this.getDisk(spec.slot);
     if (!disk) {
-      throw new RdsError('transient', status.UNAVAILABLE, `RDS accepted /disk/add (${ctx}) but does not list the disk yet; retry`);
+      throw new RdsError('unavailable', `RDS accepted /disk/add (${ctx}) but does not list the disk yet; retry`);
     }
     return disk;
   }
@@ -116,8 +115,7 @@ export class RouterOsRds implements RdsPort {
     const row = rows[0];
     if (!row) {
       throw new RdsError(
-        'permanent',
-        status.FAILED_PRECONDITION,
+        'precondition',
         `RDS has no disk with mount-point=${this.pool}: the configured pool name is wrong or the pool is not mounted`,
       );
     }
@@ -164,5 +162,5 @@ function isFile(f: RdsFile | undefined): f is RdsFile {
 }
 
 function invalid(message: string): RdsError {
-  return new RdsError('permanent', status.INVALID_ARGUMENT, message);
+  return new RdsError('invalid', message);
 }

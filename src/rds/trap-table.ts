@@ -4,7 +4,7 @@
  *   1. TRAP_TEXTS rows marked `certain` (documented or captured texts that say exactly what happened);
  *   2. the trap's `=category=` when RouterOS sent one (TRAP_CATEGORIES);
  *   3. the remaining TRAP_TEXTS rows (texts of `/disk` failures that were never captured from hardware);
- *   4. anything else: a permanent FAILED_PRECONDITION that quotes RouterOS (errors.ts, `unknownTrap`).
+ *   4. anything else: a `precondition` failure (never retried) that quotes RouterOS (errors.ts, `unknownTrap`).
  *
  * Sources (marks as in reference/ROUTEROS.md: D documented by MikroTik, C seen in captures or client code,
  * I inferred, U unknown):
@@ -18,12 +18,11 @@
  *          from aluisiora/node-routeros #26).
  *   RDSCSI 3whiskeywhiskey/rds-csi mock and docs (`not enough space`): never captured from an RDS (ROUTEROS.md 2.8).
  */
-import { status } from '@grpc/grpc-js';
-import type { RdsErrorKind } from './errors';
+import type { FailureKind } from '../domain/failure';
 
 export interface TrapMeaning {
-  kind: RdsErrorKind;
-  code: status;
+  /** The failure kind (src/domain/failure.ts); `unavailable` is transient and retried, the others are not. */
+  kind: FailureKind;
   /** What the operator should do; appended to RouterOS's quoted text. */
   advice: string;
 }
@@ -36,17 +35,15 @@ export interface TrapTextRow extends TrapMeaning {
   source: string;
 }
 
-const NOT_FOUND: TrapMeaning = { kind: 'not-found', code: status.NOT_FOUND, advice: 'the item does not exist (any more)' };
+const NOT_FOUND: TrapMeaning = { kind: 'not-found', advice: 'the item does not exist (any more)' };
 
 const BAD_ARGUMENT: TrapMeaning = {
-  kind: 'permanent',
-  code: status.INVALID_ARGUMENT,
+  kind: 'invalid',
   advice: 'RDS rejected an argument; check the volume parameters (slot, path, size, NQN, port)',
 };
 
 const INTERRUPTED: TrapMeaning = {
-  kind: 'transient',
-  code: status.UNAVAILABLE,
+  kind: 'unavailable',
   advice: 'RDS interrupted the command; the request will be retried',
 };
 
@@ -55,8 +52,7 @@ export const TRAP_TEXTS: readonly TrapTextRow[] = [
   {
     test: /^no such command( or directory| prefix)?\b/i,
     certain: true,
-    kind: 'permanent',
-    code: status.UNIMPLEMENTED,
+    kind: 'unsupported',
     advice: 'this RouterOS does not know the command; check that rose-storage is installed and the RouterOS version',
     source: 'C [CAPT] `no such command or directory (<word>)` + `no such command prefix`, category 0',
   },
@@ -64,16 +60,14 @@ export const TRAP_TEXTS: readonly TrapTextRow[] = [
   {
     test: /^(invalid user name or password|cannot log in)\b/i,
     certain: true,
-    kind: 'permanent',
-    code: status.FAILED_PRECONDITION,
+    kind: 'precondition',
     advice: 'check the RDS user and password in the driver configuration',
     source: 'C [NR] login traps `invalid user name or password (6)`, `cannot log in`',
   },
   {
     test: /^not enough privileges\b/i,
     certain: true,
-    kind: 'permanent',
-    code: status.FAILED_PRECONDITION,
+    kind: 'precondition',
     advice: 'the RDS user lacks a policy; give its group the api, read and write policies',
     source: 'C [CAPT] `not enough privileges`',
   },
@@ -87,24 +81,21 @@ export const TRAP_TEXTS: readonly TrapTextRow[] = [
   {
     test: /\balready have such\b/i,
     certain: true,
-    kind: 'permanent',
-    code: status.FAILED_PRECONDITION,
+    kind: 'precondition',
     advice: 'an item with that name already exists on RDS; remove it or pick another name',
     source: 'C [CAPT] `failure: already have such name` (node-routeros #26, /queue; RouterOS\'s duplicate idiom)',
   },
   {
     test: /\b(not enough space|no space left)\b/i,
     certain: false,
-    kind: 'permanent',
-    code: status.RESOURCE_EXHAUSTED,
+    kind: 'exhausted',
     advice: 'the storage pool is full; free space on RDS or ask for a smaller volume',
     source: 'U [RDSCSI] `not enough space` (mock only); I Linux ENOSPC text `No space left on device`',
   },
   {
     test: /\b(busy|try again)\b/i,
     certain: false,
-    kind: 'transient',
-    code: status.UNAVAILABLE,
+    kind: 'unavailable',
     advice: 'RDS is busy; the request will be retried',
     source: 'I Linux EBUSY text `Device or resource busy`; never captured from RDS. Retrying is bounded by the job attempts',
   },

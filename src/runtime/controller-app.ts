@@ -1,6 +1,7 @@
 import { QueueEvents } from 'bullmq';
 import { identityService } from '../api/identity';
 import { controllerService } from '../api/controller';
+import { portFailure } from '../api/error-map';
 import { VolumeOperations } from '../api/volume-operations';
 import { SnapshotOperations } from '../api/snapshot-operations';
 import type { Config } from '../config/schema';
@@ -64,8 +65,7 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   const wait = replicaWait(cfg);
   const { volumes: store, snapshots, attachments } = driverState(redis, cfg.queuePrefix, wait);
   const runner = new JobRunner(producer, events);
-  const opsOptions = { store, runner, basePath: cfg.rds.basePath, nqnPrefix: cfg.nqnPrefix, exportPort: cfg.rds.exportPort };
-  const ops = new VolumeOperations(opsOptions);
+  const ops = new VolumeOperations({ store, attachments, runner, basePath: cfg.rds.basePath, nqnPrefix: cfg.nqnPrefix, exportPort: cfg.rds.exportPort });
   const cluster = await clusterFromConfig(cfg, log);
   const snapOps = new SnapshotOperations({ store: snapshots, runner });
 
@@ -91,15 +91,14 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   });
   const controller = controllerService({
     ops,
-    opsOptions,
     snapOps,
     store,
     snapshots,
-    rds,
-    basePath: cfg.rds.basePath,
     attachments,
-    cluster,
+    rds,
+    nodes: cluster.nodes,
     events: cluster.events,
+    basePath: cfg.rds.basePath,
     defaultMigrationWindowSeconds: cfg.fencing.defaultMigrationWindowSeconds,
     limits: cfg.volumes,
     volumePrefix: cfg.volumePrefix,
@@ -113,7 +112,7 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   await events.waitUntilReady();
   const server = await startServer(opts.endpoint, [
     { definition: csi.Identity.service, handlers: buildHandlers(csi.Identity.service, 'Identity', identity, log, metrics) },
-    { definition: csi.Controller.service, handlers: buildHandlers(csi.Controller.service, 'Controller', controller, log, metrics) },
+    { definition: csi.Controller.service, handlers: buildHandlers(csi.Controller.service, 'Controller', controller, log, metrics, portFailure) },
   ]);
   // The CSI Probe (unix socket, kubelet's liveness probe) asks live; /healthz over HTTP reads the cached RDS ping.
   const httpChecks = checks.map((c) => (c.name === 'rds' ? { ...c, check: cachedPing } : c));

@@ -1,4 +1,3 @@
-import { status } from '@grpc/grpc-js';
 import type { Logger } from '../log/logger';
 import type { RdsPort } from '../rds/port';
 import type { AttachmentSource, EventSink, NodeRegistry } from '../cluster/ports';
@@ -97,17 +96,6 @@ export interface JobDeps {
 export type ProcessorContext<N extends JobName> = BaseContext & JobDeps[N];
 
 export type Processor<N extends JobName> = (data: JobData<N>, ctx: ProcessorContext<N>) => Promise<JobResult<N>>;
-
-/** A fault that retrying cannot fix: the job fails at once with this CSI code. */
-export class PermanentError extends Error {
-  constructor(
-    readonly code: status,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'PermanentError';
-  }
-}
 
 /** Steps kept in memory only: for callers outside a queue job (benchmarks, direct calls). */
 export function memorySteps(): JobSteps {

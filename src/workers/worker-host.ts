@@ -101,7 +101,8 @@ export class WorkerHost {
       const failure = toJobFailure(err);
       this.observe(name, failure.kind, started);
       this.opts.metrics?.jobFailures.inc({ type: name, kind: failure.kind });
-      log.warn({ err: failure.error.message, kind: failure.kind }, 'job attempt failed');
+      // The processor's own message, not the encoded one BullMQ stores (failure-codec.ts).
+      log.warn({ err: err instanceof Error ? err.message : String(err), kind: failure.kind }, 'job attempt failed');
       throw failure.error;
     }
   }

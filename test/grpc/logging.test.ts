@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadCsi } from '../../src/grpc/proto';
 import { startServer, type RunningServer } from '../../src/grpc/server';
 import { buildHandlers } from '../../src/grpc/service';
-import { invalid } from '../../src/grpc/errors';
+import { invalid } from '../../src/domain/failure';
 import { createLogger } from '../../src/log/logger';
 import { CsiClient, codeOf } from '../support/csi-client';
 

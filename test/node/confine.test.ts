@@ -2,7 +2,8 @@ import { status } from '@grpc/grpc-js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GrpcError } from '../../src/grpc/errors';
+import { Failure } from '../../src/domain/failure';
+import { statusOf } from '../../src/grpc/errors';
 import { confinePath, isWithin, type PathRole } from '../../src/node/confine';
 
 /**
@@ -81,8 +82,8 @@ describe('confinePath on a real tree', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(GrpcError);
-    expect((err as GrpcError).code).toBe(want);
+    expect(err).toBeInstanceOf(Failure);
+    expect(statusOf(err)).toBe(want);
   });
 
   test('a symlink loop in the chain keeps its errno, which the service edge answers INVALID_ARGUMENT (errno.ts)', async () => {

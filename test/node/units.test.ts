@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
-import { GrpcError } from '../../src/grpc/errors';
+import { Failure } from '../../src/domain/failure';
+import { statusOf } from '../../src/grpc/errors';
 import { parseNodeOptions } from '../../src/config/load';
 import { isManagedNqn, volumeIdOfNqn } from '../../src/node/connector';
 import { checkMountFlags, stagingMountOptions } from '../../src/node/filesystem';
@@ -31,8 +32,8 @@ describe('per-volume lock', () => {
     let holderDone = false;
     const holder = locks.run('v', () => new Promise<void>((r) => (release = r))).then(() => (holderDone = true));
     const err = await locks.run('v', () => Promise.resolve()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(GrpcError);
-    expect((err as GrpcError).code).toBe(status.ABORTED);
+    expect(err).toBeInstanceOf(Failure);
+    expect(statusOf(err)).toBe(status.ABORTED);
     expect(locks.isBusy('v')).toBe(true); // still held by the first caller
     const late = locks.run('v', () => Promise.resolve(holderDone), 1000);
     release();
@@ -86,7 +87,7 @@ describe('connect parameters', () => {
     expect(connectParams(D, { ctrlLossTmo: '600', reconnectDelay: '2' }, { reconnectDelay: '3', fastIoFailTmo: '20' })).toEqual({ ctrlLossTmo: 600, reconnectDelay: 3, keepAliveTmo: 15, fastIoFailTmo: 20 });
   });
   test.each([['ctrlLossTmo', '-2'], ['ctrlLossTmo', '1.5'], ['reconnectDelay', '0'], ['keepAliveTmo', '99999'], ['fastIoFailTmo', 'x']])('%s=%s is INVALID_ARGUMENT', (k, v) => {
-    expect(() => connectParams(D, { [k]: v })).toThrow(GrpcError);
+    expect(() => connectParams(D, { [k]: v })).toThrow(Failure);
   });
   test('target: address and port validated, default port 4420 for nvme-tcp', () => {
     const P = 'nqn.x';

@@ -5,7 +5,8 @@ import { cappedBackoffStrategy } from '../../src/queue/backoff';
 import { JobRunner } from '../../src/queue/job-runner';
 import { VOLUME_QUEUE } from '../../src/queue/jobs';
 import { JobProducer } from '../../src/queue/producer';
-import { GrpcError } from '../../src/grpc/errors';
+import { Failure } from '../../src/domain/failure';
+import { statusOf } from '../../src/grpc/errors';
 import { startRedis, type TestRedis } from '../support/redis';
 
 /**
@@ -58,13 +59,13 @@ describe('JobRunner retry of a failed job', () => {
     const run = (): Promise<unknown> => runner.run('disk.create', 'disk.create-v1-g1', data, 15000);
 
     const first = await run().catch((e: unknown) => e);
-    expect(first).toBeInstanceOf(GrpcError);
-    expect((first as GrpcError).code).toBe(status.UNAVAILABLE);
+    expect(first).toBeInstanceOf(Failure);
+    expect(statusOf(first)).toBe(status.UNAVAILABLE);
     expect(seen).toEqual([1, 2, 3]);
     expect((await Job.fromId(queue, 'disk.create-v1-g1'))?.attemptsMade).toBe(ATTEMPTS);
 
     // The CO's next call: still failing, the job runs all its attempts again (not a single last one).
-    expect(((await run().catch((e: unknown) => e)) as GrpcError).code).toBe(status.UNAVAILABLE);
+    expect(statusOf(await run().catch((e: unknown) => e))).toBe(status.UNAVAILABLE);
     expect(seen).toEqual([1, 2, 3, 1, 2, 3]);
     expect((await Job.fromId(queue, 'disk.create-v1-g1'))?.attemptsMade).toBe(ATTEMPTS);
 

@@ -3,6 +3,8 @@ import { UnrecoverableError } from 'bullmq';
 import { BreakerOpenError, CircuitBreaker, type BreakerState } from '../../src/rds/circuit-breaker';
 import { RdsError, RosTransportError } from '../../src/rds/errors';
 import { toJobFailure } from '../../src/workers/failure';
+import { statusOf } from '../../src/grpc/errors';
+import { decodeJobFailure } from '../../src/queue/failure-codec';
 
 const down = (): Promise<never> => Promise.reject(new RosTransportError('closed', 'connection refused'));
 const ok = (): Promise<string> => Promise.resolve('ok');
@@ -41,21 +43,21 @@ describe('CircuitBreaker', () => {
     const err = await breaker.run(fn).catch((e: unknown) => e);
     expect(fn).not.toHaveBeenCalled();
     expect(err).toBeInstanceOf(RdsError);
-    expect((err as RdsError).kind).toBe('transient');
-    expect((err as RdsError).grpcCode).toBe(status.UNAVAILABLE);
+    expect((err as RdsError).transient).toBe(true);
+    expect(statusOf(err)).toBe(status.UNAVAILABLE);
     expect((err as RdsError).message).toMatch(/RDS unreachable at rds:8728 since 2026-11-01T00:00:00.000Z.*refused for 10s/);
     expect(states).toEqual(['open']);
     // A refusal is a BreakerOpenError, so a queued job fails at once with UNAVAILABLE instead of being retried.
     expect(err).toBeInstanceOf(BreakerOpenError);
     const failure = toJobFailure(err);
     expect(failure.error).toBeInstanceOf(UnrecoverableError);
-    expect(failure.error.message).toMatch(/^\[UNAVAILABLE\] RDS unreachable/);
+    expect(decodeJobFailure(failure.error.message)).toEqual({ kind: 'unavailable', message: expect.stringMatching(/^RDS unreachable/) as unknown });
   });
 
   it('permanent and not-found errors do not count as failures', async () => {
     const { breaker } = setup(2);
     for (let i = 0; i < 5; i++) {
-      await expect(breaker.run(() => Promise.reject(new Error('not enough space')))).rejects.toMatchObject({ kind: 'permanent' });
+      await expect(breaker.run(() => Promise.reject(new Error('not enough space')))).rejects.toMatchObject({ transient: false });
       await expect(breaker.run(() => Promise.reject(new Error('no such item')))).rejects.toMatchObject({ kind: 'not-found' });
     }
     expect(breaker.state).toBe('closed');
@@ -96,12 +98,12 @@ describe('CircuitBreaker', () => {
     advance(3000);
     const err = await breaker.run(down).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BreakerOpenError);
-    expect(err).toMatchObject({ kind: 'transient', grpcCode: status.UNAVAILABLE });
+    expect(err).toMatchObject({ kind: 'unavailable' });
     expect((err as Error).message).toMatch(/^RDS unreachable at rds:8728 since 2026-11-01T00:00:00.000Z: the probe call after 3s failed too \(.*connection refused.*\); calls are refused for 3s/);
     // A queued job fails at once with UNAVAILABLE, as on an open breaker, instead of being rescheduled.
     const failure = toJobFailure(err);
     expect(failure.error).toBeInstanceOf(UnrecoverableError);
-    expect(failure.error.message).toMatch(/^\[UNAVAILABLE\] RDS unreachable/);
+    expect(decodeJobFailure(failure.error.message)).toEqual({ kind: 'unavailable', message: expect.stringMatching(/^RDS unreachable/) as unknown });
     // A call that fails while the breaker is closed stays an ordinary transient error (retried with backoff).
     advance(3000);
     await breaker.run(ok);
@@ -113,8 +115,7 @@ describe('CircuitBreaker', () => {
   it('classifies what the call throws', async () => {
     const { breaker } = setup();
     await expect(breaker.run(() => Promise.reject(new Error('input does not match any value of file-size')), '/disk/set id=*1')).rejects.toMatchObject({
-      kind: 'permanent',
-      grpcCode: status.INVALID_ARGUMENT,
+      kind: 'invalid',
       message: expect.stringContaining('/disk/set id=*1') as unknown,
     });
   });

@@ -1,7 +1,12 @@
 import { status } from '@grpc/grpc-js';
 import { RosException } from 'node-routeros';
 import { TRAP_CATEGORIES, TRAP_TEXTS } from '../../src/rds/trap-table';
-import { classifyRdsError, RdsError, RosTransportError, RosTrapError, type RdsErrorKind } from '../../src/rds/errors';
+import type { FailureKind } from '../../src/domain/failure';
+import { statusOf } from '../../src/grpc/errors';
+import { classifyRdsError, RdsError, RosTransportError, RosTrapError } from '../../src/rds/errors';
+
+/** Retried by the queue (transient) or not: what the table's third column says. */
+type Retry = 'transient' | 'permanent' | 'not-found';
 
 /** A RouterOS !trap as node-routeros reports it without the adapter: a plain Error carrying only the message. */
 const trap = (message: string): Error => new Error(message);
@@ -16,7 +21,7 @@ const { FAILED_PRECONDITION, INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED, UN
  * `interrupted` with category 2), C = captures (reference/ROUTEROS.md 1.11, node-routeros login code),
  * U = never captured (rds-csi mock wording). An unknown text is FAILED_PRECONDITION, quoted, never retried.
  */
-const trapCases: Array<[string, unknown, RdsErrorKind, status, RegExp | null]> = [
+const trapCases: Array<[string, unknown, Retry, status, RegExp | null]> = [
   // Documented or captured texts, with or without a category.
   ['C no such item', rosTrap('no such item', 0), 'not-found', NOT_FOUND, null],
   ['C old no such item (4)', trap('no such item (4)'), 'not-found', NOT_FOUND, null],
@@ -49,7 +54,7 @@ const trapCases: Array<[string, unknown, RdsErrorKind, status, RegExp | null]> =
   ['empty trap', trap(''), 'permanent', FAILED_PRECONDITION, /empty trap message/],
 ];
 
-const cases: Array<[string, unknown, RdsErrorKind, status, RegExp | null]> = [
+const cases: Array<[string, unknown, Retry, status, RegExp | null]> = [
   ...trapCases,
   ['login refused', new RosException('CANTLOGIN'), 'permanent', status.FAILED_PRECONDITION, /password/],
   ['refused (numeric errno)', new RosException(-111 as unknown as string), 'transient', status.UNAVAILABLE, /ECONNREFUSED/],
@@ -71,8 +76,9 @@ describe('classifyRdsError', () => {
   it.each(cases)('%s', (_name, input, kind, code, message) => {
     const e = classifyRdsError(input, '/disk/add slot=pvc-1');
     expect(e).toBeInstanceOf(RdsError);
-    expect(e.kind).toBe(kind);
-    expect(e.grpcCode).toBe(code);
+    expect(e.transient).toBe(kind === 'transient');
+    if (kind === 'not-found') expect(e.kind).toBe<FailureKind>('not-found');
+    expect(statusOf(e)).toBe(code);
     expect(e.cause).toBe(input);
     expect(e.message).toContain('/disk/add slot=pvc-1');
     if (message) expect(e.message).toMatch(message);
@@ -88,7 +94,7 @@ describe('classifyRdsError', () => {
   });
 
   it('passes an RdsError through unchanged', () => {
-    const original = new RdsError('permanent', status.INTERNAL, 'x');
+    const original = new RdsError('internal', 'x');
     expect(classifyRdsError(original, 'ctx')).toBe(original);
   });
 });

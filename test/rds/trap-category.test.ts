@@ -4,6 +4,7 @@
  */
 import { status } from '@grpc/grpc-js';
 import { RdsError, RosTrapError } from '../../src/rds';
+import { statusOf } from '../../src/grpc/errors';
 import { RouterOsClient } from '../../src/rds/routeros-client';
 import { isTrapReplyPatchApplied, parseTrapWords } from '../../src/rds/trap-reply-patch';
 import { GiB, startHarness, type Harness } from './support';
@@ -45,20 +46,21 @@ describe('!trap category through node-routeros', () => {
   });
 
   it.each<[string, number, status, RdsError['kind']]>([
-    ['value of zorb out of range', 1, status.INVALID_ARGUMENT, 'permanent'],
-    ['command stopped', 2, status.UNAVAILABLE, 'transient'],
+    ['value of zorb out of range', 1, status.INVALID_ARGUMENT, 'invalid'],
+    ['command stopped', 2, status.UNAVAILABLE, 'unavailable'],
     ['no such zorb', 0, status.NOT_FOUND, 'not-found'],
   ])('classifies an unknown text by its category: "%s" category %d', async (message, category, code, kind) => {
     h.sim.faults.trapNext('/disk/add', message, 1, category);
     const err = await add('pvc-cat');
     expect(err).toBeInstanceOf(RdsError);
-    expect(err).toMatchObject({ grpcCode: code, kind });
+    expect(err).toMatchObject({ kind });
+    expect(statusOf(err)).toBe(code);
     expect((err as RdsError).message).toContain(`"${message}" (trap category ${category}`);
   });
 
   it('still refuses a bad login as a login failure', async () => {
     const bad = h.make({ password: 'wrong' });
-    await expect(bad.ping()).rejects.toMatchObject({ grpcCode: status.FAILED_PRECONDITION, message: expect.stringMatching(/login|password/) as unknown });
+    await expect(bad.ping()).rejects.toMatchObject({ kind: 'precondition', message: expect.stringMatching(/login|password/) as unknown });
   });
 
   it.each<[string[], { message: string; category?: number }]>([

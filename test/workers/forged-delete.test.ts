@@ -4,6 +4,8 @@ import { Queue, QueueEvents } from 'bullmq';
 import { MOUNT_RWO } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { VOLUME_QUEUE } from '../../src/queue/jobs';
+import { decodeJobFailure, isLegacyFailure } from '../../src/queue/failure-codec';
+import { STATUS_OF_KIND, codeName } from '../../src/grpc/errors';
 import { redisConnection, redisTargetFromConfig } from '../../src/queue/connection';
 import { driverState } from '../../src/state/stores';
 import type { VolumeStore } from '../../src/state/volume-record';
@@ -25,7 +27,10 @@ describe('forged disk.delete / snapshot.delete jobs', () => {
   const conns: { disconnect(): void }[] = [];
   const fileOf = (id: string): string => path.join(h.sim.dataDir, 'pool/rds-csi', `${id}.img`);
 
-  /** Adds a job as the dashboard would and waits for it to end; returns how it failed ('' when it completed). */
+  /**
+   * Adds a job as the dashboard would and waits for it to end; returns how it failed ('' when it completed), as
+   * `[CODE] message`: the failure its worker recorded (queue/failure-codec.ts) with the gRPC code a caller gets.
+   */
   async function forge(name: string, data: Record<string, unknown>): Promise<{ reason: string; attempts: number }> {
     const job = await queue.add(name, data);
     try {
@@ -34,7 +39,10 @@ describe('forged disk.delete / snapshot.delete jobs', () => {
       /* a failure is read from the job below */
     }
     const done = await queue.getJob(job.id!);
-    return { reason: done?.failedReason ?? '', attempts: done?.attemptsMade ?? -1 };
+    const raw = done?.failedReason ?? '';
+    const f = decodeJobFailure(raw);
+    const reason = f && !isLegacyFailure(f) ? `[${codeName(STATUS_OF_KIND[f.kind])}] ${f.message}` : raw;
+    return { reason, attempts: done?.attemptsMade ?? -1 };
   }
 
   beforeAll(async () => {

@@ -1,5 +1,5 @@
-import { status } from '@grpc/grpc-js';
-import { PermanentError, type BaseContext, type FencingContext } from '../context';
+import { Failure } from '../../domain/failure';
+import { type BaseContext, type FencingContext } from '../context';
 
 /**
  * Storage-side fencing: the disk's nvme-tcp-server-allow-host-name follows the attachments (the host NQNs of the
@@ -11,7 +11,7 @@ export const NO_HOST = 'rds-csi:no-host-attached';
 export async function syncAllowedHosts(ctx: BaseContext & { fencing: FencingContext }, slot: string, nodeIds: string[]): Promise<void> {
   const f = ctx.fencing;
   const disk = await ctx.rds.getDisk(slot);
-  if (!disk) throw new PermanentError(status.NOT_FOUND, `disk ${slot} does not exist on RDS`);
+  if (!disk) throw new Failure('not-found', `disk ${slot} does not exist on RDS`);
   const value = nodeIds.length ? nodeIds.map((n) => f.hostNqn(n)).sort().join(',') : NO_HOST;
   if (disk.allowHostName !== value) await ctx.rds.setAllowedHosts(disk.id, value);
 }

@@ -1,7 +1,7 @@
-import { status } from '@grpc/grpc-js';
+import { Failure } from '../../domain/failure';
 import { backingFilePath } from '../../domain/ids';
 import { NO_RECORD_GEN, type DiskDeleteData } from '../../queue/jobs';
-import { PermanentError, type BaseContext, type DeleteDeps } from '../context';
+import { type BaseContext, type DeleteDeps } from '../context';
 
 /**
  * Before disk.delete or snapshot.delete removes anything: the job must come from the driver's own DeleteVolume or
@@ -16,8 +16,8 @@ import { PermanentError, type BaseContext, type DeleteDeps } from '../context';
  */
 export type DeleteKind = 'volume' | 'snapshot';
 
-function refuse(kind: DeleteKind, data: DiskDeleteData, why: string): PermanentError {
-  return new PermanentError(status.FAILED_PRECONDITION, `refusing to delete ${kind} ${String(data.volumeId)} (slot ${String(data.slot)}): ${why}; nothing was deleted`);
+function refuse(kind: DeleteKind, data: DiskDeleteData, why: string): Failure {
+  return new Failure('precondition', `refusing to delete ${kind} ${String(data.volumeId)} (slot ${String(data.slot)}): ${why}; nothing was deleted`);
 }
 
 export async function checkDeleteProof(kind: DeleteKind, data: DiskDeleteData, ctx: Pick<BaseContext, 'basePath'> & DeleteDeps): Promise<void> {

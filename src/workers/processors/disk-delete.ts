@@ -1,7 +1,7 @@
-import { status } from '@grpc/grpc-js';
+import { Failure } from '../../domain/failure';
 import { isUnder } from '../../domain/ids';
 import type { DiskDeleteData, DiskDeleteResult } from '../../queue/jobs';
-import { PermanentError, type Processor, type ProcessorContext } from '../context';
+import { type Processor, type ProcessorContext } from '../context';
 import { checkDeleteProof, type DeleteKind } from './delete-guard';
 
 /**
@@ -17,7 +17,7 @@ async function deleteDisk(kind: DeleteKind, data: DiskDeleteData, ctx: Processor
   const { rds, basePath, log } = ctx;
   await checkDeleteProof(kind, data, ctx);
   if (data.filePath !== undefined && !isUnder(basePath, data.filePath)) {
-    throw new PermanentError(status.INVALID_ARGUMENT, `refusing to delete ${data.filePath}: not under the base path ${basePath}`);
+    throw new Failure('invalid', `refusing to delete ${data.filePath}: not under the base path ${basePath}`);
   }
   let removedDisk = false;
   const disk = await rds.getDisk(data.slot);
@@ -25,8 +25,8 @@ async function deleteDisk(kind: DeleteKind, data: DiskDeleteData, ctx: Processor
   const filePath = data.filePath ?? (disk && isUnder(basePath, disk.filePath) ? disk.filePath : undefined);
   if (disk) {
     if (disk.filePath !== filePath) {
-      throw new PermanentError(
-        status.FAILED_PRECONDITION,
+      throw new Failure(
+        'precondition',
         `disk ${data.slot} uses ${disk.filePath}, not ${filePath ?? `a file under ${basePath}`}; refusing to delete a disk the driver did not create`,
       );
     }

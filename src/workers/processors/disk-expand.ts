@@ -1,14 +1,14 @@
-import { status } from '@grpc/grpc-js';
-import { PermanentError, type Processor } from '../context';
+import { Failure } from '../../domain/failure';
+import { type Processor } from '../context';
 
 /** disk.expand: grow `file-size`, never shrink; already large enough = done. Returns the size RDS reports. */
 export const diskExpand: Processor<'disk.expand'> = async (data, { rds, log }) => {
   const disk = await rds.getDisk(data.slot);
-  if (!disk) throw new PermanentError(status.NOT_FOUND, `disk ${data.slot} does not exist on RDS`);
+  if (!disk) throw new Failure('not-found', `disk ${data.slot} does not exist on RDS`);
   if (disk.fileSizeBytes >= data.sizeBytes) return { sizeBytes: disk.fileSizeBytes };
   await rds.resizeDisk(disk.id, data.sizeBytes);
   const grown = await rds.getDisk(data.slot);
-  if (!grown) throw new PermanentError(status.NOT_FOUND, `disk ${data.slot} vanished while growing it`);
+  if (!grown) throw new Failure('not-found', `disk ${data.slot} vanished while growing it`);
   log.info({ slot: data.slot, from: disk.fileSizeBytes, to: grown.fileSizeBytes }, 'disk grown');
   return { sizeBytes: grown.fileSizeBytes };
 };

@@ -1,7 +1,7 @@
-import { status } from '@grpc/grpc-js';
+import { Failure } from '../../domain/failure';
 import { isUnder } from '../../domain/ids';
 import type { RdsDisk } from '../../rds/port';
-import { PermanentError, type BaseContext } from '../context';
+import { type BaseContext } from '../context';
 
 /**
  * Makes sure a disk exists in `slot` with `filePath` and at least `sizeBytes` (or, for a copy without a size, the
@@ -23,13 +23,13 @@ const COPY_TIMEOUT_MS = 6 * 3600 * 1000;
 export async function ensureDisk(spec: DiskSpec, ctx: BaseContext): Promise<RdsDisk> {
   const { rds, basePath, steps, log } = ctx;
   if (!isUnder(basePath, spec.filePath)) {
-    throw new PermanentError(status.INVALID_ARGUMENT, `backing file ${spec.filePath} is not under the base path ${basePath}`);
+    throw new Failure('invalid', `backing file ${spec.filePath} is not under the base path ${basePath}`);
   }
   const existing = await rds.getDisk(spec.slot);
   if (existing) {
     if (existing.filePath !== spec.filePath) {
-      throw new PermanentError(
-        status.ALREADY_EXISTS,
+      throw new Failure(
+        'conflict',
         `RDS slot ${spec.slot} is already used by a disk with file ${existing.filePath}; expected ${spec.filePath}. Inspect it with /disk print`,
       );
     }
@@ -41,8 +41,8 @@ export async function ensureDisk(spec: DiskSpec, ctx: BaseContext): Promise<RdsD
       // This job's own add is still running on RDS (a copy takes a while): look again later.
       throw new Error(`the add of ${spec.slot} is still in progress on RDS (its file exists, the disk not yet)`);
     }
-    throw new PermanentError(
-      status.FAILED_PRECONDITION,
+    throw new Failure(
+      'precondition',
       `backing file ${spec.filePath} exists on RDS without a disk (left over from an earlier volume?); it is never reused. ` +
         'Check its contents, then remove it (/file remove) and retry',
     );
@@ -50,12 +50,12 @@ export async function ensureDisk(spec: DiskSpec, ctx: BaseContext): Promise<RdsD
   let source: RdsDisk | undefined;
   if (spec.copyFromSlot) {
     source = await rds.getDisk(spec.copyFromSlot);
-    if (!source) throw new PermanentError(status.NOT_FOUND, `source disk ${spec.copyFromSlot} does not exist on RDS`);
+    if (!source) throw new Failure('not-found', `source disk ${spec.copyFromSlot} does not exist on RDS`);
   }
   const needed = Math.max(spec.sizeBytes ?? 0, source?.fileSizeBytes ?? 0);
   const pool = await rds.poolCapacity();
   if (pool.freeBytes < needed) {
-    throw new PermanentError(status.RESOURCE_EXHAUSTED, `RDS pool has ${pool.freeBytes} bytes free, ${needed} needed; free space on the pool or request less`);
+    throw new Failure('exhausted', `RDS pool has ${pool.freeBytes} bytes free, ${needed} needed; free space on the pool or request less`);
   }
   await steps.mark(ADD_ISSUED);
   const disk = source
@@ -69,7 +69,7 @@ export async function ensureDisk(spec: DiskSpec, ctx: BaseContext): Promise<RdsD
 async function grow(disk: RdsDisk, spec: DiskSpec, ctx: BaseContext, ours: boolean): Promise<RdsDisk> {
   if (spec.sizeBytes === undefined || disk.fileSizeBytes >= spec.sizeBytes) return disk;
   if (!ours && !spec.copyFromSlot) {
-    throw new PermanentError(status.ALREADY_EXISTS, `disk ${spec.slot} exists with ${disk.fileSizeBytes} bytes, smaller than the requested ${spec.sizeBytes}`);
+    throw new Failure('conflict', `disk ${spec.slot} exists with ${disk.fileSizeBytes} bytes, smaller than the requested ${spec.sizeBytes}`);
   }
   await ctx.rds.resizeDisk(disk.id, spec.sizeBytes);
   const grown = await ctx.rds.getDisk(spec.slot);

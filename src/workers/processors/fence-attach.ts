@@ -1,6 +1,6 @@
-import { status } from '@grpc/grpc-js';
+import { Failure } from '../../domain/failure';
 import type { AttachmentRecord } from '../../state/attachment-record';
-import { PermanentError, type Processor } from '../context';
+import { type Processor } from '../context';
 import { syncAllowedHosts } from './allowed-hosts';
 
 /**
@@ -16,7 +16,7 @@ export const fenceAttach: Processor<'fence.attach'> = async (data, ctx) => {
   const mine = rec.nodes[data.nodeId];
   if (mine) {
     if (mine.readonly !== data.readonly) {
-      throw new PermanentError(status.ALREADY_EXISTS, `volume ${data.volumeId} is already published to node ${data.nodeId} with readonly=${mine.readonly}`);
+      throw new Failure('conflict', `volume ${data.volumeId} is already published to node ${data.nodeId} with readonly=${mine.readonly}`);
     }
     return { publishContext: mine.publishContext };
   }
@@ -24,20 +24,20 @@ export const fenceAttach: Processor<'fence.attach'> = async (data, ctx) => {
   if (others.length > 0 && data.sharing === 'single') {
     f.metrics.conflict('single-node');
     await f.events.emit(rec.pvc, 'Warning', 'AttachmentConflict', `volume ${data.volumeId} is attached to node ${others[0]}; refused node ${data.nodeId}`);
-    throw new PermanentError(status.FAILED_PRECONDITION, `volume ${data.volumeId} is published to node ${others[0]} (single-node access mode); unpublish it there first`);
+    throw new Failure('precondition', `volume ${data.volumeId} is published to node ${others[0]} (single-node access mode); unpublish it there first`);
   }
   if (data.sharing === 'migrate') {
     if (rec.migration?.timedOut) {
       f.metrics.conflict('migration-expired');
-      throw new PermanentError(
-        status.FAILED_PRECONDITION,
+      throw new Failure(
+        'precondition',
         `volume ${data.volumeId}: the migration from ${rec.migration.from} to ${rec.migration.to} outlived its window; no new attachment until one side detaches`,
       );
     }
     if (others.length >= 2) {
       f.metrics.conflict('third-node');
       await f.events.emit(rec.pvc, 'Warning', 'AttachmentConflict', `volume ${data.volumeId} is already attached to ${others.join(' and ')}; refused a third node ${data.nodeId}`);
-      throw new PermanentError(status.FAILED_PRECONDITION, `volume ${data.volumeId} is attached to two nodes (${others.join(', ')}): at most 2 during a live migration`);
+      throw new Failure('precondition', `volume ${data.volumeId} is attached to two nodes (${others.join(', ')}): at most 2 during a live migration`);
     }
   }
   rec.nodes[data.nodeId] = { readonly: data.readonly, attachedAt: new Date().toISOString(), publishContext: data.publishContext };
