@@ -5,7 +5,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Logger } from '../log/logger';
-import type { HttpMount } from '../runtime/http-server';
+import type { HttpMount } from '../http/server';
 import { VERSION } from '../version';
 import { challenge, principalOf, type DashboardAccess } from './auth';
 import { DRIVER_QUEUES } from './queues';

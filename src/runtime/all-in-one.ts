@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { startController, type ControllerApp } from './controller-app';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis';
-import { startNode } from '../node/app';
+import { startNode } from './node-app';
 
 /**
  * Everything in one process for trying the driver without Kubernetes or an RDS: controller with an in-process

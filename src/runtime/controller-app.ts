@@ -1,5 +1,5 @@
 import { Queue, QueueEvents } from 'bullmq';
-import { identityService } from '../api/identity';
+import { identityService } from '../grpc/identity';
 import { controllerService } from '../api/controller';
 import { VolumeOperations } from '../api/volume-operations';
 import { SnapshotOperations } from '../api/snapshot-operations';
@@ -21,10 +21,10 @@ import type { RdsPort } from '../rds/port';
 import type { SnapshotRecord } from '../state/snapshot-record';
 import type { VolumeRecord } from '../state/volume-record';
 import { RedisRecordStore } from '../state/redis-record-store';
-import { startHttpServer, startMountServer, type HttpServer } from './http-server';
+import { startHttpServer, startMountServer, type HttpServer } from '../http/server';
 import { RedisAttachmentStore } from '../state/redis-attachment-store';
 import { clusterFromConfig } from './cluster-factory';
-import { rdsFromConfig } from './rds-factory';
+import { rdsFromConfig } from '../rds/factory';
 import { sharedResult } from './shared-result';
 import { startWorker, type WorkerApp } from './worker-app';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { BLOCK_RWX, CsiClient, MOUNT_RWO, codeOf } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { createLogger } from '../../src/log/logger';
-import { startNode } from '../../src/node/app';
+import { startNode } from '../../src/runtime/node-app';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;

@@ -57,8 +57,8 @@ export function nodeCommand(): Command {
     .action(async (flags: CommonFlags & NodeFlags & { endpoint: string; httpListen?: string }) => {
       const cfg = configFromFlags(flags);
       const log = loggerFor(cfg, 'rds-csi-node');
-      const { startNode } = await import('../../node/app');
-      const { startHttpServer } = await import('../../runtime/http-server');
+      const { startNode } = await import('../../runtime/node-app');
+      const { startHttpServer } = await import('../../http/server');
       const app = await startNode(cfg, { endpoint: flags.endpoint, node: nodeOptionsFromFlags(flags) }, log);
       const http = flags.httpListen ? await startHttpServer(flags.httpListen, app.metrics, () => Promise.resolve(true)) : undefined;
       log.info({ endpoint: flags.endpoint, nodeId: flags.nodeId, hostNqn: app.hostNqn, http: http?.port }, 'node ready');

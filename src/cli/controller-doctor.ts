@@ -5,9 +5,9 @@ import { isUnder } from '../domain/ids';
 import { describeRedisTarget, redisConnection, type RedisTarget } from '../queue/connection';
 import { VOLUME_QUEUE } from '../queue/jobs';
 import type { RdsPort } from '../rds/port';
-import { rdsFromConfig } from '../runtime/rds-factory';
+import { rdsFromConfig } from '../rds/factory';
 import { bytes } from './format';
-import { inspectRedis, type OpsCheck } from './redis-check';
+import { inspectRedis, type OpsCheck } from '../queue/redis-check';
 
 /**
  * `rds-csi doctor controller`: what the controller and workers need, each check with what to do when it fails.

@@ -1,6 +1,6 @@
 import type { IdentityHandlers } from '../generated/csi/v1/Identity';
 import type { PluginCapability } from '../generated/csi/v1/PluginCapability';
-import type { ServiceImpl } from '../grpc/service';
+import type { ServiceImpl } from './service';
 import { VERSION } from '../version';
 
 /**

@@ -4,7 +4,7 @@ import { isSnapshotId, isUnder, isVolumeId } from '../domain/ids';
 import type { RecordStore } from '../state/record-store';
 import type { SnapshotRecord } from '../state/snapshot-record';
 import type { VolumeRecord } from '../state/volume-record';
-import { allRecords } from './volumes';
+import { allRecords } from '../state/listing';
 
 /**
  * Orphans on RDS (issue 7, item 4), as the operator CLI sees them:

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
-import type { AttachmentRecord } from '../state/attachment-record';
-import { RedisAttachmentStore } from '../state/redis-attachment-store';
-import type { RecordStore, StoredRecord } from '../state/record-store';
-import { RedisRecordStore } from '../state/redis-record-store';
-import type { SnapshotRecord } from '../state/snapshot-record';
-import type { VolumeRecord } from '../state/volume-record';
+import type { AttachmentRecord } from './attachment-record';
+import { RedisAttachmentStore } from './redis-attachment-store';
+import type { RecordStore, StoredRecord } from './record-store';
+import { RedisRecordStore } from './redis-record-store';
+import type { SnapshotRecord } from './snapshot-record';
+import type { VolumeRecord } from './volume-record';
 
 /** The volume records in Redis (kind `vol`) joined with their attachment records. Read-only. */
 

@@ -1,7 +1,7 @@
 import { Job, type JobType, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { decodeFailure } from '../queue/jobs';
-import { OpsFailure } from './errors';
+import { OpsFailure } from './exit-codes';
 
 /**
  * The operator's view of the volume queue (VOLUME_QUEUE under cfg.queuePrefix): list, show, retry a failed job,

@@ -1,12 +1,12 @@
 import type { Command, CommanderError } from 'commander';
 import type { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
-import { addCommonOptions, configFromFlags, type CommonFlags } from '../cli/common';
+import { addCommonOptions, configFromFlags, type CommonFlags } from './common';
 import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
 import { describeRedisTarget, redisConnection, redisTargetFromConfig, type RedisTarget } from '../queue/connection';
 import { VOLUME_QUEUE } from '../queue/jobs';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsFailure, UsageError } from './errors';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsFailure, UsageError } from './exit-codes';
 
 export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsFailure, UsageError };
 
