@@ -1,12 +1,11 @@
-import { Job, type JobType, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { decodeFailure } from '../queue/jobs';
-import { OpsFailure } from './exit-codes';
-
 /**
  * The operator's view of the volume queue (VOLUME_QUEUE under cfg.queuePrefix): list, show, retry a failed job,
  * clean finished ones. Read-only except retry (failed → waiting, with a fresh set of attempts) and clean.
  */
+import { Job, type JobType, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { decodeFailure } from '../queue/jobs';
+import { OpsFailure } from './exit-codes';
 
 export const LIST_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
 export type ListState = (typeof LIST_STATES)[number];

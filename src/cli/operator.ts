@@ -1,3 +1,8 @@
+/**
+ * Plumbing shared by the operator commands (`doctor controller`, `jobs`, `volumes`, `orphans`): the same config
+ * flags as the servers plus the Redis connection flags, `--json`, and exit codes scripts can trust:
+ *   0 = ok, 1 = a check failed / not found / a run-time failure (Redis or RDS unreachable), 2 = bad usage or config.
+ */
 import type { Command, CommanderError } from 'commander';
 import type { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
@@ -9,12 +14,6 @@ import { VOLUME_QUEUE } from '../queue/jobs';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsFailure, UsageError } from './exit-codes';
 
 export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsFailure, UsageError };
-
-/**
- * Plumbing shared by the operator commands (`doctor controller`, `jobs`, `volumes`, `orphans`): the same config
- * flags as the servers plus the Redis connection flags, `--json`, and exit codes scripts can trust:
- *   0 = ok, 1 = a check failed / not found / a run-time failure (Redis or RDS unreachable), 2 = bad usage or config.
- */
 
 export interface OpsFlags extends CommonFlags {
   json?: boolean;

@@ -1,3 +1,10 @@
+/**
+ * The job dashboard: bull-board (its Express adapter, used as a plain request handler) under /dashboard on a listen
+ * address of its own (dashboard.listen, loopback by default; never the metrics port). Every request is
+ * authenticated here before bull-board sees it; in read-only mode bull-board hides the actions and this layer also
+ * refuses every method but GET and HEAD; in read-write mode only the operator routes of routes.ts get through.
+ * Every action, allowed or refused, is logged with who asked (the basic-auth user, "token", or "anonymous").
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBullBoard } from '@bull-board/api';
 import type { BeforeHookResult, BoardHooks, HookContext } from '@bull-board/api/dist/types';
@@ -11,13 +18,6 @@ import { challenge, principalOf, type DashboardAccess } from './auth';
 import { DRIVER_QUEUES } from './queues';
 import { RETRY_ROUTES, classifyRoute, routeKey } from './routes';
 
-/**
- * The job dashboard: bull-board (its Express adapter, used as a plain request handler) under /dashboard on a listen
- * address of its own (dashboard.listen, loopback by default; never the metrics port). Every request is
- * authenticated here before bull-board sees it; in read-only mode bull-board hides the actions and this layer also
- * refuses every method but GET and HEAD; in read-write mode only the operator routes of routes.ts get through.
- * Every action, allowed or refused, is logged with who asked (the basic-auth user, "token", or "anonymous").
- */
 export const DASHBOARD_PATH = '/dashboard';
 
 export interface Dashboard {

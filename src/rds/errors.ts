@@ -1,7 +1,7 @@
 /**
- * The one place where failures talking to RDS are classified (DESIGN.md §5): transient (connection, timeout, busy:
- * retry later), permanent (RDS refused the request: retrying the same thing will not help) or not-found (the item is
- * absent; callers decide whether that is success). Every RdsPort method throws only RdsError.
+ * The one place where failures talking to RDS are classified (docs/ARCHITECTURE.md#rds-port): transient (connection,
+ * timeout, busy: retry later), permanent (RDS refused the request: retrying the same thing will not help) or
+ * not-found (the item is absent; callers decide whether that is success). Every RdsPort method throws only RdsError.
  */
 import { constants as osConstants } from 'os';
 import { status } from '@grpc/grpc-js';

@@ -232,8 +232,8 @@ describe('controller against redis-server and the RouterOS simulator', () => {
   });
 
   it('answers GetCapacity for the placeholder capability of external-provisioner before v5 (access mode unset = any)', async () => {
-    // The exact request external-provisioner v3/v4 sends (reference/SIDECARS.md 1): mount, empty access_mode,
-    // the StorageClass parameters and an empty accessible_topology.
+    // The exact request external-provisioner v3/v4 sends (docs/ARCHITECTURE.md#sidecars item 1): mount, empty
+    // access_mode, the StorageClass parameters and an empty accessible_topology.
     const placeholder = { volumeCapabilities: [{ mount: {}, accessMode: {} }], parameters: { 'csi.storage.k8s.io/fstype': 'ext4' }, accessibleTopology: {} };
     const res = await h.client.ctl('GetCapacity', placeholder);
     expect(Number(res.availableCapacity)).toBeGreaterThan(0);
