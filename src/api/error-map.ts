@@ -1,12 +1,12 @@
+/**
+ * Errors from the ports (RDS, Redis) turned into the CSI code a sidecar can act on. Anything unknown stays as it
+ * is and becomes INTERNAL at the gRPC edge.
+ */
 import { status } from '@grpc/grpc-js';
 import { GrpcError } from '../grpc/errors';
 import { RdsError } from '../rds/errors';
 import { RecordNotReplicatedError } from '../state/redis-record-store';
 
-/**
- * Errors from the ports (RDS, Redis) turned into the CSI code a sidecar can act on. Anything unknown stays as it
- * is and becomes INTERNAL at the gRPC edge.
- */
 const REDIS_DOWN = /ECONNREFUSED|ECONNRESET|Connection is closed|MaxRetriesPerRequest|Stream isn't writeable|ETIMEDOUT|Command timed out/i;
 
 export function mapPortError(err: unknown): unknown {

@@ -1,3 +1,7 @@
+/**
+ * CreateSnapshot / DeleteSnapshot / ListSnapshots. VolumeSnapshotClass parameter `snapshotPath` chooses where the
+ * snapshot files live; it must be under the driver's base path (by path components).
+ */
 import path from 'node:path';
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
 import { isSnapshotId, isUnder, isVolumeId, snapshotIdFromName } from '../domain/ids';
@@ -10,10 +14,6 @@ import { toCsiSnapshot } from './snapshot-view';
 import { validateName } from './validate';
 import { waitBudget } from './wait-budget';
 
-/**
- * CreateSnapshot / DeleteSnapshot / ListSnapshots. VolumeSnapshotClass parameter `snapshotPath` chooses where the
- * snapshot files live; it must be under the driver's base path (by path components).
- */
 const MAX_PAGE = 1000;
 
 function snapshotDir(params: Record<string, string>, d: ControllerDeps): string {

@@ -1,3 +1,7 @@
+/**
+ * The controller process: Identity + Controller over gRPC, the queue producer side, optionally an in-process
+ * worker, and the HTTP port for metrics and health.
+ */
 import { Queue, QueueEvents } from 'bullmq';
 import { identityService } from '../grpc/identity';
 import { controllerService } from '../api/controller';
@@ -28,10 +32,6 @@ import { rdsFromConfig } from '../rds/factory';
 import { sharedResult } from './shared-result';
 import { startWorker, type WorkerApp } from './worker-app';
 
-/**
- * The controller process: Identity + Controller over gRPC, the queue producer side, optionally an in-process
- * worker, and the HTTP port for metrics and health.
- */
 export interface ControllerAppOptions {
   endpoint: string;
   /** host:port for /metrics and /healthz; omitted = no HTTP port. The dashboard listens on cfg.dashboard.listen. */
