@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../src/config/load';
 import { CsiGrpcClient } from '../src/grpc/client';
 import { createLogger } from '../src/log/logger';
-import { startNode } from '../src/node/app';
+import { startNode } from '../src/runtime/node-app';
 import { summarize, type Summary } from './support/stats';
 import { removeDirSafely } from '../src/host/safe-remove';
 

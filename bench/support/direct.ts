@@ -4,7 +4,7 @@ import { backingFilePath, nqnFor, volumeIdFromName } from '../../src/domain/ids'
 import { createLogger } from '../../src/log/logger';
 import { Metrics } from '../../src/metrics/registry';
 import type { RdsPort } from '../../src/rds/port';
-import { rdsFromConfig } from '../../src/runtime/rds-factory';
+import { rdsFromConfig } from '../../src/rds/factory';
 import { processors } from '../../src/workers/processors';
 import { memorySteps } from '../../src/workers/context';
 import { GiB } from './csi';

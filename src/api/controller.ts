@@ -1,3 +1,7 @@
+/**
+ * Controller service: the thin gRPC edge. Mutating RPCs validate and go through the queue; read-only RPCs read
+ * the records and RDS directly. Each group of RPCs lives in its own file.
+ */
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
 import type { ServiceImpl } from '../grpc/service';
 import type { ControllerDeps } from './controller-deps';
@@ -8,10 +12,6 @@ import { volumeHandlers } from './volume-rpcs';
 
 export type { ControllerDeps } from './controller-deps';
 
-/**
- * Controller service: the thin gRPC edge. Mutating RPCs validate and go through the queue; read-only RPCs read
- * the records and RDS directly. Each group of RPCs lives in its own file.
- */
 const CAPABILITIES = [
   'CREATE_DELETE_VOLUME',
   'LIST_VOLUMES',

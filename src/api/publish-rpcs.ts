@@ -1,3 +1,7 @@
+/**
+ * ControllerPublishVolume / ControllerUnpublishVolume as fence.attach / fence.detach jobs (the rules live in the
+ * processors, serialized per volume). publish_context carries what the node must not guess: target and NQN.
+ */
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
 import { invalid, notFound } from '../domain/failure';
 import { isVolumeId } from '../domain/ids';
@@ -10,10 +14,6 @@ import { readyVolume } from './ready-volume';
 import { capabilityProblem } from './validate';
 import { waitBudget } from './wait-budget';
 
-/**
- * ControllerPublishVolume / ControllerUnpublishVolume as fence.attach / fence.detach jobs (the rules live in the
- * processors, serialized per volume). publish_context carries what the node must not guess: target and NQN.
- */
 function sharingOf(cap: VolumeCapability__Output): SharingMode {
   // capabilityProblem has refused an unset mode and any number the CSI enum does not define.
   const access = accessModeOf(cap.accessMode);

@@ -1,3 +1,8 @@
+/**
+ * The queue side of CreateSnapshot and DeleteSnapshot. A snapshot is a `copy-from` disk of the source that is
+ * never exported; it is ready_to_use only when the copy job completed. While the copy runs, CreateSnapshot
+ * answers ready_to_use=false and the snapshotter asks again.
+ */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Failure, aborted, alreadyExists, retryLater } from '../domain/failure';
@@ -6,11 +11,6 @@ import { NO_RECORD_GEN, jobId } from '../queue/jobs';
 import type { SnapshotRecord, SnapshotStore } from '../state/snapshot-record';
 import type { VolumeRecord } from '../state/volume-record';
 
-/**
- * The queue side of CreateSnapshot and DeleteSnapshot. A snapshot is a `copy-from` disk of the source that is
- * never exported; it is ready_to_use only when the copy job completed. While the copy runs, CreateSnapshot
- * answers ready_to_use=false and the snapshotter asks again.
- */
 export interface SnapshotOperationsOptions {
   store: SnapshotStore;
   runner: JobRunner;

@@ -1,3 +1,7 @@
+/**
+ * CreateSnapshot / DeleteSnapshot / ListSnapshots. VolumeSnapshotClass parameter `snapshotPath` chooses where the
+ * snapshot files live; it must be under the driver's base path (by path components).
+ */
 import path from 'node:path';
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
 import { invalid, notFound } from '../domain/failure';

@@ -27,8 +27,8 @@ export interface CapabilitySummary {
 /**
  * Checks each capability on its own and that together they describe one kind of volume. `anyAccessMode`: an unset
  * access mode means "any" (GetCapacity: external-provisioner before v5 sends `{mount: {}, access_mode: {}}` as a
- * placeholder, pkg/capacity/capacity.go syncCapacity; see also reference/SIDECARS.md); a mode the enum does not
- * define is still refused.
+ * placeholder, pkg/capacity/capacity.go syncCapacity; see also docs/ARCHITECTURE.md#sidecars item 1); a mode the enum
+ * does not define is still refused.
  */
 export function validateCapabilities(caps: VolumeCapability__Output[], opts: { anyAccessMode?: boolean } = {}): CapabilitySummary {
   if (!caps || caps.length === 0) throw invalid('volume_capabilities must contain at least one capability');

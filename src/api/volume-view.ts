@@ -1,11 +1,11 @@
-import { segmentOf, type BackendTopology } from '../domain/topology';
-import type { Volume } from '../generated/csi/v1/Volume';
-import type { VolumeRecord } from '../state/volume-record';
-
 /**
  * How a volume record is shown to CSI: the volume_context carries what the node needs to connect (target address,
  * port, NQN) and the volume's access type, so the node never has to guess.
  */
+import { segmentOf, type BackendTopology } from '../domain/topology';
+import type { Volume } from '../generated/csi/v1/Volume';
+import type { VolumeRecord } from '../state/volume-record';
+
 export interface TargetInfo {
   address: string;
   port: number;

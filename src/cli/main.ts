@@ -16,7 +16,7 @@ import { orphansCommand } from './commands/orphans';
 /**
  * `rds-csi`: one binary, one CLI. Exit code 2 = bad configuration or flags, 1 = failure at run time. The operator
  * commands (doctor controller, jobs, volumes, orphans) also print tables by default and JSON with --json; for them
- * 1 also means a check failed or something was not found, and their usage errors exit 2 (src/ops/cli.ts).
+ * 1 also means a check failed or something was not found, and their usage errors exit 2 (src/cli/operator.ts).
  */
 const program = new Command('rds-csi')
   .version(VERSION)

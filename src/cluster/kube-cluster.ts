@@ -1,12 +1,12 @@
-import type * as k8s from '@kubernetes/client-node';
-import type { Logger } from '../log/logger';
-import type { AttachmentFact, AttachmentSource, EventSink, EventType, NodeRegistry, PvcRef } from './ports';
-
 /**
  * The cluster through @kubernetes/client-node: Node objects, Events on PVCs, VolumeAttachments of this driver.
  * The package is ESM-only; it is loaded on first use (Node 20.19+ can require it), so standalone processes and
  * unit tests never load it.
  */
+import type * as k8s from '@kubernetes/client-node';
+import type { Logger } from '../log/logger';
+import type { AttachmentFact, AttachmentSource, EventSink, EventType, NodeRegistry, PvcRef } from './ports';
+
 export interface KubeApis {
   core: k8s.CoreV1Api;
   storage: k8s.StorageV1Api;

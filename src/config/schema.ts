@@ -199,7 +199,7 @@ export const configSchema = z.object({
     .object({
       /**
        * Set each disk's nvme-tcp-server-allow-host-name to the host NQNs of the nodes it is published to. RouterOS's
-       * semantics of that property are not documented (ROUTEROS.md 2.6), so this is off by default.
+       * semantics of that property are not documented (docs/ARCHITECTURE.md RouterOS §2.6), so this is off by default.
        */
       storageSide: bool.default(false),
       defaultMigrationWindowSeconds: z.coerce.number().int().min(10).max(3600).default(300),

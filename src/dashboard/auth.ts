@@ -1,13 +1,13 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config/load';
-import type { Config } from '../config/schema';
-
 /**
  * Who may open the job dashboard. The credential comes from files (a mounted Secret), never from a flag value or
  * an environment variable holding the secret itself. No credential = the dashboard is off, unless the operator
  * asked for it without authentication by name (insecureNoAuth).
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config/load';
+import type { Config } from '../config/schema';
+
 export type DashboardConfig = Config['dashboard'];
 
 export interface DashboardCredentials {

@@ -1,16 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createBullBoard } from '@bull-board/api';
-import type { BeforeHookResult, BoardHooks, HookContext } from '@bull-board/api/dist/types';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
-import { Queue, type ConnectionOptions } from 'bullmq';
-import type { Logger } from '../log/logger';
-import type { HttpMount } from '../runtime/http-server';
-import { VERSION } from '../version';
-import { challenge, principalOf, type DashboardAccess } from './auth';
-import { DRIVER_QUEUES } from './queues';
-import { RETRY_ROUTES, classifyRoute, routeKey } from './routes';
-
 /**
  * The job dashboard: bull-board (its Express adapter, used as a plain request handler) under /dashboard on a listen
  * address of its own (dashboard.listen, loopback by default; never the metrics port). Every request is
@@ -18,6 +5,19 @@ import { RETRY_ROUTES, classifyRoute, routeKey } from './routes';
  * refuses every method but GET and HEAD; in read-write mode only the operator routes of routes.ts get through.
  * Every action, allowed or refused, is logged with who asked (the basic-auth user, "token", or "anonymous").
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createBullBoard } from '@bull-board/api';
+import type { BeforeHookResult, BoardHooks, HookContext } from '@bull-board/api/dist/types';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Logger } from '../log/logger';
+import type { HttpMount } from '../http/server';
+import { VERSION } from '../version';
+import { challenge, principalOf, type DashboardAccess } from './auth';
+import { DRIVER_QUEUES } from './queues';
+import { RETRY_ROUTES, classifyRoute, routeKey } from './routes';
+
 export const DASHBOARD_PATH = '/dashboard';
 
 export interface Dashboard {

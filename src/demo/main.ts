@@ -1,3 +1,12 @@
+/**
+ * `npm run demo`: starts `rds-csi all-in-one` (private redis-server + embedded RouterOS simulator + controller +
+ * worker + node endpoint) as a child process, drives a volume lifecycle over the CSI sockets the way the sidecars
+ * would, prints each step with its time, then stops everything with SIGTERM.
+ *
+ * Whatever happens, it undoes what it set up (unpublish, unstage, detach, delete; see Teardown) before it stops the
+ * all-in-one, and removes its directory only when nothing is mounted or attached under it (removeDirSafely).
+ * RDS_CSI_DEMO_FAIL_AT=<text> makes the first step whose title contains <text> fail (the teardown test uses it).
+ */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -8,15 +17,6 @@ import { controllerSteps } from './lifecycle';
 import { nodeSteps } from './node-steps';
 import { runSteps, Teardown } from './steps';
 
-/**
- * `npm run demo`: starts `rds-csi all-in-one` (private redis-server + embedded RouterOS simulator + controller +
- * worker + node endpoint) as a child process, drives a volume lifecycle over the CSI sockets the way the sidecars
- * would, prints each step with its time, then stops everything with SIGTERM.
- *
- * Whatever happens, it undoes what it set up (unpublish, unstage, detach, delete; see Teardown) before it stops the
- * all-in-one, and removes its directory only when nothing is mounted or attached under it (removeDirSafely).
- * RDS_CSI_DEMO_FAIL_AT=<text> makes the first step whose title contains <text> fail (the teardown test uses it).
- */
 async function main(): Promise<number> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-demo-'));
   const controllerEndpoint = `unix://${path.join(dir, 'controller.sock')}`;

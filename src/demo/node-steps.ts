@@ -1,3 +1,8 @@
+/**
+ * The data path of the demo, as kubelet and the sidecars would drive it: publish, stage, publish to a pod path,
+ * write and read a file, stats, snapshot, restore into a new volume and read the data back, expand online, then
+ * tear everything down. The all-in-one node uses the loop connector over the simulator's backing files.
+ */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -12,11 +17,6 @@ import type { CsiGrpcClient } from '../grpc/client';
 import { capSysResource } from '../node/doctor';
 import type { Step, Teardown } from './steps';
 
-/**
- * The data path of the demo, as kubelet and the sidecars would drive it: publish, stage, publish to a pod path,
- * write and read a file, stats, snapshot, restore into a new volume and read the data back, expand online, then
- * tear everything down. The all-in-one node uses the loop connector over the simulator's backing files.
- */
 const MiB = 1024 * 1024;
 const NODE = 'all-in-one';
 

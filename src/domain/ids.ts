@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 
 /**
- * Identity of things (DESIGN.md §3). A volume id is deterministic from the CSI name, safe as a RouterOS slot and
- * as the last part of an NQN (lower-case letters, digits, '-'), at most 63 characters. `pvc-<uuid>` maps to itself;
- * any other name becomes `vol-<readable part>-<hash>` so distinct names never collide after sanitising.
- * Snapshot ids start with `snap-` and volume ids never do, so one is never accepted for the other.
+ * Identity of things (docs/ARCHITECTURE.md#identity). A volume id is deterministic from the CSI name, safe as a
+ * RouterOS slot and as the last part of an NQN (lower-case letters, digits, '-'), at most 63 characters. `pvc-<uuid>`
+ * maps to itself; any other name becomes `vol-<readable part>-<hash>` so distinct names never collide after
+ * sanitising. Snapshot ids start with `snap-` and volume ids never do, so one is never accepted for the other.
  */
 
 export const MAX_ID_LENGTH = 63;

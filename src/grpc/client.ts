@@ -1,12 +1,12 @@
-import * as grpc from '@grpc/grpc-js';
-import { loadCsi } from './proto';
-import { parseEndpoint } from './server';
-
 /**
  * A CSI client as a sidecar or kubelet uses it: @grpc/grpc-js over the plugin's socket, every call with a
  * deadline. Used by the demo and the tests; `call<T>` resolves the decoded response (typed by the caller with the
  * generated `__Output` types) or rejects with the grpc ServiceError (code, details).
  */
+import * as grpc from '@grpc/grpc-js';
+import { loadCsi } from './proto';
+import { parseEndpoint } from './server';
+
 export type CsiService = 'Identity' | 'Controller' | 'Node';
 
 type Unary = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;

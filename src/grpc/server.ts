@@ -1,7 +1,3 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-
 /**
  * A gRPC server on `unix:///path` (what CSI sidecars and kubelet use) or `tcp://host:port`. A stale unix socket
  * left by a crashed process is removed; any other file in the way is an error, never deleted.
@@ -10,6 +6,10 @@ import * as grpc from '@grpc/grpc-js';
  * are root; in the controller pod the sidecars share the driver's uid 65532), and directories the driver creates for
  * it are 0700. A directory that already exists (a kubelet-made hostPath or emptyDir) is left as it is.
  */
+import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+
 export const SOCKET_MODE = 0o600;
 export const SOCKET_DIR_MODE = 0o700;
 

@@ -1,12 +1,12 @@
-import { type MountTable, readMountTable } from './mountinfo';
-import { runTool, type ToolRunner } from './run';
-import { Sysfs } from './sysfs';
-
 /**
  * The one port through which the node plugin touches the host: tools (with enforced timeouts), sysfs under a
  * configurable root, the live mount table, and where device nodes live. Production uses hostPort(); tests give
  * a fake sysfs root, a fake dev root, or a recording tool runner.
  */
+import { type MountTable, readMountTable } from './mountinfo';
+import { runTool, type ToolRunner } from './run';
+import { Sysfs } from './sysfs';
+
 export interface HostPort {
   run: ToolRunner;
   sysfs: Sysfs;

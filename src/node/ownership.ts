@@ -7,9 +7,9 @@ import { isSupportedFs } from './filesystem';
 
 /**
  * Attribution: is what a path shows (a mount, or a device node at a block target) the named volume's? Nothing is
- * unmounted, replaced or removed unless it is (DESIGN §6, §10). The device numbers are the evidence — mountinfo's
- * major:minor and a node's rdev — never the /dev name in the mount source, which a reconnect hands to another
- * namespace at once. Read from sysfs now, a path's device is the volume's when:
+ * unmounted, replaced or removed unless it is (docs/ARCHITECTURE.md#lessons). The device numbers are the evidence —
+ * mountinfo's major:minor and a node's rdev — never the /dev name in the mount source, which a reconnect hands to
+ * another namespace at once. Read from sysfs now, a path's device is the volume's when:
  *
  *  1. it is the device the volume's NQN resolves to now ('current'); a bind of the staging mount at a publish
  *     target carries the staging mount's numbers, so it is attributed the same way;

@@ -4,7 +4,8 @@ import { describeResult } from '../host/run';
 import { type BlockDevice, HostError } from './connector';
 
 /**
- * Format safety (DESIGN §10: a transient blkid failure read as "unformatted" once led to mkfs on a full volume).
+ * Format safety (docs/ARCHITECTURE.md#lessons: a transient blkid failure read as "unformatted" once led to mkfs on a
+ * full volume).
  *
  * `blkid -p` (low-level probe, no cache) answers exit 0 with TYPE/PTTYPE when it finds something and exit 2 when
  * it finds nothing. But exit 2 with no output is also what blkid answers for a path that does not exist, so

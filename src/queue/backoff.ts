@@ -1,5 +1,3 @@
-import type { BackoffStrategy, JobsOptions } from 'bullmq';
-
 /**
  * How a job waits between its attempts (issue 11 item 10). BullMQ's built-in 'exponential' backoff has no ceiling:
  * with 10 attempts and 500 ms it reached 64–128 s, so an RDS that answered again was used minutes later. Our jobs
@@ -10,6 +8,8 @@ import type { BackoffStrategy, JobsOptions } from 'bullmq';
  * A worker without this strategy would fail such a job at its first retry ("Unknown backoff strategy"): every
  * process that runs jobs is a WorkerHost, which always installs it.
  */
+import type { BackoffStrategy, JobsOptions } from 'bullmq';
+
 export const CAPPED_BACKOFF = 'capped-exponential';
 
 export interface RetryPolicy {

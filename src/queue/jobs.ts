@@ -1,6 +1,6 @@
 /**
- * The job catalog (DESIGN.md §2) as types: each job name with its payload and its result. Payloads carry
- * everything a processor needs, so a worker never depends on controller memory.
+ * The job catalog (docs/ARCHITECTURE.md#job-catalog) as types: each job name with its payload and its result.
+ * Payloads carry everything a processor needs, so a worker never depends on controller memory.
  */
 export const VOLUME_QUEUE = 'volumes';
 

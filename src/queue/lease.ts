@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
-import { DriverKeys } from '../state/keys';
-
 /**
  * Per-volume lease across all worker processes: no two jobs that touch one volume run at once. The holder is the
  * job id, so a stalled job picked up again by another worker re-enters its own lease at once.
  */
+import type { Redis } from 'ioredis';
+import { DriverKeys } from '../state/keys';
+
 const ACQUIRE = `
 local v = redis.call('GET', KEYS[1])
 if (not v) or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end

@@ -1,8 +1,9 @@
 /**
- * Circuit breaker in front of RDS (DESIGN.md §5): after `failureThreshold` consecutive *transient* failures it opens
- * and refuses calls immediately for `openMs`, so an RDS outage answers UNAVAILABLE at once instead of every caller
- * waiting for its own timeout. After `openMs` it is half-open: exactly one probe call goes through; success closes
- * it, a transient failure opens it again. Permanent and not-found errors prove RDS answered, so they count as success.
+ * Circuit breaker in front of RDS (docs/ARCHITECTURE.md#rds-port): after `failureThreshold` consecutive *transient*
+ * failures it opens and refuses calls immediately for `openMs`, so an RDS outage answers UNAVAILABLE at once instead
+ * of every caller waiting for its own timeout. After `openMs` it is half-open: exactly one probe call goes through;
+ * success closes it, a transient failure opens it again. Permanent and not-found errors prove RDS answered, so they
+ * count as success.
  *
  * A failed probe is the outage going on, not a blip: it is thrown as a BreakerOpenError (UNAVAILABLE, "RDS
  * unreachable"), exactly like a refusal, so the caller fails fast instead of treating it as one more transient

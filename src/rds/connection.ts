@@ -1,7 +1,7 @@
 /**
  * One node-routeros connection (one RouterOSAPI object; never reused after it dies, because a node-routeros
  * connection that saw a protocol error may be deaf). It fails every pending call when the connection dies, since
- * node-routeros never settles them itself (reference/ROUTEROS.md §3.6), and gives each call a deadline.
+ * node-routeros never settles them itself (docs/ARCHITECTURE.md RouterOS §3.6), and gives each call a deadline.
  */
 import { isErrorLike, RosTransportError } from './errors';
 
@@ -38,7 +38,7 @@ export class RosConnection {
       this.rejectDied = reject;
     });
     this.died.catch(() => undefined); // observed through races only; never an unhandled rejection
-    // Without an 'error' listener an idle timeout or socket error after login crashes the process (§3.2).
+    // Without an 'error' listener an idle timeout or socket error after login crashes the process (RouterOS §3.2).
     api.on('error', (err) => {
       this.kill(new RosTransportError('socket', `connection to RDS at ${target} failed: ${describe(err)}`, err));
     });

@@ -1,5 +1,5 @@
 /**
- * Adapter for the `!empty` reply in node-routeros 1.6.9 (reference/ROUTEROS.md §3.5).
+ * Adapter for the `!empty` reply in node-routeros 1.6.9 (docs/ARCHITECTURE.md RouterOS §3.5).
  *
  * Why: RouterOS >= 7.18 answers a `print` that matches nothing with `!empty` and then `!done`. node-routeros 1.6.9
  * (the last release) has no case for `!empty`: `Channel.processPacket` emits 'unknown', whose handler throws

@@ -1,4 +1,4 @@
-/** RDS port: the driver's only way to talk to RDS. See DESIGN.md §5. */
+/** RDS port: the driver's only way to talk to RDS. See docs/ARCHITECTURE.md#rds-port. */
 import type { RdsPort } from './port';
 import { RouterOsRds, type RouterOsRdsDeps, type RouterOsRdsOptions } from './routeros-rds';
 

@@ -1,6 +1,6 @@
 /**
  * One pooled RouterOS API connection over node-routeros 1.6.9, wrapped so that none of its failure modes
- * (reference/ROUTEROS.md §3) reaches the driver:
+ * (docs/ARCHITECTURE.md RouterOS §3) reaches the driver:
  * - `!empty` is handled by the adapter in empty-reply-patch.ts (imported here, so it is always applied);
  * - a `!trap` rejects with RosTrapError (message and category) through the adapter in trap-reply-patch.ts;
  * - an 'error' listener is always attached (idle timeout / socket errors would otherwise crash the process);

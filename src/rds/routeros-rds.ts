@@ -1,7 +1,7 @@
 /**
  * RdsPort over the RouterOS API: RouterOsClient (connection, deadlines) behind a CircuitBreaker, with every failure
- * classified once by classifyRdsError. Sentences follow reference/ROUTEROS.md §2.3/§2.4. Mutations are never retried
- * here; callers (workers) retry transient errors.
+ * classified once by classifyRdsError. Sentences follow docs/ARCHITECTURE.md RouterOS §2.3/§2.4. Mutations are never
+ * retried here; callers (workers) retry transient errors.
  */
 import type { AddDiskSpec, ExportSpec, PoolCapacity, RdsDisk, RdsFile, RdsPort } from './port';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
@@ -41,7 +41,7 @@ export class RouterOsRds implements RdsPort {
   }
 
   async listDisks(slotPrefix = ''): Promise<RdsDisk[]> {
-    // The API has no regex/prefix query (§1.6): fetch every file disk and filter here.
+    // The API has no regex/prefix query (RouterOS §1.6): fetch every file disk and filter here.
     const rows = await this.call('/disk/print', [`=.proplist=${DISK_PROPLIST}`, '?type=file'], `prefix=${slotPrefix}`);
     return this.parse(() => rows.filter((r) => (r.slot ?? '').startsWith(slotPrefix)).map(parseDisk));
   }
@@ -93,7 +93,7 @@ export class RouterOsRds implements RdsPort {
   }
 
   async getFile(path: string): Promise<RdsFile | undefined> {
-    const name = path.replace(/^\/+/, ''); // /file names have no leading slash (§2.3)
+    const name = path.replace(/^\/+/, ''); // /file names have no leading slash (RouterOS §2.3)
     const rows = await this.call('/file/print', [`=.proplist=${FILE_PROPLIST}`, `?name=${name}`], `name=${name}`);
     return this.parse(() => rows.filter((r) => r.name === name).map(parseFile).find(isFile));
   }
@@ -109,7 +109,7 @@ export class RouterOsRds implements RdsPort {
   }
 
   async poolCapacity(): Promise<PoolCapacity> {
-    // A property missing from .proplist counts as absent for a query (§1.6), so mount-point must be listed.
+    // A property missing from .proplist counts as absent for a query (RouterOS §1.6), so mount-point must be listed.
     const proplist = '=.proplist=slot,mount-point,size,free';
     const rows = await this.call('/disk/print', [proplist, `?mount-point=${this.pool}`], `pool=${this.pool}`);
     const row = rows[0];

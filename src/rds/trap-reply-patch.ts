@@ -1,5 +1,5 @@
 /**
- * Adapter for the `!trap` reply in node-routeros 1.6.9 (reference/ROUTEROS.md §3.4): keeps the trap's category.
+ * Adapter for the `!trap` reply in node-routeros 1.6.9 (docs/ARCHITECTURE.md RouterOS §3.4): keeps the trap's category.
  *
  * Why: RouterOS answers a failed command with `!trap =message=<text>` and "on some occasions" `=category=<0..7>`
  * (MikroTik API manual, section "!trap": help.mikrotik.com/docs/spaces/ROS/pages/47579160/API). node-routeros parses
@@ -38,7 +38,7 @@ function channelPrototype(): PatchableChannelPrototype {
   return Channel.prototype as unknown as PatchableChannelPrototype;
 }
 
-/** `=message=a=b` → message `a=b` (split at the second `=` only, §1.3); `=category=` kept when it is 0..7. */
+/** `=message=a=b` → message `a=b` (split at the second `=` only, RouterOS §1.3); `=category=` kept when it is 0..7. */
 export function parseTrapWords(words: readonly string[]): SeenTrap {
   const attrs = new Map<string, string>();
   for (const w of words) {
@@ -62,7 +62,8 @@ export function applyTrapReplyPatch(): void {
     throw new Error('node-routeros Channel.prototype.processPacket/write not found; the !trap adapter cannot be applied');
   }
   proto.processPacket = function processPacketNotingTrap(this: ChannelWithTrap, packet: string[]): void {
-    // Several !trap sentences may precede !done (ROUTEROS.md §1.4); node-routeros rejects with the first one.
+    // Several !trap sentences may precede !done (docs/ARCHITECTURE.md RouterOS §1.4); node-routeros rejects with the
+    // first one.
     if (packet[0] === '!trap' && this[FIRST_TRAP] === undefined) this[FIRST_TRAP] = parseTrapWords(packet.slice(1));
     processPacket.call(this, packet);
   };

@@ -6,17 +6,18 @@
  *   3. the remaining TRAP_TEXTS rows (texts of `/disk` failures that were never captured from hardware);
  *   4. anything else: a `precondition` failure (never retried) that quotes RouterOS (errors.ts, `unknownTrap`).
  *
- * Sources (marks as in reference/ROUTEROS.md: D documented by MikroTik, C seen in captures or client code,
- * I inferred, U unknown):
+ * Sources (marks as in docs/ARCHITECTURE.md#routeros-facts: D documented by MikroTik, C seen in captures or client
+ * code, I inferred, U unknown):
  *   API    MikroTik API manual, section "!trap" (help.mikrotik.com/docs/spaces/ROS/pages/47579160/API, also
  *          wiki.mikrotik.com/wiki/Manual:API): "When for some reason API sentence fails trap is sent in return
  *          accompanied with message attribute and on some occasions category argument", categories 0..7 below,
  *          example `!trap =category=1 =message=input does not match any value of interface`.
  *   NR     node-routeros 1.6.9 src/RouterOSAPI.ts: login traps `cannot log in`, `invalid user name or password (6)`.
- *   CAPT   third-party captures collected in ROUTEROS.md §1.11 (`no such item`, `no such command or directory (x)`,
- *          `no such command prefix`, `unknown parameter`, `not enough privileges`, `failure: already have such name`
- *          from aluisiora/node-routeros #26).
- *   RDSCSI 3whiskeywhiskey/rds-csi mock and docs (`not enough space`): never captured from an RDS (ROUTEROS.md 2.8).
+ *   CAPT   third-party captures collected in docs/ARCHITECTURE.md RouterOS §1.11 (`no such item`,
+ *          `no such command or directory (x)`, `no such command prefix`, `unknown parameter`, `not enough privileges`,
+ *          `failure: already have such name` from aluisiora/node-routeros #26).
+ *   RDSCSI 3whiskeywhiskey/rds-csi mock and docs (`not enough space`): never captured from an RDS
+ *          (docs/ARCHITECTURE.md RouterOS §2.8).
  */
 import type { FailureKind } from '../domain/failure';
 

@@ -1,3 +1,8 @@
+/**
+ * Everything in one process for trying the driver without Kubernetes or an RDS: controller with an in-process
+ * worker, the node endpoint, and — when no Redis URL / RDS address is given — a private redis-server and the
+ * embedded RouterOS simulator.
+ */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,13 +12,8 @@ import type { Logger } from '../log/logger';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { startController, type ControllerApp } from './controller-app';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis';
-import { startNode } from '../node/app';
+import { startNode } from './node-app';
 
-/**
- * Everything in one process for trying the driver without Kubernetes or an RDS: controller with an in-process
- * worker, the node endpoint, and — when no Redis URL / RDS address is given — a private redis-server and the
- * embedded RouterOS simulator.
- */
 export interface AllInOneOptions {
   controllerEndpoint: string;
   nodeEndpoint: string;

@@ -1,13 +1,13 @@
+/**
+ * The cluster side from config: Kubernetes (in a pod, or with a kubeconfig) or standalone (configured nodes,
+ * events as logs, no VolumeAttachments).
+ */
 import type { Config } from '../config/schema';
 import { KubeEvents, KubeNodes, KubeVolumeAttachments, connectKube } from '../cluster/kube-cluster';
 import type { AttachmentSource, EventSink, NodeRegistry } from '../cluster/ports';
 import { LogEvents, NoAttachments, StaticNodes } from '../cluster/static-cluster';
 import type { Logger } from '../log/logger';
 
-/**
- * The cluster side from config: Kubernetes (in a pod, or with a kubeconfig) or standalone (configured nodes,
- * events as logs, no VolumeAttachments).
- */
 export interface Cluster {
   mode: 'kubernetes' | 'standalone';
   nodes: NodeRegistry;

@@ -1,5 +1,5 @@
 import { QueueEvents } from 'bullmq';
-import { identityService } from '../api/identity';
+import { identityService } from '../grpc/identity';
 import { controllerService } from '../api/controller';
 import { portFailure } from '../api/error-map';
 import { VolumeOperations } from '../api/volume-operations';
@@ -21,16 +21,12 @@ import { JobProducer } from '../queue/producer';
 import { VOLUME_QUEUE } from '../queue/jobs';
 import type { RdsPort } from '../rds/port';
 import { driverState } from '../state/stores';
-import { startHttpServer, startMountServer, type HttpServer } from './http-server';
+import { startHttpServer, startMountServer, type HttpServer } from '../http/server';
 import { clusterFromConfig } from './cluster-factory';
-import { rdsFromConfig } from './rds-factory';
+import { rdsFromConfig } from '../rds/factory';
 import { sharedResult } from './shared-result';
 import { startWorker, type WorkerApp } from './worker-app';
 
-/**
- * The controller process: Identity + Controller over gRPC, the queue producer side, optionally an in-process
- * worker, and the HTTP port for metrics and health.
- */
 export interface ControllerAppOptions {
   endpoint: string;
   /** host:port for /metrics and /healthz; omitted = no HTTP port. The dashboard listens on cfg.dashboard.listen. */

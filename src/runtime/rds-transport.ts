@@ -1,12 +1,12 @@
-import { ConfigError } from '../config/load';
-import type { RdsConfig } from '../config/schema';
-import type { Logger } from '../log/logger';
-
 /**
  * The RouterOS API without TLS sends the login password and every command in clear, so it is never the silent
  * default: a process that talks to an RDS (controller, worker, all-in-one with --rds-address) refuses to start
  * unless TLS is configured or plain API was chosen explicitly (rds.insecurePlaintext), and then says so in its log.
  */
+import { ConfigError } from '../config/load';
+import type { RdsConfig } from '../config/schema';
+import type { Logger } from '../log/logger';
+
 export const PLAINTEXT_REFUSED =
   'refusing to talk to RDS over the plain RouterOS API: the password would cross the network in clear. ' +
   'Use api-ssl: --rds-tls --rds-ca-file <ca.pem> and the api-ssl port (RDS_CSI_RDS_TLS=true, RDS_CSI_RDS_CA_FILE, rds.port 8729), ' +

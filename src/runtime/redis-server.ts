@@ -1,3 +1,7 @@
+/**
+ * A private redis-server child on a free loopback port with its own data dir: the all-in-one mode, the tests and
+ * the benchmark all start theirs through this one module, never the machine's shared instance.
+ */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -5,10 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { removeDirSafely } from '../host/safe-remove';
 
-/**
- * A private redis-server child on a free loopback port with its own data dir: the all-in-one mode, the tests and
- * the benchmark all start theirs through this one module, never the machine's shared instance.
- */
 export interface RedisServer {
   url: string;
   port: number;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger';
-import { checkRedis, formatRedisProblem } from '../ops/redis-check';
+import { checkRedis, formatRedisProblem } from '../queue/redis-check';
 
 /**
  * At start-up, says loudly what is wrong with the Redis the driver was given (noeviction is required: an evicted

@@ -2,7 +2,11 @@ import * as grpc from '@grpc/grpc-js';
 import { loadCsi } from '../grpc/proto';
 import { parseEndpoint } from '../grpc/server';
 
-/** Resolves when every endpoint answers an Identity.Probe (whatever it says), or rejects after `timeoutMs`. */
+/**
+ * Resolves when every endpoint answers Identity.GetPluginInfo without an error (asked every 50 ms, each call with a
+ * 2 s deadline), or rejects after `timeoutMs`. GetPluginInfo, not Probe: a socket that answers is up, whether or not
+ * the plugin's dependencies are ready yet.
+ */
 export async function waitForSockets(endpoints: string[], timeoutMs: number): Promise<void> {
   const csi = loadCsi().csi.v1;
   const deadline = Date.now() + timeoutMs;

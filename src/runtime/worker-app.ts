@@ -9,8 +9,8 @@ import { JobProducer } from '../queue/producer';
 import { driverState } from '../state/stores';
 import { clusterFromConfig } from './cluster-factory';
 import { fencingContext } from './fencing-context';
-import { startHttpServer, type HttpServer } from './http-server';
-import { rdsFromConfig } from './rds-factory';
+import { startHttpServer, type HttpServer } from '../http/server';
+import { rdsFromConfig } from '../rds/factory';
 
 /** A worker: runs volume jobs against RDS. In its own process (`rds-csi worker`) or inside the controller. */
 export interface WorkerApp {

@@ -1,11 +1,12 @@
 /**
  * Trap texts for `/disk` and `/file` failures, configurable because no `/disk` failure was ever captured from an RDS
- * (ROUTEROS.md 1.11, 2.8). Each text's source (marks of ROUTEROS.md: D documented, C captured, I inferred, U guess):
+ * (docs/ARCHITECTURE.md RouterOS §1.11, 2.8). Each text's source (marks of docs/ARCHITECTURE.md#routeros-facts: D
+ * documented, C captured, I inferred, U guess):
  *
  * | key              | text                                              | source |
  * |------------------|---------------------------------------------------|--------|
- * | noSuchItem       | `no such item` (category 0)                       | C captures (ROUTEROS.md 1.11); category 0 = "missing item or command", D MikroTik API manual (!trap) |
- * | slotExists       | `failure: already have such name`                 | C RouterOS's duplicate text (`failure: already have such name`, node-routeros #26, /queue); the slot is the `/disk` item's name (ROUTEROS.md 2.2): I |
+ * | noSuchItem       | `no such item` (category 0)                       | C captures (docs/ARCHITECTURE.md RouterOS §1.11); category 0 = "missing item or command", D MikroTik API manual (!trap) |
+ * | slotExists       | `failure: already have such name`                 | C RouterOS's duplicate text (`failure: already have such name`, node-routeros #26, /queue); the slot is the `/disk` item's name (docs/ARCHITECTURE.md RouterOS §2.2): I |
  * | missingArgument  | `missing value(s) of argument(s)` (category 1)    | U; category 1 = "argument value failure", D API manual |
  * | badFilePath, unsupportedType (category 1) | `failure: …`             | U text; category 1 D API manual |
  * | notEnoughSpace, fileInUseByDisk, fileNotFound, shrinkRefused, cannotChangePool, isDirectory, fileExists, diskBusy, cannotRemoveDiskRoot | | U (rds-csi mock wording or invented; `failure:` prefix as in C captures) |

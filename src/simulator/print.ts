@@ -11,10 +11,10 @@ function project(row: Row, proplist: string[] | undefined): Row {
 
 /**
  * Filters and projects rows. `detail` is accepted and changes nothing (the API already returns every property).
- * A property left out by `.proplist` counts as absent for queries (ROUTEROS.md 1.6). This is the strict reading:
- * the "find the .id" pattern must list the queried property (`=.proplist=.id,slot ?slot=X`), which works on a
- * router under either reading, so clients that pass here do not depend on the looser one.
- * `count-only` answers `!done =ret=<n>` and never `!empty` (whether RouterOS sends `!empty` there is unknown).
+ * A property left out by `.proplist` counts as absent for queries (docs/ARCHITECTURE.md RouterOS §1.6). This is the
+ * strict reading: the "find the .id" pattern must list the queried property (`=.proplist=.id,slot ?slot=X`), which
+ * works on a router under either reading, so clients that pass here do not depend on the looser one. `count-only`
+ * answers `!done =ret=<n>` and never `!empty` (whether RouterOS sends `!empty` there is unknown).
  */
 export function runPrint(items: readonly Row[], cmd: Command): CommandResult {
   const raw = cmd.attrs.get('.proplist');

@@ -1,6 +1,7 @@
 /**
- * The API query stack (ROUTEROS.md 1.6). The stack starts as infinitely many `true`; every query word pushes a
- * boolean or rewrites the stack; an item matches when no `false` is left on it. There is no `~` (regex) in the API.
+ * The API query stack (docs/ARCHITECTURE.md RouterOS §1.6). The stack starts as infinitely many `true`; every query
+ * word pushes a boolean or rewrites the stack; an item matches when no `false` is left on it. There is no `~` (regex)
+ * in the API.
  */
 import { TrapError } from './errors';
 

@@ -33,7 +33,7 @@ interface InFlight {
 
 export const LOGIN_FAILED = 'invalid user name or password (6)';
 
-/** Before login only small sentences are accepted (ROUTEROS.md 1.1); more buffered bytes close the connection. */
+/** Before login only small sentences are accepted (docs/ARCHITECTURE.md RouterOS §1.1); more buffered bytes close the connection. */
 export const PRE_LOGIN_MAX_BYTES = 64 * 1024;
 
 export class Session {

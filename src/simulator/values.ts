@@ -1,4 +1,4 @@
-/** Input value parsing for `/disk` properties (ROUTEROS.md 1.7, 2.5). */
+/** Input value parsing for `/disk` properties (docs/ARCHITECTURE.md RouterOS §1.7, 2.5). */
 import { TrapError } from './errors';
 
 const SUFFIX: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };

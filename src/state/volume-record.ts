@@ -1,10 +1,10 @@
-import type { RecordStore } from './record-store';
-
 /**
  * What the driver remembers about a volume in Redis. RDS stays the truth for disks; the record holds what RDS
  * cannot: the CSI name and parameters (for ALREADY_EXISTS), the lifecycle state and the generation that makes
  * job ids unique per incarnation of a name.
  */
+import type { RecordStore } from './record-store';
+
 export type VolumeState = 'creating' | 'ready' | 'deleting';
 export type AccessType = 'block' | 'mount';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { BLOCK_RWX, CsiClient, MOUNT_RWO, codeOf } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { createLogger } from '../../src/log/logger';
-import { startNode } from '../../src/node/app';
+import { startNode } from '../../src/runtime/node-app';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -232,8 +232,8 @@ describe('controller against redis-server and the RouterOS simulator', () => {
   });
 
   it('answers GetCapacity for the placeholder capability of external-provisioner before v5 (access mode unset = any)', async () => {
-    // The exact request external-provisioner v3/v4 sends (reference/SIDECARS.md 1): mount, empty access_mode,
-    // the StorageClass parameters and an empty accessible_topology.
+    // The exact request external-provisioner v3/v4 sends (docs/ARCHITECTURE.md#sidecars item 1): mount, empty
+    // access_mode, the StorageClass parameters and an empty accessible_topology.
     const placeholder = { volumeCapabilities: [{ mount: {}, accessMode: {} }], parameters: { 'csi.storage.k8s.io/fstype': 'ext4' }, accessibleTopology: {} };
     const res = await h.client.ctl('GetCapacity', placeholder);
     expect(Number(res.availableCapacity)).toBeGreaterThan(0);

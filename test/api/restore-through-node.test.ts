@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../../src/log/logger';
-import { startNode, type NodeApp } from '../../src/node/app';
+import { startNode, type NodeApp } from '../../src/runtime/node-app';
 import { CsiClient } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { describeRoot } from '../node/support';

@@ -86,9 +86,9 @@ function expectations(volumes: VolumeEntry[]): { byId: Map<string, Expect>; unre
 
 /** Whether a slot could belong to an operation whose answer the client never got (its id is not known). */
 function unresolvedOwner(volumes: VolumeEntry[]): Set<string> {
-  // Volume ids of `pvc-<uuid>` names are the name itself (DESIGN.md §3); snapshot ids are derived, so an unanswered
-  // CreateSnapshot leaves a snapshot slot the audit cannot attribute: those are reported as leaked only if no
-  // unanswered snapshot exists.
+  // Volume ids of `pvc-<uuid>` names are the name itself (docs/ARCHITECTURE.md#identity); snapshot ids are derived,
+  // so an unanswered CreateSnapshot leaves a snapshot slot the audit cannot attribute: those are reported as leaked
+  // only if no unanswered snapshot exists.
   return new Set(volumes.filter((v) => v.state === 'unanswered').map((v) => v.name));
 }
 

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { CLI } from '../support/processes';
 import { waitFor } from '../support/wait';
-import { makeCerts, startRedisWith, startSentinel, startTlsRedis, type Certs, type Server } from '../ops/redis-servers';
+import { makeCerts, startRedisWith, startSentinel, startTlsRedis, type Certs, type Server } from '../support/redis-servers';
 
 /**
  * The operator commands as scripts use them: the compiled binary (dist/, `npx tsc -p tsconfig.json` first), human

@@ -3,7 +3,7 @@
 
 The client is Debian's python3-librouteros (a RouterOS API library written against real routers) plus a raw socket
 for what a library hides (length prefixes, reply order, tags, connection closes). Every case names its source: a
-MikroTik documentation page, or a capture quoted in reference/ROUTEROS.md (section given). The table of facts is
+MikroTik documentation page, or a capture quoted in docs/ARCHITECTURE.md#routeros-facts (section given). The table of facts is
 src/simulator/ROUTEROS-FACTS.md; a case name there points here.
 
 Run:  /usr/bin/python3 test/conformance/routeros_conformance.py --port PORT [--host 127.0.0.1 --user admin --password '']
@@ -38,7 +38,7 @@ SIMREADME = 'src/simulator/README.md (simulator fault, not a RouterOS fact)'
 
 
 def ref(section):
-    return 'reference/ROUTEROS.md ' + section
+    return 'docs/ARCHITECTURE.md RouterOS ' + section
 
 
 class Mismatch(Exception):

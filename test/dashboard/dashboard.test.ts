@@ -8,7 +8,7 @@ import { DRIVER_QUEUES } from '../../src/dashboard/queues';
 import { createLogger } from '../../src/log/logger';
 import { VOLUME_QUEUE } from '../../src/queue/jobs';
 import { startController, type ControllerApp } from '../../src/runtime/controller-app';
-import { parseListen } from '../../src/runtime/http-server';
+import { parseListen } from '../../src/http/server';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { CLI, TEST_ENV, spawnCli, type CliProcess } from '../support/processes';
 import { freePort } from '../support/redis';

@@ -1,9 +1,10 @@
 import { status } from '@grpc/grpc-js';
 
 /**
- * The answers a CSI RPC may give, from the spec's error tables (../shared/spec/spec.md, CSI v1: "Error Scheme" and
- * each RPC's "Errors" table). The general table applies to every RPC. Anything else — UNKNOWN, INTERNAL, a
- * DEADLINE_EXCEEDED (the driver answers ABORTED before a deadline), UNAVAILABLE (the simulator is up) — fails.
+ * The answers a CSI RPC may give, from the spec's error tables
+ * (github.com/container-storage-interface/spec/blob/v1.12.0/spec.md: "Error Scheme" and each RPC's "Errors" table).
+ * The general table applies to every RPC. Anything else — UNKNOWN, INTERNAL, a DEADLINE_EXCEEDED (the driver answers
+ * ABORTED before a deadline), UNAVAILABLE (the simulator is up) — fails.
  */
 
 const { INVALID_ARGUMENT, PERMISSION_DENIED, ABORTED, UNIMPLEMENTED, UNAUTHENTICATED, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, RESOURCE_EXHAUSTED, OUT_OF_RANGE } =

@@ -8,7 +8,7 @@ import type { Config } from '../../src/config/schema';
 import { parseMountInfo } from '../../src/host/mountinfo';
 import { createLogger } from '../../src/log/logger';
 import { Metrics } from '../../src/metrics/registry';
-import { startNode, type NodeApp } from '../../src/node/app';
+import { startNode, type NodeApp } from '../../src/runtime/node-app';
 import { startController, type ControllerApp } from '../../src/runtime/controller-app';
 import { startSimulator, type RunningSimulator } from '../../src/simulator';
 import { cleanupDir } from '../node/support';

@@ -8,10 +8,10 @@ import { codeOf } from '../support/csi-client';
 import { describeRoot, isMountPoint, MiB, MOUNT_CAP, type NodeEnv, startNodeEnv } from './support';
 
 /**
- * The lessons of DESIGN §10 on real mounts: stale staging mounts of the volume are recovered while mounts that are
- * not the named volume's (a tmpfs, another volume, a foreign device) are never unmounted (issue 11 item 1), stats
- * and expand answer NOT_FOUND where the named volume is not (item 2), unpublish through stacked bind mounts never
- * deletes data, unstage never disconnects a device that is still mounted, and a busy volume answers
+ * The lessons of docs/ARCHITECTURE.md#lessons on real mounts: stale staging mounts of the volume are recovered while
+ * mounts that are not the named volume's (a tmpfs, another volume, a foreign device) are never unmounted (issue 11
+ * item 1), stats and expand answer NOT_FOUND where the named volume is not (item 2), unpublish through stacked bind
+ * mounts never deletes data, unstage never disconnects a device that is still mounted, and a busy volume answers
  * ABORTED.
  */
 

@@ -8,7 +8,7 @@ import { parseMountInfo } from '../../src/host/mountinfo';
 import { createLogger } from '../../src/log/logger';
 import { Metrics } from '../../src/metrics/registry';
 import type { NodeOptionsInput } from '../../src/config/schema';
-import { type NodeApp, startNode } from '../../src/node/app';
+import { type NodeApp, startNode } from '../../src/runtime/node-app';
 import { CsiClient } from '../support/csi-client';
 import { removeDirSafely } from '../../src/host/safe-remove';
 import { describeIf, IS_ROOT, ROOT_REASON } from '../support/prereq';

@@ -18,7 +18,7 @@ const { FAILED_PRECONDITION, INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED, UN
 /**
  * Trap texts and categories with the source that says what they mean (the same sources as src/rds/trap-table.ts):
  * D = MikroTik API manual (!trap: categories 0..7, `input does not match any value of interface` with category 1,
- * `interrupted` with category 2), C = captures (reference/ROUTEROS.md 1.11, node-routeros login code),
+ * `interrupted` with category 2), C = captures (docs/ARCHITECTURE.md RouterOS §1.11, node-routeros login code),
  * U = never captured (rds-csi mock wording). An unknown text is FAILED_PRECONDITION, quoted, never retried.
  */
 const trapCases: Array<[string, unknown, Retry, status, RegExp | null]> = [

@@ -4,8 +4,8 @@
  * report must work with it (issue 11, item 12).
  */
 import { Redis } from 'ioredis';
-import { deleteOrphans, findOrphans, rawFileLister, type OrphanDeleteSources, type OrphanSources } from '../../src/ops/orphans';
-import { snapshotStore, volumeStore } from '../../src/ops/volumes';
+import { deleteOrphans, findOrphans, rawFileLister, type OrphanDeleteSources, type OrphanSources } from '../../src/reconcile/orphans';
+import { snapshotStore, volumeStore } from '../../src/state/listing';
 import { WireClient } from '../support/wire-client';
 import { startRedis, type TestRedis } from '../support/redis';
 import { startHarness, type Harness } from './support';

@@ -1,5 +1,5 @@
 /**
- * The node-routeros failure modes of reference/ROUTEROS.md §3, each proven against the simulator over TCP:
+ * The node-routeros failure modes of docs/ARCHITECTURE.md RouterOS §3, each proven against the simulator over TCP:
  * `!empty`, per-call deadlines, `!fatal` and dropped connections, the idle-timeout 'error', and the circuit breaker.
  */
 import { spawn } from 'child_process';

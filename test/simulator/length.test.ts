@@ -1,7 +1,7 @@
 import { decodeLength, encodeLength, prefixSize, ProtocolError } from '../../src/simulator/protocol/length';
 
 describe('word length prefix', () => {
-  // Worked examples of ROUTEROS.md 1.2.
+  // Worked examples of docs/ARCHITECTURE.md RouterOS §1.2.
   const cases: Array<[number, string]> = [
     [0, '00'],
     [1, '01'],

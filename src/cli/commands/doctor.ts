@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { nodeDoctor } from '../../node/doctor';
-import { addOpsOptions, opsContext, print, printJson, runOps, usageExit2, EXIT_FAILED, EXIT_OK, type OpsFlags } from '../../ops/cli';
-import { controllerDoctor } from '../../ops/doctor';
+import { addOpsOptions, opsContext, print, printJson, runOps, usageExit2, EXIT_FAILED, EXIT_OK, type OpsFlags } from '../operator';
+import { controllerDoctor } from '../controller-doctor';
 import { addConfigOptions } from '../../config/options';
 import { configFromFlags, type CommonFlags } from '../common';
 

@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
 import { Command, Option } from 'commander';
 import type { Redis } from 'ioredis';
-import { addOpsOptions, openQueue, openRedis, opsContext, OpsFailure, parseCount, print, printJson, runOps, usageExit2, EXIT_OK, type OpsContext, type OpsFlags } from '../../ops/cli';
-import { age, clip, iso, table } from '../../ops/format';
-import { CLEAN_STATES, cleanJobs, LIST_STATES, listJobs, retryJob, showJob, type CleanState, type JobDetail, type ListState } from '../../ops/jobs';
+import { addOpsOptions, openQueue, openRedis, opsContext, OpsFailure, parseCount, print, printJson, runOps, usageExit2, EXIT_OK, type OpsContext, type OpsFlags } from '../operator';
+import { age, clip, iso, table } from '../format';
+import { CLEAN_STATES, cleanJobs, LIST_STATES, listJobs, retryJob, showJob, type CleanState, type JobDetail, type ListState } from '../job-admin';
 import { VOLUME_QUEUE } from '../../queue/jobs';
 
 /**

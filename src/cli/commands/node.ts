@@ -13,8 +13,8 @@ export function nodeCommand(): Command {
       // Before anything starts: a missing --node-id (or RDS_CSI_NODE_NODE_ID) is a config error naming both.
       const node = parseNodeOptions(cfg.node);
       const log = loggerFor(cfg, 'rds-csi-node');
-      const { startNode } = await import('../../node/app');
-      const { startHttpServer } = await import('../../runtime/http-server');
+      const { startNode } = await import('../../runtime/node-app');
+      const { startHttpServer } = await import('../../http/server');
       const app = await startNode(cfg, { endpoint: flags.endpoint, node }, log);
       const http = flags.httpListen ? await startHttpServer(flags.httpListen, app.metrics, () => Promise.resolve(true)) : undefined;
       log.info({ endpoint: flags.endpoint, nodeId: node.nodeId, hostNqn: app.hostNqn, http: http?.port }, 'node ready');

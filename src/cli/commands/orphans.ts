@@ -1,14 +1,14 @@
 import { Command } from 'commander';
-import { addOpsOptions, openRedis, opsContext, OpsFailure, print, printJson, runOps, UsageError, usageExit2, EXIT_FAILED, EXIT_OK, type OpsContext, type OpsFlags } from '../../ops/cli';
-import { bytes, table } from '../../ops/format';
-import { deleteOrphans, findOrphans, OrphanDeleteRefused, rawFileLister, type OrphanReport } from '../../ops/orphans';
-import { snapshotStore, volumeStore } from '../../ops/volumes';
+import { addOpsOptions, openRedis, opsContext, OpsFailure, print, printJson, runOps, UsageError, usageExit2, EXIT_FAILED, EXIT_OK, type OpsContext, type OpsFlags } from '../operator';
+import { bytes, table } from '../format';
+import { deleteOrphans, findOrphans, OrphanDeleteRefused, rawFileLister, type OrphanReport } from '../../reconcile/orphans';
+import { snapshotStore, volumeStore } from '../../state/listing';
 import type { RdsPort } from '../../rds/port';
-import { rdsFromConfig } from '../../runtime/rds-factory';
+import { rdsFromConfig } from '../../rds/factory';
 import type { Redis } from 'ioredis';
 
 /**
- * `rds-csi orphans list|delete`: a thin stub over findOrphans (src/ops/orphans.ts). `delete` is the minimal
+ * `rds-csi orphans list|delete`: a thin stub over findOrphans (src/reconcile/orphans.ts). `delete` is the minimal
  * operator delete (needs --yes; no grace period); the scheduled reconcile.orphans job is separate.
  * Exit 0 ok (list: also when orphans exist), 1 Redis/RDS unreachable or a deletion failed/refused, 2 bad usage.
  */

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { addOpsOptions, openRedis, opsContext, print, printJson, runOps, usageExit2, EXIT_OK, type OpsFlags } from '../../ops/cli';
-import { bytes, table } from '../../ops/format';
-import { attachedText, listVolumes } from '../../ops/volumes';
+import { addOpsOptions, openRedis, opsContext, print, printJson, runOps, usageExit2, EXIT_OK, type OpsFlags } from '../operator';
+import { attachedText, bytes, table } from '../format';
+import { listVolumes } from '../../state/listing';
 
 /** `rds-csi volumes list`: the volume records in Redis with state, size and attachments. Exit 0, 1 Redis unreachable, 2 bad config. */
 export function volumesCommand(): Command {

@@ -45,7 +45,7 @@ export function parseDiskPatch(attrs: Map<string, string>, skip: readonly string
   return patch;
 }
 
-/** Defaults of a new file disk (every property of ROUTEROS.md 2.2 that is settable). */
+/** Defaults of a new file disk (every property of docs/ARCHITECTURE.md RouterOS §2.2 that is settable). */
 export function defaultDisk(id: string, slot: string, filePath: string, fileSize: number): DiskRecord {
   return {
     id,

@@ -1,4 +1,4 @@
-/** API rendering of `/disk` items (ROUTEROS.md 2.2, 2.4): booleans `true`/`false`, sizes in bare bytes. */
+/** API rendering of `/disk` items (docs/ARCHITECTURE.md RouterOS §2.2, 2.4): booleans `true`/`false`, sizes in bare bytes. */
 import type { Row } from '../query';
 import { boolOut } from '../values';
 import { iqnOf, nqnOf, POOL_ID } from './model';
@@ -24,7 +24,7 @@ export function poolRow(name: string, fs: string, cap: Capacity): Row {
     disabled: 'false',
     size: String(cap.size),
     free: String(cap.free),
-    // The API form of `use` is unknown (ROUTEROS.md 2.4); the CLI shows `8%`.
+    // The API form of `use` is unknown (docs/ARCHITECTURE.md RouterOS §2.4); the CLI shows `8%`.
     use: `${use}%`,
   };
 }

@@ -1,6 +1,6 @@
 /**
- * `/disk` menu: print, add, set, remove (ROUTEROS.md 2.2–2.4). Every operation runs under the model lock, except
- * the data copy of `add copy-from=`, which runs outside it (see diskAdd).
+ * `/disk` menu: print, add, set, remove (docs/ARCHITECTURE.md RouterOS §2.2–2.4). Every operation runs under the
+ * model lock, except the data copy of `add copy-from=`, which runs outside it (see diskAdd).
  */
 import { promises as fsp } from 'node:fs';
 import type { Command, CommandResult } from '../command';
@@ -134,7 +134,8 @@ async function prepareAdd(model: SimModel, cmd: Command): Promise<AddPlan> {
   let size: number;
   if (existing !== null) {
     // The file exists. Attach it without touching its content; with a larger file-size grow it, never shrink.
-    // What RouterOS does with an existing file plus a file-size is unknown (ROUTEROS.md 2.3); this is the safest reading.
+    // What RouterOS does with an existing file plus a file-size is unknown (docs/ARCHITECTURE.md RouterOS §2.3); this
+    // is the safest reading.
     size = Math.max(existing, requested ?? 0);
     await assertSpace(model, size - existing);
     if (size > existing) await growTo(host, size);
@@ -227,7 +228,7 @@ export function diskSet(model: SimModel, cmd: Command): Promise<CommandResult> {
   });
 }
 
-/** Removes disk items only; the backing files stay (ROUTEROS.md 2.3). The source of a copy in flight is busy. */
+/** Removes disk items only; the backing files stay (docs/ARCHITECTURE.md RouterOS §2.3). The source of a copy in flight is busy. */
 export function diskRemove(model: SimModel, cmd: Command): Promise<CommandResult> {
   return model.lock.run(async () => {
     const targets = model.resolveDisks(cmd.attrs.get('.id') ?? cmd.attrs.get('numbers'));

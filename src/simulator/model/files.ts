@@ -1,11 +1,11 @@
 /**
- * `/file` menu: print and remove for the pool's disk root and everything below it (ROUTEROS.md 2.3).
+ * `/file` menu: print and remove for the pool's disk root and everything below it (docs/ARCHITECTURE.md RouterOS §2.3).
  *
  * RouterOS facts kept here (sources beside each):
  * - The root of each disk is its own `/file` row, `type=disk`, with NO `size`: MikroTik's Files page
  *   (help.mikrotik.com/docs/spaces/ROS/pages/2555971/Files, RouterOS 7.16.1 capture:
  *   `name=flash type=disk last-modified=…`). On RDS the pool's mount point is such a disk root (inferred: same page,
- *   ROUTEROS.md 2.3), so the simulator lists `name=<pool> type=disk` first.
+ *   docs/ARCHITECTURE.md RouterOS §2.3), so the simulator lists `name=<pool> type=disk` first.
  * - Directories are `type=directory`, also without `size` (same capture: `name=flash/skins type=directory`).
  * - Files: `type=.<ext> file` (`.json file`) or `file`, with `size` (same capture).
  */

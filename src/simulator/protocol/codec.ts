@@ -34,7 +34,7 @@ export class SentenceDecoder {
   private available = 0;
   private words: string[] = [];
 
-  /** Feeds bytes and returns every sentence completed by them. Empty sentences are dropped (ROUTEROS.md 1.1). */
+  /** Feeds bytes and returns every sentence completed by them. Empty sentences are dropped (docs/ARCHITECTURE.md RouterOS §1.1). */
   push(chunk: Buffer): Sentence[] {
     if (chunk.length > 0) {
       this.chunks.push(chunk);

@@ -1,6 +1,6 @@
 /**
- * RouterOS API word length prefix (ROUTEROS.md 1.2): big-endian, 1 to 5 bytes, marker bits in the first byte.
- * The length always counts bytes of the word's content, never characters.
+ * RouterOS API word length prefix (docs/ARCHITECTURE.md RouterOS §1.2): big-endian, 1 to 5 bytes, marker bits in the
+ * first byte. The length always counts bytes of the word's content, never characters.
  */
 
 /** Thrown for a first byte in the reserved control range (0xF8..0xFF) or any other framing violation. */

@@ -1,7 +1,7 @@
 /**
  * Ordered reply writer. Normally each sentence goes out in one socket write. In the deliberate chaos mode
  * `fragmentBytes > 0` every sentence is cut into pieces of that many bytes written ~1 ms apart, so clients see
- * length prefixes and words split across TCP reads (ROUTEROS.md 3.6, section 4 item 1).
+ * length prefixes and words split across TCP reads (docs/ARCHITECTURE.md RouterOS §3.6, §4 item 1).
  */
 import type { Socket } from 'node:net';
 

@@ -1,11 +1,11 @@
-import { Failure } from '../../domain/failure';
-import { type BaseContext, type FencingContext } from '../context';
-
 /**
  * Storage-side fencing: the disk's nvme-tcp-server-allow-host-name follows the attachments (the host NQNs of the
  * attached nodes, comma-separated; empty would let everyone in, so a disk with no attachment gets a placeholder
  * that matches no host). RouterOS's exact semantics are not documented; this runs only when enabled.
  */
+import { Failure } from '../../domain/failure';
+import { type BaseContext, type FencingContext } from '../context';
+
 export const NO_HOST = 'rds-csi:no-host-attached';
 
 export async function syncAllowedHosts(ctx: BaseContext & { fencing: FencingContext }, slot: string, nodeIds: string[]): Promise<void> {

@@ -1,8 +1,3 @@
-import { Failure } from '../../domain/failure';
-import { backingFilePath } from '../../domain/ids';
-import { NO_RECORD_GEN, type DiskDeleteData } from '../../queue/jobs';
-import { type BaseContext, type DeleteDeps } from '../context';
-
 /**
  * Before disk.delete or snapshot.delete removes anything: the job must come from the driver's own DeleteVolume or
  * DeleteSnapshot, not from a payload someone put on the queue (the dashboard's "add", a script with queue access).
@@ -14,6 +9,11 @@ import { type BaseContext, type DeleteDeps } from '../context';
  * - either way, nothing may be attached to the volume (an attachment record with a node).
  * Anything else fails at once with FAILED_PRECONDITION and nothing is deleted.
  */
+import { Failure } from '../../domain/failure';
+import { backingFilePath } from '../../domain/ids';
+import { NO_RECORD_GEN, type DiskDeleteData } from '../../queue/jobs';
+import { type BaseContext, type DeleteDeps } from '../context';
+
 export type DeleteKind = 'volume' | 'snapshot';
 
 function refuse(kind: DeleteKind, data: DiskDeleteData, why: string): Failure {

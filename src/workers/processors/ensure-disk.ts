@@ -1,14 +1,14 @@
-import { Failure } from '../../domain/failure';
-import { isUnder } from '../../domain/ids';
-import type { RdsDisk } from '../../rds/port';
-import { type BaseContext } from '../context';
-
 /**
  * Makes sure a disk exists in `slot` with `filePath` and at least `sizeBytes` (or, for a copy without a size, the
  * source's size), creating it empty or as a `copy-from` of another disk. Shared by disk.create (new, restore,
  * clone) and snapshot.create. Idempotent: an earlier attempt's disk is recognised; a backing file without a disk
  * is only accepted as the in-flight add of this very job, never as someone else's leftover data.
  */
+import { Failure } from '../../domain/failure';
+import { isUnder } from '../../domain/ids';
+import type { RdsDisk } from '../../rds/port';
+import { type BaseContext } from '../context';
+
 export interface DiskSpec {
   slot: string;
   filePath: string;

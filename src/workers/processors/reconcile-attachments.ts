@@ -8,15 +8,15 @@ import type { AttachmentRecord } from '../../state/attachment-record';
  * each volume's lease is honoured) — but only once no VolumeAttachment of this driver ties that node to that volume.
  *
  * Why wait for the VolumeAttachment (issue 11 item 9): after a Node object is deleted, Kubernetes keeps its
- * VolumeAttachments `attached: true` until pod GC and the attach-detach controller detach (~60 s seen, SIDECARS.md
- * item 3). external-attacher (pkg/controller/csi_handler.go) then still detaches: `csiDetach` takes the node id from
- * the CSINode or, when that is gone with the Node, from the VA's node-id annotation (`getNodeID(..., va)`), and calls
- * ControllerUnpublishVolume with it; and its `ReconcileVA` compares each VA's `status.attached` with the nodes
- * ListVolumes reports as published, force-resyncing a VA whose volume is not published there ("has attached status
- * true but actual state false") with a new ControllerPublishVolume. Clearing early therefore fights the attacher
- * and would let an RWO volume attach elsewhere while the old node may still write. So the attachment stays until
- * ControllerUnpublishVolume arrives (fence.detach) or no VA of this driver for that node and volume remains,
- * attached or not (a VA being detached still holds it).
+ * VolumeAttachments `attached: true` until pod GC and the attach-detach controller detach (~60 s seen,
+ * docs/ARCHITECTURE.md#sidecars item 3). external-attacher (pkg/controller/csi_handler.go) then still detaches:
+ * `csiDetach` takes the node id from the CSINode or, when that is gone with the Node, from the VA's node-id
+ * annotation (`getNodeID(..., va)`), and calls ControllerUnpublishVolume with it; and its `ReconcileVA` compares each
+ * VA's `status.attached` with the nodes ListVolumes reports as published, force-resyncing a VA whose volume is not
+ * published there ("has attached status true but actual state false") with a new ControllerPublishVolume. Clearing
+ * early therefore fights the attacher and would let an RWO volume attach elsewhere while the old node may still
+ * write. So the attachment stays until ControllerUnpublishVolume arrives (fence.detach) or no VA of this driver for
+ * that node and volume remains, attached or not (a VA being detached still holds it).
  */
 export const reconcileAttachments: Processor<'reconcile.attachments'> = async (_data, ctx) => {
   const f = ctx.fencing;

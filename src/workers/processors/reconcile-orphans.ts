@@ -1,4 +1,4 @@
-import { deleteOrphans, findOrphans, OrphanDeleteRefused } from '../../ops/orphans';
+import { deleteOrphans, findOrphans, OrphanDeleteRefused } from '../../reconcile/orphans';
 import type { Processor } from '../context';
 
 /**

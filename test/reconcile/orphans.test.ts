@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { deleteOrphans, findOrphans, rawFileLister, refuseDeleteReason, type OrphanSources } from '../../src/ops/orphans';
-import { snapshotStore, volumeStore } from '../../src/ops/volumes';
+import { deleteOrphans, findOrphans, rawFileLister, refuseDeleteReason, type OrphanSources } from '../../src/reconcile/orphans';
+import { snapshotStore, volumeStore } from '../../src/state/listing';
 import type { RdsPort } from '../../src/rds/port';
 import { startHarness, type Harness } from '../support/controller-harness';
 

@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { redisConnection } from '../../src/queue/connection';
-import { checkRedis, formatRedisProblem, hashTag, inspectRedis, keySlot, prefixProblem } from '../../src/ops/redis-check';
+import { checkRedis, formatRedisProblem, hashTag, inspectRedis, keySlot, prefixProblem } from '../../src/queue/redis-check';
 import { startHarness } from '../support/controller-harness';
 import { startRedis, type TestRedis } from '../support/redis';
-import { startRedisWith, type Server } from './redis-servers';
+import { startRedisWith, type Server } from '../support/redis-servers';
 
 /** checkRedis / inspectRedis against real redis-servers configured right and wrong. */
 

@@ -1,8 +1,9 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { OpsFailure } from '../../src/ops/errors';
-import { cleanJobs, listJobs, retryJob, showJob } from '../../src/ops/jobs';
-import { attachedText, listVolumes } from '../../src/ops/volumes';
+import { OpsFailure } from '../../src/cli/exit-codes';
+import { cleanJobs, listJobs, retryJob, showJob } from '../../src/cli/job-admin';
+import { attachedText } from '../../src/cli/format';
+import { listVolumes } from '../../src/state/listing';
 import { VOLUME_QUEUE } from '../../src/queue/jobs';
 import { codeOf } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { RdsConfig } from '../config/schema';
 import type { Metrics } from '../metrics/registry';
-import { createRdsPort } from '../rds';
-import type { RdsPort } from '../rds/port';
+import { createRdsPort } from './index';
+import type { RdsPort } from './port';
 
 /** The RDS port from config, with its calls and connection state feeding the process's metrics. */
 export function rdsFromConfig(rds: RdsConfig, metrics?: Metrics): RdsPort {

@@ -1,4 +1,4 @@
-import { identityService } from '../api/identity';
+import { identityService } from '../grpc/identity';
 import { parseNodeOptions } from '../config/load';
 import type { Config, NodeOptions, NodeOptionsInput } from '../config/schema';
 import { loadCsi } from '../grpc/proto';
@@ -7,17 +7,17 @@ import { buildHandlers } from '../grpc/service';
 import { hostPort, type HostPort } from '../host/port';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/registry';
-import type { Connector } from './connector';
-import { nodeFailure, type NodeDeps } from './deps';
+import type { Connector } from '../node/connector';
+import { nodeFailure, type NodeDeps } from '../node/deps';
 import { hostNqnForNode } from '../domain/host-nqn';
 import { backendTopology } from '../domain/topology';
-import { LoopConnector } from './loop-connector';
-import { orphanCounter, timedRunner } from './metrics';
-import { mounter } from './mounter';
-import { NvmeTcpConnector } from './nvme-connector';
-import { cleanOrphans, type OrphanReport, scheduleOrphanCleanup } from './orphans';
-import { nodeService } from './service';
-import { VolumeLocks } from './volume-lock';
+import { LoopConnector } from '../node/loop-connector';
+import { orphanCounter, timedRunner } from '../node/metrics';
+import { mounter } from '../node/mounter';
+import { NvmeTcpConnector } from '../node/nvme-connector';
+import { cleanOrphans, type OrphanReport, scheduleOrphanCleanup } from '../node/orphans';
+import { nodeService } from '../node/service';
+import { VolumeLocks } from '../node/volume-lock';
 
 /**
  * The node process: Identity (the same plugin capabilities as the controller's) + Node over gRPC on the kubelet's unix socket, and the

@@ -1,13 +1,12 @@
-import { Job, type JobType, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { decodeJobFailure, isLegacyFailure } from '../queue/failure-codec';
-import { DriverKeys } from '../state/keys';
-import { OpsFailure } from './errors';
-
 /**
  * The operator's view of the volume queue (VOLUME_QUEUE under cfg.queuePrefix): list, show, retry a failed job,
  * clean finished ones. Read-only except retry (failed → waiting, with a fresh set of attempts) and clean.
  */
+import { Job, type JobType, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { decodeJobFailure, isLegacyFailure } from '../queue/failure-codec';
+import { DriverKeys } from '../state/keys';
+import { OpsFailure } from './exit-codes';
 
 export const LIST_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
 export type ListState = (typeof LIST_STATES)[number];

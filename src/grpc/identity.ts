@@ -1,12 +1,12 @@
-import type { IdentityHandlers } from '../generated/csi/v1/Identity';
-import type { PluginCapability } from '../generated/csi/v1/PluginCapability';
-import type { ServiceImpl } from '../grpc/service';
-import { VERSION } from '../version';
-
 /**
  * Identity service: plugin name and version, capabilities, and Probe, which is ready only when every dependency
  * of this process answers (for the controller: Redis and RDS).
  */
+import type { IdentityHandlers } from '../generated/csi/v1/Identity';
+import type { PluginCapability } from '../generated/csi/v1/PluginCapability';
+import type { ServiceImpl } from './service';
+import { VERSION } from '../version';
+
 export interface ReadinessCheck {
   name: string;
   check(): Promise<void>;

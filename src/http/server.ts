@@ -1,12 +1,12 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Metrics } from '../metrics/registry';
-
 /**
  * The process's HTTP port: /metrics (Prometheus text) and /healthz (200 when every readiness check passes).
  * Disabled when no address is configured. The job dashboard is never served here: it has a listen address of its
  * own (startMountServer, dashboard.listen), so the metrics port can be opened to Prometheus without opening it.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Metrics } from '../metrics/registry';
+
 export interface HttpServer {
   port: number;
   close(): Promise<void>;

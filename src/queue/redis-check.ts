@@ -1,5 +1,3 @@
-import type { Redis } from 'ioredis';
-
 /**
  * What the driver needs from Redis, checked on a live connection: reachable, the master (writable), a version
  * BullMQ supports, `maxmemory-policy noeviction` (any other policy may evict a job or record key under memory
@@ -12,6 +10,7 @@ import type { Redis } from 'ioredis';
  * controller and worker to log at start-up). Neither throws, and both finish within `timeoutMs` even when Redis
  * does not answer.
  */
+import type { Redis } from 'ioredis';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 

@@ -1,3 +1,9 @@
+/**
+ * `rds-csi doctor controller`: what the controller and workers need, each check with what to do when it fails.
+ * Redis (reachable, noeviction, persistence, version, role, prefix), the queue (counts, workers), RDS over the
+ * configured RouterOS API (TLS, credentials, reachability), the pool and its capacity. Changes nothing.
+ * ok = no check failed (warnings do not fail it).
+ */
 import type { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import type { Config } from '../config/schema';
@@ -5,16 +11,9 @@ import { isUnder } from '../domain/ids';
 import { describeRedisTarget, redisConnection, type RedisTarget } from '../queue/connection';
 import { VOLUME_QUEUE } from '../queue/jobs';
 import type { RdsPort } from '../rds/port';
-import { rdsFromConfig } from '../runtime/rds-factory';
+import { rdsFromConfig } from '../rds/factory';
 import { bytes } from './format';
-import { inspectRedis, type OpsCheck } from './redis-check';
-
-/**
- * `rds-csi doctor controller`: what the controller and workers need, each check with what to do when it fails.
- * Redis (reachable, noeviction, persistence, version, role, prefix), the queue (counts, workers), RDS over the
- * configured RouterOS API (TLS, credentials, reachability), the pool and its capacity. Changes nothing.
- * ok = no check failed (warnings do not fail it).
- */
+import { inspectRedis, type OpsCheck } from '../queue/redis-check';
 
 export interface ControllerDoctorInput {
   cfg: Config;

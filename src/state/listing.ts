@@ -1,9 +1,14 @@
+/**
+ * Read-only listings of the records in Redis: every record of a store (the orphan reconciler and the operator CLI
+ * page through them), the volume and snapshot stores by prefix, and the volume records joined with their
+ * attachment records (`rds-csi volumes`).
+ */
 import type { Redis } from 'ioredis';
-import type { AttachmentRecord } from '../state/attachment-record';
-import type { RecordStore, StoredRecord } from '../state/record-store';
-import { driverState } from '../state/stores';
-import type { SnapshotRecord } from '../state/snapshot-record';
-import type { VolumeRecord } from '../state/volume-record';
+import type { AttachmentRecord } from './attachment-record';
+import type { RecordStore, StoredRecord } from './record-store';
+import { driverState } from './stores';
+import type { SnapshotRecord } from './snapshot-record';
+import type { VolumeRecord } from './volume-record';
 
 /** The volume records in Redis (kind `vol`) joined with their attachment records. Read-only. */
 
@@ -40,15 +45,4 @@ export async function listVolumes(redis: Redis, prefix: string): Promise<VolumeV
     const attachment = byVolume.get(volume.id);
     return attachment ? { volume, attachment } : { volume };
   });
-}
-
-/** `node-a, node-b (ro)`, plus a migration in progress; `-` when unpublished. */
-export function attachedText(a: AttachmentRecord | undefined): string {
-  if (!a) return '-';
-  const nodes = Object.entries(a.nodes)
-    .sort(([x], [y]) => x.localeCompare(y))
-    .map(([node, n]) => (n.readonly ? `${node} (ro)` : node));
-  const text = nodes.length ? nodes.join(', ') : '-';
-  if (!a.migration) return text;
-  return `${text} [migrating ${a.migration.from} -> ${a.migration.to}${a.migration.timedOut ? ', timed out' : ''}]`;
 }

@@ -1,21 +1,20 @@
-import type { Command, CommanderError } from 'commander';
-import type { Redis } from 'ioredis';
-import { Queue } from 'bullmq';
-import { configFromFlags, type CommonFlags } from '../cli/common';
-import { addConfigOptions } from '../config/options';
-import { ConfigError } from '../config/load';
-import type { Config } from '../config/schema';
-import { describeRedisTarget, redisConnection, redisTargetFromConfig, type RedisTarget } from '../queue/connection';
-import { VOLUME_QUEUE } from '../queue/jobs';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsFailure, UsageError } from './errors';
-
-export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsFailure, UsageError };
-
 /**
  * Plumbing shared by the operator commands (`doctor controller`, `jobs`, `volumes`, `orphans`): the same config
  * flags as the servers plus the Redis connection flags, `--json`, and exit codes scripts can trust:
  *   0 = ok, 1 = a check failed / not found / a run-time failure (Redis or RDS unreachable), 2 = bad usage or config.
  */
+import type { Command, CommanderError } from 'commander';
+import type { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
+import { configFromFlags, type CommonFlags } from './common';
+import { addConfigOptions } from '../config/options';
+import { ConfigError } from '../config/load';
+import type { Config } from '../config/schema';
+import { describeRedisTarget, redisConnection, redisTargetFromConfig, type RedisTarget } from '../queue/connection';
+import { VOLUME_QUEUE } from '../queue/jobs';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsFailure, UsageError } from './exit-codes';
+
+export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsFailure, UsageError };
 
 export interface OpsFlags extends CommonFlags {
   json?: boolean;

@@ -1,4 +1,5 @@
-/** Human output of the operator CLI: aligned tables, sizes, ages. `--json` output never goes through here. */
+/** Human output of the operator CLI: aligned tables, sizes, ages, attachments. `--json` output never goes through here. */
+import type { AttachmentRecord } from '../state/attachment-record';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -40,4 +41,15 @@ export function iso(ms: number | undefined): string {
 export function clip(s: string, max: number): string {
   const one = s.replace(/\s+/g, ' ');
   return one.length <= max ? one : one.slice(0, max - 1) + '…';
+}
+
+/** `node-a, node-b (ro)`, plus a migration in progress; `-` when unpublished. */
+export function attachedText(a: AttachmentRecord | undefined): string {
+  if (!a) return '-';
+  const nodes = Object.entries(a.nodes)
+    .sort(([x], [y]) => x.localeCompare(y))
+    .map(([node, n]) => (n.readonly ? `${node} (ro)` : node));
+  const text = nodes.length ? nodes.join(', ') : '-';
+  if (!a.migration) return text;
+  return `${text} [migrating ${a.migration.from} -> ${a.migration.to}${a.migration.timedOut ? ', timed out' : ''}]`;
 }

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { ConfigError } from '../../src/config/load';
 import { describeRedisTarget, parseSentinels, redisConnection, redisOptions, redisTargetFromConfig } from '../../src/queue/connection';
 import { startRedis, type TestRedis } from '../support/redis';
-import { makeCerts, startSentinel, startTlsRedis, type Certs, type Server } from './redis-servers';
+import { makeCerts, startSentinel, startTlsRedis, type Certs, type Server } from '../support/redis-servers';
 
 /** The Redis connection factory: URL form unchanged, options form with a pinned CA (rediss://) and Sentinel. */
 

@@ -1,13 +1,6 @@
-import path from 'node:path';
-import type { RdsFile, RdsPort } from '../rds/port';
-import { isSnapshotId, isUnder, isVolumeId } from '../domain/ids';
-import type { RecordStore } from '../state/record-store';
-import type { SnapshotRecord } from '../state/snapshot-record';
-import type { VolumeRecord } from '../state/volume-record';
-import { allRecords } from './volumes';
-
 /**
- * Orphans on RDS (issue 7, item 4), as the operator CLI sees them:
+ * Orphans on RDS (issue 7, item 4), found and deleted here for both callers: the operator CLI (`rds-csi orphans
+ * list|delete`) and the scheduled reconcile.orphans job (src/workers/processors/reconcile-orphans.ts). An orphan is:
  * - disks whose slot has the driver's shape (a volume or snapshot id with cfg.volumePrefix) and whose backing file
  *   is under the base path, that no volume or snapshot record knows (by slot or file);
  * - backing files under the base path that no disk uses and no record names (`/disk remove` keeps the file, so a
@@ -26,6 +19,13 @@ import { allRecords } from './volumes';
  * metrics and events). The safety checks live inside it, so every caller gets them: the "Redis looks empty" guard
  * (refuseDeleteReason, issue 11 item 15), the per-item re-checks, and the exported-disk rule.
  */
+import path from 'node:path';
+import type { RdsFile, RdsPort } from '../rds/port';
+import { isSnapshotId, isUnder, isVolumeId } from '../domain/ids';
+import type { RecordStore } from '../state/record-store';
+import type { SnapshotRecord } from '../state/snapshot-record';
+import type { VolumeRecord } from '../state/volume-record';
+import { allRecords } from '../state/listing';
 
 export interface OrphanScope {
   /** cfg.rds.basePath */

@@ -1,0 +1,73 @@
+/**
+ * State reconciliation: rebuild the volume and snapshot records from the disks on RDS after Redis lost them (or on
+ * a fresh Redis). Only disks under the base path whose slots are ids of ours are adopted. RDS keeps no CSI name or
+ * parameters, so a rebuilt volume is marked `rebuilt` and the next CreateVolume for it adopts its own; `pvc-<uuid>`
+ * names map to themselves, so those come back whole. Records are only ever added (claim), never overwritten, and
+ * nothing happens while Redis holds any record. Run by the reconcile.state job at worker start-up.
+ */
+import { randomUUID } from 'node:crypto';
+import { isSnapshotId, isUnder, isVolumeId, nqnFor, volumeNameOf } from '../domain/ids';
+import type { RdsPort } from '../rds/port';
+import type { RecordStore } from '../state/record-store';
+import type { SnapshotRecord } from '../state/snapshot-record';
+import type { VolumeRecord } from '../state/volume-record';
+
+export interface StateSources {
+  rds: Pick<RdsPort, 'listDisks'>;
+  volumes: RecordStore<VolumeRecord>;
+  snapshots: RecordStore<SnapshotRecord>;
+}
+
+export interface StateScope {
+  /** cfg.rds.basePath: nothing outside it is adopted. */
+  basePath: string;
+  /** cfg.volumePrefix: the ids (and slots) the driver owns. */
+  volumePrefix: string;
+  /** The NQN prefix, for a disk that reports no NQN of its own. */
+  nqnPrefix: string;
+}
+
+/** How many records were rebuilt; undefined when Redis already held records (nothing was done). */
+export async function rebuildRecords(src: StateSources, scope: StateScope, now = new Date()): Promise<{ volumes: number; snapshots: number } | undefined> {
+  if ((await src.volumes.count()) > 0 || (await src.snapshots.count()) > 0) return undefined;
+  let volumes = 0;
+  let snapshots = 0;
+  const createdAt = now.toISOString();
+  for (const disk of await src.rds.listDisks()) {
+    if (!isUnder(scope.basePath, disk.filePath)) continue; // never adopt anything outside the base path
+    const gen = randomUUID().slice(0, 8);
+    if (isVolumeId(disk.slot, scope.volumePrefix)) {
+      const name = volumeNameOf(disk.slot, scope.volumePrefix);
+      const { created } = await src.volumes.claim({
+        id: disk.slot,
+        name,
+        capacityBytes: disk.fileSizeBytes,
+        accessType: 'mount',
+        paramsKey: '',
+        context: {},
+        state: disk.nvmeTcpExport ? 'ready' : 'creating',
+        gen,
+        slot: disk.slot,
+        filePath: disk.filePath,
+        nqn: disk.nvmeTcpNqn || nqnFor(scope.nqnPrefix, disk.slot),
+        createdAt,
+        rebuilt: true,
+      });
+      if (created) volumes++;
+    } else if (isSnapshotId(disk.slot, scope.volumePrefix) && !disk.nvmeTcpExport) {
+      const { created } = await src.snapshots.claim({
+        id: disk.slot,
+        name: '',
+        sourceVolumeId: '',
+        sizeBytes: disk.fileSizeBytes,
+        state: 'ready',
+        gen,
+        slot: disk.slot,
+        filePath: disk.filePath,
+        createdAt,
+      });
+      if (created) snapshots++;
+    }
+  }
+  return { volumes, snapshots };
+}
