@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { Job, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { statusOf } from '../../src/grpc/errors';
 import { JobRunner } from '../../src/queue/job-runner';
 import { VOLUME_QUEUE, type DiskExpandData } from '../../src/queue/jobs';
 import { JobProducer } from '../../src/queue/producer';
@@ -91,7 +92,7 @@ describe('JobRunner.run', () => {
     let open!: () => void;
     gate = new Promise<void>((r) => (open = r));
     const err = await runner.run('disk.expand', 'disk.expand-d-g1', expand('d', 3), 0).catch((e: unknown) => e);
-    expect((err as { code?: number }).code).toBe(status.ABORTED);
+    expect(statusOf(err)).toBe(status.ABORTED);
     expect(await Job.fromId(producer.queue, 'disk.expand-d-g1')).toBeDefined();
     open();
     await expect(runner.run('disk.expand', 'disk.expand-d-g1', expand('d', 3), 15000)).resolves.toEqual({ sizeBytes: 3 });
