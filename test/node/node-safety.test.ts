@@ -5,6 +5,7 @@ import { parseMountInfo } from '../../src/host/mountinfo';
 import { hostPort } from '../../src/host/port';
 import { runTool, type ToolRunner } from '../../src/host/run';
 import { codeOf } from '../support/csi-client';
+import { waitFor } from '../support/wait';
 import { describeRoot, isMountPoint, MiB, MOUNT_CAP, type NodeEnv, startNodeEnv } from './support';
 
 /**
@@ -301,9 +302,11 @@ describeRoot('node plugin safety on real mounts', () => {
     env.createVolume(id);
     const staging = path.join(env.dir, 'staging-busy');
     slowMkfsMs = 1500;
+    calls.length = 0;
     try {
       const first = env.client.nodeCall('NodeStageVolume', stageReq(id, staging));
-      await new Promise((r) => setTimeout(r, 200));
+      // The first call is inside its (slowed) mkfs, holding the volume, when the second arrives.
+      await waitFor(() => calls.some((c) => c.startsWith('mkfs')), 10_000, 'the first stage to reach mkfs');
       const second = await codeOf(env.client.nodeCall('NodeStageVolume', stageReq(id, staging)));
       expect(second.code).toBe(10);
       await first;

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { closeRedis } from '../../src/queue/close-redis';
 import { redisConnection } from '../../src/queue/connection';
 import { checkRedis, formatRedisProblem, hashTag, inspectRedis, keySlot, prefixProblem } from '../../src/queue/redis-check';
 import { startHarness } from '../support/controller-harness';
@@ -122,9 +123,7 @@ describe('checkRedis on real servers', () => {
       expect(Date.now() - started).toBeLessThan(2000);
       expect(problems).toEqual([expect.objectContaining({ check: 'redis reachable', severity: 'error', message: expect.stringMatching(/ECONNREFUSED|no answer/) })]);
     } finally {
-      conn.disconnect();
-      // ioredis arms a 2 s stream-destroy timer when disconnecting while it reconnects; let it run out here.
-      await new Promise((r) => setTimeout(r, 2100));
+      closeRedis(conn);
     }
   });
 });

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'child_process';
 import { isEmptyReplyPatchApplied, RdsError } from '../../src/rds';
+import { waitFor } from '../support/wait';
 import { startHarness, type Harness } from './support';
 
 const since = (t0: number): number => Date.now() - t0;
@@ -104,7 +105,7 @@ describe('RDS port resilience against the simulator', () => {
   it("an idle timeout ('error' event after login) does not crash the process; the next call reconnects", async () => {
     const rds = h.make({ idleTimeoutSec: 1, onState: (up) => states.push(up) });
     await rds.ping();
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(() => states.length >= 2, 10_000, 'the idle timeout to close the connection');
     expect(states).toEqual([true, false]);
     await rds.ping();
     expect(states).toEqual([true, false, true]);

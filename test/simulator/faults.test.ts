@@ -1,6 +1,7 @@
 /** Fault injection: latency (concurrent), traps, !fatal, drops, down/up, the wire admin commands and stats. */
 import * as net from 'node:net';
 import { attrsOf, tagOf, WireClient } from '../support/wire-client';
+import { waitFor } from '../support/wait';
 import { startHarness, type SimHarness } from './helpers';
 
 function refused(port: number): Promise<boolean> {
@@ -59,7 +60,8 @@ describe('fault injection', () => {
     h.sim.faults.dropNext(1);
     const c = await h.client(false);
     c.send(['/login', '=name=admin', '=password=', '.tag=l']);
-    await c.closed;
+    await c.closedWithin();
+    expect(c.unread()).toEqual([]); // dropped without an answer
     const c2 = await h.client();
     expect((await c2.call(['#'], 'ok'))[0][0]).toBe('!done');
   });
@@ -68,21 +70,25 @@ describe('fault injection', () => {
     const c = await h.client();
     h.sim.faults.set({ dropNext: 1, dropMode: 'after' });
     c.send(['/disk/add', '=type=file', '=slot=ghost', '=file-path=/pool/ghost.img', '=file-size=1M', '.tag=g']);
-    await c.closed;
+    await c.closedWithin();
+    expect(c.unread()).toEqual([]); // ran, but never answered
     expect(h.sim.disks().map((d) => d.slot)).toContain('ghost');
   });
 
-  it('drops with probability 1', async () => {
+  it('drops with probability 1: the connection closes before the command runs or is answered', async () => {
     const c = await h.client();
+    expect(await c.call(['#'], 'before')).toEqual([['!done', '.tag=before']]); // open and answering until now
     h.sim.faults.set({ dropProbability: 1 });
-    c.send(['#', '.tag=x']);
-    await c.closed;
+    c.send(['/disk/add', '=type=file', '=slot=dropped', '=file-path=/pool/dropped.img', '=file-size=1M', '.tag=x']);
+    await c.closedWithin();
+    expect(c.unread()).toEqual([]);
+    expect(h.sim.disks().map((d) => d.slot)).not.toContain('dropped');
   });
 
   it('goes down (refusing connections, closing open ones) and comes back up on the same port', async () => {
     const c = await h.client();
     await h.sim.faults.setDown(true);
-    await c.closed;
+    await c.closedWithin();
     expect(await refused(h.sim.port)).toBe(true);
     await h.sim.faults.setDown(false);
     expect(await refused(h.sim.port)).toBe(false);
@@ -116,16 +122,18 @@ describe('fault injection', () => {
     await admin.call(['/simulator/fault/set', '=drop-next=1']);
     const c2 = await h.client(false);
     c2.send(['/login', '=name=admin', '=password=']);
-    await c2.closed;
+    await c2.closedWithin();
+    expect(c2.unread()).toEqual([]);
   });
 
   it('goes down for a while via down-for-ms', async () => {
     const admin = await h.client();
+    const t0 = Date.now();
     await admin.call(['/simulator/fault/set', '=down-for-ms=200'], 'd');
-    await admin.closed;
+    await admin.closedWithin();
     expect(await refused(h.sim.port)).toBe(true);
-    await new Promise((r) => setTimeout(r, 400));
-    expect(await refused(h.sim.port)).toBe(false);
+    await waitFor(async () => !(await refused(h.sim.port)), 5000, 'the simulator to accept connections again');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(195);
   });
 
   it('counts commands per path, in process and over /simulator/stats/print', async () => {

@@ -1,6 +1,7 @@
 /** The API wire protocol over real TCP: login, tags, traps, !empty, /cancel, /quit, framing. */
 import { encodeSentence } from '../../src/simulator/protocol/codec';
 import { attrsOf, tagOf } from '../support/wire-client';
+import { waitFor } from '../support/wait';
 import { startHarness, type SimHarness } from './helpers';
 
 describe('simulator wire protocol', () => {
@@ -88,8 +89,10 @@ describe('simulator wire protocol', () => {
   it('cancels a waiting command with interrupted (category 2) and answers /cancel with !done', async () => {
     const c = await h.client();
     h.sim.faults.set({ latencyMs: 400 });
+    const printsBefore = h.sim.stats()['/disk/print'] ?? 0;
     c.send(['/disk/print', '.tag=slow']);
-    await new Promise((r) => setTimeout(r, 50)); // let the simulator receive it under the 400 ms latency
+    // The simulator has received it (and waits out the 400 ms latency) before the latency is lifted.
+    await waitFor(() => (h.sim.stats()['/disk/print'] ?? 0) > printsBefore, 5000, 'the simulator to receive the slow print');
     h.sim.faults.set({ latencyMs: 0 });
     expect(await c.call(['/cancel', '=tag=slow'], 'cx')).toEqual([['!done', '.tag=cx']]);
     expect(await c.collect('slow')).toEqual([
@@ -133,10 +136,12 @@ describe('simulator wire protocol', () => {
     await c.call(['/disk/remove', `=.id=${id}`]);
   });
 
-  it('closes the connection on a reserved control byte', async () => {
+  it('closes the connection on a reserved control byte, answering nothing', async () => {
     const c = await h.client();
+    expect(await c.call(['#'], 'ok')).toEqual([['!done', '.tag=ok']]); // open and answering until now
     c.sendRaw(Buffer.from([0xf8, 0, 0, 0, 0]));
-    await c.closed;
+    await c.closedWithin();
+    expect(c.unread()).toEqual([]);
   });
 
   it('fragments replies into tiny writes in chaos mode and the stream still decodes', async () => {
@@ -151,6 +156,7 @@ describe('simulator wire protocol', () => {
   it('closes a connection that sends an oversized sentence before login', async () => {
     const c = await h.client(false);
     c.sendRaw(encodeSentence(['/login', '=name=' + 'a'.repeat(100 * 1024)]).subarray(0, 80 * 1024));
-    await c.closed;
+    await c.closedWithin();
+    expect(c.unread()).toEqual([]); // no answer to a sentence it never finished reading
   });
 });

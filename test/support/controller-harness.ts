@@ -50,7 +50,7 @@ export async function startHarness(opts: { withWorker?: boolean; overrides?: Ove
   const controller =
     opts.controller === false ? undefined : await startController(cfg, { endpoint, withWorker: opts.withWorker ?? true, httpListen: opts.httpListen }, createLogger(cfg.logLevel));
   const client = new CsiClient(endpoint);
-  return {
+  const h: Harness = {
     redis,
     sim,
     cfg,
@@ -60,10 +60,12 @@ export async function startHarness(opts: { withWorker?: boolean; overrides?: Ove
     client,
     stop: async () => {
       client.close();
-      await controller?.close();
+      // The controller now in h: a test may have restarted it (h.controller = await startController(...)).
+      await h.controller?.close();
       await sim.close();
       await redis.stop();
       removeDirSafely(dir);
     },
   };
+  return h;
 }

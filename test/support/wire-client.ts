@@ -56,6 +56,24 @@ export class WireClient {
     return this.ended;
   }
 
+  /** Sentences received and not yet taken. */
+  unread(): Sentence[] {
+    return [...this.buffer];
+  }
+
+  /** Waits for the peer to close the connection; fails (instead of hanging to the test timeout) if it stays open. */
+  async closedWithin(timeoutMs = 3000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const open = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`connection still open after ${timeoutMs} ms; received: ${JSON.stringify(this.buffer)}`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.closed, open]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   send(words: string[]): void {
     this.socket.write(encodeSentence(words));
   }
