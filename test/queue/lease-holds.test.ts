@@ -77,6 +77,41 @@ describe('VolumeLease', () => {
     expect(await conn.exists(key(z))).toBe(0);
   });
 
+  /** The EVALSHA keys and SCRIPT LOADs Redis receives while `fn` runs (MONITOR on a connection of its own). */
+  const watch = async (fn: () => Promise<unknown>): Promise<{ keys: string[]; loads: number }> => {
+    const seen = { keys: [] as string[], loads: 0 };
+    const monitor = await conn.duplicate().monitor();
+    monitor.on('monitor', (_t: string, args: string[]) => {
+      const cmd = args[0]?.toLowerCase();
+      if (cmd === 'evalsha' && args[3]?.startsWith(`${prefix}:`)) seen.keys.push(args[3]);
+      if (cmd === 'script' && args[1]?.toLowerCase() === 'load') seen.loads++;
+    });
+    await fn();
+    await conn.ping(); // MONITOR lines are sent in order: once PING is seen by the client, the rest arrived
+    await new Promise((r) => setTimeout(r, 50));
+    monitor.disconnect();
+    return seen;
+  };
+
+  it('acquireAll walks the keys in sorted order whatever order it is given (two jobs never deadlock)', async () => {
+    const lease = new VolumeLease(conn, prefix, 5000);
+    const keys = [`${vol}-c`, `${vol}-a`, `${vol}-b`];
+    const seen = await watch(() => lease.acquireAll(keys, 'job-s'));
+    expect(seen.keys).toEqual([...keys].sort().map(key));
+  });
+
+  it('loads each script once per VolumeLease, then sends only its hash', async () => {
+    const lease = new VolumeLease(conn, prefix, 5000);
+    const seen = await watch(async () => {
+      for (let i = 0; i < 3; i++) {
+        await lease.acquire(vol, 'job-l');
+        await lease.release(vol, 'job-l');
+      }
+    });
+    expect(seen.loads).toBe(2); // ACQUIRE and RELEASE
+    expect(seen.keys).toHaveLength(6);
+  });
+
   it('hold renews the leases while fn runs and releases them when it ends, also when it throws', async () => {
     const ttlMs = 300;
     const lease = new VolumeLease(conn, prefix, ttlMs);
