@@ -105,6 +105,12 @@ describe('JobRunner outcomes', () => {
     expect(err.code).toBe(status.UNAVAILABLE);
     expect(err.message).toContain(`disk.create failed after all retries: RDS unreachable ${id}`);
     expect(runs.get(id)).toBe(2);
+    // The CO's retry of the failed job starts its counters afresh (attempts made and started), not at 2 of 2.
+    await failure(run(id, { transient: true }));
+    expect(runs.get(id)).toBe(4);
+    const job = await Job.fromId(queue, id);
+    expect(job?.attemptsMade).toBe(2);
+    expect(job?.attemptsStarted).toBe(2);
   });
 
   it('a job still running after waitMs answers ABORTED (OperationPending); waitMs 0 enqueues without waiting', async () => {
