@@ -123,6 +123,7 @@ describe('JobRunner outcomes', () => {
     const id0 = nextId();
     const err0 = await failure(run(id0, { ok: 1 }, 0));
     expect(err0).toBeInstanceOf(OperationPending);
+    expect(err0.message).toBe(`disk.create ${id0} is still in progress; retry the same request`);
     expect(await Job.fromId(queue, id0)).toBeDefined();
   });
 
