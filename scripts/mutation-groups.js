@@ -7,7 +7,7 @@ module.exports = {
   lease: { mutate: ['src/queue/lease.ts'], tests: ['test/queue/lease-holds.test.ts'] },
   'job-runner': { mutate: ['src/queue/job-runner.ts'], tests: ['test/queue/job-runner.test.ts', 'test/queue/job-runner-outcomes.test.ts'] },
   breaker: { mutate: ['src/rds/circuit-breaker.ts'], tests: ['test/rds/circuit-breaker.test.ts', 'test/rds/circuit-breaker-edges.test.ts'] },
-  auth: { mutate: ['src/dashboard/auth.ts'], tests: ['test/dashboard/auth.test.ts'] },
+  auth: { mutate: ['src/dashboard/auth.ts'], tests: ['test/dashboard/auth.test.ts', 'test/dashboard/auth-principal.test.ts'] },
   'ops-orphans': {
     mutate: ['src/ops/orphans.ts'],
     tests: ['test/ops/orphans.test.ts', 'test/rds/files-disk-root.test.ts'],
