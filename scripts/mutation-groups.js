@@ -1,0 +1,38 @@
+/**
+ * Module groups of the mutation tier (stryker.config.mjs, jest.stryker.config.js, scripts/mutation.js): what is
+ * mutated, and the in-process test files that can kill its mutants. Tests that spawn the compiled CLI (dist/) run
+ * code Stryker never instruments, so they cannot kill a mutant and only cost time; they are left out.
+ */
+module.exports = {
+  lease: { mutate: ['src/queue/lease.ts'], tests: ['test/queue/lease-holds.test.ts'] },
+  'job-runner': { mutate: ['src/queue/job-runner.ts'], tests: ['test/queue/job-runner.test.ts', 'test/queue/job-runner-outcomes.test.ts'] },
+  breaker: { mutate: ['src/rds/circuit-breaker.ts'], tests: ['test/rds/circuit-breaker.test.ts', 'test/rds/circuit-breaker-edges.test.ts'] },
+  auth: { mutate: ['src/dashboard/auth.ts'], tests: ['test/dashboard/auth.test.ts', 'test/dashboard/auth-principal.test.ts'] },
+  'ops-orphans': {
+    mutate: ['src/ops/orphans.ts'],
+    tests: ['test/ops/orphans.test.ts', 'test/rds/files-disk-root.test.ts'],
+  },
+  reconcilers: {
+    mutate: ['src/workers/processors/reconcile-*.ts'],
+    tests: ['test/workers/reconcile-orphans.test.ts', 'test/workers/reconcile-state.test.ts'],
+  },
+  processors: {
+    mutate: ['src/workers/processors/*.ts', '!src/workers/processors/reconcile-*.ts'],
+    tests: ['test/workers/forged-delete.test.ts', 'test/workers/rds-outage.test.ts', 'test/api/controller.test.ts', 'test/api/fencing.test.ts', 'test/api/snapshots.test.ts'],
+  },
+  node: {
+    mutate: ['src/node/stage.ts', 'src/node/unstage.ts', 'src/node/publish.ts', 'src/node/probe.ts', 'src/node/mounter.ts', 'src/node/ownership.ts'],
+    tests: [
+      'test/node/units.test.ts',
+      'test/node/ownership.test.ts',
+      'test/node/format-safety.test.ts',
+      'test/node/node-fs.test.ts',
+      'test/node/node-block.test.ts',
+      'test/node/node-errors.test.ts',
+      'test/node/node-safety.test.ts',
+      'test/node/node-confine.test.ts',
+      'test/node/volume-content-refusals.test.ts',
+    ],
+  },
+};
+

@@ -1,0 +1,152 @@
+import { status } from '@grpc/grpc-js';
+import { Job, Queue, QueueEvents, Worker, UnrecoverableError } from 'bullmq';
+import { Redis } from 'ioredis';
+import { GrpcError } from '../../src/grpc/errors';
+import { cappedBackoffStrategy } from '../../src/queue/backoff';
+import { JobRunner, OperationPending } from '../../src/queue/job-runner';
+import { encodeFailure, VOLUME_QUEUE } from '../../src/queue/jobs';
+import { startRedis, type TestRedis } from '../support/redis';
+
+/**
+ * JobRunner's answers, against a real Redis and a real BullMQ Worker: each job's data says what its processor does
+ * (succeed with a value, fail permanently with a CSI code, fail transiently, or never finish), and each case checks
+ * the gRPC answer, how many times the processor ran, and the job left in Redis.
+ */
+type Behaviour = { ok: number } | { code: string } | { transient: true } | { hang: true };
+
+describe('JobRunner outcomes', () => {
+  const prefix = 'jr-outcomes';
+  let redis: TestRedis;
+  let conn: Redis;
+  let workerConn: Redis;
+  let queue: Queue;
+  let events: QueueEvents;
+  let worker: Worker;
+  let runner: JobRunner;
+  const runs = new Map<string, number>();
+  const hanging: Array<() => void> = [];
+  let n = 0;
+  const nextId = (): string => `disk.create-jr${++n}-g1`;
+  const run = (id: string, behaviour: Behaviour, waitMs = 15000, opts = {}): Promise<unknown> =>
+    runner.run('disk.create', id, behaviour as never, waitMs, opts);
+  const failure = (p: Promise<unknown>): Promise<GrpcError> => p.then((v) => { throw new Error(`resolved with ${JSON.stringify(v)}`); }, (e: GrpcError) => e);
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    workerConn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    queue = new Queue(VOLUME_QUEUE, { connection: conn, prefix });
+    events = new QueueEvents(VOLUME_QUEUE, { connection: { url: redis.url }, prefix });
+    await events.waitUntilReady();
+    worker = new Worker(
+      VOLUME_QUEUE,
+      async (job: Job<Behaviour>) => {
+        runs.set(job.id!, (runs.get(job.id!) ?? 0) + 1);
+        const b = job.data;
+        if ('ok' in b) return { sizeBytes: b.ok + (runs.get(job.id!) ?? 0) };
+        if ('code' in b) throw new UnrecoverableError(encodeFailure(b.code, `refused ${job.id}`));
+        if ('transient' in b) throw new Error(`RDS unreachable ${job.id}`);
+        await new Promise<void>((r) => hanging.push(r));
+        return { sizeBytes: 0 };
+      },
+      { connection: workerConn, prefix, concurrency: 4, settings: { backoffStrategy: cappedBackoffStrategy(20, 10) } },
+    );
+    await worker.waitUntilReady();
+    runner = new JobRunner(queue, events, { attempts: 2, backoffMs: 10 });
+  });
+  afterAll(async () => {
+    runner.close();
+    for (const r of hanging) r();
+    await worker.close();
+    await events.close();
+    await queue.close();
+    conn.disconnect();
+    workerConn.disconnect();
+    await redis.stop();
+  });
+
+  it('answers the result of a job that completes, and keeps it for later identical requests (not run again)', async () => {
+    const id = nextId();
+    await expect(run(id, { ok: 10 })).resolves.toEqual({ sizeBytes: 11 });
+    await expect(run(id, { ok: 10 })).resolves.toEqual({ sizeBytes: 11 });
+    expect(runs.get(id)).toBe(1);
+    const job = await Job.fromId(queue, id);
+    expect(job?.opts.attempts).toBe(2);
+    expect(job?.opts.removeOnComplete).toEqual({ age: 24 * 3600, count: 50000 });
+    expect(job?.opts.removeOnFail).toEqual({ age: 7 * 24 * 3600 });
+  });
+
+  it('fresh: a completed job is removed and run again', async () => {
+    const id = nextId();
+    await run(id, { ok: 10 });
+    await expect(run(id, { ok: 10 }, 15000, { fresh: true })).resolves.toEqual({ sizeBytes: 12 });
+    expect(runs.get(id)).toBe(2);
+  });
+
+  it('newId: adds without looking, and a job already under that id is still deduped by Redis', async () => {
+    const id = nextId();
+    await run(id, { ok: 10 });
+    await expect(run(id, { ok: 10 }, 15000, { newId: true })).resolves.toBeDefined();
+    expect(runs.get(id)).toBe(1);
+  });
+
+  it('a permanent failure answers the CSI code the processor recorded, with its message', async () => {
+    const id = nextId();
+    const err = await failure(run(id, { code: 'FAILED_PRECONDITION' }));
+    expect(err).toBeInstanceOf(GrpcError);
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    expect(err.message).toContain(`refused ${id}`);
+    expect(runs.get(id)).toBe(1);
+  });
+
+  it('transient failures until attempts run out answer UNAVAILABLE, naming the operation', async () => {
+    const id = nextId();
+    const err = await failure(run(id, { transient: true }));
+    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(err.message).toContain(`disk.create failed after all retries: RDS unreachable ${id}`);
+    expect(runs.get(id)).toBe(2);
+    // The CO's retry of the failed job starts its counters afresh (attempts made and started), not at 2 of 2.
+    await failure(run(id, { transient: true }));
+    expect(runs.get(id)).toBe(4);
+    const job = await Job.fromId(queue, id);
+    expect(job?.attemptsMade).toBe(2);
+    expect(job?.attemptsStarted).toBe(2);
+  });
+
+  it('a job still running after waitMs answers ABORTED (OperationPending); waitMs 0 enqueues without waiting', async () => {
+    const id = nextId();
+    const err = await failure(run(id, { hang: true }, 300));
+    expect(err).toBeInstanceOf(OperationPending);
+    expect(err.code).toBe(status.ABORTED);
+    expect(err.message).toContain(`disk.create ${id}`);
+
+    const id0 = nextId();
+    const err0 = await failure(run(id0, { ok: 1 }, 0));
+    expect(err0).toBeInstanceOf(OperationPending);
+    expect(err0.message).toBe(`disk.create ${id0} is still in progress; retry the same request`);
+    expect(await Job.fromId(queue, id0)).toBeDefined();
+  });
+
+  it('forget removes a finished job, so the next request runs it again', async () => {
+    const id = nextId();
+    await run(id, { ok: 10 });
+    await runner.forget(id);
+    expect(await Job.fromId(queue, id)).toBeUndefined();
+    await runner.forget(id); // nothing there: no error
+    await expect(run(id, { ok: 10 })).resolves.toEqual({ sizeBytes: 12 });
+    expect(runs.get(id)).toBe(2);
+  });
+
+  it('close fails the waits in progress at once with UNAVAILABLE', async () => {
+    const own = new JobRunner(queue, events, { attempts: 1, backoffMs: 10 });
+    const id = nextId();
+    const pending = failure(own.run('disk.create', id, { hang: true } as never, 15000));
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    own.close();
+    const err = await pending;
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(err.message).toContain('shutting down');
+  });
+});
