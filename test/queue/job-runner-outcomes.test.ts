@@ -1,18 +1,21 @@
 import { status } from '@grpc/grpc-js';
 import { Job, Queue, QueueEvents, Worker, UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
-import { GrpcError } from '../../src/grpc/errors';
+import { Failure, type FailureKind } from '../../src/domain/failure';
+import { statusOf } from '../../src/grpc/errors';
 import { cappedBackoffStrategy } from '../../src/queue/backoff';
+import { encodeJobFailure } from '../../src/queue/failure-codec';
 import { JobRunner, OperationPending } from '../../src/queue/job-runner';
-import { encodeFailure, VOLUME_QUEUE } from '../../src/queue/jobs';
+import { VOLUME_QUEUE } from '../../src/queue/jobs';
+import { JobProducer } from '../../src/queue/producer';
 import { startRedis, type TestRedis } from '../support/redis';
 
 /**
  * JobRunner's answers, against a real Redis and a real BullMQ Worker: each job's data says what its processor does
- * (succeed with a value, fail permanently with a CSI code, fail transiently, or never finish), and each case checks
+ * (succeed with a value, fail permanently with a failure kind, fail transiently, or never finish), and each case checks
  * the gRPC answer, how many times the processor ran, and the job left in Redis.
  */
-type Behaviour = { ok: number } | { code: string } | { transient: true } | { hang: true };
+type Behaviour = { ok: number } | { kind: FailureKind } | { transient: true } | { hang: true };
 
 describe('JobRunner outcomes', () => {
   const prefix = 'jr-outcomes';
@@ -29,13 +32,14 @@ describe('JobRunner outcomes', () => {
   const nextId = (): string => `disk.create-jr${++n}-g1`;
   const run = (id: string, behaviour: Behaviour, waitMs = 15000, opts = {}): Promise<unknown> =>
     runner.run('disk.create', id, behaviour as never, waitMs, opts);
-  const failure = (p: Promise<unknown>): Promise<GrpcError> => p.then((v) => { throw new Error(`resolved with ${JSON.stringify(v)}`); }, (e: GrpcError) => e);
+  const failure = (p: Promise<unknown>): Promise<Failure> => p.then((v) => { throw new Error(`resolved with ${JSON.stringify(v)}`); }, (e: Failure) => e);
 
   beforeAll(async () => {
     redis = await startRedis();
     conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     workerConn = new Redis(redis.url, { maxRetriesPerRequest: null });
-    queue = new Queue(VOLUME_QUEUE, { connection: conn, prefix });
+    const producer = new JobProducer(conn, prefix, { attempts: 2, backoffMs: 10 });
+    queue = producer.queue;
     events = new QueueEvents(VOLUME_QUEUE, { connection: { url: redis.url }, prefix });
     await events.waitUntilReady();
     worker = new Worker(
@@ -44,7 +48,7 @@ describe('JobRunner outcomes', () => {
         runs.set(job.id!, (runs.get(job.id!) ?? 0) + 1);
         const b = job.data;
         if ('ok' in b) return { sizeBytes: b.ok + (runs.get(job.id!) ?? 0) };
-        if ('code' in b) throw new UnrecoverableError(encodeFailure(b.code, `refused ${job.id}`));
+        if ('kind' in b) throw new UnrecoverableError(encodeJobFailure({ kind: b.kind, message: `refused ${job.id}` }));
         if ('transient' in b) throw new Error(`RDS unreachable ${job.id}`);
         await new Promise<void>((r) => hanging.push(r));
         return { sizeBytes: 0 };
@@ -52,7 +56,7 @@ describe('JobRunner outcomes', () => {
       { connection: workerConn, prefix, concurrency: 4, settings: { backoffStrategy: cappedBackoffStrategy(20, 10) } },
     );
     await worker.waitUntilReady();
-    runner = new JobRunner(queue, events, { attempts: 2, backoffMs: 10 });
+    runner = new JobRunner(producer, events);
   });
   afterAll(async () => {
     runner.close();
@@ -90,11 +94,11 @@ describe('JobRunner outcomes', () => {
     expect(runs.get(id)).toBe(1);
   });
 
-  it('a permanent failure answers the CSI code the processor recorded, with its message', async () => {
+  it('a permanent failure answers the kind (and so the CSI code) the processor recorded, with its message', async () => {
     const id = nextId();
-    const err = await failure(run(id, { code: 'FAILED_PRECONDITION' }));
-    expect(err).toBeInstanceOf(GrpcError);
-    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    const err = await failure(run(id, { kind: 'precondition' }));
+    expect(err).toBeInstanceOf(Failure);
+    expect(statusOf(err)).toBe(status.FAILED_PRECONDITION);
     expect(err.message).toContain(`refused ${id}`);
     expect(runs.get(id)).toBe(1);
   });
@@ -102,7 +106,7 @@ describe('JobRunner outcomes', () => {
   it('transient failures until attempts run out answer UNAVAILABLE, naming the operation', async () => {
     const id = nextId();
     const err = await failure(run(id, { transient: true }));
-    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(statusOf(err)).toBe(status.UNAVAILABLE);
     expect(err.message).toContain(`disk.create failed after all retries: RDS unreachable ${id}`);
     expect(runs.get(id)).toBe(2);
     // The CO's retry of the failed job starts its counters afresh (attempts made and started), not at 2 of 2.
@@ -117,7 +121,7 @@ describe('JobRunner outcomes', () => {
     const id = nextId();
     const err = await failure(run(id, { hang: true }, 300));
     expect(err).toBeInstanceOf(OperationPending);
-    expect(err.code).toBe(status.ABORTED);
+    expect(statusOf(err)).toBe(status.ABORTED);
     expect(err.message).toContain(`disk.create ${id}`);
 
     const id0 = nextId();
@@ -138,7 +142,7 @@ describe('JobRunner outcomes', () => {
   });
 
   it('close fails the waits in progress at once with UNAVAILABLE', async () => {
-    const own = new JobRunner(queue, events, { attempts: 1, backoffMs: 10 });
+    const own = new JobRunner(new JobProducer(conn, prefix, { attempts: 1, backoffMs: 10 }), events);
     const id = nextId();
     const pending = failure(own.run('disk.create', id, { hang: true } as never, 15000));
     await new Promise((r) => setTimeout(r, 200));
@@ -146,7 +150,7 @@ describe('JobRunner outcomes', () => {
     own.close();
     const err = await pending;
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(statusOf(err)).toBe(status.UNAVAILABLE);
     expect(err.message).toContain('shutting down');
   });
 });
