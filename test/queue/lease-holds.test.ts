@@ -80,7 +80,7 @@ describe('VolumeLease', () => {
   /** The EVALSHA keys and SCRIPT LOADs Redis receives while `fn` runs (MONITOR on a connection of its own). */
   const watch = async (fn: () => Promise<unknown>): Promise<{ keys: string[]; loads: number }> => {
     const seen = { keys: [] as string[], loads: 0 };
-    const monitor = await conn.duplicate().monitor();
+    const monitor = await conn.monitor(); // a connection of its own, closed below (a duplicate() here would stay open)
     monitor.on('monitor', (_t: string, args: string[]) => {
       const cmd = args[0]?.toLowerCase();
       if (cmd === 'evalsha' && args[3]?.startsWith(`${prefix}:`)) seen.keys.push(args[3]);
@@ -142,7 +142,7 @@ describe('VolumeLease', () => {
       const lease = new VolumeLease(conn, prefix, ttlMs);
       const id = `${vol}-${ttlMs}`;
       let count = 0;
-      const monitor = await conn.duplicate().monitor();
+      const monitor = await conn.monitor(); // a connection of its own, closed below (a duplicate() here would stay open)
       monitor.on('monitor', (_t: string, args: string[]) => {
         if (args[0]?.toLowerCase() === 'evalsha' && args[3] === key(id)) count++;
       });
