@@ -9,8 +9,8 @@ module.exports = {
   breaker: { mutate: ['src/rds/circuit-breaker.ts'], tests: ['test/rds/circuit-breaker.test.ts', 'test/rds/circuit-breaker-edges.test.ts'] },
   auth: { mutate: ['src/dashboard/auth.ts'], tests: ['test/dashboard/auth.test.ts', 'test/dashboard/auth-principal.test.ts'] },
   'ops-orphans': {
-    mutate: ['src/ops/orphans.ts'],
-    tests: ['test/ops/orphans.test.ts', 'test/rds/files-disk-root.test.ts'],
+    mutate: ['src/reconcile/orphans.ts'],
+    tests: ['test/reconcile/orphans.test.ts', 'test/rds/files-disk-root.test.ts'],
   },
   reconcilers: {
     mutate: ['src/workers/processors/reconcile-*.ts'],
