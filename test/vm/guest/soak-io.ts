@@ -3,7 +3,7 @@
  * so a write or read blocked in the kernel during an outage blocks only that process):
  *
  *   node soak-io.js write DIR TARGET TAG RING   appends records 0, 1, 2, ... at slot seq % RING of TARGET
- *   node soak-io.js read  DIR TARGET TAG RING   re-reads recent records, checks each
+ *   node soak-io.js read  DIR TARGET TAG RING   every 5 s re-reads the 32 records before the last one, checks each
  *   node soak-io.js verify DIR TARGET TAG RING  checks every slot against the writer's last acknowledged record
  *
  * A record is one 4 KiB block: "RDSSOAK1", the sequence number, the tag (volume), the write time, the SHA-256 of the
@@ -21,7 +21,10 @@ import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } f
 export const RECORD = 4096;
 const MAGIC = Buffer.from('RDSSOAK1');
 const STALL_MS = 250;
-const PACE_MS = 100;
+// ~3 records/s per volume: under TCG every dd is a fork+exec, and three writers plus readers at 10/s starved the VM
+// (NodeGetVolumeStats took 10-38 s). Resume time does not depend on the pace: it is the end of the write that
+// was blocked across the restore.
+const PACE_MS = 300;
 
 const hashOf = (rec: Buffer): Buffer => createHash('sha256').update(rec.subarray(0, 32)).update(rec.subarray(64)).digest();
 
@@ -129,7 +132,7 @@ function read(dir: string, target: string, tag: string, ring: number): void {
       writeFileSync(`${dir}/reader.tmp`, JSON.stringify({ rounds, checked: t.checked, bad: t.bad.length, readErrors: t.readErrors, firstBad: t.bad.slice(0, 5) }));
       renameSync(`${dir}/reader.tmp`, `${dir}/reader.json`);
     }
-    sleepSync(1000);
+    sleepSync(5000);
   }
 }
 
