@@ -185,6 +185,8 @@ interface Row {
   index: number | string;
   kind: string;
   seconds: number;
+  /** measured from the unlink to the relink (timers run late under load) */
+  downSeconds: number;
   killed: boolean;
   detected: string;
   abnormalDuring: Array<'yes' | 'miss' | 'unmeasured' | 'undetected'>;
@@ -198,6 +200,8 @@ interface Row {
 }
 const rows: Row[] = [];
 const pending: Array<Promise<void>> = [];
+/** Outages (and flaps) cut so far. */
+let cuts = 0;
 
 /** The writer's stalled write that spans the restore ends when I/O resumed; null when no write was blocked then. */
 function resumeOf(v: V, tRestore: number, stallsBefore: number): number | null {
@@ -217,10 +221,13 @@ async function afterRestore(row: Row, scope: number[], tRestore: number, stallsB
     const live = await waitFor(30000, () => controllers(v.vol.nqn).some((c) => ctrlState(c) === 'live'), 100);
     if (!live) log(`${row.kind}: ${v.kind} controller not live: ${controllers(v.vol.nqn).map((c) => `${c}=${ctrlState(c)}`).join(',')}`);
     // asked now, answered whenever the plugin gets to it (slow under load): the soak does not wait for it
+    // (an answer that comes after the next outage's cut says nothing about this restore: unanswered)
     const k = row.normalAfter.push('unanswered') - 1;
+    const cutsBefore = cuts;
     if (!pluginDown)
       pending.push(
         askStats(i).then((after) => {
+          if (cuts !== cutsBefore) return;
           row.normalAfter[k] = after.abnormal === false ? 'yes' : after.abnormal === true ? 'miss' : 'unanswered';
           if (after.abnormal !== false) log(`${row.kind}: ${v.kind} condition after restore: ${after.message ?? 'no answer'}`);
         }),
@@ -242,13 +249,14 @@ async function afterRestore(row: Row, scope: number[], tRestore: number, stallsB
 
 async function outage(o: Planned): Promise<void> {
   const kind = o.scope.length === 3 ? 'all' : vols[o.scope[0]].kind;
-  const row: Row = { index: o.index, kind, seconds: o.seconds, killed: o.kill, detected: '', abnormalDuring: [], normalAfter: [], resumeMs: [], othersKeptWriting: null, writeFailures: 0, attachedAll: false, renames: 0, pluginFollowed: null };
+  const row: Row = { index: o.index, kind, seconds: o.seconds, downSeconds: 0, killed: o.kill, detected: '', abnormalDuring: [], normalAfter: [], resumeMs: [], othersKeptWriting: null, writeFailures: 0, attachedAll: false, renames: 0, pluginFollowed: null };
   const stallsBefore = vols.map((v) => stalls(v).length);
   const failuresBefore = vols.map((v) => failures(v).length);
   const others = vols.map((_, i) => i).filter((i) => !o.scope.includes(i));
   const othersBefore = others.map((i) => progress(vols[i]));
   log(`OUTAGE ${o.index}/${N}: ${o.seconds} s on ${kind}${o.kill ? ', plugin SIGKILLed and restarted meanwhile' : ''}`);
   const tCut = Date.now();
+  cuts++;
   for (const i of o.scope) nvmetUnlink(vols[i].vol.nqn);
   let tRestore = 0;
   const restored = sleep(o.seconds * 1000).then(() => {
@@ -260,7 +268,7 @@ async function outage(o: Planned): Promise<void> {
     pluginDown = true;
     check(`outage ${o.index}: plugin SIGKILLed while the target is down`, await plugin.kill('SIGKILL'));
     plugin.spawn();
-    ready = plugin.ready(180000).then((ok) => ((pluginDown = false), ok));
+    ready = plugin.ready(600000).then((ok) => ((pluginDown = false), ok));
   }
   const detectBy = Math.min(o.seconds * 1000 - 100, 10000);
   const detected = await Promise.all(o.scope.map((i) => waitFor(Math.max(0, detectBy - (Date.now() - tCut)), () => controllers(vols[i].vol.nqn).every((c) => ctrlState(c) !== 'live'), 50)));
@@ -270,6 +278,7 @@ async function outage(o: Planned): Promise<void> {
   // one dedicated NodeGetVolumeStats per affected volume while the target is still down (when the plugin is up)
   if (!tRestore && !pluginDown) await Promise.all(o.scope.map((i) => Promise.race([askStats(i), restored])));
   await restored;
+  row.downSeconds = (tRestore - tCut) / 1000;
   for (const [k, i] of o.scope.entries()) {
     if (!detected[k]) {
       row.abnormalDuring.push('undetected');
@@ -281,21 +290,24 @@ async function outage(o: Planned): Promise<void> {
   if (others.length) row.othersKeptWriting = others.every((i, k) => progress(vols[i]) > othersBefore[k]);
   if (ready) check(`outage ${o.index}: plugin ready again after the SIGKILL`, await ready, `${plugin.lastStartSeconds.toFixed(1)} s`);
   await afterRestore(row, o.scope, tRestore, stallsBefore, failuresBefore);
-  log(`outage ${o.index}: ${tRestore - tCut} ms down, resume ${row.resumeMs.join('/')} ms, during ${row.abnormalDuring.join('/')}, after ${row.normalAfter.join('/')}`);
+  log(`outage ${o.index}: ${tRestore - tCut} ms down, resume ${row.resumeMs.join('/')} ms, condition during ${row.abnormalDuring.join('/')}`);
   rows.push(row);
 }
 
 async function flapBurst(): Promise<void> {
   log(`FLAPS: ${FLAPS} outages of 100-500 ms`);
-  const row: Row = { index: 'flaps', kind: `${FLAPS} flaps`, seconds: flapPlan.reduce((a, f) => a + f.ms, 0) / 1000, killed: false, detected: '', abnormalDuring: [], normalAfter: [], resumeMs: [], othersKeptWriting: null, writeFailures: 0, attachedAll: false, renames: 0, pluginFollowed: null };
+  const row: Row = { index: 'flaps', kind: `${FLAPS} flaps`, seconds: flapPlan.reduce((a, f) => a + f.ms, 0) / 1000, downSeconds: 0, killed: false, detected: '', abnormalDuring: [], normalAfter: [], resumeMs: [], othersKeptWriting: null, writeFailures: 0, attachedAll: false, renames: 0, pluginFollowed: null };
   const stallsBefore = vols.map((v) => stalls(v).length);
   const failuresBefore = vols.map((v) => failures(v).length);
   let tRestore = 0;
   for (const f of flapPlan) {
+    const tCut = Date.now();
+    cuts++;
     for (const i of f.scope) nvmetUnlink(vols[i].vol.nqn);
     await sleep(f.ms);
     for (const i of f.scope) nvmetLink(vols[i].vol.nqn);
     tRestore = Date.now();
+    row.downSeconds += (tRestore - tCut) / 1000;
     await sleep(f.gapMs);
   }
   row.detected = 'n/a';
@@ -330,10 +342,10 @@ function report(totals: Record<string, unknown>, resumes: number[], reconnectDel
   for (const [k, v] of Object.entries(totals)) t.push(`| ${k} | ${typeof v === 'string' || typeof v === 'number' ? v : JSON.stringify(v)} |`);
   t.push(`| I/O resume after restore, s (p50 / p99 / max of ${resumes.length}) | ${sec(p50)} / ${sec(p99)} / ${sec(max)} |`);
   t.push('');
-  t.push('| # | on | down s | plugin killed | detected | abnormal during | normal after | resume s | others kept writing | failed writes | attached | renames |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+  t.push('| # | on | planned s | down s | plugin killed | detected | abnormal during | normal after | resume s | others kept writing | failed writes | attached | renames |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows)
     t.push(
-      `| ${r.index} | ${r.kind} | ${r.seconds} | ${r.killed ? 'yes' : ''} | ${r.detected} | ${r.abnormalDuring.join(' ')} | ${r.normalAfter.join(' ')} | ${r.resumeMs.map(sec).join(' ')} | ${r.othersKeptWriting === null ? '' : r.othersKeptWriting ? 'yes' : 'NO'} | ${r.writeFailures} | ${r.attachedAll ? 'yes' : 'NO'} | ${r.renames}${r.pluginFollowed === null ? '' : r.pluginFollowed ? ' (followed)' : ' (NOT followed)'} |`,
+      `| ${r.index} | ${r.kind} | ${r.seconds} | ${r.downSeconds.toFixed(1)} | ${r.killed ? 'yes' : ''} | ${r.detected} | ${r.abnormalDuring.join(' ')} | ${r.normalAfter.join(' ')} | ${r.resumeMs.map(sec).join(' ')} | ${r.othersKeptWriting === null ? '' : r.othersKeptWriting ? 'yes' : 'NO'} | ${r.writeFailures} | ${r.attachedAll ? 'yes' : 'NO'} | ${r.renames}${r.pluginFollowed === null ? '' : r.pluginFollowed ? ' (followed)' : ' (NOT followed)'} |`,
     );
   writeFileSync(path.join(RESULTS, 'soak-table.md'), `${t.join('\n')}\n`);
   for (const l of t.slice(0, 12)) log(l);
@@ -352,7 +364,7 @@ async function main(): Promise<void> {
     nvmetExport(vol.nqn, SIZE);
     return { k, vol };
   });
-  check('rds-csi node ready', await plugin.ready(180000), `${plugin.lastStartSeconds.toFixed(1)} s`);
+  check('rds-csi node ready', await plugin.ready(600000), `${plugin.lastStartSeconds.toFixed(1)} s`);
   for (const { k, vol } of specs) {
     await plugin.rpc('NodeStageVolume', vol.stageReq, `NodeStageVolume (${k})`);
     await plugin.rpc('NodePublishVolume', vol.pubReq, `NodePublishVolume (${k})`);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # vm-ci: yes
-# vm-timeout: 420
+# vm-timeout: 900
 # vm-timeout-per-outage: 45
 # vm-params: outages=5 seed=20261205 outage-range=1-8 reconnect-delay=
 # vm-requires: file dist/src/cli/main.js
