@@ -200,6 +200,8 @@ interface Row {
 }
 const rows: Row[] = [];
 const pending: Array<Promise<void>> = [];
+/** The longest write per volume during the flap burst. */
+const burstLongestWriteMs: number[] = [];
 /** Outages (and flaps) cut so far. */
 let cuts = 0;
 
@@ -311,13 +313,11 @@ async function flapBurst(): Promise<void> {
     await sleep(f.gapMs);
   }
   row.detected = 'n/a';
+  // resume: the write blocked across the last relink, measured from it (null: that volume was not blocked then)
   await afterRestore(row, [0, 1, 2], tRestore, stallsBefore, failuresBefore);
-  // resume after the burst: the longest stall that ended after the last restore, measured from it
-  row.resumeMs = vols.map((v, i) => {
-    const s = stalls(v).slice(stallsBefore[i]).filter((x) => x.end >= tRestore);
-    return s.length ? Math.max(...s.map((x) => x.end - tRestore)) : null;
-  });
-  log(`flaps: resume after the last ${row.resumeMs.join('/')} ms, after ${row.normalAfter.join('/')}`);
+  const longest = vols.map((v, i) => Math.max(0, ...stalls(v).slice(stallsBefore[i]).map((x) => x.end - x.start)));
+  log(`flaps: resume after the last relink ${row.resumeMs.join('/')} ms; longest write during the burst ${longest.join('/')} ms`);
+  burstLongestWriteMs.push(...longest);
   rows.push(row);
 }
 
@@ -431,6 +431,8 @@ async function main(): Promise<void> {
     'I/O not blocked at restore (no stall spanning it)': outRows.reduce((a, r) => a + r.resumeMs.filter((x) => x === null).length, 0),
     'stats polls (errors while the plugin was up)': `${samples.length} (${statsErrors.length})`,
     'device renames (plugin followed)': `${vols.reduce((a, v) => a + v.renames, 0)} (${rows.filter((r) => r.renames).every((r) => r.pluginFollowed) ? 'all' : 'NOT all'})`,
+    'flap burst: longest write per volume, s (ext4/xfs/block)': burstLongestWriteMs.map((x) => (x / 1000).toFixed(1)).join(' / '),
+    'longest write stall of the run, s': (Math.max(0, ...vols.flatMap((v) => stalls(v).map((x) => x.end - x.start))) / 1000).toFixed(1),
     'reconnect_delay / kato (sysfs)': `${rd} / ${kato}`,
   };
   const wall = (Date.now() - t0) / 1000;
