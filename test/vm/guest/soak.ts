@@ -388,6 +388,8 @@ async function main(): Promise<void> {
   for (const o of plan) {
     await outage(o);
     if (o.index === burstAfter) await flapBurst();
+    // give the after-restore stats answers up to 15 s before the next cut (an answer after it does not count)
+    await Promise.race([Promise.all(pending), sleep(15000)]);
     await sleep(1000 + rand() * 2000);
   }
 
