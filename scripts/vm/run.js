@@ -13,6 +13,10 @@
 //     --retry-failed    run a failed scenario once more (emulation timing); a pass on retry is printed as
 //                       RETRIED PASS and counted apart in the closing line and summary.json (retriedPasses)
 //     --timeout SECS    override every scenario's timeout
+//     --outages N --seed S --outage-range MIN-MAX --reconnect-delay SECS
+//                       parameters of scenarios that declare them (`# vm-params:`, e.g. soak); written to the scenario's
+//                       result directory as `scenario.env` (the guest sees /results/scenario.env); a scenario with
+//                       `# vm-timeout-per-outage:` gets the header timeout + outages x (MAX + that) seconds
 //
 // Environment: RDS_CSI_VM_CACHE (default /var/cache/rds-csi-vm), RDS_CSI_VM_MEM (MiB, 1536), RDS_CSI_VM_CPUS (2),
 // RDS_CSI_VM_VERBOSE=1 (full kernel console, every console line echoed), MIRROR (Debian mirror for debootstrap),
@@ -58,9 +62,31 @@ const die = (msg, code = 2) => {
   process.exit(code);
 };
 
+// Scenario parameters (validated here, passed to the guest as /results/scenario.env: OUTAGES=, SEED=, ...).
+const PARAM_FLAGS = {
+  '--outages': /^[1-9][0-9]{0,3}$/,
+  '--seed': /^[0-9]{1,9}$/,
+  '--outage-range': /^[0-9]+(\.[0-9]+)?-[0-9]+(\.[0-9]+)?$/,
+  '--reconnect-delay': /^[1-9][0-9]{0,2}$/,
+};
+
+/** The scenario's parameters: its `# vm-params:` defaults overridden by the command line (only names it declares). */
+function scenarioParams(sc, given) {
+  const p = { ...sc.params };
+  for (const [k, v] of Object.entries(given)) if (k in p) p[k] = v;
+  return p;
+}
+
+/** Host budget: the header timeout, plus for a soak N x (the longest outage + the per-outage margin). */
+function scenarioTimeout(sc, params) {
+  if (!sc.perOutage || !params.outages) return sc.timeout;
+  const max = Number(String(params['outage-range'] ?? '1-60').split('-')[1]);
+  return Math.ceil(sc.timeout + Number(params.outages) * (max + sc.perOutage));
+}
+
 // ---- arguments -----------------------------------------------------------------------------------------------------
 function parseArgs(argv) {
-  const o = { names: [], ci: false, list: false, buildOnly: false, rebuild: false, strict: false, retryFailed: false, timeout: undefined };
+  const o = { names: [], ci: false, list: false, buildOnly: false, rebuild: false, strict: false, retryFailed: false, timeout: undefined, params: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--list') o.list = true;
@@ -72,6 +98,10 @@ function parseArgs(argv) {
     else if (a === '--timeout') {
       o.timeout = Number(argv[++i]);
       if (!Number.isInteger(o.timeout) || o.timeout < 30) die('--timeout needs whole seconds >= 30');
+    } else if (PARAM_FLAGS[a]) {
+      const v = argv[++i];
+      if (v === undefined || !PARAM_FLAGS[a].test(v)) die(`${a} needs ${PARAM_FLAGS[a].source}`);
+      o.params[a.slice(2)] = v;
     } else if (a === '-h' || a === '--help') {
       const lines = fs.readFileSync(__filename, 'utf8').split('\n').slice(1);
       console.log(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
@@ -89,15 +119,19 @@ function parseArgs(argv) {
 //   # vm-requires: cmd ARGV...       a command run on the host from the project root that must exit 0
 //   # vm-summary: TEXT               what the scenario proves (several lines are joined)
 //   # vm-ci: yes                     part of the CI subset (--ci)
+//   # vm-params: k=v ...             parameters and their defaults (the CI run uses the defaults), see PARAM_FLAGS
+//   # vm-timeout-per-outage: SECS    timeout = vm-timeout + outages x (longest outage + SECS)
 function loadScenarios() {
   const files = fs.readdirSync(SCENARIOS).filter((f) => f.endsWith('.sh')).sort();
   const list = files.map((f) => {
     const text = fs.readFileSync(path.join(SCENARIOS, f), 'utf8');
-    const sc = { name: f.slice(0, -3), timeout: 300, requires: [], summary: [], ci: false };
+    const sc = { name: f.slice(0, -3), timeout: 300, requires: [], summary: [], ci: false, params: {}, perOutage: 0 };
     for (const line of text.split('\n')) {
-      const m = /^# vm-(timeout|requires|summary|ci):\s*(.*)$/.exec(line);
+      const m = /^# vm-(timeout|requires|summary|ci|params|timeout-per-outage):\s*(.*)$/.exec(line);
       if (!m) continue;
       if (m[1] === 'timeout') sc.timeout = Number(m[2]);
+      else if (m[1] === 'timeout-per-outage') sc.perOutage = Number(m[2]);
+      else if (m[1] === 'params') for (const kv of m[2].trim().split(/\s+/)) sc.params[kv.split('=')[0]] = kv.slice(kv.indexOf('=') + 1);
       else if (m[1] === 'ci') sc.ci = m[2].trim() === 'yes';
       else if (m[1] === 'requires') sc.requires.push(m[2].trim());
       else sc.summary.push(m[2].trim());
@@ -271,9 +305,11 @@ function buildProjectDisk(runRoot) {
 // ---- one VM boot per scenario ----------------------------------------------------------------------------------------------
 let current; // the running QEMU child, killed on SIGINT/SIGTERM
 
-function runScenario(sc, imageDir, projectDisk, runDir, timeoutS) {
+function runScenario(sc, imageDir, projectDisk, runDir, timeoutS, params = {}) {
   return new Promise((resolve) => {
     fs.mkdirSync(runDir, { recursive: true });
+    const env = Object.entries(params).map(([k, v]) => `${k.toUpperCase().replace(/-/g, '_')}=${v}\n`);
+    if (env.length) fs.writeFileSync(path.join(runDir, 'scenario.env'), env.join(''));
     const kernel = fs.existsSync(path.join(imageDir, 'vmlinux')) ? path.join(imageDir, 'vmlinux') : path.join(imageDir, 'vmlinuz');
     const guestTimeout = Math.max(20, timeoutS - 45); // boot (~10 s) and power-off fit in the rest
     const append = [
@@ -364,6 +400,7 @@ function runScenario(sc, imageDir, projectDisk, runDir, timeoutS) {
                 ? ''
                 : `scenario exit ${status}`,
         logs: runDir,
+        ...(Object.keys(params).length ? { params } : {}),
       };
       fs.writeFileSync(path.join(runDir, 'result.json'), `${JSON.stringify(res, null, 2)}\n`);
       resolve(res);
@@ -408,7 +445,7 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   const all = loadScenarios();
   if (o.list) {
-    for (const s of all) console.log(`${s.ci ? '*' : ' '} ${s.name.padEnd(16)} ${String(s.timeout).padStart(4)} s  ${s.summary}`);
+    for (const s of all) console.log(`${s.ci ? '*' : ' '} ${s.name.padEnd(16)} ${String(scenarioTimeout(s, scenarioParams(s, o.params))).padStart(4)} s  ${s.summary}`);
     console.log('\n* = CI subset (--ci)');
     return 0;
   }
@@ -436,14 +473,15 @@ async function main() {
       rows.push({ name: sc.name, result: o.strict ? 'FAIL' : 'PENDING', seconds: null, bootSeconds: null, scenarioSeconds: null, note: missing });
       continue;
     }
-    const timeoutS = o.timeout ?? sc.timeout;
-    say(`${sc.name}: booting the VM (timeout ${timeoutS} s)`);
+    const params = scenarioParams(sc, o.params);
+    const timeoutS = o.timeout ?? scenarioTimeout(sc, params);
+    say(`${sc.name}: booting the VM (timeout ${timeoutS} s${Object.keys(params).length ? `; ${JSON.stringify(params)}` : ''})`);
     if (!HOST_9P && !projectDisk) projectDisk = buildProjectDisk(runRoot);
-    let r = await runScenario(sc, image.dir, projectDisk, path.join(runRoot, sc.name), timeoutS);
+    let r = await runScenario(sc, image.dir, projectDisk, path.join(runRoot, sc.name), timeoutS, params);
     say(`${sc.name}: ${r.result} in ${r.seconds} s${r.note ? ` (${r.note})` : ''}; logs ${r.logs}`);
     if (r.result === 'FAIL' && o.retryFailed) {
       say(`${sc.name}: failed once; running it again to tell a real failure from emulation timing`);
-      const again = await runScenario(sc, image.dir, projectDisk, path.join(runRoot, `${sc.name}.retry`), timeoutS);
+      const again = await runScenario(sc, image.dir, projectDisk, path.join(runRoot, `${sc.name}.retry`), timeoutS, params);
       say(`${sc.name} (retry): ${again.result} in ${again.seconds} s${again.note ? ` (${again.note})` : ''}; logs ${again.logs}`);
       if (again.result === 'PASS') {
         say(retriedPassLine(r));
