@@ -74,18 +74,41 @@ function parseArgs(argv: string[]): Options {
       return n;
     };
     switch (flag) {
-      case '--n': o.n = num(); break;
-      case '--warmup': o.warmup = num(); break;
-      case '--storm': o.storm = num(); break;
-      case '--concurrency': o.concurrency = num(); break;
-      case '--latency-a': o.latencyA = num(); break;
-      case '--latency-b': o.latencyB = num(); break;
-      case '--parts': o.parts = new Set(value.split(',').map((p) => (p === 'c' ? 'b' : p))); break;
-      case '--topologies': o.topologies = value.split(',') as Topology[]; break;
-      case '--out': o.out = path.resolve(value); break;
-      case '--tmp': o.tmp = path.resolve(value); break;
-      case '--wait-idle': o.waitIdle = num(); break;
-      default: throw new Error(`unknown option ${String(flag)}`);
+      case '--n':
+        o.n = num();
+        break;
+      case '--warmup':
+        o.warmup = num();
+        break;
+      case '--storm':
+        o.storm = num();
+        break;
+      case '--concurrency':
+        o.concurrency = num();
+        break;
+      case '--latency-a':
+        o.latencyA = num();
+        break;
+      case '--latency-b':
+        o.latencyB = num();
+        break;
+      case '--parts':
+        o.parts = new Set(value.split(',').map((p) => (p === 'c' ? 'b' : p)));
+        break;
+      case '--topologies':
+        o.topologies = value.split(',') as Topology[];
+        break;
+      case '--out':
+        o.out = path.resolve(value);
+        break;
+      case '--tmp':
+        o.tmp = path.resolve(value);
+        break;
+      case '--wait-idle':
+        o.waitIdle = num();
+        break;
+      default:
+        throw new Error(`unknown option ${String(flag)}`);
     }
   }
   const known: string[] = ['separate-worker', 'in-process-worker'];
@@ -111,37 +134,56 @@ function log(msg: string): void {
 }
 
 function printOverhead(r: OverheadResult): void {
-  console.log(`\n(a) Queue overhead, ${r.topology}: ${r.n} sequential CreateVolume each way, simulator ${r.latencyMs} ms/command, ` +
-    `${r.commandsPerCreate.queue} RouterOS commands per create via queue, ${r.commandsPerCreate.direct} direct`);
-  const row = (label: string, s: { mean: number; p50: number; p90: number; p99: number; max?: number }): string[] => [label, ms(s.mean), ms(s.p50), ms(s.p90), ms(s.p99), s.max === undefined ? '' : ms(s.max)];
   console.log(
-    table(['ms', 'mean', 'p50', 'p90', 'p99', 'max'], [
-      row('gRPC + queue', r.queue),
-      row('direct (same RdsPort calls)', r.direct),
-      row('overhead (percentile difference)', r.overheadByPercentile),
-      row('overhead (paired, per iteration)', r.pairedDifference),
-    ]),
+    `\n(a) Queue overhead, ${r.topology}: ${r.n} sequential CreateVolume each way, simulator ${r.latencyMs} ms/command, ` +
+      `${r.commandsPerCreate.queue} RouterOS commands per create via queue, ${r.commandsPerCreate.direct} direct`,
   );
-  console.log(`targets: overhead p50 <= 5 ms (got ${ms(r.overheadByPercentile.p50)}), p99 <= 25 ms (got ${ms(r.overheadByPercentile.p99)}); ` +
-    `ratio queue/direct p50 ${round(r.queue.p50 / r.direct.p50)}x, p99 ${round(r.queue.p99 / r.direct.p99)}x`);
+  const row = (label: string, s: { mean: number; p50: number; p90: number; p99: number; max?: number }): string[] => [
+    label,
+    ms(s.mean),
+    ms(s.p50),
+    ms(s.p90),
+    ms(s.p99),
+    s.max === undefined ? '' : ms(s.max),
+  ];
+  console.log(
+    table(
+      ['ms', 'mean', 'p50', 'p90', 'p99', 'max'],
+      [
+        row('gRPC + queue', r.queue),
+        row('direct (same RdsPort calls)', r.direct),
+        row('overhead (percentile difference)', r.overheadByPercentile),
+        row('overhead (paired, per iteration)', r.pairedDifference),
+      ],
+    ),
+  );
+  console.log(
+    `targets: overhead p50 <= 5 ms (got ${ms(r.overheadByPercentile.p50)}), p99 <= 25 ms (got ${ms(r.overheadByPercentile.p99)}); ` +
+      `ratio queue/direct p50 ${round(r.queue.p50 / r.direct.p50)}x, p99 ${round(r.queue.p99 / r.direct.p99)}x`,
+  );
   if (Object.keys(r.errors).length) console.log(`errors: ${JSON.stringify(r.errors)}`);
   if (r.breakdown) {
     const b = r.breakdown;
     console.log('where the gRPC + queue time goes (client clock + BullMQ job timestamps, 1 ms resolution):');
     console.log(
-      table(['ms', 'mean', 'p50', 'p90', 'p99', 'max'], [
-        row('client -> disk.create added', b.enqueue),
-        row('disk.create waiting for a worker', b.pickupCreate),
-        row('disk.create running', b.runCreate),
-        row('done -> target.export added', b.handoff),
-        row('target.export waiting for a worker', b.pickupExport),
-        row('target.export running', b.runExport),
-        row('done -> client has the reply', b.reply),
-      ]),
+      table(
+        ['ms', 'mean', 'p50', 'p90', 'p99', 'max'],
+        [
+          row('client -> disk.create added', b.enqueue),
+          row('disk.create waiting for a worker', b.pickupCreate),
+          row('disk.create running', b.runCreate),
+          row('done -> target.export added', b.handoff),
+          row('target.export waiting for a worker', b.pickupExport),
+          row('target.export running', b.runExport),
+          row('done -> client has the reply', b.reply),
+        ],
+      ),
     );
   }
   const g = r.diagnostics;
-  const conns = Object.entries(g.redisPerCreate.byConnection).map(([k, v]) => `${k} ${v}`).join(', ');
+  const conns = Object.entries(g.redisPerCreate.byConnection)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   console.log(
     [
       'diagnostics:',
@@ -173,9 +215,17 @@ function printNodeStage(r: NodeStageResult): void {
 }
 
 function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResult, ideal?: StormResult): void {
-  console.log(`\n(b) Storm: ${r.volumes} concurrent CreateVolume, simulator ${r.latencyMs} ms/command, worker concurrency ${r.concurrency} (separate worker process)`);
+  console.log(
+    `\n(b) Storm: ${r.volumes} concurrent CreateVolume, simulator ${r.latencyMs} ms/command, worker concurrency ${r.concurrency} (separate worker process)`,
+  );
   const okOf = (x: DirectStormResult): string => String(x.volumes - Object.values(x.errors).reduce((a, b) => a + b, 0));
-  const row = (label: string, ok: string, errors: Record<string, number>, x: { commands: number; wallSeconds: number; idealSeconds: number; ratioToIdeal: number; simulator: StormResult['simulator'] }, ideal = true): string[] => [
+  const row = (
+    label: string,
+    ok: string,
+    errors: Record<string, number>,
+    x: { commands: number; wallSeconds: number; idealSeconds: number; ratioToIdeal: number; simulator: StormResult['simulator'] },
+    ideal = true,
+  ): string[] => [
     label,
     ok,
     Object.keys(errors).length ? JSON.stringify(errors) : '0',
@@ -218,12 +268,19 @@ function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResul
       (j.idealCommandMs === undefined ? '' : ` (a ${x.latencyMs} ms command really took ${ms(j.idealCommandMs)} ms)`)
     );
   };
-  const byPath = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${k} ${ms(v)}`).join(', ');
+  const byPath = (m: Record<string, number>): string =>
+    Object.entries(m)
+      .map(([k, v]) => `${k} ${ms(v)}`)
+      .join(', ');
   const lines = ['analysis:', jobsLine('simulator', r)];
   if (ideal) {
     lines.push(jobsLine('ideal RDS', ideal));
     const c = ideal.cpu;
-    lines.push(`  ideal RDS CPU seconds: ${Object.entries(c.seconds).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; ${c.coresBusy.toFixed(2)} of ${c.cores} cores busy`);
+    lines.push(
+      `  ideal RDS CPU seconds: ${Object.entries(c.seconds)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(', ')}; ${c.coresBusy.toFixed(2)} of ${c.cores} cores busy`,
+    );
   }
   lines.push(
     `  RouterOS call mean (simulator latency ${r.latencyMs} ms): via queue ${a.workerCommandMs === undefined ? '-' : ms(a.workerCommandMs)} ms {${byPath(a.workerCommandMsByPath)}}`,
@@ -234,11 +291,15 @@ function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResul
       `waited ${(r.simulator.lock.waitedMs / 1000).toFixed(2)} s in total`,
   );
   if (d0?.sequentialMsByCommand) {
-    lines.push(`  simulator service time, 0 ms latency, one command at a time, ${d0.volumes}+ volumes in the pool: ${byPath(d0.sequentialMsByCommand)} ms`);
+    lines.push(
+      `  simulator service time, 0 ms latency, one command at a time, ${d0.volumes}+ volumes in the pool: ${byPath(d0.sequentialMsByCommand)} ms`,
+    );
   }
   lines.push(`  commands: ${JSON.stringify(r.commandsByPath)} (+${r.logins} logins)`);
   lines.push(
-    `  simulator storm CPU seconds: ${Object.entries(r.cpu.seconds).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; ${r.cpu.coresBusy.toFixed(2)} of ${r.cpu.cores} cores busy on average`,
+    `  simulator storm CPU seconds: ${Object.entries(r.cpu.seconds)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ')}; ${r.cpu.coresBusy.toFixed(2)} of ${r.cpu.cores} cores busy on average`,
   );
   lines.push(
     `  simulator storm event loops: ${Object.entries(r.eventLoop)
@@ -247,13 +308,20 @@ function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResul
   );
   console.log(lines.join('\n'));
   console.log(`\n(c) Memory of the storm's processes (VmRSS; peak = VmHWM)`);
-  const mem = (label: string, m?: { rssBytes: number; peakRssBytes: number }, after?: { rssBytes: number; peakRssBytes: number }): string[] =>
-    [label, m ? mib(m.rssBytes) : '-', after ? mib(after.rssBytes) : '-', after ? mib(after.peakRssBytes) : '-'];
+  const mem = (label: string, m?: { rssBytes: number; peakRssBytes: number }, after?: { rssBytes: number; peakRssBytes: number }): string[] => [
+    label,
+    m ? mib(m.rssBytes) : '-',
+    after ? mib(after.rssBytes) : '-',
+    after ? mib(after.peakRssBytes) : '-',
+  ];
   console.log(
-    table(['MiB', 'before storm', 'after storm', 'peak'], [
-      mem('controller', r.memory.beforeStorm.controller, r.memory.afterStorm.controller),
-      mem('worker', r.memory.beforeStorm.worker, r.memory.afterStorm.worker),
-    ]),
+    table(
+      ['MiB', 'before storm', 'after storm', 'peak'],
+      [
+        mem('controller', r.memory.beforeStorm.controller, r.memory.afterStorm.controller),
+        mem('worker', r.memory.beforeStorm.worker, r.memory.afterStorm.worker),
+      ],
+    ),
   );
 }
 
@@ -311,7 +379,9 @@ async function main(): Promise<number> {
     });
   }
   const code = results.code as { head?: string; changedFiles?: number };
-  log(`temp dir ${dir}; code ${code.head ?? '?'}${code.changedFiles ? ` + ${code.changedFiles} changed files under src/` : ''}; load average ${load1().toFixed(2)}`);
+  log(
+    `temp dir ${dir}; code ${code.head ?? '?'}${code.changedFiles ? ` + ${code.changedFiles} changed files under src/` : ''}; load average ${load1().toFixed(2)}`,
+  );
   const redis = await startRedis();
   try {
     if (o.parts.has('a')) {
@@ -333,7 +403,15 @@ async function main(): Promise<number> {
       loads.afterA = os.loadavg();
     }
     if (o.parts.has('b')) {
-      const so = { dir, redisUrl: redis.url, redisPid: redis.pid, latencyMs: o.latencyB, volumes: o.storm, concurrency: o.concurrency, deadlineMs: 120000 };
+      const so = {
+        dir,
+        redisUrl: redis.url,
+        redisPid: redis.pid,
+        latencyMs: o.latencyB,
+        volumes: o.storm,
+        concurrency: o.concurrency,
+        deadlineMs: 120000,
+      };
       let direct: DirectStormResult | undefined;
       let direct0: DirectStormResult | undefined;
       log(`(b) simulator alone: ${o.storm} direct creates, ${o.concurrency} at a time, 0 ms/command`);
@@ -394,7 +472,9 @@ async function main(): Promise<number> {
   const busiest = Math.max(...Object.values(loads).map((l) => l[0]));
   console.log(`\nload average (1 min) start ${loads.start[0].toFixed(2)}, end ${loads.end[0].toFixed(2)} on ${os.cpus().length} cores`);
   if (busiest > os.cpus().length / 2) {
-    console.log(`WARNING: the machine was busy with other work (load up to ${busiest.toFixed(2)}): these numbers are skewed by it; rerun on a quiet machine (--wait-idle 300)`);
+    console.log(
+      `WARNING: the machine was busy with other work (load up to ${busiest.toFixed(2)}): these numbers are skewed by it; rerun on a quiet machine (--wait-idle 300)`,
+    );
   }
   console.log(`\nbench finished in ${(results.totalSeconds as number).toFixed(1)} s; results in ${o.out}`);
   if (failures.length) console.log(`FAILED parts:\n  ${failures.join('\n  ')}`);

@@ -26,12 +26,21 @@ export async function runNodeStage(tmp: string, cycles: number): Promise<NodeSta
   if (process.getuid?.() !== 0) return { cycles: 0, skipped: 'needs root (loop devices, mounts)' };
   const dir = mkdtempSync(path.join(tmp, 'rds-csi-bench-node-'));
   const cfg = loadConfig({ logLevel: 'silent', 'rds.basePath': '/pool/rds-csi' }, {});
-  const app = await startNode(cfg, { endpoint: `unix://${path.join(dir, 'node.sock')}`, node: { nodeId: 'bench', connector: 'loop', loopDataDir: dir, kubeletDir: dir, orphanIntervalMs: 0 } }, createLogger('silent'));
+  const app = await startNode(
+    cfg,
+    {
+      endpoint: `unix://${path.join(dir, 'node.sock')}`,
+      node: { nodeId: 'bench', connector: 'loop', loopDataDir: dir, kubeletDir: dir, orphanIntervalMs: 0 },
+    },
+    createLogger('silent'),
+  );
   const client = new CsiGrpcClient(`unix://${path.join(dir, 'node.sock')}`);
   const toolSeconds = async (): Promise<number> => {
     const json = await app.metrics.registry.getMetricsAsJSON();
     const h = json.find((m) => m.name === 'rds_csi_node_tool_duration_seconds');
-    return (h?.values ?? []).filter((v) => String((v as { metricName?: string }).metricName).endsWith('_sum')).reduce((a, v) => a + Number(v.value), 0);
+    return (h?.values ?? [])
+      .filter((v) => String((v as { metricName?: string }).metricName).endsWith('_sum'))
+      .reduce((a, v) => a + Number(v.value), 0);
   };
   const timed = async (fn: () => Promise<unknown>): Promise<{ ms: number; ownMs: number }> => {
     const tools0 = await toolSeconds();
@@ -49,9 +58,22 @@ export async function runNodeStage(tmp: string, cycles: number): Promise<NodeSta
       writeFileSync(file, '');
       truncateSync(file, 64 * MiB);
       if (kind === 'ext4') execFileSync('mkfs.ext4', ['-q', '-F', file]); // an existing filesystem: stage probes, never formats
-      const cap = kind === 'ext4' ? { mount: { fsType: 'ext4', mountFlags: [] }, accessMode: { mode: 'SINGLE_NODE_WRITER' } } : { block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
+      const cap =
+        kind === 'ext4'
+          ? { mount: { fsType: 'ext4', mountFlags: [] }, accessMode: { mode: 'SINGLE_NODE_WRITER' } }
+          : { block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
       const staging = path.join(dir, `staging-${kind}`);
-      const req = { volumeId: id, stagingTargetPath: staging, volumeCapability: cap, volumeContext: { nqn: `${cfg.nqnPrefix}:${id}`, targetAddress: '127.0.0.1', targetPort: '4420', accessType: kind === 'ext4' ? 'mount' : 'block' } };
+      const req = {
+        volumeId: id,
+        stagingTargetPath: staging,
+        volumeCapability: cap,
+        volumeContext: {
+          nqn: `${cfg.nqnPrefix}:${id}`,
+          targetAddress: '127.0.0.1',
+          targetPort: '4420',
+          accessType: kind === 'ext4' ? 'mount' : 'block',
+        },
+      };
       const stage: number[] = [];
       const unstage: number[] = [];
       const stageOwn: number[] = [];

@@ -86,7 +86,13 @@ export interface OverheadResult {
 export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
   const started = Date.now();
   await flushRedis(o.redisUrl);
-  const stack = await startStack({ dir: path.join(o.dir, `overhead-${o.topology}`), redisUrl: o.redisUrl, latencyMs: o.latencyMs, concurrency: o.concurrency, topology: o.topology });
+  const stack = await startStack({
+    dir: path.join(o.dir, `overhead-${o.topology}`),
+    redisUrl: o.redisUrl,
+    latencyMs: o.latencyMs,
+    concurrency: o.concurrency,
+    topology: o.topology,
+  });
   const direct = new DirectCreator(stack.sim.port);
   // Its own RdsPort (and metrics): removals never mix with the measured calls.
   const cleaner = new DirectCreator(stack.sim.port);
@@ -210,7 +216,12 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
         'target.export': meanMs(jm0, jm1, 'rds_csi_job_duration_seconds', 'type="target.export"'),
       },
       directProcessorMs: { 'disk.create': mean(dCreate), 'target.export': mean(dExport) },
-      drift: { queueFirst: mean(q.slice(0, tenth)), queueLast: mean(q.slice(-tenth)), directFirst: mean(d.slice(0, tenth)), directLast: mean(d.slice(-tenth)) },
+      drift: {
+        queueFirst: mean(q.slice(0, tenth)),
+        queueLast: mean(q.slice(-tenth)),
+        directFirst: mean(d.slice(0, tenth)),
+        directLast: mean(d.slice(-tenth)),
+      },
     };
 
     const queue = summarize(q);
@@ -245,7 +256,15 @@ function breakdown(jobs: JobTimes[], client: Map<string, { t0: number; t1: numbe
     else if (j.name === 'target.export') e.exp = j;
     byVolume.set(j.volumeId, e);
   }
-  const parts: Record<keyof Breakdown, number[]> = { enqueue: [], pickupCreate: [], runCreate: [], handoff: [], pickupExport: [], runExport: [], reply: [] };
+  const parts: Record<keyof Breakdown, number[]> = {
+    enqueue: [],
+    pickupCreate: [],
+    runCreate: [],
+    handoff: [],
+    pickupExport: [],
+    runExport: [],
+    reply: [],
+  };
   for (const [volumeId, { t0, t1 }] of client) {
     const { create: c, exp: x } = byVolume.get(volumeId) ?? {};
     if (!c || !x) continue;

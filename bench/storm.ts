@@ -117,7 +117,13 @@ function countInto(errors: Record<string, number>, e: unknown): void {
 /** topology separate-worker: against the simulator; ideal-rds-worker: against the ideal RDS (ideal-rds.ts). */
 export async function runStorm(o: StormOptions, topology: Topology = 'separate-worker'): Promise<StormResult> {
   await flushRedis(o.redisUrl);
-  const stack = await startStack({ dir: path.join(o.dir, `storm-${topology}`), redisUrl: o.redisUrl, latencyMs: o.latencyMs, concurrency: o.concurrency, topology });
+  const stack = await startStack({
+    dir: path.join(o.dir, `storm-${topology}`),
+    redisUrl: o.redisUrl,
+    latencyMs: o.latencyMs,
+    concurrency: o.concurrency,
+    topology,
+  });
   try {
     // Warm-up: a handful of volumes through the whole path, as many at once as the worker takes.
     await Promise.all(Array.from({ length: 8 }, (_, i) => stack.client.createVolume(`bench-storm-warm-${i}`, 30000)));
@@ -259,7 +265,20 @@ export async function runDirectStorm(o: StormOptions, latencyMs = o.latencyMs, p
     }
     const idealSeconds = (delta.total * latencyMs) / o.concurrency / 1000;
     const routerosCallMsByPath = meanMsByLabel(m0, m1, 'rds_csi_routeros_call_duration_seconds', 'command');
-    return { volumes: o.volumes, routerosCallMs, routerosCallMsByPath, sequentialMsByCommand, latencyMs, concurrency: o.concurrency, wallSeconds, commands: delta.total, idealSeconds, ratioToIdeal: wallSeconds / idealSeconds, simulator: simulatorLoad(lock, idealSeconds, wallSeconds), errors };
+    return {
+      volumes: o.volumes,
+      routerosCallMs,
+      routerosCallMsByPath,
+      sequentialMsByCommand,
+      latencyMs,
+      concurrency: o.concurrency,
+      wallSeconds,
+      commands: delta.total,
+      idealSeconds,
+      ratioToIdeal: wallSeconds / idealSeconds,
+      simulator: simulatorLoad(lock, idealSeconds, wallSeconds),
+      errors,
+    };
   } finally {
     await direct.close();
     await sim.close();

@@ -22,7 +22,10 @@ export class DirectCreator {
   private readonly log = createLogger('silent');
 
   constructor(simPort: number) {
-    this.cfg = loadConfig({ 'rds.host': '127.0.0.1', 'rds.port': simPort, 'rds.user': SIM_USER, 'rds.password': SIM_PASSWORD, logLevel: 'silent' }, {});
+    this.cfg = loadConfig(
+      { 'rds.host': '127.0.0.1', 'rds.port': simPort, 'rds.user': SIM_USER, 'rds.password': SIM_PASSWORD, logLevel: 'silent' },
+      {},
+    );
     this.rds = rdsFromConfig(this.cfg.rds, this.metrics);
   }
 

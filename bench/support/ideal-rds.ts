@@ -39,7 +39,13 @@ class IdealRdsImpl {
 
   async addDisk(spec: AddDiskSpec): Promise<RdsDisk> {
     await this.command('/disk/add');
-    const disk: RdsDisk = { id: `*${(this.nextId++).toString(16).toUpperCase()}`, slot: spec.slot, filePath: spec.filePath, fileSizeBytes: spec.fileSizeBytes ?? 0, nvmeTcpExport: false };
+    const disk: RdsDisk = {
+      id: `*${(this.nextId++).toString(16).toUpperCase()}`,
+      slot: spec.slot,
+      filePath: spec.filePath,
+      fileSizeBytes: spec.fileSizeBytes ?? 0,
+      nvmeTcpExport: false,
+    };
     this.disks.set(spec.slot, disk);
     return (await this.getDisk(spec.slot)) as RdsDisk;
   }

@@ -31,7 +31,15 @@ export async function completedJobs(redisUrl: string): Promise<JobTimes[]> {
       const [name, data, ts, processedOn, finishedOn, attempts] = value as (string | null)[];
       if (!name || !data || !ts || !processedOn || !finishedOn) return;
       const { volumeId } = JSON.parse(data) as { volumeId: string };
-      out.push({ id: ids[i], name, volumeId, addedAt: Number(ts), processedOn: Number(processedOn), finishedOn: Number(finishedOn), attemptsMade: Number(attempts ?? 0) });
+      out.push({
+        id: ids[i],
+        name,
+        volumeId,
+        addedAt: Number(ts),
+        processedOn: Number(processedOn),
+        finishedOn: Number(finishedOn),
+        attemptsMade: Number(attempts ?? 0),
+      });
     });
     return out;
   } finally {

@@ -58,7 +58,14 @@ function send(msg: SimReply): void {
 
 async function main(): Promise<void> {
   const [dataDir, user, password, latency] = process.argv.slice(2);
-  const sim: RunningSimulator = await startSimulator({ host: '127.0.0.1', port: 0, dataDir, user, password, faults: { latencyMs: Number(latency), jitterMs: 0 } });
+  const sim: RunningSimulator = await startSimulator({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    user,
+    password,
+    faults: { latencyMs: Number(latency), jitterMs: 0 },
+  });
   process.on('message', (m: SimRequest) => {
     const answer = async (): Promise<unknown> => {
       switch (m.op) {

@@ -61,7 +61,17 @@ export async function startSim(dir: string, latencyMs: number): Promise<SimProce
 export async function startStack(o: StackOptions): Promise<Stack> {
   const sim = await startSim(o.dir, o.latencyMs);
   const socketPath = path.join(o.dir, 'controller.sock');
-  const common = ['--redis-url', o.redisUrl, '--rds-address', `127.0.0.1:${sim.port}`, '--rds-user', SIM_USER, '--rds-insecure-plaintext', '--log-level', 'warn'];
+  const common = [
+    '--redis-url',
+    o.redisUrl,
+    '--rds-address',
+    `127.0.0.1:${sim.port}`,
+    '--rds-user',
+    SIM_USER,
+    '--rds-insecure-plaintext',
+    '--log-level',
+    'warn',
+  ];
   const env = { RDS_CSI_RDS_PASSWORD: SIM_PASSWORD, RDS_CSI_WORKER_CONCURRENCY: String(o.concurrency), BENCH_LOOP_PROBE_DIR: o.dir };
   const children: Child[] = [];
   let client: BenchCsiClient | undefined;
@@ -137,7 +147,10 @@ async function waitReady(client: BenchCsiClient, assertAlive: () => void, timeou
 }
 
 /** RouterOS commands in `after` minus `before`, without logins and simulator admin commands. */
-export function commandDelta(before: Record<string, number>, after: Record<string, number>): { total: number; byCommand: Record<string, number>; logins: number } {
+export function commandDelta(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): { total: number; byCommand: Record<string, number>; logins: number } {
   const byCommand: Record<string, number> = {};
   let total = 0;
   for (const [cmd, n] of Object.entries(after)) {

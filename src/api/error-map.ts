@@ -14,7 +14,11 @@ export function portFailure(err: unknown): unknown {
     return new Failure('unavailable', `${err.message}; the write may not survive a Redis failover, retry`, err);
   }
   if (err instanceof Error && REDIS_DOWN.test(`${err.name} ${err.message}`)) {
-    return new Failure('unavailable', `Redis is unreachable (${err.message}); the controller keeps its state and queue there. Check the Redis service and retry`, err);
+    return new Failure(
+      'unavailable',
+      `Redis is unreachable (${err.message}); the controller keeps its state and queue there. Check the Redis service and retry`,
+      err,
+    );
   }
   return err;
 }

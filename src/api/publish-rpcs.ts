@@ -34,7 +34,8 @@ export function publishHandlers(d: ControllerDeps): ServiceImpl<ControllerHandle
       if (problem) throw invalid(`volume_capability: ${problem}`);
       const rec = await readyVolume(d, req.volumeId);
       const kind = cap.block ? 'block' : 'mount';
-      if (kind !== rec.accessType && !rec.rebuilt) throw invalid(`volume ${rec.id} is a ${rec.accessType} volume; it cannot be published for ${kind} access`);
+      if (kind !== rec.accessType && !rec.rebuilt)
+        throw invalid(`volume ${rec.id} is a ${rec.accessType} volume; it cannot be published for ${kind} access`);
       if (!(await d.nodes.exists(req.nodeId))) throw notFound(`node ${req.nodeId} does not exist`);
       const publishContext = await d.ops.publish(
         rec,

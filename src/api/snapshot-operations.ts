@@ -59,14 +59,25 @@ export class SnapshotOperations {
   async delete(id: string, waitMs: number): Promise<void> {
     const record = await this.o.store.get(id);
     if (!record) {
-      await this.o.runner.run('snapshot.delete', jobId('snapshot.delete', id, NO_RECORD_GEN), { volumeId: id, slot: id, gen: NO_RECORD_GEN }, waitMs, { fresh: true });
+      await this.o.runner.run(
+        'snapshot.delete',
+        jobId('snapshot.delete', id, NO_RECORD_GEN),
+        { volumeId: id, slot: id, gen: NO_RECORD_GEN },
+        waitMs,
+        { fresh: true },
+      );
       return;
     }
     if (record.state !== 'deleting') {
       await this.o.store.update({ ...record, state: 'deleting' });
       await this.o.runner.forget(jobId('snapshot.create', id, record.gen));
     }
-    await this.o.runner.run('snapshot.delete', jobId('snapshot.delete', id, record.gen), { volumeId: id, slot: record.slot, filePath: record.filePath, gen: record.gen }, waitMs);
+    await this.o.runner.run(
+      'snapshot.delete',
+      jobId('snapshot.delete', id, record.gen),
+      { volumeId: id, slot: record.slot, filePath: record.filePath, gen: record.gen },
+      waitMs,
+    );
     await this.o.store.remove(id, record.gen);
   }
 }

@@ -71,7 +71,8 @@ export function snapshotHandlers(d: ControllerDeps): ServiceImpl<ControllerHandl
       for (;;) {
         const page = await d.snapshots.page(after, limit - entries.length);
         for (const r of page.records) {
-          if (r.state !== 'deleting' && (!req.sourceVolumeId || r.sourceVolumeId === req.sourceVolumeId)) entries.push({ snapshot: toCsiSnapshot(r) });
+          if (r.state !== 'deleting' && (!req.sourceVolumeId || r.sourceVolumeId === req.sourceVolumeId))
+            entries.push({ snapshot: toCsiSnapshot(r) });
         }
         next = page.next;
         after = page.records.at(-1)?.id ?? after;

@@ -13,7 +13,11 @@ import type { AccessType } from '../state/volume-record';
 export const MAX_NAME_BYTES = 128;
 const FS_TYPES = new Set(['', 'ext4', 'xfs']);
 /** Parameters the provisioner adds with --extra-create-metadata: kept for events, not for compatibility. */
-const METADATA_KEYS = { pvcName: 'csi.storage.k8s.io/pvc/name', pvcNamespace: 'csi.storage.k8s.io/pvc/namespace', pvName: 'csi.storage.k8s.io/pv/name' };
+const METADATA_KEYS = {
+  pvcName: 'csi.storage.k8s.io/pvc/name',
+  pvcNamespace: 'csi.storage.k8s.io/pvc/namespace',
+  pvName: 'csi.storage.k8s.io/pv/name',
+};
 /** StorageClass parameters this driver understands. */
 export const DRIVER_PARAMETERS: Record<string, (v: string) => string | undefined> = {
   migrationWindowSeconds: (v) => (/^\d+$/.test(v) && +v >= 10 && +v <= 3600 ? undefined : 'must be a whole number of seconds from 10 to 3600'),

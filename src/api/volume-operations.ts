@@ -65,8 +65,20 @@ export class VolumeOperations {
     const exportId = jobId('target.export', id, record.gen);
     try {
       // A generation claimed by this call has no jobs yet: skip the look-up before each add.
-      const created = await this.o.runner.run('disk.create', createId, { volumeId: id, slot: record.slot, filePath: record.filePath, sizeBytes: record.capacityBytes, copyFromSlot }, deadline - Date.now(), { newId: claimed });
-      await this.o.runner.run('target.export', exportId, { volumeId: id, slot: record.slot, nqn: record.nqn, port: this.o.exportPort }, deadline - Date.now(), { newId: claimed });
+      const created = await this.o.runner.run(
+        'disk.create',
+        createId,
+        { volumeId: id, slot: record.slot, filePath: record.filePath, sizeBytes: record.capacityBytes, copyFromSlot },
+        deadline - Date.now(),
+        { newId: claimed },
+      );
+      await this.o.runner.run(
+        'target.export',
+        exportId,
+        { volumeId: id, slot: record.slot, nqn: record.nqn, port: this.o.exportPort },
+        deadline - Date.now(),
+        { newId: claimed },
+      );
       const ready: VolumeRecord = { ...record, state: 'ready', capacityBytes: created.sizeBytes };
       await this.o.store.update(ready);
       return ready;
@@ -88,7 +100,17 @@ export class VolumeOperations {
     if (record.capacityBytes !== spec.sizeBytes) {
       throw alreadyExists(`volume ${record.id} exists on RDS with ${record.capacityBytes} bytes; this request asks for ${spec.sizeBytes}`);
     }
-    const adopted: VolumeRecord = { ...record, name: spec.name, paramsKey: spec.paramsKey, accessType: spec.accessType, context: spec.context, source: spec.source, pvcName: spec.pvcName, pvcNamespace: spec.pvcNamespace, rebuilt: false };
+    const adopted: VolumeRecord = {
+      ...record,
+      name: spec.name,
+      paramsKey: spec.paramsKey,
+      accessType: spec.accessType,
+      context: spec.context,
+      source: spec.source,
+      pvcName: spec.pvcName,
+      pvcNamespace: spec.pvcNamespace,
+      rebuilt: false,
+    };
     await this.o.store.update(adopted);
     return adopted.state === 'ready' ? adopted : this.create(record.id, spec, waitMs, copyFromSlot);
   }
@@ -133,9 +155,15 @@ export class VolumeOperations {
   /** ControllerExpandVolume's queue side: grow on RDS, then remember the size RDS reports. */
   async expand(record: VolumeRecord, bytes: number, waitMs: number): Promise<number> {
     if (record.capacityBytes >= bytes) return record.capacityBytes;
-    const res = await this.o.runner.run('disk.expand', jobId('disk.expand', record.id, `${record.gen}-${bytes}`), { volumeId: record.id, slot: record.slot, sizeBytes: bytes }, waitMs);
+    const res = await this.o.runner.run(
+      'disk.expand',
+      jobId('disk.expand', record.id, `${record.gen}-${bytes}`),
+      { volumeId: record.id, slot: record.slot, sizeBytes: bytes },
+      waitMs,
+    );
     const current = await this.o.store.get(record.id);
-    if (current && current.gen === record.gen && current.capacityBytes < res.sizeBytes) await this.o.store.update({ ...current, capacityBytes: res.sizeBytes });
+    if (current && current.gen === record.gen && current.capacityBytes < res.sizeBytes)
+      await this.o.store.update({ ...current, capacityBytes: res.sizeBytes });
     return res.sizeBytes;
   }
 }

@@ -9,7 +9,14 @@ import { checkAccessibility } from './accessibility';
 import { portFailure } from './error-map';
 import { encodeToken, pageLimit, pageStart } from './page-token';
 import { readyVolume } from './ready-volume';
-import { capabilityProblem, createVolumeSpec, validateCapabilities, validateCreateVolume, type ContentSource, type CreateVolumeSpec } from './validate';
+import {
+  capabilityProblem,
+  createVolumeSpec,
+  validateCapabilities,
+  validateCreateVolume,
+  type ContentSource,
+  type CreateVolumeSpec,
+} from './validate';
 import { toCsiVolume } from './volume-view';
 import { waitBudget } from './wait-budget';
 
@@ -134,7 +141,10 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
       else if (m?.timedOut) {
         condition = { abnormal: true, message: `live migration from ${m.from} to ${m.to} outlived its ${m.windowSeconds}s window; detach one side` };
       } else if (m) condition = { abnormal: false, message: `live migration from ${m.from} to ${m.to} in progress` };
-      return { volume: toCsiVolume(rec, d.target, d.topology), status: { publishedNodeIds: Object.keys(att?.nodes ?? {}), volumeCondition: condition } };
+      return {
+        volume: toCsiVolume(rec, d.target, d.topology),
+        status: { publishedNodeIds: Object.keys(att?.nodes ?? {}), volumeCondition: condition },
+      };
     },
   };
 }

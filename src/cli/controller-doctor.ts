@@ -50,21 +50,41 @@ async function queueChecks(conn: Redis, cfg: Config, timeoutMs: number): Promise
     const detail = `${cfg.queuePrefix}:${VOLUME_QUEUE}: waiting ${(c.waiting ?? 0) + (c.prioritized ?? 0)}, active ${c.active ?? 0}, delayed ${c.delayed ?? 0}, failed ${c.failed ?? 0}, completed ${c.completed ?? 0}`;
     checks.push(
       c.failed
-        ? { name: 'queue', status: 'warn', detail, fix: 'see why with `rds-csi jobs list --state failed` and `rds-csi jobs show <id>`; `rds-csi jobs retry <id>` runs one again' }
+        ? {
+            name: 'queue',
+            status: 'warn',
+            detail,
+            fix: 'see why with `rds-csi jobs list --state failed` and `rds-csi jobs show <id>`; `rds-csi jobs retry <id>` runs one again',
+          }
         : { name: 'queue', status: 'ok', detail },
     );
   } catch (err) {
-    checks.push({ name: 'queue', status: 'fail', detail: msg(err), fix: 'check the Redis ACL of the driver user (BullMQ needs its keys and EVALSHA)' });
+    checks.push({
+      name: 'queue',
+      status: 'fail',
+      detail: msg(err),
+      fix: 'check the Redis ACL of the driver user (BullMQ needs its keys and EVALSHA)',
+    });
   }
   try {
     const n = await within(queue.getWorkersCount(), timeoutMs, 'CLIENT LIST');
     checks.push(
       n > 0
         ? { name: 'workers', status: 'ok', detail: `${n} worker connection(s) on the queue` }
-        : { name: 'workers', status: 'warn', detail: 'no worker is connected: jobs wait and CreateVolume answers ABORTED until one is', fix: 'start `rds-csi worker` (or the controller with --with-worker) against the same Redis and queue prefix' },
+        : {
+            name: 'workers',
+            status: 'warn',
+            detail: 'no worker is connected: jobs wait and CreateVolume answers ABORTED until one is',
+            fix: 'start `rds-csi worker` (or the controller with --with-worker) against the same Redis and queue prefix',
+          },
     );
   } catch (err) {
-    checks.push({ name: 'workers', status: 'warn', detail: `cannot list Redis clients (${msg(err)})`, fix: 'allow CLIENT LIST for the driver user to see workers here' });
+    checks.push({
+      name: 'workers',
+      status: 'warn',
+      detail: `cannot list Redis clients (${msg(err)})`,
+      fix: 'allow CLIENT LIST for the driver user to see workers here',
+    });
   }
   await queue.close().catch(() => undefined);
   return checks;
@@ -83,13 +103,17 @@ function rdsFix(message: string): string {
 async function rdsChecks(cfg: Config, timeoutMs: number, given?: RdsPort): Promise<OpsCheck[]> {
   const r = cfg.rds;
   const where = `${r.host}:${r.port} as ${r.user}`;
-  const transport = r.tls ? `api-ssl, ${r.caFile ? `CA pinned to ${r.caFile}` : 'system CAs'}${r.tlsServerName ? `, name ${r.tlsServerName}` : ''}` : 'plain API';
+  const transport = r.tls
+    ? `api-ssl, ${r.caFile ? `CA pinned to ${r.caFile}` : 'system CAs'}${r.tlsServerName ? `, name ${r.tlsServerName}` : ''}`
+    : 'plain API';
   const checks: OpsCheck[] = [];
   let rds: RdsPort;
   try {
     rds = given ?? rdsFromConfig(r);
   } catch (err) {
-    return [{ name: 'rds connection', status: 'fail', detail: `${where}: ${msg(err)}`, fix: 'check rds.caFile: the file must exist and be readable' }];
+    return [
+      { name: 'rds connection', status: 'fail', detail: `${where}: ${msg(err)}`, fix: 'check rds.caFile: the file must exist and be readable' },
+    ];
   }
   const budget = Math.max(timeoutMs, r.connectTimeoutMs + r.callTimeoutMs);
   try {
@@ -118,12 +142,21 @@ async function rdsChecks(cfg: Config, timeoutMs: number, given?: RdsPort): Promi
           : { name: 'rds pool', status: 'ok', detail },
       );
     } catch (err) {
-      checks.push({ name: 'rds pool', status: 'fail', detail: msg(err), fix: `check rds.poolName ("${r.poolName}"): it must be the mount-point of the pool disk on RDS (/disk print where mount-point)` });
+      checks.push({
+        name: 'rds pool',
+        status: 'fail',
+        detail: msg(err),
+        fix: `check rds.poolName ("${r.poolName}"): it must be the mount-point of the pool disk on RDS (/disk print where mount-point)`,
+      });
     }
     try {
       const disks = await within(rds.listDisks(cfg.volumePrefix), budget, 'disk list');
       const ours = disks.filter((d) => isUnder(r.basePath, d.filePath));
-      checks.push({ name: 'rds disks', status: 'ok', detail: `${ours.length} file disk(s) under ${r.basePath}${cfg.volumePrefix ? ` with slot prefix ${cfg.volumePrefix}` : ''}` });
+      checks.push({
+        name: 'rds disks',
+        status: 'ok',
+        detail: `${ours.length} file disk(s) under ${r.basePath}${cfg.volumePrefix ? ` with slot prefix ${cfg.volumePrefix}` : ''}`,
+      });
     } catch (err) {
       checks.push({ name: 'rds disks', status: 'fail', detail: msg(err), fix: 'the RDS user needs the read policy for /disk' });
     }
@@ -137,7 +170,9 @@ export function formatChecks(checks: OpsCheck[]): string {
   const lines = checks.map((c) => `${label[c.status]} ${c.name}: ${c.detail}${c.status !== 'ok' && c.fix ? `\n     fix: ${c.fix}` : ''}`);
   const failed = checks.filter((c) => c.status === 'fail').length;
   const warned = checks.filter((c) => c.status === 'warn').length;
-  lines.push(failed ? `${failed} check(s) failed${warned ? `, ${warned} warning(s)` : ''}` : `all checks passed${warned ? ` (${warned} warning(s))` : ''}`);
+  lines.push(
+    failed ? `${failed} check(s) failed${warned ? `, ${warned} warning(s)` : ''}` : `all checks passed${warned ? ` (${warned} warning(s))` : ''}`,
+  );
   return lines.join('\n');
 }
 
@@ -152,7 +187,12 @@ export async function controllerDoctor(input: ControllerDoctorInput, deps: { rds
     checks.push(...redis);
     if (redis[0].status === 'ok') checks.push(...(await queueChecks(conn, cfg, timeoutMs)));
   } catch (err) {
-    checks.push({ name: 'redis reachable', status: 'fail', detail: `${describeRedisTarget(target)}: ${msg(err)}`, fix: 'check redisUrl, redis.caFile and redis.sentinels' });
+    checks.push({
+      name: 'redis reachable',
+      status: 'fail',
+      detail: `${describeRedisTarget(target)}: ${msg(err)}`,
+      fix: 'check redisUrl, redis.caFile and redis.sentinels',
+    });
   } finally {
     conn?.disconnect();
   }

@@ -58,7 +58,13 @@ export class KubeEvents implements EventSink {
   async emit(pvc: PvcRef | undefined, type: EventType, reason: string, message: string): Promise<void> {
     this.log.info({ event: { type, reason, pvc } }, message);
     if (!pvc) return;
-    await this.create(pvc.namespace, { kind: 'PersistentVolumeClaim', apiVersion: 'v1', name: pvc.name, namespace: pvc.namespace }, type, reason, message);
+    await this.create(
+      pvc.namespace,
+      { kind: 'PersistentVolumeClaim', apiVersion: 'v1', name: pvc.name, namespace: pvc.namespace },
+      type,
+      reason,
+      message,
+    );
   }
 
   /** Cluster-scoped CSIDriver object: its events live in the `default` namespace. */
@@ -67,7 +73,13 @@ export class KubeEvents implements EventSink {
     await this.create('default', { kind: 'CSIDriver', apiVersion: 'storage.k8s.io/v1', name: this.component }, type, reason, message);
   }
 
-  private async create(namespace: string, involved: { kind: string; apiVersion: string; name: string; namespace?: string }, type: EventType, reason: string, message: string): Promise<void> {
+  private async create(
+    namespace: string,
+    involved: { kind: string; apiVersion: string; name: string; namespace?: string },
+    type: EventType,
+    reason: string,
+    message: string,
+  ): Promise<void> {
     const key = `${involved.kind}/${involved.namespace ?? ''}/${involved.name}/${reason}`;
     const now = Date.now();
     if (now - (this.last.get(key) ?? 0) < this.minIntervalMs) return;
@@ -109,7 +121,8 @@ export class KubeVolumeAttachments implements AttachmentSource {
       const csi = pv.spec?.csi;
       const claim = pv.spec?.claimRef;
       const pvc = claim?.name && claim.namespace ? { name: claim.name, namespace: claim.namespace } : undefined;
-      if (csi?.driver === this.driverName && pv.metadata?.name) handles.set(pv.metadata.name, { handle: csi.volumeHandle, readonly: csi.readOnly ?? false, pvc });
+      if (csi?.driver === this.driverName && pv.metadata?.name)
+        handles.set(pv.metadata.name, { handle: csi.volumeHandle, readonly: csi.readOnly ?? false, pvc });
     }
     const facts: AttachmentFact[] = [];
     for (const va of vas.items) {
@@ -119,7 +132,13 @@ export class KubeVolumeAttachments implements AttachmentSource {
       const inline = va.spec.source.inlineVolumeSpec?.csi;
       const volumeId = pv?.handle ?? inline?.volumeHandle;
       if (!volumeId) continue;
-      facts.push({ volumeId, nodeId: va.spec.nodeName, attached: va.status?.attached ?? false, readonly: pv?.readonly ?? inline?.readOnly ?? false, pvc: pv?.pvc });
+      facts.push({
+        volumeId,
+        nodeId: va.spec.nodeName,
+        attached: va.status?.attached ?? false,
+        readonly: pv?.readonly ?? inline?.readOnly ?? false,
+        pvc: pv?.pvc,
+      });
     }
     return facts;
   }

@@ -50,7 +50,12 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { flag: '--log-level <level>', keys: ['logLevel'], on: SERVERS, description: 'fatal|error|warn|info|debug|trace|silent' },
   { flag: '--driver-name <name>', keys: ['driverName'], on: SERVERS, description: 'CSI driver name' },
   { flag: '--redis-url <url>', keys: ['redisUrl'], on: SERVERS, description: 'Redis URL (redis://, rediss://)' },
-  { flag: '--redis-ca-file <file>', keys: ['redis.caFile'], on: SERVERS, description: 'CA bundle (PEM) that signs the Redis server certificate (rediss://)' },
+  {
+    flag: '--redis-ca-file <file>',
+    keys: ['redis.caFile'],
+    on: SERVERS,
+    description: 'CA bundle (PEM) that signs the Redis server certificate (rediss://)',
+  },
   {
     flag: '--redis-sentinels <host:port,...>',
     keys: ['redis.sentinels'],
@@ -65,7 +70,13 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     description: 'replicas that must confirm each record write (Redis WAIT; 1 with Sentinel)',
   },
   { flag: '--queue-prefix <prefix>', keys: ['queuePrefix'], on: SERVERS, description: 'BullMQ/Redis key prefix' },
-  { flag: '--rds-address <host:port>', keys: ['rds.host', 'rds.port'], on: SERVERS, description: 'RouterOS API address of the RDS', toConfig: splitAddress },
+  {
+    flag: '--rds-address <host:port>',
+    keys: ['rds.host', 'rds.port'],
+    on: SERVERS,
+    description: 'RouterOS API address of the RDS',
+    toConfig: splitAddress,
+  },
   { flag: '--rds-user <user>', keys: ['rds.user'], on: SERVERS, description: 'RouterOS API user' },
   {
     flag: '--rds-password-file <file>',
@@ -94,7 +105,12 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   },
   { flag: '--kubernetes <mode>', keys: ['kubernetes.mode'], on: SERVERS, description: 'auto|on|off' },
   { flag: '--nodes <ids>', keys: ['nodes'], on: SERVERS, description: 'standalone mode: comma-separated node ids that exist' },
-  { flag: '--storage-side-fencing', keys: ['fencing.storageSide'], on: SERVERS, description: "set each disk's allowed host NQNs to its attached nodes" },
+  {
+    flag: '--storage-side-fencing',
+    keys: ['fencing.storageSide'],
+    on: SERVERS,
+    description: "set each disk's allowed host NQNs to its attached nodes",
+  },
 
   // The job dashboard of `rds-csi controller` (src/dashboard/).
   {
@@ -165,7 +181,13 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
 
 /** rds.password → RDS_CSI_RDS_PASSWORD, worker.concurrency → RDS_CSI_WORKER_CONCURRENCY, redisUrl → RDS_CSI_REDIS_URL. */
 export function envName(key: string): string {
-  return 'RDS_CSI_' + key.split('.').map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+  return (
+    'RDS_CSI_' +
+    key
+      .split('.')
+      .map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
+      .join('_')
+  );
 }
 
 /** The commander option of a declaration; its attributeName() is where commander puts the value. */

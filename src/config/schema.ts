@@ -53,9 +53,15 @@ export const rdsSchema = z.object({
    */
   statusCacheMs: z.coerce.number().int().min(0).max(300000).default(10000),
   /** The pool (`/disk` item with a mounted file system) that holds the volumes. */
-  poolName: z.string().regex(/^[A-Za-z0-9._-]+$/).default('pool'),
+  poolName: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .default('pool'),
   /** Where backing files live on RDS; every path sent to RDS is checked to be under it. */
-  basePath: z.string().regex(/^\/[A-Za-z0-9._/-]+$/).default('/pool/rds-csi'),
+  basePath: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._/-]+$/)
+    .default('/pool/rds-csi'),
   /** Address nodes connect to for NVMe/TCP (defaults to host). */
   exportAddress: z.string().optional(),
   exportPort: z.coerce.number().int().min(1).max(65535).default(4420),
@@ -66,7 +72,10 @@ export const rdsSchema = z.object({
   backend: z
     .string()
     .max(63)
-    .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'backend must be a Kubernetes label value: letters, digits, "-", "_", ".", starting and ending with a letter or digit')
+    .regex(
+      /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
+      'backend must be a Kubernetes label value: letters, digits, "-", "_", ".", starting and ending with a letter or digit',
+    )
     .default('default'),
 });
 
@@ -91,7 +100,11 @@ export const redisSchema = z.object({
 });
 
 const int = z.coerce.number().int();
-const nodeId = z.string({ error: (iss) => (iss.input === undefined ? 'required to run the node plugin' : undefined) }).min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'node id: letters, digits, ".", "_", "-"');
+const nodeId = z
+  .string({ error: (iss) => (iss.input === undefined ? 'required to run the node plugin' : undefined) })
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._-]+$/, 'node id: letters, digits, ".", "_", "-"');
 
 /**
  * Defaults of `nvme connect` for every volume. ctrl_loss_tmo −1 keeps mounts alive across RDS restarts (the kernel
@@ -114,7 +127,10 @@ export const connectDefaultsSchema = z.object({
 export const nodeSchema = z.object({
   nodeId: nodeId.optional(),
   /** The node's host NQN for `nvme connect --hostnqn`; derived from the node id when unset (stable). */
-  hostNqn: z.string().regex(/^nqn\.\d{4}-\d{2}\.[^\s]{1,200}$/).optional(),
+  hostNqn: z
+    .string()
+    .regex(/^nqn\.\d{4}-\d{2}\.[^\s]{1,200}$/)
+    .optional(),
   /** 0 = not reported (no limit). */
   maxVolumesPerNode: int.min(0).max(100000).default(0),
   connector: z.enum(['nvme-tcp', 'loop']).default('nvme-tcp'),
@@ -148,20 +164,38 @@ export const nodeOptionsSchema = nodeSchema
   .refine((o) => o.connector !== 'loop' || o.loopDataDir !== undefined, { message: 'the loop connector needs loopDataDir', path: ['loopDataDir'] });
 
 export const configSchema = z.object({
-  driverName: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, 'driver name must be a DNS-1123 subdomain of at most 63 characters').default('rds.csi.mikrotik.com'),
+  driverName: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, 'driver name must be a DNS-1123 subdomain of at most 63 characters')
+    .default('rds.csi.mikrotik.com'),
   redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
   redis: redisSchema.default({}),
   /** BullMQ prefix; may carry a Redis Cluster hash tag, e.g. `{rds-csi}`. */
   queuePrefix: z.string().min(1).default('rds-csi'),
   /** Volume ids are `<volumePrefix><name-derived>`; also the slot prefix the orphan reconciler owns. */
-  volumePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/).default(''),
+  volumePrefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,15}$/)
+    .default(''),
   nqnPrefix: z.string().regex(nqnPart).default('nqn.2026-11.com.mikrotik.rds-csi'),
   rds: rdsSchema.default(rdsSchema.parse({})),
   volumes: z
     .object({
-      minBytes: z.coerce.number().int().positive().default(1 * MiB),
-      maxBytes: z.coerce.number().int().positive().default(64 * TiB),
-      defaultBytes: z.coerce.number().int().positive().default(1 * GiB),
+      minBytes: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(1 * MiB),
+      maxBytes: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(64 * TiB),
+      defaultBytes: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(1 * GiB),
     })
     .default({ minBytes: 1 * MiB, maxBytes: 64 * TiB, defaultBytes: 1 * GiB }),
   worker: z
@@ -194,7 +228,18 @@ export const configSchema = z.object({
     })
     .default({ mode: 'auto' }),
   /** Standalone mode (no Kubernetes): the node ids that exist. Comma-separated in env/flags. */
-  nodes: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v), z.array(z.string().min(1))).default([]),
+  nodes: z
+    .preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean)
+          : v,
+      z.array(z.string().min(1)),
+    )
+    .default([]),
   fencing: z
     .object({
       /**
@@ -228,7 +273,10 @@ export const configSchema = z.object({
        * host:port of the dashboard's own HTTP server. Loopback by default: reached with `kubectl port-forward`, never
        * from another pod; the metrics port (--http-listen) does not serve it.
        */
-      listen: z.string().regex(/^(\S*:)?\d{1,5}$/, 'expected host:port').default(DEFAULT_DASHBOARD_LISTEN),
+      listen: z
+        .string()
+        .regex(/^(\S*:)?\d{1,5}$/, 'expected host:port')
+        .default(DEFAULT_DASHBOARD_LISTEN),
     })
     .default({ readOnly: true, insecureNoAuth: false, listen: DEFAULT_DASHBOARD_LISTEN }),
   orphans: z
@@ -238,7 +286,11 @@ export const configSchema = z.object({
       /** Delete orphans (off: report only). Only under the base path, never exported disks. */
       delete: bool.default(false),
       /** An orphan is deleted only this long after it was first seen. */
-      graceMs: z.coerce.number().int().min(0).default(24 * 3600 * 1000),
+      graceMs: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .default(24 * 3600 * 1000),
     })
     .default({ intervalMs: 3600000, delete: false, graceMs: 24 * 3600 * 1000 }),
   node: nodeSchema.default(nodeSchema.parse({})),

@@ -49,7 +49,10 @@ function basicFromConfig(c: DashboardConfig): DashboardCredentials['basic'] {
     if (c.basicAuthUserFile === undefined || c.basicAuthPasswordFile === undefined) {
       throw new ConfigError('dashboard: basicAuthUserFile and basicAuthPasswordFile go together');
     }
-    return { user: readSecretFile(c.basicAuthUserFile, 'basicAuthUserFile'), password: readSecretFile(c.basicAuthPasswordFile, 'basicAuthPasswordFile') };
+    return {
+      user: readSecretFile(c.basicAuthUserFile, 'basicAuthUserFile'),
+      password: readSecretFile(c.basicAuthPasswordFile, 'basicAuthPasswordFile'),
+    };
   }
   return undefined;
 }

@@ -132,7 +132,8 @@ export function startDashboard(access: DashboardAccess, queuePrefix: string, con
     });
   };
 
-  const auth = access.mode === 'auth' ? [access.credentials.basic && 'basic', access.credentials.token !== undefined && 'bearer'].filter(Boolean) : 'none';
+  const auth =
+    access.mode === 'auth' ? [access.credentials.basic && 'basic', access.credentials.token !== undefined && 'bearer'].filter(Boolean) : 'none';
   log.info({ path: DASHBOARD_PATH, queues: DRIVER_QUEUES, auth, readOnly }, 'job dashboard on');
   return {
     mount: { path: DASHBOARD_PATH, handle },
@@ -160,14 +161,18 @@ async function guardAction(context: HookContext, principals: WeakMap<object, str
     return { allow: false, status: 403, message };
   };
   if (kind === 'refused' || principal === 'unknown') {
-    return refuse(`the dashboard does not allow ${method.toUpperCase()} ${route}: read-write mode allows only retry of failed jobs, clean, promote, pause and resume`);
+    return refuse(
+      `the dashboard does not allow ${method.toUpperCase()} ${route}: read-write mode allows only retry of failed jobs, clean, promote, pause and resume`,
+    );
   }
   if (RETRY_ROUTES.has(routeKey(method, route))) {
-    if (params.queueStatus !== undefined && params.queueStatus !== 'failed') return refuse(`only failed jobs may be retried from the dashboard, not ${params.queueStatus} ones`);
+    if (params.queueStatus !== undefined && params.queueStatus !== 'failed')
+      return refuse(`only failed jobs may be retried from the dashboard, not ${params.queueStatus} ones`);
     if (params.jobId !== undefined) {
       const job = await request.queues.get(params.queueName ?? '')?.getJob(params.jobId);
       const state = job ? await job.getState() : undefined;
-      if (state !== undefined && state !== 'failed') return refuse(`only failed jobs may be retried from the dashboard; job ${params.jobId} is ${state}`);
+      if (state !== undefined && state !== 'failed')
+        return refuse(`only failed jobs may be retried from the dashboard; job ${params.jobId} is ${state}`);
     }
   }
   log.info(action, 'dashboard action');

@@ -24,7 +24,10 @@ export const OPERATOR_ROUTES: ReadonlySet<string> = new Set([
 ]);
 
 /** Retry re-runs a job with its old payload: only a failed one (a completed fence.attach re-run would re-attach). */
-export const RETRY_ROUTES: ReadonlySet<string> = new Set(['put /api/queues/:queueName/retry/:queueStatus', 'put /api/queues/:queueName/:jobId/retry']);
+export const RETRY_ROUTES: ReadonlySet<string> = new Set([
+  'put /api/queues/:queueName/retry/:queueStatus',
+  'put /api/queues/:queueName/:jobId/retry',
+]);
 
 export type RouteClass = 'read' | 'operator' | 'refused';
 

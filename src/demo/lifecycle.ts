@@ -46,7 +46,7 @@ export function controllerSteps(ctl: CsiGrpcClient, teardown: Teardown): Step[] 
       },
     },
     {
-      title: "CreateVolume pvc-4d1f… (64 MiB, ext4, RWO)",
+      title: 'CreateVolume pvc-4d1f… (64 MiB, ext4, RWO)',
       run: async () => {
         const r = await ctl.call<CreateVolumeResponse__Output>('Controller', 'CreateVolume', create(PVC, 64 * MiB, FS), 30000);
         remember(r.volume!.volumeId);
@@ -67,7 +67,12 @@ export function controllerSteps(ctl: CsiGrpcClient, teardown: Teardown): Step[] 
     },
     {
       title: 'CreateVolume RWX filesystem',
-      run: () => expectCode(ctl.call('Controller', 'CreateVolume', create('rwx-fs', MiB, { mount: {}, accessMode: { mode: 'MULTI_NODE_MULTI_WRITER' } })), status.INVALID_ARGUMENT, 'INVALID_ARGUMENT'),
+      run: () =>
+        expectCode(
+          ctl.call('Controller', 'CreateVolume', create('rwx-fs', MiB, { mount: {}, accessMode: { mode: 'MULTI_NODE_MULTI_WRITER' } })),
+          status.INVALID_ARGUMENT,
+          'INVALID_ARGUMENT',
+        ),
     },
     {
       title: 'CreateVolume vm-disk (32 MiB, block, RWX)',

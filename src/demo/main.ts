@@ -25,9 +25,26 @@ async function main(): Promise<number> {
   const out = (line: string): void => void process.stdout.write(line + '\n');
   out(`rds-csi demo: all-in-one in ${dir}`);
   const started = Date.now();
-  const aio = spawn(process.execPath, [cli, 'all-in-one', '--controller-endpoint', controllerEndpoint, '--node-endpoint', nodeEndpoint, '--data-dir', path.join(dir, 'rds'), '--kubelet-dir', dir, '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const aio = spawn(
+    process.execPath,
+    [
+      cli,
+      'all-in-one',
+      '--controller-endpoint',
+      controllerEndpoint,
+      '--node-endpoint',
+      nodeEndpoint,
+      '--data-dir',
+      path.join(dir, 'rds'),
+      '--kubelet-dir',
+      dir,
+      '--log-level',
+      'warn',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const teardown = new Teardown();
   const clients: CsiGrpcClient[] = [];
   let ok: boolean;
@@ -48,7 +65,7 @@ async function main(): Promise<number> {
     out('Controller, as external-provisioner drives it:');
     ok = await runSteps(controllerSteps(client, teardown), out, failAt);
     if (ok && process.getuid?.() === 0) {
-      out('\nData path, as kubelet drives the node plugin (loop devices over the simulator\'s backing files):');
+      out("\nData path, as kubelet drives the node plugin (loop devices over the simulator's backing files):");
       ok = await runSteps(nodeSteps(client, node, dir, teardown), out, failAt);
     } else if (ok) {
       out('\nData path skipped: the node plugin needs root for loop devices, mkfs and mounts (run the demo as root).');

@@ -41,11 +41,23 @@ export function nodeSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, dir: string, 
   const paths = (name: string) => ({ staging: path.join(dir, 'staging', name), target: path.join(dir, 'pods', name, 'mount') });
 
   const provision = async (name: string, extra: object = {}): Promise<string> => {
-    const r = await ctl.call<CreateVolumeResponse__Output>('Controller', 'CreateVolume', { name, capacityRange: { requiredBytes: String(320 * MiB) }, volumeCapabilities: [cap], ...extra }, 60000);
+    const r = await ctl.call<CreateVolumeResponse__Output>(
+      'Controller',
+      'CreateVolume',
+      { name, capacityRange: { requiredBytes: String(320 * MiB) }, volumeCapabilities: [cap], ...extra },
+      60000,
+    );
     const v = r.volume!;
     teardown.add(`${name}: DeleteVolume`, () => ctl.call('Controller', 'DeleteVolume', { volumeId: v.volumeId }, 30000));
-    teardown.add(`${name}: ControllerUnpublishVolume`, () => ctl.call('Controller', 'ControllerUnpublishVolume', { volumeId: v.volumeId, nodeId: NODE }, 30000));
-    const p = await ctl.call<ControllerPublishVolumeResponse__Output>('Controller', 'ControllerPublishVolume', { volumeId: v.volumeId, nodeId: NODE, volumeCapability: cap }, 30000);
+    teardown.add(`${name}: ControllerUnpublishVolume`, () =>
+      ctl.call('Controller', 'ControllerUnpublishVolume', { volumeId: v.volumeId, nodeId: NODE }, 30000),
+    );
+    const p = await ctl.call<ControllerPublishVolumeResponse__Output>(
+      'Controller',
+      'ControllerPublishVolume',
+      { volumeId: v.volumeId, nodeId: NODE, volumeCapability: cap },
+      30000,
+    );
     vols[name] = { id: v.volumeId, ctx: v.volumeContext, pub: p.publishContext };
     return `${v.volumeId} ${Number(v.capacityBytes) / MiB} MiB, published to ${NODE}`;
   };
@@ -62,11 +74,15 @@ export function nodeSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, dir: string, 
   };
   const unmount = async (name: string): Promise<string> => {
     const v = vols[name];
-    for (const rpc of ['NodeUnpublishVolume', 'NodeUnstageVolume', 'ControllerUnpublishVolume', 'DeleteVolume']) await teardown.run(`${name}: ${rpc}`);
+    for (const rpc of ['NodeUnpublishVolume', 'NodeUnstageVolume', 'ControllerUnpublishVolume', 'DeleteVolume'])
+      await teardown.run(`${name}: ${rpc}`);
     return `unpublished, unstaged, deleted ${v.id}`;
   };
   const stats = async (name: string): Promise<string> => {
-    const r = await node.call<NodeGetVolumeStatsResponse__Output>('Node', 'NodeGetVolumeStats', { volumeId: vols[name].id, volumePath: paths(name).target });
+    const r = await node.call<NodeGetVolumeStatsResponse__Output>('Node', 'NodeGetVolumeStats', {
+      volumeId: vols[name].id,
+      volumePath: paths(name).target,
+    });
     const bytes = r.usage.find((u) => u.unit === 'BYTES');
     return `${(Number(bytes?.used) / MiB).toFixed(1)} of ${(Number(bytes?.total) / MiB).toFixed(1)} MiB used; abnormal=${r.volumeCondition?.abnormal}`;
   };
@@ -86,7 +102,12 @@ export function nodeSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, dir: string, 
       title: 'CreateSnapshot of demo-data',
       run: async () => {
         spawnSync('sync');
-        const r = await ctl.call<CreateSnapshotResponse__Output>('Controller', 'CreateSnapshot', { name: 'demo-snap', sourceVolumeId: vols['demo-data'].id }, 60000);
+        const r = await ctl.call<CreateSnapshotResponse__Output>(
+          'Controller',
+          'CreateSnapshot',
+          { name: 'demo-snap', sourceVolumeId: vols['demo-data'].id },
+          60000,
+        );
         snapshotId = r.snapshot!.snapshotId;
         teardown.add('DeleteSnapshot', () => ctl.call('Controller', 'DeleteSnapshot', { snapshotId }, 30000));
         return `${snapshotId} ready=${r.snapshot!.readyToUse}`;
@@ -99,7 +120,10 @@ export function nodeSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, dir: string, 
         return Promise.resolve('hello.txt overwritten');
       },
     },
-    { title: 'CreateVolume demo-restore from the snapshot', run: () => provision('demo-restore', { volumeContentSource: { snapshot: { snapshotId } } }) },
+    {
+      title: 'CreateVolume demo-restore from the snapshot',
+      run: () => provision('demo-restore', { volumeContentSource: { snapshot: { snapshotId } } }),
+    },
     { title: 'stage + publish demo-restore', run: () => mount('demo-restore') },
     {
       title: 'read the file back from the restored volume',
@@ -112,7 +136,12 @@ export function nodeSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, dir: string, 
     {
       title: 'ControllerExpandVolume demo-data to 512 MiB',
       run: async () => {
-        const r = await ctl.call<ControllerExpandVolumeResponse__Output>('Controller', 'ControllerExpandVolume', { volumeId: vols['demo-data'].id, capacityRange: { requiredBytes: String(512 * MiB) } }, 30000);
+        const r = await ctl.call<ControllerExpandVolumeResponse__Output>(
+          'Controller',
+          'ControllerExpandVolume',
+          { volumeId: vols['demo-data'].id, capacityRange: { requiredBytes: String(512 * MiB) } },
+          30000,
+        );
         return `${Number(r.capacityBytes) / MiB} MiB on RDS, node expansion required=${r.nodeExpansionRequired}`;
       },
     },
@@ -124,7 +153,12 @@ export function nodeSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, dir: string, 
           return `skipped: ext4 cannot grow while mounted without CAP_SYS_RESOURCE, and mkfs.xfs is not on PATH (install xfsprogs; \`npm run demo\` does as root)`;
         }
         const { staging, target } = paths('demo-data');
-        const r = await node.call<NodeExpandVolumeResponse__Output>('Node', 'NodeExpandVolume', { volumeId: vols['demo-data'].id, volumePath: target, stagingTargetPath: staging, capacityRange: { requiredBytes: String(512 * MiB) } }, 60000);
+        const r = await node.call<NodeExpandVolumeResponse__Output>(
+          'Node',
+          'NodeExpandVolume',
+          { volumeId: vols['demo-data'].id, volumePath: target, stagingTargetPath: staging, capacityRange: { requiredBytes: String(512 * MiB) } },
+          60000,
+        );
         return `${(Number(r.capacityBytes) / MiB).toFixed(0)} MiB measured; ${await stats('demo-data')}`;
       },
     },

@@ -84,4 +84,3 @@ export function isUnder(base: string, candidate: string): boolean {
   if (!candidate.startsWith('/') || candidate.split('/').includes('..')) return false;
   return c.length > b.length && b.every((part, i) => c[i] === part);
 }
-

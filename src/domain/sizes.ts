@@ -52,7 +52,11 @@ export function decideSize(required: number, limit: number, lim: CapacityLimits)
     return { ok: false, code: 'OUT_OF_RANGE', message: `requested ${fmt(required)} exceeds the maximum volume size ${fmt(lim.maxBytes)}` };
   }
   if (limit > 0 && limit < lim.minBytes) {
-    return { ok: false, code: 'OUT_OF_RANGE', message: `limit ${fmt(limit)} is below the minimum volume size ${fmt(lim.minBytes)}${lim.minReason ? ` (${lim.minReason})` : ''}` };
+    return {
+      ok: false,
+      code: 'OUT_OF_RANGE',
+      message: `limit ${fmt(limit)} is below the minimum volume size ${fmt(lim.minBytes)}${lim.minReason ? ` (${lim.minReason})` : ''}`,
+    };
   }
   let bytes = required > 0 ? required : Math.min(lim.defaultBytes, limit > 0 ? limit : lim.defaultBytes);
   bytes = roundUp(Math.max(bytes, lim.minBytes));

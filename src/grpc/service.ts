@@ -31,10 +31,19 @@ export type ServiceImpl<H> = {
 const ERROR_CHARS = 1024;
 const messageForLog = (err: unknown): string | undefined => {
   if (err === undefined) return undefined;
-  return truncateForLog(err instanceof Error ? err.message : typeof err === 'string' ? err : JSON.stringify(stripSecrets(err)) ?? typeof err, ERROR_CHARS);
+  return truncateForLog(
+    err instanceof Error ? err.message : typeof err === 'string' ? err : (JSON.stringify(stripSecrets(err)) ?? typeof err),
+    ERROR_CHARS,
+  );
 };
 const errorForLog = (err: unknown): unknown =>
-  err instanceof Error ? { type: err.name, message: truncateForLog(err.message, ERROR_CHARS), stack: err.stack === undefined ? undefined : truncateForLog(err.stack, 4 * ERROR_CHARS) } : messageForLog(err);
+  err instanceof Error
+    ? {
+        type: err.name,
+        message: truncateForLog(err.message, ERROR_CHARS),
+        stack: err.stack === undefined ? undefined : truncateForLog(err.stack, 4 * ERROR_CHARS),
+      }
+    : messageForLog(err);
 
 function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number {
   const d = call.getDeadline();

@@ -54,10 +54,13 @@ export const runTool: ToolRunner = (command, args, opts) =>
     const append = (cur: string, chunk: Buffer): string => (cur.length >= MAX_OUTPUT ? cur : cur + chunk.toString('utf8'));
     child.stdout?.on('data', (c: Buffer) => (stdout = append(stdout, c)));
     child.stderr?.on('data', (c: Buffer) => (stderr = append(stderr, c)));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, Math.max(1, opts.timeoutMs));
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      },
+      Math.max(1, opts.timeoutMs),
+    );
     child.on('error', (err) => {
       clearTimeout(timer);
       if (settled) return;
@@ -79,7 +82,11 @@ export const runTool: ToolRunner = (command, args, opts) =>
 /** One line for logs and error messages: `mount -t ext4 … exited 32: <stderr>`. */
 export function describeResult(r: ToolResult): string {
   const cmd = [r.command, ...r.args].join(' ');
-  const how = r.timedOut ? `timed out after ${r.durationMs} ms and was killed` : r.code === null ? `was killed by ${r.signal ?? 'a signal'}` : `exited ${r.code}`;
+  const how = r.timedOut
+    ? `timed out after ${r.durationMs} ms and was killed`
+    : r.code === null
+      ? `was killed by ${r.signal ?? 'a signal'}`
+      : `exited ${r.code}`;
   const out = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' | ').slice(0, 500);
   return out ? `${cmd} ${how}: ${out}` : `${cmd} ${how}`;
 }

@@ -40,7 +40,9 @@ function loopBackings(sysBlockDir: string): Array<{ device: string; file: string
   const out: Array<{ device: string; file: string }> = [];
   for (const n of names) {
     try {
-      const file = readFileSync(path.join(sysBlockDir, n, 'loop', 'backing_file'), 'utf8').trim().replace(/ \(deleted\)$/, '');
+      const file = readFileSync(path.join(sysBlockDir, n, 'loop', 'backing_file'), 'utf8')
+        .trim()
+        .replace(/ \(deleted\)$/, '');
       if (file) out.push({ device: `/dev/${n}`, file });
     } catch {
       // not attached

@@ -60,9 +60,15 @@ export function startHttpServer(listen: string, metrics: Metrics, healthy: () =>
       res.end(body);
     };
     if (req.url === '/metrics') {
-      metrics.registry.metrics().then((text) => reply(200, text, metrics.registry.contentType), (err: Error) => reply(500, err.message));
+      metrics.registry.metrics().then(
+        (text) => reply(200, text, metrics.registry.contentType),
+        (err: Error) => reply(500, err.message),
+      );
     } else if (req.url === '/healthz') {
-      healthy().then((ok) => reply(ok ? 200 : 503, ok ? 'ok\n' : 'not ready\n'), () => reply(503, 'not ready\n'));
+      healthy().then(
+        (ok) => reply(ok ? 200 : 503, ok ? 'ok\n' : 'not ready\n'),
+        () => reply(503, 'not ready\n'),
+      );
     } else {
       reply(404, 'not found\n');
     }

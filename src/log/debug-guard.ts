@@ -24,7 +24,12 @@ export const ROUTEROS_DEBUG_SKIP = '-routeros-api:*';
 
 /** debug's template match: `*` matches any run of characters, everything else itself, the whole name. */
 function matches(name: string, template: string): boolean {
-  const re = new RegExp(`^${template.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${template
+      .split('*')
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(name);
 }
 
@@ -37,7 +42,10 @@ export interface DebugGuardResult {
 
 export function withoutRouterosDebug(debug: string | undefined): DebugGuardResult {
   if (!debug || !debug.trim()) return { value: debug, removed: [] };
-  const patterns = debug.trim().split(/[\s,]+/).filter(Boolean);
+  const patterns = debug
+    .trim()
+    .split(/[\s,]+/)
+    .filter(Boolean);
   const skips = patterns.filter((p) => p.startsWith('-')).map((p) => p.slice(1));
   const live = ROUTEROS_DEBUG_NAMESPACES.filter((ns) => !skips.some((s) => matches(ns, s)));
   const enablesRouteros = (p: string): boolean => !p.startsWith('-') && live.some((ns) => matches(ns, p));

@@ -9,16 +9,7 @@ export type { Logger };
  * error under `err` or `error` is reduced to type, message, stack and a few scalar fields (error-serializer.ts): a
  * library error's other properties (ioredis' `command.args`, holding the AUTH password) never reach the output.
  */
-export const REDACT_PATHS = [
-  'secrets',
-  '*.secrets',
-  '*.*.secrets',
-  'password',
-  '*.password',
-  '*.*.password',
-  'token',
-  '*.token',
-];
+export const REDACT_PATHS = ['secrets', '*.secrets', '*.*.secrets', 'password', '*.password', '*.*.password', 'token', '*.token'];
 
 export function createLogger(level: string, name = 'rds-csi', destination?: pino.DestinationStream): Logger {
   return pino(

@@ -19,7 +19,13 @@ function modeFor(readOnly: boolean): string {
   return readOnly ? '0440' : '0660';
 }
 
-export async function publishBlock(d: NodeDeps, t: { volumeId: string; nqn: string }, dev: BlockDevice, target: string, readOnly: boolean): Promise<void> {
+export async function publishBlock(
+  d: NodeDeps,
+  t: { volumeId: string; nqn: string },
+  dev: BlockDevice,
+  target: string,
+  readOnly: boolean,
+): Promise<void> {
   await fsp.mkdir(path.dirname(target), { recursive: true });
   // A bind mount of this volume left at the target (by an older driver or by hand) is taken down first; one that
   // is not the volume's is refused (ownership.ts).
@@ -30,7 +36,10 @@ export async function publishBlock(d: NodeDeps, t: { volumeId: string; nqn: stri
     const wantMode = parseInt(modeFor(readOnly), 8);
     if (cur.major === dev.major && cur.minor === dev.minor && (Number(st.mode) & 0o777) === wantMode) return;
     const o = await ownership(d, t.nqn, dev, cur);
-    if (!o.ours) throw failedPrecondition(`${target} is a device node of ${cur.major}:${cur.minor}, which is not volume ${t.volumeId}'s: ${o.why}; not replacing it`);
+    if (!o.ours)
+      throw failedPrecondition(
+        `${target} is a device node of ${cur.major}:${cur.minor}, which is not volume ${t.volumeId}'s: ${o.why}; not replacing it`,
+      );
     d.log.info({ target, was: `${cur.major}:${cur.minor}`, now: `${dev.major}:${dev.minor}` }, 'replacing block device node');
   } else if (st?.isDirectory()) {
     try {

@@ -44,7 +44,9 @@ async function realKubeletDir(kubeletDir: string): Promise<string> {
   try {
     return await fsp.realpath(kubeletDir);
   } catch (err) {
-    throw failedPrecondition(`the kubelet directory ${kubeletDir} does not resolve on this node (${(err as NodeJS.ErrnoException).code ?? 'error'}); set --kubelet-dir (chart: node.kubeletDir) to kubelet's root dir`);
+    throw failedPrecondition(
+      `the kubelet directory ${kubeletDir} does not resolve on this node (${(err as NodeJS.ErrnoException).code ?? 'error'}); set --kubelet-dir (chart: node.kubeletDir) to kubelet's root dir`,
+    );
   }
 }
 
@@ -80,7 +82,9 @@ export async function confinePath(kubeletDir: string, name: string, p: string, r
   const parent = await resolveExisting(path.dirname(p));
   if ('dangling' in parent) throw outside(`has an ancestor ${parent.dangling} that does not resolve (a dangling symlink)`);
   if (!isWithin(root, parent.real)) {
-    const which = parent.missing.length ? `its deepest existing ancestor resolves to ${parent.real}` : `its parent directory resolves to ${parent.real}`;
+    const which = parent.missing.length
+      ? `its deepest existing ancestor resolves to ${parent.real}`
+      : `its parent directory resolves to ${parent.real}`;
     throw outside(`is outside: ${which}`);
   }
   const resolved = path.join(parent.real, ...parent.missing, base);

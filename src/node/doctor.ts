@@ -43,12 +43,28 @@ async function nvmeChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
   const v = await tool(o.host, o.nvmeCommand, ['version']);
   const m = /nvme version (\d+)\.(\d+)/.exec(v.out);
   if (!v.found) out.push({ name: 'nvme-cli', ok: false, detail: v.out, fix: 'install nvme-cli 2.x in the node image' });
-  else if (!m || Number(m[1]) < 2) out.push({ name: 'nvme-cli', ok: false, detail: `unrecognised or old version: ${v.out.split('\n')[0] ?? ''}`, fix: 'use nvme-cli 2.x (--hostnqn, --ctrl-loss-tmo=-1)' });
+  else if (!m || Number(m[1]) < 2)
+    out.push({
+      name: 'nvme-cli',
+      ok: false,
+      detail: `unrecognised or old version: ${v.out.split('\n')[0] ?? ''}`,
+      fix: 'use nvme-cli 2.x (--hostnqn, --ctrl-loss-tmo=-1)',
+    });
   else out.push({ name: 'nvme-cli', ok: true, detail: `version ${m[1]}.${m[2]}` });
   const tcp = await o.host.sysfs.exists('module', 'nvme_tcp');
-  out.push(tcp ? { name: 'nvme-tcp module', ok: true, detail: 'loaded' } : { name: 'nvme-tcp module', ok: false, detail: 'not loaded', fix: 'modprobe nvme-tcp on the host (and add it to /etc/modules-load.d)' });
+  out.push(
+    tcp
+      ? { name: 'nvme-tcp module', ok: true, detail: 'loaded' }
+      : { name: 'nvme-tcp module', ok: false, detail: 'not loaded', fix: 'modprobe nvme-tcp on the host (and add it to /etc/modules-load.d)' },
+  );
   const fabrics = await o.host.sysfs.exists('class', 'misc', 'nvme-fabrics');
-  if (!fabrics) out.push({ name: 'nvme-fabrics', ok: false, detail: `${o.host.devRoot}/nvme-fabrics is not available`, fix: 'modprobe nvme-fabrics; mount the host /sys and /dev into the plugin container' });
+  if (!fabrics)
+    out.push({
+      name: 'nvme-fabrics',
+      ok: false,
+      detail: `${o.host.devRoot}/nvme-fabrics is not available`,
+      fix: 'modprobe nvme-fabrics; mount the host /sys and /dev into the plugin container',
+    });
   const nqnOk = /^nqn\.\d{4}-\d{2}\.[^\s]+$/.test(o.hostNqn) && o.hostNqn.length <= 223;
   out.push({ name: 'host NQN', ok: nqnOk, detail: o.hostNqn, fix: nqnOk ? undefined : 'set a valid hostNqn or node id' });
   return out;
@@ -72,9 +88,20 @@ async function propagation(o: DoctorOptions): Promise<DoctorCheck> {
       const shared = top.optional.some((f) => f.startsWith('shared:'));
       return shared
         ? { name: 'kubelet dir propagation', ok: true, detail: `${o.kubeletDir} is under ${dir}, a shared mount` }
-        : { name: 'kubelet dir propagation', ok: false, detail: `${dir} (holding ${o.kubeletDir}) is not a shared mount`, fix: 'mount the kubelet dir into the plugin with mountPropagation: Bidirectional (and make it rshared on the host)' };
+        : {
+            name: 'kubelet dir propagation',
+            ok: false,
+            detail: `${dir} (holding ${o.kubeletDir}) is not a shared mount`,
+            fix: 'mount the kubelet dir into the plugin with mountPropagation: Bidirectional (and make it rshared on the host)',
+          };
     }
-    if (dir === '/') return { name: 'kubelet dir propagation', ok: false, detail: 'no mount found for the kubelet dir', fix: 'mount the kubelet dir into the plugin container' };
+    if (dir === '/')
+      return {
+        name: 'kubelet dir propagation',
+        ok: false,
+        detail: 'no mount found for the kubelet dir',
+        fix: 'mount the kubelet dir into the plugin container',
+      };
     dir = path.dirname(dir);
   }
 }
@@ -94,10 +121,18 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorCheck[]> {
   if (o.loop) tools.push(['losetup', ['-V'], 'util-linux']);
   for (const [cmd, args, pkg] of tools) {
     const t = await tool(o.host, cmd, args);
-    checks.push(t.found ? { name: cmd, ok: true, detail: 'found' } : { name: cmd, ok: false, detail: t.out, fix: `install ${pkg} in the node image` });
+    checks.push(
+      t.found ? { name: cmd, ok: true, detail: 'found' } : { name: cmd, ok: false, detail: t.out, fix: `install ${pkg} in the node image` },
+    );
   }
   const cap = await capSysResource(o.procStatusFile ?? '/proc/self/status');
-  if (cap === false) checks.push({ name: 'CAP_SYS_RESOURCE', ok: false, detail: 'missing: online ext4 resize (resize2fs on a mounted volume) will fail', fix: 'run the node plugin container privileged' });
+  if (cap === false)
+    checks.push({
+      name: 'CAP_SYS_RESOURCE',
+      ok: false,
+      detail: 'missing: online ext4 resize (resize2fs on a mounted volume) will fail',
+      fix: 'run the node plugin container privileged',
+    });
   else if (cap === true) checks.push({ name: 'CAP_SYS_RESOURCE', ok: true, detail: 'present' });
   checks.push(await propagation(o));
   return checks;
@@ -115,6 +150,12 @@ export async function nodeDoctor(input: NodeOptionsInput | NodeConfig): Promise<
   const o = parseNodeOptions(input);
   const kubeletDir = o.kubeletDir;
   const host = hostPort({ sysfsRoot: o.sysfsRoot, devRoot: o.devRoot, mountInfoFile: o.mountInfoFile });
-  const checks = await runDoctor({ host, nvmeCommand: o.nvmeCommand, hostNqn: o.hostNqn ?? hostNqnForNode(o.nodeId), kubeletDir, loop: o.connector === 'loop' });
+  const checks = await runDoctor({
+    host,
+    nvmeCommand: o.nvmeCommand,
+    hostNqn: o.hostNqn ?? hostNqnForNode(o.nodeId),
+    kubeletDir,
+    loop: o.connector === 'loop',
+  });
   return { ok: checks.every((c) => c.ok), text: formatDoctor(checks), checks };
 }

@@ -53,10 +53,13 @@ export async function expandVolume(d: NodeDeps, req: NodeExpandVolumeRequest__Ou
     // the range is fine once ControllerExpandVolume has grown the disk. FAILED_PRECONDITION is the volume's state:
     // kubelet takes it as "expand later" (inUseError) and tries again at the next stage instead of looping.
     if (dev.sizeBytes < required) {
-      throw failedPrecondition(`the device ${dev.path} has ${dev.sizeBytes} bytes after a rescan, ${required} required: ControllerExpandVolume must grow the volume first`);
+      throw failedPrecondition(
+        `the device ${dev.path} has ${dev.sizeBytes} bytes after a rescan, ${required} required: ControllerExpandVolume must grow the volume first`,
+      );
     }
     if (mount) {
-      if (mount.major !== dev.major || mount.minor !== dev.minor) throw failedPrecondition(`${mount.mountPoint} shows ${mount.major}:${mount.minor}, not the volume's device ${dev.path}; restage first`);
+      if (mount.major !== dev.major || mount.minor !== dev.minor)
+        throw failedPrecondition(`${mount.mountPoint} shows ${mount.major}:${mount.minor}, not the volume's device ${dev.path}; restage first`);
       await growFilesystem(d.host, dev, mount.fsType, mount.mountPoint, d.opts.formatTimeoutMs);
     }
     return { capacityBytes: String(dev.sizeBytes) };

@@ -16,7 +16,22 @@ export function isSupportedFs(t: string): t is FsType {
 }
 
 /** Mount flags that would change what the plugin is doing rather than how the file system behaves. */
-const DENIED_FLAGS = new Set(['bind', 'rbind', 'move', 'remount', 'loop', 'shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate', 'unbindable', 'runbindable', 'defaults']);
+const DENIED_FLAGS = new Set([
+  'bind',
+  'rbind',
+  'move',
+  'remount',
+  'loop',
+  'shared',
+  'rshared',
+  'slave',
+  'rslave',
+  'private',
+  'rprivate',
+  'unbindable',
+  'runbindable',
+  'defaults',
+]);
 
 /** Flags from the capability, split on commas, checked; returns the reason for the first bad one. */
 export function checkMountFlags(flags: readonly string[]): { flags: string[]; error?: string } {

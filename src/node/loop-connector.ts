@@ -3,7 +3,16 @@ import path from 'node:path';
 import { isUnder, nqnFor } from '../domain/ids';
 import type { HostPort } from '../host/port';
 import { describeResult, ok } from '../host/run';
-import { type BlockDevice, type Connector, type DeviceOwner, HostError, type ManagedConnection, type VolumeTarget, isManagedNqn, volumeIdOfNqn } from './connector';
+import {
+  type BlockDevice,
+  type Connector,
+  type DeviceOwner,
+  HostError,
+  type ManagedConnection,
+  type VolumeTarget,
+  isManagedNqn,
+  volumeIdOfNqn,
+} from './connector';
 import { blockDeviceOf, blockNameOf, waitForDevice } from './device';
 
 /**
@@ -88,7 +97,8 @@ export class LoopConnector implements Connector {
   }
 
   async detach(nqn: string): Promise<void> {
-    if (!isManagedNqn(this.o.nqnPrefix, nqn)) throw new HostError(`refusing to detach ${nqn}: not under the managed prefix ${this.o.nqnPrefix}`, 'precondition');
+    if (!isManagedNqn(this.o.nqnPrefix, nqn))
+      throw new HostError(`refusing to detach ${nqn}: not under the managed prefix ${this.o.nqnPrefix}`, 'precondition');
     for (const name of await this.devicesOfFile(this.fileOf(nqn))) {
       const r = await this.o.host.run('losetup', ['--detach', path.join(this.o.host.devRoot, name)], { timeoutMs: this.o.toolTimeoutMs });
       if (!ok(r)) throw new HostError(`losetup --detach ${name} failed: ${describeResult(r)}`, 'unavailable');

@@ -31,7 +31,8 @@ export function mounter(host: HostPort): Mounter {
 
   const run = async (args: string[], timeoutMs: number, what: string, failure: HostFailureKind = 'internal'): Promise<void> => {
     const r = await host.run(args[0] ?? '', args.slice(1), { timeoutMs });
-    if (!ok(r)) throw new HostError(`${what} failed: ${describeResult(r)}`, r.timedOut ? 'unavailable' : r.code === MOUNT_FAILURE ? failure : 'internal');
+    if (!ok(r))
+      throw new HostError(`${what} failed: ${describeResult(r)}`, r.timedOut ? 'unavailable' : r.code === MOUNT_FAILURE ? failure : 'internal');
   };
 
   return {
@@ -56,7 +57,8 @@ export function mounter(host: HostPort): Mounter {
         if (count >= MAX_STACK) throw new HostError(`${target} is still a mountpoint after ${MAX_STACK} unmounts`, 'internal');
         await vet(top);
         const r = await host.run('umount', [target], { timeoutMs });
-        if (!ok(r) && (await host.mounts()).isMountPoint(target)) throw new HostError(`unmount of ${target} failed: ${describeResult(r)}`, r.timedOut ? 'unavailable' : 'internal');
+        if (!ok(r) && (await host.mounts()).isMountPoint(target))
+          throw new HostError(`unmount of ${target} failed: ${describeResult(r)}`, r.timedOut ? 'unavailable' : 'internal');
         count++;
       }
       return count;

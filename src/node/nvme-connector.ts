@@ -57,7 +57,8 @@ export class NvmeTcpConnector implements Connector {
   }
 
   async attach(t: VolumeTarget, deadline: number): Promise<BlockDevice> {
-    if (!isManagedNqn(this.o.nqnPrefix, t.nqn)) throw new HostError(`NQN ${t.nqn} is not under the managed prefix ${this.o.nqnPrefix}`, 'precondition');
+    if (!isManagedNqn(this.o.nqnPrefix, t.nqn))
+      throw new HostError(`NQN ${t.nqn} is not under the managed prefix ${this.o.nqnPrefix}`, 'precondition');
     const existing = await nvmeSubsystem(this.o.host.sysfs, t.nqn);
     if (!existing || existing.controllers.length === 0) {
       const timeoutMs = Math.max(1000, Math.min(this.o.toolTimeoutMs, deadline - Date.now()));
@@ -79,13 +80,17 @@ export class NvmeTcpConnector implements Connector {
       try {
         await this.o.host.sysfs.write(seconds < 0 ? 'off' : String(seconds), 'class', 'nvme', c.name, 'fast_io_fail_tmo');
       } catch (err) {
-        throw new HostError(`cannot set fast_io_fail_tmo=${seconds} on ${c.name} (${(err as Error).message}); this kernel may not support it: remove the setting`, 'precondition');
+        throw new HostError(
+          `cannot set fast_io_fail_tmo=${seconds} on ${c.name} (${(err as Error).message}); this kernel may not support it: remove the setting`,
+          'precondition',
+        );
       }
     }
   }
 
   async detach(nqn: string): Promise<void> {
-    if (!isManagedNqn(this.o.nqnPrefix, nqn)) throw new HostError(`refusing to disconnect ${nqn}: not under the managed prefix ${this.o.nqnPrefix}`, 'precondition');
+    if (!isManagedNqn(this.o.nqnPrefix, nqn))
+      throw new HostError(`refusing to disconnect ${nqn}: not under the managed prefix ${this.o.nqnPrefix}`, 'precondition');
     const sub = await nvmeSubsystem(this.o.host.sysfs, nqn);
     if (!sub || sub.controllers.length === 0) return;
     const r = await this.o.host.run(this.o.nvmeCommand, ['disconnect', '-n', nqn], { timeoutMs: this.o.toolTimeoutMs });

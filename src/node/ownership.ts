@@ -41,11 +41,20 @@ export interface Shown {
 export async function ownership(d: NodeDeps, nqn: string, current: BlockDevice | undefined, shown: Shown): Promise<Ownership> {
   const numbers = `${shown.major}:${shown.minor}`;
   if (current && current.major === shown.major && current.minor === shown.minor) return { ours: true, how: 'current' };
-  if (shown.major === 0) return { ours: false, why: `device ${numbers} is an anonymous device (a ${shown.fsType ?? 'virtual'} file system), not a block device of a volume` };
+  if (shown.major === 0)
+    return {
+      ours: false,
+      why: `device ${numbers} is an anonymous device (a ${shown.fsType ?? 'virtual'} file system), not a block device of a volume`,
+    };
   const owner = await d.connector.deviceOwner(shown.major, shown.minor);
   if (owner.kind === 'live') {
     if (owner.nqn === nqn) return { ours: true, how: 'same-volume' };
-    return { ours: false, why: owner.nqn ? `device ${owner.name} (${numbers}) belongs to ${owner.nqn}` : `device ${owner.name} (${numbers}) is not a device of this volume` };
+    return {
+      ours: false,
+      why: owner.nqn
+        ? `device ${owner.name} (${numbers}) belongs to ${owner.nqn}`
+        : `device ${owner.name} (${numbers}) is not a device of this volume`,
+    };
   }
   if (shown.source === undefined) return { ours: true, how: 'gone' }; // a device node whose device no longer exists
   const fromOurKind = path.dirname(shown.source) === d.host.devRoot && d.connector.deviceName.test(path.basename(shown.source));
@@ -62,10 +71,16 @@ export async function unmountOwned(d: NodeDeps, volumeId: string, nqn: string, p
   return d.mounter.unmountAll(p, d.opts.toolTimeoutMs, async (top: MountEntry) => {
     const o = await ownership(d, nqn, current, top);
     if (!o.ours) throw foreignMount(volumeId, p, top, o.why);
-    if (o.how !== 'current') d.log.warn({ volumeId, path: p, source: top.source, device: `${top.major}:${top.minor}`, how: o.how }, 'unmounting a stale mount of the volume');
+    if (o.how !== 'current')
+      d.log.warn(
+        { volumeId, path: p, source: top.source, device: `${top.major}:${top.minor}`, how: o.how },
+        'unmounting a stale mount of the volume',
+      );
   });
 }
 
 export function foreignMount(volumeId: string, p: string, m: MountEntry, why: string): Error {
-  return failedPrecondition(`${p} has ${m.source} (${m.fsType}) mounted, which is not volume ${volumeId}'s: ${why}; the driver refuses to unmount it`);
+  return failedPrecondition(
+    `${p} has ${m.source} (${m.fsType}) mounted, which is not volume ${volumeId}'s: ${why}; the driver refuses to unmount it`,
+  );
 }

@@ -15,16 +15,14 @@ import { type BlockDevice, HostError } from './connector';
  */
 
 export type ProbeResult =
-  | { kind: 'empty' }
-  | { kind: 'filesystem'; type: string }
-  | { kind: 'partitioned'; ptType: string }
-  | { kind: 'other'; type: string };
+  { kind: 'empty' } | { kind: 'filesystem'; type: string } | { kind: 'partitioned'; ptType: string } | { kind: 'other'; type: string };
 
 async function checkDevice(host: HostPort, dev: BlockDevice, when: string): Promise<void> {
   const st = await lstatOrUndefined(dev.path);
   if (!st?.isBlockDevice()) throw new HostError(`probe ${when}: ${dev.path} is not a block device`, 'unavailable');
   const { major, minor } = splitDev(st.rdev);
-  if (major !== dev.major || minor !== dev.minor) throw new HostError(`probe ${when}: ${dev.path} is ${major}:${minor}, expected ${dev.major}:${dev.minor}`, 'unavailable');
+  if (major !== dev.major || minor !== dev.minor)
+    throw new HostError(`probe ${when}: ${dev.path} is ${major}:${minor}, expected ${dev.major}:${dev.minor}`, 'unavailable');
   const size = await host.sysfs.blockSize(major, minor);
   if (!size) throw new HostError(`probe ${when}: ${dev.path} has size 0 (device not ready)`, 'unavailable');
 }
@@ -52,13 +50,23 @@ async function provenBlank(host: HostPort, dev: BlockDevice, timeoutMs: number):
   const size = (await host.sysfs.blockSize(dev.major, dev.minor)) ?? 0;
   const last = Math.max(0, Math.floor(size / BLOCK) - SPAN_BLOCKS);
   for (const skip of last > 0 ? [0, last] : [0]) {
-    const r = await host.run('dd', [`if=${dev.path}`, `bs=${BLOCK}`, `count=${SPAN_BLOCKS}`, `skip=${skip}`, 'iflag=direct', 'status=none'], { timeoutMs });
+    const r = await host.run('dd', [`if=${dev.path}`, `bs=${BLOCK}`, `count=${SPAN_BLOCKS}`, `skip=${skip}`, 'iflag=direct', 'status=none'], {
+      timeoutMs,
+    });
     const where = `${dev.path} at block ${skip}`;
-    if (r.timedOut || r.code !== 0) throw new HostError(`${where} cannot be read (${describeResult(r)}); blkid's "nothing found" is not trusted: refusing to format`, 'unavailable');
+    if (r.timedOut || r.code !== 0)
+      throw new HostError(
+        `${where} cannot be read (${describeResult(r)}); blkid's "nothing found" is not trusted: refusing to format`,
+        'unavailable',
+      );
     const expected = Math.min(SPAN_BLOCKS * BLOCK, size - skip * BLOCK);
-    if (r.stdout.length < expected) throw new HostError(`${where}: short read (${r.stdout.length} of ${expected} bytes); refusing to format`, 'unavailable');
+    if (r.stdout.length < expected)
+      throw new HostError(`${where}: short read (${r.stdout.length} of ${expected} bytes); refusing to format`, 'unavailable');
     if (/[^\0]/.test(r.stdout)) {
-      throw new HostError(`${dev.path} holds data blkid does not recognise (non-zero bytes at block ${skip}); refusing to format it. Inspect the volume`, 'precondition');
+      throw new HostError(
+        `${dev.path} holds data blkid does not recognise (non-zero bytes at block ${skip}); refusing to format it. Inspect the volume`,
+        'precondition',
+      );
     }
   }
 }
@@ -66,12 +74,14 @@ async function provenBlank(host: HostPort, dev: BlockDevice, timeoutMs: number):
 export async function probeDevice(host: HostPort, dev: BlockDevice, timeoutMs: number): Promise<ProbeResult> {
   await checkDevice(host, dev, 'before blkid');
   const r = await host.run('blkid', ['-p', '-o', 'export', dev.path], { timeoutMs });
-  const fail = (why: string): HostError => new HostError(`cannot tell whether ${dev.path} holds data (${why}); refusing to format: ${describeResult(r)}`, 'internal');
+  const fail = (why: string): HostError =>
+    new HostError(`cannot tell whether ${dev.path} holds data (${why}); refusing to format: ${describeResult(r)}`, 'internal');
   if (r.timedOut || r.code === null) throw fail('probe did not finish');
   if (r.code === 0) {
     const kv = parseExport(r.stdout);
     if (kv.PTTYPE) return { kind: 'partitioned', ptType: kv.PTTYPE };
-    if (kv.TYPE) return kv.USAGE === undefined || kv.USAGE === 'filesystem' ? { kind: 'filesystem', type: kv.TYPE } : { kind: 'other', type: kv.TYPE };
+    if (kv.TYPE)
+      return kv.USAGE === undefined || kv.USAGE === 'filesystem' ? { kind: 'filesystem', type: kv.TYPE } : { kind: 'other', type: kv.TYPE };
     throw fail('blkid succeeded without TYPE or PTTYPE');
   }
   if (r.code === 2) {

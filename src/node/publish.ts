@@ -67,13 +67,17 @@ export async function unpublishVolume(d: NodeDeps, req: NodeUnpublishVolumeReque
     const node = st?.isBlockDevice() ? splitDev(st.rdev) : undefined;
     if (node && !(await d.mounter.mountAt(targetPath))) {
       const o = await ownership(d, nqn, await d.connector.find(nqn), node);
-      if (!o.ours) throw failedPrecondition(`${targetPath} is a device node of ${node.major}:${node.minor}, which is not volume ${volumeId}'s: ${o.why}; the driver refuses to remove it`);
+      if (!o.ours)
+        throw failedPrecondition(
+          `${targetPath} is a device node of ${node.major}:${node.minor}, which is not volume ${volumeId}'s: ${o.why}; the driver refuses to remove it`,
+        );
     }
     const n = await unmountOwned(d, volumeId, nqn, targetPath);
     const removed = await d.mounter.removeNonRecursive(targetPath);
     // The volume is not published at the path any more (or never was: nothing of it was mounted there), so the call
     // has done its work; what is left in the directory is not the volume's — kept, never deleted (as in unstage).
-    if (removed === 'left') d.log.warn({ volumeId, targetPath, unmounted: n }, 'target path is not empty after unmounting; left in place, not deleted');
+    if (removed === 'left')
+      d.log.warn({ volumeId, targetPath, unmounted: n }, 'target path is not empty after unmounting; left in place, not deleted');
     return {};
   });
 }

@@ -23,7 +23,11 @@ export function nodeService(d: NodeDeps): ServiceImpl<NodeHandlers> {
     // accessible_topology: the kubelet copies it onto the Node's labels and its keys into CSINode, where
     // external-provisioner's capacity controller and topology-aware provisioning read them.
     NodeGetInfo: () =>
-      Promise.resolve({ nodeId: d.opts.nodeId, maxVolumesPerNode: String(d.opts.maxVolumesPerNode), accessibleTopology: { segments: segmentOf(d.topology) } }),
+      Promise.resolve({
+        nodeId: d.opts.nodeId,
+        maxVolumesPerNode: String(d.opts.maxVolumesPerNode),
+        accessibleTopology: { segments: segmentOf(d.topology) },
+      }),
     NodeStageVolume: (req, ctx) => stageVolume(d, req, ctx),
     NodeUnstageVolume: (req) => unstageVolume(d, req),
     NodePublishVolume: (req) => publishVolume(d, req),

@@ -24,7 +24,14 @@ export async function stageVolume(d: NodeDeps, req: NodeStageVolumeRequest__Outp
   const stagingArg = requirePath('staging_target_path', req.stagingTargetPath);
   const cap = parseCapability(req.volumeCapability);
   checkAccessType(req.volumeContext ?? {}, cap);
-  const target = volumeTarget(volumeId, d.nqnPrefix, d.opts.connect, req.volumeContext ?? {}, req.publishContext ?? {}, d.connector.kind === 'nvme-tcp');
+  const target = volumeTarget(
+    volumeId,
+    d.nqnPrefix,
+    d.opts.connect,
+    req.volumeContext ?? {},
+    req.publishContext ?? {},
+    d.connector.kind === 'nvme-tcp',
+  );
   // Last check, before anything is connected or mounted: the path lies under kubelet's dir (confine.ts).
   const staging = await confinePath(d.opts.kubeletDir, 'staging_target_path', stagingArg, 'act');
   return d.locks.run(volumeId, async () => {
@@ -45,7 +52,10 @@ async function checkFsMinimum(d: NodeDeps, dev: BlockDevice, fsType: FsType): Pr
   const min = fsMinimumBytes(fsType);
   // By its numbers: names may have changed, the numbers of one node do not.
   const size = (await d.host.sysfs.blockSize(dev.major, dev.minor)) ?? dev.sizeBytes;
-  if (size < min) throw failedPrecondition(`the volume is ${size} bytes, ${fsType} needs at least ${min}: use ext4 or a larger volume; ${dev.path} was not formatted`);
+  if (size < min)
+    throw failedPrecondition(
+      `the volume is ${size} bytes, ${fsType} needs at least ${min}: use ext4 or a larger volume; ${dev.path} was not formatted`,
+    );
 }
 
 /** Decide the file system to mount from the probe; format only an unambiguously empty device. */
@@ -63,7 +73,8 @@ async function prepareFs(d: NodeDeps, dev: BlockDevice, cap: Capability, allowFo
       return { fsType, formatted: true };
     }
     case 'filesystem':
-      if (wanted && probe.type !== wanted) throw failedPrecondition(`${dev.path} already holds ${probe.type} but the capability asks for ${wanted}; not reformatting`);
+      if (wanted && probe.type !== wanted)
+        throw failedPrecondition(`${dev.path} already holds ${probe.type} but the capability asks for ${wanted}; not reformatting`);
       if (!isSupportedFs(probe.type)) throw failedPrecondition(`${dev.path} holds ${probe.type}, which this driver does not mount`);
       return { fsType: probe.type, formatted: false };
     case 'partitioned':
@@ -73,12 +84,20 @@ async function prepareFs(d: NodeDeps, dev: BlockDevice, cap: Capability, allowFo
   }
 }
 
-export async function ensureStagedFs(d: NodeDeps, t: { volumeId: string; nqn: string }, dev: BlockDevice, staging: string, cap: Capability, allowFormat: boolean): Promise<void> {
+export async function ensureStagedFs(
+  d: NodeDeps,
+  t: { volumeId: string; nqn: string },
+  dev: BlockDevice,
+  staging: string,
+  cap: Capability,
+  allowFormat: boolean,
+): Promise<void> {
   const { volumeId, nqn } = t;
   await ensureDir(staging);
   const top = await d.mounter.mountAt(staging);
   if (top && top.major === dev.major && top.minor === dev.minor) {
-    if (cap.kind === 'mount' && cap.fsType && top.fsType !== cap.fsType) throw alreadyExists(`${staging} is staged with ${top.fsType}, not ${cap.fsType}`);
+    if (cap.kind === 'mount' && cap.fsType && top.fsType !== cap.fsType)
+      throw alreadyExists(`${staging} is staged with ${top.fsType}, not ${cap.fsType}`);
     return;
   }
   if (top) {

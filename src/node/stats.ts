@@ -20,15 +20,26 @@ import { requireVolumeId, requireVolumePath } from './validate';
  * "a volume corresponding to the specified volume_id does not exist on specified volume_path".
  */
 
-async function condition(d: NodeDeps, volumeId: string, dev: BlockDevice | undefined, shown: { major: number; minor: number }): Promise<VolumeCondition> {
+async function condition(
+  d: NodeDeps,
+  volumeId: string,
+  dev: BlockDevice | undefined,
+  shown: { major: number; minor: number },
+): Promise<VolumeCondition> {
   if (!dev) return { abnormal: true, message: `no device for volume ${volumeId}: the NVMe connection is down or the namespace is gone` };
   if (dev.major !== shown.major || dev.minor !== shown.minor) {
-    return { abnormal: true, message: `the path shows device ${shown.major}:${shown.minor} but the volume's device is ${dev.path} (${dev.major}:${dev.minor}); stale after a reconnect` };
+    return {
+      abnormal: true,
+      message: `the path shows device ${shown.major}:${shown.minor} but the volume's device is ${dev.path} (${dev.major}:${dev.minor}); stale after a reconnect`,
+    };
   }
   // During a target outage the namespace device stays while the controller reconnects: I/O waits, so say so.
   const link = await d.connector.linkState(nqnFor(d.nqnPrefix, volumeId)).catch(() => undefined);
   if (link !== undefined && link !== 'live') {
-    return { abnormal: true, message: `the NVMe/TCP connection of volume ${volumeId} is ${link}: the target is unreachable; I/O waits and resumes when it returns` };
+    return {
+      abnormal: true,
+      message: `the NVMe/TCP connection of volume ${volumeId} is ${link}: the target is unreachable; I/O waits and resumes when it returns`,
+    };
   }
   return { abnormal: false, message: 'volume is healthy' };
 }

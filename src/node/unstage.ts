@@ -26,7 +26,8 @@ export async function unstageVolume(d: NodeDeps, req: NodeUnstageVolumeRequest__
       const dev = await d.connector.find(nqn);
       if (!dev) return undefined;
       const users = (await d.host.mounts()).ofDevice(dev.major, dev.minor).filter((u) => !ignoreStaging || u.mountPoint !== stagingPath);
-      if (users.length) return `device ${dev.path} of volume ${volumeId} is still mounted at ${users.map((u) => u.mountPoint).join(', ')}; not unstaging`;
+      if (users.length)
+        return `device ${dev.path} of volume ${volumeId} is still mounted at ${users.map((u) => u.mountPoint).join(', ')}; not unstaging`;
       const holders = await d.host.sysfs.blockHolders(dev.major, dev.minor);
       if (holders.length) return `device ${dev.path} of volume ${volumeId} is held by ${holders.join(', ')}; not unstaging`;
       return undefined;

@@ -17,7 +17,8 @@ export type Capability = { kind: 'block'; readOnlyMode: boolean } | { kind: 'mou
 
 export function requireVolumeId(id: string): string {
   if (!id) throw invalid('volume_id is required');
-  if (id.length > 128 || !/^[a-z0-9][a-z0-9-]*$/.test(id)) throw invalid(`volume_id ${JSON.stringify(id.slice(0, 130))} is not a volume id of this driver`);
+  if (id.length > 128 || !/^[a-z0-9][a-z0-9-]*$/.test(id))
+    throw invalid(`volume_id ${JSON.stringify(id.slice(0, 130))} is not a volume id of this driver`);
   return id;
 }
 
@@ -33,13 +34,17 @@ function checkPathShape(name: string, p: string): void {
   if (p.includes('\0')) throw invalid(`${name} contains a NUL byte`);
   if (Buffer.byteLength(p) >= PATH_MAX) throw invalid(`${name} is longer than ${PATH_MAX - 1} bytes`);
   const long = p.split('/').find((c) => Buffer.byteLength(c) > NAME_MAX);
-  if (long !== undefined) throw invalid(`${name} has a component of ${Buffer.byteLength(long)} bytes; at most ${NAME_MAX} are allowed: ${JSON.stringify(long.slice(0, 40))}…`);
+  if (long !== undefined)
+    throw invalid(
+      `${name} has a component of ${Buffer.byteLength(long)} bytes; at most ${NAME_MAX} are allowed: ${JSON.stringify(long.slice(0, 40))}…`,
+    );
 }
 
 export function requirePath(name: string, p: string): string {
   if (!p) throw invalid(`${name} is required`);
   checkPathShape(name, p);
-  if (!path.isAbsolute(p) || p.split('/').includes('..')) throw invalid(`${name} must be an absolute path without "..": ${JSON.stringify(p.slice(0, 200))}`);
+  if (!path.isAbsolute(p) || p.split('/').includes('..'))
+    throw invalid(`${name} must be an absolute path without "..": ${JSON.stringify(p.slice(0, 200))}`);
   return path.normalize(p).replace(/(.)\/+$/, '$1');
 }
 
@@ -52,7 +57,8 @@ export function requirePath(name: string, p: string): string {
 export function requireVolumePath(name: string, p: string): string {
   if (!p) throw invalid(`${name} is required`);
   checkPathShape(name, p);
-  if (!path.isAbsolute(p) || p.split('/').includes('..')) throw notFound(`no volume at ${name} ${JSON.stringify(p.slice(0, 200))}: the driver publishes volumes only at absolute paths`);
+  if (!path.isAbsolute(p) || p.split('/').includes('..'))
+    throw notFound(`no volume at ${name} ${JSON.stringify(p.slice(0, 200))}: the driver publishes volumes only at absolute paths`);
   return path.normalize(p).replace(/(.)\/+$/, '$1');
 }
 
@@ -74,7 +80,8 @@ export function parseCapability(cap: VolumeCapability__Output | null | undefined
   const readOnlyMode = mode === 'SINGLE_NODE_READER_ONLY' || mode === 'MULTI_NODE_READER_ONLY';
   if (cap.block) return { kind: 'block', readOnlyMode };
   if (!cap.mount) throw invalid('volume_capability needs block or mount');
-  if (mode === 'MULTI_NODE_MULTI_WRITER' || mode === 'MULTI_NODE_SINGLE_WRITER') throw invalid(`access mode ${mode} is only supported for block volumes (ext4/xfs are single-node file systems)`);
+  if (mode === 'MULTI_NODE_MULTI_WRITER' || mode === 'MULTI_NODE_SINGLE_WRITER')
+    throw invalid(`access mode ${mode} is only supported for block volumes (ext4/xfs are single-node file systems)`);
   const fsType = cap.mount.fsType || '';
   if (fsType && !isSupportedFs(fsType)) throw invalid(`fs_type ${fsType} is not supported (ext4, xfs)`);
   const checked = checkMountFlags(cap.mount.mountFlags ?? []);
@@ -100,7 +107,8 @@ export function connectParams(defaults: ConnectDefaults, ...contexts: Array<Reco
     for (const [field, key, min, max] of PARAM_KEYS) {
       const raw = ctx[key];
       if (raw === undefined || raw === '') continue;
-      if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw invalid(`${key}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);
+      if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+        throw invalid(`${key}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);
       out[field] = Number(raw);
     }
   }
@@ -124,7 +132,8 @@ export function volumeTarget(
   const address = publishContext.targetAddress || volumeContext.targetAddress;
   const portRaw = publishContext.targetPort || volumeContext.targetPort;
   if (needAddress && !address) throw invalid('volume_context.targetAddress is required');
-  if (address && (address.length > 253 || !HOST.test(address))) throw invalid(`targetAddress ${JSON.stringify(address)} is not a host name or IP address`);
+  if (address && (address.length > 253 || !HOST.test(address)))
+    throw invalid(`targetAddress ${JSON.stringify(address)} is not a host name or IP address`);
   let port: number | undefined;
   if (portRaw !== undefined && portRaw !== '') {
     port = Number(portRaw);

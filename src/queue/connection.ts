@@ -72,7 +72,13 @@ export type RedisSettings = z.infer<typeof redisSchema>;
 /** Target from the config: `redisUrl` plus the optional `redis` block. */
 export function redisTargetFromConfig(cfg: { redisUrl: string; redis?: RedisSettings }): RedisTarget {
   const r = cfg.redis ?? {};
-  const target: RedisTarget = { url: cfg.redisUrl, caFile: r.caFile, sentinels: r.sentinels, sentinelName: r.sentinelName, sentinelPassword: r.sentinelPassword };
+  const target: RedisTarget = {
+    url: cfg.redisUrl,
+    caFile: r.caFile,
+    sentinels: r.sentinels,
+    sentinelName: r.sentinelName,
+    sentinelPassword: r.sentinelPassword,
+  };
   validateRedisTarget(target);
   return target;
 }

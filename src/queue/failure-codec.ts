@@ -45,4 +45,3 @@ export function decodeJobFailure(reason: string): EncodedFailure | LegacyFailure
 export function isLegacyFailure(f: EncodedFailure | LegacyFailure): f is LegacyFailure {
   return 'code' in f;
 }
-

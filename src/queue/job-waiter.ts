@@ -30,8 +30,10 @@ export class JobWaiter {
     events.on('failed', this.onFailed);
   }
 
-  private readonly onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }): void => this.settle(jobId, { kind: 'completed', value: returnvalue });
-  private readonly onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }): void => this.settle(jobId, { kind: 'failed', reason: failedReason });
+  private readonly onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }): void =>
+    this.settle(jobId, { kind: 'completed', value: returnvalue });
+  private readonly onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }): void =>
+    this.settle(jobId, { kind: 'failed', reason: failedReason });
 
   /** Shutdown: every wait in progress fails at once (UNAVAILABLE to its caller), and the listeners go. */
   close(): void {
@@ -51,7 +53,10 @@ export class JobWaiter {
     try {
       timer = setTimeout(() => settle({ kind: 'timeout' }), ttlMs);
       // A failed lookup (Redis away) leaves the event or the timeout to settle the wait.
-      this.look(id).then((o) => o && settle(o), () => undefined);
+      this.look(id).then(
+        (o) => o && settle(o),
+        () => undefined,
+      );
       const o = await outcome;
       if (o.kind === 'completed') return o.value;
       throw o.kind === 'timeout' ? new JobWaitTimeout(id, ttlMs) : new Error(o.reason);

@@ -70,9 +70,12 @@ export class VolumeLease {
 
   /** Holds the leases while `fn` runs, renewing them every third of their ttl. */
   async hold<T>(keys: string[], holder: string, fn: () => Promise<T>): Promise<T> {
-    const timer = setInterval(() => {
-      for (const key of keys) this.acquire(key, holder).catch(() => undefined);
-    }, Math.max(50, Math.floor(this.ttlMs / 3)));
+    const timer = setInterval(
+      () => {
+        for (const key of keys) this.acquire(key, holder).catch(() => undefined);
+      },
+      Math.max(50, Math.floor(this.ttlMs / 3)),
+    );
     try {
       return await fn();
     } finally {

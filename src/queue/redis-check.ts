@@ -149,11 +149,26 @@ export async function inspectRedis(conn: Redis, opts: RedisCheckOptions = {}): P
   checks.push({ name: 'redis reachable', status: 'ok', detail: `Redis ${version}, ${info.get('redis_mode') ?? 'standalone'}, role ${role}` });
 
   if (version === 'unknown') {
-    checks.push({ name: 'redis version', status: 'warn', detail: 'INFO does not report redis_version', fix: `make sure the server is Redis ${RECOMMENDED_VERSION} or newer (BullMQ needs ${MIN_VERSION})` });
+    checks.push({
+      name: 'redis version',
+      status: 'warn',
+      detail: 'INFO does not report redis_version',
+      fix: `make sure the server is Redis ${RECOMMENDED_VERSION} or newer (BullMQ needs ${MIN_VERSION})`,
+    });
   } else if (versionLess(version, MIN_VERSION)) {
-    checks.push({ name: 'redis version', status: 'fail', detail: `${version} is older than ${MIN_VERSION}, the oldest BullMQ runs on`, fix: `upgrade Redis to ${RECOMMENDED_VERSION} or newer` });
+    checks.push({
+      name: 'redis version',
+      status: 'fail',
+      detail: `${version} is older than ${MIN_VERSION}, the oldest BullMQ runs on`,
+      fix: `upgrade Redis to ${RECOMMENDED_VERSION} or newer`,
+    });
   } else if (versionLess(version, RECOMMENDED_VERSION)) {
-    checks.push({ name: 'redis version', status: 'warn', detail: `${version}; BullMQ recommends ${RECOMMENDED_VERSION} or newer`, fix: `upgrade Redis to ${RECOMMENDED_VERSION} or newer` });
+    checks.push({
+      name: 'redis version',
+      status: 'warn',
+      detail: `${version}; BullMQ recommends ${RECOMMENDED_VERSION} or newer`,
+      fix: `upgrade Redis to ${RECOMMENDED_VERSION} or newer`,
+    });
   } else {
     checks.push({ name: 'redis version', status: 'ok', detail: version });
   }
@@ -219,7 +234,12 @@ export async function inspectRedis(conn: Redis, opts: RedisCheckOptions = {}): P
     const tag = hashTag(opts.prefix);
     checks.push(
       problem
-        ? { name: 'queue prefix', status: 'fail', detail: problem, fix: `use a well-formed hash tag such as {${opts.prefix.replace(/[{}]/g, '') || 'rds-csi'}} or no braces at all` }
+        ? {
+            name: 'queue prefix',
+            status: 'fail',
+            detail: problem,
+            fix: `use a well-formed hash tag such as {${opts.prefix.replace(/[{}]/g, '') || 'rds-csi'}} or no braces at all`,
+          }
         : {
             name: 'queue prefix',
             status: 'ok',
@@ -241,21 +261,40 @@ function persistenceCheck(
   const saveKnown = c.configError === undefined && c.save !== undefined;
   const rdbOn = saveKnown && (c.save ?? '').trim() !== '';
   if (info.get('aof_last_write_status') === 'err' && aofOn) {
-    return { name, status: 'fail', detail: 'the last AOF write failed: Redis refuses writes until it can persist again', fix: 'check the disk of the Redis data dir (space, permissions) and the Redis log' };
+    return {
+      name,
+      status: 'fail',
+      detail: 'the last AOF write failed: Redis refuses writes until it can persist again',
+      fix: 'check the disk of the Redis data dir (space, permissions) and the Redis log',
+    };
   }
   if (info.get('rdb_last_bgsave_status') === 'err' && rdbOn) {
-    return { name, status: 'fail', detail: 'the last RDB snapshot failed: Redis refuses writes (MISCONF) until a snapshot succeeds', fix: 'check the disk of the Redis data dir (space, permissions) and the Redis log' };
+    return {
+      name,
+      status: 'fail',
+      detail: 'the last RDB snapshot failed: Redis refuses writes (MISCONF) until a snapshot succeeds',
+      fix: 'check the disk of the Redis data dir (space, permissions) and the Redis log',
+    };
   }
   if (aofOn) {
     const fsync = c.appendfsync ?? 'unknown (CONFIG disabled)';
     const detail = `AOF on, appendfsync ${fsync}${rdbOn ? `, RDB save "${c.save ?? ''}"` : ''}`;
     if (c.appendfsync === 'no') {
-      return { name, status: 'warn', detail: `${detail}: the OS decides when to flush, so seconds of operations can be lost on a crash`, fix: 'set appendfsync everysec' };
+      return {
+        name,
+        status: 'warn',
+        detail: `${detail}: the OS decides when to flush, so seconds of operations can be lost on a crash`,
+        fix: 'set appendfsync everysec',
+      };
     }
     return { name, status: 'ok', detail };
   }
   if (rdbOn) {
-    return { name, status: 'ok', detail: `RDB snapshots (save "${c.save ?? ''}"), AOF off: operations since the last snapshot are lost on a crash; AOF with appendfsync everysec is safer` };
+    return {
+      name,
+      status: 'ok',
+      detail: `RDB snapshots (save "${c.save ?? ''}"), AOF off: operations since the last snapshot are lost on a crash; AOF with appendfsync everysec is safer`,
+    };
   }
   if (!saveKnown) {
     return {

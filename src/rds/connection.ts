@@ -91,10 +91,7 @@ export class RosConnection {
       [written, this.died],
       timeoutMs,
       () => new RosTransportError('timeout', `RDS at ${this.target} did not answer ${command} within ${timeoutMs} ms`),
-      () =>
-        this.kill(
-          new RosTransportError('closed', `connection to RDS at ${this.target} dropped: ${command} got no answer in ${timeoutMs} ms`),
-        ),
+      () => this.kill(new RosTransportError('closed', `connection to RDS at ${this.target} dropped: ${command} got no answer in ${timeoutMs} ms`)),
     );
   }
 
@@ -125,12 +122,7 @@ function teardown(api: RouterOsApiLike): void {
 }
 
 /** Races `promises` against a timer; on expiry rejects with `onTimeout()` first, then runs `afterTimeout`. */
-function withDeadline<T>(
-  promises: Promise<T>[],
-  ms: number,
-  onTimeout: () => Error,
-  afterTimeout?: () => void,
-): Promise<T> {
+function withDeadline<T>(promises: Promise<T>[], ms: number, onTimeout: () => Error, afterTimeout?: () => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

@@ -44,11 +44,10 @@ export class RosTransportError extends Error {
   }
 }
 
-const ERRNO_NAMES = new Map<number, string>(
-  Object.entries(osConstants.errno).map(([name, value]) => [value, name] as [number, string]),
-);
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, value]) => [value, name] as [number, string]));
 
-const TRANSIENT_CODES = /^(E(CONN(REFUSED|RESET|ABORTED)|PIPE|TIMEDOUT|HOSTUNREACH|HOSTDOWN|NETUNREACH|NETDOWN|NETRESET|AI_AGAIN|NOTFOUND|NOTCONN|ADDRNOTAVAIL)|SOCKTMOUT|UNKNOWNREPLY|UNREGISTEREDTAG|ALRDYCONNECTING|ALRDYCLOSNG|ERR_SOCKET_CLOSED|ERR_STREAM_DESTROYED)$/;
+const TRANSIENT_CODES =
+  /^(E(CONN(REFUSED|RESET|ABORTED)|PIPE|TIMEDOUT|HOSTUNREACH|HOSTDOWN|NETUNREACH|NETDOWN|NETRESET|AI_AGAIN|NOTFOUND|NOTCONN|ADDRNOTAVAIL)|SOCKTMOUT|UNKNOWNREPLY|UNREGISTEREDTAG|ALRDYCONNECTING|ALRDYCLOSNG|ERR_SOCKET_CLOSED|ERR_STREAM_DESTROYED)$/;
 
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|^ERR_TLS|^ERR_SSL|^EPROTO$/;
 
@@ -97,7 +96,11 @@ export function classifyRdsError(err: unknown, context?: string): RdsError {
     return new RdsError('precondition', `RDS refused the login${at}: check the RDS user and password in the driver configuration`, err);
   }
   if (name !== undefined && TLS_CODES.test(name)) {
-    return new RdsError('precondition', `TLS connection to RDS refused${at}: ${name}: ${err.message}; check the pinned CA and servername in the driver configuration`, err);
+    return new RdsError(
+      'precondition',
+      `TLS connection to RDS refused${at}: ${name}: ${err.message}; check the pinned CA and servername in the driver configuration`,
+      err,
+    );
   }
   if (name !== undefined && TRANSIENT_CODES.test(name)) {
     const detail = err.message ? `${name}: ${err.message}` : name;

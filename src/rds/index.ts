@@ -4,13 +4,7 @@ import { RouterOsRds, type RouterOsRdsDeps, type RouterOsRdsOptions } from './ro
 
 export type { RdsPort, RdsDisk, RdsFile, PoolCapacity, AddDiskSpec, ExportSpec } from './port';
 export { RouterOsRds, type RouterOsRdsOptions, type RouterOsRdsDeps } from './routeros-rds';
-export {
-  RouterOsClient,
-  type RouterOsClientOptions,
-  type RouterOsTlsOptions,
-  type RosCaller,
-  type CallOutcome,
-} from './routeros-client';
+export { RouterOsClient, type RouterOsClientOptions, type RouterOsTlsOptions, type RosCaller, type CallOutcome } from './routeros-client';
 export { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './circuit-breaker';
 export { RdsError, RosTransportError, RosTrapError, classifyRdsError, type TransportFailure } from './errors';
 export { applyEmptyReplyPatch, isEmptyReplyPatchApplied } from './empty-reply-patch';

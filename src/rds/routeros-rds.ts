@@ -95,7 +95,12 @@ export class RouterOsRds implements RdsPort {
   async getFile(path: string): Promise<RdsFile | undefined> {
     const name = path.replace(/^\/+/, ''); // /file names have no leading slash (RouterOS §2.3)
     const rows = await this.call('/file/print', [`=.proplist=${FILE_PROPLIST}`, `?name=${name}`], `name=${name}`);
-    return this.parse(() => rows.filter((r) => r.name === name).map(parseFile).find(isFile));
+    return this.parse(() =>
+      rows
+        .filter((r) => r.name === name)
+        .map(parseFile)
+        .find(isFile),
+    );
   }
 
   async listFiles(): Promise<RdsFile[]> {

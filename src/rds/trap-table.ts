@@ -84,7 +84,7 @@ export const TRAP_TEXTS: readonly TrapTextRow[] = [
     certain: true,
     kind: 'precondition',
     advice: 'an item with that name already exists on RDS; remove it or pick another name',
-    source: 'C [CAPT] `failure: already have such name` (node-routeros #26, /queue; RouterOS\'s duplicate idiom)',
+    source: "C [CAPT] `failure: already have such name` (node-routeros #26, /queue; RouterOS's duplicate idiom)",
   },
   {
     test: /\b(not enough space|no space left)\b/i,
@@ -103,7 +103,7 @@ export const TRAP_TEXTS: readonly TrapTextRow[] = [
 ];
 
 /** `=category=` values, documented in [API]. Categories without a fixed meaning here fall through to the texts. */
-export const TRAP_CATEGORIES: Readonly<Record<number, TrapMeaning & { name: string; source: string } | undefined>> = {
+export const TRAP_CATEGORIES: Readonly<Record<number, (TrapMeaning & { name: string; source: string }) | undefined>> = {
   0: { name: 'missing item or command', ...NOT_FOUND, source: 'D [API] category 0' },
   1: { name: 'argument value failure', ...BAD_ARGUMENT, source: 'D [API] category 1' },
   2: { name: 'execution of command interrupted', ...INTERRUPTED, source: 'D [API] category 2' },

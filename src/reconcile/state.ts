@@ -28,7 +28,11 @@ export interface StateScope {
 }
 
 /** How many records were rebuilt; undefined when Redis already held records (nothing was done). */
-export async function rebuildRecords(src: StateSources, scope: StateScope, now = new Date()): Promise<{ volumes: number; snapshots: number } | undefined> {
+export async function rebuildRecords(
+  src: StateSources,
+  scope: StateScope,
+  now = new Date(),
+): Promise<{ volumes: number; snapshots: number } | undefined> {
   if ((await src.volumes.count()) > 0 || (await src.snapshots.count()) > 0) return undefined;
   let volumes = 0;
   let snapshots = 0;

@@ -85,7 +85,11 @@ export async function startAllInOne(base: Config, o: AllInOneOptions, log: Logge
       kubernetes: { ...base.kubernetes, mode: base.kubernetes.kubeconfig ? base.kubernetes.mode : 'off' },
       nodes: base.nodes.length ? base.nodes : [nodeId],
     };
-    const controller = await startController(cfg, { endpoint: o.controllerEndpoint, withWorker: true, httpListen: o.httpListen }, log.child({ component: 'controller' }));
+    const controller = await startController(
+      cfg,
+      { endpoint: o.controllerEndpoint, withWorker: true, httpListen: o.httpListen },
+      log.child({ component: 'controller' }),
+    );
     closers.push(() => controller.close());
     // With the embedded simulator the node attaches its backing files with losetup (no NVMe needed).
     const node = await startNode(

@@ -61,7 +61,14 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   const wait = replicaWait(cfg);
   const { volumes: store, snapshots, attachments } = driverState(redis, cfg.queuePrefix, wait);
   const runner = new JobRunner(producer, events);
-  const ops = new VolumeOperations({ store, attachments, runner, basePath: cfg.rds.basePath, nqnPrefix: cfg.nqnPrefix, exportPort: cfg.rds.exportPort });
+  const ops = new VolumeOperations({
+    store,
+    attachments,
+    runner,
+    basePath: cfg.rds.basePath,
+    nqnPrefix: cfg.nqnPrefix,
+    exportPort: cfg.rds.exportPort,
+  });
   const cluster = await clusterFromConfig(cfg, log);
   const snapOps = new SnapshotOperations({ store: snapshots, runner });
 
@@ -126,7 +133,17 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   const dashboardHttp = dashboard ? await startMountServer(cfg.dashboard.listen, [dashboard.mount]) : undefined;
   if (dashboardHttp) log.info({ listen: cfg.dashboard.listen, port: dashboardHttp.port }, 'job dashboard listening on its own address');
   const http = opts.httpListen ? await startHttpServer(opts.httpListen, metrics, healthy) : undefined;
-  log.info({ endpoint: opts.endpoint, redis: scrubUrl(cfg.redisUrl), rds: `${cfg.rds.host}:${cfg.rds.port}`, http: http?.port, dashboard: dashboardHttp?.port, worker: !!worker }, 'controller ready');
+  log.info(
+    {
+      endpoint: opts.endpoint,
+      redis: scrubUrl(cfg.redisUrl),
+      rds: `${cfg.rds.host}:${cfg.rds.port}`,
+      http: http?.port,
+      dashboard: dashboardHttp?.port,
+      worker: !!worker,
+    },
+    'controller ready',
+  );
 
   return {
     server,

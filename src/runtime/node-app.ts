@@ -45,7 +45,13 @@ export interface NodeApp {
 
 export function connectorFor(cfg: Config, o: NodeOptions, host: HostPort, hostNqn: string): Connector {
   if (o.connector === 'loop') {
-    return new LoopConnector({ host, nqnPrefix: cfg.nqnPrefix, dataDir: o.loopDataDir ?? '', basePath: cfg.rds.basePath, toolTimeoutMs: o.toolTimeoutMs });
+    return new LoopConnector({
+      host,
+      nqnPrefix: cfg.nqnPrefix,
+      dataDir: o.loopDataDir ?? '',
+      basePath: cfg.rds.basePath,
+      toolTimeoutMs: o.toolTimeoutMs,
+    });
   }
   return new NvmeTcpConnector({ host, nqnPrefix: cfg.nqnPrefix, hostNqn, nvmeCommand: o.nvmeCommand, toolTimeoutMs: o.toolTimeoutMs });
 }

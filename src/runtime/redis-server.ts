@@ -87,7 +87,20 @@ export async function startRedisServer(o: RedisServerOptions = {}): Promise<Redi
   const persistence = o.persistence ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
   const args = o.args
     ? o.args.map((a) => a.replace('{port}', String(port)).replace('{dir}', dir))
-    : ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--maxmemory-policy', 'noeviction', ...(o.extraArgs ?? [])];
+    : [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        ...persistence,
+        '--maxmemory-policy',
+        'noeviction',
+        ...(o.extraArgs ?? []),
+      ];
   if (o.password !== undefined) {
     if (o.args) throw new Error('startRedisServer: password with args: put requirepass in your own config file');
     // The config file comes first: the options after it still apply, and only its path shows in `ps`.

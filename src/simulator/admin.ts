@@ -18,9 +18,23 @@ import type { Stats } from './stats';
 import { parseBool } from './values';
 
 const FAULT_KEYS = [
-  'latency-ms', 'jitter-ms', 'empty-mode', 'trap-command', 'trap-message', 'trap-category', 'trap-count',
-  'fatal-next', 'fatal-reason', 'drop-next', 'drop-probability', 'drop-mode', 'fragment-bytes', 'down', 'down-for-ms',
-  'copy-bytes-per-second', 'trap-more-message',
+  'latency-ms',
+  'jitter-ms',
+  'empty-mode',
+  'trap-command',
+  'trap-message',
+  'trap-category',
+  'trap-count',
+  'fatal-next',
+  'fatal-reason',
+  'drop-next',
+  'drop-probability',
+  'drop-mode',
+  'fragment-bytes',
+  'down',
+  'down-for-ms',
+  'copy-bytes-per-second',
+  'trap-more-message',
 ];
 
 function num(text: string, prop: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
@@ -59,7 +73,13 @@ function faultSet(faults: Faults, cmd: Command): CommandResult {
     const count = a.has('trap-count') ? num(v('trap-count'), 'trap-count', -1) : 1;
     const category = a.has('trap-category') ? num(v('trap-category'), 'trap-category', 0, 7) : undefined;
     const more = get('trap-more-message');
-    faults.trapNext(trapCommand, get('trap-message') ?? 'simulated failure', count < 0 ? Infinity : count, category, more === undefined ? undefined : [more]);
+    faults.trapNext(
+      trapCommand,
+      get('trap-message') ?? 'simulated failure',
+      count < 0 ? Infinity : count,
+      category,
+      more === undefined ? undefined : [more],
+    );
   }
   faults.set(p);
   const down = get('down');

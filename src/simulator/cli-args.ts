@@ -52,13 +52,18 @@ export function parseCliArgs(argv: string[]): SimulatorOptions {
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new Error('--tls-cert and --tls-key go together');
   const quiet = values.quiet;
   const copyRate = values['copy-bytes-per-second'];
-  const faults: SimulatorOptions['faults'] = { emptyMode, latencyMs: int('latency-ms', values['latency-ms']), jitterMs: int('jitter-ms', values['jitter-ms']) };
+  const faults: SimulatorOptions['faults'] = {
+    emptyMode,
+    latencyMs: int('latency-ms', values['latency-ms']),
+    jitterMs: int('jitter-ms', values['jitter-ms']),
+  };
   if (copyRate !== undefined) {
     const n = parseSize(copyRate, 'copy-bytes-per-second');
     if (n === undefined) throw new Error('--copy-bytes-per-second must be bytes with an optional K, M, G or T suffix (0 = unthrottled)');
     faults.copyBytesPerSecond = n;
   }
-  if (!values.nvmet && (values['nvmet-address'] !== undefined || values['nvmet-port'] !== undefined)) throw new Error('--nvmet-address and --nvmet-port need --nvmet');
+  if (!values.nvmet && (values['nvmet-address'] !== undefined || values['nvmet-port'] !== undefined))
+    throw new Error('--nvmet-address and --nvmet-port need --nvmet');
   let nvmet: SimulatorOptions['nvmet'];
   if (values.nvmet) {
     const address = values['nvmet-address'] ?? values.host;

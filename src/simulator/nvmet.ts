@@ -172,7 +172,8 @@ export class NvmetExporter {
       const want = this.desired(disks);
       for (const [nqn, cur] of [...this.exported]) {
         const w = want.get(nqn);
-        if (!w || w.file !== cur.file || w.address !== cur.address || w.port !== cur.port) await this.guard(`unexport ${nqn}`, () => this.remove(nqn));
+        if (!w || w.file !== cur.file || w.address !== cur.address || w.port !== cur.port)
+          await this.guard(`unexport ${nqn}`, () => this.remove(nqn));
       }
       for (const [nqn, w] of want) {
         const cur = this.exported.get(nqn);
@@ -219,7 +220,12 @@ export class NvmetExporter {
     const ids = await this.fs.list(ports);
     for (const id of ids) {
       const p = path.join(ports, id);
-      if ((await this.fs.read(path.join(p, 'addr_trtype'))) === 'tcp' && (await this.fs.read(path.join(p, 'addr_traddr'))) === address && (await this.fs.read(path.join(p, 'addr_trsvcid'))) === String(port)) return id;
+      if (
+        (await this.fs.read(path.join(p, 'addr_trtype'))) === 'tcp' &&
+        (await this.fs.read(path.join(p, 'addr_traddr'))) === address &&
+        (await this.fs.read(path.join(p, 'addr_trsvcid'))) === String(port)
+      )
+        return id;
     }
     const id = String(Math.max(0, ...ids.map(Number).filter(Number.isInteger)) + 1);
     const p = path.join(ports, id);
@@ -310,7 +316,8 @@ export class NvmetExporter {
       });
     }
     const inUse = new Set<string>();
-    for (const nqn of await this.fs.list(path.join(this.root, 'subsystems'))) for (const h of await this.fs.list(path.join(this.sub(nqn), 'allowed_hosts'))) inUse.add(h);
+    for (const nqn of await this.fs.list(path.join(this.root, 'subsystems')))
+      for (const h of await this.fs.list(path.join(this.sub(nqn), 'allowed_hosts'))) inUse.add(h);
     for (const h of [...this.ownHosts]) {
       if (inUse.has(h)) continue;
       await this.guard(`remove host ${h}`, async () => {

@@ -56,7 +56,9 @@ export class RedisRecordStore<T extends StoredRecord> implements RecordStore<T> 
     if (replicas <= 0) return result;
     const confirmed = await this.redis.wait(replicas, timeoutMs);
     if (confirmed < replicas) {
-      throw new RecordNotReplicatedError(`record write confirmed by ${confirmed} of ${replicas} Redis replicas within ${timeoutMs} ms (redis.waitReplicas)`);
+      throw new RecordNotReplicatedError(
+        `record write confirmed by ${confirmed} of ${replicas} Redis replicas within ${timeoutMs} ms (redis.waitReplicas)`,
+      );
     }
     return result;
   }

@@ -13,7 +13,9 @@ import { depsOf, type WorkerDeps } from './worker-deps';
 /** The job's steps live in its progress object, so they survive the worker. */
 function jobSteps(job: Job): JobSteps {
   const progress = job.progress;
-  const done = new Set<string>(progress && typeof progress === 'object' && Array.isArray((progress as { steps?: unknown }).steps) ? ((progress as { steps: string[] }).steps) : []);
+  const done = new Set<string>(
+    progress && typeof progress === 'object' && Array.isArray((progress as { steps?: unknown }).steps) ? (progress as { steps: string[] }).steps : [],
+  );
   return {
     has: (step) => done.has(step),
     mark: async (step) => {
@@ -92,9 +94,7 @@ export class WorkerHost {
     const started = process.hrtime.bigint();
     this.opts.metrics?.jobAttempts.inc({ type: name });
     try {
-      const result = await this.lease.hold(keys, holder, () =>
-        dispatch(name, job.data as JobData<typeof name>, this.opts.deps, jobSteps(job), log),
-      );
+      const result = await this.lease.hold(keys, holder, () => dispatch(name, job.data as JobData<typeof name>, this.opts.deps, jobSteps(job), log));
       this.observe(name, 'completed', started);
       return result;
     } catch (err) {

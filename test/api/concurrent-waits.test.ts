@@ -27,7 +27,9 @@ describe('20 concurrent CreateVolume RPCs', () => {
   it('emit no MaxListenersExceededWarning', async () => {
     const names = Array.from({ length: 20 }, (_, i) => `concurrent-${i}`);
     const results = await Promise.all(
-      names.map((name) => h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(16 * 1024 * 1024) }, volumeCapabilities: [MOUNT_RWO] }, 60000)),
+      names.map((name) =>
+        h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(16 * 1024 * 1024) }, volumeCapabilities: [MOUNT_RWO] }, 60000),
+      ),
     );
     expect(results.map((r: { volume: { volumeId: string } }) => r.volume.volumeId)).toHaveLength(20);
     await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick

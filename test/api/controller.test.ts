@@ -31,7 +31,10 @@ describe('controller against redis-server and the RouterOS simulator', () => {
     expect(info.vendorVersion).toMatch(/^\d+\.\d+\.\d+/);
     const caps = await h.client.id('GetPluginCapabilities');
     expect(caps.capabilities).toEqual(
-      expect.arrayContaining([expect.objectContaining({ service: { type: 'CONTROLLER_SERVICE' } }), expect.objectContaining({ volumeExpansion: { type: 'ONLINE' } })]),
+      expect.arrayContaining([
+        expect.objectContaining({ service: { type: 'CONTROLLER_SERVICE' } }),
+        expect.objectContaining({ volumeExpansion: { type: 'ONLINE' } }),
+      ]),
     );
     expect((await h.client.id('Probe')).ready.value).toBe(true);
     await h.sim.faults.setDown(true);
@@ -60,7 +63,12 @@ describe('controller against redis-server and the RouterOS simulator', () => {
     expect(res.volume.volumeContext).toMatchObject({ nqn: `nqn.2026-11.com.mikrotik.rds-csi:${PVC}`, targetPort: '4420', accessType: 'mount' });
     const disk = h.sim.disks().find((d) => d.slot === PVC);
     expect(disk).toBeDefined();
-    expect(disk).toMatchObject({ filePath: `/pool/rds-csi/${PVC}.img`, fileSize: 64 * MiB, nvmeTcpExport: true, nvmeTcpServerNqn: `nqn.2026-11.com.mikrotik.rds-csi:${PVC}` });
+    expect(disk).toMatchObject({
+      filePath: `/pool/rds-csi/${PVC}.img`,
+      fileSize: 64 * MiB,
+      nvmeTcpExport: true,
+      nvmeTcpServerNqn: `nqn.2026-11.com.mikrotik.rds-csi:${PVC}`,
+    });
     const st = statSync(path.join(h.sim.dataDir, 'pool/rds-csi', `${PVC}.img`));
     expect(st.size).toBe(64 * MiB);
     expect(st.blocks * 512).toBeLessThan(64 * MiB);
@@ -88,30 +96,81 @@ describe('controller against redis-server and the RouterOS simulator', () => {
     ['no capabilities', createReq('v', MiB, []), status.INVALID_ARGUMENT, /at least one capability/],
     ['no access type', createReq('v', MiB, [{ accessMode: { mode: 'SINGLE_NODE_WRITER' } }]), status.INVALID_ARGUMENT, /block or mount/],
     ['no access mode', createReq('v', MiB, [{ mount: {} }]), status.INVALID_ARGUMENT, /access_mode/],
-    ['RWX filesystem', createReq('v', MiB, [{ mount: {}, accessMode: { mode: 'MULTI_NODE_MULTI_WRITER' } }]), status.INVALID_ARGUMENT, /volumeMode: Block/],
-    ['unknown fs', createReq('v', MiB, [{ mount: { fsType: 'ntfs' }, accessMode: { mode: 'SINGLE_NODE_WRITER' } }]), status.INVALID_ARGUMENT, /ext4 or xfs/],
+    [
+      'RWX filesystem',
+      createReq('v', MiB, [{ mount: {}, accessMode: { mode: 'MULTI_NODE_MULTI_WRITER' } }]),
+      status.INVALID_ARGUMENT,
+      /volumeMode: Block/,
+    ],
+    [
+      'unknown fs',
+      createReq('v', MiB, [{ mount: { fsType: 'ntfs' }, accessMode: { mode: 'SINGLE_NODE_WRITER' } }]),
+      status.INVALID_ARGUMENT,
+      /ext4 or xfs/,
+    ],
     ['mixed block and mount', createReq('v', MiB, [MOUNT_RWO, BLOCK_RWX]), status.INVALID_ARGUMENT, /mix block and filesystem/],
-    ['limit below required', { ...createReq('v'), capacityRange: { requiredBytes: String(2 * MiB), limitBytes: String(MiB) } }, status.INVALID_ARGUMENT, /exceeds limit_bytes/],
+    [
+      'limit below required',
+      { ...createReq('v'), capacityRange: { requiredBytes: String(2 * MiB), limitBytes: String(MiB) } },
+      status.INVALID_ARGUMENT,
+      /exceeds limit_bytes/,
+    ],
     ['above maximum', createReq('v', 100 * 1024 * GiB), status.OUT_OF_RANGE, /maximum volume size/],
     ['limit below minimum', { ...createReq('v'), capacityRange: { limitBytes: '1000' } }, status.OUT_OF_RANGE, /minimum volume size/],
     ['unknown parameter', createReq('v', MiB, [MOUNT_RWO], { replicas: '3' }), status.INVALID_ARGUMENT, /unknown StorageClass parameter "replicas"/],
     ['bad parameter value', createReq('v', MiB, [BLOCK_RWX], { migrationWindowSeconds: 'soon' }), status.INVALID_ARGUMENT, /migrationWindowSeconds/],
-    ['empty content source', { ...createReq('v'), volumeContentSource: { snapshot: { snapshotId: '' } } }, status.INVALID_ARGUMENT, /snapshot_id is required/],
-    ['missing source snapshot', { ...createReq('v'), volumeContentSource: { snapshot: { snapshotId: 'snap-x' } } }, status.NOT_FOUND, /snap-x does not exist/],
-    ['missing source volume', { ...createReq('v'), volumeContentSource: { volume: { volumeId: 'vol-nope-000000000000' } } }, status.NOT_FOUND, /does not exist/],
-    ['a snapshot id as source volume', { ...createReq('v'), volumeContentSource: { volume: { volumeId: 'snap-x' } } }, status.NOT_FOUND, /does not exist/],
+    [
+      'empty content source',
+      { ...createReq('v'), volumeContentSource: { snapshot: { snapshotId: '' } } },
+      status.INVALID_ARGUMENT,
+      /snapshot_id is required/,
+    ],
+    [
+      'missing source snapshot',
+      { ...createReq('v'), volumeContentSource: { snapshot: { snapshotId: 'snap-x' } } },
+      status.NOT_FOUND,
+      /snap-x does not exist/,
+    ],
+    [
+      'missing source volume',
+      { ...createReq('v'), volumeContentSource: { volume: { volumeId: 'vol-nope-000000000000' } } },
+      status.NOT_FOUND,
+      /does not exist/,
+    ],
+    [
+      'a snapshot id as source volume',
+      { ...createReq('v'), volumeContentSource: { volume: { volumeId: 'snap-x' } } },
+      status.NOT_FOUND,
+      /does not exist/,
+    ],
   ];
   // The fuzzer's finding A: mkfs.xfs refuses devices under 300 MiB (domain/sizes.ts FS_MIN_BYTES), so a volume whose
   // capabilities ask for xfs is made at least that big — rounded up within limit_bytes, OUT_OF_RANGE below it.
   const XFS = { mount: { fsType: 'xfs' }, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
   const fsMinimum: Array<[string, object, number | RegExp]> = [
     ['xfs, 16 MiB asked: 300 MiB made', createReq('xfs-small', 16 * MiB, [XFS]), 300 * MiB],
-    ['xfs, no size asked: the default (1 GiB, above the minimum)', { ...createReq('xfs-default'), capacityRange: undefined, volumeCapabilities: [XFS] }, GiB],
-    ['xfs beside a mount capability without fs_type', createReq('xfs-mixed', 16 * MiB, [{ mount: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } }, XFS]), 300 * MiB],
-    ['xfs, 16 MiB asked, limit 1 GiB: 300 MiB made', { ...createReq('xfs-limit', 16 * MiB, [XFS]), capacityRange: { requiredBytes: String(16 * MiB), limitBytes: String(GiB) } }, 300 * MiB],
+    [
+      'xfs, no size asked: the default (1 GiB, above the minimum)',
+      { ...createReq('xfs-default'), capacityRange: undefined, volumeCapabilities: [XFS] },
+      GiB,
+    ],
+    [
+      'xfs beside a mount capability without fs_type',
+      createReq('xfs-mixed', 16 * MiB, [{ mount: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } }, XFS]),
+      300 * MiB,
+    ],
+    [
+      'xfs, 16 MiB asked, limit 1 GiB: 300 MiB made',
+      { ...createReq('xfs-limit', 16 * MiB, [XFS]), capacityRange: { requiredBytes: String(16 * MiB), limitBytes: String(GiB) } },
+      300 * MiB,
+    ],
     ['xfs, 400 MiB asked: as asked', createReq('xfs-big', 400 * MiB, [XFS]), 400 * MiB],
     ['ext4, 16 MiB asked: as asked', createReq('ext4-small', 16 * MiB), 16 * MiB],
-    ['xfs, limit 64 MiB', { ...createReq('xfs-low-limit', 16 * MiB, [XFS]), capacityRange: { requiredBytes: String(16 * MiB), limitBytes: String(64 * MiB) } }, /limit 64 MiB is below the minimum volume size 300 MiB \(an xfs file system needs at least 300 MiB; ask for ext4 or allow a larger volume\)/],
+    [
+      'xfs, limit 64 MiB',
+      { ...createReq('xfs-low-limit', 16 * MiB, [XFS]), capacityRange: { requiredBytes: String(16 * MiB), limitBytes: String(64 * MiB) } },
+      /limit 64 MiB is below the minimum volume size 300 MiB \(an xfs file system needs at least 300 MiB; ask for ext4 or allow a larger volume\)/,
+    ],
   ];
   it.each(fsMinimum)('sizes for the file system: %s', async (_what, req, want) => {
     const name = (req as { name: string }).name;
@@ -140,7 +199,11 @@ describe('controller against redis-server and the RouterOS simulator', () => {
   it('accepts CSI metadata parameters and RWX block', async () => {
     const res = await h.client.ctl(
       'CreateVolume',
-      createReq('vm-disk', 8 * MiB, [BLOCK_RWX], { 'csi.storage.k8s.io/pvc/name': 'vm', 'csi.storage.k8s.io/pvc/namespace': 'default', migrationWindowSeconds: '120' }),
+      createReq('vm-disk', 8 * MiB, [BLOCK_RWX], {
+        'csi.storage.k8s.io/pvc/name': 'vm',
+        'csi.storage.k8s.io/pvc/namespace': 'default',
+        migrationWindowSeconds: '120',
+      }),
     );
     expect(res.volume.volumeContext).toMatchObject({ accessType: 'block', migrationWindowSeconds: '120' });
   });
@@ -179,9 +242,14 @@ describe('controller against redis-server and the RouterOS simulator', () => {
     const wrong = await h.client.ctl('ValidateVolumeCapabilities', { volumeId: PVC, volumeCapabilities: [BLOCK_RWX] });
     expect(wrong.confirmed).toBeNull();
     expect(wrong.message).toMatch(/mount access, not block/);
-    const rwxFs = await h.client.ctl('ValidateVolumeCapabilities', { volumeId: PVC, volumeCapabilities: [{ mount: {}, accessMode: { mode: 'MULTI_NODE_MULTI_WRITER' } }] });
+    const rwxFs = await h.client.ctl('ValidateVolumeCapabilities', {
+      volumeId: PVC,
+      volumeCapabilities: [{ mount: {}, accessMode: { mode: 'MULTI_NODE_MULTI_WRITER' } }],
+    });
     expect(rwxFs.message).toMatch(/volumeMode: Block/);
-    expect((await codeOf(h.client.ctl('ValidateVolumeCapabilities', { volumeId: 'vol-nope-000000000000', volumeCapabilities: [MOUNT_RWO] }))).code).toBe(status.NOT_FOUND);
+    expect(
+      (await codeOf(h.client.ctl('ValidateVolumeCapabilities', { volumeId: 'vol-nope-000000000000', volumeCapabilities: [MOUNT_RWO] }))).code,
+    ).toBe(status.NOT_FOUND);
     expect((await codeOf(h.client.ctl('ValidateVolumeCapabilities', { volumeId: PVC }))).code).toBe(status.INVALID_ARGUMENT);
   });
 
@@ -194,7 +262,11 @@ describe('controller against redis-server and the RouterOS simulator', () => {
   it('answers GetPluginCapabilities with the same set on the node socket as on the controller socket', async () => {
     const endpoint = `unix://${path.join(h.dir, 'node.sock')}`;
     const loopDataDir = path.join(h.dir, 'node-data');
-    const node = await startNode(h.cfg, { endpoint, node: { nodeId: 'caps-node', connector: 'loop', loopDataDir, orphanIntervalMs: 0 } }, createLogger('silent'));
+    const node = await startNode(
+      h.cfg,
+      { endpoint, node: { nodeId: 'caps-node', connector: 'loop', loopDataDir, orphanIntervalMs: 0 } },
+      createLogger('silent'),
+    );
     const nodeClient = new CsiClient(endpoint);
     type Cap = { service?: { type: string }; volumeExpansion?: { type: string } };
     const names = (res: { capabilities: Cap[] }) => res.capabilities.map((c) => JSON.stringify(c.service ?? c.volumeExpansion ?? c)).sort();
@@ -234,13 +306,19 @@ describe('controller against redis-server and the RouterOS simulator', () => {
   it('answers GetCapacity for the placeholder capability of external-provisioner before v5 (access mode unset = any)', async () => {
     // The exact request external-provisioner v3/v4 sends (docs/ARCHITECTURE.md#sidecars item 1): mount, empty
     // access_mode, the StorageClass parameters and an empty accessible_topology.
-    const placeholder = { volumeCapabilities: [{ mount: {}, accessMode: {} }], parameters: { 'csi.storage.k8s.io/fstype': 'ext4' }, accessibleTopology: {} };
+    const placeholder = {
+      volumeCapabilities: [{ mount: {}, accessMode: {} }],
+      parameters: { 'csi.storage.k8s.io/fstype': 'ext4' },
+      accessibleTopology: {},
+    };
     const res = await h.client.ctl('GetCapacity', placeholder);
     expect(Number(res.availableCapacity)).toBeGreaterThan(0);
     const unknown = await h.client.ctl('GetCapacity', { volumeCapabilities: [{ block: {}, accessMode: { mode: 'UNKNOWN' } }] });
     expect(unknown.availableCapacity).toBe(res.availableCapacity);
     // Anything else about the capability is still checked.
-    expect((await codeOf(h.client.ctl('GetCapacity', { volumeCapabilities: [{ mount: { fsType: 'ntfs' }, accessMode: {} }] }))).code).toBe(status.INVALID_ARGUMENT);
+    expect((await codeOf(h.client.ctl('GetCapacity', { volumeCapabilities: [{ mount: { fsType: 'ntfs' }, accessMode: {} }] }))).code).toBe(
+      status.INVALID_ARGUMENT,
+    );
   });
 
   it('answers GetCapacity per topology segment: ours has the pool, a foreign one has nothing', async () => {
@@ -264,12 +342,21 @@ describe('controller against redis-server and the RouterOS simulator', () => {
     const created = await h.client.ctl('CreateVolume', createReq('topo-vol', MiB));
     expect(created.volume.accessibleTopology).toEqual([{ segments: SEGMENT }]);
     const listed = await h.client.ctl('ListVolumes', {});
-    expect(listed.entries.find((e: { volume: { volumeId: string } }) => e.volume.volumeId === created.volume.volumeId).volume.accessibleTopology).toEqual([{ segments: SEGMENT }]);
+    expect(
+      listed.entries.find((e: { volume: { volumeId: string } }) => e.volume.volumeId === created.volume.volumeId).volume.accessibleTopology,
+    ).toEqual([{ segments: SEGMENT }]);
     // Requisite containing our segment (among others) and preferred-only requests are provisioned here.
-    const withOurs = { requisite: [{ segments: { 'rds.csi.mikrotik.com/backend': 'rds-2' } }, { segments: SEGMENT }], preferred: [{ segments: SEGMENT }] };
-    expect((await h.client.ctl('CreateVolume', { ...createReq('topo-ok', MiB), accessibilityRequirements: withOurs })).volume.accessibleTopology).toEqual([{ segments: SEGMENT }]);
+    const withOurs = {
+      requisite: [{ segments: { 'rds.csi.mikrotik.com/backend': 'rds-2' } }, { segments: SEGMENT }],
+      preferred: [{ segments: SEGMENT }],
+    };
+    expect(
+      (await h.client.ctl('CreateVolume', { ...createReq('topo-ok', MiB), accessibilityRequirements: withOurs })).volume.accessibleTopology,
+    ).toEqual([{ segments: SEGMENT }]);
     const preferredOnly = { preferred: [{ segments: { 'rds.csi.mikrotik.com/backend': 'rds-2' } }] };
-    expect((await h.client.ctl('CreateVolume', { ...createReq('topo-pref', MiB), accessibilityRequirements: preferredOnly })).volume.volumeId).toBeDefined();
+    expect(
+      (await h.client.ctl('CreateVolume', { ...createReq('topo-pref', MiB), accessibilityRequirements: preferredOnly })).volume.volumeId,
+    ).toBeDefined();
     // A requisite set without our segment cannot be satisfied: the spec's "Unable to provision in accessible_topology".
     const before = h.sim.disks().length;
     const elsewhere = { requisite: [{ segments: { 'rds.csi.mikrotik.com/backend': 'rds-2' } }] };

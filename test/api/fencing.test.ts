@@ -9,8 +9,10 @@ const RWO_BLOCK = { block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
 describe('ControllerPublish/Unpublish and live migration', () => {
   let h: Harness;
   const create = async (name: string, cap: object, parameters: Record<string, string> = {}) =>
-    (await h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [cap], parameters }, 20000)).volume.volumeId as string;
-  const publish = (volumeId: string, nodeId: string, cap: object, readonly = false) => h.client.ctl('ControllerPublishVolume', { volumeId, nodeId, volumeCapability: cap, readonly }, 20000);
+    (await h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [cap], parameters }, 20000)).volume
+      .volumeId as string;
+  const publish = (volumeId: string, nodeId: string, cap: object, readonly = false) =>
+    h.client.ctl('ControllerPublishVolume', { volumeId, nodeId, volumeCapability: cap, readonly }, 20000);
   const unpublish = (volumeId: string, nodeId: string) => h.client.ctl('ControllerUnpublishVolume', { volumeId, nodeId }, 20000);
   const metric = async (name: string, labels: string): Promise<number> => {
     const text = await h.controller!.metrics.registry.metrics();
@@ -59,7 +61,11 @@ describe('ControllerPublish/Unpublish and live migration', () => {
       [{ volumeId: vol, nodeId: '', volumeCapability: MOUNT_RWO }, status.INVALID_ARGUMENT, /node_id/],
       [{ volumeId: vol, nodeId: 'n1' }, status.INVALID_ARGUMENT, /volume_capability is required/],
       [{ volumeId: vol, nodeId: 'n1', volumeCapability: RWO_BLOCK }, status.INVALID_ARGUMENT, /mount volume/],
-      [{ volumeId: vol, nodeId: 'n1', volumeCapability: { mount: {}, accessMode: { mode: 'MULTI_NODE_MULTI_WRITER' } } }, status.INVALID_ARGUMENT, /volumeMode: Block/],
+      [
+        { volumeId: vol, nodeId: 'n1', volumeCapability: { mount: {}, accessMode: { mode: 'MULTI_NODE_MULTI_WRITER' } } },
+        status.INVALID_ARGUMENT,
+        /volumeMode: Block/,
+      ],
     ];
     for (const [req, code, message] of cases) {
       const res = await codeOf(h.client.ctl('ControllerPublishVolume', req));

@@ -20,7 +20,11 @@ describeRoot('snapshot restore and clone carry the data through the node plugin'
   beforeAll(async () => {
     h = await startHarness({ overrides: { nodes: 'n1', 'kubernetes.mode': 'off' } });
     const endpoint = `unix://${path.join(h.dir, 'node.sock')}`;
-    node = await startNode(h.cfg, { endpoint, node: { nodeId: 'n1', connector: 'loop', loopDataDir: h.sim.dataDir, kubeletDir: h.dir, orphanIntervalMs: 0 } }, createLogger('silent'));
+    node = await startNode(
+      h.cfg,
+      { endpoint, node: { nodeId: 'n1', connector: 'loop', loopDataDir: h.sim.dataDir, kubeletDir: h.dir, orphanIntervalMs: 0 } },
+      createLogger('silent'),
+    );
     nodeClient = new CsiClient(endpoint);
   });
   afterAll(async () => {
@@ -30,7 +34,13 @@ describeRoot('snapshot restore and clone carry the data through the node plugin'
   });
 
   async function provision(name: string, source?: object): Promise<{ id: string; ctx: Record<string, string> }> {
-    const v = (await h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(32 * MiB) }, volumeCapabilities: [CAP], ...(source ? { volumeContentSource: source } : {}) }, 20000)).volume;
+    const v = (
+      await h.client.ctl(
+        'CreateVolume',
+        { name, capacityRange: { requiredBytes: String(32 * MiB) }, volumeCapabilities: [CAP], ...(source ? { volumeContentSource: source } : {}) },
+        20000,
+      )
+    ).volume;
     await h.client.ctl('ControllerPublishVolume', { volumeId: v.volumeId, nodeId: 'n1', volumeCapability: CAP });
     return { id: v.volumeId, ctx: v.volumeContext };
   }

@@ -24,7 +24,8 @@ describe('snapshots, clones and expansion', () => {
     return buf.toString();
   };
   const vol = async (name: string, bytes = 8 * MiB, cap: object = MOUNT_RWO, extra: object = {}) =>
-    (await h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(bytes) }, volumeCapabilities: [cap], ...extra }, 20000)).volume;
+    (await h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(bytes) }, volumeCapabilities: [cap], ...extra }, 20000))
+      .volume;
   const snap = (name: string, sourceVolumeId: string, parameters: Record<string, string> = {}) =>
     h.client.ctl('CreateSnapshot', { name, sourceVolumeId, parameters }, 20000);
 
@@ -69,11 +70,18 @@ describe('snapshots, clones and expansion', () => {
     const small = await vol('clone-small', MiB, BLOCK_RWX, { volumeContentSource: { volume: { volumeId: source.volumeId } } });
     expect(small.capacityBytes).toBe(String(4 * MiB));
     const limited = await codeOf(
-      h.client.ctl('CreateVolume', { name: 'clone-limited', capacityRange: { limitBytes: String(2 * MiB) }, volumeCapabilities: [BLOCK_RWX], volumeContentSource: { volume: { volumeId: source.volumeId } } }),
+      h.client.ctl('CreateVolume', {
+        name: 'clone-limited',
+        capacityRange: { limitBytes: String(2 * MiB) },
+        volumeCapabilities: [BLOCK_RWX],
+        volumeContentSource: { volume: { volumeId: source.volumeId } },
+      }),
     );
     expect(limited.code).toBe(status.OUT_OF_RANGE);
     // Same name with another source is another volume.
-    const other = await codeOf(h.client.ctl('CreateVolume', { name: 'clone-1', capacityRange: { requiredBytes: String(4 * MiB) }, volumeCapabilities: [BLOCK_RWX] }));
+    const other = await codeOf(
+      h.client.ctl('CreateVolume', { name: 'clone-1', capacityRange: { requiredBytes: String(4 * MiB) }, volumeCapabilities: [BLOCK_RWX] }),
+    );
     expect(other.code).toBe(status.ALREADY_EXISTS);
   });
 
@@ -92,8 +100,16 @@ describe('snapshots, clones and expansion', () => {
       [{ name: '', sourceVolumeId: source.volumeId }, status.INVALID_ARGUMENT, /name is required/],
       [{ name: 'x', sourceVolumeId: '' }, status.INVALID_ARGUMENT, /source_volume_id is required/],
       [{ name: 'x', sourceVolumeId: source.volumeId, parameters: { snapshotPath: '/elsewhere' } }, status.INVALID_ARGUMENT, /under the base path/],
-      [{ name: 'x', sourceVolumeId: source.volumeId, parameters: { snapshotPath: '/pool/rds-csi/../x' } }, status.INVALID_ARGUMENT, /under the base path/],
-      [{ name: 'x', sourceVolumeId: source.volumeId, parameters: { color: 'red' } }, status.INVALID_ARGUMENT, /unknown VolumeSnapshotClass parameter/],
+      [
+        { name: 'x', sourceVolumeId: source.volumeId, parameters: { snapshotPath: '/pool/rds-csi/../x' } },
+        status.INVALID_ARGUMENT,
+        /under the base path/,
+      ],
+      [
+        { name: 'x', sourceVolumeId: source.volumeId, parameters: { color: 'red' } },
+        status.INVALID_ARGUMENT,
+        /unknown VolumeSnapshotClass parameter/,
+      ],
     ];
     for (const [req, code, message] of cases) {
       const res = await codeOf(h.client.ctl('CreateSnapshot', req));
@@ -101,7 +117,9 @@ describe('snapshots, clones and expansion', () => {
       expect(res.details).toMatch(message);
     }
     const custom = await snap('snap-custom-dir', source.volumeId, { snapshotPath: '/pool/rds-csi/backups' });
-    expect(h.sim.disks().find((d) => d.slot === custom.snapshot.snapshotId)?.filePath).toBe(`/pool/rds-csi/backups/${custom.snapshot.snapshotId}.img`);
+    expect(h.sim.disks().find((d) => d.slot === custom.snapshot.snapshotId)?.filePath).toBe(
+      `/pool/rds-csi/backups/${custom.snapshot.snapshotId}.img`,
+    );
   });
 
   it('never takes a snapshot id for a volume id or the reverse', async () => {
@@ -113,7 +131,11 @@ describe('snapshots, clones and expansion', () => {
     await h.client.ctl('DeleteSnapshot', { snapshotId: source.volumeId });
     expect(h.sim.disks().find((d) => d.slot === source.volumeId)).toBeDefined();
     const restore = await codeOf(
-      h.client.ctl('CreateVolume', { name: 'wrong-kind', volumeCapabilities: [MOUNT_RWO], volumeContentSource: { snapshot: { snapshotId: source.volumeId } } }),
+      h.client.ctl('CreateVolume', {
+        name: 'wrong-kind',
+        volumeCapabilities: [MOUNT_RWO],
+        volumeContentSource: { snapshot: { snapshotId: source.volumeId } },
+      }),
     );
     expect(restore.code).toBe(status.NOT_FOUND);
   });
@@ -121,7 +143,9 @@ describe('snapshots, clones and expansion', () => {
   it('lists snapshots with filters and pagination', async () => {
     const a = await vol('list-a', MiB);
     const b = await vol('list-b', MiB);
-    const made = [await snap('list-a-1', a.volumeId), await snap('list-a-2', a.volumeId), await snap('list-b-1', b.volumeId)].map((r) => r.snapshot.snapshotId);
+    const made = [await snap('list-a-1', a.volumeId), await snap('list-a-2', a.volumeId), await snap('list-b-1', b.volumeId)].map(
+      (r) => r.snapshot.snapshotId,
+    );
     const byA = await h.client.ctl('ListSnapshots', { sourceVolumeId: a.volumeId });
     expect(byA.entries.map((e: { snapshot: { snapshotId: string } }) => e.snapshot.snapshotId).sort()).toEqual(made.slice(0, 2).sort());
     const byId = await h.client.ctl('ListSnapshots', { snapshotId: made[2] });
@@ -155,7 +179,13 @@ describe('snapshots, clones and expansion', () => {
     await h.client.ctl('DeleteSnapshot', { snapshotId: s.snapshot.snapshotId });
     expect((await codeOf(h.client.ctl('DeleteSnapshot', { snapshotId: '' }))).code).toBe(status.INVALID_ARGUMENT);
     // Restoring from a deleted snapshot is NOT_FOUND.
-    const res = await codeOf(h.client.ctl('CreateVolume', { name: 'from-deleted', volumeCapabilities: [MOUNT_RWO], volumeContentSource: { snapshot: { snapshotId: s.snapshot.snapshotId } } }));
+    const res = await codeOf(
+      h.client.ctl('CreateVolume', {
+        name: 'from-deleted',
+        volumeCapabilities: [MOUNT_RWO],
+        volumeContentSource: { snapshot: { snapshotId: s.snapshot.snapshotId } },
+      }),
+    );
     expect(res.code).toBe(status.NOT_FOUND);
   });
 
@@ -194,7 +224,13 @@ describe('snapshots, clones and expansion', () => {
       expect(first.snapshot).toMatchObject({ readyToUse: false, sourceVolumeId: source.volumeId });
       expect((await h.client.ctl('ListSnapshots', { snapshotId: first.snapshot.snapshotId })).entries[0].snapshot.readyToUse).toBe(false);
       // Restoring from a snapshot that is not ready yet is refused until it is.
-      const early = await codeOf(h.client.ctl('CreateVolume', { name: 'too-early', volumeCapabilities: [MOUNT_RWO], volumeContentSource: { snapshot: { snapshotId: first.snapshot.snapshotId } } }));
+      const early = await codeOf(
+        h.client.ctl('CreateVolume', {
+          name: 'too-early',
+          volumeCapabilities: [MOUNT_RWO],
+          volumeContentSource: { snapshot: { snapshotId: first.snapshot.snapshotId } },
+        }),
+      );
       expect(early.code).toBe(status.ABORTED);
       h.sim.faults.set({ copyBytesPerSecond: 0 }); // let it finish
       let ready = first;

@@ -142,9 +142,17 @@ describeBrowser('job dashboard in headless Chromium', () => {
     roUrl = `http://127.0.0.1:${h.controller?.dashboard?.port}`;
     // A second controller on the same Redis, same credential, with actions turned on.
     const cfg: Config = { ...h.cfg, dashboard: { ...h.cfg.dashboard, readOnly: false } };
-    rw = await startController(cfg, { endpoint: `unix://${path.join(dir, 'rw.sock')}`, httpListen: '127.0.0.1:0', withWorker: false }, createLogger('silent'));
+    rw = await startController(
+      cfg,
+      { endpoint: `unix://${path.join(dir, 'rw.sock')}`, httpListen: '127.0.0.1:0', withWorker: false },
+      createLogger('silent'),
+    );
     rwUrl = `http://127.0.0.1:${rw.dashboard?.port}`;
-    const vol = await h.client.ctl('CreateVolume', { name: 'pvc-browser-1', capacityRange: { requiredBytes: 8 * 1024 * 1024 }, volumeCapabilities: CAP }, 20000);
+    const vol = await h.client.ctl(
+      'CreateVolume',
+      { name: 'pvc-browser-1', capacityRange: { requiredBytes: 8 * 1024 * 1024 }, volumeCapabilities: CAP },
+      20000,
+    );
     volumeId = vol.volume.volumeId as string;
   });
 
@@ -213,7 +221,10 @@ describeBrowser('job dashboard in headless Chromium', () => {
       // Delayed jobs (the reconcilers' next runs) are where bull-board offers Promote.
       await page.getByRole('link', { name: /^DELAYED/ }).click();
       await page.waitForURL(`${roUrl}/dashboard/queue/${VOLUME_QUEUE}?status=delayed`);
-      await page.getByRole('heading', { name: /^reconcile\./ }).first().waitFor({ state: 'visible' });
+      await page
+        .getByRole('heading', { name: /^reconcile\./ })
+        .first()
+        .waitFor({ state: 'visible' });
       await shot(page, '04-delayed-read-only');
       const delayed = await offeredActions(page);
       expect(delayed.filter((l) => ACTION.test(l))).toEqual([]);
@@ -230,7 +241,10 @@ describeBrowser('job dashboard in headless Chromium', () => {
 
       await page.getByRole('link', { name: /^DELAYED/ }).click();
       await page.waitForURL(`${rwUrl}/dashboard/queue/${VOLUME_QUEUE}?status=delayed`);
-      await page.getByRole('heading', { name: /^reconcile\./ }).first().waitFor({ state: 'visible' });
+      await page
+        .getByRole('heading', { name: /^reconcile\./ })
+        .first()
+        .waitFor({ state: 'visible' });
       await shot(page, '06-delayed-read-write');
       expect(await offeredActions(page, page.locator('body'), false)).toEqual(expect.arrayContaining(['Promote all']));
       const delayedJob = page.getByRole('link', { name: /reconcile\./ }).first();

@@ -24,7 +24,14 @@ describe('kill-storm audit', () => {
     sim = await startSimulator({ host: '127.0.0.1', port: 0, dataDir: path.join(dir, 'rds'), user: SIM_USER, password: SIM_PASSWORD });
     admin = new SimAdmin(sim.port);
     const add = (slot: string, file: string, size: number, exported: boolean): Promise<unknown> =>
-      admin.call(['/disk/add', '=type=file', `=slot=${slot}`, `=file-path=${file}`, `=file-size=${size}`, `=nvme-tcp-export=${exported ? 'yes' : 'no'}`]);
+      admin.call([
+        '/disk/add',
+        '=type=file',
+        `=slot=${slot}`,
+        `=file-path=${file}`,
+        `=file-size=${size}`,
+        `=nvme-tcp-export=${exported ? 'yes' : 'no'}`,
+      ]);
     await add('pvc-good', '/pool/rds-csi/pvc-good.img', 4 * MiB, true);
     await add('pvc-small', '/pool/rds-csi/pvc-small.img', 4 * MiB, true);
     await add('pvc-noexport', '/pool/rds-csi/pvc-noexport.img', 4 * MiB, false);
@@ -39,7 +46,13 @@ describe('kill-storm audit', () => {
   });
 
   it('reports lost, leaked, wrong-size and unexported volumes, and passes what matches', async () => {
-    const vol = (id: string, state: VolumeEntry['state'], sizeBytes = 4 * MiB): VolumeEntry => ({ name: id, volumeId: id, state, sizeBytes, snapshots: [] });
+    const vol = (id: string, state: VolumeEntry['state'], sizeBytes = 4 * MiB): VolumeEntry => ({
+      name: id,
+      volumeId: id,
+      state,
+      sizeBytes,
+      snapshots: [],
+    });
     const ledger: VolumeEntry[] = [
       { ...vol('pvc-good', 'created'), snapshots: [{ name: 's', snapshotId: 'snap-ok', state: 'created', sizeBytes: 4 * MiB }] },
       vol('pvc-small', 'created', 8 * MiB),

@@ -95,10 +95,24 @@ function unresolvedOwner(volumes: VolumeEntry[]): Set<string> {
 export async function auditSimulator(dataDir: string, admin: SimAdmin, volumes: VolumeEntry[]): Promise<AuditResult> {
   const state = JSON.parse(readFileSync(path.join(dataDir, STATE_FILE), 'utf8')) as SimState;
   const wire = await untilReachable(() => admin.call(['/disk/print']), 30000);
-  const r: AuditResult = { lost: [], leaked: [], duplicated: [], wrongSize: [], wrongExport: [], wireMismatch: [], unresolved: 0, disks: state.disks.length, files: 0 };
-  const wireSlots = wire.filter((d) => d.type === 'file').map((d) => `${d.slot}:${d['file-size']}`).sort();
+  const r: AuditResult = {
+    lost: [],
+    leaked: [],
+    duplicated: [],
+    wrongSize: [],
+    wrongExport: [],
+    wireMismatch: [],
+    unresolved: 0,
+    disks: state.disks.length,
+    files: 0,
+  };
+  const wireSlots = wire
+    .filter((d) => d.type === 'file')
+    .map((d) => `${d.slot}:${d['file-size']}`)
+    .sort();
   const stateSlots = state.disks.map((d) => `${d.slot}:${d.fileSize}`).sort();
-  if (JSON.stringify(wireSlots) !== JSON.stringify(stateSlots)) r.wireMismatch.push(`state ${stateSlots.length} disks, /disk print ${wireSlots.length}`);
+  if (JSON.stringify(wireSlots) !== JSON.stringify(stateSlots))
+    r.wireMismatch.push(`state ${stateSlots.length} disks, /disk print ${wireSlots.length}`);
 
   const { byId, unresolved } = expectations(volumes);
   r.unresolved = unresolved;
@@ -110,7 +124,11 @@ export async function auditSimulator(dataDir: string, admin: SimAdmin, volumes: 
   for (const d of state.disks) byFile.set(d.filePath, (byFile.get(d.filePath) ?? 0) + 1);
   for (const [f, n] of byFile) if (n > 1) r.duplicated.push(`${n} disks on ${f}`);
 
-  const files = new Set(filesUnder(dataDir).filter((f) => !f.startsWith('.')).map((f) => `/${f}`));
+  const files = new Set(
+    filesUnder(dataDir)
+      .filter((f) => !f.startsWith('.'))
+      .map((f) => `/${f}`),
+  );
   r.files = files.size;
   const ownedFiles = new Set<string>();
   for (const e of byId.values()) {
@@ -132,8 +150,10 @@ export async function auditSimulator(dataDir: string, admin: SimAdmin, volumes: 
       continue;
     }
     if (d.filePath !== file || !files.has(file)) r.lost.push(`${e.kind} ${e.id}: no backing file ${file} (disk says ${d.filePath})`);
-    else if (statSync(path.join(dataDir, file)).size !== d.fileSize) r.wrongSize.push(`${e.id}: file ${statSync(path.join(dataDir, file)).size} ≠ disk ${d.fileSize}`);
-    if (e.kind === 'volume' ? !e.sizes.includes(d.fileSize) : d.fileSize < e.sizes[0]) r.wrongSize.push(`${e.kind} ${e.id}: disk ${d.fileSize}, driver said ${e.sizes.join(' or ')}`);
+    else if (statSync(path.join(dataDir, file)).size !== d.fileSize)
+      r.wrongSize.push(`${e.id}: file ${statSync(path.join(dataDir, file)).size} ≠ disk ${d.fileSize}`);
+    if (e.kind === 'volume' ? !e.sizes.includes(d.fileSize) : d.fileSize < e.sizes[0])
+      r.wrongSize.push(`${e.kind} ${e.id}: disk ${d.fileSize}, driver said ${e.sizes.join(' or ')}`);
     if (e.kind === 'volume' && !d.nvmeTcpExport) r.wrongExport.push(`volume ${e.id}: not exported`);
     if (e.kind === 'snapshot' && d.nvmeTcpExport) r.wrongExport.push(`snapshot ${e.id}: exported`);
   }

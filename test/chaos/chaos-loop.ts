@@ -34,7 +34,11 @@ export function faultPlan(callTimeoutMs: number, downMs: number): FaultStep[] {
     { name: 'drop before command (p=0.2)', attrs: { 'drop-probability': 0.2, 'drop-mode': 'before' }, holdMs: 6000 },
     { name: 'drop after command (p=0.2)', attrs: { 'drop-probability': 0.2, 'drop-mode': 'after' }, holdMs: 6000 },
     { name: `slow replies (${callTimeoutMs + 1500} ms > call deadline)`, attrs: { 'latency-ms': callTimeoutMs + 1500 }, holdMs: 8000 },
-    { name: '!trap interrupted (category 2) x20', attrs: { 'trap-command': '*', 'trap-message': 'interrupted', 'trap-category': 2, 'trap-count': 20 }, holdMs: 5000 },
+    {
+      name: '!trap interrupted (category 2) x20',
+      attrs: { 'trap-command': '*', 'trap-message': 'interrupted', 'trap-category': 2, 'trap-count': 20 },
+      holdMs: 5000,
+    },
     { name: '!fatal next command', attrs: { 'fatal-next': 'yes' }, holdMs: 2000 },
     { name: '!fatal next command (again)', attrs: { 'fatal-next': 'yes' }, holdMs: 2000 },
     { name: 'fragmented replies (3-byte writes)', attrs: { 'fragment-bytes': 3 }, holdMs: 6000 },
@@ -111,7 +115,10 @@ export class ChaosLoop {
         const m = up[Math.floor(Math.random() * up.length)];
         await this.cluster.kill(m);
         this.kills[m.role]++;
-        this.restarting.set(m, this.restart(m).finally(() => this.restarting.delete(m)));
+        this.restarting.set(
+          m,
+          this.restart(m).finally(() => this.restarting.delete(m)),
+        );
       }
     })();
   }

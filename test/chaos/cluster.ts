@@ -13,7 +13,10 @@ import { TEST_ENV } from '../support/processes';
  */
 
 /** The compiled CLI, from the sources (ts-jest: test/chaos) or from the compiled tree (dist/test/chaos). */
-const CLI = [path.resolve(__dirname, '../../dist/src/cli/main.js'), path.resolve(__dirname, '../../src/cli/main.js')].find((p) => p.endsWith('.js') && existsSync(p)) ?? '';
+const CLI =
+  [path.resolve(__dirname, '../../dist/src/cli/main.js'), path.resolve(__dirname, '../../src/cli/main.js')].find(
+    (p) => p.endsWith('.js') && existsSync(p),
+  ) ?? '';
 
 export const SIM_USER = 'admin';
 export const SIM_PASSWORD = 'chaos-secret';
@@ -132,7 +135,22 @@ export class ChaosCluster {
   /** Redis on the fixed port and dir: a restart replays the same AOF. */
   async startRedis(): Promise<void> {
     if (!this.redisPort) this.redisPort = await freePort();
-    const args = ['--port', '{port}', '--bind', '127.0.0.1', '--dir', this.redisDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'];
+    const args = [
+      '--port',
+      '{port}',
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.redisDir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--maxmemory-policy',
+      'noeviction',
+    ];
     this.redis = await startRedisServer({ port: this.redisPort, args, name: 'rds-csi-chaos-redis' });
     track(this.redis.child);
   }
@@ -145,14 +163,39 @@ export class ChaosCluster {
 
   async startSimulator(latencyMs: number, jitterMs: number): Promise<void> {
     if (!this.simPort) this.simPort = await freePort();
-    const args = ['simulator', '--data-dir', this.simDataDir, '--port', String(this.simPort), '--user', SIM_USER, '--password', SIM_PASSWORD,
-      '--latency-ms', String(latencyMs), '--jitter-ms', String(jitterMs), '--pool-size', '1T'];
+    const args = [
+      'simulator',
+      '--data-dir',
+      this.simDataDir,
+      '--port',
+      String(this.simPort),
+      '--user',
+      SIM_USER,
+      '--password',
+      SIM_PASSWORD,
+      '--latency-ms',
+      String(latencyMs),
+      '--jitter-ms',
+      String(jitterMs),
+      '--pool-size',
+      '1T',
+    ];
     this.sim = await spawnLogged(args, {}, this.log('simulator'), /"listening"/, 20000);
     await waitForPort(this.simPort, this.sim, 10000, 'simulator');
   }
 
   private common(): string[] {
-    return ['--redis-url', this.redisUrl, '--rds-address', `127.0.0.1:${this.simPort}`, '--rds-user', SIM_USER, '--rds-insecure-plaintext', '--log-level', 'info'];
+    return [
+      '--redis-url',
+      this.redisUrl,
+      '--rds-address',
+      `127.0.0.1:${this.simPort}`,
+      '--rds-user',
+      SIM_USER,
+      '--rds-insecure-plaintext',
+      '--log-level',
+      'info',
+    ];
   }
 
   addMember(role: Role, name: string): Member {

@@ -44,7 +44,14 @@ describe('kill-storm (bounded)', () => {
 
   it('the simulator holds exactly what the driver answered: nothing lost, leaked, duplicated, mis-sized or unexported', () => {
     const a = report.audit;
-    expect({ lost: a.lost, leaked: a.leaked, duplicated: a.duplicated, wrongSize: a.wrongSize, wrongExport: a.wrongExport, wireMismatch: a.wireMismatch }).toEqual({
+    expect({
+      lost: a.lost,
+      leaked: a.leaked,
+      duplicated: a.duplicated,
+      wrongSize: a.wrongSize,
+      wrongExport: a.wrongExport,
+      wireMismatch: a.wireMismatch,
+    }).toEqual({
       lost: [],
       leaked: [],
       duplicated: [],

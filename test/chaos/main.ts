@@ -34,12 +34,34 @@ async function main(): Promise<void> {
   const out = process.env.CHAOS_REPORT ?? 'chaos-report.json';
   writeFileSync(out, JSON.stringify(report, null, 2));
   console.log(reportTable(report));
-  console.log(JSON.stringify({ ...report, audit: undefined, queue: { counts: report.queue.counts, stuck: report.queue.stuck, failedByName: report.queue.failedByName } }));
+  console.log(
+    JSON.stringify({
+      ...report,
+      audit: undefined,
+      queue: { counts: report.queue.counts, stuck: report.queue.stuck, failedByName: report.queue.failedByName },
+    }),
+  );
   const a = report.audit;
-  for (const [k, list] of Object.entries({ lost: a.lost, leaked: a.leaked, duplicated: a.duplicated, wrongSize: a.wrongSize, wrongExport: a.wrongExport, wireMismatch: a.wireMismatch })) {
+  for (const [k, list] of Object.entries({
+    lost: a.lost,
+    leaked: a.leaked,
+    duplicated: a.duplicated,
+    wrongSize: a.wrongSize,
+    wrongExport: a.wrongExport,
+    wireMismatch: a.wireMismatch,
+  })) {
     for (const line of list.slice(0, 20)) console.log(`${k}: ${line}`);
   }
-  const bad = report.lost + report.leaked + report.duplicated + report.wrongSize + report.wrongExport + report.stuck + report.unanswered + report.kills.crashes.length + a.wireMismatch.length;
+  const bad =
+    report.lost +
+    report.leaked +
+    report.duplicated +
+    report.wrongSize +
+    report.wrongExport +
+    report.stuck +
+    report.unanswered +
+    report.kills.crashes.length +
+    a.wireMismatch.length;
   process.exitCode = bad > 0 ? 1 : 0;
 }
 

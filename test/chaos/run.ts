@@ -75,7 +75,13 @@ export async function runKillStorm(o: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(cluster.members.map((m) => cluster.start(m)));
     log(`cluster up in ${dir} (redis ${cluster.redisPort}, simulator ${cluster.simPort})`);
 
-    workload = new Workload({ endpoints: controllers.map((c) => c.endpoint ?? ''), lanes: o.lanes, maxVolumes: o.volumes, callTimeoutMs: o.callTimeoutMs, opGiveUpMs: o.opGiveUpMs });
+    workload = new Workload({
+      endpoints: controllers.map((c) => c.endpoint ?? ''),
+      lanes: o.lanes,
+      maxVolumes: o.volumes,
+      callTimeoutMs: o.callTimeoutMs,
+      opGiveUpMs: o.opGiveUpMs,
+    });
     const t0 = Date.now();
     const end = t0 + o.durationS * 1000;
     const phase1Ms = o.durationS * 600;
@@ -85,14 +91,26 @@ export async function runKillStorm(o: ChaosOptions): Promise<ChaosReport> {
     workload.start();
     log('phase 1: process kills');
     chaos.startKills(redisAt);
-    const progress = setInterval(() => log(`ops ${workload?.totalOps ?? 0}, volumes ${workload?.volumes.length ?? 0}, in flight ${workload?.inFlight ?? 0}, kills ${JSON.stringify({ ...chaos.kills, crashes: chaos.kills.crashes.length })}`), 15000);
+    const progress = setInterval(
+      () =>
+        log(
+          `ops ${workload?.totalOps ?? 0}, volumes ${workload?.volumes.length ?? 0}, in flight ${workload?.inFlight ?? 0}, kills ${JSON.stringify({ ...chaos.kills, crashes: chaos.kills.crashes.length })}`,
+        ),
+      15000,
+    );
     await sleep(phase1Ms);
     await chaos.stopKills();
     log('phase 2: RouterOS faults');
     const adm = new SimAdmin(cluster.simPort);
     admin = adm;
     await untilReachable(() => adm.call(['/simulator/fault/print']), 30000);
-    await chaos.runFaults(adm, faultPlan(RDS_CALL_TIMEOUT_MS, o.downMs).map((s) => (s.name.startsWith('RDS down') ? s : { ...s, holdMs: s.holdMs * o.faultScale })), o.latencyMs, o.jitterMs, end);
+    await chaos.runFaults(
+      adm,
+      faultPlan(RDS_CALL_TIMEOUT_MS, o.downMs).map((s) => (s.name.startsWith('RDS down') ? s : { ...s, holdMs: s.holdMs * o.faultScale })),
+      o.latencyMs,
+      o.jitterMs,
+      end,
+    );
     await untilReachable(() => adm.clearFaults(o.latencyMs, o.jitterMs), 60000);
     await chaos.reviveCrashed();
     const cleared = Date.now();

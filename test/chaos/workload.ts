@@ -19,7 +19,13 @@ const MiB = 1024 * 1024;
  * pkg/controller/controller.go (and its copies in external-attacher pkg/connection and external-snapshotter
  * pkg/sidecar-controller): Canceled, DeadlineExceeded, Unavailable, ResourceExhausted, Aborted are not final.
  */
-const RETRY = new Set<number>([grpc.status.ABORTED, grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED, grpc.status.RESOURCE_EXHAUSTED]);
+const RETRY = new Set<number>([
+  grpc.status.ABORTED,
+  grpc.status.UNAVAILABLE,
+  grpc.status.DEADLINE_EXCEEDED,
+  grpc.status.CANCELLED,
+  grpc.status.RESOURCE_EXHAUSTED,
+]);
 
 export interface VolumeEntry {
   name: string;
@@ -180,7 +186,10 @@ export class Workload {
     }
     if (Math.random() < 0.4) {
       const want = (v.sizeBytes ?? size) + (1 + Math.floor(Math.random() * 8)) * MiB;
-      const r = await this.call<{ capacityBytes: string }>('ControllerExpandVolume', { volumeId: id, capacityRange: { requiredBytes: String(want) } });
+      const r = await this.call<{ capacityBytes: string }>('ControllerExpandVolume', {
+        volumeId: id,
+        capacityRange: { requiredBytes: String(want) },
+      });
       if (r.ok) v.sizeBytes = Number(r.res.capacityBytes);
       else if (r.code === 'unanswered') v.sizeMaybe = want;
       if (this.stopping) return;

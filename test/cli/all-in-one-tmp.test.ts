@@ -16,7 +16,11 @@ describe('all-in-one without --data-dir', () => {
     const c = path.join(tmp, 'c.sock');
     const n = path.join(tmp, 'n.sock');
     // TMPDIR points os.tmpdir() of the child at a directory of this test's own.
-    const aio = await spawnCli(['all-in-one', '--controller-endpoint', `unix://${c}`, '--node-endpoint', `unix://${n}`, '--log-level', 'warn'], { TMPDIR: tmp }, /^READY$/m);
+    const aio = await spawnCli(
+      ['all-in-one', '--controller-endpoint', `unix://${c}`, '--node-endpoint', `unix://${n}`, '--log-level', 'warn'],
+      { TMPDIR: tmp },
+      /^READY$/m,
+    );
     const sims = readdirSync(tmp).filter((e) => e.startsWith('rds-csi-sim-'));
     expect(sims).toHaveLength(1);
     const exited = new Promise<number | null>((r) => aio.child.once('exit', (code) => r(code)));

@@ -16,7 +16,11 @@ describe('rds-csi CLI', () => {
   it('all-in-one prints READY when both sockets answer and stops cleanly on SIGTERM', async () => {
     const c = path.join(dir, 'c.sock');
     const n = path.join(dir, 'n.sock');
-    const aio = await spawnCli(['all-in-one', '--controller-endpoint', `unix://${c}`, '--node-endpoint', `unix://${n}`, '--log-level', 'warn'], {}, /^READY$/m);
+    const aio = await spawnCli(
+      ['all-in-one', '--controller-endpoint', `unix://${c}`, '--node-endpoint', `unix://${n}`, '--log-level', 'warn'],
+      {},
+      /^READY$/m,
+    );
     const ctl = new CsiClient(`unix://${c}`);
     const node = new CsiClient(`unix://${n}`);
     try {
@@ -26,7 +30,11 @@ describe('rds-csi CLI', () => {
       expect(ctlCaps).toHaveLength(3);
       expect((await node.id('GetPluginCapabilities')).capabilities).toEqual(ctlCaps);
       expect((await node.id('GetPluginInfo')).name).toBe('rds.csi.mikrotik.com');
-      const vol = await ctl.ctl('CreateVolume', { name: 'cli-volume', volumeCapabilities: [{ block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } }] }, 20000);
+      const vol = await ctl.ctl(
+        'CreateVolume',
+        { name: 'cli-volume', volumeCapabilities: [{ block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } }] },
+        20000,
+      );
       expect(vol.volume.capacityBytes).toBe(String(1024 ** 3));
     } finally {
       ctl.close();
@@ -54,7 +62,11 @@ describe('rds-csi CLI', () => {
     [['controller', '--endpoint', 'unix:///tmp/x.sock', '--log-level', 'loud'], 2, /logLevel/],
     [['controller'], 1, /required option '--endpoint/],
     // Node options are config keys like any other (src/config/options.ts): a bad one is a config error naming it.
-    [['node', '--endpoint', 'unix:///tmp/x.sock', '--node-id', 'n1', '--max-volumes-per-node', 'many'], 2, /node\.maxVolumesPerNode \(--max-volumes-per-node, RDS_CSI_NODE_MAX_VOLUMES_PER_NODE\)/],
+    [
+      ['node', '--endpoint', 'unix:///tmp/x.sock', '--node-id', 'n1', '--max-volumes-per-node', 'many'],
+      2,
+      /node\.maxVolumesPerNode \(--max-volumes-per-node, RDS_CSI_NODE_MAX_VOLUMES_PER_NODE\)/,
+    ],
     [['node', '--endpoint', 'unix:///tmp/x.sock'], 2, /node\.nodeId \(--node-id, RDS_CSI_NODE_NODE_ID\)/],
     [['doctor', 'node', '--node-id', 'n1', '--kubelet-dir', 'relative'], 2, /node\.kubeletDir \(--kubelet-dir, RDS_CSI_NODE_KUBELET_DIR\)/],
   ])('rds-csi %p exits %i with a message that names the problem', (args, code, message) => {

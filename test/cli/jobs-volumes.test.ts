@@ -25,11 +25,19 @@ describe('jobs and volumes views', () => {
     h = await startHarness({ overrides: { nodes: 'n1,n2', 'kubernetes.mode': 'off' } });
     redis = new Redis(h.redis.url, { maxRetriesPerRequest: null });
     queue = new Queue(VOLUME_QUEUE, { connection: redis, prefix: h.cfg.queuePrefix });
-    vol = (await h.client.ctl('CreateVolume', { name: 'listed', capacityRange: { requiredBytes: String(2 * MiB) }, volumeCapabilities: [BLOCK] }, 20000)).volume.volumeId as string;
+    vol = (
+      await h.client.ctl('CreateVolume', { name: 'listed', capacityRange: { requiredBytes: String(2 * MiB) }, volumeCapabilities: [BLOCK] }, 20000)
+    ).volume.volumeId as string;
     await h.client.ctl('ControllerPublishVolume', { volumeId: vol, nodeId: 'n1', volumeCapability: BLOCK, readonly: false }, 20000);
     // RDS busy for every attempt: the job fails after its 3 attempts and stays failed for a CSI retry (or us).
     h.sim.faults.trapNext('/disk/add', 'busy', 3);
-    expect((await codeOf(h.client.ctl('CreateVolume', { name: 'full', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [BLOCK] }, 20000))).code).toBeDefined();
+    expect(
+      (
+        await codeOf(
+          h.client.ctl('CreateVolume', { name: 'full', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [BLOCK] }, 20000),
+        )
+      ).code,
+    ).toBeDefined();
     const failed = await listJobs(queue, { state: 'failed', limit: 10 });
     expect(failed).toHaveLength(1);
     failedId = failed[0].id;

@@ -81,7 +81,18 @@ describe('rds-csi operator commands', () => {
         const res = json<{ ok: boolean; checks: Check[] }>(await cli(['doctor', 'controller', '--json', ...conn()]));
         expect(res.ok).toBe(true);
         expect(res.checks.map((c) => c.name)).toEqual(
-          expect.arrayContaining(['redis reachable', 'redis version', 'redis maxmemory-policy', 'redis persistence', 'queue prefix', 'queue', 'workers', 'rds connection', 'rds pool', 'rds disks']),
+          expect.arrayContaining([
+            'redis reachable',
+            'redis version',
+            'redis maxmemory-policy',
+            'redis persistence',
+            'queue prefix',
+            'queue',
+            'workers',
+            'rds connection',
+            'rds pool',
+            'rds disks',
+          ]),
         );
       } finally {
         await redis.config('SET', 'appendonly', 'no');
@@ -98,7 +109,10 @@ describe('rds-csi operator commands', () => {
       expect(r.stdout).toMatch(/^1 check\(s\) failed/m);
       const j = await cli(['doctor', 'controller', '--json', ...conn(lru.url)]);
       expect(j.status).toBe(1);
-      expect(json<{ ok: boolean; checks: Check[] }>(j)).toMatchObject({ ok: false, checks: expect.arrayContaining([expect.objectContaining({ name: 'redis maxmemory-policy', status: 'fail' })]) });
+      expect(json<{ ok: boolean; checks: Check[] }>(j)).toMatchObject({
+        ok: false,
+        checks: expect.arrayContaining([expect.objectContaining({ name: 'redis maxmemory-policy', status: 'fail' })]),
+      });
     });
 
     it('names wrong RDS credentials and an unreachable Redis, each with its fix', async () => {
@@ -118,10 +132,23 @@ describe('rds-csi operator commands', () => {
       extra.push(master);
       const sentinel = await startSentinel(master.port, 'mymaster');
       extra.push(sentinel);
-      const r = await cli(['doctor', 'controller', ...conn('redis://unused:1'), '--redis-sentinels', `127.0.0.1:${sentinel.port}`, '--redis-sentinel-name', 'mymaster']);
-      expect(r.stdout).toMatch(new RegExp(`^ok {3}redis reachable: master "mymaster" via sentinels 127\\.0\\.0\\.1:${sentinel.port}: Redis .* role master`, 'm'));
+      const r = await cli([
+        'doctor',
+        'controller',
+        ...conn('redis://unused:1'),
+        '--redis-sentinels',
+        `127.0.0.1:${sentinel.port}`,
+        '--redis-sentinel-name',
+        'mymaster',
+      ]);
+      expect(r.stdout).toMatch(
+        new RegExp(`^ok {3}redis reachable: master "mymaster" via sentinels 127\\.0\\.0\\.1:${sentinel.port}: Redis .* role master`, 'm'),
+      );
       expect(r.status).toBe(0);
-      const env2 = await cli(['doctor', 'controller', ...conn('redis://unused:1')], { RDS_CSI_REDIS_SENTINELS: `127.0.0.1:${sentinel.port}`, RDS_CSI_REDIS_SENTINEL_NAME: 'mymaster' });
+      const env2 = await cli(['doctor', 'controller', ...conn('redis://unused:1')], {
+        RDS_CSI_REDIS_SENTINELS: `127.0.0.1:${sentinel.port}`,
+        RDS_CSI_REDIS_SENTINEL_NAME: 'mymaster',
+      });
       expect(env2.status).toBe(0);
     });
 
@@ -152,7 +179,13 @@ describe('rds-csi operator commands', () => {
   describe('jobs and volumes', () => {
     let vol: string;
     beforeAll(async () => {
-      vol = (await h.client.ctl('CreateVolume', { name: 'cli-jobs', capacityRange: { requiredBytes: String(3 * MiB) }, volumeCapabilities: [BLOCK] }, 20000)).volume.volumeId as string;
+      vol = (
+        await h.client.ctl(
+          'CreateVolume',
+          { name: 'cli-jobs', capacityRange: { requiredBytes: String(3 * MiB) }, volumeCapabilities: [BLOCK] },
+          20000,
+        )
+      ).volume.volumeId as string;
       await h.client.ctl('ControllerPublishVolume', { volumeId: vol, nodeId: 'n2', volumeCapability: BLOCK, readonly: false }, 20000);
     });
 
@@ -161,7 +194,9 @@ describe('rds-csi operator commands', () => {
       expect(list.status).toBe(0);
       expect(list.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+STATE\s+ATTEMPTS\s+AGE\s+REASON$/);
       expect(list.stdout).toMatch(new RegExp(`^disk\\.create-${vol}-\\S+\\s+disk\\.create\\s+completed\\s+1/3`, 'm'));
-      const jobs = json<Array<{ id: string; name: string; state: string; volumeId?: string }>>(await cli(['jobs', 'list', '--json', '--state', 'completed', ...conn()]));
+      const jobs = json<Array<{ id: string; name: string; state: string; volumeId?: string }>>(
+        await cli(['jobs', 'list', '--json', '--state', 'completed', ...conn()]),
+      );
       const create = jobs.find((j) => j.name === 'disk.create' && j.volumeId === vol);
       expect(create).toBeDefined();
       expect(jobs.every((j) => j.state === 'completed')).toBe(true);
@@ -181,7 +216,9 @@ describe('rds-csi operator commands', () => {
 
       // A job that failed all its attempts (RDS busy), retried from the CLI.
       h.sim.faults.trapNext('/disk/add', 'busy', 3);
-      await h.client.ctl('CreateVolume', { name: 'cli-busy', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [BLOCK] }, 20000).catch(() => undefined);
+      await h.client
+        .ctl('CreateVolume', { name: 'cli-busy', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [BLOCK] }, 20000)
+        .catch(() => undefined);
       const failed = json<Array<{ id: string; failedReason: string }>>(await cli(['jobs', 'list', '--json', '--state', 'failed', ...conn()]));
       expect(failed).toHaveLength(1);
       expect(failed[0].failedReason).toMatch(/busy/);
@@ -201,14 +238,22 @@ describe('rds-csi operator commands', () => {
       expect(r.status).toBe(0);
       expect(r.stdout.split('\n')[0]).toMatch(/^ID\s+STATE\s+SIZE\s+ACCESS\s+PVC\s+ATTACHED\s+CREATED$/);
       expect(r.stdout).toMatch(new RegExp(`^${vol}\\s+ready\\s+3\\.0 MiB\\s+block\\s+-\\s+n2\\s+`, 'm'));
-      const list = json<Array<{ id: string; state: string; capacityBytes: number; attachment: { nodes: Record<string, unknown> } | null }>>(await cli(['volumes', 'list', '--json', ...conn()]));
-      expect(list.find((v) => v.id === vol)).toMatchObject({ state: 'ready', capacityBytes: 3 * MiB, attachment: { nodes: { n2: expect.any(Object) } } });
+      const list = json<Array<{ id: string; state: string; capacityBytes: number; attachment: { nodes: Record<string, unknown> } | null }>>(
+        await cli(['volumes', 'list', '--json', ...conn()]),
+      );
+      expect(list.find((v) => v.id === vol)).toMatchObject({
+        state: 'ready',
+        capacityBytes: 3 * MiB,
+        attachment: { nodes: { n2: expect.any(Object) } },
+      });
     });
   });
 
   describe('orphans', () => {
     it('lists an orphan disk and deletes it only with --yes (and --include-exported, as it is exported)', async () => {
-      const leaked = (await h.client.ctl('CreateVolume', { name: 'cli-leak', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [BLOCK] }, 20000)).volume.volumeId as string;
+      const leaked = (
+        await h.client.ctl('CreateVolume', { name: 'cli-leak', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [BLOCK] }, 20000)
+      ).volume.volumeId as string;
       await redis.del(`${h.cfg.queuePrefix}:state:vol:${leaked}`);
       await redis.zrem(`${h.cfg.queuePrefix}:state:vols`, leaked);
       const list = await cli(['orphans', 'list', ...conn()]);

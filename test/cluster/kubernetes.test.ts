@@ -31,7 +31,16 @@ describe('fencing with Kubernetes', () => {
     RDS_CSI_WORKER_LEASE_MS: '2000',
     RDS_CSI_FENCING_RECONCILE_INTERVAL_MS: '1000',
   });
-  const common = (): string[] => ['--redis-url', h.redis.url, '--rds-address', `${h.sim.host}:${h.sim.port}`, '--kubeconfig', kubeconfig, '--log-level', 'info'];
+  const common = (): string[] => [
+    '--redis-url',
+    h.redis.url,
+    '--rds-address',
+    `${h.sim.host}:${h.sim.port}`,
+    '--kubeconfig',
+    kubeconfig,
+    '--log-level',
+    'info',
+  ];
   async function worker(): Promise<CliProcess> {
     const p = await spawnCli(['worker', ...common()], env(), /worker ready/);
     procs.push(p);
@@ -54,7 +63,11 @@ describe('fencing with Kubernetes', () => {
           name,
           capacityRange: { requiredBytes: String(MiB) },
           volumeCapabilities: [cap],
-          parameters: { 'csi.storage.k8s.io/pvc/name': `${name}-pvc`, 'csi.storage.k8s.io/pvc/namespace': 'apps', ...(window ? { migrationWindowSeconds: window } : {}) },
+          parameters: {
+            'csi.storage.k8s.io/pvc/name': `${name}-pvc`,
+            'csi.storage.k8s.io/pvc/namespace': 'apps',
+            ...(window ? { migrationWindowSeconds: window } : {}),
+          },
         },
         20000,
       )
@@ -63,7 +76,20 @@ describe('fencing with Kubernetes', () => {
   async function nodePlugin(nodeId: string, extra: string[] = []): Promise<CsiClient> {
     const endpoint = `unix://${path.join(h.dir, `node-${nodeId}.sock`)}`;
     const loopDir = path.join(h.dir, `loop-${nodeId}`);
-    const args = ['node', '--endpoint', endpoint, '--node-id', nodeId, '--connector', 'loop', '--loop-data-dir', loopDir, '--log-level', 'info', ...extra];
+    const args = [
+      'node',
+      '--endpoint',
+      endpoint,
+      '--node-id',
+      nodeId,
+      '--connector',
+      'loop',
+      '--loop-data-dir',
+      loopDir,
+      '--log-level',
+      'info',
+      ...extra,
+    ];
     procs.push(await spawnCli(args, {}, /node ready/));
     await waitForSockets([endpoint], 10000);
     const client = new CsiClient(endpoint);
@@ -79,10 +105,14 @@ describe('fencing with Kubernetes', () => {
     const segments = info.accessibleTopology?.segments ?? {};
     kube.nodes.add(nodeName);
     kube.nodeLabels.set(nodeName, { 'kubernetes.io/hostname': nodeName, ...segments });
-    kube.csiNodes.push({ metadata: { name: nodeName }, spec: { drivers: [{ name: 'rds.csi.mikrotik.com', nodeID: info.nodeId, topologyKeys: Object.keys(segments) }] } });
+    kube.csiNodes.push({
+      metadata: { name: nodeName },
+      spec: { drivers: [{ name: 'rds.csi.mikrotik.com', nodeID: info.nodeId, topologyKeys: Object.keys(segments) }] },
+    });
     return segments;
   }
-  const publish = (c: CsiClient, volumeId: string, nodeId: string, cap: object) => c.ctl('ControllerPublishVolume', { volumeId, nodeId, volumeCapability: cap }, 20000);
+  const publish = (c: CsiClient, volumeId: string, nodeId: string, cap: object) =>
+    c.ctl('ControllerPublishVolume', { volumeId, nodeId, volumeCapability: cap }, 20000);
   const eventsFor = (pvc: string) => kube.events.filter((e) => e.involvedObject.name === pvc);
 
   beforeAll(async () => {
@@ -112,7 +142,11 @@ describe('fencing with Kubernetes', () => {
     await client.ctl('ControllerUnpublishVolume', { volumeId: vol, nodeId: 'n1' }, 20000);
     const reasons = eventsFor('vm1-pvc').map((e) => e.reason);
     expect(reasons).toEqual(['MigrationStarted', 'AttachmentConflict', 'MigrationCompleted']);
-    expect(eventsFor('vm1-pvc')[0]).toMatchObject({ namespace: 'apps', type: 'Normal', involvedObject: { kind: 'PersistentVolumeClaim', namespace: 'apps' } });
+    expect(eventsFor('vm1-pvc')[0]).toMatchObject({
+      namespace: 'apps',
+      type: 'Normal',
+      involvedObject: { kind: 'PersistentVolumeClaim', namespace: 'apps' },
+    });
     expect(eventsFor('vm1-pvc')[1].type).toBe('Warning');
   });
 
@@ -156,11 +190,19 @@ describe('fencing with Kubernetes', () => {
       redis.disconnect();
     }
   }
-  const pv = (name: string, handle: string) => ({ metadata: { name }, spec: { csi: { driver: 'rds.csi.mikrotik.com', volumeHandle: handle }, claimRef: { name: `${name}-pvc`, namespace: 'apps' } } });
-  const va = (name: string, node: string, pvName: string) => ({ metadata: { name }, spec: { attacher: 'rds.csi.mikrotik.com', nodeName: node, source: { persistentVolumeName: pvName } }, status: { attached: true } });
-  const published = async (c: CsiClient, vol: string): Promise<string[]> => (await c.ctl('ControllerGetVolume', { volumeId: vol })).status.publishedNodeIds as string[];
+  const pv = (name: string, handle: string) => ({
+    metadata: { name },
+    spec: { csi: { driver: 'rds.csi.mikrotik.com', volumeHandle: handle }, claimRef: { name: `${name}-pvc`, namespace: 'apps' } },
+  });
+  const va = (name: string, node: string, pvName: string) => ({
+    metadata: { name },
+    spec: { attacher: 'rds.csi.mikrotik.com', nodeName: node, source: { persistentVolumeName: pvName } },
+    status: { attached: true },
+  });
+  const published = async (c: CsiClient, vol: string): Promise<string[]> =>
+    (await c.ctl('ControllerGetVolume', { volumeId: vol })).status.publishedNodeIds as string[];
 
-  it('keeps a deleted node\'s attachment while its VolumeAttachment remains; clears it once the VA is gone', async () => {
+  it("keeps a deleted node's attachment while its VolumeAttachment remains; clears it once the VA is gone", async () => {
     const { client } = await controller('node-gone');
     await worker();
     const vol = await createVol(client, 'gone', RWO_BLOCK);
@@ -168,7 +210,13 @@ describe('fencing with Kubernetes', () => {
     await publish(client, vol, 'n4', RWO_BLOCK);
     kube.pvs = [pv('pv-gone', vol)];
     // Another driver's VA for the same node does not hold anything.
-    kube.vas = [va('va-gone', 'n4', 'pv-gone'), { ...va('va-other', 'n4', 'pv-gone'), spec: { attacher: 'other.csi.example.com', nodeName: 'n4', source: { persistentVolumeName: 'pv-gone' } } }];
+    kube.vas = [
+      va('va-gone', 'n4', 'pv-gone'),
+      {
+        ...va('va-other', 'n4', 'pv-gone'),
+        spec: { attacher: 'other.csi.example.com', nodeName: 'n4', source: { persistentVolumeName: 'pv-gone' } },
+      },
+    ];
     // The Node goes; Kubernetes still holds the VolumeAttachment (pod GC and the attach-detach controller come later).
     const deletedAt = Date.now();
     kube.nodes.delete('n4');
@@ -214,13 +262,32 @@ describe('fencing with Kubernetes', () => {
     const redis = new Redis(h.redis.url);
     await redis.del('rds-csi:state:attachments');
     await redis.quit();
-    kube.pvs = [{ metadata: { name: 'pv-rebuilt' }, spec: { csi: { driver: 'rds.csi.mikrotik.com', volumeHandle: vol }, claimRef: { name: 'rebuilt-pvc', namespace: 'apps' } } }];
-    kube.vas = [{ metadata: { name: 'va-1' }, spec: { attacher: 'rds.csi.mikrotik.com', nodeName: 'n3', source: { persistentVolumeName: 'pv-rebuilt' } }, status: { attached: true } }];
-    await waitFor(async () => (await client.ctl('ControllerGetVolume', { volumeId: vol })).status.publishedNodeIds.includes('n3'), 15000, 'the rebuild');
+    kube.pvs = [
+      {
+        metadata: { name: 'pv-rebuilt' },
+        spec: { csi: { driver: 'rds.csi.mikrotik.com', volumeHandle: vol }, claimRef: { name: 'rebuilt-pvc', namespace: 'apps' } },
+      },
+    ];
+    kube.vas = [
+      {
+        metadata: { name: 'va-1' },
+        spec: { attacher: 'rds.csi.mikrotik.com', nodeName: 'n3', source: { persistentVolumeName: 'pv-rebuilt' } },
+        status: { attached: true },
+      },
+    ];
+    await waitFor(
+      async () => (await client.ctl('ControllerGetVolume', { volumeId: vol })).status.publishedNodeIds.includes('n3'),
+      15000,
+      'the rebuild',
+    );
     // n3 is deleted from the cluster and its VolumeAttachment detached: its attachment is cleared, with an event.
     kube.nodes.delete('n3');
     kube.vas = [];
-    await waitFor(async () => (await client.ctl('ControllerGetVolume', { volumeId: vol })).status.publishedNodeIds.length === 0, 15000, 'the stale attachment to clear');
+    await waitFor(
+      async () => (await client.ctl('ControllerGetVolume', { volumeId: vol })).status.publishedNodeIds.length === 0,
+      15000,
+      'the stale attachment to clear',
+    );
     await waitFor(() => eventsFor('rebuilt-pvc').some((e) => e.reason === 'StaleAttachmentCleared'), 5000, 'the event');
     expect((await publish(client, vol, 'n1', RWO_BLOCK)).publishContext.nqn).toContain(vol);
   }, 60000);
@@ -232,12 +299,23 @@ describe('fencing with Kubernetes', () => {
     expect(segA).toEqual({ 'rds.csi.mikrotik.com/backend': 'rds-a' });
     expect(segB).toEqual({ 'rds.csi.mikrotik.com/backend': 'rds-b' });
     kube.storageClasses = [
-      { metadata: { name: 'rds-wffc' }, provisioner: 'rds.csi.mikrotik.com', parameters: { 'csi.storage.k8s.io/fstype': 'ext4' }, volumeBindingMode: 'WaitForFirstConsumer' },
+      {
+        metadata: { name: 'rds-wffc' },
+        provisioner: 'rds.csi.mikrotik.com',
+        parameters: { 'csi.storage.k8s.io/fstype': 'ext4' },
+        volumeBindingMode: 'WaitForFirstConsumer',
+      },
       { metadata: { name: 'rds-immediate' }, provisioner: 'rds.csi.mikrotik.com', volumeBindingMode: 'Immediate' },
       { metadata: { name: 'other' }, provisioner: 'other.csi.example.com', volumeBindingMode: 'WaitForFirstConsumer' },
     ];
     const { client } = await controller('capacity', ['--rds-backend', 'rds-a']);
-    const capacity = new CapacityControllerEmulation({ apiUrl: kube.url, driverName: 'rds.csi.mikrotik.com', namespace: 'rds-csi', ownerUid: 'deploy-uid', csi: client });
+    const capacity = new CapacityControllerEmulation({
+      apiUrl: kube.url,
+      driverName: 'rds.csi.mikrotik.com',
+      namespace: 'rds-csi',
+      ownerUid: 'deploy-uid',
+      csi: client,
+    });
     const segments = await capacity.segments();
     expect(segments).toEqual(expect.arrayContaining([segA, segB]));
     expect(segments).toHaveLength(2);
@@ -246,13 +324,17 @@ describe('fencing with Kubernetes', () => {
     const first = await capacity.poll();
     expect(first).toMatchObject({ obsolete: [], updated: [], kept: [] });
     expect(first.created).toHaveLength(2);
-    const objects = () => [...kube.capacities.values()] as Array<{ metadata: { name: string }; storageClassName: string; nodeTopology: object; capacity: string }>;
-    const byBackend = (b: string) => objects().find((o) => JSON.stringify(o.nodeTopology) === JSON.stringify({ matchLabels: { 'rds.csi.mikrotik.com/backend': b } }));
+    const objects = () =>
+      [...kube.capacities.values()] as Array<{ metadata: { name: string }; storageClassName: string; nodeTopology: object; capacity: string }>;
+    const byBackend = (b: string) =>
+      objects().find((o) => JSON.stringify(o.nodeTopology) === JSON.stringify({ matchLabels: { 'rds.csi.mikrotik.com/backend': b } }));
     expect(byBackend('rds-a')).toMatchObject({ storageClassName: 'rds-wffc' });
     expect(Number(byBackend('rds-a')?.capacity)).toBeGreaterThan(0);
     // The other backend's nodes hold none of this pool.
     expect(byBackend('rds-b')?.capacity).toBe('0');
-    const names = objects().map((o) => o.metadata.name).sort();
+    const names = objects()
+      .map((o) => o.metadata.name)
+      .sort();
 
     // Poll again: the same objects are found (not obsolete). One whose capacity no longer matches GetCapacity
     // (here changed behind its back) is updated in place, as when the pool's free space changes.
@@ -267,16 +349,33 @@ describe('fencing with Kubernetes', () => {
     expect(Number(byBackend('rds-a')?.capacity)).toBeGreaterThan(1);
     expect(Math.abs(Number(byBackend('rds-a')?.capacity) - Number(now.availableCapacity))).toBeLessThan(64 * MiB);
     // external-provisioner before v5 (placeholder capability with an unset access mode) keeps them too.
-    const old = new CapacityControllerEmulation({ apiUrl: kube.url, driverName: 'rds.csi.mikrotik.com', namespace: 'rds-csi', ownerUid: 'deploy-uid', csi: client, placeholderCapability: true });
+    const old = new CapacityControllerEmulation({
+      apiUrl: kube.url,
+      driverName: 'rds.csi.mikrotik.com',
+      namespace: 'rds-csi',
+      ownerUid: 'deploy-uid',
+      csi: client,
+      placeholderCapability: true,
+    });
     const third = await old.poll();
     expect(third).toMatchObject({ obsolete: [], created: [], updated: [] });
-    expect(objects().map((o) => o.metadata.name).sort()).toEqual(names);
+    expect(
+      objects()
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(names);
 
     // The field failure, reproduced by the same emulation: a driver whose nodes report no topology gets the empty
     // segment, and its object is obsolete (deleted) on the very next poll.
     kube.csiNodes.push({ metadata: { name: 'cap-a' }, spec: { drivers: [{ name: 'notopo.csi.example.com', nodeID: 'cap-a', topologyKeys: null }] } });
     kube.storageClasses.push({ metadata: { name: 'notopo' }, provisioner: 'notopo.csi.example.com', volumeBindingMode: 'WaitForFirstConsumer' });
-    const noTopology = new CapacityControllerEmulation({ apiUrl: kube.url, driverName: 'notopo.csi.example.com', namespace: 'rds-csi', ownerUid: 'other-uid', csi: client });
+    const noTopology = new CapacityControllerEmulation({
+      apiUrl: kube.url,
+      driverName: 'notopo.csi.example.com',
+      namespace: 'rds-csi',
+      ownerUid: 'other-uid',
+      csi: client,
+    });
     expect((await noTopology.poll()).created).toHaveLength(1);
     expect((await noTopology.poll()).obsolete).toHaveLength(1);
     ['cap-a', 'cap-b'].forEach((n) => kube.nodes.delete(n));

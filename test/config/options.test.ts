@@ -191,7 +191,11 @@ describe('config options: one declaration per flag, reachable by flag, env and Y
   });
 
   it('the node block: node options come from the same config, the node id is required only to run the node', () => {
-    expect(loadConfig({}, {}).node).toMatchObject({ kubeletDir: '/var/lib/kubelet', connector: 'nvme-tcp', connect: { ctrlLossTmo: -1, reconnectDelay: 5, keepAliveTmo: 15 } });
+    expect(loadConfig({}, {}).node).toMatchObject({
+      kubeletDir: '/var/lib/kubelet',
+      connector: 'nvme-tcp',
+      connect: { ctrlLossTmo: -1, reconnectDelay: 5, keepAliveTmo: 15 },
+    });
     expect(() => parseNodeOptions(loadConfig({}, {}).node)).toThrow('node.nodeId (--node-id, RDS_CSI_NODE_NODE_ID)');
     expect(() => parseNodeOptions(loadConfig({}, { RDS_CSI_NODE_NODE_ID: 'n1', RDS_CSI_NODE_CONNECTOR: 'loop' }).node)).toThrow(
       'node.loopDataDir (--loop-data-dir, RDS_CSI_NODE_LOOP_DATA_DIR): the loop connector needs loopDataDir',

@@ -32,7 +32,10 @@ if (!hasLibrouteros && !inCi) {
     expect(hasLibrouteros).toBe(true); // in CI a missing client is a failure, not a skip
     dir = tempDir();
     sim = await spawnCli(['simulator', '--data-dir', dir, '--port', '0', '--quiet', '--pool-size', '1G'], {}, /"listening"/);
-    const line = sim.output().split('\n').find((l) => l.includes('"listening"'));
+    const line = sim
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"listening"'));
     port = (JSON.parse(line ?? '{}') as { listening: { port: number } }).listening.port;
   });
 

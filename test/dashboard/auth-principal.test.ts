@@ -44,16 +44,25 @@ describe('dashboard principal and access flags', () => {
   it.each([true, false])('passes readOnly=%p through, and says whether the insecure flag was ignored', (readOnly) => {
     const tokenFile = path.join(dir, `t-${readOnly}`);
     writeFileSync(tokenFile, 'tok\n');
-    expect(dashboardAccess(cfg({ readOnly, tokenFile }))).toEqual({ mode: 'auth', credentials: { basic: undefined, token: 'tok' }, readOnly, insecureFlagIgnored: false });
+    expect(dashboardAccess(cfg({ readOnly, tokenFile }))).toEqual({
+      mode: 'auth',
+      credentials: { basic: undefined, token: 'tok' },
+      readOnly,
+      insecureFlagIgnored: false,
+    });
     expect(dashboardAccess(cfg({ readOnly, insecureNoAuth: true }))).toEqual({ mode: 'insecure', readOnly });
   });
 
   it('names the file and key of an unreadable or empty secret', () => {
     const empty = path.join(dir, 'empty');
     writeFileSync(empty, '\n\n');
-    expect(() => dashboardAccess(cfg({ basicAuthUserFile: empty, basicAuthPasswordFile: empty }))).toThrow(`dashboard.basicAuthUserFile ${empty} is empty`);
+    expect(() => dashboardAccess(cfg({ basicAuthUserFile: empty, basicAuthPasswordFile: empty }))).toThrow(
+      `dashboard.basicAuthUserFile ${empty} is empty`,
+    );
     const missing = path.join(dir, 'missing');
     expect(() => dashboardAccess(cfg({ basicAuthFile: missing }))).toThrow(`cannot read dashboard.basicAuthFile ${missing}: ENOENT`);
-    expect(() => dashboardAccess(cfg({ basicAuthPasswordFile: missing }))).toThrow('dashboard: basicAuthUserFile and basicAuthPasswordFile go together');
+    expect(() => dashboardAccess(cfg({ basicAuthPasswordFile: missing }))).toThrow(
+      'dashboard: basicAuthUserFile and basicAuthPasswordFile go together',
+    );
   });
 });

@@ -34,8 +34,13 @@ describe('dashboard access', () => {
   });
 
   it('reads "user:password" (the password may hold colons), separate files, and a token; trailing newlines dropped', () => {
-    expect(dashboardAccess(cfg({ basicAuthFile: file('b', 'ops:a:b c\n') }))).toMatchObject({ mode: 'auth', credentials: { basic: { user: 'ops', password: 'a:b c' } } });
-    expect(dashboardAccess(cfg({ basicAuthUserFile: file('u', 'ops\n'), basicAuthPasswordFile: file('p', 'pw\r\n'), tokenFile: file('t2', 'tok') }))).toMatchObject({
+    expect(dashboardAccess(cfg({ basicAuthFile: file('b', 'ops:a:b c\n') }))).toMatchObject({
+      mode: 'auth',
+      credentials: { basic: { user: 'ops', password: 'a:b c' } },
+    });
+    expect(
+      dashboardAccess(cfg({ basicAuthUserFile: file('u', 'ops\n'), basicAuthPasswordFile: file('p', 'pw\r\n'), tokenFile: file('t2', 'tok') })),
+    ).toMatchObject({
       mode: 'auth',
       credentials: { basic: { user: 'ops', password: 'pw' }, token: 'tok' },
       readOnly: true,
@@ -70,7 +75,19 @@ describe('dashboard access', () => {
     expect(authorized('Bearer tok', both)).toBe(true);
     expect(authorized('bearer   tok  ', both)).toBe(true);
     expect(authorized(basic('anyone', 'tok'), both)).toBe(true);
-    for (const h of [undefined, '', 'Bearer', 'Bearer tok extra', 'Bearer pw', basic('ops', 'tok2'), basic('op', 'pw'), basic('ops', 'pw '), 'Basic b3Bz', 'Digest x', basic('ops:pw', '')]) {
+    for (const h of [
+      undefined,
+      '',
+      'Bearer',
+      'Bearer tok extra',
+      'Bearer pw',
+      basic('ops', 'tok2'),
+      basic('op', 'pw'),
+      basic('ops', 'pw '),
+      'Basic b3Bz',
+      'Digest x',
+      basic('ops:pw', ''),
+    ]) {
       expect([h, authorized(h, both)]).toEqual([h, false]);
     }
     expect(authorized('Bearer pw', { basic: { user: 'ops', password: 'pw' } })).toBe(false);
@@ -92,7 +109,12 @@ describe('dashboard access', () => {
       ]),
     );
     expect(loadConfig({}, {}).dashboard).toEqual({ readOnly: true, insecureNoAuth: false, listen: '127.0.0.1:9810' });
-    const env = { RDS_CSI_DASHBOARD_TOKEN_FILE: '/s/token', RDS_CSI_DASHBOARD_READ_ONLY: 'false', RDS_CSI_DASHBOARD_INSECURE_NO_AUTH: 'true', RDS_CSI_DASHBOARD_LISTEN: '0.0.0.0:9900' };
+    const env = {
+      RDS_CSI_DASHBOARD_TOKEN_FILE: '/s/token',
+      RDS_CSI_DASHBOARD_READ_ONLY: 'false',
+      RDS_CSI_DASHBOARD_INSECURE_NO_AUTH: 'true',
+      RDS_CSI_DASHBOARD_LISTEN: '0.0.0.0:9900',
+    };
     expect(loadConfig({}, env).dashboard).toEqual({ tokenFile: '/s/token', readOnly: false, insecureNoAuth: true, listen: '0.0.0.0:9900' });
     expect(() => loadConfig({}, { RDS_CSI_DASHBOARD_READ_ONLY: 'perhaps' })).toThrow(/dashboard\.readOnly/);
     expect(() => loadConfig({}, { RDS_CSI_DASHBOARD_LISTEN: 'localhost' })).toThrow(/dashboard\.listen/);
@@ -102,7 +124,12 @@ describe('dashboard access', () => {
     const parse = (args: string[]): Overrides =>
       configOverrides('controller', addConfigOptions(new Command('controller'), 'controller').exitOverride().parse(args, { from: 'user' }).opts());
     const env = { RDS_CSI_DASHBOARD_READ_ONLY: 'false', RDS_CSI_DASHBOARD_INSECURE_NO_AUTH: 'true', RDS_CSI_DASHBOARD_TOKEN_FILE: '/env/token' };
-    expect(loadConfig(parse([]), env).dashboard).toEqual({ tokenFile: '/env/token', readOnly: false, insecureNoAuth: true, listen: '127.0.0.1:9810' });
+    expect(loadConfig(parse([]), env).dashboard).toEqual({
+      tokenFile: '/env/token',
+      readOnly: false,
+      insecureNoAuth: true,
+      listen: '127.0.0.1:9810',
+    });
     const all = parse([
       '--dashboard-basic-auth-file',
       '/s/basic',

@@ -46,9 +46,16 @@ describe('job dashboard (bull-board under /dashboard)', () => {
    * Another controller on the harness's Redis and simulator, with its own dashboard settings. `url` is its dashboard's
    * own address (the metrics port when the dashboard is off), `metricsUrl` its metrics port.
    */
-  async function controllerWith(dashboard: Partial<Config['dashboard']>, log = createLogger('silent')): Promise<{ app: ControllerApp; url: string; metricsUrl: string }> {
+  async function controllerWith(
+    dashboard: Partial<Config['dashboard']>,
+    log = createLogger('silent'),
+  ): Promise<{ app: ControllerApp; url: string; metricsUrl: string }> {
     const cfg: Config = { ...h.cfg, dashboard: { readOnly: true, insecureNoAuth: false, listen: '127.0.0.1:0', ...dashboard } };
-    const app = await startController(cfg, { endpoint: `unix://${path.join(secrets, `c${extra.length}.sock`)}`, httpListen: '127.0.0.1:0', withWorker: false }, log);
+    const app = await startController(
+      cfg,
+      { endpoint: `unix://${path.join(secrets, `c${extra.length}.sock`)}`, httpListen: '127.0.0.1:0', withWorker: false },
+      log,
+    );
     extra.push(app);
     const metricsUrl = `http://127.0.0.1:${app.http?.port}`;
     return { app, url: app.dashboard ? `http://127.0.0.1:${app.dashboard.port}` : metricsUrl, metricsUrl };
@@ -56,7 +63,10 @@ describe('job dashboard (bull-board under /dashboard)', () => {
 
   beforeAll(async () => {
     secrets = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-dash-'));
-    h = await startHarness({ httpListen: '127.0.0.1:0', overrides: { 'dashboard.basicAuthFile': file('basic-auth', 'ops:correct horse:battery\n'), 'dashboard.listen': '127.0.0.1:0' } });
+    h = await startHarness({
+      httpListen: '127.0.0.1:0',
+      overrides: { 'dashboard.basicAuthFile': file('basic-auth', 'ops:correct horse:battery\n'), 'dashboard.listen': '127.0.0.1:0' },
+    });
     base = `http://127.0.0.1:${h.controller?.dashboard?.port}`;
     metricsBase = `http://127.0.0.1:${h.controller?.http?.port}`;
   });
@@ -73,7 +83,14 @@ describe('job dashboard (bull-board under /dashboard)', () => {
 
   describe('basic auth (from a "user:password" file), read-only by default', () => {
     it('answers 401 with a Basic challenge without credentials, with a wrong password and with a wrong user', async () => {
-      for (const auth of [undefined, basic('ops', 'wrong'), basic('root', 'correct horse:battery'), basic('ops', ''), 'Basic !!!', 'Bearer correct horse:battery']) {
+      for (const auth of [
+        undefined,
+        basic('ops', 'wrong'),
+        basic('root', 'correct horse:battery'),
+        basic('ops', ''),
+        'Basic !!!',
+        'Bearer correct horse:battery',
+      ]) {
         for (const p of ['/dashboard', '/dashboard/', '/dashboard/api/queues', '/dashboard/queue/volumes']) {
           const res = await get(base + p, auth);
           expect([p, auth, res.status]).toEqual([p, auth, 401]);
@@ -138,7 +155,11 @@ describe('job dashboard (bull-board under /dashboard)', () => {
 
     it('lists the volumes queue and the disk.create job of a CreateVolume made here', async () => {
       const auth = basic('ops', 'correct horse:battery');
-      const vol = await h.client.ctl('CreateVolume', { name: 'pvc-dashboard-1', capacityRange: { requiredBytes: 8 * 1024 * 1024 }, volumeCapabilities: CAP }, 20000);
+      const vol = await h.client.ctl(
+        'CreateVolume',
+        { name: 'pvc-dashboard-1', capacityRange: { requiredBytes: 8 * 1024 * 1024 }, volumeCapabilities: CAP },
+        20000,
+      );
       const volumeId = vol.volume.volumeId as string;
 
       const all = (await (await get(`${base}/dashboard/api/queues`, auth)).json()) as { queues: QueueView[] };
@@ -159,7 +180,9 @@ describe('job dashboard (bull-board under /dashboard)', () => {
 
     it('read-only: refuses retry, clean, pause and add, and the job stays', async () => {
       const auth = basic('ops', 'correct horse:battery');
-      const q = ((await (await get(`${base}/dashboard/api/queues?activeQueue=${VOLUME_QUEUE}&status=completed`, auth)).json()) as { queues: QueueView[] }).queues[0];
+      const q = (
+        (await (await get(`${base}/dashboard/api/queues?activeQueue=${VOLUME_QUEUE}&status=completed`, auth)).json()) as { queues: QueueView[] }
+      ).queues[0];
       const id = encodeURIComponent(q.jobs[0].id);
       const actions: [string, string][] = [
         ['PUT', `/dashboard/api/queues/${VOLUME_QUEUE}/${id}/retry`],
@@ -236,15 +259,27 @@ describe('job dashboard (bull-board under /dashboard)', () => {
   describe('basic auth from separate user and password files, read-write', () => {
     let url: string;
     beforeAll(async () => {
-      url = (await controllerWith({ basicAuthUserFile: file('username', 'admin\n'), basicAuthPasswordFile: file('password', 'pa55:word\n'), readOnly: false })).url;
+      url = (
+        await controllerWith({
+          basicAuthUserFile: file('username', 'admin\n'),
+          basicAuthPasswordFile: file('password', 'pa55:word\n'),
+          readOnly: false,
+        })
+      ).url;
     });
 
     it('checks both files and lets an operator remove a job', async () => {
       expect((await get(`${url}/dashboard/api/queues`, basic('admin', 'pa55'))).status).toBe(401);
       expect((await get(`${url}/dashboard/api/queues`, basic('Admin', 'pa55:word'))).status).toBe(401);
       const auth = basic('admin', 'pa55:word');
-      const vol = await h.client.ctl('CreateVolume', { name: 'pvc-dashboard-rw', capacityRange: { requiredBytes: 4 * 1024 * 1024 }, volumeCapabilities: CAP }, 20000);
-      const q = ((await (await get(`${url}/dashboard/api/queues?activeQueue=${VOLUME_QUEUE}&status=completed`, auth)).json()) as { queues: QueueView[] }).queues[0];
+      const vol = await h.client.ctl(
+        'CreateVolume',
+        { name: 'pvc-dashboard-rw', capacityRange: { requiredBytes: 4 * 1024 * 1024 }, volumeCapabilities: CAP },
+        20000,
+      );
+      const q = (
+        (await (await get(`${url}/dashboard/api/queues?activeQueue=${VOLUME_QUEUE}&status=completed`, auth)).json()) as { queues: QueueView[] }
+      ).queues[0];
       expect(q.readOnlyMode).toBe(false);
       const job = q.jobs.find((j) => j.name === 'target.export' && j.data.volumeId === vol.volume.volumeId)!;
       expect(job).toBeDefined();
@@ -283,7 +318,11 @@ describe('job dashboard (bull-board under /dashboard)', () => {
     it('--dashboard-insecure-no-auth serves it without auth and says so loudly', async () => {
       const port = await freePort();
       const dport = await freePort();
-      proc = await spawnCli([...common(), '--http-listen', `127.0.0.1:${port}`, '--dashboard-listen', `127.0.0.1:${dport}`, '--dashboard-insecure-no-auth'], {}, /controller ready/);
+      proc = await spawnCli(
+        [...common(), '--http-listen', `127.0.0.1:${port}`, '--dashboard-listen', `127.0.0.1:${dport}`, '--dashboard-insecure-no-auth'],
+        {},
+        /controller ready/,
+      );
       expect((await get(`http://127.0.0.1:${port}/dashboard/api/queues`)).status).toBe(404);
       const res = await get(`http://127.0.0.1:${dport}/dashboard/api/queues`);
       expect(res.status).toBe(200);
@@ -321,7 +360,11 @@ describe('job dashboard (bull-board under /dashboard)', () => {
     });
 
     it('a dashboard credential file that cannot be read exits 2 naming the key', () => {
-      const res = spawnSync(process.execPath, [CLI, ...common(), '--dashboard-token-file', path.join(secrets, 'nope')], { encoding: 'utf8', timeout: 10000, env: { ...process.env, ...TEST_ENV } });
+      const res = spawnSync(process.execPath, [CLI, ...common(), '--dashboard-token-file', path.join(secrets, 'nope')], {
+        encoding: 'utf8',
+        timeout: 10000,
+        env: { ...process.env, ...TEST_ENV },
+      });
       expect(res.status).toBe(2);
       expect(res.stderr).toMatch(/dashboard\.tokenFile/);
     });

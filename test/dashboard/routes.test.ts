@@ -30,7 +30,12 @@ const ALLOWED = new Set([
   'put /api/queues/:queueName/:jobId/promote',
 ]);
 /** Routes that must exist and be refused: the ones the review used, named so a rename in bull-board is noticed. */
-const MUST_REFUSE = ['post /api/queues/:queueName/add', 'patch /api/queues/:queueName/:jobId/update-data', 'put /api/queues/:queueName/obliterate', 'put /api/queues/:queueName/empty'];
+const MUST_REFUSE = [
+  'post /api/queues/:queueName/add',
+  'patch /api/queues/:queueName/:jobId/update-data',
+  'put /api/queues/:queueName/obliterate',
+  'put /api/queues/:queueName/empty',
+];
 
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const AUTH = basic('ops', 'pw-7c1e');
@@ -63,8 +68,16 @@ describe('read-write dashboard: route table', () => {
   }
   const call = (r: Route, params: Record<string, string>, auth = AUTH): Promise<Response> => {
     const p = r.route.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(params[name] ?? 'x'));
-    const body = r.route.endsWith('/add') ? { name: 'disk.delete', data: { volumeId: 'pvc-forged', slot: 'pvc-forged' } } : r.route.endsWith('update-data') ? { data: { volumeId: 'pvc-forged' } } : {};
-    return fetch(`${url}/dashboard${p}`, { method: r.method.toUpperCase(), headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const body = r.route.endsWith('/add')
+      ? { name: 'disk.delete', data: { volumeId: 'pvc-forged', slot: 'pvc-forged' } }
+      : r.route.endsWith('update-data')
+        ? { data: { volumeId: 'pvc-forged' } }
+        : {};
+    return fetch(`${url}/dashboard${p}`, {
+      method: r.method.toUpperCase(),
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   };
   /** Jobs in the queue and failed ones (the harness's own reconcile jobs may move from active to completed). */
   const counts = async (): Promise<{ total: number; failed: number }> => {
@@ -108,7 +121,7 @@ describe('read-write dashboard: route table', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('knows every operator route it allows and the refused ones the review used, by bull-board\'s own names', () => {
+  it("knows every operator route it allows and the refused ones the review used, by bull-board's own names", () => {
     const declared = new Set(mutating.map(key));
     for (const k of [...ALLOWED, ...MUST_REFUSE]) expect([k, declared.has(k)]).toEqual([k, true]);
     expect(mutating.length).toBeGreaterThan(ALLOWED.size + MUST_REFUSE.length);
@@ -121,17 +134,24 @@ describe('read-write dashboard: route table', () => {
       const res = await call(r, { queueName: VOLUME_QUEUE, jobId, queueStatus: 'failed', schedulerId: 'reconcile.attachments' });
       const body = (await res.json()) as { message?: string };
       expect([key(r), res.status]).toEqual([key(r), 403]);
-      expect([key(r), body.message]).toEqual([key(r), expect.stringMatching(/does not allow .* read-write mode allows only retry of failed jobs, clean, promote, pause and resume/)]);
+      expect([key(r), body.message]).toEqual([
+        key(r),
+        expect.stringMatching(/does not allow .* read-write mode allows only retry of failed jobs, clean, promote, pause and resume/),
+      ]);
     }
     // No job added, none edited, the queue neither emptied nor obliterated, the scheduler still there.
     expect(await counts()).toEqual(before);
     expect((await queue.getJob(jobId))?.data).toEqual({ volumeId: 'pvc-route-table', slot: 'pvc-route-table' });
-    expect(await queue.getJobs(['waiting', 'delayed', 'prioritized', 'completed', 'failed', 'active']).then((js) => js.some((j) => j.data.volumeId === 'pvc-forged'))).toBe(false);
+    expect(
+      await queue
+        .getJobs(['waiting', 'delayed', 'prioritized', 'completed', 'failed', 'active'])
+        .then((js) => js.some((j) => j.data.volumeId === 'pvc-forged')),
+    ).toBe(false);
     expect(await queue.isPaused()).toBe(false);
     expect((await queue.getJobSchedulers()).map((s) => s.key)).toContain('reconcile.attachments');
   });
 
-  it('lets each operator route through (no 403), in bull-board\'s order', async () => {
+  it("lets each operator route through (no 403), in bull-board's order", async () => {
     const jobId = await failedJob();
     for (const r of mutating.filter((x) => ALLOWED.has(key(x)))) {
       const res = await call(r, { queueName: VOLUME_QUEUE, jobId, queueStatus: 'failed' });
@@ -144,14 +164,19 @@ describe('read-write dashboard: route table', () => {
   it('retries only failed jobs: retry of completed ones, by status or by id, is 403', async () => {
     const completed = (await queue.getJobs(['completed'], 0, 0))[0];
     expect(completed).toBeDefined();
-    const byStatus = await call({ method: 'put', route: '/api/queues/:queueName/retry/:queueStatus' }, { queueName: VOLUME_QUEUE, queueStatus: 'completed' });
+    const byStatus = await call(
+      { method: 'put', route: '/api/queues/:queueName/retry/:queueStatus' },
+      { queueName: VOLUME_QUEUE, queueStatus: 'completed' },
+    );
     expect(byStatus.status).toBe(403);
     expect(((await byStatus.json()) as { message: string }).message).toMatch(/only failed jobs may be retried/);
     const byId = await call({ method: 'put', route: '/api/queues/:queueName/:jobId/retry' }, { queueName: VOLUME_QUEUE, jobId: completed.id! });
     expect(byId.status).toBe(403);
     expect(await queue.getJobState(completed.id!)).toBe('completed');
     const failed = await failedJob();
-    expect((await call({ method: 'put', route: '/api/queues/:queueName/:jobId/retry' }, { queueName: VOLUME_QUEUE, jobId: failed })).status).toBe(204);
+    expect((await call({ method: 'put', route: '/api/queues/:queueName/:jobId/retry' }, { queueName: VOLUME_QUEUE, jobId: failed })).status).toBe(
+      204,
+    );
   });
 
   it('logs every action, allowed or refused, with who made it (basic-auth user or "token")', async () => {

@@ -61,7 +61,13 @@ describeRoot('npm run demo', () => {
     expect(r.out).toContain('injected failure');
     expect(r.code).toBe(1);
     // Two volumes staged and published and a snapshot taken when the failure hits.
-    for (const undo of ['demo-restore: NodeUnpublishVolume', 'demo-restore: NodeUnstageVolume', 'demo-data: NodeUnstageVolume', 'demo-data: DeleteVolume', 'DeleteSnapshot']) {
+    for (const undo of [
+      'demo-restore: NodeUnpublishVolume',
+      'demo-restore: NodeUnstageVolume',
+      'demo-data: NodeUnstageVolume',
+      'demo-data: DeleteVolume',
+      'DeleteSnapshot',
+    ]) {
       expect(r.out).toContain(`undone: ${undo}`);
     }
     expect(r.out).not.toContain('FAILED to undo');

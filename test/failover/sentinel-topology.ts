@@ -79,7 +79,15 @@ async function poll(what: string, timeoutMs: number, check: () => Promise<boolea
 
 /** One-off command to 127.0.0.1:port (a fresh connection, closed after). */
 export async function redisCall(port: number, ...args: string[]): Promise<unknown> {
-  const c = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, retryStrategy: () => null });
+  const c = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    connectTimeout: 1000,
+    retryStrategy: () => null,
+  });
   c.on('error', () => undefined);
   try {
     await c.connect();
@@ -93,7 +101,10 @@ export async function startTopology(replicaCount = 1): Promise<Topology> {
   const base = ['--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'];
   const master = await startRedisServer({ name: 'rds-csi-failover-master', extraArgs: base });
   const replicas: RedisServer[] = [];
-  for (let i = 0; i < replicaCount; i++) replicas.push(await startRedisServer({ name: 'rds-csi-failover-replica', extraArgs: [...base, '--replicaof', '127.0.0.1', String(master.port)] }));
+  for (let i = 0; i < replicaCount; i++)
+    replicas.push(
+      await startRedisServer({ name: 'rds-csi-failover-replica', extraArgs: [...base, '--replicaof', '127.0.0.1', String(master.port)] }),
+    );
   const replica = replicas[0];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-failover-sentinels-'));
   const sentinels: SentinelProcess[] = [];
@@ -104,7 +115,8 @@ export async function startTopology(replicaCount = 1): Promise<Topology> {
     removeDirSafely(dir);
   };
   try {
-    for (const r of replicas) await poll('replica in sync', 10000, async () => String(await redisCall(r.port, 'INFO', 'replication')).includes('master_link_status:up'));
+    for (const r of replicas)
+      await poll('replica in sync', 10000, async () => String(await redisCall(r.port, 'INFO', 'replication')).includes('master_link_status:up'));
     for (let i = 0; i < 3; i++) sentinels.push(await startSentinel(master.port, dir, i));
     // A failover needs every sentinel to know the replica (it learns it from the master's INFO) and a majority to
     // know each other (hello messages): wait for both, or a kill now would find no one to promote.

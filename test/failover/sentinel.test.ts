@@ -51,7 +51,14 @@ async function startStack(waitReplicas: number, replicaCount = 1): Promise<Stack
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-failover-'));
   const topo = await startTopology(replicaCount);
   // Latency per RouterOS command keeps jobs in flight when the master dies.
-  const sim = await startSimulator({ host: '127.0.0.1', port: 0, dataDir: path.join(dir, 'rds'), user: 'admin', password: 'secret', faults: { latencyMs: 30 } });
+  const sim = await startSimulator({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: path.join(dir, 'rds'),
+    user: 'admin',
+    password: 'secret',
+    faults: { latencyMs: 30 },
+  });
   const cfg = loadConfig(
     {
       // With sentinels the URL's host and port are ignored: only the sentinels say where the master is.
@@ -90,7 +97,8 @@ async function retried(client: CsiClient, method: string, req: object, until: nu
       return (await client.ctl(method, req, 5000)) as Record<string, unknown>;
     } catch (err) {
       const e = err as ServiceError;
-      if (!RETRYABLE.has(e.code) || Date.now() > until) throw new Error(`${method} ${JSON.stringify(req)}: ${status[e.code]} ${e.details}`, { cause: err });
+      if (!RETRYABLE.has(e.code) || Date.now() > until)
+        throw new Error(`${method} ${JSON.stringify(req)}: ${status[e.code]} ${e.details}`, { cause: err });
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -140,7 +148,8 @@ describeIf('Redis failover through Sentinel', () => {
           const e = err as ServiceError;
           const name = status[e.code] ?? String(e.code);
           codesSeen.set(name, (codesSeen.get(name) ?? 0) + 1);
-          if (!RETRYABLE.has(e.code) || Date.now() > testDeadline) throw new Error(`${method} ${JSON.stringify(req)}: ${name} ${e.details}`, { cause: err });
+          if (!RETRYABLE.has(e.code) || Date.now() > testDeadline)
+            throw new Error(`${method} ${JSON.stringify(req)}: ${name} ${e.details}`, { cause: err });
           retries++;
           await new Promise((r) => setTimeout(r, 200));
         }
@@ -154,7 +163,11 @@ describeIf('Redis failover through Sentinel', () => {
       while (next < VOLUMES) {
         const i = next++;
         try {
-          const res = await call('CreateVolume', { name: `pvc-failover-${i}`, capacityRange: { requiredBytes: String((1 + (i % 3)) * MiB) }, volumeCapabilities: [MOUNT_RWO] });
+          const res = await call('CreateVolume', {
+            name: `pvc-failover-${i}`,
+            capacityRange: { requiredBytes: String((1 + (i % 3)) * MiB) },
+            volumeCapabilities: [MOUNT_RWO],
+          });
           const vol = res.volume as { volumeId: string; capacityBytes: string };
           sizes.set(vol.volumeId, Number(vol.capacityBytes));
           if (i % 2 === 0) {
@@ -233,7 +246,12 @@ describeIf('Redis failover through Sentinel', () => {
     while (!replicaPorts.includes(await topo.currentMasterPort()) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
     expect(replicaPorts).toContain(await topo.currentMasterPort());
     const live = [keep, late].sort();
-    expect(sim.disks().map((d) => d.slot).sort()).toEqual(live);
+    expect(
+      sim
+        .disks()
+        .map((d) => d.slot)
+        .sort(),
+    ).toEqual(live);
     expect(await recordIds(topo)).toEqual(live);
     expect(await client.ctl('ControllerGetVolume', { volumeId: late })).toMatchObject({ volume: { volumeId: late } });
   }, 45000);

@@ -7,8 +7,18 @@ import { status } from '@grpc/grpc-js';
  * ABORTED before a deadline), UNAVAILABLE (the simulator is up) — fails.
  */
 
-const { INVALID_ARGUMENT, PERMISSION_DENIED, ABORTED, UNIMPLEMENTED, UNAUTHENTICATED, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, RESOURCE_EXHAUSTED, OUT_OF_RANGE } =
-  status;
+const {
+  INVALID_ARGUMENT,
+  PERMISSION_DENIED,
+  ABORTED,
+  UNIMPLEMENTED,
+  UNAUTHENTICATED,
+  NOT_FOUND,
+  ALREADY_EXISTS,
+  FAILED_PRECONDITION,
+  RESOURCE_EXHAUSTED,
+  OUT_OF_RANGE,
+} = status;
 
 /** "Error Scheme", general table: missing/invalid field, permission, operation pending, not implemented, not authenticated. */
 const GENERAL = [status.OK, INVALID_ARGUMENT, PERMISSION_DENIED, ABORTED, UNIMPLEMENTED, UNAUTHENTICATED];

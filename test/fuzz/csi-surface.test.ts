@@ -28,32 +28,36 @@ describeRoot('CSI surface fuzz (fast-check)', () => {
     await env?.stop();
   }, 120000);
 
-  it(`answers every request with a documented code and changes nothing it does not own (FUZZ_SEED=${seed})`, async () => {
-    process.stdout.write(`csi fuzz: FUZZ_SEED=${seed} FUZZ_RUNS=${numRuns} FUZZ_TIME_MS=${timeMs}\n`);
-    const survey = new Map<string, string>();
-    let ran = 0;
-    const property = fc.asyncProperty(planArb, async (plan: Plan) => {
-      ran++;
-      const failures = await runner.check(plan);
-      if (!failures.length) return;
-      await env.restore().catch((err: Error) => process.stdout.write(`csi fuzz: sentinels not restored: ${err.message}\n`));
-      const text = `${failures.join('\n')}\n  request: ${JSON.stringify(runner.resolve(plan)).slice(0, 600)}`;
-      if (!collect) throw new Error(text);
-      survey.set(`${plan.rpc}: ${failures[0]?.replace(/\d+/g, 'N').slice(0, 90)}`, text);
-    });
-    try {
-      await fc.assert(property, { seed, numRuns, interruptAfterTimeLimit: timeMs, markInterruptAsFailure: false });
-    } finally {
-      process.stdout.write(
-        `csi fuzz: ${ran} requests run (seed ${seed}), ${runner.volumes.length} volumes and ${runner.snapshots.length} snapshots created, ${env.seen.logLines} log lines and ${env.seen.redisCommands} Redis commands watched\n`,
-      );
-    }
-    const inRedis = await env.secretsInRedis();
-    const leaks = [...env.leaks, ...inRedis.map((k) => `secret in Redis key ${k}`)];
-    const found = [...survey.values(), ...leaks];
-    if (found.length) process.stdout.write(`csi fuzz failures (seed ${seed}):\n${found.join('\n---\n')}\n`);
-    expect(found).toEqual([]);
-    expect(env.seen.logLines).toBeGreaterThan(0);
-    expect(env.seen.redisCommands).toBeGreaterThan(0);
-  }, timeMs + 120000);
+  it(
+    `answers every request with a documented code and changes nothing it does not own (FUZZ_SEED=${seed})`,
+    async () => {
+      process.stdout.write(`csi fuzz: FUZZ_SEED=${seed} FUZZ_RUNS=${numRuns} FUZZ_TIME_MS=${timeMs}\n`);
+      const survey = new Map<string, string>();
+      let ran = 0;
+      const property = fc.asyncProperty(planArb, async (plan: Plan) => {
+        ran++;
+        const failures = await runner.check(plan);
+        if (!failures.length) return;
+        await env.restore().catch((err: Error) => process.stdout.write(`csi fuzz: sentinels not restored: ${err.message}\n`));
+        const text = `${failures.join('\n')}\n  request: ${JSON.stringify(runner.resolve(plan)).slice(0, 600)}`;
+        if (!collect) throw new Error(text);
+        survey.set(`${plan.rpc}: ${failures[0]?.replace(/\d+/g, 'N').slice(0, 90)}`, text);
+      });
+      try {
+        await fc.assert(property, { seed, numRuns, interruptAfterTimeLimit: timeMs, markInterruptAsFailure: false });
+      } finally {
+        process.stdout.write(
+          `csi fuzz: ${ran} requests run (seed ${seed}), ${runner.volumes.length} volumes and ${runner.snapshots.length} snapshots created, ${env.seen.logLines} log lines and ${env.seen.redisCommands} Redis commands watched\n`,
+        );
+      }
+      const inRedis = await env.secretsInRedis();
+      const leaks = [...env.leaks, ...inRedis.map((k) => `secret in Redis key ${k}`)];
+      const found = [...survey.values(), ...leaks];
+      if (found.length) process.stdout.write(`csi fuzz failures (seed ${seed}):\n${found.join('\n---\n')}\n`);
+      expect(found).toEqual([]);
+      expect(env.seen.logLines).toBeGreaterThan(0);
+      expect(env.seen.redisCommands).toBeGreaterThan(0);
+    },
+    timeMs + 120000,
+  );
 });

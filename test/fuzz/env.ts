@@ -114,7 +114,14 @@ async function buildFuzzEnv(dir: string): Promise<FuzzEnv> {
     const cmd = args.join(' ');
     if (cmd.includes(SECRET_MARK)) leaks.push(`redis: ${cmd.slice(0, 400)}`);
   });
-  const sim: RunningSimulator = await startSimulator({ host: '127.0.0.1', port: 0, dataDir: path.join(dir, 'rds'), user: 'admin', password: 'secret', poolSizeBytes: 64 * 1024 * MiB });
+  const sim: RunningSimulator = await startSimulator({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: path.join(dir, 'rds'),
+    user: 'admin',
+    password: 'secret',
+    poolSizeBytes: 64 * 1024 * MiB,
+  });
   const cfg = loadConfig(
     {
       redisUrl: redis.url,
@@ -135,7 +142,11 @@ async function buildFuzzEnv(dir: string): Promise<FuzzEnv> {
   const controller: ControllerApp = await startController(cfg, { endpoint: ctlEndpoint, withWorker: true }, log);
   const nodeApp: NodeApp = await startNode(
     cfg,
-    { endpoint: nodeEndpoint, metrics: new Metrics('node-fuzz'), node: { nodeId: NODE_ID, connector: 'loop', loopDataDir: sim.dataDir, kubeletDir: dir, orphanIntervalMs: 0, busyWaitMs: 300 } },
+    {
+      endpoint: nodeEndpoint,
+      metrics: new Metrics('node-fuzz'),
+      node: { nodeId: NODE_ID, connector: 'loop', loopDataDir: sim.dataDir, kubeletDir: dir, orphanIntervalMs: 0, busyWaitMs: 300 },
+    },
     log,
   );
   const ctl = new CsiClient(ctlEndpoint);
@@ -150,9 +161,17 @@ async function buildFuzzEnv(dir: string): Promise<FuzzEnv> {
   };
   mountTmpfs();
   const mountCap = { mount: { fsType: 'ext4' }, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
-  const created = await ctl.ctl('CreateVolume', { name: 'pvc-5e471ee1-0000-4000-8000-000000000001', capacityRange: { requiredBytes: String(64 * MiB) }, volumeCapabilities: [mountCap] }, 30000);
+  const created = await ctl.ctl(
+    'CreateVolume',
+    { name: 'pvc-5e471ee1-0000-4000-8000-000000000001', capacityRange: { requiredBytes: String(64 * MiB) }, volumeCapabilities: [mountCap] },
+    30000,
+  );
   const volumeId: string = created.volume.volumeId;
-  const pub = await ctl.ctl('ControllerPublishVolume', { volumeId, nodeId: NODE_ID, volumeCapability: mountCap, volumeContext: created.volume.volumeContext }, 30000);
+  const pub = await ctl.ctl(
+    'ControllerPublishVolume',
+    { volumeId, nodeId: NODE_ID, volumeCapability: mountCap, volumeContext: created.volume.volumeContext },
+    30000,
+  );
   const stagePath = path.join(kubelet, 'plugins', 'staging', volumeId);
   const publishPath = path.join(kubelet, 'pods', 'sentinel', 'volumes', volumeId, 'mount');
   const ctx = { volumeId, volumeCapability: mountCap, volumeContext: created.volume.volumeContext, publishContext: pub.publishContext };
@@ -213,13 +232,19 @@ async function buildFuzzEnv(dir: string): Promise<FuzzEnv> {
       for (const key of await peek.keys('*')) {
         const type = await peek.type(key);
         const dump: unknown =
-          type === 'string' ? await peek.get(key)
-          : type === 'hash' ? await peek.hgetall(key)
-          : type === 'list' ? await peek.lrange(key, 0, -1)
-          : type === 'set' ? await peek.smembers(key)
-          : type === 'zset' ? await peek.zrange(key, 0, -1)
-          : type === 'stream' ? await peek.xrange(key, '-', '+')
-          : type;
+          type === 'string'
+            ? await peek.get(key)
+            : type === 'hash'
+              ? await peek.hgetall(key)
+              : type === 'list'
+                ? await peek.lrange(key, 0, -1)
+                : type === 'set'
+                  ? await peek.smembers(key)
+                  : type === 'zset'
+                    ? await peek.zrange(key, 0, -1)
+                    : type === 'stream'
+                      ? await peek.xrange(key, '-', '+')
+                      : type;
         if (`${key} ${JSON.stringify(dump)}`.includes(SECRET_MARK)) hits.push(key);
       }
       return hits;
@@ -227,7 +252,11 @@ async function buildFuzzEnv(dir: string): Promise<FuzzEnv> {
     async restore() {
       try {
         if (mountsAt([tmpfsPath])[tmpfsPath] === '[]') mountTmpfs();
-        await ctl.ctl('ControllerPublishVolume', { volumeId, nodeId: NODE_ID, volumeCapability: mountCap, volumeContext: created.volume.volumeContext }, 30000);
+        await ctl.ctl(
+          'ControllerPublishVolume',
+          { volumeId, nodeId: NODE_ID, volumeCapability: mountCap, volumeContext: created.volume.volumeContext },
+          30000,
+        );
         await nodeSteps();
       } finally {
         before = await snapshot();

@@ -41,7 +41,8 @@ async function send(kind: 'ctl' | 'node', rpc: string, req: object): Promise<Rec
     try {
       return kind === 'ctl' ? await env.ctl.ctl(rpc, req, 15000) : await env.node.nodeCall(rpc, req, 60000);
     } catch (err) {
-      if ((err as { code?: number }).code !== 10 || i > 20) throw new Error(`${rpc} ${JSON.stringify(req)}: ${(err as Error).message}`, { cause: err });
+      if ((err as { code?: number }).code !== 10 || i > 20)
+        throw new Error(`${rpc} ${JSON.stringify(req)}: ${(err as Error).message}`, { cause: err });
     }
   }
 }
@@ -158,7 +159,8 @@ async function agree(m: Model, r: Real): Promise<void> {
 async function teardown(r: Real): Promise<void> {
   for (const v of ['a', 'b'] as const) {
     const id = idOf(r, v);
-    for (const p of ['p1', 'p2']) await send('node', 'NodeUnpublishVolume', { volumeId: id, targetPath: `${dirOf(r, v)}/${p}` }).catch(() => undefined);
+    for (const p of ['p1', 'p2'])
+      await send('node', 'NodeUnpublishVolume', { volumeId: id, targetPath: `${dirOf(r, v)}/${p}` }).catch(() => undefined);
     await send('node', 'NodeUnstageVolume', { volumeId: id, stagingTargetPath: `${dirOf(r, v)}/stage` }).catch(() => undefined);
     await send('ctl', 'ControllerUnpublishVolume', { volumeId: id, nodeId: NODE_ID }).catch(() => undefined);
     await send('ctl', 'DeleteVolume', { volumeId: id }).catch(() => undefined);
@@ -167,7 +169,12 @@ async function teardown(r: Real): Promise<void> {
 
 const OPS: Op[] = ['create', 'delete', 'publish', 'unpublish', 'stage', 'unstage', 'nodePublish', 'nodeUnpublish'];
 const stepArb = fc
-  .record({ op: fc.oneof(fc.constantFrom(...OPS), fc.constantFrom<Op>('create', 'publish', 'stage', 'nodePublish')), v: fc.constantFrom<V>('a', 'b'), target: fc.constantFrom<'p1' | 'p2'>('p1', 'p2'), times: fc.integer({ min: 1, max: 2 }) })
+  .record({
+    op: fc.oneof(fc.constantFrom(...OPS), fc.constantFrom<Op>('create', 'publish', 'stage', 'nodePublish')),
+    v: fc.constantFrom<V>('a', 'b'),
+    target: fc.constantFrom<'p1' | 'p2'>('p1', 'p2'),
+    times: fc.integer({ min: 1, max: 2 }),
+  })
   .map((x) => new Step(x.op, x.v, x.target, x.times));
 
 describeRoot('CSI lifecycle model check (fast-check)', () => {
@@ -178,23 +185,27 @@ describeRoot('CSI lifecycle model check (fast-check)', () => {
     await env?.stop();
   }, 120000);
 
-  it(`driver answers and real state follow the CSI lifecycle model (FUZZ_SEED=${seed})`, async () => {
-    process.stdout.write(`csi model: FUZZ_SEED=${seed} FUZZ_MODEL_RUNS=${numRuns} FUZZ_MODEL_TIME_MS=${timeMs}\n`);
-    let sequences = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.commands([stepArb], { maxCommands: 25, size: 'max' }), async (cmds) => {
-        sequences++;
-        const fresh = (): Vol => ({ exists: false, attached: false, staged: false, published: new Set() });
-        const real: Real = { run: ++runNo, ctx: {} };
-        try {
-          await fc.asyncModelRun(() => ({ model: { a: fresh(), b: fresh() }, real }), cmds);
-        } finally {
-          await teardown(real);
-        }
-      }),
-      { seed, numRuns, interruptAfterTimeLimit: timeMs, markInterruptAsFailure: false },
-    );
-    process.stdout.write(`csi model: ${sequences} sequences run (seed ${seed}), steps ${JSON.stringify(ran)}\n`);
-    expect(await env.violations()).toEqual([]);
-  }, timeMs + 180000);
+  it(
+    `driver answers and real state follow the CSI lifecycle model (FUZZ_SEED=${seed})`,
+    async () => {
+      process.stdout.write(`csi model: FUZZ_SEED=${seed} FUZZ_MODEL_RUNS=${numRuns} FUZZ_MODEL_TIME_MS=${timeMs}\n`);
+      let sequences = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.commands([stepArb], { maxCommands: 25, size: 'max' }), async (cmds) => {
+          sequences++;
+          const fresh = (): Vol => ({ exists: false, attached: false, staged: false, published: new Set() });
+          const real: Real = { run: ++runNo, ctx: {} };
+          try {
+            await fc.asyncModelRun(() => ({ model: { a: fresh(), b: fresh() }, real }), cmds);
+          } finally {
+            await teardown(real);
+          }
+        }),
+        { seed, numRuns, interruptAfterTimeLimit: timeMs, markInterruptAsFailure: false },
+      );
+      process.stdout.write(`csi model: ${sequences} sequences run (seed ${seed}), steps ${JSON.stringify(ran)}\n`);
+      expect(await env.violations()).toEqual([]);
+    },
+    timeMs + 180000,
+  );
 });

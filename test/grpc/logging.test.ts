@@ -39,7 +39,9 @@ describe('RPC logging', () => {
       ControllerGetVolume: (req: { volumeId: string }) => Promise.reject(invalid(`no volume ${req.volumeId}`)),
       ValidateVolumeCapabilities: (req: { volumeId: string }) => Promise.reject(new Error(`unexpected ${req.volumeId}`)),
     };
-    server = await startServer(`unix://${path.join(dir, 's.sock')}`, [{ definition: csi.Controller.service, handlers: buildHandlers(csi.Controller.service, 'Controller', controller, log) }]);
+    server = await startServer(`unix://${path.join(dir, 's.sock')}`, [
+      { definition: csi.Controller.service, handlers: buildHandlers(csi.Controller.service, 'Controller', controller, log) },
+    ]);
     client = new CsiClient(server.endpoint);
   });
   afterAll(async () => {
@@ -75,9 +77,28 @@ describe('RPC logging', () => {
   it.each([
     ['a 4 MiB volume_id', 'DeleteVolume', { volumeId: big, secrets: { password: 'hunter2' } }, [`${'v'.repeat(256)}…(${big.length} bytes)`]],
     ['a 4 MiB volume_id quoted by an error', 'ControllerGetVolume', { volumeId: big }, [`…(${big.length} bytes)`, '"error":"no volume vvv']],
-    ['a 4 MiB volume_id in an unexpected error', 'ValidateVolumeCapabilities', { volumeId: big, volumeCapabilities: [{ block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } }] }, ['unexpected vvv']],
-    ['20000 mount flags', 'CreateVolume', { name: 'x', volumeCapabilities: [{ mount: { mountFlags: manyFlags }, accessMode: { mode: 'SINGLE_NODE_WRITER' } }], secrets: { token: 'hunter2' } }, ['"flag31","…(20000 items)"]']],
-    ['10000 parameters of 300 characters', 'CreateVolume', { name: 'x', parameters: manyParams, secrets: { token: 'hunter2' } }, [`"key0":"${'x'.repeat(256)}…(300 bytes)"`, '"…":"(10000 keys)"']],
+    [
+      'a 4 MiB volume_id in an unexpected error',
+      'ValidateVolumeCapabilities',
+      { volumeId: big, volumeCapabilities: [{ block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } }] },
+      ['unexpected vvv'],
+    ],
+    [
+      '20000 mount flags',
+      'CreateVolume',
+      {
+        name: 'x',
+        volumeCapabilities: [{ mount: { mountFlags: manyFlags }, accessMode: { mode: 'SINGLE_NODE_WRITER' } }],
+        secrets: { token: 'hunter2' },
+      },
+      ['"flag31","…(20000 items)"]'],
+    ],
+    [
+      '10000 parameters of 300 characters',
+      'CreateVolume',
+      { name: 'x', parameters: manyParams, secrets: { token: 'hunter2' } },
+      [`"key0":"${'x'.repeat(256)}…(300 bytes)"`, '"…":"(10000 keys)"'],
+    ],
   ])('%s is cut to a bounded log line that says how much there was, secrets still redacted', async (_name, method, req, expected) => {
     lines.length = 0;
     const res = await codeOf(client.ctl(method, req));

@@ -26,7 +26,9 @@ function objectsOf(file: string): Obj[] {
     .filter((line) => !(line.includes(MARK) && line.split(MARK).join('').trim() === ''))
     .map((line) => line.split(MARK).join('TPL'))
     .join('\n');
-  return parseAllDocuments(text, { uniqueKeys: false }).map((d) => d.toJS() as Obj).filter(Boolean);
+  return parseAllDocuments(text, { uniqueKeys: false })
+    .map((d) => d.toJS() as Obj)
+    .filter(Boolean);
 }
 const podSpec = (w: Obj): Obj => ((w.spec as Obj).template as Obj).spec as Obj;
 const container = (w: Obj, name: string): Obj => {
@@ -63,7 +65,12 @@ describe('internal Redis password', () => {
 
   it('comes from the Secret as a file, into a config file on a memory-backed emptyDir', () => {
     const mounts = redis.volumeMounts as Obj[];
-    expect(mounts).toEqual(expect.arrayContaining([{ name: 'redis-auth', mountPath: '/etc/redis-auth', readOnly: true }, { name: 'redis-run', mountPath: '/run/redis' }]));
+    expect(mounts).toEqual(
+      expect.arrayContaining([
+        { name: 'redis-auth', mountPath: '/etc/redis-auth', readOnly: true },
+        { name: 'redis-run', mountPath: '/run/redis' },
+      ]),
+    );
     const volumes = podSpec(sts).volumes as Obj[];
     const secret = volumes.find((v) => v.name === 'redis-auth')?.secret as Obj;
     expect(secret).toMatchObject({ items: [{ key: 'TPL', path: 'password' }] });
@@ -81,49 +88,64 @@ describe('internal Redis password', () => {
     ['a password with " and \\ and a space', 'p"a\\ss word', true, '\n'],
     ['a password without a final newline (a Secret key as written)', 'NoNewline42', true, ''],
     ['no password file (auth disabled)', undefined, false, ''],
-  ])('the start script runs redis-server with %s from the config file, and not in its command line', async (_what, password, auth, eol) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-chart-redis-'));
-    const script = (redis.command as string[])[2].replaceAll('/etc/redis-auth', path.join(dir, 'secret')).replaceAll('/run/redis', dir);
-    if (password !== undefined) {
-      mkdirSync(path.join(dir, 'secret'));
-      writeFileSync(path.join(dir, 'secret', 'password'), `${password}${eol}`);
-    }
-    const port = await freePort();
-    const child = spawn('sh', ['-c', script, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const conns: Redis[] = [];
-    const connect = (): Redis => {
-      const c = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      c.on('error', () => undefined);
-      conns.push(c);
-      return c;
-    };
-    try {
-      await waitForPort(port, child, 10000);
-      // exec: the sh process became redis-server; its argv holds the config file's path, never the password.
-      const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
-      expect(cmdline).toContain('redis-server');
-      if (password !== undefined) expect(cmdline).not.toContain(password);
-      if (auth) {
-        expect((statSync(path.join(dir, 'auth.conf')).mode & 0o777).toString(8)).toBe('600');
-        const c = connect();
-        await c.connect();
-        await expect(c.ping()).rejects.toThrow(/NOAUTH/);
-        await expect(c.auth('wrong')).rejects.toThrow(/WRONGPASS/);
-        expect(await c.auth(password as string)).toBe('OK');
-        expect(await c.ping()).toBe('PONG');
-      } else {
-        const none = connect();
-        await none.connect();
-        expect(await none.ping()).toBe('PONG');
+  ])(
+    'the start script runs redis-server with %s from the config file, and not in its command line',
+    async (_what, password, auth, eol) => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-chart-redis-'));
+      const script = (redis.command as string[])[2].replaceAll('/etc/redis-auth', path.join(dir, 'secret')).replaceAll('/run/redis', dir);
+      if (password !== undefined) {
+        mkdirSync(path.join(dir, 'secret'));
+        writeFileSync(path.join(dir, 'secret', 'password'), `${password}${eol}`);
       }
-    } finally {
-      for (const c of conns) c.disconnect();
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 20000);
+      const port = await freePort();
+      const child = spawn(
+        'sh',
+        ['-c', script, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+        { stdio: 'ignore' },
+      );
+      const conns: Redis[] = [];
+      const connect = (): Redis => {
+        const c = new Redis({
+          host: '127.0.0.1',
+          port,
+          lazyConnect: true,
+          enableReadyCheck: false,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+        });
+        c.on('error', () => undefined);
+        conns.push(c);
+        return c;
+      };
+      try {
+        await waitForPort(port, child, 10000);
+        // exec: the sh process became redis-server; its argv holds the config file's path, never the password.
+        const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
+        expect(cmdline).toContain('redis-server');
+        if (password !== undefined) expect(cmdline).not.toContain(password);
+        if (auth) {
+          expect((statSync(path.join(dir, 'auth.conf')).mode & 0o777).toString(8)).toBe('600');
+          const c = connect();
+          await c.connect();
+          await expect(c.ping()).rejects.toThrow(/NOAUTH/);
+          await expect(c.auth('wrong')).rejects.toThrow(/WRONGPASS/);
+          expect(await c.auth(password as string)).toBe('OK');
+          expect(await c.ping()).toBe('PONG');
+        } else {
+          const none = connect();
+          await none.connect();
+          expect(await none.ping()).toBe('PONG');
+        }
+      } finally {
+        for (const c of conns) c.disconnect();
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await exited;
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    20000,
+  );
 });
 
 describe('RouterOS transport', () => {

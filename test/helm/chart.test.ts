@@ -36,7 +36,9 @@ const values = parse(read(path.join(CHART, 'values.yaml'))) as Obj;
 const schema = JSON.parse(read(path.join(CHART, 'values.schema.json'))) as Obj;
 const templateFiles = readdirSync(TEMPLATES).sort();
 /** Example values (helm/ci/*.yaml, the chart-testing convention), each merged over values.yaml. */
-const ciFiles = readdirSync(path.join(CHART, 'ci')).filter((f) => f.endsWith('.yaml')).sort();
+const ciFiles = readdirSync(path.join(CHART, 'ci'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const yamlTemplates = templateFiles.filter((f) => /\.ya?ml$/.test(f));
 const sources = new Map(templateFiles.map((f) => [f, read(path.join(TEMPLATES, f))]));
 
@@ -242,7 +244,9 @@ describe('values.schema.json', () => {
     setPath(v, 'orphans.intervalMs', 10000);
     setPath(v, 'driver.kubernetesMode', 'auto');
     setPath(v, 'rds.backend', 'rds-2.lab_b');
-    setPath(v, 'storageClasses.filesystem.allowedTopologies', [{ matchLabelExpressions: [{ key: 'rds.csi.mikrotik.com/backend', values: ['default'] }] }]);
+    setPath(v, 'storageClasses.filesystem.allowedTopologies', [
+      { matchLabelExpressions: [{ key: 'rds.csi.mikrotik.com/backend', values: ['default'] }] },
+    ]);
     setPath(v, 'networkPolicy.enabled', true);
     setPath(v, 'networkPolicy.metrics.namespaceSelector', { matchExpressions: [{ key: 'team', operator: 'In', values: ['obs'] }] });
     setPath(v, 'networkPolicy.dashboard.from', [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }, { podSelector: {} }]);
@@ -267,7 +271,15 @@ describe('values.schema.json', () => {
 
 describe('templates', () => {
   it('has the templates the chart is made of', () => {
-    for (const f of ['_helpers.tpl', 'NOTES.txt', 'controller-deployment.yaml', 'worker-deployment.yaml', 'node-daemonset.yaml', 'redis.yaml', 'csidriver.yaml']) {
+    for (const f of [
+      '_helpers.tpl',
+      'NOTES.txt',
+      'controller-deployment.yaml',
+      'worker-deployment.yaml',
+      'node-daemonset.yaml',
+      'redis.yaml',
+      'csidriver.yaml',
+    ]) {
       expect(templateFiles).toContain(f);
     }
   });
@@ -354,7 +366,14 @@ describe('templates', () => {
 describe('what the templates promise (from the skeleton)', () => {
   it('controller: rds-csi controller on the socket with every sidecar, leader election and extra metadata', () => {
     const d = workloadRunning('Deployment', 'controller');
-    expect(containers(d).map((c) => c.name)).toEqual(['rds-csi', 'csi-provisioner', 'csi-attacher', 'csi-snapshotter', 'csi-resizer', 'liveness-probe']);
+    expect(containers(d).map((c) => c.name)).toEqual([
+      'rds-csi',
+      'csi-provisioner',
+      'csi-attacher',
+      'csi-snapshotter',
+      'csi-resizer',
+      'liveness-probe',
+    ]);
     expect((container(d, 'rds-csi').args as string[]).slice(0, 4)).toEqual(['controller', '--endpoint', 'unix:///csi/csi.sock', '--http-listen']);
     const provisioner = container(d, 'csi-provisioner').args as string[];
     expect(provisioner).toEqual(expect.arrayContaining(['--csi-address=/csi/csi.sock', '--extra-create-metadata', '--leader-election']));
@@ -418,18 +437,26 @@ describe('what the templates promise (from the skeleton)', () => {
     const role = byKind('Role').find((r) => (r.rules as Obj[]).some((x) => (x.resources as string[]).includes('csistoragecapacities')));
     expect(role).toBeDefined();
     const rules = (role as Obj).rules as Obj[];
-    expect(rules.find((x) => (x.resources as string[]).includes('csistoragecapacities'))?.verbs).toEqual(expect.arrayContaining(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']));
+    expect(rules.find((x) => (x.resources as string[]).includes('csistoragecapacities'))?.verbs).toEqual(
+      expect.arrayContaining(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']),
+    );
     expect(rules.some((x) => (x.resources as string[]).includes('replicasets') && (x.apiGroups as string[]).includes('apps'))).toBe(true);
     expect(guardOf(sources.get('rbac-controller.yaml') ?? '', 'resources: ["csistoragecapacities"]')).toBe('if .Values.csiDriver.storageCapacity');
   });
 
-  it('dashboard: off by default, read-only by default; the credential Secret is mounted as files and passed with the CLI\'s flags', () => {
+  it("dashboard: off by default, read-only by default; the credential Secret is mounted as files and passed with the CLI's flags", () => {
     expect(values.dashboard).toMatchObject({ enabled: false, readWrite: false, dangerousInsecureNoAuth: false });
     const secret = objectsOf('dashboard-secret.yaml');
     expect(secret.map((o) => o.kind)).toEqual(['Secret']);
     const d = workloadRunning('Deployment', 'controller');
     const args = container(d, 'rds-csi').args as string[];
-    for (const flag of ['--dashboard-basic-auth-user-file', '--dashboard-basic-auth-password-file', '--dashboard-token-file', '--dashboard-read-write']) expect(args).toContain(flag);
+    for (const flag of [
+      '--dashboard-basic-auth-user-file',
+      '--dashboard-basic-auth-password-file',
+      '--dashboard-token-file',
+      '--dashboard-read-write',
+    ])
+      expect(args).toContain(flag);
     const text = sources.get('controller-deployment.yaml') ?? '';
     for (const f of ['username', 'password', 'token']) expect(text).toContain(`printf "%s/${f}" $dir`);
     expect((container(d, 'rds-csi').volumeMounts as Obj[]).some((m) => m.name === 'dashboard-auth' && m.readOnly === true)).toBe(true);
@@ -516,7 +543,14 @@ describe('what the templates promise (from the skeleton)', () => {
 
   it('NOTES.txt tells how to reach the dashboard and how to check the install', () => {
     const notes = sources.get('NOTES.txt') ?? '';
-    for (const s of ['port-forward', '/dashboard', '-- rds-csi doctor controller', 'rds-csi doctor node --node-id "$NODE_NAME"', 'controller-metrics']) expect(notes).toContain(s);
+    for (const s of [
+      'port-forward',
+      '/dashboard',
+      '-- rds-csi doctor controller',
+      'rds-csi doctor node --node-id "$NODE_NAME"',
+      'controller-metrics',
+    ])
+      expect(notes).toContain(s);
   });
 
   it('passes rds-csi only flags its CLI has', () => {
@@ -552,7 +586,9 @@ describe('what the templates promise (from the skeleton)', () => {
 
   it('StorageClasses: filesystem with an fstype, block with migrationWindowSeconds', () => {
     const params = byKind('StorageClass').map((sc) => Object.keys(sc.parameters as Obj));
-    expect(params).toEqual(expect.arrayContaining([expect.arrayContaining(['csi.storage.k8s.io/fstype']), expect.arrayContaining(['migrationWindowSeconds'])]));
+    expect(params).toEqual(
+      expect.arrayContaining([expect.arrayContaining(['csi.storage.k8s.io/fstype']), expect.arrayContaining(['migrationWindowSeconds'])]),
+    );
   });
 
   it('RBAC: the controller may read VolumeAttachments and Nodes, post Events and hold Leases', () => {
@@ -590,7 +626,12 @@ interface Rendered {
 /** `helm template rds-csi helm/ -n rds-csi` with the required values and `extra`. */
 function render(extra: string[]): Rendered {
   const r = spawnSync('helm', ['template', 'rds-csi', CHART, '--namespace', NS, ...required, ...extra], { encoding: 'utf8' });
-  const docs = r.status === 0 ? parseAllDocuments(r.stdout).map((d) => d.toJS() as unknown).filter(isObj) : [];
+  const docs =
+    r.status === 0
+      ? parseAllDocuments(r.stdout)
+          .map((d) => d.toJS() as unknown)
+          .filter(isObj)
+      : [];
   return { status: r.status, stderr: r.stderr, docs };
 }
 
@@ -644,9 +685,15 @@ function secretBehind(workload: Obj, file: string): { secret: string; key: strin
     (c.volumeMounts as Obj[]).find((m) => path.posix.dirname(file) === m.mountPath),
     `a volume mounted at ${path.posix.dirname(file)}`,
   );
-  const vol = must((podSpec(workload).volumes as Obj[]).find((v) => v.name === mount.name), `volume ${String(mount.name)}`);
+  const vol = must(
+    (podSpec(workload).volumes as Obj[]).find((v) => v.name === mount.name),
+    `volume ${String(mount.name)}`,
+  );
   const secret = vol.secret as Obj;
-  const item = must((secret.items as Obj[]).find((i) => i.path === path.posix.basename(file)), `item ${file}`);
+  const item = must(
+    (secret.items as Obj[]).find((i) => i.path === path.posix.basename(file)),
+    `item ${file}`,
+  );
   return { secret: secret.secretName as string, key: item.key as string };
 }
 
@@ -665,7 +712,10 @@ describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim()
     const pinned = rendered(['--set-json', `storageClasses.filesystem.allowedTopologies=${JSON.stringify([term])}`, '--set', 'rds.backend=rds-2']);
     expect(pinned.filter((d) => d.kind === 'StorageClass').map((d) => d.allowedTopologies)).toEqual(expect.arrayContaining([[term], undefined]));
     expect(driverConfig(controllerOf(pinned)).rds.backend).toBe('rds-2');
-    const ds = must(pinned.find((d) => d.kind === 'DaemonSet'), 'node DaemonSet');
+    const ds = must(
+      pinned.find((d) => d.kind === 'DaemonSet'),
+      'node DaemonSet',
+    );
     expect(processEnv(ds).RDS_CSI_RDS_BACKEND).toBe('rds-2');
   });
 
@@ -699,7 +749,12 @@ describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim()
     expect(find(docs, 'Secret', '-dashboard')).toBeUndefined();
     expect(container(ctl, 'csi-provisioner').args).not.toContain('--enable-capacity');
     expect(docs.some((d) => d.kind === 'Role' && JSON.stringify(d.rules).includes('csistoragecapacities'))).toBe(false);
-    expect(must(docs.find((d) => d.kind === 'CSIDriver'), 'CSIDriver').spec).toMatchObject({ podInfoOnMount: false, storageCapacity: false, attachRequired: true });
+    expect(
+      must(
+        docs.find((d) => d.kind === 'CSIDriver'),
+        'CSIDriver',
+      ).spec,
+    ).toMatchObject({ podInfoOnMount: false, storageCapacity: false, attachRequired: true });
     for (const w of [ctl, workerOf(docs)]) {
       const cfg = driverConfig(w);
       expect(cfg.dashboard).toMatchObject({ readOnly: true, insecureNoAuth: false });
@@ -727,7 +782,9 @@ describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim()
     for (const [file, key] of files) {
       expect(secretBehind(ctl, must(file, key))).toEqual({ secret: (secret.metadata as Obj).name, key });
     }
-    expect(((ctl.spec as Obj).template as Obj).metadata).toMatchObject({ annotations: { 'checksum/dashboard-secret': expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(((ctl.spec as Obj).template as Obj).metadata).toMatchObject({
+      annotations: { 'checksum/dashboard-secret': expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
     // Only the controller serves the dashboard.
     expect(driverConfig(workerOf(docs)).dashboard.basicAuthUserFile).toBeUndefined();
   });
@@ -737,7 +794,10 @@ describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim()
     expect(find(docs, 'Secret', '-dashboard')).toBeUndefined();
     const ctl = controllerOf(docs);
     const cfg = driverConfig(ctl);
-    expect(secretBehind(ctl, must(cfg.dashboard.basicAuthPasswordFile, 'password file'))).toEqual({ secret: 'rds-csi-dashboard-login', key: 'password' });
+    expect(secretBehind(ctl, must(cfg.dashboard.basicAuthPasswordFile, 'password file'))).toEqual({
+      secret: 'rds-csi-dashboard-login',
+      key: 'password',
+    });
     expect(secretBehind(ctl, must(cfg.dashboard.tokenFile, 'token file'))).toEqual({ secret: 'rds-csi-dashboard-login', key: 'token' });
   });
 
@@ -745,8 +805,14 @@ describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim()
     [['--set', 'dashboard.enabled=true', '--set', 'dashboard.basicAuth.enabled=false'], 'dashboard.enabled needs a credential'],
     [['--set', 'dashboard.dangerousInsecureNoAuth=true'], 'dashboard.dangerousInsecureNoAuth needs dashboard.enabled=true'],
     [['--set', 'dashboard.enabled=true', '--set', 'dashboard.dangerousInsecureNoAuth=true'], 'cannot go with dashboard.basicAuth.enabled'],
-    [['--set', 'redis.mode=external', '--set', 'redis.external.url=redis://r:6379', '--set', 'redis.external.tls.ca=-----BEGIN CERTIFICATE-----'], 'needs a rediss:// URL'],
-    [['--set', 'redis.mode=external', '--set', 'redis.external.url=redis://r:6379', '--set', 'redis.external.sentinel.sentinels={s1:26379}'], 'masterName'],
+    [
+      ['--set', 'redis.mode=external', '--set', 'redis.external.url=redis://r:6379', '--set', 'redis.external.tls.ca=-----BEGIN CERTIFICATE-----'],
+      'needs a rediss:// URL',
+    ],
+    [
+      ['--set', 'redis.mode=external', '--set', 'redis.external.url=redis://r:6379', '--set', 'redis.external.sentinel.sentinels={s1:26379}'],
+      'masterName',
+    ],
     [['--set', 'redis.mode=external', '--set', 'redis.external.url=redis://r:6379', '--set', 'redis.external.sentinel.masterName=m'], 'sentinels'],
   ])('refuses %j', (extra, message) => {
     const r = render(extra);
@@ -755,7 +821,14 @@ describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim()
   });
 
   withHelm('dashboard.dangerousInsecureNoAuth (alone) passes --dashboard-insecure-no-auth, and NOTES.txt says so loudly', () => {
-    const extra = ['--set', 'dashboard.enabled=true', '--set', 'dashboard.basicAuth.enabled=false', '--set', 'dashboard.dangerousInsecureNoAuth=true'];
+    const extra = [
+      '--set',
+      'dashboard.enabled=true',
+      '--set',
+      'dashboard.basicAuth.enabled=false',
+      '--set',
+      'dashboard.dangerousInsecureNoAuth=true',
+    ];
     const ctl = controllerOf(rendered(extra));
     expect(container(ctl, 'rds-csi').args).toContain('--dashboard-insecure-no-auth');
     expect(driverConfig(ctl).dashboard.insecureNoAuth).toBe(true);
@@ -765,38 +838,55 @@ describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim()
   });
 
   withHelm('node.kubeletDir reaches the node plugin as --kubelet-dir and as the mount of the kubelet dir', () => {
-    const ds = must(rendered(['--set', 'node.kubeletDir=/var/lib/k0s/kubelet/']).find((d) => d.kind === 'DaemonSet'), 'node DaemonSet');
+    const ds = must(
+      rendered(['--set', 'node.kubeletDir=/var/lib/k0s/kubelet/']).find((d) => d.kind === 'DaemonSet'),
+      'node DaemonSet',
+    );
     const plugin = container(ds, 'rds-csi');
     const args = plugin.args as string[];
     expect(args[args.indexOf('--kubelet-dir') + 1]).toBe('/var/lib/k0s/kubelet');
     expect((plugin.volumeMounts as Obj[]).find((m) => m.name === 'kubelet-dir')?.mountPath).toBe('/var/lib/k0s/kubelet');
   });
 
-  withHelm('storage capacity on: CSIDriver storageCapacity, provisioner --enable-capacity with its pod and namespace, Role bound to the controller', () => {
-    const docs = rendered(['--set', 'csiDriver.storageCapacity=true', '--set', 'csiDriver.podInfoOnMount=true']);
-    expect(must(docs.find((d) => d.kind === 'CSIDriver'), 'CSIDriver').spec).toMatchObject({ podInfoOnMount: true, storageCapacity: true });
-    const ctl = controllerOf(docs);
-    const prov = container(ctl, 'csi-provisioner');
-    expect(prov.args).toEqual(expect.arrayContaining(['--enable-capacity', '--capacity-ownerref-level=2', '--capacity-poll-interval=1m']));
-    expect((prov.env as Obj[]).map((e) => [e.name, ((e.valueFrom as Obj).fieldRef as Obj).fieldPath])).toEqual([
-      ['NAMESPACE', 'metadata.namespace'],
-      ['POD_NAME', 'metadata.name'],
-    ]);
-    const role = must(find(docs, 'Role', '-capacity'), 'capacity Role');
-    expect((role.metadata as Obj).namespace).toBe(NS);
-    const binding = must(find(docs, 'RoleBinding', '-capacity'), 'capacity RoleBinding');
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: podSpec(ctl).serviceAccountName, namespace: NS }]);
-    expect((binding.roleRef as Obj).name).toBe((role.metadata as Obj).name);
-  });
+  withHelm(
+    'storage capacity on: CSIDriver storageCapacity, provisioner --enable-capacity with its pod and namespace, Role bound to the controller',
+    () => {
+      const docs = rendered(['--set', 'csiDriver.storageCapacity=true', '--set', 'csiDriver.podInfoOnMount=true']);
+      expect(
+        must(
+          docs.find((d) => d.kind === 'CSIDriver'),
+          'CSIDriver',
+        ).spec,
+      ).toMatchObject({ podInfoOnMount: true, storageCapacity: true });
+      const ctl = controllerOf(docs);
+      const prov = container(ctl, 'csi-provisioner');
+      expect(prov.args).toEqual(expect.arrayContaining(['--enable-capacity', '--capacity-ownerref-level=2', '--capacity-poll-interval=1m']));
+      expect((prov.env as Obj[]).map((e) => [e.name, ((e.valueFrom as Obj).fieldRef as Obj).fieldPath])).toEqual([
+        ['NAMESPACE', 'metadata.namespace'],
+        ['POD_NAME', 'metadata.name'],
+      ]);
+      const role = must(find(docs, 'Role', '-capacity'), 'capacity Role');
+      expect((role.metadata as Obj).namespace).toBe(NS);
+      const binding = must(find(docs, 'RoleBinding', '-capacity'), 'capacity RoleBinding');
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: podSpec(ctl).serviceAccountName, namespace: NS }]);
+      expect((binding.roleRef as Obj).name).toBe((role.metadata as Obj).name);
+    },
+  );
 
   withHelm('external Redis over TLS through Sentinel: CA mounted and named, sentinels and master, Sentinel password from the chart Secret', () => {
     const docs = rendered([
-      '--set', 'redis.mode=external',
-      '--set', 'redis.external.url=rediss://:pw@mymaster/0',
-      '--set', 'redis.external.tls.ca=-----BEGIN CERTIFICATE-----',
-      '--set', 'redis.external.sentinel.sentinels={s1:26379,s2:26379}',
-      '--set', 'redis.external.sentinel.masterName=mymaster',
-      '--set', 'redis.external.sentinel.password=sentinel-secret',
+      '--set',
+      'redis.mode=external',
+      '--set',
+      'redis.external.url=rediss://:pw@mymaster/0',
+      '--set',
+      'redis.external.tls.ca=-----BEGIN CERTIFICATE-----',
+      '--set',
+      'redis.external.sentinel.sentinels={s1:26379,s2:26379}',
+      '--set',
+      'redis.external.sentinel.masterName=mymaster',
+      '--set',
+      'redis.external.sentinel.password=sentinel-secret',
     ]);
     expect(docs.some((d) => d.kind === 'StatefulSet')).toBe(false);
     const secret = must(find(docs, 'Secret', '-redis-external'), 'redis-external Secret');
@@ -804,7 +894,11 @@ describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim()
     for (const w of [controllerOf(docs), workerOf(docs)]) {
       const cfg = driverConfig(w);
       expect(cfg.redisUrl).toBe('rediss://:pw@mymaster/0');
-      expect(cfg.redis).toMatchObject({ sentinels: 's1:26379,s2:26379', sentinelName: 'mymaster', sentinelPassword: 'secret-of-RDS_CSI_REDIS_SENTINEL_PASSWORD' });
+      expect(cfg.redis).toMatchObject({
+        sentinels: 's1:26379,s2:26379',
+        sentinelName: 'mymaster',
+        sentinelPassword: 'secret-of-RDS_CSI_REDIS_SENTINEL_PASSWORD',
+      });
       expect(secretBehind(w, must(cfg.redis.caFile, 'redis.caFile'))).toEqual({ secret: (secret.metadata as Obj).name, key: 'ca.crt' });
       const pw = (container(w, 'rds-csi').env as Obj[]).find((e) => e.name === 'RDS_CSI_REDIS_SENTINEL_PASSWORD');
       expect(((pw?.valueFrom as Obj).secretKeyRef as Obj).name).toBe((secret.metadata as Obj).name);
@@ -813,7 +907,11 @@ describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim()
   });
 
   withHelm('NOTES.txt (helm install --dry-run=client) gives the port-forward, the dashboard URL and the doctor commands', () => {
-    const r = spawnSync('helm', ['install', 'rds-csi', CHART, '--namespace', NS, '--dry-run=client', ...required, '--set', 'dashboard.enabled=true'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'helm',
+      ['install', 'rds-csi', CHART, '--namespace', NS, '--dry-run=client', ...required, '--set', 'dashboard.enabled=true'],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(0);
     const notes = r.stdout.slice(r.stdout.indexOf('NOTES:'));
     for (const s of [

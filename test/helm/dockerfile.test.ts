@@ -86,10 +86,20 @@ const dockerfile = read('Dockerfile');
 const { stages } = stagesOf(instructions(dockerfile));
 const build = stages.find((s) => s.name === 'build');
 const runtime = stages[stages.length - 1];
-const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string>; scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string>; engines: { node: string } };
+const pkg = JSON.parse(read('package.json')) as {
+  bin: Record<string, string>;
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+  engines: { node: string };
+};
 
 const runs = (s: Stage): string[] => s.steps.filter((i) => i.op === 'RUN').map((i) => i.args);
-const copies = (s: Stage) => s.steps.map((i, index) => ({ i, index })).filter(({ i }) => i.op === 'COPY').map(({ i, index }) => ({ ...copyOf(i.args), index }));
+const copies = (s: Stage) =>
+  s.steps
+    .map((i, index) => ({ i, index }))
+    .filter(({ i }) => i.op === 'COPY')
+    .map(({ i, index }) => ({ ...copyOf(i.args), index }));
 const indexOf = (s: Stage, pred: (i: Instruction) => boolean): number => s.steps.findIndex(pred);
 
 /** Where a path inside the runtime image came from: [stage name or 'context', path there]. */
@@ -143,7 +153,12 @@ function ignored(rel: string): boolean {
         '^' +
           pat
             .split('**')
-            .map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'))
+            .map((part) =>
+              part
+                .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+                .replace(/\*/g, '[^/]*')
+                .replace(/\?/g, '[^/]'),
+            )
             .join('.*')
             .replace(/\.\*\//g, '(?:.*/)?') +
           '$',
@@ -198,7 +213,10 @@ describe('Dockerfile', () => {
       }
     }
     // Nor the whole build directory (which holds node_modules).
-    for (const c of fromBuild) expect(c.sources.map((s) => resolveIn(build as Stage, (build as Stage).steps.length, s))).not.toContain(resolveIn(build as Stage, (build as Stage).steps.length, '.'));
+    for (const c of fromBuild)
+      expect(c.sources.map((s) => resolveIn(build as Stage, (build as Stage).steps.length, s))).not.toContain(
+        resolveIn(build as Stage, (build as Stage).steps.length, '.'),
+      );
   });
 
   it('ENTRYPOINT is the rds-csi CLI in exec form, so the first argument is the subcommand; the file exists in dist after tsc', () => {
@@ -275,7 +293,7 @@ describe('Dockerfile', () => {
     expect(missing).toEqual([]);
   });
 
-  it('files are world-readable and the default user is the chart\'s uid 65532; the node plugin is run as root by the chart', () => {
+  it("files are world-readable and the default user is the chart's uid 65532; the node plugin is run as root by the chart", () => {
     expect(runs(runtime).some((r) => /chmod -R a\+rX\S* \/app\b/.test(r))).toBe(true);
     const user = runtime.steps.filter((i) => i.op === 'USER').pop()?.args;
     expect(user).toBe('65532:65532');
@@ -292,14 +310,28 @@ describe('Dockerfile', () => {
   });
 
   it('.dockerignore lets every COPY source through and keeps node_modules, dist, tests and .git out', () => {
-    const sources = stages.flatMap((s) => copies(s).filter((c) => c.from === undefined).flatMap((c) => c.sources)).map((s) => s.replace(/\/$/, ''));
+    const sources = stages
+      .flatMap((s) =>
+        copies(s)
+          .filter((c) => c.from === undefined)
+          .flatMap((c) => c.sources),
+      )
+      .map((s) => s.replace(/\/$/, ''));
     expect(sources.length).toBeGreaterThan(3);
     for (const s of sources) {
       expect(existsSync(path.join(ROOT, s))).toBe(true);
       expect([s, ignored(s)]).toEqual([s, false]);
     }
     for (const f of ['src/cli/main.ts', 'src/grpc/proto.ts', 'proto/csi.proto']) expect([f, ignored(f)]).toEqual([f, false]);
-    for (const f of ['node_modules/yaml/package.json', 'dist/src/cli/main.js', '.git/HEAD', 'test/helm/chart.test.ts', 'helm/values.yaml', 'bench/main.ts', 'src/x/debug.log']) {
+    for (const f of [
+      'node_modules/yaml/package.json',
+      'dist/src/cli/main.js',
+      '.git/HEAD',
+      'test/helm/chart.test.ts',
+      'helm/values.yaml',
+      'bench/main.ts',
+      'src/x/debug.log',
+    ]) {
       expect([f, ignored(f)]).toEqual([f, true]);
     }
   });

@@ -20,7 +20,8 @@ interface LayerTable {
 }
 const table = JSON.parse(readFileSync(path.join(ROOT, 'import-layers.json'), 'utf8')) as LayerTable;
 const folders = Object.keys(table.layers);
-const allowedOf = (f: string): string[] => ((table.layers[f] ?? []).includes('*') ? folders.filter((g) => !table.never.includes(g)) : (table.layers[f] ?? []));
+const allowedOf = (f: string): string[] =>
+  (table.layers[f] ?? []).includes('*') ? folders.filter((g) => !table.never.includes(g)) : (table.layers[f] ?? []);
 const grpcOk = (file: string): boolean => table.grpcAllowed.some((a) => (a.endsWith('/') ? file.startsWith(a) : file === a));
 
 function sourceFiles(dir: string): string[] {
@@ -80,14 +81,19 @@ describe('import layers', () => {
   it('docs/ARCHITECTURE.md shows the same table', () => {
     const doc = readFileSync(path.join(ROOT, 'docs/ARCHITECTURE.md'), 'utf8');
     const rows = new Map(
-      [...doc.matchAll(/^\| `src\/([\w-]+)(?:\/|\.ts)` \| ([^|]*) \|/gm)].map((m) => [m[1], m[2].trim() === '*' ? ['*'] : [...m[2].matchAll(/`([\w-]+)`/g)].map((x) => x[1])]),
+      [...doc.matchAll(/^\| `src\/([\w-]+)(?:\/|\.ts)` \| ([^|]*) \|/gm)].map((m) => [
+        m[1],
+        m[2].trim() === '*' ? ['*'] : [...m[2].matchAll(/`([\w-]+)`/g)].map((x) => x[1]),
+      ]),
     );
     for (const f of folders) expect([f, [...(rows.get(f) ?? ['(no row)'])].sort()]).toEqual([f, [...table.layers[f]].sort()]);
   });
 
   it('the README folder table names every folder under src/', () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const dirs = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    const dirs = readdirSync(SRC, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
     expect(dirs.filter((d) => !readme.includes(`\`src/${d}/\``))).toEqual([]);
   });
 
@@ -103,7 +109,11 @@ describe('import layers', () => {
       })();`;
     const rels = files.map(repoPath);
     const rules = JSON.parse(
-      execFileSync(process.execPath, ['-e', script, JSON.stringify(rels)], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } }),
+      execFileSync(process.execPath, ['-e', script, JSON.stringify(rels)], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') },
+      }),
     ) as Record<string, [number, { paths: { name: string }[]; patterns: { regex: string }[] }] | undefined>;
     const wrong: string[] = [];
     for (const file of rels) {
@@ -118,7 +128,8 @@ describe('import layers', () => {
       const p = table.pending[file] ?? {};
       const grpcBanned = rule[1].paths.map((x) => x.name);
       const expectBanned = grpcOk(file) || p.grpc ? [] : table.grpcPackages;
-      if (grpcBanned.join() !== expectBanned.join()) wrong.push(`${file}: bans ${grpcBanned.join() || 'no package'}, expected ${expectBanned.join() || 'none'}`);
+      if (grpcBanned.join() !== expectBanned.join())
+        wrong.push(`${file}: bans ${grpcBanned.join() || 'no package'}, expected ${expectBanned.join() || 'none'}`);
       const res = rule[1].patterns.map((x) => new RegExp(x.regex));
       for (const to of folders) {
         const spec = `${'../'.repeat(rest.length)}${to}${to === 'version' ? '' : '/x'}`;

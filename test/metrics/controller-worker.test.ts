@@ -31,11 +31,26 @@ describe('metrics of the controller and of a worker process, scraped and parsed'
 
   beforeAll(async () => {
     // rds.statusCacheMs 0: the pool gauge scraped after the volumes were made is a fresh read (see scrape-load.test.ts).
-    h = await startHarness({ withWorker: false, httpListen: '127.0.0.1:0', sim: { poolSizeBytes: POOL_BYTES }, overrides: { 'rds.statusCacheMs': 0 } });
+    h = await startHarness({
+      withWorker: false,
+      httpListen: '127.0.0.1:0',
+      sim: { poolSizeBytes: POOL_BYTES },
+      overrides: { 'rds.statusCacheMs': 0 },
+    });
     controllerUrl = `http://127.0.0.1:${h.controller?.http?.port}/metrics`;
     const port = await freePort();
     worker = await spawnCli(
-      ['worker', '--redis-url', h.redis.url, '--rds-address', `${h.sim.host}:${h.sim.port}`, '--http-listen', `127.0.0.1:${port}`, '--log-level', 'info'],
+      [
+        'worker',
+        '--redis-url',
+        h.redis.url,
+        '--rds-address',
+        `${h.sim.host}:${h.sim.port}`,
+        '--http-listen',
+        `127.0.0.1:${port}`,
+        '--log-level',
+        'info',
+      ],
       { RDS_CSI_RDS_PASSWORD: 'secret', RDS_CSI_WORKER_BACKOFF_MS: '100' },
       /worker ready/,
     );
@@ -44,10 +59,20 @@ describe('metrics of the controller and of a worker process, scraped and parsed'
     before.worker = await scrape(workerUrl);
 
     for (const name of ['pvc-metrics-1', 'pvc-metrics-2']) {
-      const res = await h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(8 * MiB) }, volumeCapabilities: [MOUNT_RWO] }, 20000);
+      const res = await h.client.ctl(
+        'CreateVolume',
+        { name, capacityRange: { requiredBytes: String(8 * MiB) }, volumeCapabilities: [MOUNT_RWO] },
+        20000,
+      );
       created.push(res.volume.volumeId as string);
     }
-    full = await codeOf(h.client.ctl('CreateVolume', { name: 'pvc-metrics-full', capacityRange: { requiredBytes: String(2 * POOL_BYTES) }, volumeCapabilities: [MOUNT_RWO] }, 20000));
+    full = await codeOf(
+      h.client.ctl(
+        'CreateVolume',
+        { name: 'pvc-metrics-full', capacityRange: { requiredBytes: String(2 * POOL_BYTES) }, volumeCapabilities: [MOUNT_RWO] },
+        20000,
+      ),
+    );
     capacity = await h.client.ctl('GetCapacity', {});
 
     after.controller = await scrape(controllerUrl);
@@ -81,7 +106,9 @@ describe('metrics of the controller and of a worker process, scraped and parsed'
       // Each took well under 10 s: both observations are in the le=10 bucket.
       expect(okAfter!.buckets.find((x) => x.le === 10)?.count).toBe(okAfter!.count);
       const exhausted = histogramSeries(c(), 'rds_csi_rpc_duration_seconds', { method: 'Controller.CreateVolume', code: 'RESOURCE_EXHAUSTED' });
-      expect(exhausted?.count).toBe((histogramSeries(b(), 'rds_csi_rpc_duration_seconds', { method: 'Controller.CreateVolume', code: 'RESOURCE_EXHAUSTED' })?.count ?? 0) + 1);
+      expect(exhausted?.count).toBe(
+        (histogramSeries(b(), 'rds_csi_rpc_duration_seconds', { method: 'Controller.CreateVolume', code: 'RESOURCE_EXHAUSTED' })?.count ?? 0) + 1,
+      );
       expect(histogramSeries(c(), 'rds_csi_rpc_duration_seconds', { method: 'Controller.GetCapacity', code: 'OK' })?.count).toBeGreaterThanOrEqual(1);
     });
 
@@ -154,7 +181,9 @@ describe('metrics of the controller and of a worker process, scraped and parsed'
 
     it('rds_csi_routeros_call_duration_seconds{command="/disk/add"} counted the disk creations; RDS is connected', () => {
       const add = histogramSeries(w(), 'rds_csi_routeros_call_duration_seconds', { command: '/disk/add', outcome: 'ok' });
-      expect(add?.count).toBe((histogramSeries(b(), 'rds_csi_routeros_call_duration_seconds', { command: '/disk/add', outcome: 'ok' })?.count ?? 0) + 2);
+      expect(add?.count).toBe(
+        (histogramSeries(b(), 'rds_csi_routeros_call_duration_seconds', { command: '/disk/add', outcome: 'ok' })?.count ?? 0) + 2,
+      );
       expect(histogramSeries(w(), 'rds_csi_routeros_call_duration_seconds', { command: '/disk/print', outcome: 'ok' })?.count).toBeGreaterThan(0);
       expect(value(w(), 'rds_csi_rds_connected')).toBe(1);
     });

@@ -34,7 +34,23 @@ describeRoot('metrics of a node process, scraped and parsed', () => {
     const endpoint = `unix://${path.join(dir, 'csi.sock')}`;
     const port = await freePort();
     node = await spawnCli(
-      ['node', '--endpoint', endpoint, '--node-id', 'node-metrics', '--connector', 'loop', '--loop-data-dir', dataDir, '--kubelet-dir', dir, '--http-listen', `127.0.0.1:${port}`, '--log-level', 'info'],
+      [
+        'node',
+        '--endpoint',
+        endpoint,
+        '--node-id',
+        'node-metrics',
+        '--connector',
+        'loop',
+        '--loop-data-dir',
+        dataDir,
+        '--kubelet-dir',
+        dir,
+        '--http-listen',
+        `127.0.0.1:${port}`,
+        '--log-level',
+        'info',
+      ],
       { RDS_CSI_NQN_PREFIX: NQN_PREFIX, RDS_CSI_RDS_BASE_PATH: BASE_PATH },
       /"http":\d+[^\n]*"msg":"node ready"/,
     );
@@ -45,7 +61,11 @@ describeRoot('metrics of a node process, scraped and parsed', () => {
     snap.before = await scrape(url);
     staging = path.join(dir, 'staging', VOLUME);
     const volumeContext = { nqn: `${NQN_PREFIX}:${VOLUME}`, targetAddress: '127.0.0.1', targetPort: '4420', accessType: 'mount' };
-    await client.nodeCall('NodeStageVolume', { volumeId: VOLUME, stagingTargetPath: staging, volumeCapability: MOUNT_CAP('ext4'), volumeContext }, 30000);
+    await client.nodeCall(
+      'NodeStageVolume',
+      { volumeId: VOLUME, stagingTargetPath: staging, volumeCapability: MOUNT_CAP('ext4'), volumeContext },
+      30000,
+    );
     snap.staged = await scrape(url);
     await client.nodeCall('NodeUnstageVolume', { volumeId: VOLUME, stagingTargetPath: staging }, 30000);
     snap.unstaged = await scrape(url);
@@ -57,7 +77,8 @@ describeRoot('metrics of a node process, scraped and parsed', () => {
     if (dir) cleanupDir(dir); // unmounts and detaches only what is under dir
   });
 
-  const count = (f: Families | undefined, labels: Record<string, string>): number => histogramSeries(f!, 'rds_csi_node_tool_duration_seconds', labels)?.count ?? 0;
+  const count = (f: Families | undefined, labels: Record<string, string>): number =>
+    histogramSeries(f!, 'rds_csi_node_tool_duration_seconds', labels)?.count ?? 0;
   /** Observations of one tool, summed over its outcomes. */
   const anyOutcome = (f: Families | undefined, tool: string): number =>
     histogram(f!, 'rds_csi_node_tool_duration_seconds')

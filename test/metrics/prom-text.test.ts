@@ -21,7 +21,12 @@ describe('Prometheus text format parser (test/metrics/prom-text.ts)', () => {
       ].join('\n'),
     );
     expect(f.get('a_total')?.help).toBe('A counter with a \\ backslash\nand a newline');
-    expect(f.get('a_total')?.samples[0]).toEqual({ name: 'a_total', labels: { path: 'C:\\dir', quote: 'say "hi"', nl: 'x\ny' }, value: 3, timestamp: 1700000000000 });
+    expect(f.get('a_total')?.samples[0]).toEqual({
+      name: 'a_total',
+      labels: { path: 'C:\\dir', quote: 'say "hi"', nl: 'x\ny' },
+      value: 3,
+      timestamp: 1700000000000,
+    });
     expect(value(f, 'a_total', { path: 'other' })).toBe(1500);
     expect(() => value(f, 'g', {})).toThrow(/matches 5 samples/);
     expect(value(f, 'g', { x: '1' })).toBe(-Infinity);
@@ -67,7 +72,17 @@ describe('Prometheus text format parser (test/metrics/prom-text.ts)', () => {
 
     const f = parsePrometheusText(await registry.metrics());
     const a = histogramSeries(f, 'rds_csi_unit_duration_seconds', { op: 'a' });
-    expect(a).toEqual({ labels: { op: 'a', component: 'unit' }, buckets: [{ le: 0.1, count: 1 }, { le: 1, count: 2 }, { le: 10, count: 2 }, { le: Infinity, count: 3 }], sum: 50.55, count: 3 });
+    expect(a).toEqual({
+      labels: { op: 'a', component: 'unit' },
+      buckets: [
+        { le: 0.1, count: 1 },
+        { le: 1, count: 2 },
+        { le: 10, count: 2 },
+        { le: Infinity, count: 3 },
+      ],
+      sum: 50.55,
+      count: 3,
+    });
     expect(histogramSeries(f, 'rds_csi_unit_duration_seconds', { op: 'b "quoted"' })?.count).toBe(1);
     expect(histogram(f, 'rds_csi_unit_duration_seconds')).toHaveLength(2);
     expect(value(f, 'rds_csi_unit_duration_seconds_count', { op: 'a' })).toBe(3);
@@ -115,7 +130,11 @@ describe('Prometheus text format parser (test/metrics/prom-text.ts)', () => {
     ]) {
       expect(problems).toMatch(p);
     }
-    expect(() => histogram(parsePrometheusText('# TYPE h_seconds histogram\nh_seconds_bucket{le="1"} 1\nh_seconds_sum 1\nh_seconds_count 1'), 'h_seconds')).toThrow(/no le="\+Inf" bucket/);
-    expect(() => histogram(parsePrometheusText('# TYPE h_seconds histogram\nh_seconds_bucket{le="+Inf"} 2\nh_seconds_sum 1\nh_seconds_count 1'), 'h_seconds')).toThrow(/\+Inf bucket 2 != _count 1/);
+    expect(() =>
+      histogram(parsePrometheusText('# TYPE h_seconds histogram\nh_seconds_bucket{le="1"} 1\nh_seconds_sum 1\nh_seconds_count 1'), 'h_seconds'),
+    ).toThrow(/no le="\+Inf" bucket/);
+    expect(() =>
+      histogram(parsePrometheusText('# TYPE h_seconds histogram\nh_seconds_bucket{le="+Inf"} 2\nh_seconds_sum 1\nh_seconds_count 1'), 'h_seconds'),
+    ).toThrow(/\+Inf bucket 2 != _count 1/);
   });
 });

@@ -239,7 +239,8 @@ export function histogram(families: Families, name: string): HistogramSeries[] {
       if (i > 0 && b.count < h.buckets[i - 1].count) throw new Error(`${what}: buckets not cumulative at le=${b.le}`);
     });
     if (Number.isNaN(h.count) || Number.isNaN(h.sum)) throw new Error(`${what}: _count or _sum missing`);
-    if (h.buckets[h.buckets.length - 1].count !== h.count) throw new Error(`${what}: +Inf bucket ${h.buckets[h.buckets.length - 1].count} != _count ${h.count}`);
+    if (h.buckets[h.buckets.length - 1].count !== h.count)
+      throw new Error(`${what}: +Inf bucket ${h.buckets[h.buckets.length - 1].count} != _count ${h.count}`);
   }
   return [...series.values()];
 }
@@ -291,7 +292,8 @@ export function conventionProblems(families: Families, component: string): strin
     if (n.startsWith('rds_csi_')) {
       if (f.type !== 'counter' && n.endsWith('_total')) problems.push(`${n}: _total on a ${f.type}`);
       if (f.type === 'histogram' && !/_(seconds|bytes)$/.test(n)) problems.push(`${n}: a histogram without a base unit (_seconds, _bytes)`);
-      if (/(^|_)(ms|milliseconds|microseconds|nanoseconds|minutes|hours|days|kb|kib|mb|mib|gb|gib|kilobytes|megabytes)(_|$)/.test(n)) problems.push(`${n}: not a base unit`);
+      if (/(^|_)(ms|milliseconds|microseconds|nanoseconds|minutes|hours|days|kb|kib|mb|mib|gb|gib|kilobytes|megabytes)(_|$)/.test(n))
+        problems.push(`${n}: not a base unit`);
       if (/duration|latency/.test(n) && !/_seconds(_total)?$/.test(n)) problems.push(`${n}: a duration not in _seconds`);
       if (/(^|_)bytes(_|$)/.test(n) && !/_bytes(_total)?$/.test(n)) problems.push(`${n}: bytes not as the unit suffix`);
     }

@@ -35,7 +35,8 @@ describe('confinePath on a real tree', () => {
   beforeAll(() => {
     root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'rds-csi-confine-')));
     kubelet = path.join(root, 'kubelet');
-    for (const d of ['kubelet/pods/p1/volumes', 'kubelet/plugins/staging', 'kubelet2/pods', 'outside/dir', 'data/kubelet-real/pods']) mkdirSync(path.join(root, d), { recursive: true });
+    for (const d of ['kubelet/pods/p1/volumes', 'kubelet/plugins/staging', 'kubelet2/pods', 'outside/dir', 'data/kubelet-real/pods'])
+      mkdirSync(path.join(root, d), { recursive: true });
     symlinkSync(path.join(root, 'outside'), path.join(kubelet, 'pods/p1/out-link')); // parent symlink leaving the dir
     symlinkSync(path.join(kubelet, 'plugins'), path.join(kubelet, 'pods/p1/in-link')); // parent symlink staying inside
     symlinkSync(path.join(root, 'outside/dir'), path.join(kubelet, 'pods/p1/volumes/mount-link')); // last component

@@ -34,16 +34,36 @@ describe('doctor', () => {
   test('a healthy host passes every check', async () => {
     mkdirSync(path.join(f.sys, 'module/nvme_tcp'), { recursive: true });
     mkdirSync(path.join(f.sys, 'class/misc/nvme-fabrics'), { recursive: true });
-    const checks = await runDoctor({ host: host(f, [], MOUNTS_SHARED), nvmeCommand: 'nvme', hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:1', kubeletDir: '/var/lib/kubelet/plugins', procStatusFile: status });
+    const checks = await runDoctor({
+      host: host(f, [], MOUNTS_SHARED),
+      nvmeCommand: 'nvme',
+      hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:1',
+      kubeletDir: '/var/lib/kubelet/plugins',
+      procStatusFile: status,
+    });
     expect(checks.filter((c) => !c.ok)).toEqual([]);
     expect(formatDoctor(checks)).toMatch(/all checks passed$/);
   });
 
   test('names each missing prerequisite and what to do', async () => {
     writeFileSync(status, 'CapEff:\t000001fffeffffff\n');
-    const checks = await runDoctor({ host: host(f, ['mkfs.xfs'], MOUNTS_PRIVATE, 'nvme version 1.16'), nvmeCommand: 'nvme', hostNqn: 'bad', kubeletDir: '/var/lib/kubelet', procStatusFile: status });
+    const checks = await runDoctor({
+      host: host(f, ['mkfs.xfs'], MOUNTS_PRIVATE, 'nvme version 1.16'),
+      nvmeCommand: 'nvme',
+      hostNqn: 'bad',
+      kubeletDir: '/var/lib/kubelet',
+      procStatusFile: status,
+    });
     const failed = Object.fromEntries(checks.filter((c) => !c.ok).map((c) => [c.name, c.fix]));
-    expect(Object.keys(failed).sort()).toEqual(['CAP_SYS_RESOURCE', 'host NQN', 'kubelet dir propagation', 'mkfs.xfs', 'nvme-cli', 'nvme-fabrics', 'nvme-tcp module']);
+    expect(Object.keys(failed).sort()).toEqual([
+      'CAP_SYS_RESOURCE',
+      'host NQN',
+      'kubelet dir propagation',
+      'mkfs.xfs',
+      'nvme-cli',
+      'nvme-fabrics',
+      'nvme-tcp module',
+    ]);
     expect(failed['nvme-tcp module']).toMatch(/modprobe nvme-tcp/);
     expect(failed['mkfs.xfs']).toMatch(/xfsprogs/);
     expect(failed['kubelet dir propagation']).toMatch(/Bidirectional/);

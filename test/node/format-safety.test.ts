@@ -18,7 +18,8 @@ let blkidOverride: ((r: Omit<ToolResult, 'code' | 'stdout' | 'stderr' | 'timedOu
 let ddFails = false;
 const runner: ToolRunner = async (cmd, args, opts) => {
   calls.push(cmd);
-  if (cmd === 'dd' && ddFails) return { command: cmd, args, signal: null, durationMs: 1, code: 1, stdout: '', stderr: 'dd: error reading: Input/output error', timedOut: false };
+  if (cmd === 'dd' && ddFails)
+    return { command: cmd, args, signal: null, durationMs: 1, code: 1, stdout: '', stderr: 'dd: error reading: Input/output error', timedOut: false };
   if (cmd === 'blkid' && blkidOverride) return blkidOverride({ command: cmd, args, signal: null, durationMs: 1 });
   return runTool(cmd, args, opts);
 };
@@ -45,7 +46,14 @@ describeRoot('format safety', () => {
   });
 
   const stage = (id: string, fsType: string): Promise<{ code?: number; details?: string }> =>
-    codeOf(env.client.nodeCall('NodeStageVolume', { volumeId: id, stagingTargetPath: path.join(env.dir, `st-${id}`), volumeCapability: MOUNT_CAP(fsType), volumeContext: env.volumeContext(id) }));
+    codeOf(
+      env.client.nodeCall('NodeStageVolume', {
+        volumeId: id,
+        stagingTargetPath: path.join(env.dir, `st-${id}`),
+        volumeCapability: MOUNT_CAP(fsType),
+        volumeContext: env.volumeContext(id),
+      }),
+    );
 
   test('a device with another file system is not reformatted (xfs on disk, ext4 asked)', async () => {
     const id = 'vol-has-xfs';
@@ -82,7 +90,10 @@ describeRoot('format safety', () => {
     ['timed out and killed', (b) => ({ ...b, code: null, signal: 'SIGKILL', stdout: '', stderr: '', timedOut: true })],
     ['usage error (exit 4)', (b) => ({ ...b, code: 4, stdout: '', stderr: 'blkid: bad usage', timedOut: false })],
     ['ambivalent result (exit 8)', (b) => ({ ...b, code: 8, stdout: '', stderr: '', timedOut: false })],
-    ['"nothing found" with an I/O error on stderr', (b) => ({ ...b, code: 2, stdout: '', stderr: 'blkid: error: /dev/loop9: Input/output error', timedOut: false })],
+    [
+      '"nothing found" with an I/O error on stderr',
+      (b) => ({ ...b, code: 2, stdout: '', stderr: 'blkid: error: /dev/loop9: Input/output error', timedOut: false }),
+    ],
     ['exit 0 without TYPE or PTTYPE', (b) => ({ ...b, code: 0, stdout: 'DEVNAME=/dev/loop9\n', stderr: '', timedOut: false })],
   ])('a failing probe (%s) never leads to mkfs', async (_name, fake) => {
     const id = `vol-probe-${calls.length}-${Math.random().toString(16).slice(2, 8)}`;
@@ -136,7 +147,11 @@ describeRoot('format safety', () => {
     expect(r.code).toBe(9); // FAILED_PRECONDITION
     expect(r.details).toMatch(/holds data blkid does not recognise/);
     expect(calls.filter((c) => c.startsWith('mkfs'))).toEqual([]);
-    expect(firstBytes(file, 8192 + 47).subarray(8192).toString()).toBe('application data without a filesystem signature');
+    expect(
+      firstBytes(file, 8192 + 47)
+        .subarray(8192)
+        .toString(),
+    ).toBe('application data without a filesystem signature');
   });
 
   test('a device that cannot be read is never "empty", whatever blkid says', async () => {

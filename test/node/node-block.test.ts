@@ -65,7 +65,12 @@ describeRoot('node plugin, block volumes (loop connector)', () => {
     expect(stats.volumeCondition.abnormal).toBe(false);
 
     truncateSync(file, 48 * MiB);
-    const ex = await env.client.nodeCall('NodeExpandVolume', { volumeId: id, volumePath: target, capacityRange: { requiredBytes: String(48 * MiB) }, volumeCapability: BLOCK_CAP() });
+    const ex = await env.client.nodeCall('NodeExpandVolume', {
+      volumeId: id,
+      volumePath: target,
+      capacityRange: { requiredBytes: String(48 * MiB) },
+      volumeCapability: BLOCK_CAP(),
+    });
     expect(ex.capacityBytes).toBe(String(48 * MiB));
 
     await env.client.nodeCall('NodeUnpublishVolume', { volumeId: id, targetPath: target });
@@ -82,7 +87,13 @@ describeRoot('node plugin, block volumes (loop connector)', () => {
     env.createVolume(id, 16 * MiB);
     const staging = path.join(env.dir, 'staging-block-b');
     const target = path.join(env.dir, 'pods', 'blk-b', 'dev');
-    const req = { volumeId: id, stagingTargetPath: staging, targetPath: target, volumeCapability: BLOCK_CAP(), volumeContext: env.volumeContext(id, 'block') };
+    const req = {
+      volumeId: id,
+      stagingTargetPath: staging,
+      targetPath: target,
+      volumeCapability: BLOCK_CAP(),
+      volumeContext: env.volumeContext(id, 'block'),
+    };
     await env.client.nodeCall('NodeStageVolume', req);
     mkdirSync(path.dirname(target), { recursive: true });
     // A stale node: numbers of a device that no longer exists (what a reconnect that renumbered the device leaves).
@@ -102,7 +113,13 @@ describeRoot('node plugin, block volumes (loop connector)', () => {
     const [a, b] = ['vol-block-own-a', 'vol-block-own-b'];
     env.createVolume(a, 16 * MiB);
     env.createVolume(b, 16 * MiB);
-    const reqOf = (id: string, target: string): object => ({ volumeId: id, stagingTargetPath: path.join(env.dir, `s-${id}`), targetPath: target, volumeCapability: BLOCK_CAP(), volumeContext: env.volumeContext(id, 'block') });
+    const reqOf = (id: string, target: string): object => ({
+      volumeId: id,
+      stagingTargetPath: path.join(env.dir, `s-${id}`),
+      targetPath: target,
+      volumeCapability: BLOCK_CAP(),
+      volumeContext: env.volumeContext(id, 'block'),
+    });
     const tA = path.join(env.dir, 'pods', 'own-a', 'dev');
     await env.client.nodeCall('NodeStageVolume', reqOf(a, tA));
     await env.client.nodeCall('NodeStageVolume', reqOf(b, tA));
@@ -124,7 +141,13 @@ describeRoot('node plugin, block volumes (loop connector)', () => {
     const id = 'vol-block-c';
     env.createVolume(id, 16 * MiB);
     const r = await codeOf(
-      env.client.nodeCall('NodePublishVolume', { volumeId: id, stagingTargetPath: path.join(env.dir, 's-c'), targetPath: path.join(env.dir, 'pods', 'c', 'dev'), volumeCapability: BLOCK_CAP(), volumeContext: env.volumeContext(id, 'block') }),
+      env.client.nodeCall('NodePublishVolume', {
+        volumeId: id,
+        stagingTargetPath: path.join(env.dir, 's-c'),
+        targetPath: path.join(env.dir, 'pods', 'c', 'dev'),
+        volumeCapability: BLOCK_CAP(),
+        volumeContext: env.volumeContext(id, 'block'),
+      }),
     );
     expect(r.code).toBe(9);
   });

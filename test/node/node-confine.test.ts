@@ -122,7 +122,14 @@ describeRoot('node plugin confined to the kubelet dir', () => {
     const id = 'vol-confine-5';
     env.createVolume(id);
     const staging = path.join(outside, 'stage-5');
-    const r = await codeOf(env.client.nodeCall('NodeStageVolume', { volumeId: id, stagingTargetPath: staging, volumeCapability: MOUNT_CAP('ext4'), volumeContext: env.volumeContext(id) }));
+    const r = await codeOf(
+      env.client.nodeCall('NodeStageVolume', {
+        volumeId: id,
+        stagingTargetPath: staging,
+        volumeCapability: MOUNT_CAP('ext4'),
+        volumeContext: env.volumeContext(id),
+      }),
+    );
     expect(r.code).toBe(status.INVALID_ARGUMENT);
     expect(existsSync(staging)).toBe(false);
     expect(await env.app.connector.find(`${env.cfg.nqnPrefix}:${id}`)).toBeUndefined();

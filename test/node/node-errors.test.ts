@@ -20,7 +20,13 @@ describe('node plugin error answers', () => {
 
   const id = 'vol-errors';
   const staging = (): string => path.join(env.dir, 'st-err');
-  const stage = (over: Record<string, unknown>): object => ({ volumeId: id, stagingTargetPath: staging(), volumeCapability: MOUNT_CAP(), volumeContext: env.volumeContext(id), ...over });
+  const stage = (over: Record<string, unknown>): object => ({
+    volumeId: id,
+    stagingTargetPath: staging(),
+    volumeCapability: MOUNT_CAP(),
+    volumeContext: env.volumeContext(id),
+    ...over,
+  });
   const publish = (over: Record<string, unknown>): object => ({ ...stage({}), targetPath: path.join(env.dir, 'pods', 'err'), ...over });
 
   const invalidCases: Array<[string, string, () => object]> = [
@@ -32,11 +38,27 @@ describe('node plugin error answers', () => {
     ['stage without volume_capability', 'NodeStageVolume', () => stage({ volumeCapability: null })],
     ['stage without access mode', 'NodeStageVolume', () => stage({ volumeCapability: { mount: { fsType: 'ext4' } } })],
     ['stage with an unsupported fs_type', 'NodeStageVolume', () => stage({ volumeCapability: MOUNT_CAP('btrfs') })],
-    ['stage with a denied mount flag', 'NodeStageVolume', () => stage({ volumeCapability: { mount: { fsType: 'ext4', mountFlags: ['noatime', 'bind'] }, accessMode: { mode: 'SINGLE_NODE_WRITER' } } })],
-    ['stage of a file system for multi-node writers', 'NodeStageVolume', () => stage({ volumeCapability: MOUNT_CAP('ext4', 'MULTI_NODE_MULTI_WRITER') })],
+    [
+      'stage with a denied mount flag',
+      'NodeStageVolume',
+      () => stage({ volumeCapability: { mount: { fsType: 'ext4', mountFlags: ['noatime', 'bind'] }, accessMode: { mode: 'SINGLE_NODE_WRITER' } } }),
+    ],
+    [
+      'stage of a file system for multi-node writers',
+      'NodeStageVolume',
+      () => stage({ volumeCapability: MOUNT_CAP('ext4', 'MULTI_NODE_MULTI_WRITER') }),
+    ],
     ['stage without volume_context.nqn', 'NodeStageVolume', () => stage({ volumeContext: {} })],
-    ['stage with the NQN of another volume', 'NodeStageVolume', () => stage({ volumeContext: { ...env.volumeContext(id), nqn: `${NQN_PREFIX}:vol-other` } })],
-    ['stage with an NQN outside the prefix', 'NodeStageVolume', () => stage({ volumeContext: { ...env.volumeContext(id), nqn: `nqn.2014-08.org.example:${id}` } })],
+    [
+      'stage with the NQN of another volume',
+      'NodeStageVolume',
+      () => stage({ volumeContext: { ...env.volumeContext(id), nqn: `${NQN_PREFIX}:vol-other` } }),
+    ],
+    [
+      'stage with an NQN outside the prefix',
+      'NodeStageVolume',
+      () => stage({ volumeContext: { ...env.volumeContext(id), nqn: `nqn.2014-08.org.example:${id}` } }),
+    ],
     ['stage with a bad ctrlLossTmo', 'NodeStageVolume', () => stage({ volumeContext: { ...env.volumeContext(id), ctrlLossTmo: '-5' } })],
     ['stage with a bad keepAliveTmo in publish_context', 'NodeStageVolume', () => stage({ publishContext: { keepAliveTmo: 'soon' } })],
     ['stage with a bad targetPort', 'NodeStageVolume', () => stage({ volumeContext: { ...env.volumeContext(id), targetPort: '70000' } })],
@@ -60,16 +82,22 @@ describe('node plugin error answers', () => {
   });
 
   // Issue 11 item 6: proto-loader hands an access-mode number the CSI enum does not define through as a number.
-  const badModes: Array<[string, number]> = (['NodeStageVolume', 'NodePublishVolume'] as const).flatMap((m) => [99, 1000, -5].map((n): [string, number] => [m, n]));
+  const badModes: Array<[string, number]> = (['NodeStageVolume', 'NodePublishVolume'] as const).flatMap((m) =>
+    [99, 1000, -5].map((n): [string, number] => [m, n]),
+  );
   test.each(badModes)('%s with access mode %d (not in the CSI enum) → INVALID_ARGUMENT', async (method, mode) => {
     const cap = { mount: { fsType: 'ext4', mountFlags: [] }, accessMode: { mode } };
-    const r = await codeOf(env.client.nodeCall(method, method === 'NodeStageVolume' ? stage({ volumeCapability: cap }) : publish({ volumeCapability: cap })));
+    const r = await codeOf(
+      env.client.nodeCall(method, method === 'NodeStageVolume' ? stage({ volumeCapability: cap }) : publish({ volumeCapability: cap })),
+    );
     expect(r.code).toBe(status.INVALID_ARGUMENT);
     expect(r.details).toMatch(/access_mode\.mode .* is not a CSI access mode/);
   });
 
   test('expand with a volume_capability whose access mode is not in the CSI enum → INVALID_ARGUMENT', async () => {
-    const r = await codeOf(env.client.nodeCall('NodeExpandVolume', { volumeId: id, volumePath: '/tmp', volumeCapability: { mount: {}, accessMode: { mode: 42 } } }));
+    const r = await codeOf(
+      env.client.nodeCall('NodeExpandVolume', { volumeId: id, volumePath: '/tmp', volumeCapability: { mount: {}, accessMode: { mode: 42 } } }),
+    );
     expect(r.code).toBe(status.INVALID_ARGUMENT);
   });
 
@@ -78,14 +106,46 @@ describe('node plugin error answers', () => {
   type PathCase = [string, () => string, { unpublish: number; unstage: number; stats: number; expand: number }];
   const OK: number = status.OK;
   const pathCases: PathCase[] = [
-    ['a component of 256 bytes (ENAMETOOLONG)', () => path.join(env.dir, 'a'.repeat(256)), { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.INVALID_ARGUMENT, expand: status.INVALID_ARGUMENT }],
-    ['a 256-byte component in the middle', () => path.join(env.dir, 'é'.repeat(128), 'x'), { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.INVALID_ARGUMENT, expand: status.INVALID_ARGUMENT }],
-    ['more than PATH_MAX bytes', () => path.join(env.dir, ...Array.from({ length: 20 }, () => 'b'.repeat(250))), { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.INVALID_ARGUMENT, expand: status.INVALID_ARGUMENT }],
-    ['a path through a symlink loop (ELOOP)', () => path.join(env.dir, 'loopy', 'x'), { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.INVALID_ARGUMENT, expand: status.INVALID_ARGUMENT }],
-    ['a path through a regular file (ENOTDIR)', () => path.join(env.dir, 'a-file', 'x'), { unpublish: OK, unstage: OK, stats: status.NOT_FOUND, expand: status.NOT_FOUND }],
-    ['a path that does not exist (ENOENT)', () => path.join(env.dir, 'nope', 'x'), { unpublish: OK, unstage: OK, stats: status.NOT_FOUND, expand: status.NOT_FOUND }],
-    ['a relative path (conformance tooling sends some/path)', () => 'some/path', { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.NOT_FOUND, expand: status.NOT_FOUND }],
-    ['a path with ".."', () => `${env.dir}/../x`, { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.NOT_FOUND, expand: status.NOT_FOUND }],
+    [
+      'a component of 256 bytes (ENAMETOOLONG)',
+      () => path.join(env.dir, 'a'.repeat(256)),
+      { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.INVALID_ARGUMENT, expand: status.INVALID_ARGUMENT },
+    ],
+    [
+      'a 256-byte component in the middle',
+      () => path.join(env.dir, 'é'.repeat(128), 'x'),
+      { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.INVALID_ARGUMENT, expand: status.INVALID_ARGUMENT },
+    ],
+    [
+      'more than PATH_MAX bytes',
+      () => path.join(env.dir, ...Array.from({ length: 20 }, () => 'b'.repeat(250))),
+      { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.INVALID_ARGUMENT, expand: status.INVALID_ARGUMENT },
+    ],
+    [
+      'a path through a symlink loop (ELOOP)',
+      () => path.join(env.dir, 'loopy', 'x'),
+      { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.INVALID_ARGUMENT, expand: status.INVALID_ARGUMENT },
+    ],
+    [
+      'a path through a regular file (ENOTDIR)',
+      () => path.join(env.dir, 'a-file', 'x'),
+      { unpublish: OK, unstage: OK, stats: status.NOT_FOUND, expand: status.NOT_FOUND },
+    ],
+    [
+      'a path that does not exist (ENOENT)',
+      () => path.join(env.dir, 'nope', 'x'),
+      { unpublish: OK, unstage: OK, stats: status.NOT_FOUND, expand: status.NOT_FOUND },
+    ],
+    [
+      'a relative path (conformance tooling sends some/path)',
+      () => 'some/path',
+      { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.NOT_FOUND, expand: status.NOT_FOUND },
+    ],
+    [
+      'a path with ".."',
+      () => `${env.dir}/../x`,
+      { unpublish: status.INVALID_ARGUMENT, unstage: status.INVALID_ARGUMENT, stats: status.NOT_FOUND, expand: status.NOT_FOUND },
+    ],
   ];
   const rpcs: Array<[keyof PathCase[2], string, (p: string) => object]> = [
     ['unpublish', 'NodeUnpublishVolume', (p) => ({ volumeId: id, targetPath: p })],
@@ -93,7 +153,9 @@ describe('node plugin error answers', () => {
     ['stats', 'NodeGetVolumeStats', (p) => ({ volumeId: id, volumePath: p })],
     ['expand', 'NodeExpandVolume', (p) => ({ volumeId: id, volumePath: p })],
   ];
-  const table = pathCases.flatMap(([name, p, want]) => rpcs.map(([key, method, req]): [string, string, () => string, (p: string) => object, number] => [method, name, p, req, want[key]]));
+  const table = pathCases.flatMap(([name, p, want]) =>
+    rpcs.map(([key, method, req]): [string, string, () => string, (p: string) => object, number] => [method, name, p, req, want[key]]),
+  );
   test.each(table)('%s with %s → its clean code', async (method, _name, p, req, want) => {
     symlinkSync('loopy', path.join(env.dir, 'loopy'), 'file');
     writeFileSync(path.join(env.dir, 'a-file'), 'x');
@@ -121,7 +183,9 @@ describe('node plugin error answers', () => {
   });
 
   test('stage of a volume whose disk does not exist → NOT_FOUND', async () => {
-    const r = await codeOf(env.client.nodeCall('NodeStageVolume', stage({ volumeId: 'vol-never-created', volumeContext: env.volumeContext('vol-never-created') })));
+    const r = await codeOf(
+      env.client.nodeCall('NodeStageVolume', stage({ volumeId: 'vol-never-created', volumeContext: env.volumeContext('vol-never-created') })),
+    );
     expect(r.code).toBe(status.NOT_FOUND);
   });
 

@@ -30,7 +30,12 @@ describeRoot('node plugin, filesystem volumes (loop connector)', () => {
 
   test('NodeGetCapabilities and NodeGetInfo', async () => {
     const caps = await env.client.nodeCall('NodeGetCapabilities');
-    expect(caps.capabilities.map((c: { rpc: { type: string } }) => c.rpc.type).sort()).toEqual(['EXPAND_VOLUME', 'GET_VOLUME_STATS', 'STAGE_UNSTAGE_VOLUME', 'VOLUME_CONDITION']);
+    expect(caps.capabilities.map((c: { rpc: { type: string } }) => c.rpc.type).sort()).toEqual([
+      'EXPAND_VOLUME',
+      'GET_VOLUME_STATS',
+      'STAGE_UNSTAGE_VOLUME',
+      'VOLUME_CONDITION',
+    ]);
     const info = await env.client.nodeCall('NodeGetInfo');
     expect(info.nodeId).toBe('node-a');
     const probe = await env.client.id('Probe');

@@ -37,7 +37,12 @@ describeRoot('node plugin safety on real mounts', () => {
     await env?.stop();
   });
 
-  const stageReq = (id: string, staging: string, fsType = 'ext4'): object => ({ volumeId: id, stagingTargetPath: staging, volumeCapability: MOUNT_CAP(fsType), volumeContext: env.volumeContext(id) });
+  const stageReq = (id: string, staging: string, fsType = 'ext4'): object => ({
+    volumeId: id,
+    stagingTargetPath: staging,
+    volumeCapability: MOUNT_CAP(fsType),
+    volumeContext: env.volumeContext(id),
+  });
 
   /** A foreign ext4 device (loop of a file under the env dir) to leave stale mounts with. */
   function foreignDevice(name: string): string {
@@ -60,7 +65,10 @@ describeRoot('node plugin safety on real mounts', () => {
     return now === second ? before : second;
   }
 
-  const topSource = (p: string): string | undefined => parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')).filter((e) => e.mountPoint === p).pop()?.source;
+  const topSource = (p: string): string | undefined =>
+    parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'))
+      .filter((e) => e.mountPoint === p)
+      .pop()?.source;
 
   test('stage recovers a stale staging mount of the volume (another device of its own file) without formatting', async () => {
     const id = 'vol-stale-a';
@@ -136,13 +144,13 @@ describeRoot('node plugin safety on real mounts', () => {
     mkdirSync(staging, { recursive: true });
     const foreign = foreignDevice('foreign-a');
     execFileSync('mount', [foreign, staging]);
-    writeFileSync(path.join(staging, 'theirs.txt'), 'not the driver\'s');
+    writeFileSync(path.join(staging, 'theirs.txt'), "not the driver's");
     calls.length = 0;
     const r = await codeOf(env.client.nodeCall('NodeStageVolume', stageReq(id, staging)));
     expect(r.code).toBe(9);
     expect(r.details).toMatch(new RegExp(`has ${foreign} \\(ext4\\) mounted, which is not volume ${id}'s.*refuses to unmount`));
     expect(topSource(staging)).toBe(foreign);
-    expect(readFileSync(path.join(staging, 'theirs.txt'), 'utf8')).toBe('not the driver\'s');
+    expect(readFileSync(path.join(staging, 'theirs.txt'), 'utf8')).toBe("not the driver's");
     expect(calls.filter((c) => c === 'umount' || c.startsWith('mkfs'))).toEqual([]);
     execFileSync('umount', [staging]);
   });

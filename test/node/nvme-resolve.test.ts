@@ -36,7 +36,13 @@ function hostOf(f: FakeSysfs, run: ToolRunner): HostPort {
   return { run, sysfs: new Sysfs(f.sys), devRoot: f.dev, mounts: () => Promise.resolve(new MountTable([])) };
 }
 
-const target = (id: string): VolumeTarget => ({ volumeId: id, nqn: `${P}:${id}`, address: '10.0.0.1', port: 4420, params: { ctrlLossTmo: -1, reconnectDelay: 5, keepAliveTmo: 15 } });
+const target = (id: string): VolumeTarget => ({
+  volumeId: id,
+  nqn: `${P}:${id}`,
+  address: '10.0.0.1',
+  port: 4420,
+  params: { ctrlLossTmo: -1, reconnectDelay: 5, keepAliveTmo: 15 },
+});
 
 describe('NVMe device resolution from sysfs', () => {
   let f: FakeSysfs;
@@ -62,7 +68,13 @@ describe('NVMe device resolution from sysfs', () => {
   afterEach(() => rmSync(f.root, { recursive: true, force: true }));
 
   test('the link state follows the controllers: live if any path is live, else what the kernel says', async () => {
-    const c = new NvmeTcpConnector({ host: hostOf(f, recorder().run), nqnPrefix: P, hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:x', nvmeCommand: 'nvme', toolTimeoutMs: 1000 });
+    const c = new NvmeTcpConnector({
+      host: hostOf(f, recorder().run),
+      nqnPrefix: P,
+      hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:x',
+      nvmeCommand: 'nvme',
+      toolTimeoutMs: 1000,
+    });
     expect(await c.linkState(`${P}:vol-a`)).toBe('live'); // one path live, one reconnecting
     f.subsystem(7, `${P}:vol-down`).controller(7, `${P}:vol-down`, 'connecting');
     f.namespace(7, 7, 1, { major: 259, minor: 7, sectors: 4096 });
@@ -82,7 +94,13 @@ describe('NVMe device resolution from sysfs', () => {
   });
 
   itRoot('find() returns the checked device node; none for a subsystem without namespace', async () => {
-    const c = new NvmeTcpConnector({ host: hostOf(f, recorder().run), nqnPrefix: P, hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:x', nvmeCommand: 'nvme', toolTimeoutMs: 1000 });
+    const c = new NvmeTcpConnector({
+      host: hostOf(f, recorder().run),
+      nqnPrefix: P,
+      hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:x',
+      nvmeCommand: 'nvme',
+      toolTimeoutMs: 1000,
+    });
     expect(await c.find(`${P}:vol-a`)).toEqual({ name: 'nvme0n1', path: path.join(f.dev, 'nvme0n1'), major: 259, minor: 0, sizeBytes: 4096 * 512 });
     expect((await c.find(`${P}:vol-b`))?.name).toBe('nvme3n1');
     expect(await c.find(`${P}:vol-c`)).toBeUndefined();
@@ -101,15 +119,35 @@ describe('NVMe device resolution from sysfs', () => {
         f.namespace(8, 8, 1, { major: 259, minor: 8, sectors: 100 });
       }
     });
-    const c = new NvmeTcpConnector({ host: hostOf(f, rec.run), nqnPrefix: P, hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:host-1', nvmeCommand: '/usr/sbin/nvme', toolTimeoutMs: 1000 });
+    const c = new NvmeTcpConnector({
+      host: hostOf(f, rec.run),
+      nqnPrefix: P,
+      hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:host-1',
+      nvmeCommand: '/usr/sbin/nvme',
+      toolTimeoutMs: 1000,
+    });
     expect((await c.attach(target('vol-a'), Date.now() + 1000)).name).toBe('nvme0n1');
     expect(rec.calls).toEqual([]);
-    expect((await c.attach({ ...target('vol-e'), params: { ctrlLossTmo: -1, reconnectDelay: 2, keepAliveTmo: 7, fastIoFailTmo: 30 } }, Date.now() + 1000)).name).toBe('nvme8n1');
+    expect(
+      (await c.attach({ ...target('vol-e'), params: { ctrlLossTmo: -1, reconnectDelay: 2, keepAliveTmo: 7, fastIoFailTmo: 30 } }, Date.now() + 1000))
+        .name,
+    ).toBe('nvme8n1');
     expect(rec.calls).toHaveLength(1);
     expect(rec.calls[0]?.cmd).toBe('/usr/sbin/nvme');
     expect(rec.calls[0]?.args).toEqual([
-      'connect', '-t', 'tcp', '-a', '10.0.0.1', '-s', '4420', '-n', `${P}:vol-e`, '--hostnqn=nqn.2014-08.org.nvmexpress:uuid:host-1',
-      '--ctrl-loss-tmo=-1', '--reconnect-delay=2', '--keep-alive-tmo=7',
+      'connect',
+      '-t',
+      'tcp',
+      '-a',
+      '10.0.0.1',
+      '-s',
+      '4420',
+      '-n',
+      `${P}:vol-e`,
+      '--hostnqn=nqn.2014-08.org.nvmexpress:uuid:host-1',
+      '--ctrl-loss-tmo=-1',
+      '--reconnect-delay=2',
+      '--keep-alive-tmo=7',
     ]);
     // fast_io_fail_tmo goes to the controller's sysfs attribute (nvme-cli 2.3 has no option for it).
     expect(readFileSync(path.join(f.sys, 'class/nvme/nvme8/fast_io_fail_tmo'), 'utf8')).toBe('30');
@@ -123,7 +161,13 @@ describe('NVMe device resolution from sysfs', () => {
     });
     const c = new NvmeTcpConnector({ host: hostOf(f, already.run), nqnPrefix: P, hostNqn: 'h', nvmeCommand: 'nvme', toolTimeoutMs: 1000 });
     expect((await c.attach(target('vol-f'), Date.now() + 1000)).name).toBe('nvme10n1');
-    const failing = new NvmeTcpConnector({ host: hostOf(f, recorder(() => ({ code: 1, stderr: 'could not connect: Connection refused' })).run), nqnPrefix: P, hostNqn: 'h', nvmeCommand: 'nvme', toolTimeoutMs: 1000 });
+    const failing = new NvmeTcpConnector({
+      host: hostOf(f, recorder(() => ({ code: 1, stderr: 'could not connect: Connection refused' })).run),
+      nqnPrefix: P,
+      hostNqn: 'h',
+      nvmeCommand: 'nvme',
+      toolTimeoutMs: 1000,
+    });
     const err = await failing.attach(target('vol-g'), Date.now() + 1000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HostError);
     expect((err as HostError).kind).toBe('unavailable');

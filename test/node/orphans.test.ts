@@ -74,7 +74,7 @@ describe('orphan cleanup', () => {
     await held;
   });
 
-  test('with a different managed prefix, this driver\'s connections are foreign and untouched', async () => {
+  test("with a different managed prefix, this driver's connections are foreign and untouched", async () => {
     const report = await cleanOrphans(connector, 'nqn.2020-01.io.other-driver', new VolumeLocks(100), log);
     expect(report.disconnected).toEqual([]);
     expect(disconnects).toEqual([]);

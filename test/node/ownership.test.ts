@@ -40,26 +40,89 @@ describe('attribution of what a path shows to the named volume (NVMe sysfs)', ()
     // vol-c: connected, namespace gone.
     f.subsystem(4, `${P}:vol-c`).controller(6, `${P}:vol-c`);
     const host: HostPort = { run: runTool, sysfs: new Sysfs(f.sys), devRoot: f.dev, mounts: () => Promise.resolve(new MountTable([])) };
-    const connector = new NvmeTcpConnector({ host, nqnPrefix: P, hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:x', nvmeCommand: 'nvme', toolTimeoutMs: 1000 });
-    d = { opts: parseNodeOptions({ nodeId: 'n' }), nqnPrefix: P, host, connector, mounter: mounter(host), locks: new VolumeLocks(0), log: createLogger('silent'), topology: backendTopology('rds.csi.mikrotik.com', 'default') };
+    const connector = new NvmeTcpConnector({
+      host,
+      nqnPrefix: P,
+      hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:x',
+      nvmeCommand: 'nvme',
+      toolTimeoutMs: 1000,
+    });
+    d = {
+      opts: parseNodeOptions({ nodeId: 'n' }),
+      nqnPrefix: P,
+      host,
+      connector,
+      mounter: mounter(host),
+      locks: new VolumeLocks(0),
+      log: createLogger('silent'),
+      topology: backendTopology('rds.csi.mikrotik.com', 'default'),
+    };
   });
   afterEach(() => rmSync(f.root, { recursive: true, force: true }));
 
   const dev = (name: string): string => path.join(f.dev, name);
   // Every row has five entries: jest passes `done` in place of a missing last argument.
   const cases: Array<[string, string, () => Shown, true | RegExp, string]> = [
-    ['the NQN\'s device now', 'vol-a', () => ({ major: 259, minor: 0, source: dev('nvme0n1'), fsType: 'ext4' }), true, 'current'],
-    ['another namespace device of the same subsystem', 'vol-a', () => ({ major: 259, minor: 30, source: dev('nvme0n2'), fsType: 'ext4' }), true, 'same-volume'],
-    ['a stale mount whose device is gone, its /dev name now another volume\'s', 'vol-a', () => ({ major: 259, minor: 20, source: dev('nvme3n1'), fsType: 'ext4' }), true, 'gone'],
-    ['a stale xfs mount of a volume that has no device right now', 'vol-c', () => ({ major: 259, minor: 21, source: dev('nvme4n1'), fsType: 'xfs' }), true, 'gone'],
+    ["the NQN's device now", 'vol-a', () => ({ major: 259, minor: 0, source: dev('nvme0n1'), fsType: 'ext4' }), true, 'current'],
+    [
+      'another namespace device of the same subsystem',
+      'vol-a',
+      () => ({ major: 259, minor: 30, source: dev('nvme0n2'), fsType: 'ext4' }),
+      true,
+      'same-volume',
+    ],
+    [
+      "a stale mount whose device is gone, its /dev name now another volume's",
+      'vol-a',
+      () => ({ major: 259, minor: 20, source: dev('nvme3n1'), fsType: 'ext4' }),
+      true,
+      'gone',
+    ],
+    [
+      'a stale xfs mount of a volume that has no device right now',
+      'vol-c',
+      () => ({ major: 259, minor: 21, source: dev('nvme4n1'), fsType: 'xfs' }),
+      true,
+      'gone',
+    ],
     ['a device node whose device is gone', 'vol-a', () => ({ major: 259, minor: 22 }), true, 'gone'],
-    ['another volume\'s live device', 'vol-a', () => ({ major: 259, minor: 3, source: dev('nvme3n1'), fsType: 'ext4' }), /nvme3n1 \(259:3\) belongs to .*:vol-b/, ''],
-    ['another volume\'s live device node', 'vol-a', () => ({ major: 259, minor: 3 }), /belongs to .*:vol-b/, ''],
-    ['the boot disk from the same RDS', 'vol-a', () => ({ major: 259, minor: 1, source: dev('nvme1n1'), fsType: 'ext4' }), /belongs to nqn\.2014-08\.org\.example:boot-disk/, ''],
+    [
+      "another volume's live device",
+      'vol-a',
+      () => ({ major: 259, minor: 3, source: dev('nvme3n1'), fsType: 'ext4' }),
+      /nvme3n1 \(259:3\) belongs to .*:vol-b/,
+      '',
+    ],
+    ["another volume's live device node", 'vol-a', () => ({ major: 259, minor: 3 }), /belongs to .*:vol-b/, ''],
+    [
+      'the boot disk from the same RDS',
+      'vol-a',
+      () => ({ major: 259, minor: 1, source: dev('nvme1n1'), fsType: 'ext4' }),
+      /belongs to nqn\.2014-08\.org\.example:boot-disk/,
+      '',
+    ],
     ['a tmpfs', 'vol-a', () => ({ major: 0, minor: 52, source: 'tmpfs', fsType: 'tmpfs' }), /anonymous device/, ''],
-    ['a gone device mounted from outside the dev root', 'vol-a', () => ({ major: 259, minor: 23, source: '/mnt/sdb1', fsType: 'ext4' }), /not a mount this driver makes/, ''],
-    ['a gone device with a file system the driver never makes', 'vol-a', () => ({ major: 259, minor: 24, source: dev('nvme9n1'), fsType: 'vfat' }), /not a mount this driver makes/, ''],
-    ['a gone device whose source is not an NVMe namespace name', 'vol-a', () => ({ major: 8, minor: 17, source: dev('sdb1'), fsType: 'ext4' }), /not a mount this driver makes/, ''],
+    [
+      'a gone device mounted from outside the dev root',
+      'vol-a',
+      () => ({ major: 259, minor: 23, source: '/mnt/sdb1', fsType: 'ext4' }),
+      /not a mount this driver makes/,
+      '',
+    ],
+    [
+      'a gone device with a file system the driver never makes',
+      'vol-a',
+      () => ({ major: 259, minor: 24, source: dev('nvme9n1'), fsType: 'vfat' }),
+      /not a mount this driver makes/,
+      '',
+    ],
+    [
+      'a gone device whose source is not an NVMe namespace name',
+      'vol-a',
+      () => ({ major: 8, minor: 17, source: dev('sdb1'), fsType: 'ext4' }),
+      /not a mount this driver makes/,
+      '',
+    ],
   ];
 
   test.each(cases)('%s (named %s)', async (_name, volumeId, shown, want, how) => {

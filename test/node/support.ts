@@ -66,7 +66,12 @@ export async function startNodeEnv(extra: Partial<NodeOptionsInput> = {}, host?:
   const cfg = testConfig();
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const metrics = new Metrics('node-test');
-  const opts = { endpoint, host, metrics, node: { nodeId: 'node-a', connector: 'loop' as const, loopDataDir: dataDir, kubeletDir: dir, orphanIntervalMs: 0, busyWaitMs: 300, ...extra } };
+  const opts = {
+    endpoint,
+    host,
+    metrics,
+    node: { nodeId: 'node-a', connector: 'loop' as const, loopDataDir: dataDir, kubeletDir: dir, orphanIntervalMs: 0, busyWaitMs: 300, ...extra },
+  };
   const env: NodeEnv = {
     dir,
     dataDir,

@@ -84,15 +84,32 @@ describe('mount flags and options', () => {
 describe('connect parameters', () => {
   test('defaults, overridden by volume_context, overridden by publish_context', () => {
     expect(connectParams(D)).toEqual(D);
-    expect(connectParams(D, { ctrlLossTmo: '600', reconnectDelay: '2' }, { reconnectDelay: '3', fastIoFailTmo: '20' })).toEqual({ ctrlLossTmo: 600, reconnectDelay: 3, keepAliveTmo: 15, fastIoFailTmo: 20 });
+    expect(connectParams(D, { ctrlLossTmo: '600', reconnectDelay: '2' }, { reconnectDelay: '3', fastIoFailTmo: '20' })).toEqual({
+      ctrlLossTmo: 600,
+      reconnectDelay: 3,
+      keepAliveTmo: 15,
+      fastIoFailTmo: 20,
+    });
   });
-  test.each([['ctrlLossTmo', '-2'], ['ctrlLossTmo', '1.5'], ['reconnectDelay', '0'], ['keepAliveTmo', '99999'], ['fastIoFailTmo', 'x']])('%s=%s is INVALID_ARGUMENT', (k, v) => {
+  test.each([
+    ['ctrlLossTmo', '-2'],
+    ['ctrlLossTmo', '1.5'],
+    ['reconnectDelay', '0'],
+    ['keepAliveTmo', '99999'],
+    ['fastIoFailTmo', 'x'],
+  ])('%s=%s is INVALID_ARGUMENT', (k, v) => {
     expect(() => connectParams(D, { [k]: v })).toThrow(Failure);
   });
   test('target: address and port validated, default port 4420 for nvme-tcp', () => {
     const P = 'nqn.x';
-    expect(volumeTarget('vol-a', P, D, { nqn: `${P}:vol-a`, targetAddress: '10.1.2.3' }, {}, true)).toMatchObject({ address: '10.1.2.3', port: 4420 });
-    expect(volumeTarget('vol-a', P, D, { nqn: `${P}:vol-a`, targetAddress: 'fd00::1', targetPort: '4421' }, {}, true)).toMatchObject({ address: 'fd00::1', port: 4421 });
+    expect(volumeTarget('vol-a', P, D, { nqn: `${P}:vol-a`, targetAddress: '10.1.2.3' }, {}, true)).toMatchObject({
+      address: '10.1.2.3',
+      port: 4420,
+    });
+    expect(volumeTarget('vol-a', P, D, { nqn: `${P}:vol-a`, targetAddress: 'fd00::1', targetPort: '4421' }, {}, true)).toMatchObject({
+      address: 'fd00::1',
+      port: 4421,
+    });
     expect(() => volumeTarget('vol-a', P, D, { nqn: `${P}:vol-a`, targetAddress: 'a b' }, {}, true)).toThrow(/not a host name/);
     expect(() => volumeTarget('vol-a', P, D, { nqn: `${P}:vol-a` }, {}, true)).toThrow(/targetAddress is required/);
   });

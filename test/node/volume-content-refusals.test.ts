@@ -26,7 +26,12 @@ describeRoot('volume content refusals (real devices)', () => {
   });
 
   const nqnOf = (id: string): string => `${env.cfg.nqnPrefix}:${id}`;
-  const stageReq = (id: string, staging: string, cap: object = MOUNT_CAP()): object => ({ volumeId: id, stagingTargetPath: staging, volumeCapability: cap, volumeContext: env.volumeContext(id) });
+  const stageReq = (id: string, staging: string, cap: object = MOUNT_CAP()): object => ({
+    volumeId: id,
+    stagingTargetPath: staging,
+    volumeCapability: cap,
+    volumeContext: env.volumeContext(id),
+  });
   const devOf = async (id: string): Promise<string> => (await env.app.connector.find(nqnOf(id)))?.path ?? '';
 
   test('the xfs minimum is what the installed mkfs.xfs enforces: one byte less is refused, the minimum is made', () => {
@@ -35,10 +40,28 @@ describeRoot('volume content refusals (real devices)', () => {
 
   // [name, volume bytes, fsType, expected code, details]
   const formatCases: Array<[string, number, string, number, RegExp]> = [
-    ['xfs on 16 MiB', 16 * MiB, 'xfs', status.FAILED_PRECONDITION, new RegExp(`the volume is ${16 * MiB} bytes, xfs needs at least ${XFS_MIN}: use ext4 or a larger volume`)],
-    ['xfs on one 4 KiB block less than the minimum', XFS_MIN - 4096, 'xfs', status.FAILED_PRECONDITION, new RegExp(`the volume is ${XFS_MIN - 4096} bytes, xfs needs at least ${XFS_MIN}`)],
+    [
+      'xfs on 16 MiB',
+      16 * MiB,
+      'xfs',
+      status.FAILED_PRECONDITION,
+      new RegExp(`the volume is ${16 * MiB} bytes, xfs needs at least ${XFS_MIN}: use ext4 or a larger volume`),
+    ],
+    [
+      'xfs on one 4 KiB block less than the minimum',
+      XFS_MIN - 4096,
+      'xfs',
+      status.FAILED_PRECONDITION,
+      new RegExp(`the volume is ${XFS_MIN - 4096} bytes, xfs needs at least ${XFS_MIN}`),
+    ],
     // A failure of mkfs itself on the volume's own device (no minimum of ours applies): mkfs's words, not INTERNAL.
-    ['ext4 on 32 KiB (mkfs.ext4 refuses)', 32 * 1024, 'ext4', status.FAILED_PRECONDITION, /mkfs\.ext4 on \/dev\/loop\d+ exited 1: .*Not enough space to build proposed filesystem.*; the volume was not formatted/],
+    [
+      'ext4 on 32 KiB (mkfs.ext4 refuses)',
+      32 * 1024,
+      'ext4',
+      status.FAILED_PRECONDITION,
+      /mkfs\.ext4 on \/dev\/loop\d+ exited 1: .*Not enough space to build proposed filesystem.*; the volume was not formatted/,
+    ],
     ['xfs at exactly the minimum', XFS_MIN, 'xfs', OK, /^$/],
   ];
 
@@ -72,7 +95,9 @@ describeRoot('volume content refusals (real devices)', () => {
     const r = await codeOf(env.client.nodeCall('NodeExpandVolume', req));
     expect(Date.now() - started).toBeLessThan(8000);
     expect(r.code).toBe(status.FAILED_PRECONDITION);
-    expect(r.details).toMatch(new RegExp(`has ${16 * MiB} bytes after a rescan, ${128 * MiB} required: ControllerExpandVolume must grow the volume first`));
+    expect(r.details).toMatch(
+      new RegExp(`has ${16 * MiB} bytes after a rescan, ${128 * MiB} required: ControllerExpandVolume must grow the volume first`),
+    );
     expect(isMountPoint(target)).toBe(true);
 
     truncateSync(env.fileOf(id), 128 * MiB); // what ControllerExpandVolume does to the simulator's file

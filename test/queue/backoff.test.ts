@@ -33,7 +33,9 @@ describe('capped backoff', () => {
   it('the Worker strategy takes the base from the job and the cap from the worker', () => {
     const strategy = cappedBackoffStrategy(2000, 100);
     const job = (opts: MinimalJob['opts']): MinimalJob => ({ opts }) as unknown as MinimalJob;
-    const samples = Array.from({ length: 200 }, (_, i) => Number(strategy(1 + (i % 20), CAPPED_BACKOFF, undefined, job({ backoff: { type: CAPPED_BACKOFF, delay: 300 } }))));
+    const samples = Array.from({ length: 200 }, (_, i) =>
+      Number(strategy(1 + (i % 20), CAPPED_BACKOFF, undefined, job({ backoff: { type: CAPPED_BACKOFF, delay: 300 } }))),
+    );
     expect(Math.max(...samples)).toBeLessThanOrEqual(2000);
     expect(Math.min(...samples)).toBeGreaterThanOrEqual(150);
     expect(Number(strategy(1, CAPPED_BACKOFF, undefined, job({})))).toBeLessThanOrEqual(100); // no job delay: the worker's base

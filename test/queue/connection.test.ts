@@ -30,7 +30,13 @@ async function pingWithin(conn: Redis, ms: number): Promise<string> {
 describe('redis connection options', () => {
   it('keeps the URL form exactly as existing callers had it', () => {
     expect(redisOptions('redis://127.0.0.1:6379', 'blocking')).toEqual({ maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
-    expect(redisOptions('redis://127.0.0.1:6379', 'fast')).toEqual({ maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2000, commandTimeout: 5000, lazyConnect: false });
+    expect(redisOptions('redis://127.0.0.1:6379', 'fast')).toEqual({
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: true,
+      connectTimeout: 2000,
+      commandTimeout: 5000,
+      lazyConnect: false,
+    });
   });
 
   it('parses sentinel lists and names the bad entry', () => {
@@ -52,10 +58,24 @@ describe('redis connection options', () => {
   });
 
   it('sets the Sentinel options, with TLS to sentinels and master under rediss://', () => {
-    const o = redisOptions({ url: 'rediss://:pw@ignored:1/2', sentinels: 's1:26379,s2:26379', sentinelName: 'mymaster', sentinelPassword: 'sp' }, 'blocking');
-    expect(o).toMatchObject({ sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], name: 'mymaster', sentinelPassword: 'sp', enableTLSForSentinelMode: true, maxRetriesPerRequest: null });
+    const o = redisOptions(
+      { url: 'rediss://:pw@ignored:1/2', sentinels: 's1:26379,s2:26379', sentinelName: 'mymaster', sentinelPassword: 'sp' },
+      'blocking',
+    );
+    expect(o).toMatchObject({
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+      name: 'mymaster',
+      sentinelPassword: 'sp',
+      enableTLSForSentinelMode: true,
+      maxRetriesPerRequest: null,
+    });
     expect(o.sentinelTLS).toBe(o.tls);
-    expect(describeRedisTarget({ url: 'redis://:pw@x:1', sentinels: 's1:26379', sentinelName: 'mymaster' })).toBe('master "mymaster" via sentinels s1:26379');
+    expect(describeRedisTarget({ url: 'redis://:pw@x:1', sentinels: 's1:26379', sentinelName: 'mymaster' })).toBe(
+      'master "mymaster" via sentinels s1:26379',
+    );
     expect(describeRedisTarget('redis://:secret@x:1/0')).not.toContain('secret');
   });
 });
@@ -77,7 +97,9 @@ describe('redis over TLS with a pinned CA', () => {
   });
 
   it('refuses a server whose certificate does not chain to the CA file', async () => {
-    await expect(pingWithin(redisConnection({ url: tls.url, caFile: certs.otherCa }, 'fast'), 3000)).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
+    await expect(pingWithin(redisConnection({ url: tls.url, caFile: certs.otherCa }, 'fast'), 3000)).rejects.toThrow(
+      /self[- ]signed|unable to verify|certificate/i,
+    );
   });
 
   it('refuses the server with the plain URL form too (system CAs do not know it)', async () => {

@@ -8,7 +8,11 @@ describe('failure codec (a Failure in a job failedReason)', () => {
   });
 
   it.each<[string, string, ReturnType<typeof decodeJobFailure>]>([
-    ['legacy [CODE] prefix of an older worker', '[NOT_FOUND] disk pvc-1 does not exist on RDS', { code: 'NOT_FOUND', message: 'disk pvc-1 does not exist on RDS' }],
+    [
+      'legacy [CODE] prefix of an older worker',
+      '[NOT_FOUND] disk pvc-1 does not exist on RDS',
+      { code: 'NOT_FOUND', message: 'disk pvc-1 does not exist on RDS' },
+    ],
     ['legacy prefix, multi-line message', '[FAILED_PRECONDITION] a\nb', { code: 'FAILED_PRECONDITION', message: 'a\nb' }],
     ['a plain transient message', 'RDS unreachable (ECONNREFUSED)', undefined],
     ['a plain message that starts with a brace', '{not json', undefined],

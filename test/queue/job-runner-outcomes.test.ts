@@ -32,7 +32,13 @@ describe('JobRunner outcomes', () => {
   const nextId = (): string => `disk.create-jr${++n}-g1`;
   const run = (id: string, behaviour: Behaviour, waitMs = 15000, opts = {}): Promise<unknown> =>
     runner.run('disk.create', id, behaviour as never, waitMs, opts);
-  const failure = (p: Promise<unknown>): Promise<Failure> => p.then((v) => { throw new Error(`resolved with ${JSON.stringify(v)}`); }, (e: Failure) => e);
+  const failure = (p: Promise<unknown>): Promise<Failure> =>
+    p.then(
+      (v) => {
+        throw new Error(`resolved with ${JSON.stringify(v)}`);
+      },
+      (e: Failure) => e,
+    );
 
   beforeAll(async () => {
     redis = await startRedis();

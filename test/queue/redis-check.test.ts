@@ -121,7 +121,9 @@ describe('checkRedis on real servers', () => {
       const started = Date.now();
       const problems = await checkRedis(conn, { timeoutMs: 700 });
       expect(Date.now() - started).toBeLessThan(2000);
-      expect(problems).toEqual([expect.objectContaining({ check: 'redis reachable', severity: 'error', message: expect.stringMatching(/ECONNREFUSED|no answer/) })]);
+      expect(problems).toEqual([
+        expect.objectContaining({ check: 'redis reachable', severity: 'error', message: expect.stringMatching(/ECONNREFUSED|no answer/) }),
+      ]);
     } finally {
       closeRedis(conn);
     }
@@ -132,7 +134,11 @@ describe('a hash-tag queue prefix', () => {
   it('puts every key the driver writes (BullMQ, records, leases) in one Cluster slot', async () => {
     const h = await startHarness({ overrides: { queuePrefix: '{rds-csi}' } });
     try {
-      const vol = await h.client.ctl('CreateVolume', { name: 'tagged', capacityRange: { requiredBytes: String(1024 * 1024) }, volumeCapabilities: [MOUNT] }, 20000);
+      const vol = await h.client.ctl(
+        'CreateVolume',
+        { name: 'tagged', capacityRange: { requiredBytes: String(1024 * 1024) }, volumeCapabilities: [MOUNT] },
+        20000,
+      );
       expect(vol.volume.volumeId).toBeTruthy();
       const redis = new Redis(h.redis.url);
       try {

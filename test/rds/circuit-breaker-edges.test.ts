@@ -18,7 +18,13 @@ function setup(opts: { failureThreshold?: number; openMs?: number } = {}) {
 const failN = async (b: CircuitBreaker, n: number): Promise<void> => {
   for (let i = 0; i < n; i++) await b.run(down).catch(() => undefined);
 };
-const refusal = (b: CircuitBreaker): Promise<Error> => b.run(ok).then(() => { throw new Error('not refused'); }, (e: Error) => e);
+const refusal = (b: CircuitBreaker): Promise<Error> =>
+  b.run(ok).then(
+    () => {
+      throw new Error('not refused');
+    },
+    (e: Error) => e,
+  );
 
 describe('CircuitBreaker edges', () => {
   it.each([

@@ -99,7 +99,9 @@ describe('CircuitBreaker', () => {
     const err = await breaker.run(down).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BreakerOpenError);
     expect(err).toMatchObject({ kind: 'unavailable' });
-    expect((err as Error).message).toMatch(/^RDS unreachable at rds:8728 since 2026-11-01T00:00:00.000Z: the probe call after 3s failed too \(.*connection refused.*\); calls are refused for 3s/);
+    expect((err as Error).message).toMatch(
+      /^RDS unreachable at rds:8728 since 2026-11-01T00:00:00.000Z: the probe call after 3s failed too \(.*connection refused.*\); calls are refused for 3s/,
+    );
     // A queued job fails at once with UNAVAILABLE, as on an open breaker, instead of being rescheduled.
     const failure = toJobFailure(err);
     expect(failure.error).toBeInstanceOf(UnrecoverableError);
@@ -114,7 +116,9 @@ describe('CircuitBreaker', () => {
 
   it('classifies what the call throws', async () => {
     const { breaker } = setup();
-    await expect(breaker.run(() => Promise.reject(new Error('input does not match any value of file-size')), '/disk/set id=*1')).rejects.toMatchObject({
+    await expect(
+      breaker.run(() => Promise.reject(new Error('input does not match any value of file-size')), '/disk/set id=*1'),
+    ).rejects.toMatchObject({
       kind: 'invalid',
       message: expect.stringContaining('/disk/set id=*1') as unknown,
     });

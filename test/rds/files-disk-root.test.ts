@@ -45,16 +45,23 @@ describe('/file with the pool disk root listed', () => {
 
   it('listFiles returns the files and skips the disk root and directories', async () => {
     const files = await h.rds.listFiles();
-    expect(files.map((f) => [f.name, f.type, f.sizeBytes]).sort()).toEqual([
-      [`pool/rds-csi/${ORPHAN}.img`, '.img file', 2 * MiB],
-      [`pool/rds-csi/${LEFTOVER}.img`, '.img file', MiB],
-    ].sort());
+    expect(files.map((f) => [f.name, f.type, f.sizeBytes]).sort()).toEqual(
+      [
+        [`pool/rds-csi/${ORPHAN}.img`, '.img file', 2 * MiB],
+        [`pool/rds-csi/${LEFTOVER}.img`, '.img file', MiB],
+      ].sort(),
+    );
     expect(await h.rds.getFile('/pool')).toBeUndefined(); // the disk root is never a file
     expect(await h.rds.getFile('/pool/rds-csi')).toBeUndefined(); // nor a directory
   });
 
   it('orphans: reports and deletes the leftover file, never the disk root', async () => {
-    const sources: OrphanSources & OrphanDeleteSources = { rds: h.rds, volumes: volumeStore(redis, 'orph'), snapshots: snapshotStore(redis, 'orph'), listFiles: rawFileLister(h.rds) };
+    const sources: OrphanSources & OrphanDeleteSources = {
+      rds: h.rds,
+      volumes: volumeStore(redis, 'orph'),
+      snapshots: snapshotStore(redis, 'orph'),
+      listFiles: rawFileLister(h.rds),
+    };
     const report = await findOrphans(sources, { basePath: BASE, slotPrefix: '' });
     expect(report.filesChecked).toBe(true);
     expect(report.disks.map((d) => d.slot)).toEqual([ORPHAN]);

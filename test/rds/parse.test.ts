@@ -14,9 +14,21 @@ const cases: Array<[string, Row, RdsFile | undefined]> = [
   ['disk root with an empty size', { '.id': '*5', name: 'raid10', type: 'disk', size: '' }, undefined],
   ['unknown type without size', { '.id': '*6', name: 'pool/x', type: 'socket' }, undefined],
   ['no type, no size', { '.id': '*7', name: 'pool/y' }, undefined],
-  ['.img file', { '.id': '*8', name: 'pool/rds-csi/pvc-1.img', type: '.img file', size: '1073741824' }, { id: '*8', name: 'pool/rds-csi/pvc-1.img', type: '.img file', sizeBytes: 1073741824 }],
-  ['file without extension, size 0', { '.id': '*9', name: 'flash/filename', type: 'file', size: '0' }, { id: '*9', name: 'flash/filename', type: 'file', sizeBytes: 0 }],
-  ['package with size', { '.id': '*A', name: 'routeros-7.16.1-arm.npk', type: 'package', size: '11635712' }, { id: '*A', name: 'routeros-7.16.1-arm.npk', type: 'package', sizeBytes: 11635712 }],
+  [
+    '.img file',
+    { '.id': '*8', name: 'pool/rds-csi/pvc-1.img', type: '.img file', size: '1073741824' },
+    { id: '*8', name: 'pool/rds-csi/pvc-1.img', type: '.img file', sizeBytes: 1073741824 },
+  ],
+  [
+    'file without extension, size 0',
+    { '.id': '*9', name: 'flash/filename', type: 'file', size: '0' },
+    { id: '*9', name: 'flash/filename', type: 'file', sizeBytes: 0 },
+  ],
+  [
+    'package with size',
+    { '.id': '*A', name: 'routeros-7.16.1-arm.npk', type: 'package', size: '11635712' },
+    { id: '*A', name: 'routeros-7.16.1-arm.npk', type: 'package', sizeBytes: 11635712 },
+  ],
 ];
 
 describe('parseFile', () => {

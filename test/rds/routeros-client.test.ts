@@ -114,9 +114,7 @@ describe('RouterOsClient', () => {
 
   it('backs off between failed connects and times a hanging connect out', async () => {
     let mode: 'refuse' | 'hang' = 'refuse';
-    const { client, apis } = setup({}, () =>
-      mode === 'refuse' ? Promise.reject(new Error('refused')) : new Promise(() => undefined),
-    );
+    const { client, apis } = setup({}, () => (mode === 'refuse' ? Promise.reject(new Error('refused')) : new Promise(() => undefined)));
     await expect(client.write('/x', [])).rejects.toThrow('refused');
     const t0 = Date.now();
     await expect(client.write('/x', [])).rejects.toThrow('refused');

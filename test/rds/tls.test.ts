@@ -7,17 +7,56 @@ import { startSimulator, type RunningSimulator } from '../../src/simulator';
 import { RouterOsRds } from '../../src/rds';
 
 function makeCa(dir: string, name: string): void {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}`,
-    '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`)], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      join(dir, `${name}.key`),
+      '-out',
+      join(dir, `${name}.crt`),
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 function makeServerCert(dir: string, ca: string, host: string): void {
   const ext = join(dir, 'ext.cnf');
   writeFileSync(ext, `subjectAltName=DNS:${host}\n`);
-  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${host}`,
-    '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.csr')], { stdio: 'ignore' });
-  execFileSync('openssl', ['x509', '-req', '-in', join(dir, 'server.csr'), '-CA', join(dir, `${ca}.crt`),
-    '-CAkey', join(dir, `${ca}.key`), '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', join(dir, 'server.crt')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${host}`, '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.csr')],
+    { stdio: 'ignore' },
+  );
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      join(dir, 'server.csr'),
+      '-CA',
+      join(dir, `${ca}.crt`),
+      '-CAkey',
+      join(dir, `${ca}.key`),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      ext,
+      '-out',
+      join(dir, 'server.crt'),
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 describe('RouterOsRds over api-ssl', () => {
@@ -29,7 +68,12 @@ describe('RouterOsRds over api-ssl', () => {
     makeCa(dir, 'other-ca');
     makeServerCert(dir, 'ca', 'rds.test');
     sim = await startSimulator({
-      host: '127.0.0.1', port: 0, dataDir: join(dir, 'data'), poolName: 'pool', user: 'admin', password: 'secret',
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: join(dir, 'data'),
+      poolName: 'pool',
+      user: 'admin',
+      password: 'secret',
       tls: { cert: readFileSync(join(dir, 'server.crt')), key: readFileSync(join(dir, 'server.key')) },
     });
   });
@@ -40,8 +84,13 @@ describe('RouterOsRds over api-ssl', () => {
 
   const make = (ca: string): RouterOsRds =>
     new RouterOsRds({
-      host: '127.0.0.1', port: sim.port, user: 'admin', password: 'secret', poolName: 'pool',
-      connectTimeoutMs: 2000, callTimeoutMs: 2000,
+      host: '127.0.0.1',
+      port: sim.port,
+      user: 'admin',
+      password: 'secret',
+      poolName: 'pool',
+      connectTimeoutMs: 2000,
+      callTimeoutMs: 2000,
       tls: { ca: readFileSync(join(dir, `${ca}.crt`)), servername: 'rds.test' },
     });
 

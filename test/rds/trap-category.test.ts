@@ -26,7 +26,14 @@ describe('!trap category through node-routeros', () => {
   });
 
   it('rejects with the message and the category RouterOS sent', async () => {
-    const client = new RouterOsClient({ host: '127.0.0.1', port: h.sim.port, user: 'admin', password: 'secret', connectTimeoutMs: 1000, callTimeoutMs: 2000 });
+    const client = new RouterOsClient({
+      host: '127.0.0.1',
+      port: h.sim.port,
+      user: 'admin',
+      password: 'secret',
+      connectTimeoutMs: 1000,
+      callTimeoutMs: 2000,
+    });
     try {
       h.sim.faults.trapNext('/disk/add', 'failure: a=b', 1, 4);
       const err = await client.write('/disk/add', ['=type=file']).catch((e: unknown) => e);
@@ -64,7 +71,10 @@ describe('!trap category through node-routeros', () => {
   });
 
   it.each<[string[], { message: string; category?: number }]>([
-    [['=category=1', '=message=input does not match any value of interface'], { message: 'input does not match any value of interface', category: 1 }],
+    [
+      ['=category=1', '=message=input does not match any value of interface'],
+      { message: 'input does not match any value of interface', category: 1 },
+    ],
     [['=message=a=b=c'], { message: 'a=b=c' }],
     [['=category=9', '=message=x'], { message: 'x' }],
     [['=category=', '=message='], { message: '' }],

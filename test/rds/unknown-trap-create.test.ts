@@ -30,7 +30,9 @@ describe('an unknown trap on /disk/add', () => {
     const disks = h.sim.disks().length;
     const name = `unknown-trap-${category ?? 'none'}`;
     const started = Date.now();
-    const res = await codeOf(h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT_RWO] }, 20000));
+    const res = await codeOf(
+      h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT_RWO] }, 20000),
+    );
     const elapsed = Date.now() - started;
     expect(res.code).toBe(status.FAILED_PRECONDITION);
     expect(res.details).toContain(`RouterOS said "${TEXT}"`);

@@ -17,10 +17,16 @@ describe('orphans', () => {
   let leaked: string;
   let snap: string;
 
-  const sources = (): OrphanSources => ({ rds, volumes: volumeStore(redis, h.cfg.queuePrefix), snapshots: snapshotStore(redis, h.cfg.queuePrefix), listFiles: rawFileLister(rds) });
+  const sources = (): OrphanSources => ({
+    rds,
+    volumes: volumeStore(redis, h.cfg.queuePrefix),
+    snapshots: snapshotStore(redis, h.cfg.queuePrefix),
+    listFiles: rawFileLister(rds),
+  });
   const scope = (): { basePath: string; slotPrefix: string } => ({ basePath: h.cfg.rds.basePath, slotPrefix: h.cfg.volumePrefix });
   const create = async (name: string): Promise<string> =>
-    (await h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT] }, 20000)).volume.volumeId as string;
+    (await h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT] }, 20000)).volume
+      .volumeId as string;
 
   beforeAll(async () => {
     h = await startHarness();
@@ -33,7 +39,11 @@ describe('orphans', () => {
     await redis.del(`${h.cfg.queuePrefix}:state:vol:${leaked}`);
     await redis.zrem(`${h.cfg.queuePrefix}:state:vols`, leaked);
     // A file left by `/disk remove` (which keeps the file).
-    const gone = await rds.addDisk({ slot: 'pvc-00000000-0000-0000-0000-00000000dead', filePath: `${h.cfg.rds.basePath}/pvc-00000000-0000-0000-0000-00000000dead.img`, fileSizeBytes: MiB });
+    const gone = await rds.addDisk({
+      slot: 'pvc-00000000-0000-0000-0000-00000000dead',
+      filePath: `${h.cfg.rds.basePath}/pvc-00000000-0000-0000-0000-00000000dead.img`,
+      fileSizeBytes: MiB,
+    });
     await rds.removeDisk(gone.id);
     // Things that are not ours: another slot shape under the base path, a driver-shaped slot outside it, a file outside it.
     await rds.addDisk({ slot: 'other-app-disk', filePath: `${h.cfg.rds.basePath}/other-app-disk.img`, fileSizeBytes: MiB });
@@ -50,7 +60,9 @@ describe('orphans', () => {
     const report = await findOrphans(sources(), scope());
     expect(report.filesChecked).toBe(true);
     expect(report.known).toEqual({ volumes: 1, snapshots: 1 });
-    expect(report.disks).toEqual([expect.objectContaining({ slot: leaked, filePath: `${h.cfg.rds.basePath}/${leaked}.img`, sizeBytes: MiB, exported: true })]);
+    expect(report.disks).toEqual([
+      expect.objectContaining({ slot: leaked, filePath: `${h.cfg.rds.basePath}/${leaked}.img`, sizeBytes: MiB, exported: true }),
+    ]);
     expect(report.files.map((f) => f.path)).toEqual([`${h.cfg.rds.basePath}/pvc-00000000-0000-0000-0000-00000000dead.img`]);
     const all = JSON.stringify(report);
     for (const never of ['other-app-disk', 'elsewhere', kept, snap]) expect(all).not.toContain(never);
@@ -64,25 +76,45 @@ describe('orphans', () => {
   });
 
   it('refuses to delete when Redis holds no record at all', () => {
-    expect(refuseDeleteReason({ basePath: '/pool/rds-csi', slotPrefix: '', disks: [{ id: '*1', slot: leaked, filePath: '/pool/rds-csi/x.img', sizeBytes: 1, exported: false }], files: [], filesChecked: true, scanned: { disks: 1 }, known: { volumes: 0, snapshots: 0 } })).toMatch(/Redis may have lost its data/);
+    expect(
+      refuseDeleteReason({
+        basePath: '/pool/rds-csi',
+        slotPrefix: '',
+        disks: [{ id: '*1', slot: leaked, filePath: '/pool/rds-csi/x.img', sizeBytes: 1, exported: false }],
+        files: [],
+        filesChecked: true,
+        scanned: { disks: 1 },
+        known: { volumes: 0, snapshots: 0 },
+      }),
+    ).toMatch(/Redis may have lost its data/);
   });
 
   it('deletes only the orphans: an exported disk needs includeExported, and a disk goes with its file', async () => {
     const report = await findOrphans(sources(), scope());
     expect(refuseDeleteReason(report)).toBeUndefined();
-    const first = await deleteOrphans({ rds, volumes: volumeStore(redis, h.cfg.queuePrefix), snapshots: snapshotStore(redis, h.cfg.queuePrefix) }, report);
+    const first = await deleteOrphans(
+      { rds, volumes: volumeStore(redis, h.cfg.queuePrefix), snapshots: snapshotStore(redis, h.cfg.queuePrefix) },
+      report,
+    );
     expect(first.map((o) => [o.kind, o.result])).toEqual([
       ['disk', 'skipped'],
       ['file', 'deleted'],
     ]);
     expect(first[0].detail).toMatch(/exported/);
-    const second = await deleteOrphans({ rds, volumes: volumeStore(redis, h.cfg.queuePrefix), snapshots: snapshotStore(redis, h.cfg.queuePrefix) }, await findOrphans(sources(), scope()), { includeExported: true });
+    const second = await deleteOrphans(
+      { rds, volumes: volumeStore(redis, h.cfg.queuePrefix), snapshots: snapshotStore(redis, h.cfg.queuePrefix) },
+      await findOrphans(sources(), scope()),
+      { includeExported: true },
+    );
     expect(second).toEqual([expect.objectContaining({ kind: 'disk', slot: leaked, result: 'deleted', detail: 'disk and backing file removed' })]);
     const after = await findOrphans(sources(), scope());
     expect(after.disks).toEqual([]);
     expect(after.files).toEqual([]);
     // Ours and not-ours are all still there.
-    const slots = h.sim.disks().map((d) => d.slot).sort();
+    const slots = h.sim
+      .disks()
+      .map((d) => d.slot)
+      .sort();
     expect(slots).toEqual([kept, 'other-app-disk', snap, 'vol-outside-000000000000'].sort());
     expect(await rds.getFile('/pool/elsewhere/loose.img')).toBeDefined();
     expect(await rds.getFile(`${h.cfg.rds.basePath}/${leaked}.img`)).toBeUndefined();
@@ -95,7 +127,11 @@ describe('orphans', () => {
     expect(stale.disks.map((d) => d.slot)).toEqual([again]);
     // The record comes back (a CreateVolume retry) after the scan, before the delete.
     await h.client.ctl('CreateVolume', { name: 'raced', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT] }, 20000);
-    const out = await deleteOrphans({ rds, volumes: volumeStore(redis, h.cfg.queuePrefix), snapshots: snapshotStore(redis, h.cfg.queuePrefix) }, stale, { includeExported: true });
+    const out = await deleteOrphans(
+      { rds, volumes: volumeStore(redis, h.cfg.queuePrefix), snapshots: snapshotStore(redis, h.cfg.queuePrefix) },
+      stale,
+      { includeExported: true },
+    );
     expect(out).toEqual([expect.objectContaining({ slot: again, result: 'skipped', detail: 'a record for this slot exists now' })]);
     expect(h.sim.disks().some((d) => d.slot === again)).toBe(true);
   });

@@ -42,11 +42,20 @@ describe('plain RouterOS API is an explicit choice', () => {
     const res = spawnSync(process.execPath, [CLI, ...args(cmd)], { encoding: 'utf8', timeout: 15000, env: { ...process.env, ...noChoice } });
     expect(res.status).toBe(2);
     expect(res.stderr).toMatch(/plain RouterOS API/);
-    for (const what of ['--rds-tls', '--rds-ca-file', '--rds-insecure-plaintext', 'RDS_CSI_RDS_INSECURE_PLAINTEXT']) expect(res.stderr).toContain(what);
+    for (const what of ['--rds-tls', '--rds-ca-file', '--rds-insecure-plaintext', 'RDS_CSI_RDS_INSECURE_PLAINTEXT'])
+      expect(res.stderr).toContain(what);
   });
 
   it('all-in-one with an external --rds-address follows the same rule', () => {
-    const aio = ['all-in-one', '--controller-endpoint', `unix://${dir}/a.sock`, '--node-endpoint', `unix://${dir}/b.sock`, '--rds-address', `${sim.host}:${sim.port}`];
+    const aio = [
+      'all-in-one',
+      '--controller-endpoint',
+      `unix://${dir}/a.sock`,
+      '--node-endpoint',
+      `unix://${dir}/b.sock`,
+      '--rds-address',
+      `${sim.host}:${sim.port}`,
+    ];
     const res = spawnSync(process.execPath, [CLI, ...aio], { encoding: 'utf8', timeout: 15000, env: { ...process.env, ...noChoice } });
     expect(res.status).toBe(2);
     expect(res.stderr).toContain('--rds-insecure-plaintext');
@@ -56,19 +65,23 @@ describe('plain RouterOS API is an explicit choice', () => {
     ['controller', 'the flag', ['--rds-insecure-plaintext'], {}, /controller ready/],
     ['worker', 'the flag', ['--rds-insecure-plaintext'], {}, /worker ready/],
     ['worker', 'the environment variable', [], { RDS_CSI_RDS_INSECURE_PLAINTEXT: 'true' }, /worker ready/],
-  ])('rds-csi %s with %s starts and warns that the password crosses the network unencrypted', async (cmd, _how, flags, env, ready) => {
-    const proc = await spawnCli([...args(cmd), ...flags], { ...noChoice, ...env }, ready);
-    try {
-      const warning = proc
-        .output()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as { level: number; msg: string })
-        .find((l) => /plain RouterOS API/.test(l.msg));
-      expect(warning).toMatchObject({ level: 40 });
-      expect(warning?.msg).toMatch(/unencrypted/);
-    } finally {
-      await proc.kill();
-    }
-  }, 30000);
+  ])(
+    'rds-csi %s with %s starts and warns that the password crosses the network unencrypted',
+    async (cmd, _how, flags, env, ready) => {
+      const proc = await spawnCli([...args(cmd), ...flags], { ...noChoice, ...env }, ready);
+      try {
+        const warning = proc
+          .output()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { level: number; msg: string })
+          .find((l) => /plain RouterOS API/.test(l.msg));
+        expect(warning).toMatchObject({ level: 40 });
+        expect(warning?.msg).toMatch(/unencrypted/);
+      } finally {
+        await proc.kill();
+      }
+    },
+    30000,
+  );
 });

@@ -55,26 +55,40 @@ describe('a Redis that refuses the password', () => {
   it.each([
     ['worker', []],
     ['controller', ['--endpoint', 'unix://{dir}/c.sock', '--with-worker']],
-  ])('rds-csi %s logs the refusal but never the password nor a command argument', async (cmd, extra) => {
-    const url = `redis://:${WRONG}@127.0.0.1:${redis.port}`;
-    const args = [cmd, ...extra.map((a) => a.replace('{dir}', dir)), '--redis-url', url, '--rds-address', `${sim.host}:${sim.port}`, '--log-level', 'debug'];
-    const lines = await linesFor(args, 4000);
-    // Not vacuous: the process did log Redis refusing it.
-    expect(lines.join('\n')).toMatch(/WRONGPASS|NOAUTH|invalid (username-)?password/i);
-    expect(lines.filter((l) => l.includes(WRONG))).toEqual([]);
-    const parsed = lines.flatMap((l) => {
-      try {
-        return [JSON.parse(l) as unknown];
-      } catch {
-        return [];
-      }
-    });
-    expect(parsed.flatMap((l) => commandKeys(l))).toEqual([]);
-  }, 20000);
+  ])(
+    'rds-csi %s logs the refusal but never the password nor a command argument',
+    async (cmd, extra) => {
+      const url = `redis://:${WRONG}@127.0.0.1:${redis.port}`;
+      const args = [
+        cmd,
+        ...extra.map((a) => a.replace('{dir}', dir)),
+        '--redis-url',
+        url,
+        '--rds-address',
+        `${sim.host}:${sim.port}`,
+        '--log-level',
+        'debug',
+      ];
+      const lines = await linesFor(args, 4000);
+      // Not vacuous: the process did log Redis refusing it.
+      expect(lines.join('\n')).toMatch(/WRONGPASS|NOAUTH|invalid (username-)?password/i);
+      expect(lines.filter((l) => l.includes(WRONG))).toEqual([]);
+      const parsed = lines.flatMap((l) => {
+        try {
+          return [JSON.parse(l) as unknown];
+        } catch {
+          return [];
+        }
+      });
+      expect(parsed.flatMap((l) => commandKeys(l))).toEqual([]);
+    },
+    20000,
+  );
 });
 
 describe('the logger never writes what an error carries beyond type, message, stack and scalar fields', () => {
-  const withCommand = (): Error => Object.assign(new Error('WRONGPASS invalid username-password pair'), { command: { name: 'auth', args: [WRONG] }, code: 'WRONGPASS' });
+  const withCommand = (): Error =>
+    Object.assign(new Error('WRONGPASS invalid username-password pair'), { command: { name: 'auth', args: [WRONG] }, code: 'WRONGPASS' });
   it.each([
     ['err', { err: withCommand() }],
     ['error', { error: withCommand() }],

@@ -38,7 +38,11 @@ describe('sharedResult', () => {
   ])('%s', async (_what, times, calls) => {
     let clock = 0;
     let n = 0;
-    const get = sharedResult(() => Promise.resolve(++n), 100, () => clock);
+    const get = sharedResult(
+      () => Promise.resolve(++n),
+      100,
+      () => clock,
+    );
     for (const t of times) {
       clock = t;
       await Promise.all([get(), get()]);
@@ -49,7 +53,11 @@ describe('sharedResult', () => {
   it('shares a failure like a value, then asks again after the TTL', async () => {
     let clock = 0;
     let n = 0;
-    const get = sharedResult(() => Promise.reject(new Error(`down ${++n}`)), 100, () => clock);
+    const get = sharedResult(
+      () => Promise.reject(new Error(`down ${++n}`)),
+      100,
+      () => clock,
+    );
     await expect(get()).rejects.toThrow('down 1');
     clock = 50;
     await expect(get()).rejects.toThrow('down 1');

@@ -3,7 +3,15 @@ import { parseCliArgs } from '../../src/simulator/cli-args';
 describe('simulator CLI arguments', () => {
   it('parses a full command line', () => {
     const o = parseCliArgs(['--data-dir', '/tmp/x', '--port', '0', '--pool-size', '10G', '--empty-mode', 'legacy', '--latency-ms', '5', '--quiet']);
-    expect(o).toMatchObject({ dataDir: '/tmp/x', port: 0, poolName: 'pool', poolSizeBytes: 10 * 1024 ** 3, faults: { emptyMode: 'legacy', latencyMs: 5, jitterMs: 0 }, user: 'admin', password: '' });
+    expect(o).toMatchObject({
+      dataDir: '/tmp/x',
+      port: 0,
+      poolName: 'pool',
+      poolSizeBytes: 10 * 1024 ** 3,
+      faults: { emptyMode: 'legacy', latencyMs: 5, jitterMs: 0 },
+      user: 'admin',
+      password: '',
+    });
     expect(o.logger).toBeUndefined();
     expect(o.faults?.copyBytesPerSecond).toBeUndefined(); // the simulator's default applies
   });
@@ -17,7 +25,10 @@ describe('simulator CLI arguments', () => {
     expect(parseCliArgs(['--data-dir', 'd']).nvmet).toBeUndefined();
     expect(parseCliArgs(['--data-dir', 'd', '--nvmet']).nvmet).toEqual({ address: '127.0.0.1', port: undefined });
     expect(parseCliArgs(['--data-dir', 'd', '--host', '10.0.0.9', '--nvmet']).nvmet).toEqual({ address: '10.0.0.9', port: undefined });
-    expect(parseCliArgs(['--data-dir', 'd', '--nvmet', '--nvmet-address', '10.1.2.3', '--nvmet-port', '4421']).nvmet).toEqual({ address: '10.1.2.3', port: 4421 });
+    expect(parseCliArgs(['--data-dir', 'd', '--nvmet', '--nvmet-address', '10.1.2.3', '--nvmet-port', '4421']).nvmet).toEqual({
+      address: '10.1.2.3',
+      port: 4421,
+    });
   });
 
   it.each([

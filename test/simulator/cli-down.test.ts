@@ -10,7 +10,10 @@ import { tempDir } from './helpers';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function portOf(proc: CliProcess): number {
-  const line = proc.output().split('\n').find((l) => l.includes('"listening"'));
+  const line = proc
+    .output()
+    .split('\n')
+    .find((l) => l.includes('"listening"'));
   return (JSON.parse(line ?? '{}') as { listening: { port: number } }).listening.port;
 }
 

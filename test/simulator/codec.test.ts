@@ -3,7 +3,9 @@ import { ProtocolError } from '../../src/simulator/protocol/length';
 
 describe('sentence codec', () => {
   it('encodes a sentence with a zero-length terminator', () => {
-    expect(encodeSentence(['!done', '.tag=a']).toString('hex')).toBe('05' + Buffer.from('!done').toString('hex') + '06' + Buffer.from('.tag=a').toString('hex') + '00');
+    expect(encodeSentence(['!done', '.tag=a']).toString('hex')).toBe(
+      '05' + Buffer.from('!done').toString('hex') + '06' + Buffer.from('.tag=a').toString('hex') + '00',
+    );
   });
 
   it('counts bytes, not characters, and is byte-faithful (latin1)', () => {
@@ -27,7 +29,10 @@ describe('sentence codec', () => {
   });
 
   it('accepts byte-by-byte delivery (length prefix split across reads)', () => {
-    const sentences = [['/login', '=name=admin', '=password=' + 'p'.repeat(300)], ['/disk/print', '?slot=' + 's'.repeat(16384), '.tag=7']];
+    const sentences = [
+      ['/login', '=name=admin', '=password=' + 'p'.repeat(300)],
+      ['/disk/print', '?slot=' + 's'.repeat(16384), '.tag=7'],
+    ];
     const buf = Buffer.concat(sentences.map(encodeSentence));
     const d = new SentenceDecoder();
     const out: string[][] = [];

@@ -60,8 +60,15 @@ describe('/disk add copy-from', () => {
     return { slot, id: attrsOf(r[0]).ret, host };
   }
 
-  const copyWords = (from: string, slot: string): string[] => ['/disk/add', '=type=file', `=slot=${slot}`, `=copy-from=${from}`, `=file-path=/pool/snaps/${slot}.img`];
-  const slots = async (client = c): Promise<string[]> => WireClient.rows(await client.call(['/disk/print', '=.proplist=slot'], 'slots')).map((r) => r.slot);
+  const copyWords = (from: string, slot: string): string[] => [
+    '/disk/add',
+    '=type=file',
+    `=slot=${slot}`,
+    `=copy-from=${from}`,
+    `=file-path=/pool/snaps/${slot}.img`,
+  ];
+  const slots = async (client = c): Promise<string[]> =>
+    WireClient.rows(await client.call(['/disk/print', '=.proplist=slot'], 'slots')).map((r) => r.slot);
 
   /** Starts a copy held open (1 byte/s) and waits until it is in flight. */
   async function heldCopy(client: WireClient, from: string, slot: string, tag: string): Promise<void> {
@@ -206,7 +213,9 @@ describe('/disk add copy-from', () => {
     expect(await slots()).not.toContain('fails');
     expect(WireClient.rows(await c.call(['/file/print', '=.proplist=name'], 'f')).map((x) => x.name)).not.toContain('pool/snaps/fails.img');
     // Slot and path are free again.
-    expect((await c.call(['/disk/add', '=type=file', '=slot=fails', '=file-path=/pool/snaps/fails.img', '=file-size=1M'], 'again'))[0][0]).toBe('!done');
+    expect((await c.call(['/disk/add', '=type=file', '=slot=fails', '=file-path=/pool/snaps/fails.img', '=file-size=1M'], 'again'))[0][0]).toBe(
+      '!done',
+    );
   });
 
   it('releases slot and path when the final step fails', async () => {
@@ -243,7 +252,9 @@ describe('/disk add copy-from', () => {
     const data = readFileSync(dst);
     expect(data.subarray(0, 64 * MiB).equals(readFileSync(src.host))).toBe(true);
     expect(data.subarray(64 * MiB).equals(Buffer.alloc(64 * MiB))).toBe(true);
-    expect(WireClient.rows(await c.call(['/disk/print', '?slot=grown', '=.proplist=slot,file-size'], 'p'))).toEqual([{ slot: 'grown', 'file-size': String(128 * MiB) }]);
+    expect(WireClient.rows(await c.call(['/disk/print', '?slot=grown', '=.proplist=slot,file-size'], 'p'))).toEqual([
+      { slot: 'grown', 'file-size': String(128 * MiB) },
+    ]);
   });
 });
 

@@ -29,11 +29,27 @@ describe('/disk', () => {
 
   it('shows the pool item with size, free, use and mount-point', async () => {
     const [pool] = await print('?mount-point=pool');
-    expect(pool).toMatchObject({ '.id': '*1', slot: 'pool', type: 'raid', fs: 'btrfs', 'mount-point': 'pool', size: String(50 * GiB), free: String(50 * GiB), use: '0%' });
+    expect(pool).toMatchObject({
+      '.id': '*1',
+      slot: 'pool',
+      type: 'raid',
+      fs: 'btrfs',
+      'mount-point': 'pool',
+      size: String(50 * GiB),
+      free: String(50 * GiB),
+      use: '0%',
+    });
   });
 
   it('adds a file disk as a sparse file of the exact size and answers !done =ret=*ID', async () => {
-    const id = await add('=type=file', '=slot=pvc-1', '=file-path=/pool/vols/pvc-1.img', '=file-size=10G', '=nvme-tcp-export=yes', '=nvme-tcp-server-port=4420');
+    const id = await add(
+      '=type=file',
+      '=slot=pvc-1',
+      '=file-path=/pool/vols/pvc-1.img',
+      '=file-size=10G',
+      '=nvme-tcp-export=yes',
+      '=nvme-tcp-server-port=4420',
+    );
     expect(id).toMatch(/^\*[0-9A-F]+$/);
     const st = statSync(join(h.dir, 'pool', 'vols', 'pvc-1.img'));
     expect(st.size).toBe(10 * GiB);
@@ -76,7 +92,9 @@ describe('/disk', () => {
     const slot = `sz-${text}`;
     const big = bytes > 50 * GiB;
     if (big) {
-      expect(await trapOf(['/disk/add', '=type=file', `=slot=${slot}`, `=file-path=/pool/${slot}.img`, `=file-size=${text}`])).toBe('not enough space');
+      expect(await trapOf(['/disk/add', '=type=file', `=slot=${slot}`, `=file-path=/pool/${slot}.img`, `=file-size=${text}`])).toBe(
+        'not enough space',
+      );
       return;
     }
     await add('=type=file', `=slot=${slot}`, `=file-path=/pool/${slot}.img`, `=file-size=${text}`);
@@ -125,10 +143,26 @@ describe('/disk', () => {
 
   it('sets nvme-tcp properties, grows file-size and refuses to shrink', async () => {
     const [{ '.id': id }] = await print('?slot=pvc-1', '=.proplist=.id,slot');
-    expect(await c.call(['/disk/set', `=.id=${id}`, '=nvme-tcp-server-nqn=nqn.2026-01.sim:pvc-1', '=nvme-tcp-server-allow-host-name=nqn.host:a', '=nvme-tcp-export=no'], 's')).toEqual([['!done', '.tag=s']]);
+    expect(
+      await c.call(
+        [
+          '/disk/set',
+          `=.id=${id}`,
+          '=nvme-tcp-server-nqn=nqn.2026-01.sim:pvc-1',
+          '=nvme-tcp-server-allow-host-name=nqn.host:a',
+          '=nvme-tcp-export=no',
+        ],
+        's',
+      ),
+    ).toEqual([['!done', '.tag=s']]);
     await c.call(['/disk/set', `=numbers=${id}`, '=file-size=12G']);
     const [row] = await print(`?.id=${id}`);
-    expect(row).toMatchObject({ 'nvme-tcp-server-nqn': 'nqn.2026-01.sim:pvc-1', 'nvme-tcp-server-allow-host-name': 'nqn.host:a', 'nvme-tcp-export': 'false', 'file-size': String(12 * GiB) });
+    expect(row).toMatchObject({
+      'nvme-tcp-server-nqn': 'nqn.2026-01.sim:pvc-1',
+      'nvme-tcp-server-allow-host-name': 'nqn.host:a',
+      'nvme-tcp-export': 'false',
+      'file-size': String(12 * GiB),
+    });
     expect(statSync(join(h.dir, 'pool', 'vols', 'pvc-1.img')).size).toBe(12 * GiB);
     expect(await trapOf(['/disk/set', `=.id=${id}`, '=file-size=1G'])).toMatch(/decreased/);
     expect(await trapOf(['/disk/set', `=.id=${id}`, '=file-size=100G'])).toBe('not enough space');
@@ -155,7 +189,10 @@ describe('/disk', () => {
     expect(Number(attrsOf(count[0]).ret)).toBe(h.sim.disks().length);
     const detail = await print('=detail=', '?slot=pvc-1');
     expect(detail).toHaveLength(1);
-    expect(await c.call(['/disk/getall', '=.proplist=slot', '?slot=pool'], 'g')).toEqual([['!re', '=slot=pool', '.tag=g'], ['!done', '.tag=g']]);
+    expect(await c.call(['/disk/getall', '=.proplist=slot', '?slot=pool'], 'g')).toEqual([
+      ['!re', '=slot=pool', '.tag=g'],
+      ['!done', '.tag=g'],
+    ]);
   });
 
   it('copies data sparsely with copy-from', async () => {

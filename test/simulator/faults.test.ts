@@ -41,7 +41,10 @@ describe('fault injection', () => {
     const add = ['/disk/add', '=type=file', '=slot=t1', '=file-path=/pool/t1.img', '=file-size=1M'];
     expect(await c.call(['/disk/print', '=count-only='], 'p')).toHaveLength(1); // other paths unaffected
     for (const tag of ['x', 'y']) {
-      expect(await c.call(add, tag)).toEqual([['!trap', '=category=4', '=message=not enough space', `.tag=${tag}`], ['!done', `.tag=${tag}`]]);
+      expect(await c.call(add, tag)).toEqual([
+        ['!trap', '=category=4', '=message=not enough space', `.tag=${tag}`],
+        ['!done', `.tag=${tag}`],
+      ]);
     }
     expect((await c.call(add, 'z'))[0][0]).toBe('!done');
     expect(h.sim.disks().map((d) => d.slot)).toContain('t1');
@@ -99,18 +102,26 @@ describe('fault injection', () => {
   it('is steerable over the wire with /simulator/fault/set, print and clear', async () => {
     const admin = await h.client();
     const c = await h.client();
-    const set = await admin.call(['/simulator/fault/set', '=latency-ms=150', '=empty-mode=legacy', '=trap-command=/disk/add', '=trap-message=not enough space', '=trap-count=1'], 's');
+    const set = await admin.call(
+      ['/simulator/fault/set', '=latency-ms=150', '=empty-mode=legacy', '=trap-command=/disk/add', '=trap-message=not enough space', '=trap-count=1'],
+      's',
+    );
     expect(set).toEqual([['!done', '.tag=s']]);
     const [settings] = WireClient.rows(await admin.call(['/simulator/fault/print'], 'fp'));
     expect(settings).toMatchObject({ 'latency-ms': '150', 'empty-mode': 'legacy', traps: '/disk/add:1:not enough space' });
     const t0 = Date.now();
     expect(await c.call(['/disk/print', '?slot=none'], 'e')).toEqual([['!done', '.tag=e']]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(145);
-    expect(attrsOf((await c.call(['/disk/add', '=type=file', '=slot=w', '=file-path=/pool/w.img', '=file-size=1M'], 'a'))[0]).message).toBe('not enough space');
+    expect(attrsOf((await c.call(['/disk/add', '=type=file', '=slot=w', '=file-path=/pool/w.img', '=file-size=1M'], 'a'))[0]).message).toBe(
+      'not enough space',
+    );
     // Admin commands are exempt from latency and faults.
     await admin.call(['/simulator/fault/set', '=fatal-next=yes', '=fatal-reason=boom']);
     expect(await admin.call(['/simulator/fault/clear'], 'c')).toEqual([['!done', '.tag=c']]);
-    expect(await c.call(['/disk/print', '?slot=none'], 'e2')).toEqual([['!empty', '.tag=e2'], ['!done', '.tag=e2']]);
+    expect(await c.call(['/disk/print', '?slot=none'], 'e2')).toEqual([
+      ['!empty', '.tag=e2'],
+      ['!done', '.tag=e2'],
+    ]);
     expect((await admin.call(['/simulator/fault/set', '=bogus=1'], 'b'))[0]).toEqual(['!trap', '=message=unknown parameter bogus', '.tag=b']);
   });
 

@@ -22,23 +22,31 @@ describeIf(IS_ROOT, ROOT_REASON)('/file remove with something of the host in the
   const idOf = async (name: string): Promise<string> => WireClient.rows(await c.call(['/file/print', `?name=${name}`], 'f'))[0]?.['.id'] ?? '';
 
   it.each([
-    ['a tmpfs mounted in the directory', 'mounted', (dir: string): string => {
-      const mnt = join(dir, 'mnt');
-      mkdirSync(mnt, { recursive: true });
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
-      undo.push(() => execFileSync('umount', [mnt]));
-      writeFileSync(join(mnt, 'precious'), 'data');
-      return join(mnt, 'precious');
-    }],
-    ['a loop device on a file in the directory', 'looped', (dir: string): string => {
-      mkdirSync(dir, { recursive: true });
-      const img = join(dir, 'orphan.img');
-      writeFileSync(img, 'data');
-      truncateSync(img, 1024 * 1024);
-      const dev = execFileSync('losetup', ['-f', '--show', img], { encoding: 'utf8' }).trim();
-      undo.push(() => execFileSync('losetup', ['-d', dev]));
-      return img;
-    }],
+    [
+      'a tmpfs mounted in the directory',
+      'mounted',
+      (dir: string): string => {
+        const mnt = join(dir, 'mnt');
+        mkdirSync(mnt, { recursive: true });
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+        undo.push(() => execFileSync('umount', [mnt]));
+        writeFileSync(join(mnt, 'precious'), 'data');
+        return join(mnt, 'precious');
+      },
+    ],
+    [
+      'a loop device on a file in the directory',
+      'looped',
+      (dir: string): string => {
+        mkdirSync(dir, { recursive: true });
+        const img = join(dir, 'orphan.img');
+        writeFileSync(img, 'data');
+        truncateSync(img, 1024 * 1024);
+        const dev = execFileSync('losetup', ['-f', '--show', img], { encoding: 'utf8' }).trim();
+        undo.push(() => execFileSync('losetup', ['-d', dev]));
+        return img;
+      },
+    ],
   ])('refuses %s and removes nothing', async (_name, sub, setUp) => {
     const survivor = setUp(join(h.dir, 'pool', sub));
     const r = await c.call(['/file/remove', `=.id=${await idOf(`pool/${sub}`)}`], 'r');

@@ -38,7 +38,10 @@ describe('/file', () => {
     const b = await files('?name=pool/vols/v1.img');
     expect(a).toHaveLength(1);
     expect(a[0]['.id']).toBe(b[0]['.id']);
-    expect(await c.call(['/file/print', '?name=pool/nothing'], 'z')).toEqual([['!empty', '.tag=z'], ['!done', '.tag=z']]);
+    expect(await c.call(['/file/print', '?name=pool/nothing'], 'z')).toEqual([
+      ['!empty', '.tag=z'],
+      ['!done', '.tag=z'],
+    ]);
   });
 
   it('refuses to remove a file (or its directory) while a disk uses it', async () => {
@@ -69,7 +72,10 @@ describe('/file', () => {
 
   it('traps no such item for an unknown /file ID', async () => {
     const r = await c.call(['/file/remove', '=.id=*FFFF'], 'r');
-    expect(r).toEqual([['!trap', '=category=0', '=message=no such item', '.tag=r'], ['!done', '.tag=r']]);
+    expect(r).toEqual([
+      ['!trap', '=category=0', '=message=no such item', '.tag=r'],
+      ['!done', '.tag=r'],
+    ]);
   });
 });
 

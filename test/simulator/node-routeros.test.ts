@@ -17,10 +17,20 @@ describe('node-routeros against the simulator', () => {
   });
 
   it('adds a disk (resolving [{ret}]) and prints it', async () => {
-    const added = (await api.write('/disk/add', ['=type=file', '=slot=nr-1', '=file-path=/pool/nr-1.img', '=file-size=1G', '=nvme-tcp-export=yes'])) as Array<Record<string, string>>;
+    const added = (await api.write('/disk/add', [
+      '=type=file',
+      '=slot=nr-1',
+      '=file-path=/pool/nr-1.img',
+      '=file-size=1G',
+      '=nvme-tcp-export=yes',
+    ])) as Array<Record<string, string>>;
     expect(added).toEqual([{ ret: expect.stringMatching(/^\*[0-9A-F]+$/) }]);
-    const rows = (await api.write('/disk/print', ['=.proplist=.id,slot,file-size,nvme-tcp-export,nvme-tcp-server-nqn', '?slot=nr-1'])) as Array<Record<string, string>>;
-    expect(rows).toEqual([{ '.id': added[0].ret, slot: 'nr-1', 'file-size': String(1024 ** 3), 'nvme-tcp-export': 'true', 'nvme-tcp-server-nqn': 'nr-1' }]);
+    const rows = (await api.write('/disk/print', ['=.proplist=.id,slot,file-size,nvme-tcp-export,nvme-tcp-server-nqn', '?slot=nr-1'])) as Array<
+      Record<string, string>
+    >;
+    expect(rows).toEqual([
+      { '.id': added[0].ret, slot: 'nr-1', 'file-size': String(1024 ** 3), 'nvme-tcp-export': 'true', 'nvme-tcp-server-nqn': 'nr-1' },
+    ]);
   });
 
   it('gets [] for an empty print in legacy mode and count-only as [{ret}]', async () => {

@@ -44,7 +44,8 @@ class FakeConfigFs implements ConfigFs {
   async rmdir(p: string): Promise<void> {
     const r = this.rel(p);
     const busy = (sub: string): boolean => existsSync(path.join(p, sub)) && readdirSyncSafe(path.join(p, sub)).length > 0;
-    if (r[0] === 'subsystems' && r.length === 2 && (busy('namespaces') || busy('allowed_hosts'))) throw Object.assign(new Error('ENOTEMPTY'), { code: 'ENOTEMPTY' });
+    if (r[0] === 'subsystems' && r.length === 2 && (busy('namespaces') || busy('allowed_hosts')))
+      throw Object.assign(new Error('ENOTEMPTY'), { code: 'ENOTEMPTY' });
     if (r[0] === 'ports' && r.length === 2 && busy('subsystems')) throw Object.assign(new Error('ENOTEMPTY'), { code: 'ENOTEMPTY' });
     if (r[0] === 'subsystems' && r.length === 4 && readFileSync(path.join(p, 'enable'), 'utf8') === '1') throw new Error('EBUSY: namespace enabled');
     if (r[0] === 'hosts') {
@@ -59,7 +60,14 @@ class FakeConfigFs implements ConfigFs {
   async write(p: string, value: string): Promise<void> {
     if (!existsSync(p)) throw new Error(`configfs: no attribute ${p}`);
     const r = this.rel(p);
-    if (r[0] === 'subsystems' && r[2] === 'namespaces' && r[4] === 'enable' && value === '1' && !readFileSync(path.join(path.dirname(p), 'device_path'), 'utf8')) throw new Error('EINVAL: no device_path');
+    if (
+      r[0] === 'subsystems' &&
+      r[2] === 'namespaces' &&
+      r[4] === 'enable' &&
+      value === '1' &&
+      !readFileSync(path.join(path.dirname(p), 'device_path'), 'utf8')
+    )
+      throw new Error('EINVAL: no device_path');
     await fsp.writeFile(p, value);
     this.ops.push(`write ${path.relative(this.root, p)}=${value}`);
   }
@@ -147,18 +155,27 @@ describe('nvmet export backend (fake configfs)', () => {
     expect(read('ports', '1', 'addr_traddr')).toBe('10.0.0.5');
     expect(read('ports', '1', 'addr_trsvcid')).toBe('4420');
     expect(readlinkSync(path.join(root, 'ports', '1', 'subsystems', NQN))).toBe(sub());
-    expect(h.sim.nvmetExports()).toEqual([{ nqn: NQN, file: path.join(h.dir, 'pool', 'pvc-n1.img'), sizeBytes: 64 * MiB, hosts: [], address: '10.0.0.5', port: 4420 }]);
+    expect(h.sim.nvmetExports()).toEqual([
+      { nqn: NQN, file: path.join(h.dir, 'pool', 'pvc-n1.img'), sizeBytes: 64 * MiB, hosts: [], address: '10.0.0.5', port: 4420 },
+    ]);
     // the namespace is enabled only after its device path is set, and linked into the port last
     const i = (s: string): number => cfs.ops.indexOf(s);
-    expect(i(`write subsystems/${NQN}/namespaces/1/device_path=${path.join(h.dir, 'pool', 'pvc-n1.img')}`)).toBeLessThan(i(`write subsystems/${NQN}/namespaces/1/enable=1`));
+    expect(i(`write subsystems/${NQN}/namespaces/1/device_path=${path.join(h.dir, 'pool', 'pvc-n1.img')}`)).toBeLessThan(
+      i(`write subsystems/${NQN}/namespaces/1/enable=1`),
+    );
     expect(cfs.ops[cfs.ops.length - 1]).toBe(`link ports/1/subsystems/${NQN}`);
   });
 
   it('turns the allow-host-name list into allowed hosts, and back to any host when emptied', async () => {
     const id = await addExported(['=nvme-tcp-server-allow-host-name=nqn.2014-08.org.nvmexpress:uuid:h1, nqn.2014-08.org.nvmexpress:uuid:h2']);
     expect(read('subsystems', NQN, 'attr_allow_any_host')).toBe('0');
-    expect(readdirSyncSafe(path.join(sub(), 'allowed_hosts')).sort()).toEqual(['nqn.2014-08.org.nvmexpress:uuid:h1', 'nqn.2014-08.org.nvmexpress:uuid:h2']);
-    expect(readlinkSync(path.join(sub(), 'allowed_hosts', 'nqn.2014-08.org.nvmexpress:uuid:h1'))).toBe(path.join(root, 'hosts', 'nqn.2014-08.org.nvmexpress:uuid:h1'));
+    expect(readdirSyncSafe(path.join(sub(), 'allowed_hosts')).sort()).toEqual([
+      'nqn.2014-08.org.nvmexpress:uuid:h1',
+      'nqn.2014-08.org.nvmexpress:uuid:h2',
+    ]);
+    expect(readlinkSync(path.join(sub(), 'allowed_hosts', 'nqn.2014-08.org.nvmexpress:uuid:h1'))).toBe(
+      path.join(root, 'hosts', 'nqn.2014-08.org.nvmexpress:uuid:h1'),
+    );
 
     // migration done: only h2 stays; h1's link and host entry go
     await call('/disk/set', `=.id=${id}`, '=nvme-tcp-server-allow-host-name=nqn.2014-08.org.nvmexpress:uuid:h2');
@@ -217,7 +234,13 @@ describe('nvmet export backend (fake configfs)', () => {
 
   it('shares a port it did not make and leaves it, and leaves foreign subsystems alone', async () => {
     await cfs.mkdir(path.join(root, 'ports', '7'));
-    for (const [a, v] of [['addr_trtype', 'tcp'], ['addr_adrfam', 'ipv4'], ['addr_traddr', '10.0.0.5'], ['addr_trsvcid', '4420']] as const) await cfs.write(path.join(root, 'ports', '7', a), v);
+    for (const [a, v] of [
+      ['addr_trtype', 'tcp'],
+      ['addr_adrfam', 'ipv4'],
+      ['addr_traddr', '10.0.0.5'],
+      ['addr_trsvcid', '4420'],
+    ] as const)
+      await cfs.write(path.join(root, 'ports', '7', a), v);
     await cfs.mkdir(path.join(root, 'subsystems', 'nqn.foreign:boot'));
     await cfs.symlink(path.join(root, 'subsystems', 'nqn.foreign:boot'), path.join(root, 'ports', '7', 'subsystems', 'nqn.foreign:boot'));
     const id = await addExported();

@@ -8,7 +8,10 @@ const items: Row[] = [
 ];
 
 function names(queries: string[]): string {
-  return items.filter(compileQuery(queries)).map((r) => r.name).join('');
+  return items
+    .filter(compileQuery(queries))
+    .map((r) => r.name)
+    .join('');
 }
 
 describe('query stack', () => {

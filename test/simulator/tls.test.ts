@@ -23,7 +23,9 @@ maybe('simulator over TLS (api-ssl)', () => {
     const certDir = tempDir();
     const key = join(certDir, 'key.pem');
     const cert = join(certDir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=rds-sim'], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=rds-sim'], {
+      stdio: 'ignore',
+    });
     h = await startHarness({ tls: { cert: readFileSync(cert), key: readFileSync(key) } });
   });
   afterAll(() => h.stop());

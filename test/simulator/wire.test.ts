@@ -60,7 +60,10 @@ describe('simulator wire protocol', () => {
 
   it('answers a zero-row print with !empty then !done in 7.18 mode (default)', async () => {
     const c = await h.client();
-    expect(await c.call(['/disk/print', '?slot=missing'], 'e')).toEqual([['!empty', '.tag=e'], ['!done', '.tag=e']]);
+    expect(await c.call(['/disk/print', '?slot=missing'], 'e')).toEqual([
+      ['!empty', '.tag=e'],
+      ['!done', '.tag=e'],
+    ]);
   });
 
   it('answers a zero-row print with !done alone in legacy mode', async () => {
@@ -107,7 +110,10 @@ describe('simulator wire protocol', () => {
   it('accepts .tag anywhere in the sentence and attributes whose value contains =', async () => {
     const c = await h.client();
     c.send(['/disk/print', '.tag=mid', '?slot=a=b']);
-    expect(await c.collect('mid')).toEqual([['!empty', '.tag=mid'], ['!done', '.tag=mid']]);
+    expect(await c.collect('mid')).toEqual([
+      ['!empty', '.tag=mid'],
+      ['!done', '.tag=mid'],
+    ]);
   });
 
   it('parses a request delivered one byte per write', async () => {
@@ -148,7 +154,10 @@ describe('simulator wire protocol', () => {
     const c = await h.client();
     h.sim.faults.set({ fragmentBytes: 1 });
     const r = await c.call(['/disk/print', '=.proplist=slot,type,' + 'x'.repeat(300), '?type=raid'], 'fr');
-    expect(r).toEqual([['!re', '=slot=pool', '=type=raid', '.tag=fr'], ['!done', '.tag=fr']]);
+    expect(r).toEqual([
+      ['!re', '=slot=pool', '=type=raid', '.tag=fr'],
+      ['!done', '.tag=fr'],
+    ]);
     expect(await c.call(['/quit'])).toEqual([['!fatal', 'session terminated on request']]);
     await c.closed;
   });

@@ -84,7 +84,7 @@ describe('RedisRecordStore', () => {
     expect(await volumes.count()).toBe(0);
   });
 
-  it('remove needs the record\'s generation; it takes the record out of the index too', async () => {
+  it("remove needs the record's generation; it takes the record out of the index too", async () => {
     const { volumes } = fresh();
     await volumes.claim(vol('v1', 'g1'));
     expect(await volumes.remove('v1', 'g0')).toBe(false);

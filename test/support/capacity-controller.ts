@@ -25,7 +25,13 @@ interface Selector {
   matchExpressions?: unknown[];
 }
 interface Capacity {
-  metadata: { name: string; namespace: string; uid: string; resourceVersion?: string; ownerReferences?: Array<{ uid: string; controller?: boolean }> };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    resourceVersion?: string;
+    ownerReferences?: Array<{ uid: string; controller?: boolean }>;
+  };
   storageClassName: string;
   nodeTopology?: Selector;
   capacity?: string;
@@ -76,7 +82,11 @@ export class CapacityControllerEmulation {
   ) {}
 
   private async api<T>(method: string, path: string, body?: object): Promise<T> {
-    const res = await fetch(`${this.o.apiUrl}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+    const res = await fetch(`${this.o.apiUrl}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   }
@@ -112,10 +122,14 @@ export class CapacityControllerEmulation {
     );
     const items = classes.flatMap((sc) => segments.map((segment) => ({ sc, segment, object: undefined as Capacity | undefined })));
     const base = `/apis/storage.k8s.io/v1/namespaces/${this.o.namespace}/csistoragecapacities`;
-    const existing = (await this.api<{ items: Capacity[] }>('GET', base)).items.filter((c) => c.metadata.ownerReferences?.some((r) => r.controller && r.uid === this.o.ownerUid));
+    const existing = (await this.api<{ items: Capacity[] }>('GET', base)).items.filter((c) =>
+      c.metadata.ownerReferences?.some((r) => r.controller && r.uid === this.o.ownerUid),
+    );
     for (const obj of existing) {
       // GetLabelSelector(): matchLabels is always a non-nil map.
-      const item = items.find((it) => !it.object && it.sc.metadata.name === obj.storageClassName && selectorsEqual({ matchLabels: it.segment }, obj.nodeTopology));
+      const item = items.find(
+        (it) => !it.object && it.sc.metadata.name === obj.storageClassName && selectorsEqual({ matchLabels: it.segment }, obj.nodeTopology),
+      );
       if (item) {
         item.object = obj;
         continue;
@@ -131,7 +145,10 @@ export class CapacityControllerEmulation {
       const maximumVolumeSize = res.maximumVolumeSize?.value;
       if (!item.object) {
         const created = await this.api<Capacity>('POST', base, {
-          metadata: { generateName: 'csisc-', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'rds-csi-controller', uid: this.o.ownerUid, controller: true }] },
+          metadata: {
+            generateName: 'csisc-',
+            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'rds-csi-controller', uid: this.o.ownerUid, controller: true }],
+          },
           storageClassName: item.sc.metadata.name,
           nodeTopology: { matchLabels: item.segment },
           capacity,

@@ -41,14 +41,18 @@ export function fastTestSettings(sim: RunningSimulator): Overrides {
   };
 }
 
-export async function startHarness(opts: { withWorker?: boolean; overrides?: Overrides; sim?: Partial<SimulatorOptions>; controller?: boolean; httpListen?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { withWorker?: boolean; overrides?: Overrides; sim?: Partial<SimulatorOptions>; controller?: boolean; httpListen?: string } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-it-'));
   const redis = await startRedis();
   const sim = await startSimulator({ host: '127.0.0.1', port: 0, dataDir: path.join(dir, 'rds'), user: 'admin', password: 'secret', ...opts.sim });
   const cfg = loadConfig({ redisUrl: redis.url, ...fastTestSettings(sim), logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', ...opts.overrides }, {});
   const endpoint = `unix://${path.join(dir, 'controller.sock')}`;
   const controller =
-    opts.controller === false ? undefined : await startController(cfg, { endpoint, withWorker: opts.withWorker ?? true, httpListen: opts.httpListen }, createLogger(cfg.logLevel));
+    opts.controller === false
+      ? undefined
+      : await startController(cfg, { endpoint, withWorker: opts.withWorker ?? true, httpListen: opts.httpListen }, createLogger(cfg.logLevel));
   const client = new CsiClient(endpoint);
   const h: Harness = {
     redis,

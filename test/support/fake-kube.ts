@@ -100,7 +100,15 @@ export class FakeKube {
   }
 
   private capacityRoute(method: string, ns: string, name: string | undefined, body: string, send: (code: number, obj: object) => void): void {
-    const notFound = (): void => send(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: `csistoragecapacities "${name}" not found` });
+    const notFound = (): void =>
+      send(404, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        reason: 'NotFound',
+        code: 404,
+        message: `csistoragecapacities "${name}" not found`,
+      });
     if (!name && method === 'GET') {
       const items = [...this.capacities.entries()].filter(([k]) => k.startsWith(`${ns}/`)).map(([, v]) => v);
       return send(200, { kind: 'CSIStorageCapacityList', apiVersion: 'storage.k8s.io/v1', metadata: {}, items });
@@ -141,7 +149,15 @@ export class FakeKube {
 }
 
 export interface StoredObject {
-  metadata?: { name?: string; generateName?: string; namespace?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string>; ownerReferences?: object[] };
+  metadata?: {
+    name?: string;
+    generateName?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    ownerReferences?: object[];
+  };
   [field: string]: unknown;
 }
 

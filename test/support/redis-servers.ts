@@ -48,13 +48,39 @@ export function makeCerts(): Certs {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-ops-tls-'));
   const j = (f: string): string => path.join(dir, f);
   const ca = (name: string): void => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-keyout', j(`${name}.key`), '-out', j(`${name}.crt`)], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-keyout', j(`${name}.key`), '-out', j(`${name}.crt`)],
+      { stdio: 'ignore' },
+    );
   };
   ca('ca');
   ca('other-ca');
   writeFileSync(j('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', j('server.key'), '-out', j('server.csr')], { stdio: 'ignore' });
-  execFileSync('openssl', ['x509', '-req', '-in', j('server.csr'), '-CA', j('ca.crt'), '-CAkey', j('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', j('ext.cnf'), '-out', j('server.crt')], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', j('server.key'), '-out', j('server.csr')], {
+    stdio: 'ignore',
+  });
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      j('server.csr'),
+      '-CA',
+      j('ca.crt'),
+      '-CAkey',
+      j('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      j('ext.cnf'),
+      '-out',
+      j('server.crt'),
+    ],
+    { stdio: 'ignore' },
+  );
   return { dir, ca: j('ca.crt'), otherCa: j('other-ca.crt'), cert: j('server.crt'), key: j('server.key') };
 }
 
@@ -62,7 +88,30 @@ export function makeCerts(): Certs {
 export async function startTlsRedis(certs: Certs): Promise<Server> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-ops-redis-tls-'));
-  const args = ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'yes', '--maxmemory-policy', 'noeviction'];
+  const args = [
+    '--port',
+    '0',
+    '--tls-port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--tls-cert-file',
+    certs.cert,
+    '--tls-key-file',
+    certs.key,
+    '--tls-ca-cert-file',
+    certs.ca,
+    '--tls-auth-clients',
+    'no',
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--maxmemory-policy',
+    'noeviction',
+  ];
   return run(args, port, dir, 'rediss');
 }
 
@@ -71,6 +120,16 @@ export async function startSentinel(masterPort: number, name = 'mymaster'): Prom
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-ops-sentinel-'));
   const conf = path.join(dir, 'sentinel.conf');
-  writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`, `sentinel down-after-milliseconds ${name} 5000`, ''].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
+      `sentinel down-after-milliseconds ${name} 5000`,
+      '',
+    ].join('\n'),
+  );
   return run([conf, '--sentinel'], port, dir);
 }

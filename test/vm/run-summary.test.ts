@@ -28,16 +28,30 @@ const summary = require(path.resolve(__dirname, '../../scripts/vm/summary.js')) 
 
 describe('VM tier summary', () => {
   it.each<[string, Row[], Tally, string]>([
-    ['all pass first time', [{ name: 'smoke', result: 'PASS' }, { name: 'restart', result: 'PASS' }], { passed: 2, failed: 0, pending: 0, retriedPasses: [] }, '2 passed, 0 failed, 0 pending'],
+    [
+      'all pass first time',
+      [
+        { name: 'smoke', result: 'PASS' },
+        { name: 'restart', result: 'PASS' },
+      ],
+      { passed: 2, failed: 0, pending: 0, retriedPasses: [] },
+      '2 passed, 0 failed, 0 pending',
+    ],
     [
       'a pass on retry',
-      [{ name: 'smoke', result: 'PASS' }, { name: 'outage', result: 'PASS', retried: true }],
+      [
+        { name: 'smoke', result: 'PASS' },
+        { name: 'outage', result: 'PASS', retried: true },
+      ],
       { passed: 2, failed: 0, pending: 0, retriedPasses: ['outage'] },
       '2 passed (1 only on retry: outage), 0 failed, 0 pending',
     ],
     [
       'failed twice, and pending',
-      [{ name: 'outage', result: 'FAIL', retried: true }, { name: 'lifecycle', result: 'PENDING' }],
+      [
+        { name: 'outage', result: 'FAIL', retried: true },
+        { name: 'lifecycle', result: 'PENDING' },
+      ],
       { passed: 0, failed: 1, pending: 1, retriedPasses: [] },
       '0 passed, 1 failed, 1 pending',
     ],

@@ -37,7 +37,11 @@ describe('crash safety and HA across processes', () => {
   }
   async function controller(name: string, withWorker: boolean): Promise<{ proc: CliProcess; client: CsiClient }> {
     const endpoint = `unix://${path.join(h.dir, `${name}.sock`)}`;
-    const proc = await spawnCli(['controller', '--endpoint', endpoint, ...(withWorker ? ['--with-worker'] : []), ...common()], env(), /controller ready/);
+    const proc = await spawnCli(
+      ['controller', '--endpoint', endpoint, ...(withWorker ? ['--with-worker'] : []), ...common()],
+      env(),
+      /controller ready/,
+    );
     procs.push(proc);
     await waitForSockets([endpoint], 10000);
     const client = new CsiClient(endpoint);
@@ -77,7 +81,10 @@ describe('crash safety and HA across processes', () => {
     const c1 = await controller('ha1', true);
     const c2 = await controller('ha2', true);
     h.sim.faults.set({ latencyMs: 50 });
-    const [r1, r2] = await Promise.all([c1.client.ctl('CreateVolume', req('ha-volume'), 30000), c2.client.ctl('CreateVolume', req('ha-volume'), 30000)]);
+    const [r1, r2] = await Promise.all([
+      c1.client.ctl('CreateVolume', req('ha-volume'), 30000),
+      c2.client.ctl('CreateVolume', req('ha-volume'), 30000),
+    ]);
     expect(r1.volume).toEqual(r2.volume);
     expect(h.sim.disks().filter((d) => d.slot === r1.volume.volumeId)).toHaveLength(1);
   });

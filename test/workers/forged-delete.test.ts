@@ -63,7 +63,13 @@ describe('forged disk.delete / snapshot.delete jobs', () => {
   });
 
   it('a published volume survives every forged delete; the real DeleteVolume still deletes it', async () => {
-    const vol = (await h.client.ctl('CreateVolume', { name: 'forged-delete', capacityRange: { requiredBytes: String(4 * MiB) }, volumeCapabilities: [MOUNT_RWO] }, 20000)).volume.volumeId as string;
+    const vol = (
+      await h.client.ctl(
+        'CreateVolume',
+        { name: 'forged-delete', capacityRange: { requiredBytes: String(4 * MiB) }, volumeCapabilities: [MOUNT_RWO] },
+        20000,
+      )
+    ).volume.volumeId as string;
     await h.client.ctl('ControllerPublishVolume', { volumeId: vol, nodeId: 'n1', volumeCapability: MOUNT_RWO }, 20000);
     const record = (await volumes.get(vol))!;
     expect(record.state).toBe('ready');
@@ -76,8 +82,18 @@ describe('forged disk.delete / snapshot.delete jobs', () => {
       ['the record generation, record not deleting', 'disk.delete', { ...base, gen: record.gen }, /is 'ready', not 'deleting'/],
       ['a made-up generation', 'disk.delete', { ...base, gen: 'deadbeef' }, /is not the record's/],
       ['the no-record marker while a record exists', 'disk.delete', { ...base, gen: 'adhoc' }, /is not the record's/],
-      ['another id aimed at this slot and file', 'disk.delete', { volumeId: 'pvc-nothing-here', slot: vol, filePath: record.filePath, gen: 'adhoc' }, /only the id's own slot/],
-      ['another id aimed at this file only', 'disk.delete', { volumeId: 'pvc-nothing-here', slot: 'pvc-nothing-here', filePath: record.filePath, gen: 'adhoc' }, /own backing file/],
+      [
+        'another id aimed at this slot and file',
+        'disk.delete',
+        { volumeId: 'pvc-nothing-here', slot: vol, filePath: record.filePath, gen: 'adhoc' },
+        /only the id's own slot/,
+      ],
+      [
+        'another id aimed at this file only',
+        'disk.delete',
+        { volumeId: 'pvc-nothing-here', slot: 'pvc-nothing-here', filePath: record.filePath, gen: 'adhoc' },
+        /own backing file/,
+      ],
       ['snapshot.delete of the volume', 'snapshot.delete', { ...base, gen: 'adhoc' }, /belongs to the record of/],
     ];
     for (const [what, name, data, why] of forged) {
@@ -106,7 +122,13 @@ describe('forged disk.delete / snapshot.delete jobs', () => {
 
   it('a stale job of a deleted incarnation does not delete the new volume of the same name', async () => {
     const create = async (): Promise<string> =>
-      (await h.client.ctl('CreateVolume', { name: 'forged-reuse', capacityRange: { requiredBytes: String(4 * MiB) }, volumeCapabilities: [MOUNT_RWO] }, 20000)).volume.volumeId as string;
+      (
+        await h.client.ctl(
+          'CreateVolume',
+          { name: 'forged-reuse', capacityRange: { requiredBytes: String(4 * MiB) }, volumeCapabilities: [MOUNT_RWO] },
+          20000,
+        )
+      ).volume.volumeId as string;
     const vol = await create();
     const oldGen = (await volumes.get(vol))!.gen;
     await h.client.ctl('DeleteVolume', { volumeId: vol }, 20000);
@@ -119,7 +141,13 @@ describe('forged disk.delete / snapshot.delete jobs', () => {
   });
 
   it('DeleteSnapshot still deletes the snapshot; a forged snapshot.delete of it before that does not', async () => {
-    const vol = (await h.client.ctl('CreateVolume', { name: 'forged-snap-src', capacityRange: { requiredBytes: String(4 * MiB) }, volumeCapabilities: [MOUNT_RWO] }, 20000)).volume.volumeId as string;
+    const vol = (
+      await h.client.ctl(
+        'CreateVolume',
+        { name: 'forged-snap-src', capacityRange: { requiredBytes: String(4 * MiB) }, volumeCapabilities: [MOUNT_RWO] },
+        20000,
+      )
+    ).volume.volumeId as string;
     const snap = (await h.client.ctl('CreateSnapshot', { name: 'forged-snap', sourceVolumeId: vol }, 20000)).snapshot.snapshotId as string;
     expect(h.sim.disks().some((d) => d.slot === snap)).toBe(true);
     const res = await forge('snapshot.delete', { volumeId: snap, slot: snap });

@@ -105,7 +105,11 @@ describe('a job whose retries meet the half-open breaker', () => {
     } finally {
       await h.sim.faults.setDown(false);
     }
-    await waitFor(async () => (await codeOf(h.client.ctl('CreateVolume', req('probe'), 5000))).code === undefined, 20000, 'CreateVolume after RDS is back');
+    await waitFor(
+      async () => (await codeOf(h.client.ctl('CreateVolume', req('probe'), 5000))).code === undefined,
+      20000,
+      'CreateVolume after RDS is back',
+    );
   }, 60000);
 });
 

@@ -44,7 +44,15 @@ describe('reconcile.orphans', () => {
   beforeAll(async () => {
     h = await startHarness();
     redis = new Redis(h.redis.url);
-    rds = createRdsPort({ host: h.sim.host, port: h.sim.port, user: 'admin', password: 'secret', connectTimeoutMs: 1000, callTimeoutMs: 5000, poolName: 'pool' });
+    rds = createRdsPort({
+      host: h.sim.host,
+      port: h.sim.port,
+      user: 'admin',
+      password: 'secret',
+      connectTimeoutMs: 1000,
+      callTimeoutMs: 5000,
+      poolName: 'pool',
+    });
     sightings = driverState(redis, h.cfg.queuePrefix).sightings;
   });
   afterAll(async () => {
@@ -61,9 +69,15 @@ describe('reconcile.orphans', () => {
   });
 
   it('reports orphans, waits out the grace period, then deletes only what is under the base path and unknown', async () => {
-    const known = (await h.client.ctl('CreateVolume', { name: 'known', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT_RWO] })).volume.volumeId as string;
+    const known = (
+      await h.client.ctl('CreateVolume', { name: 'known', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT_RWO] })
+    ).volume.volumeId as string;
     await rds.addDisk({ slot: 'vol-leaked-000000000000', filePath: '/pool/rds-csi/vol-leaked-000000000000.img', fileSizeBytes: MiB });
-    const removed = await rds.addDisk({ slot: 'pvc-00000000-0000-4000-8000-000000000001', filePath: '/pool/rds-csi/pvc-00000000-0000-4000-8000-000000000001.img', fileSizeBytes: MiB });
+    const removed = await rds.addDisk({
+      slot: 'pvc-00000000-0000-4000-8000-000000000001',
+      filePath: '/pool/rds-csi/pvc-00000000-0000-4000-8000-000000000001.img',
+      fileSizeBytes: MiB,
+    });
     await rds.removeDisk(removed.id); // `/disk remove` keeps the file: a leaked backing file
     await rds.addDisk({ slot: 'vol-foreign-000000000000', filePath: '/pool/other/vol-foreign-000000000000.img', fileSizeBytes: MiB });
     await rds.addDisk({ slot: 'boot-disk', filePath: '/pool/rds-csi/boot-disk.img', fileSizeBytes: MiB });
@@ -81,9 +95,13 @@ describe('reconcile.orphans', () => {
     expect(h.sim.disks().map((d) => d.slot)).toContain('vol-leaked-000000000000');
 
     // First seen long ago: now they go, and nothing else does.
-    for (const key of Object.keys(await sightings.all())) await redis.hset(`${h.cfg.queuePrefix}:state:orphans-seen`, key, String(Date.now() - 120_000));
+    for (const key of Object.keys(await sightings.all()))
+      await redis.hset(`${h.cfg.queuePrefix}:state:orphans-seen`, key, String(Date.now() - 120_000));
     expect(await reconcileOrphans({ volumeId: '' }, ctx(true, 60_000))).toMatchObject({ disks: 1, files: 1, deleted: 2 });
-    const slots = h.sim.disks().map((d) => d.slot).sort();
+    const slots = h.sim
+      .disks()
+      .map((d) => d.slot)
+      .sort();
     expect(slots).toEqual([known, 'boot-disk', 'vol-foreign-000000000000'].sort());
     expect(await rds.getFile('/pool/rds-csi/pvc-00000000-0000-4000-8000-000000000001.img')).toBeUndefined();
     expect(await rds.getFile(`/pool/rds-csi/${known}.img`)).toBeDefined();
@@ -93,11 +111,14 @@ describe('reconcile.orphans', () => {
   });
 
   const backdate = async (): Promise<void> => {
-    for (const key of Object.keys(await sightings.all())) await redis.hset(`${h.cfg.queuePrefix}:state:orphans-seen`, key, String(Date.now() - 120_000));
+    for (const key of Object.keys(await sightings.all()))
+      await redis.hset(`${h.cfg.queuePrefix}:state:orphans-seen`, key, String(Date.now() - 120_000));
   };
 
   it('never deletes an exported disk, even with deletion on and the grace period long past', async () => {
-    const leaked = (await h.client.ctl('CreateVolume', { name: 'exported-leak', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT_RWO] })).volume.volumeId as string;
+    const leaked = (
+      await h.client.ctl('CreateVolume', { name: 'exported-leak', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT_RWO] })
+    ).volume.volumeId as string;
     await redis.del(`${h.cfg.queuePrefix}:state:vol:${leaked}`);
     await redis.zrem(`${h.cfg.queuePrefix}:state:vols`, leaked);
     expect(await reconcileOrphans({ volumeId: '' }, ctx(true, 60_000))).toEqual({ disks: 1, files: 0, deleted: 0 });
@@ -113,15 +134,26 @@ describe('reconcile.orphans', () => {
     // Redis loses the driver's records (a flush): every disk now looks orphaned.
     const keys = await redis.keys(`${h.cfg.queuePrefix}:state:*`);
     if (keys.length) await redis.del(...keys);
-    const before = h.sim.disks().map((d) => d.slot).sort();
+    const before = h.sim
+      .disks()
+      .map((d) => d.slot)
+      .sort();
     expect(before).toEqual(expect.arrayContaining(['snap-leftover-000000000000']));
     await reconcileOrphans({ volumeId: '' }, ctx(true, 60_000));
     await backdate();
     driverEvents.length = 0;
     const result = await reconcileOrphans({ volumeId: '' }, ctx(true, 60_000));
-    expect(result).toMatchObject({ deleted: 0, refused: expect.stringMatching(/Redis holds no volume or snapshot record.*Redis may have lost its data/) });
+    expect(result).toMatchObject({
+      deleted: 0,
+      refused: expect.stringMatching(/Redis holds no volume or snapshot record.*Redis may have lost its data/),
+    });
     expect(result.disks).toBeGreaterThanOrEqual(2);
-    expect(h.sim.disks().map((d) => d.slot).sort()).toEqual(before);
+    expect(
+      h.sim
+        .disks()
+        .map((d) => d.slot)
+        .sort(),
+    ).toEqual(before);
     expect(await rds.getFile('/pool/rds-csi/snap-leftover-000000000000.img')).toBeDefined();
     expect(driverEvents).toEqual(expect.arrayContaining([expect.stringMatching(/^OrphanCleanupRefused: Redis holds no volume or snapshot record/)]));
   });
@@ -160,7 +192,11 @@ describe('reconcilers across workers', () => {
     try {
       h.sim.faults.set({ latencyMs: 150 }); // each run takes several RouterOS calls: long enough to overlap if allowed
       const jobs = await Promise.all([1, 2, 3, 4].map((i) => queue.add('reconcile.orphans', { volumeId: '' }, { jobId: `orphans-overlap-${i}` })));
-      await waitFor(async () => (await Promise.all(jobs.map(async (j) => (await queue.getJob(j.id!))?.finishedOn))).every(Boolean), 30000, 'the four reconcile.orphans jobs to finish');
+      await waitFor(
+        async () => (await Promise.all(jobs.map(async (j) => (await queue.getJob(j.id!))?.finishedOn))).every(Boolean),
+        30000,
+        'the four reconcile.orphans jobs to finish',
+      );
       expect(runs.length).toBeGreaterThanOrEqual(4); // the scheduler's own runs may add to them
       expect(mostAtOnce).toBe(1);
       const spans = [...runs].sort((a, b) => a.enter - b.enter);

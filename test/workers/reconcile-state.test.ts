@@ -42,7 +42,15 @@ describe.each(['', 'k1-'])('reconcile.state (volumePrefix %p)', (volumePrefix) =
     const snap = (await h.client.ctl('CreateSnapshot', { name: 'before-loss', sourceVolumeId: pvc.volumeId })).snapshot;
     expect([pvc.volumeId, vm.volumeId, snap.snapshotId].every((id: string) => id.startsWith(volumePrefix))).toBe(true);
     // A disk of our shape whose backing file is outside the base path is never adopted.
-    const rds = createRdsPort({ host: h.sim.host, port: h.sim.port, user: 'admin', password: 'secret', connectTimeoutMs: 1000, callTimeoutMs: 5000, poolName: 'pool' });
+    const rds = createRdsPort({
+      host: h.sim.host,
+      port: h.sim.port,
+      user: 'admin',
+      password: 'secret',
+      connectTimeoutMs: 1000,
+      callTimeoutMs: 5000,
+      poolName: 'pool',
+    });
     const outside = `${volumePrefix}vol-outside-000000000000`;
     await rds.addDisk({ slot: outside, filePath: `/pool/elsewhere/${outside}.img`, fileSizeBytes: MiB });
     await rds.close();
@@ -64,20 +72,36 @@ describe.each(['', 'k1-'])('reconcile.state (volumePrefix %p)', (volumePrefix) =
     // A rebuilt block volume can be published before anyone re-asserts its access type.
     await h.client.ctl('ControllerPublishVolume', { volumeId: vm.volumeId, nodeId: 'n1', volumeCapability: BLOCK_RWX });
     // The provisioner's retry of the same CreateVolume finds the same volume (its name and type are adopted).
-    expect((await h.client.ctl('CreateVolume', req(PVC, MOUNT_RWO))).volume).toMatchObject({ volumeId: pvc.volumeId, capacityBytes: String(4 * MiB) });
+    expect((await h.client.ctl('CreateVolume', req(PVC, MOUNT_RWO))).volume).toMatchObject({
+      volumeId: pvc.volumeId,
+      capacityBytes: String(4 * MiB),
+    });
     expect((await h.client.ctl('CreateVolume', req('vm-disk', BLOCK_RWX))).volume.volumeId).toBe(vm.volumeId);
     expect(h.sim.disks().filter((d) => !d.slot.startsWith(`${volumePrefix}snap-`) && d.slot !== outside)).toHaveLength(2);
     // A restore from the rebuilt snapshot still works.
-    const restored = await h.client.ctl('CreateVolume', { ...req('after-loss', MOUNT_RWO), volumeContentSource: { snapshot: { snapshotId: snap.snapshotId } } });
+    const restored = await h.client.ctl('CreateVolume', {
+      ...req('after-loss', MOUNT_RWO),
+      volumeContentSource: { snapshot: { snapshotId: snap.snapshotId } },
+    });
     expect(restored.volume.capacityBytes).toBe(String(4 * MiB));
   }, 60000);
 
   // With records in Redis, a worker start must not adopt disks: an orphan (a disk of our shape under the base path
   // that no record knows) stays an orphan for reconcile.orphans to report, never a volume of its own.
   it('adopts nothing when Redis holds records: an orphan disk stays an orphan across a worker start', async () => {
-    const kept = (await h.client.ctl('CreateVolume', { name: 'kept', capacityRange: { requiredBytes: String(4 * MiB) }, volumeCapabilities: [MOUNT_RWO] })).volume;
+    const kept = (
+      await h.client.ctl('CreateVolume', { name: 'kept', capacityRange: { requiredBytes: String(4 * MiB) }, volumeCapabilities: [MOUNT_RWO] })
+    ).volume;
     const orphan = `${volumePrefix}pvc-99999999-2222-4333-8444-555555555555`;
-    const rds = createRdsPort({ host: h.sim.host, port: h.sim.port, user: 'admin', password: 'secret', connectTimeoutMs: 1000, callTimeoutMs: 5000, poolName: 'pool' });
+    const rds = createRdsPort({
+      host: h.sim.host,
+      port: h.sim.port,
+      user: 'admin',
+      password: 'secret',
+      connectTimeoutMs: 1000,
+      callTimeoutMs: 5000,
+      poolName: 'pool',
+    });
     await rds.addDisk({ slot: orphan, filePath: `${h.cfg.rds.basePath}/${orphan}.img`, fileSizeBytes: MiB });
     await rds.close();
     const before = (await h.client.ctl('ListVolumes', {})).entries.map((e: { volume: { volumeId: string } }) => e.volume.volumeId).sort();
@@ -87,7 +111,8 @@ describe.each(['', 'k1-'])('reconcile.state (volumePrefix %p)', (volumePrefix) =
     const redis = new Redis(h.redis.url);
     const queue = new Queue('volumes', { connection: redis, prefix: h.cfg.queuePrefix });
     try {
-      const runs = async () => (await queue.getJobs(['completed', 'failed', 'waiting', 'active', 'delayed'])).filter((j) => j?.name === 'reconcile.state');
+      const runs = async () =>
+        (await queue.getJobs(['completed', 'failed', 'waiting', 'active', 'delayed'])).filter((j) => j?.name === 'reconcile.state');
       for (const j of await runs()) await j.remove();
       await h.controller!.close();
       h.controller = await startController(h.cfg, { endpoint: h.endpoint, withWorker: true }, createLogger('silent'));

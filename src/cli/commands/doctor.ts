@@ -24,7 +24,9 @@ export function doctorCommand(): Command {
   doctor.addCommand(
     usageExit2(
       addOpsOptions(new Command('controller'))
-        .description('Redis (reachable, noeviction, persistence, version, role, prefix), the queue and workers, RDS over the RouterOS API (TLS, credentials), pool capacity')
+        .description(
+          'Redis (reachable, noeviction, persistence, version, role, prefix), the queue and workers, RDS over the RouterOS API (TLS, credentials), pool capacity',
+        )
         .action((flags: OpsFlags) =>
           runOps(async () => {
             const res = await controllerDoctor(opsContext(flags));

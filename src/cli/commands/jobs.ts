@@ -1,7 +1,21 @@
 import type { Queue } from 'bullmq';
 import { Command, Option } from 'commander';
 import type { Redis } from 'ioredis';
-import { addOpsOptions, openQueue, openRedis, opsContext, OpsFailure, parseCount, print, printJson, runOps, usageExit2, EXIT_OK, type OpsContext, type OpsFlags } from '../operator';
+import {
+  addOpsOptions,
+  openQueue,
+  openRedis,
+  opsContext,
+  OpsFailure,
+  parseCount,
+  print,
+  printJson,
+  runOps,
+  usageExit2,
+  EXIT_OK,
+  type OpsContext,
+  type OpsFlags,
+} from '../operator';
 import { age, clip, iso, table } from '../format';
 import { CLEAN_STATES, cleanJobs, LIST_STATES, listJobs, retryJob, showJob, type CleanState, type JobDetail, type ListState } from '../job-admin';
 import { VOLUME_QUEUE } from '../../queue/jobs';
@@ -62,7 +76,14 @@ export function jobsCommand(): Command {
             print(
               table(
                 ['ID', 'NAME', 'STATE', 'ATTEMPTS', 'AGE', 'REASON'],
-                list.map((j) => [j.id, j.name, j.state, `${j.attemptsMade}/${j.attempts}`, age(j.createdAt), j.failedReason ? clip(j.failedReason, 80) : '']),
+                list.map((j) => [
+                  j.id,
+                  j.name,
+                  j.state,
+                  `${j.attemptsMade}/${j.attempts}`,
+                  age(j.createdAt),
+                  j.failedReason ? clip(j.failedReason, 80) : '',
+                ]),
               ),
             );
           return EXIT_OK;

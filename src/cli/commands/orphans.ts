@@ -1,5 +1,19 @@
 import { Command } from 'commander';
-import { addOpsOptions, openRedis, opsContext, OpsFailure, print, printJson, runOps, UsageError, usageExit2, EXIT_FAILED, EXIT_OK, type OpsContext, type OpsFlags } from '../operator';
+import {
+  addOpsOptions,
+  openRedis,
+  opsContext,
+  OpsFailure,
+  print,
+  printJson,
+  runOps,
+  UsageError,
+  usageExit2,
+  EXIT_FAILED,
+  EXIT_OK,
+  type OpsContext,
+  type OpsFlags,
+} from '../operator';
 import { bytes, table } from '../format';
 import { deleteOrphans, findOrphans, OrphanDeleteRefused, rawFileLister, type OrphanReport } from '../../reconcile/orphans';
 import { snapshotStore, volumeStore } from '../../state/listing';
@@ -77,7 +91,8 @@ export function orphansCommand(): Command {
               includeExported: flags.includeExported,
               evenIfRedisIsEmpty: flags.evenIfRedisIsEmpty,
             }).catch((err: unknown) => {
-              if (err instanceof OrphanDeleteRefused) throw new OpsFailure(`${err.message}, or pass --even-if-redis-is-empty if these disks really are leftovers`);
+              if (err instanceof OrphanDeleteRefused)
+                throw new OpsFailure(`${err.message}, or pass --even-if-redis-is-empty if these disks really are leftovers`);
               throw err;
             });
             return { report, outcomes };
@@ -86,9 +101,17 @@ export function orphansCommand(): Command {
           if (flags.json) {
             printJson({ filesChecked: report.filesChecked, outcomes });
           } else {
-            if (outcomes.length) print(table(['KIND', 'PATH', 'RESULT', 'DETAIL'], outcomes.map((o) => [o.kind, o.path, o.result, o.detail])));
+            if (outcomes.length)
+              print(
+                table(
+                  ['KIND', 'PATH', 'RESULT', 'DETAIL'],
+                  outcomes.map((o) => [o.kind, o.path, o.result, o.detail]),
+                ),
+              );
             const deleted = outcomes.filter((o) => o.result === 'deleted').length;
-            print(`${deleted} deleted, ${outcomes.length - deleted - failed} skipped, ${failed} failed${report.filesChecked ? '' : ' (backing files NOT checked)'}`);
+            print(
+              `${deleted} deleted, ${outcomes.length - deleted - failed} skipped, ${failed} failed${report.filesChecked ? '' : ' (backing files NOT checked)'}`,
+            );
           }
           return failed ? EXIT_FAILED : EXIT_OK;
         }),

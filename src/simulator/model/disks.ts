@@ -219,7 +219,10 @@ export function diskSet(model: SimModel, cmd: Command): Promise<CommandResult> {
     if (patch.fileSize !== undefined) {
       const want = patch.fileSize;
       if (disks.some((d) => want < d.fileSize)) throw new TrapError(m.shrinkRefused);
-      await assertSpace(model, disks.reduce((sum, d) => sum + (want - d.fileSize), 0));
+      await assertSpace(
+        model,
+        disks.reduce((sum, d) => sum + (want - d.fileSize), 0),
+      );
       for (const d of disks) await growTo(model.pool.hostPath(d.filePath), want);
     }
     for (const d of disks) Object.assign(d, patch);

@@ -43,7 +43,9 @@ async function diskRoot(model: SimModel): Promise<ListedEntry[]> {
   const pool = model.pool;
   try {
     const st = await fsp.stat(pool.root);
-    return [{ name: pool.name, hostPath: pool.root, isDirectory: true, isDiskRoot: true, size: 0, allocated: 0, birthtime: st.birthtime, mtime: st.mtime }];
+    return [
+      { name: pool.name, hostPath: pool.root, isDirectory: true, isDiskRoot: true, size: 0, allocated: 0, birthtime: st.birthtime, mtime: st.mtime },
+    ];
   } catch {
     return []; // not mounted (the data dir vanished): RouterOS would not list it either
   }

@@ -100,7 +100,6 @@ export class SimModel {
     await Promise.all([...this.background]);
   }
 
-
   /** Called (under the lock) after every saved change, e.g. to export disks through nvmet; must not throw. */
   afterChange?: () => Promise<void>;
 

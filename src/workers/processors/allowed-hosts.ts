@@ -12,6 +12,11 @@ export async function syncAllowedHosts(ctx: BaseContext & { fencing: FencingCont
   const f = ctx.fencing;
   const disk = await ctx.rds.getDisk(slot);
   if (!disk) throw new Failure('not-found', `disk ${slot} does not exist on RDS`);
-  const value = nodeIds.length ? nodeIds.map((n) => f.hostNqn(n)).sort().join(',') : NO_HOST;
+  const value = nodeIds.length
+    ? nodeIds
+        .map((n) => f.hostNqn(n))
+        .sort()
+        .join(',')
+    : NO_HOST;
   if (disk.allowHostName !== value) await ctx.rds.setAllowedHosts(disk.id, value);
 }

@@ -22,7 +22,8 @@ function refuse(kind: DeleteKind, data: DiskDeleteData, why: string): Failure {
 
 export async function checkDeleteProof(kind: DeleteKind, data: DiskDeleteData, ctx: Pick<BaseContext, 'basePath'> & DeleteDeps): Promise<void> {
   const { records, attachments } = ctx;
-  if (typeof data.volumeId !== 'string' || typeof data.slot !== 'string' || !data.volumeId || !data.slot) throw refuse(kind, data, 'the job names no volume or slot');
+  if (typeof data.volumeId !== 'string' || typeof data.slot !== 'string' || !data.volumeId || !data.slot)
+    throw refuse(kind, data, 'the job names no volume or slot');
   if (typeof data.gen !== 'string' || !data.gen) throw refuse(kind, data, 'the job carries no generation: it was not enqueued by the driver');
   const own = kind === 'volume' ? records.volumes : records.snapshots;
   const other = kind === 'volume' ? records.snapshots : records.volumes;
@@ -35,9 +36,9 @@ export async function checkDeleteProof(kind: DeleteKind, data: DiskDeleteData, c
     }
   } else {
     if (data.gen !== NO_RECORD_GEN) throw refuse(kind, data, `its generation ${data.gen} is stale: there is no record`);
-    if (data.slot !== data.volumeId) throw refuse(kind, data, 'without a record only the id\'s own slot may be deleted');
+    if (data.slot !== data.volumeId) throw refuse(kind, data, "without a record only the id's own slot may be deleted");
     if (data.filePath !== undefined && data.filePath !== backingFilePath(ctx.basePath, data.volumeId)) {
-      throw refuse(kind, data, 'without a record only the id\'s own backing file may be deleted');
+      throw refuse(kind, data, "without a record only the id's own backing file may be deleted");
     }
   }
   const foreign = (await other.get(data.slot)) ?? (data.slot === data.volumeId ? undefined : await own.get(data.slot));

@@ -13,7 +13,11 @@ export const diskDelete: Processor<'disk.delete'> = (data, ctx) => deleteDisk('v
 /** snapshot.delete: a snapshot is a disk that is never exported; deleting it is deleting a disk and its file. */
 export const snapshotDelete: Processor<'snapshot.delete'> = (data, ctx) => deleteDisk('snapshot', data, ctx);
 
-async function deleteDisk(kind: DeleteKind, data: DiskDeleteData, ctx: ProcessorContext<'disk.delete' | 'snapshot.delete'>): Promise<DiskDeleteResult> {
+async function deleteDisk(
+  kind: DeleteKind,
+  data: DiskDeleteData,
+  ctx: ProcessorContext<'disk.delete' | 'snapshot.delete'>,
+): Promise<DiskDeleteResult> {
   const { rds, basePath, log } = ctx;
   await checkDeleteProof(kind, data, ctx);
   if (data.filePath !== undefined && !isUnder(basePath, data.filePath)) {

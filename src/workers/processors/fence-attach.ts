@@ -23,8 +23,16 @@ export const fenceAttach: Processor<'fence.attach'> = async (data, ctx) => {
   const others = Object.keys(rec.nodes);
   if (others.length > 0 && data.sharing === 'single') {
     f.metrics.conflict('single-node');
-    await f.events.emit(rec.pvc, 'Warning', 'AttachmentConflict', `volume ${data.volumeId} is attached to node ${others[0]}; refused node ${data.nodeId}`);
-    throw new Failure('precondition', `volume ${data.volumeId} is published to node ${others[0]} (single-node access mode); unpublish it there first`);
+    await f.events.emit(
+      rec.pvc,
+      'Warning',
+      'AttachmentConflict',
+      `volume ${data.volumeId} is attached to node ${others[0]}; refused node ${data.nodeId}`,
+    );
+    throw new Failure(
+      'precondition',
+      `volume ${data.volumeId} is published to node ${others[0]} (single-node access mode); unpublish it there first`,
+    );
   }
   if (data.sharing === 'migrate') {
     if (rec.migration?.timedOut) {
@@ -36,7 +44,12 @@ export const fenceAttach: Processor<'fence.attach'> = async (data, ctx) => {
     }
     if (others.length >= 2) {
       f.metrics.conflict('third-node');
-      await f.events.emit(rec.pvc, 'Warning', 'AttachmentConflict', `volume ${data.volumeId} is already attached to ${others.join(' and ')}; refused a third node ${data.nodeId}`);
+      await f.events.emit(
+        rec.pvc,
+        'Warning',
+        'AttachmentConflict',
+        `volume ${data.volumeId} is already attached to ${others.join(' and ')}; refused a third node ${data.nodeId}`,
+      );
       throw new Failure('precondition', `volume ${data.volumeId} is attached to two nodes (${others.join(', ')}): at most 2 during a live migration`);
     }
   }
@@ -48,7 +61,12 @@ export const fenceAttach: Processor<'fence.attach'> = async (data, ctx) => {
   await f.attachments.put(rec);
   if (rec.migration && rec.migration.to === data.nodeId) {
     await f.scheduleTimeout(data.volumeId, rec.migration.startedAt, rec.migration.windowSeconds * 1000);
-    await f.events.emit(rec.pvc, 'Normal', 'MigrationStarted', `live migration of ${data.volumeId} from ${rec.migration.from} to ${data.nodeId}; window ${rec.migration.windowSeconds}s`);
+    await f.events.emit(
+      rec.pvc,
+      'Normal',
+      'MigrationStarted',
+      `live migration of ${data.volumeId} from ${rec.migration.from} to ${data.nodeId}; window ${rec.migration.windowSeconds}s`,
+    );
   }
   ctx.log.info({ node: data.nodeId, nodes: Object.keys(rec.nodes) }, 'volume published');
   return { publishContext: data.publishContext };

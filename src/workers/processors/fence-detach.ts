@@ -18,15 +18,30 @@ export const fenceDetach: Processor<'fence.detach'> = async (data, ctx) => {
     const outcome = migration.timedOut ? 'failed' : migration.from === data.nodeId ? 'completed' : 'aborted';
     f.metrics.migrationEnded(outcome, seconds);
     if (outcome === 'completed') {
-      await f.events.emit(rec.pvc, 'Normal', 'MigrationCompleted', `live migration of ${data.volumeId} to ${migration.to} completed in ${seconds.toFixed(1)}s`);
+      await f.events.emit(
+        rec.pvc,
+        'Normal',
+        'MigrationCompleted',
+        `live migration of ${data.volumeId} to ${migration.to} completed in ${seconds.toFixed(1)}s`,
+      );
     } else {
-      await f.events.emit(rec.pvc, 'Normal', 'MigrationAborted', `live migration of ${data.volumeId} to ${migration.to} ended after ${seconds.toFixed(1)}s: ${data.nodeId} detached`);
+      await f.events.emit(
+        rec.pvc,
+        'Normal',
+        'MigrationAborted',
+        `live migration of ${data.volumeId} to ${migration.to} ended after ${seconds.toFixed(1)}s: ${data.nodeId} detached`,
+      );
     }
   }
   if (f.storageSide) await syncAllowedHosts(ctx, data.slot, Object.keys(rec.nodes));
   await f.attachments.put(rec);
   if (data.reason === 'node-deleted') {
-    await f.events.emit(rec.pvc, 'Warning', 'StaleAttachmentCleared', `node ${data.nodeId} no longer exists; its attachment of ${data.volumeId} was cleared`);
+    await f.events.emit(
+      rec.pvc,
+      'Warning',
+      'StaleAttachmentCleared',
+      `node ${data.nodeId} no longer exists; its attachment of ${data.volumeId} was cleared`,
+    );
   }
   ctx.log.info({ node: data.nodeId, reason: data.reason, nodes: Object.keys(rec.nodes) }, 'volume unpublished');
   return { detached: true };

@@ -47,7 +47,10 @@ export const reconcileAttachments: Processor<'reconcile.attachments'> = async (_
         // Listed only when a node is gone; a failed list fails the job (retried): never clear on a guess.
         if ((await vaFacts()).some((va) => va.nodeId === nodeId && va.volumeId === rec.volumeId)) {
           held++;
-          ctx.log.info({ volumeId: rec.volumeId, node: nodeId }, 'node is gone but its VolumeAttachment remains: attachment kept until it is detached');
+          ctx.log.info(
+            { volumeId: rec.volumeId, node: nodeId },
+            'node is gone but its VolumeAttachment remains: attachment kept until it is detached',
+          );
           continue;
         }
         await f.enqueueDetach(rec.volumeId, nodeId, rec.volumeId);

@@ -16,7 +16,10 @@ export const reconcileOrphans: Processor<'reconcile.orphans'> = async (_data, ct
   );
   const keyOf = { disk: (slot: string, file: string) => `disk:${slot}:${file}`, file: (p: string) => `file:${p}` };
   const now = Date.now();
-  const seen = await policy.sightings.observe([...report.disks.map((d) => keyOf.disk(d.slot, d.filePath)), ...report.files.map((f) => keyOf.file(f.path))], now);
+  const seen = await policy.sightings.observe(
+    [...report.disks.map((d) => keyOf.disk(d.slot, d.filePath)), ...report.files.map((f) => keyOf.file(f.path))],
+    now,
+  );
   metrics.reconcile('orphan-disks-seen', report.disks.length);
   metrics.reconcile('orphan-files-seen', report.files.length);
   if (report.disks.length || report.files.length) {
@@ -37,7 +40,11 @@ export const reconcileOrphans: Processor<'reconcile.orphans'> = async (_data, ct
   let refused: string | undefined;
   if (policy.delete) {
     const ripe = (key: string): boolean => now - (seen.get(key) ?? now) >= policy.graceMs;
-    const due = { ...report, disks: report.disks.filter((d) => ripe(keyOf.disk(d.slot, d.filePath))), files: report.files.filter((f) => ripe(keyOf.file(f.path))) };
+    const due = {
+      ...report,
+      disks: report.disks.filter((d) => ripe(keyOf.disk(d.slot, d.filePath))),
+      files: report.files.filter((f) => ripe(keyOf.file(f.path))),
+    };
     if (due.disks.length || due.files.length) {
       try {
         // Never includeExported here: a node may still be connected to an exported disk.

@@ -93,8 +93,23 @@ export function sh(cmd: string, args: string[], timeoutMs = 60000): { code: numb
  * bookworm's nvme-cli 2.3 falls short: it has no fast_io_fail_tmo option, and it answers "already connected" for a
  * second host NQN on the same subsystem and port even with --duplicate-connect.
  */
-export function fabricsConnect(nqn: string, hostNqn: string, extra: Record<string, string | number | true> = {}, addr = '127.0.0.1', port = 4420): { ok: boolean; out: string } {
-  const opts: Record<string, string | number | true> = { transport: 'tcp', traddr: addr, trsvcid: port, nqn, hostnqn: hostNqn, ctrl_loss_tmo: -1, reconnect_delay: 1, ...extra };
+export function fabricsConnect(
+  nqn: string,
+  hostNqn: string,
+  extra: Record<string, string | number | true> = {},
+  addr = '127.0.0.1',
+  port = 4420,
+): { ok: boolean; out: string } {
+  const opts: Record<string, string | number | true> = {
+    transport: 'tcp',
+    traddr: addr,
+    trsvcid: port,
+    nqn,
+    hostnqn: hostNqn,
+    ctrl_loss_tmo: -1,
+    reconnect_delay: 1,
+    ...extra,
+  };
   const text = Object.entries(opts)
     .map(([k, v]) => (v === true ? k : `${k}=${v}`))
     .join(',');
@@ -157,10 +172,28 @@ export class Plugin {
     writeSync(fd, `{"vm":"--- start ${++this.starts} at ${elapsed()} s ---"}\n`);
     // The plugin acts only under kubelet's dir (default /var/lib/kubelet), which must exist as on a real node.
     mkdirSync(KUBELET_DIR, { recursive: true });
-    const args = [MAIN, 'node', '--endpoint', this.endpoint, '--node-id', this.o.nodeId ?? 'vm1', '--connector', 'nvme-tcp', '--nqn-prefix', PREFIX, '--kubelet-dir', KUBELET_DIR, '--log-level', 'debug'];
+    const args = [
+      MAIN,
+      'node',
+      '--endpoint',
+      this.endpoint,
+      '--node-id',
+      this.o.nodeId ?? 'vm1',
+      '--connector',
+      'nvme-tcp',
+      '--nqn-prefix',
+      PREFIX,
+      '--kubelet-dir',
+      KUBELET_DIR,
+      '--log-level',
+      'debug',
+    ];
     if (this.o.hostNqn) args.push('--hostnqn', this.o.hostNqn);
     args.push(...(this.o.extraArgs ?? []));
-    const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '--enable-source-maps', ...this.o.env } });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, NODE_OPTIONS: '--enable-source-maps', ...this.o.env },
+    });
     closeSync(fd);
     this.child = child;
     this.exited = new Promise((r) => child.once('exit', () => r()));
@@ -219,7 +252,12 @@ export class Plugin {
   }
 
   /** One RPC; answers the response, or the error (code and details). Nothing is checked. */
-  async call<T>(service: 'Identity' | 'Node', method: string, req: object, timeoutMs = 120000): Promise<{ res?: T; code?: number; details?: string; ms: number }> {
+  async call<T>(
+    service: 'Identity' | 'Node',
+    method: string,
+    req: object,
+    timeoutMs = 120000,
+  ): Promise<{ res?: T; code?: number; details?: string; ms: number }> {
     const t = Date.now();
     try {
       const res = await (await this.client()).call<T>(service, method, req, timeoutMs);
@@ -235,7 +273,12 @@ export class Plugin {
     const service = ['GetPluginInfo', 'Probe', 'GetPluginCapabilities'].includes(method) ? 'Identity' : 'Node';
     const r = await this.call<T>(service, method, req, timeoutMs);
     if (expectCode === undefined) check(`${what} ok`, r.code === undefined, r.code === undefined ? `${r.ms} ms` : `code ${r.code}: ${r.details}`);
-    else check(`${what} fails with code ${expectCode}`, r.code === expectCode, r.code === undefined ? 'succeeded' : `code ${r.code}: ${r.details}; ${r.ms} ms`);
+    else
+      check(
+        `${what} fails with code ${expectCode}`,
+        r.code === expectCode,
+        r.code === undefined ? 'succeeded' : `code ${r.code}: ${r.details}; ${r.ms} ms`,
+      );
     return r.res;
   }
 }
@@ -251,11 +294,26 @@ export interface Volume {
 }
 
 /** The requests kubelet sends for a volume (volume_context as the controller sets it). */
-export function volume(volumeId: string, kind: 'ext4' | 'xfs' | 'block', extraContext: Record<string, string> = {}, port = 4420, address = '127.0.0.1'): Volume {
+export function volume(
+  volumeId: string,
+  kind: 'ext4' | 'xfs' | 'block',
+  extraContext: Record<string, string> = {},
+  port = 4420,
+  address = '127.0.0.1',
+): Volume {
   const nqn = `${PREFIX}:${volumeId}`;
-  const volumeContext = { nqn, targetAddress: address, targetPort: String(port), accessType: kind === 'block' ? 'block' : 'mount', reconnectDelay: '1', ...extraContext };
+  const volumeContext = {
+    nqn,
+    targetAddress: address,
+    targetPort: String(port),
+    accessType: kind === 'block' ? 'block' : 'mount',
+    reconnectDelay: '1',
+    ...extraContext,
+  };
   const volumeCapability =
-    kind === 'block' ? { block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } } : { mount: { fsType: kind, mountFlags: [] }, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
+    kind === 'block'
+      ? { block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } }
+      : { mount: { fsType: kind, mountFlags: [] }, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
   const staging = `/var/lib/kubelet/plugins/kubernetes.io/csi/rds.csi.mikrotik.com/${volumeId}/globalmount`;
   const target =
     kind === 'block'
@@ -298,7 +356,10 @@ export function mounts(): Mount[] {
   }));
 }
 
-export const mountAt = (p: string): Mount | undefined => mounts().filter((m) => m.mountPoint === p).pop();
+export const mountAt = (p: string): Mount | undefined =>
+  mounts()
+    .filter((m) => m.mountPoint === p)
+    .pop();
 export const mountCount = (p: string): number => mounts().filter((m) => m.mountPoint === p).length;
 
 /** Controllers (nvmeY) connected to the NQN. */
@@ -354,7 +415,12 @@ export function nvmetPort(id: number, addr = '127.0.0.1', svcid = 4420): void {
 }
 
 /** A subsystem with FILE (sparse, SIZE bytes) as namespace 1, linked into port 1 (127.0.0.1:4420). */
-export function nvmetExport(nqn: string, sizeBytes: number, hosts: string[] = [], file = path.join(BACKING_DIR, `${nqn.replace(/[^A-Za-z0-9.-]/g, '_')}.img`)): string {
+export function nvmetExport(
+  nqn: string,
+  sizeBytes: number,
+  hosts: string[] = [],
+  file = path.join(BACKING_DIR, `${nqn.replace(/[^A-Za-z0-9.-]/g, '_')}.img`),
+): string {
   mkdirSync(path.dirname(file), { recursive: true });
   if (!existsSync(file)) sh('truncate', ['-s', String(sizeBytes), file]);
   const sub = `${NVMET}/subsystems/${nqn}`;
@@ -382,7 +448,8 @@ export const nvmetNsEnable = (nqn: string, on: boolean): void => writeFileSync(`
 export function nvmetUnexport(nqn: string): void {
   const sub = `${NVMET}/subsystems/${nqn}`;
   if (!existsSync(sub)) return;
-  for (const port of readdirSync(`${NVMET}/ports`)) if (existsSync(`${NVMET}/ports/${port}/subsystems/${nqn}`)) unlinkSync(`${NVMET}/ports/${port}/subsystems/${nqn}`);
+  for (const port of readdirSync(`${NVMET}/ports`))
+    if (existsSync(`${NVMET}/ports/${port}/subsystems/${nqn}`)) unlinkSync(`${NVMET}/ports/${port}/subsystems/${nqn}`);
   for (const ns of readdirSync(`${sub}/namespaces`)) {
     writeFileSync(`${sub}/namespaces/${ns}/enable`, '0');
     rmdirSync(`${sub}/namespaces/${ns}`);
@@ -439,7 +506,11 @@ export const randomData = (bytes: number): Buffer => randomBytes(bytes);
  * A writer in its own process (so the driver keeps running while the write blocks in the kernel): dd of SRC to DST
  * with fsync at the end. `done` resolves with its exit code.
  */
-export function backgroundWrite(src: string, dst: string, extra: string[] = []): { done: Promise<number | null>; running: () => boolean; pid?: number } {
+export function backgroundWrite(
+  src: string,
+  dst: string,
+  extra: string[] = [],
+): { done: Promise<number | null>; running: () => boolean; pid?: number } {
   const child = spawn('dd', [`if=${src}`, `of=${dst}`, 'bs=1M', 'conv=fsync', 'status=none', ...extra], { stdio: 'ignore' });
   let exited = false;
   const done = new Promise<number | null>((r) => child.once('exit', (code) => ((exited = true), r(code))));

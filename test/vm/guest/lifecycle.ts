@@ -57,7 +57,21 @@ function exportNs(nqn: string, size = 128 * MiB): void {
 }
 
 const connect = (nqn: string, extra: string[] = []): { code: number | null; out: string } =>
-  sh('nvme', ['connect', '-t', 'tcp', '-a', '127.0.0.1', '-s', '4420', '-n', nqn, `--hostnqn=${HOSTNQN}`, '--ctrl-loss-tmo=-1', '--reconnect-delay=1', ...extra]);
+  sh('nvme', [
+    'connect',
+    '-t',
+    'tcp',
+    '-a',
+    '127.0.0.1',
+    '-s',
+    '4420',
+    '-n',
+    nqn,
+    `--hostnqn=${HOSTNQN}`,
+    '--ctrl-loss-tmo=-1',
+    '--reconnect-delay=1',
+    ...extra,
+  ]);
 
 const stats = (volumeId: string, volumePath: string): Promise<{ res?: Stats; code?: number; details?: string }> =>
   plugin.call<Stats>('Node', 'NodeGetVolumeStats', { volumeId, volumePath }, 30000);
@@ -77,7 +91,11 @@ async function orphanFixtures(): Promise<void> {
   // the namespace goes away on the target (volume deleted on RDS) while the hosts stay connected
   for (const n of [ORPHAN, FOREIGN, LOOKALIKE]) nvmetNsEnable(n, false);
   const gone = await waitFor(15000, () => [ORPHAN, FOREIGN, LOOKALIKE].every((n) => !deviceOf(n) && controllers(n).length === 1));
-  check('fixture: three connections without a namespace (device gone, controller live)', gone, [ORPHAN, FOREIGN, LOOKALIKE].map((n) => `${controllers(n).join()}:${deviceOf(n) ?? '-'}`).join(' '));
+  check(
+    'fixture: three connections without a namespace (device gone, controller live)',
+    gone,
+    [ORPHAN, FOREIGN, LOOKALIKE].map((n) => `${controllers(n).join()}:${deviceOf(n) ?? '-'}`).join(' '),
+  );
 }
 
 async function orphanChecks(): Promise<void> {
@@ -98,15 +116,27 @@ async function xfsLifecycle(): Promise<void> {
   exportNs(vol.nqn, 320 * MiB); // mkfs.xfs wants 300 MiB
   await plugin.rpc('NodeStageVolume', vol.stageReq, 'xfs: NodeStageVolume (formats xfs)');
   const dev = deviceOf(vol.nqn);
-  check('xfs: staging path is an xfs mount of the device', mountAt(vol.staging)?.fsType === 'xfs' && mountAt(vol.staging)?.source === dev, `${mountAt(vol.staging)?.source} ${mountAt(vol.staging)?.fsType}`);
-  check('xfs: mounted with nouuid', (mountAt(vol.staging)?.options ?? '').length > 0 && /nouuid/.test(sh('findmnt', ['-no', 'OPTIONS', vol.staging]).out), sh('findmnt', ['-no', 'OPTIONS', vol.staging]).out);
+  check(
+    'xfs: staging path is an xfs mount of the device',
+    mountAt(vol.staging)?.fsType === 'xfs' && mountAt(vol.staging)?.source === dev,
+    `${mountAt(vol.staging)?.source} ${mountAt(vol.staging)?.fsType}`,
+  );
+  check(
+    'xfs: mounted with nouuid',
+    (mountAt(vol.staging)?.options ?? '').length > 0 && /nouuid/.test(sh('findmnt', ['-no', 'OPTIONS', vol.staging]).out),
+    sh('findmnt', ['-no', 'OPTIONS', vol.staging]).out,
+  );
   await plugin.rpc('NodePublishVolume', vol.pubReq, 'xfs: NodePublishVolume');
   await plugin.rpc('NodePublishVolume', vol.pubReq, 'xfs: NodePublishVolume again (idempotent)');
   check('xfs: one mount at the target', mountCount(vol.target) === 1 && mountAt(vol.target)?.fsType === 'xfs');
   const data = randomData(4 * MiB);
   check('xfs: 4 MiB written through the target path', writeSynced(path.join(vol.target, 'data.bin'), data) === undefined);
   const st = await stats(vol.volumeId, vol.target);
-  check('xfs: stats bytes used, condition normal', Number(st.res?.usage[0]?.used) > 0 && st.res?.volumeCondition?.abnormal === false, st.details ?? st.res?.usage[0]?.used);
+  check(
+    'xfs: stats bytes used, condition normal',
+    Number(st.res?.usage[0]?.used) > 0 && st.res?.volumeCondition?.abnormal === false,
+    st.details ?? st.res?.usage[0]?.used,
+  );
   await plugin.rpc('NodeUnpublishVolume', { volumeId: vol.volumeId, targetPath: vol.target }, 'xfs: NodeUnpublishVolume');
   await plugin.rpc('NodeUnstageVolume', { volumeId: vol.volumeId, stagingTargetPath: vol.staging }, 'xfs: NodeUnstageVolume');
   check('xfs: disconnected', controllers(vol.nqn).length === 0);
@@ -122,10 +152,18 @@ async function blockLifecycle(): Promise<void> {
   exportNs(vol.nqn, 64 * MiB);
   await plugin.rpc('NodeStageVolume', vol.stageReq, 'block: NodeStageVolume');
   const dev = deviceOf(vol.nqn);
-  check('block: stage connected the NQN, nothing mounted at the staging path', !!dev && controllers(vol.nqn).length === 1 && mountCount(vol.staging) === 0, dev);
+  check(
+    'block: stage connected the NQN, nothing mounted at the staging path',
+    !!dev && controllers(vol.nqn).length === 1 && mountCount(vol.staging) === 0,
+    dev,
+  );
   check('block: stage did not format (blkid finds nothing)', !!dev && sh('blkid', ['-p', dev]).code === 2);
   await plugin.rpc('NodePublishVolume', vol.pubReq, 'block: NodePublishVolume');
-  check('block: the target is a device node (mknod) with the device numbers', !!dev && nodeNumbers(vol.target) === devNumbers(dev), `${nodeNumbers(vol.target)} vs ${dev && devNumbers(dev)}`);
+  check(
+    'block: the target is a device node (mknod) with the device numbers',
+    !!dev && nodeNumbers(vol.target) === devNumbers(dev),
+    `${nodeNumbers(vol.target)} vs ${dev && devNumbers(dev)}`,
+  );
   check('block: the target is not a mount', mountCount(vol.target) === 0);
   await plugin.rpc('NodePublishVolume', vol.pubReq, 'block: NodePublishVolume again (idempotent)');
   check('block: still the same node', !!dev && nodeNumbers(vol.target) === devNumbers(dev));
@@ -134,7 +172,11 @@ async function blockLifecycle(): Promise<void> {
   dropCaches();
   check('block: checksum read back through the device', !!dev && sha256File(dev, 8 * MiB) === sha256(data));
   const st = await stats(vol.volumeId, vol.target);
-  check('block: stats report the device size, condition normal', st.res?.usage[0]?.total === String(64 * MiB) && st.res?.volumeCondition?.abnormal === false, st.details ?? st.res?.usage[0]?.total);
+  check(
+    'block: stats report the device size, condition normal',
+    st.res?.usage[0]?.total === String(64 * MiB) && st.res?.volumeCondition?.abnormal === false,
+    st.details ?? st.res?.usage[0]?.total,
+  );
   await plugin.rpc('NodeUnpublishVolume', { volumeId: vol.volumeId, targetPath: vol.target }, 'block: NodeUnpublishVolume');
   check('block: device node removed', nodeNumbers(vol.target) === undefined);
   await plugin.rpc('NodeUnstageVolume', { volumeId: vol.volumeId, stagingTargetPath: vol.staging }, 'block: NodeUnstageVolume');
@@ -168,25 +210,49 @@ async function renumbering(): Promise<void> {
   check('renumber: filler subsystem connected', f.code === 0 && (await waitFor(10000, () => !!deviceOf(FILLER))), f.out);
   log(`renumber: filler took ${controllers(FILLER).join()} / ${deviceOf(FILLER)}`);
   const mid = await stats(vol.volumeId, vol.target);
-  check('renumber: VolumeCondition abnormal while the volume has no device', mid.res?.volumeCondition?.abnormal === true, mid.res?.volumeCondition?.message ?? mid.details);
+  check(
+    'renumber: VolumeCondition abnormal while the volume has no device',
+    mid.res?.volumeCondition?.abnormal === true,
+    mid.res?.volumeCondition?.message ?? mid.details,
+  );
   const c = connect(vol.nqn);
   check('renumber: volume reconnected', c.code === 0 && (await waitFor(10000, () => !!deviceOf(vol.nqn))), c.out);
   const dev2 = deviceOf(vol.nqn);
   const ctrl2 = controllers(vol.nqn)[0];
   log(`renumber: ${ctrl1} ${dev1} (${num1}) -> ${ctrl2} ${dev2} (${dev2 && devNumbers(dev2)})`);
   check('renumber: the device name changed', !!dev2 && dev2 !== dev1 && ctrl2 !== ctrl1, `${dev1} -> ${dev2}`);
-  check('renumber: staging mount is stale (not the new device)', mountAt(vol.staging)?.dev !== (dev2 && devNumbers(dev2)), `${mountAt(vol.staging)?.dev}`);
+  check(
+    'renumber: staging mount is stale (not the new device)',
+    mountAt(vol.staging)?.dev !== (dev2 && devNumbers(dev2)),
+    `${mountAt(vol.staging)?.dev}`,
+  );
   const stale = await stats(vol.volumeId, vol.target);
-  check('renumber: VolumeCondition abnormal on the stale mount', stale.res?.volumeCondition?.abnormal === true, stale.res?.volumeCondition?.message ?? stale.details);
+  check(
+    'renumber: VolumeCondition abnormal on the stale mount',
+    stale.res?.volumeCondition?.abnormal === true,
+    stale.res?.volumeCondition?.message ?? stale.details,
+  );
 
   await plugin.rpc('NodePublishVolume', vol.pubReq, 'renumber: NodePublishVolume again (finds the new device)');
   const num2 = dev2 && devNumbers(dev2);
-  check('renumber: staging path recovered: one mount of the new device', mountCount(vol.staging) === 1 && mountAt(vol.staging)?.dev === num2, `${mountCount(vol.staging)} x ${mountAt(vol.staging)?.dev}`);
-  check('renumber: target path recovered: one mount of the new device', mountCount(vol.target) === 1 && mountAt(vol.target)?.dev === num2, `${mountCount(vol.target)} x ${mountAt(vol.target)?.dev}`);
+  check(
+    'renumber: staging path recovered: one mount of the new device',
+    mountCount(vol.staging) === 1 && mountAt(vol.staging)?.dev === num2,
+    `${mountCount(vol.staging)} x ${mountAt(vol.staging)?.dev}`,
+  );
+  check(
+    'renumber: target path recovered: one mount of the new device',
+    mountCount(vol.target) === 1 && mountAt(vol.target)?.dev === num2,
+    `${mountCount(vol.target)} x ${mountAt(vol.target)?.dev}`,
+  );
   dropCaches();
   check('renumber: data intact (not reformatted)', sha256File(path.join(vol.target, 'data.bin')) === sha256(data));
   const after = await stats(vol.volumeId, vol.target);
-  check('renumber: VolumeCondition normal after recovery', after.res?.volumeCondition?.abnormal === false, after.res?.volumeCondition?.message ?? after.details);
+  check(
+    'renumber: VolumeCondition normal after recovery',
+    after.res?.volumeCondition?.abnormal === false,
+    after.res?.volumeCondition?.message ?? after.details,
+  );
   await plugin.rpc('NodeUnpublishVolume', { volumeId: vol.volumeId, targetPath: vol.target }, 'renumber: NodeUnpublishVolume');
   await plugin.rpc('NodeUnstageVolume', { volumeId: vol.volumeId, stagingTargetPath: vol.staging }, 'renumber: NodeUnstageVolume');
   sh('nvme', ['disconnect', '-n', FILLER]);
@@ -227,8 +293,13 @@ async function unreadable(): Promise<void> {
   // what the plugin does when volume_context asks for fastIoFailTmo (bookworm's nvme-cli 2.3 has no such option)
   const fctx = { ...vol.stageReq, volumeContext: { ...(vol.stageReq.volumeContext as Record<string, string>), fastIoFailTmo: '0' } };
   const fr = await plugin.call('Node', 'NodeStageVolume', fctx, 30000);
-  check('unreadable (b): NodeStageVolume with volume_context fastIoFailTmo=0 connects (nvme-cli 2.3)', fr.code === undefined, fr.code === undefined ? 'ok' : `code ${fr.code}: ${fr.details}`);
-  if (fr.code === undefined) await plugin.rpc('NodeUnstageVolume', { volumeId: vol.volumeId, stagingTargetPath: vol.staging }, 'unreadable (b): NodeUnstageVolume');
+  check(
+    'unreadable (b): NodeStageVolume with volume_context fastIoFailTmo=0 connects (nvme-cli 2.3)',
+    fr.code === undefined,
+    fr.code === undefined ? 'ok' : `code ${fr.code}: ${fr.details}`,
+  );
+  if (fr.code === undefined)
+    await plugin.rpc('NodeUnstageVolume', { volumeId: vol.volumeId, stagingTargetPath: vol.staging }, 'unreadable (b): NodeUnstageVolume');
   // connected by hand through /dev/nvme-fabrics with fast_io_fail_tmo=0
   const c2 = fabricsConnect(vol.nqn, HOSTNQN, { fast_io_fail_tmo: 0 });
   check('unreadable (b): connected by hand with fast_io_fail_tmo=0', c2.ok && (await waitFor(10000, () => !!deviceOf(vol.nqn))), c2.out);
@@ -238,16 +309,28 @@ async function unreadable(): Promise<void> {
   await waitFor(10000, () => ctrlState(ctrl) !== 'live');
   await new Promise((r) => setTimeout(r, 1500));
   const rd = sh('dd', [`if=${dev}`, 'of=/dev/null', 'bs=4096', 'count=1', 'iflag=direct'], 10000);
-  check(`unreadable (b): the device is there (${dev}) but a read fails`, !!deviceOf(vol.nqn) && rd.code !== 0, `${ctrlState(ctrl)}: ${rd.out.split('\n')[0]}`);
+  check(
+    `unreadable (b): the device is there (${dev}) but a read fails`,
+    !!deviceOf(vol.nqn) && rd.code !== 0,
+    `${ctrlState(ctrl)}: ${rd.out.split('\n')[0]}`,
+  );
   const r = await plugin.call('Node', 'NodeStageVolume', vol.stageReq, 30000);
-  check('unreadable (b): NodeStageVolume on an unreadable device fails', r.code !== undefined, r.code === undefined ? 'succeeded' : `code ${r.code}: ${r.details}`);
+  check(
+    'unreadable (b): NodeStageVolume on an unreadable device fails',
+    r.code !== undefined,
+    r.code === undefined ? 'succeeded' : `code ${r.code}: ${r.details}`,
+  );
   check('unreadable (b): nothing mounted at the staging path', mountCount(vol.staging) === 0);
   nvmetLink(vol.nqn);
   check('unreadable (b): path back, controller live', await waitFor(30000, () => ctrlState(ctrl) === 'live'), `${elapsed()} s`);
 
   check('unreadable: the plugin never formatted the device', formattedLines(undefined) === formatsBefore);
   await plugin.rpc('NodeStageVolume', vol.stageReq, 'unreadable: NodeStageVolume after the device is back');
-  check('unreadable: the same file system (UUID) is mounted', sh('blkid', ['-p', '-s', 'UUID', '-o', 'value', deviceOf(vol.nqn) ?? '/nonexistent']).out === uuid && uuid !== '', uuid);
+  check(
+    'unreadable: the same file system (UUID) is mounted',
+    sh('blkid', ['-p', '-s', 'UUID', '-o', 'value', deviceOf(vol.nqn) ?? '/nonexistent']).out === uuid && uuid !== '',
+    uuid,
+  );
   dropCaches();
   check('unreadable: data intact', sha256File(path.join(vol.staging, 'keep.bin')) === sha256(data));
   await plugin.rpc('NodeUnstageVolume', { volumeId: vol.volumeId, stagingTargetPath: vol.staging }, 'unreadable: NodeUnstageVolume (final)');

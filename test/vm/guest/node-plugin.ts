@@ -119,10 +119,17 @@ async function main(): Promise<number> {
   const ctrls = controllers(NQN);
   const dev = deviceOf(NQN);
   check('one controller connected for the NQN', ctrls.length === 1, ctrls.join(','));
-  check('controller is nvme-tcp and live', ctrls.length === 1 && readSys(`/sys/class/nvme/${ctrls[0]}/transport`) === 'tcp' && readSys(`/sys/class/nvme/${ctrls[0]}/state`) === 'live');
+  check(
+    'controller is nvme-tcp and live',
+    ctrls.length === 1 && readSys(`/sys/class/nvme/${ctrls[0]}/transport`) === 'tcp' && readSys(`/sys/class/nvme/${ctrls[0]}/state`) === 'live',
+  );
   check('namespace device found by NQN', !!dev, dev);
   const staged = mountAt(STAGING);
-  check('staging path is an ext4 mount of the NVMe device', staged?.fsType === 'ext4' && staged.source === dev, `${staged?.source} ${staged?.fsType}`);
+  check(
+    'staging path is an ext4 mount of the NVMe device',
+    staged?.fsType === 'ext4' && staged.source === dev,
+    `${staged?.source} ${staged?.fsType}`,
+  );
   await rpc('Node', 'NodeStageVolume', stageReq, 'NodeStageVolume again (idempotent)');
   check('still one controller after the repeated stage', controllers(NQN).length === 1);
   check('still one mount at the staging path', mounts().filter((m) => m.mountPoint === STAGING).length === 1);
@@ -131,7 +138,11 @@ async function main(): Promise<number> {
   await rpc('Node', 'NodePublishVolume', pubReq, 'NodePublishVolume');
   await rpc('Node', 'NodePublishVolume', pubReq, 'NodePublishVolume again (idempotent)');
   const published = mountAt(TARGET);
-  check('target path is mounted (bind of the staged file system)', published?.fsType === 'ext4' && published.source === dev, `${published?.source} ${published?.fsType}`);
+  check(
+    'target path is mounted (bind of the staged file system)',
+    published?.fsType === 'ext4' && published.source === dev,
+    `${published?.source} ${published?.fsType}`,
+  );
 
   // data through the pod's path, checked through the staging path and after a remount from the device
   const data = randomBytes(4 * 1024 * 1024);
@@ -150,7 +161,11 @@ async function main(): Promise<number> {
     { volumeId: VOLUME_ID, volumePath: TARGET },
   );
   const bytes = stats?.usage.find((u) => u.unit === 'BYTES');
-  check('volume stats report bytes used and total', !!bytes && Number(bytes.total) > 0 && Number(bytes.used) > 0, bytes ? `${bytes.used}/${bytes.total}` : '');
+  check(
+    'volume stats report bytes used and total',
+    !!bytes && Number(bytes.total) > 0 && Number(bytes.used) > 0,
+    bytes ? `${bytes.used}/${bytes.total}` : '',
+  );
   if (stats?.volumeCondition) check('volume condition normal', stats.volumeCondition.abnormal === false, stats.volumeCondition.message);
 
   await rpc('Node', 'NodeUnpublishVolume', { volumeId: VOLUME_ID, targetPath: TARGET }, 'NodeUnpublishVolume');

@@ -47,7 +47,10 @@ const plugin = new Plugin();
  * A stream of O_DIRECT 64 KiB writes (one dd per record, each waiting for the device) running across the cut: one is
  * in flight when the target goes away. Progress (records done) and the first failure are files the driver reads.
  */
-function streamWriter(tag: string, dst: string): { src: Buffer; progress: () => number; failed: () => string | undefined; stop: () => Promise<void> } {
+function streamWriter(
+  tag: string,
+  dst: string,
+): { src: Buffer; progress: () => number; failed: () => string | undefined; stop: () => Promise<void> } {
   const src = randomData(16 * MiB);
   const dir = `/tmp/stream-${tag}`;
   mkdirSync(dir, { recursive: true });
@@ -102,7 +105,11 @@ async function outage(seconds: number, dev: string, ctrl: string, sums: Map<stri
   check(`${tag}: publish target still mounted`, mountAt(vol.target)?.source === dev, mountAt(vol.target)?.source);
   check(`${tag}: staging path still mounted`, mountAt(vol.staging)?.source === dev, mountAt(vol.staging)?.source);
   const beforeRestore = stream.progress();
-  check(`${tag}: the write stream is blocked during the outage (no record completes, none fails)`, beforeRestore === atCut && !stream.failed(), `${atCut} -> ${beforeRestore} records${stream.failed() ? `; ${stream.failed()}` : ''}`);
+  check(
+    `${tag}: the write stream is blocked during the outage (no record completes, none fails)`,
+    beforeRestore === atCut && !stream.failed(),
+    `${atCut} -> ${beforeRestore} records${stream.failed() ? `; ${stream.failed()}` : ''}`,
+  );
   await sleep(Math.max(0, restoreAt - Date.now()));
   const answeredInOutage = statsDuring !== undefined && (statsDuring.at ?? Infinity) <= restoreAt;
 
@@ -114,7 +121,9 @@ async function outage(seconds: number, dev: string, ctrl: string, sums: Map<stri
     check(`${tag}: NodeGetVolumeStats answered during the outage`, statsDuring.code === undefined, statsDuring.details ?? `${statsDuring.ms} ms`);
     check(`${tag}: VolumeCondition abnormal during the outage`, c?.abnormal === true, c ? c.message : 'no condition');
   } else {
-    log(`${tag}: NodeGetVolumeStats not answered within the outage (${statsDuring ? `${statsDuring.ms} ms` : 'pending'}); condition during the outage not measured`);
+    log(
+      `${tag}: NodeGetVolumeStats not answered within the outage (${statsDuring ? `${statsDuring.ms} ms` : 'pending'}); condition during the outage not measured`,
+    );
   }
   const live = await waitFor(60000, () => ctrlState(ctrl) === 'live', 50);
   check(`${tag}: controller live again (${elapsed(tRe)} s after restore)`, live, ctrlState(ctrl));
@@ -123,14 +132,25 @@ async function outage(seconds: number, dev: string, ctrl: string, sums: Map<stri
   await statsCall;
   sums.set(file, sha256(data));
   const resumed = await waitFor(20000, () => stream.progress() > beforeRestore + 2 || !!stream.failed(), 50);
-  check(`${tag}: the write stream resumes after restore without an error`, resumed && !stream.failed(), `${beforeRestore} -> ${stream.progress()} records${stream.failed() ? `; ${stream.failed()}` : ''}`);
+  check(
+    `${tag}: the write stream resumes after restore without an error`,
+    resumed && !stream.failed(),
+    `${beforeRestore} -> ${stream.progress()} records${stream.failed() ? `; ${stream.failed()}` : ''}`,
+  );
   await stream.stop();
   const records = Math.min(256, stream.progress());
   dropCaches();
-  check(`${tag}: the ${records} streamed records read back intact`, sha256File(streamFile, records * 65536) === sha256(stream.src.subarray(0, records * 65536)));
+  check(
+    `${tag}: the ${records} streamed records read back intact`,
+    sha256File(streamFile, records * 65536) === sha256(stream.src.subarray(0, records * 65536)),
+  );
 
   const after = await plugin.call<Stats>('Node', 'NodeGetVolumeStats', { volumeId: vol.volumeId, volumePath: vol.target }, 30000);
-  check(`${tag}: VolumeCondition normal after restore`, after.res?.volumeCondition?.abnormal === false, after.res?.volumeCondition?.message ?? after.details);
+  check(
+    `${tag}: VolumeCondition normal after restore`,
+    after.res?.volumeCondition?.abnormal === false,
+    after.res?.volumeCondition?.message ?? after.details,
+  );
   check(`${tag}: same device after reconnect`, deviceOf(vol.nqn) === dev, deviceOf(vol.nqn));
   dropCaches();
   for (const [f, sum] of sums) check(`${tag}: checksum of ${path.basename(f)} after dropping caches`, sha256File(f) === sum);

@@ -36,11 +36,19 @@ type Verify = () => void;
 const staged: Verify = () => {
   const dev = deviceOf(vol.nqn);
   check('  one controller for the NQN', controllers(vol.nqn).length === 1, controllers(vol.nqn).join(','));
-  check('  staging path: one ext4 mount of the NQN device', mountCount(vol.staging) === 1 && mountAt(vol.staging)?.source === dev && mountAt(vol.staging)?.fsType === 'ext4', `${mountCount(vol.staging)} x ${mountAt(vol.staging)?.source}`);
+  check(
+    '  staging path: one ext4 mount of the NQN device',
+    mountCount(vol.staging) === 1 && mountAt(vol.staging)?.source === dev && mountAt(vol.staging)?.fsType === 'ext4',
+    `${mountCount(vol.staging)} x ${mountAt(vol.staging)?.source}`,
+  );
 };
 const published: Verify = () => {
   staged();
-  check('  target path: one mount of the NQN device', mountCount(vol.target) === 1 && mountAt(vol.target)?.source === deviceOf(vol.nqn), `${mountCount(vol.target)} x ${mountAt(vol.target)?.source}`);
+  check(
+    '  target path: one mount of the NQN device',
+    mountCount(vol.target) === 1 && mountAt(vol.target)?.source === deviceOf(vol.nqn),
+    `${mountCount(vol.target)} x ${mountAt(vol.target)?.source}`,
+  );
 };
 const unpublished: Verify = () => {
   staged();
@@ -78,7 +86,11 @@ async function main(): Promise<void> {
   check('4 MiB written through the target path', writeSynced(path.join(vol.target, 'data.bin'), data) === undefined);
   const stats = async (): Promise<void> => {
     const r = await plugin.call<Stats>('Node', 'NodeGetVolumeStats', { volumeId: vol.volumeId, volumePath: vol.target });
-    check('  NodeGetVolumeStats: condition normal, bytes used', r.res?.volumeCondition?.abnormal === false && Number(r.res.usage[0]?.used) > 4 * MiB, r.details ?? r.res?.usage[0]?.used);
+    check(
+      '  NodeGetVolumeStats: condition normal, bytes used',
+      r.res?.volumeCondition?.abnormal === false && Number(r.res.usage[0]?.used) > 4 * MiB,
+      r.details ?? r.res?.usage[0]?.used,
+    );
   };
   await step('NodeGetVolumeStats', { volumeId: vol.volumeId, volumePath: vol.target }, () => undefined);
   await stats();

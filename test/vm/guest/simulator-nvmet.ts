@@ -52,9 +52,13 @@ let rds: RdsPort | undefined;
 
 function startSimulator(): Promise<number | undefined> {
   const fd = openSync(path.join(RESULTS, 'simulator.log'), 'a');
-  const child = spawn(process.execPath, [MAIN, 'simulator', '--data-dir', DATA_DIR, '--port', '8728', '--pool-size', '8G', '--nvmet', '--nvmet-address', '127.0.0.1'], {
-    stdio: ['ignore', 'pipe', fd],
-  });
+  const child = spawn(
+    process.execPath,
+    [MAIN, 'simulator', '--data-dir', DATA_DIR, '--port', '8728', '--pool-size', '8G', '--nvmet', '--nvmet-address', '127.0.0.1'],
+    {
+      stdio: ['ignore', 'pipe', fd],
+    },
+  );
   closeSync(fd);
   sim = child;
   return new Promise((resolve) => {
@@ -79,7 +83,11 @@ async function fsVolume(r: RdsPort): Promise<void> {
   await r.setExport(disk.id, { port: 4420, nqn: vol.nqn });
   const sub = `${NVMET}/subsystems/${vol.nqn}`;
   check('nvme-tcp-export=yes: kernel subsystem with the NQN', existsSync(sub));
-  check('namespace 1 is the backing file, enabled', readFileSync(`${sub}/namespaces/1/device_path`, 'utf8').trim() === path.join(DATA_DIR, 'pool', `${vol.volumeId}.img`) && readFileSync(`${sub}/namespaces/1/enable`, 'utf8').trim() === '1');
+  check(
+    'namespace 1 is the backing file, enabled',
+    readFileSync(`${sub}/namespaces/1/device_path`, 'utf8').trim() === path.join(DATA_DIR, 'pool', `${vol.volumeId}.img`) &&
+      readFileSync(`${sub}/namespaces/1/enable`, 'utf8').trim() === '1',
+  );
   check('any host allowed (allow-host-name empty)', readFileSync(`${sub}/attr_allow_any_host`, 'utf8').trim() === '1');
   check('kernel target listening on 127.0.0.1:4420', await waitFor(5000, listening));
 
@@ -109,7 +117,9 @@ async function fsVolume(r: RdsPort): Promise<void> {
   });
   const after = await plugin.call<Stats>('Node', 'NodeGetVolumeStats', { volumeId: vol.volumeId, volumePath: vol.target });
   const totalAfter = Number(after.res?.usage[0]?.total ?? 0);
-  log(`expansion: device ${dev ? devSizeBytes(dev) : 0} bytes, capacity_bytes ${exp?.capacityBytes}, file system ${totalBefore} -> ${totalAfter} bytes in ${Date.now() - t} ms`);
+  log(
+    `expansion: device ${dev ? devSizeBytes(dev) : 0} bytes, capacity_bytes ${exp?.capacityBytes}, file system ${totalBefore} -> ${totalAfter} bytes in ${Date.now() - t} ms`,
+  );
   check('device is 512 MiB after NodeExpandVolume', !!dev && devSizeBytes(dev) === 512 * MiB, String(dev ? devSizeBytes(dev) : 0));
   check('NodeExpandVolume reports the measured size', Number(exp?.capacityBytes) === 512 * MiB, exp?.capacityBytes);
   check('file system grew (statfs total)', totalAfter > totalBefore * 1.8, `${totalBefore} -> ${totalAfter}`);
@@ -129,12 +139,20 @@ async function blockMigration(r: RdsPort): Promise<void> {
   await r.setAllowedHosts(disk.id, `${H1},${H2}`);
   const sub = `${NVMET}/subsystems/${vol.nqn}`;
   const allowed = readdirSync(`${sub}/allowed_hosts`).sort();
-  check('allow-host-name H1,H2: two allowed hosts, any host off', allowed.join() === [H1, H2].sort().join() && readFileSync(`${sub}/attr_allow_any_host`, 'utf8').trim() === '0', allowed.join(' '));
+  check(
+    'allow-host-name H1,H2: two allowed hosts, any host off',
+    allowed.join() === [H1, H2].sort().join() && readFileSync(`${sub}/attr_allow_any_host`, 'utf8').trim() === '0',
+    allowed.join(' '),
+  );
 
   await plugin.rpc('NodeStageVolume', vol.stageReq, 'NodeStageVolume (block, host H1)');
   await plugin.rpc('NodePublishVolume', vol.pubReq, 'NodePublishVolume (block)');
   const dev = deviceOf(vol.nqn);
-  check('block publish: a device node at the target with the NQN device numbers', !!dev && nodeNumbers(vol.target) === devNumbers(dev), `${nodeNumbers(vol.target)} vs ${dev && devNumbers(dev)}`);
+  check(
+    'block publish: a device node at the target with the NQN device numbers',
+    !!dev && nodeNumbers(vol.target) === devNumbers(dev),
+    `${nodeNumbers(vol.target)} vs ${dev && devNumbers(dev)}`,
+  );
   check('block publish: not a mount', !mountAt(vol.target));
   const data = randomData(4 * MiB);
   check('4 MiB written at offset 1 MiB through the target device node', writeSynced(vol.target, data, MiB) === undefined);
@@ -177,8 +195,22 @@ async function main(): Promise<void> {
   const port = await startSimulator();
   check('rds-csi simulator --nvmet listening', port === 8728, String(port));
   const { createRdsPort } = await import('../../../src/rds');
-  rds = createRdsPort({ host: '127.0.0.1', port: 8728, user: 'admin', password: '', connectTimeoutMs: 10000, callTimeoutMs: 30000, poolName: 'pool' });
-  check('RouterOS API answers (ping)', await rds.ping().then(() => true, () => false));
+  rds = createRdsPort({
+    host: '127.0.0.1',
+    port: 8728,
+    user: 'admin',
+    password: '',
+    connectTimeoutMs: 10000,
+    callTimeoutMs: 30000,
+    poolName: 'pool',
+  });
+  check(
+    'RouterOS API answers (ping)',
+    await rds.ping().then(
+      () => true,
+      () => false,
+    ),
+  );
   check('rds-csi node ready', await plugin.ready(), `${plugin.lastStartSeconds.toFixed(1)} s`);
   await fsVolume(rds);
   await blockMigration(rds);

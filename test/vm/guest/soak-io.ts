@@ -64,7 +64,9 @@ function readProgress(dir: string): number {
 
 /** Reads COUNT records from slot FIRST with O_DIRECT (dd iflag=direct); the bytes read, or the error text. */
 export function readRecords(target: string, first: number, count: number): Buffer | string {
-  const r = spawnSync('dd', [`if=${target}`, 'iflag=direct', `bs=${RECORD}`, `skip=${first}`, `count=${count}`, 'status=none'], { maxBuffer: count * RECORD + RECORD });
+  const r = spawnSync('dd', [`if=${target}`, 'iflag=direct', `bs=${RECORD}`, `skip=${first}`, `count=${count}`, 'status=none'], {
+    maxBuffer: count * RECORD + RECORD,
+  });
   if (r.status !== 0) return `dd exit ${r.status}: ${String(r.stderr).trim()}`;
   return r.stdout;
 }
@@ -75,11 +77,18 @@ function write(dir: string, target: string, tag: string, ring: number): void {
   while (!existsSync(`${dir}/stop`)) {
     writeFileSync(recFile, makeRecord(seq, tag));
     const start = Date.now();
-    const r = spawnSync('dd', [`if=${recFile}`, `of=${target}`, `bs=${RECORD}`, 'count=1', `seek=${seq % ring}`, 'oflag=direct,dsync', 'conv=notrunc', 'status=none'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'dd',
+      [`if=${recFile}`, `of=${target}`, `bs=${RECORD}`, 'count=1', `seek=${seq % ring}`, 'oflag=direct,dsync', 'conv=notrunc', 'status=none'],
+      { encoding: 'utf8' },
+    );
     const end = Date.now();
     if (end - start > STALL_MS) appendFileSync(`${dir}/stalls`, `${JSON.stringify({ start, end, seq, ok: r.status === 0 })}\n`);
     if (r.status !== 0) {
-      appendFileSync(`${dir}/failures`, `${JSON.stringify({ at: end, seq, status: r.status, err: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}`.trim() })}\n`);
+      appendFileSync(
+        `${dir}/failures`,
+        `${JSON.stringify({ at: end, seq, status: r.status, err: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}`.trim() })}\n`,
+      );
       sleepSync(1000);
       continue;
     }
@@ -129,7 +138,10 @@ function read(dir: string, target: string, tag: string, ring: number): void {
       const count = Math.min(last - from, ring - first);
       checkSlots(target, tag, ring, last, first, count, t, (last + 1) % ring);
       rounds++;
-      writeFileSync(`${dir}/reader.tmp`, JSON.stringify({ rounds, checked: t.checked, bad: t.bad.length, readErrors: t.readErrors, firstBad: t.bad.slice(0, 5) }));
+      writeFileSync(
+        `${dir}/reader.tmp`,
+        JSON.stringify({ rounds, checked: t.checked, bad: t.bad.length, readErrors: t.readErrors, firstBad: t.bad.slice(0, 5) }),
+      );
       renameSync(`${dir}/reader.tmp`, `${dir}/reader.json`);
     }
     sleepSync(5000);
@@ -141,7 +153,10 @@ function verify(dir: string, target: string, tag: string, ring: number): void {
   const t: Tally = { checked: 0, bad: [], readErrors: 0 };
   const slots = Math.min(last + 1, ring);
   for (let first = 0; first < slots; first += 1024) checkSlots(target, tag, ring, last, first, Math.min(1024, slots - first), t);
-  writeFileSync(`${dir}/verify.json`, JSON.stringify({ last, written: last + 1, checked: t.checked, bad: t.bad.length, readErrors: t.readErrors, firstBad: t.bad.slice(0, 10) }));
+  writeFileSync(
+    `${dir}/verify.json`,
+    JSON.stringify({ last, written: last + 1, checked: t.checked, bad: t.bad.length, readErrors: t.readErrors, firstBad: t.bad.slice(0, 10) }),
+  );
 }
 
 if (require.main === module) {

@@ -97,7 +97,11 @@ for (let i = 1; i <= N; i++) {
   const one = Math.floor(rand() * 3);
   plan.push({ index: i, seconds, scope: all ? [0, 1, 2] : [one], kill: i % 10 === 0 || (N < 10 && i === N) });
 }
-const flapPlan = Array.from({ length: FLAPS }, () => ({ ms: Math.round(100 + rand() * 400), gapMs: Math.round(200 + rand() * 800), scope: rand() < 0.5 ? [0, 1, 2] : [Math.floor(rand() * 3)] }));
+const flapPlan = Array.from({ length: FLAPS }, () => ({
+  ms: Math.round(100 + rand() * 400),
+  gapMs: Math.round(200 + rand() * 800),
+  scope: rand() < 0.5 ? [0, 1, 2] : [Math.floor(rand() * 3)],
+}));
 const burstAfter = Math.max(1, Math.floor(N / 2));
 
 const plugin = new Plugin({ extraArgs: RECONNECT_DELAY ? ['--reconnect-delay', RECONNECT_DELAY] : [] });
@@ -120,7 +124,13 @@ const jsonLines = <T>(f: string): T[] =>
 const stalls = (v: V): Array<{ start: number; end: number; seq: number; ok: boolean }> => jsonLines(`${v.dir}/stalls`);
 const failures = (v: V): Array<{ at: number; seq: number; err: string }> => jsonLines(`${v.dir}/failures`);
 const readerState = (v: V): { rounds: number; checked: number; bad: number; readErrors: number; firstBad: unknown[] } =>
-  JSON.parse(readText(`${v.dir}/reader.json`) || '{"rounds":0,"checked":0,"bad":0,"readErrors":0,"firstBad":[]}') as { rounds: number; checked: number; bad: number; readErrors: number; firstBad: unknown[] };
+  JSON.parse(readText(`${v.dir}/reader.json`) || '{"rounds":0,"checked":0,"bad":0,"readErrors":0,"firstBad":[]}') as {
+    rounds: number;
+    checked: number;
+    bad: number;
+    readErrors: number;
+    firstBad: unknown[];
+  };
 
 function startIo(v: V, mode: 'write' | 'read'): ChildProcess {
   const fd = openSync(`${v.dir}/${mode}.log`, 'a');
@@ -167,7 +177,14 @@ async function askStats(i: number): Promise<Sample> {
   const v = vols[i];
   const t0 = Date.now();
   const r = await plugin.call<Stats>('Node', 'NodeGetVolumeStats', { volumeId: v.vol.volumeId, volumePath: v.vol.target }, 90000);
-  const s: Sample = { vol: i, t0, t1: Date.now(), abnormal: r.res?.volumeCondition?.abnormal, message: r.res?.volumeCondition?.message ?? r.details, code: r.code };
+  const s: Sample = {
+    vol: i,
+    t0,
+    t1: Date.now(),
+    abnormal: r.res?.volumeCondition?.abnormal,
+    message: r.res?.volumeCondition?.message ?? r.details,
+    code: r.code,
+  };
   samples.push(s);
   if (r.code !== undefined && !pluginDown) statsErrors.push(`${v.kind}: code ${r.code} ${r.details}`);
   return s;
@@ -221,7 +238,12 @@ async function afterRestore(row: Row, scope: number[], tRestore: number, stallsB
     if (!resumed) log(`${row.kind}: ${v.kind} writer did not resume within 120 s (progress ${progress(v)})`);
     row.resumeMs.push(resumed ? resumeOf(v, tRestore, stallsBefore[i]) : null);
     const live = await waitFor(30000, () => controllers(v.vol.nqn).some((c) => ctrlState(c) === 'live'), 100);
-    if (!live) log(`${row.kind}: ${v.kind} controller not live: ${controllers(v.vol.nqn).map((c) => `${c}=${ctrlState(c)}`).join(',')}`);
+    if (!live)
+      log(
+        `${row.kind}: ${v.kind} controller not live: ${controllers(v.vol.nqn)
+          .map((c) => `${c}=${ctrlState(c)}`)
+          .join(',')}`,
+      );
     // asked now, answered whenever the plugin gets to it (slow under load): the soak does not wait for it
     // (an answer that comes after the next outage's cut says nothing about this restore: unanswered)
     const k = row.normalAfter.push('unanswered') - 1;
@@ -251,7 +273,22 @@ async function afterRestore(row: Row, scope: number[], tRestore: number, stallsB
 
 async function outage(o: Planned): Promise<void> {
   const kind = o.scope.length === 3 ? 'all' : vols[o.scope[0]].kind;
-  const row: Row = { index: o.index, kind, seconds: o.seconds, downSeconds: 0, killed: o.kill, detected: '', abnormalDuring: [], normalAfter: [], resumeMs: [], othersKeptWriting: null, writeFailures: 0, attachedAll: false, renames: 0, pluginFollowed: null };
+  const row: Row = {
+    index: o.index,
+    kind,
+    seconds: o.seconds,
+    downSeconds: 0,
+    killed: o.kill,
+    detected: '',
+    abnormalDuring: [],
+    normalAfter: [],
+    resumeMs: [],
+    othersKeptWriting: null,
+    writeFailures: 0,
+    attachedAll: false,
+    renames: 0,
+    pluginFollowed: null,
+  };
   const stallsBefore = vols.map((v) => stalls(v).length);
   const failuresBefore = vols.map((v) => failures(v).length);
   const others = vols.map((_, i) => i).filter((i) => !o.scope.includes(i));
@@ -273,7 +310,11 @@ async function outage(o: Planned): Promise<void> {
     ready = plugin.ready(600000).then((ok) => ((pluginDown = false), ok));
   }
   const detectBy = Math.min(o.seconds * 1000 - 100, 10000);
-  const detected = await Promise.all(o.scope.map((i) => waitFor(Math.max(0, detectBy - (Date.now() - tCut)), () => controllers(vols[i].vol.nqn).every((c) => ctrlState(c) !== 'live'), 50)));
+  const detected = await Promise.all(
+    o.scope.map((i) =>
+      waitFor(Math.max(0, detectBy - (Date.now() - tCut)), () => controllers(vols[i].vol.nqn).every((c) => ctrlState(c) !== 'live'), 50),
+    ),
+  );
   const tDetect = Date.now();
   row.detected = `${detected.filter(Boolean).length}/${o.scope.length}`;
   if (o.kill && ready) await Promise.race([ready, restored]);
@@ -298,7 +339,22 @@ async function outage(o: Planned): Promise<void> {
 
 async function flapBurst(): Promise<void> {
   log(`FLAPS: ${FLAPS} outages of 100-500 ms`);
-  const row: Row = { index: 'flaps', kind: `${FLAPS} flaps`, seconds: flapPlan.reduce((a, f) => a + f.ms, 0) / 1000, downSeconds: 0, killed: false, detected: '', abnormalDuring: [], normalAfter: [], resumeMs: [], othersKeptWriting: null, writeFailures: 0, attachedAll: false, renames: 0, pluginFollowed: null };
+  const row: Row = {
+    index: 'flaps',
+    kind: `${FLAPS} flaps`,
+    seconds: flapPlan.reduce((a, f) => a + f.ms, 0) / 1000,
+    downSeconds: 0,
+    killed: false,
+    detected: '',
+    abnormalDuring: [],
+    normalAfter: [],
+    resumeMs: [],
+    othersKeptWriting: null,
+    writeFailures: 0,
+    attachedAll: false,
+    renames: 0,
+    pluginFollowed: null,
+  };
   const stallsBefore = vols.map((v) => stalls(v).length);
   const failuresBefore = vols.map((v) => failures(v).length);
   let tRestore = 0;
@@ -315,7 +371,14 @@ async function flapBurst(): Promise<void> {
   row.detected = 'n/a';
   // resume: the write blocked across the last relink, measured from it (null: that volume was not blocked then)
   await afterRestore(row, [0, 1, 2], tRestore, stallsBefore, failuresBefore);
-  const longest = vols.map((v, i) => Math.max(0, ...stalls(v).slice(stallsBefore[i]).map((x) => x.end - x.start)));
+  const longest = vols.map((v, i) =>
+    Math.max(
+      0,
+      ...stalls(v)
+        .slice(stallsBefore[i])
+        .map((x) => x.end - x.start),
+    ),
+  );
   log(`flaps: resume after the last relink ${row.resumeMs.join('/')} ms; longest write during the burst ${longest.join('/')} ms`);
   burstLongestWriteMs.push(...longest);
   rows.push(row);
@@ -333,7 +396,17 @@ function report(totals: Record<string, unknown>, resumes: number[], reconnectDel
   const p50 = pct(resumes, 50);
   const p99 = pct(resumes, 99);
   const max = resumes.length ? Math.max(...resumes) : null;
-  const summary = { outages: N, seed: SEED, outageRange: [RMIN, RMAX], flaps: FLAPS, reconnectDelay, wallSeconds: wall, resumeMs: { n: resumes.length, p50, p99, max }, ...totals, rows };
+  const summary = {
+    outages: N,
+    seed: SEED,
+    outageRange: [RMIN, RMAX],
+    flaps: FLAPS,
+    reconnectDelay,
+    wallSeconds: wall,
+    resumeMs: { n: resumes.length, p50, p99, max },
+    ...totals,
+    rows,
+  };
   writeFileSync(path.join(RESULTS, 'soak.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const t: string[] = [];
   t.push(`# soak: ${N} outages of ${RMIN}-${RMAX} s + ${FLAPS} flaps, seed ${SEED}, reconnect_delay ${reconnectDelay} s, ${wall.toFixed(0)} s`);
@@ -342,7 +415,10 @@ function report(totals: Record<string, unknown>, resumes: number[], reconnectDel
   for (const [k, v] of Object.entries(totals)) t.push(`| ${k} | ${typeof v === 'string' || typeof v === 'number' ? v : JSON.stringify(v)} |`);
   t.push(`| I/O resume after restore, s (p50 / p99 / max of ${resumes.length}) | ${sec(p50)} / ${sec(p99)} / ${sec(max)} |`);
   t.push('');
-  t.push('| # | on | planned s | down s | plugin killed | detected | abnormal during | normal after | resume s | others kept writing | failed writes | attached | renames |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  t.push(
+    '| # | on | planned s | down s | plugin killed | detected | abnormal during | normal after | resume s | others kept writing | failed writes | attached | renames |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  );
   for (const r of rows)
     t.push(
       `| ${r.index} | ${r.kind} | ${r.seconds} | ${r.downSeconds.toFixed(1)} | ${r.killed ? 'yes' : ''} | ${r.detected} | ${r.abnormalDuring.join(' ')} | ${r.normalAfter.join(' ')} | ${r.resumeMs.map(sec).join(' ')} | ${r.othersKeptWriting === null ? '' : r.othersKeptWriting ? 'yes' : 'NO'} | ${r.writeFailures} | ${r.attachedAll ? 'yes' : 'NO'} | ${r.renames}${r.pluginFollowed === null ? '' : r.pluginFollowed ? ' (followed)' : ' (NOT followed)'} |`,
@@ -354,7 +430,9 @@ function report(totals: Record<string, unknown>, resumes: number[], reconnectDel
 // ---- main -------------------------------------------------------------------------------------------------------------------
 async function main(): Promise<void> {
   const t0 = Date.now();
-  log(`soak: ${N} outages ${RMIN}-${RMAX} s, seed ${SEED}, ${FLAPS} flaps after outage ${burstAfter}, reconnect delay ${RECONNECT_DELAY || 'plugin default'}`);
+  log(
+    `soak: ${N} outages ${RMIN}-${RMAX} s, seed ${SEED}, ${FLAPS} flaps after outage ${burstAfter}, reconnect delay ${RECONNECT_DELAY || 'plugin default'}`,
+  );
   writeFileSync(path.join(RESULTS, 'soak-plan.json'), `${JSON.stringify({ plan, flapPlan, burstAfter }, null, 2)}\n`);
   plugin.spawn();
   const kinds = ['ext4', 'xfs', 'block'] as const;
@@ -379,9 +457,16 @@ async function main(): Promise<void> {
   const rd = readSys(`/sys/class/nvme/${vols[0].ctrl}/reconnect_delay`) ?? RECONNECT_DELAY ?? '?';
   const kato = readSys(`/sys/class/nvme/${vols[0].ctrl}/kato`) ?? '?';
   log(`controllers: ${vols.map((v) => `${v.kind} ${v.ctrl} ${v.dev} ${v.numbers} ${v.uuid}`).join('; ')}; reconnect_delay ${rd} s, kato ${kato} s`);
-  check('file systems have UUIDs', vols.every((v) => v.kind === 'block' || v.uuid !== ''));
+  check(
+    'file systems have UUIDs',
+    vols.every((v) => v.kind === 'block' || v.uuid !== ''),
+  );
   for (const v of vols) v.writer = startIo(v, 'write');
-  check('every writer is appending records', await waitFor(60000, () => vols.every((v) => progress(v) >= 5), 200), vols.map((v) => progress(v)).join('/'));
+  check(
+    'every writer is appending records',
+    await waitFor(60000, () => vols.every((v) => progress(v) >= 5), 200),
+    vols.map((v) => progress(v)).join('/'),
+  );
   for (const v of vols) v.reader = startIo(v, 'read');
   const polled = poller();
 
@@ -408,7 +493,11 @@ async function main(): Promise<void> {
     verify[v.kind] = res;
     lost += res.bad ?? 1;
     written += res.written ?? 0;
-    check(`${v.kind}: every acknowledged record read back intact (caches dropped, O_DIRECT)`, r.status === 0 && res.bad === 0 && (res.checked ?? 0) > 0, `${res.checked} checked, ${res.bad} bad ${JSON.stringify(res.firstBad ?? r.stderr)}`);
+    check(
+      `${v.kind}: every acknowledged record read back intact (caches dropped, O_DIRECT)`,
+      r.status === 0 && res.bad === 0 && (res.checked ?? 0) > 0,
+      `${res.checked} checked, ${res.bad} bad ${JSON.stringify(res.firstBad ?? r.stderr)}`,
+    );
   }
   const readerBad = vols.map((v) => readerState(v));
   const reformatted = vols.filter((v) => v.kind !== 'block' && uuidOf(v.dev) !== v.uuid).length;
@@ -428,7 +517,9 @@ async function main(): Promise<void> {
     'records bad while running (reader)': readerBad.reduce((a, r) => a + r.bad, 0),
     'reader checks while running': readerBad.reduce((a, r) => a + r.checked, 0),
     'writes failed instead of blocking': writeFailures,
-    'condition abnormal during outage: yes / miss / unmeasured / undetected': ['yes', 'miss', 'unmeasured', 'undetected'].map((w) => count((r) => r.abnormalDuring, w)).join(' / '),
+    'condition abnormal during outage: yes / miss / unmeasured / undetected': ['yes', 'miss', 'unmeasured', 'undetected']
+      .map((w) => count((r) => r.abnormalDuring, w))
+      .join(' / '),
     'condition normal after restore: yes / miss / unanswered': ['yes', 'miss', 'unanswered'].map((w) => count((r) => r.normalAfter, w)).join(' / '),
     'I/O not blocked at restore (no stall spanning it)': outRows.reduce((a, r) => a + r.resumeMs.filter((x) => x === null).length, 0),
     'stats polls (errors while the plugin was up)': `${samples.length} (${statsErrors.length})`,
@@ -442,14 +533,21 @@ async function main(): Promise<void> {
   check('no mount lost', mountsLost === 0);
   check('no volume reformatted (same file system UUIDs, block still blank to blkid)', reformatted === 0 && !blockFormatted);
   check('no write failed instead of blocking', writeFailures === 0, JSON.stringify(vols.map((v) => failures(v).slice(0, 3))));
-  check('no bad record seen by the readers while running', readerBad.every((r) => r.bad === 0), JSON.stringify(readerBad.map((r) => r.firstBad)));
+  check(
+    'no bad record seen by the readers while running',
+    readerBad.every((r) => r.bad === 0),
+    JSON.stringify(readerBad.map((r) => r.firstBad)),
+  );
   check('writers acknowledged records', written > 0, String(written));
   check('no stats RPC error while the plugin was up', statsErrors.length === 0, statsErrors.slice(0, 3).join('; '));
   for (const v of vols) {
     await plugin.rpc('NodeUnpublishVolume', { volumeId: v.vol.volumeId, targetPath: v.vol.target }, `NodeUnpublishVolume (${v.kind})`);
     await plugin.rpc('NodeUnstageVolume', { volumeId: v.vol.volumeId, stagingTargetPath: v.vol.staging }, `NodeUnstageVolume (${v.kind})`);
   }
-  check('every controller disconnected after unstage', vols.every((v) => controllers(v.vol.nqn).length === 0));
+  check(
+    'every controller disconnected after unstage',
+    vols.every((v) => controllers(v.vol.nqn).length === 0),
+  );
 }
 
 runMain('soak', main, async () => {
@@ -459,7 +557,8 @@ runMain('soak', main, async () => {
     // the writers' and readers' own records go back to the host with the results
     const out = path.join(RESULTS, 'soak-io', v.kind);
     mkdirSync(out, { recursive: true });
-    for (const f of ['progress', 'stalls', 'failures', 'reader.json', 'verify.json', 'write.log', 'read.log']) if (existsSync(`${v.dir}/${f}`)) copyFileSync(`${v.dir}/${f}`, path.join(out, f));
+    for (const f of ['progress', 'stalls', 'failures', 'reader.json', 'verify.json', 'write.log', 'read.log'])
+      if (existsSync(`${v.dir}/${f}`)) copyFileSync(`${v.dir}/${f}`, path.join(out, f));
   }
   plugin.closeClient();
   await plugin.kill('SIGTERM');
