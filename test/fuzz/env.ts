@@ -108,7 +108,10 @@ async function buildFuzzEnv(dir: string): Promise<FuzzEnv> {
   };
   const log = createLogger('trace', 'rds-csi-fuzz', sink);
   const redis: TestRedis = await startRedis();
-  const monitor = await new Redis(redis.url).monitor();
+  // monitor() opens a connection of its own; the client it is called on is closed below too (left open, it kept
+  // reconnecting to the stopped Redis and jest never exited).
+  const monitorBase = new Redis(redis.url);
+  const monitor = await monitorBase.monitor();
   monitor.on('monitor', (_time: string, args: string[]) => {
     seen.redisCommands++;
     const cmd = args.join(' ');
@@ -268,6 +271,7 @@ async function buildFuzzEnv(dir: string): Promise<FuzzEnv> {
       await nodeApp.close();
       await controller.close();
       monitor.disconnect();
+      monitorBase.disconnect();
       peek.disconnect();
       await sim.close();
       await redis.stop();
