@@ -1,14 +1,11 @@
 import { status } from '@grpc/grpc-js';
-import { Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { FAILURE_KINDS, Failure } from '../../src/domain/failure';
 import { statusOf } from '../../src/grpc/errors';
 import { cappedBackoffStrategy } from '../../src/queue/backoff';
-import { JobRunner } from '../../src/queue/job-runner';
-import { JobProducer } from '../../src/queue/producer';
-import { VOLUME_QUEUE } from '../../src/queue/jobs';
+import type { JobRunner } from '../../src/queue/job-runner';
 import { toJobFailure } from '../../src/workers/failure';
-import { startRedis, type TestRedis } from '../support/redis';
+import { startQueueHarness, type QueueHarness } from '../support/queue-harness';
 
 /**
  * A Failure raised in a worker reaches the controller's JobRunner through a real Redis and a real BullMQ Worker
@@ -17,45 +14,25 @@ import { startRedis, type TestRedis } from '../support/redis';
  */
 describe('a Failure across the job queue', () => {
   const prefix = 'failure-rt';
-  let redis: TestRedis;
-  let conn: Redis;
-  let workerConn: Redis;
-  let queue: Queue;
-  let events: QueueEvents;
-  let worker: Worker;
+  let h: QueueHarness;
   let runner: JobRunner;
   /** What the processor throws next, by job id. */
   const raise = new Map<string, () => unknown>();
 
   beforeAll(async () => {
-    redis = await startRedis();
-    conn = new Redis(redis.url, { maxRetriesPerRequest: null });
-    workerConn = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const producer = new JobProducer(conn, prefix, { attempts: 2, backoffMs: 10 });
-    queue = producer.queue;
-    events = new QueueEvents(VOLUME_QUEUE, { connection: { url: redis.url }, prefix });
-    await events.waitUntilReady();
-    worker = new Worker(
-      VOLUME_QUEUE,
-      (job) => {
+    h = await startQueueHarness({
+      prefix,
+      policy: { attempts: 2, backoffMs: 10 },
+      process: (job: Job) => {
         const thrown = raise.get(job.id ?? '')?.();
         // What worker-host does with a processor's error.
         return Promise.reject(thrown instanceof UnrecoverableError ? thrown : toJobFailure(thrown).error);
       },
-      { connection: workerConn, prefix, settings: { backoffStrategy: cappedBackoffStrategy(20, 10) } },
-    );
-    await worker.waitUntilReady();
-    runner = new JobRunner(producer, events);
+      worker: { settings: { backoffStrategy: cappedBackoffStrategy(20, 10) } },
+    });
+    runner = h.runner;
   });
-  afterAll(async () => {
-    runner.close();
-    await worker.close();
-    await events.close();
-    await queue.close();
-    conn.disconnect();
-    workerConn.disconnect();
-    await redis.stop();
-  });
+  afterAll(() => h.stop());
 
   const data = { volumeId: 'v1', slot: 'v1', filePath: '/pool/v1.img', sizeBytes: 1 };
   const failureOf = (id: string, thrown: () => unknown): Promise<unknown> => {

@@ -1,14 +1,13 @@
 import { status } from '@grpc/grpc-js';
-import { Job, Queue, QueueEvents, Worker, UnrecoverableError } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Job, UnrecoverableError, type Queue, type QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { Failure, type FailureKind } from '../../src/domain/failure';
 import { statusOf } from '../../src/grpc/errors';
 import { cappedBackoffStrategy } from '../../src/queue/backoff';
 import { encodeJobFailure } from '../../src/queue/failure-codec';
 import { JobRunner, OperationPending } from '../../src/queue/job-runner';
-import { VOLUME_QUEUE } from '../../src/queue/jobs';
 import { JobProducer } from '../../src/queue/producer';
-import { startRedis, type TestRedis } from '../support/redis';
+import { startQueueHarness, type QueueHarness } from '../support/queue-harness';
 
 /**
  * JobRunner's answers, against a real Redis and a real BullMQ Worker: each job's data says what its processor does
@@ -19,12 +18,10 @@ type Behaviour = { ok: number } | { kind: FailureKind } | { transient: true } | 
 
 describe('JobRunner outcomes', () => {
   const prefix = 'jr-outcomes';
-  let redis: TestRedis;
+  let h: QueueHarness;
   let conn: Redis;
-  let workerConn: Redis;
   let queue: Queue;
   let events: QueueEvents;
-  let worker: Worker;
   let runner: JobRunner;
   const runs = new Map<string, number>();
   const hanging: Array<() => void> = [];
@@ -41,16 +38,10 @@ describe('JobRunner outcomes', () => {
     );
 
   beforeAll(async () => {
-    redis = await startRedis();
-    conn = new Redis(redis.url, { maxRetriesPerRequest: null });
-    workerConn = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const producer = new JobProducer(conn, prefix, { attempts: 2, backoffMs: 10 });
-    queue = producer.queue;
-    events = new QueueEvents(VOLUME_QUEUE, { connection: { url: redis.url }, prefix });
-    await events.waitUntilReady();
-    worker = new Worker(
-      VOLUME_QUEUE,
-      async (job: Job<Behaviour>) => {
+    h = await startQueueHarness({
+      prefix,
+      policy: { attempts: 2, backoffMs: 10 },
+      process: async (job: Job<Behaviour>) => {
         runs.set(job.id!, (runs.get(job.id!) ?? 0) + 1);
         const b = job.data;
         if ('ok' in b) return { sizeBytes: b.ok + (runs.get(job.id!) ?? 0) };
@@ -59,20 +50,13 @@ describe('JobRunner outcomes', () => {
         await new Promise<void>((r) => hanging.push(r));
         return { sizeBytes: 0 };
       },
-      { connection: workerConn, prefix, concurrency: 4, settings: { backoffStrategy: cappedBackoffStrategy(20, 10) } },
-    );
-    await worker.waitUntilReady();
-    runner = new JobRunner(producer, events);
+      worker: { concurrency: 4, settings: { backoffStrategy: cappedBackoffStrategy(20, 10) } },
+    });
+    ({ conn, queue, events, runner } = h);
   });
   afterAll(async () => {
-    runner.close();
     for (const r of hanging) r();
-    await worker.close();
-    await events.close();
-    await queue.close();
-    conn.disconnect();
-    workerConn.disconnect();
-    await redis.stop();
+    await h.stop();
   });
 
   it('answers the result of a job that completes, and keeps it for later identical requests (not run again)', async () => {

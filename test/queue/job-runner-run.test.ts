@@ -1,11 +1,10 @@
 import { status } from '@grpc/grpc-js';
-import { Job, QueueEvents, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Job } from 'bullmq';
 import { statusOf } from '../../src/grpc/errors';
-import { JobRunner } from '../../src/queue/job-runner';
-import { VOLUME_QUEUE, type DiskExpandData } from '../../src/queue/jobs';
-import { JobProducer } from '../../src/queue/producer';
-import { startRedis, type TestRedis } from '../support/redis';
+import type { JobRunner } from '../../src/queue/job-runner';
+import type { DiskExpandData } from '../../src/queue/jobs';
+import type { JobProducer } from '../../src/queue/producer';
+import { startQueueHarness, type QueueHarness } from '../support/queue-harness';
 
 /**
  * JobRunner's enqueue-and-await (issue 13 item 9) with a real queue and an in-process BullMQ Worker standing in
@@ -14,45 +13,27 @@ import { startRedis, type TestRedis } from '../support/redis';
  * wait gets ABORTED with the job enqueued, and the job carries the producer's options.
  */
 describe('JobRunner.run', () => {
-  let server: TestRedis;
-  let conn: Redis;
-  let workerConn: Redis;
+  let h: QueueHarness;
   let producer: JobProducer;
-  let events: QueueEvents;
-  let worker: Worker;
   let runner: JobRunner;
   const prefix = 'jrr';
   const runs: string[] = [];
   let gate: Promise<void> = Promise.resolve();
 
   beforeAll(async () => {
-    server = await startRedis();
-    conn = new Redis(server.url, { maxRetriesPerRequest: null });
-    workerConn = new Redis(server.url, { maxRetriesPerRequest: null });
-    producer = new JobProducer(conn, prefix, { attempts: 4, backoffMs: 10 });
-    events = new QueueEvents(VOLUME_QUEUE, { connection: { url: server.url }, prefix });
-    await events.waitUntilReady();
-    worker = new Worker(
-      VOLUME_QUEUE,
-      async (job: Job<DiskExpandData>) => {
+    h = await startQueueHarness({
+      prefix,
+      policy: { attempts: 4, backoffMs: 10 },
+      process: async (job: Job<DiskExpandData>) => {
         runs.push(job.id ?? '');
         await gate;
         return { sizeBytes: job.data.sizeBytes };
       },
-      { connection: workerConn, prefix, concurrency: 4 },
-    );
-    await worker.waitUntilReady();
-    runner = new JobRunner(producer, events);
+      worker: { concurrency: 4 },
+    });
+    ({ producer, runner } = h);
   });
-  afterAll(async () => {
-    runner.close();
-    await worker.close();
-    await events.close();
-    await producer.close();
-    conn.disconnect();
-    workerConn.disconnect();
-    await server.stop();
-  });
+  afterAll(() => h.stop());
   beforeEach(() => {
     runs.length = 0;
     gate = Promise.resolve();
