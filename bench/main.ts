@@ -5,6 +5,8 @@ import path from 'node:path';
 import { runNodeStage, type NodeStageResult } from './node-stage';
 import { runOverhead, type OverheadResult } from './overhead';
 import { runDirectStorm, runStorm, type DirectStormResult, type StormResult } from './storm';
+import { runScalePart } from './scale-part';
+import { buildSummary, printSummary } from './summary';
 import { startRedis } from './support/redis';
 import { mib, ms, round, table } from './support/stats';
 import type { Topology } from './support/stack';
@@ -35,6 +37,9 @@ interface Options {
   tmp: string;
   /** Wait up to this many seconds for the 1-minute load average to drop below half the cores (0 = don't). */
   waitIdle: number;
+  /** Part (s): volumes the install holds, and how many of them are created for real over gRPC. */
+  scaleVolumes: number;
+  scaleReal: number;
 }
 
 /**
@@ -58,11 +63,13 @@ function parseArgs(argv: string[]): Options {
     concurrency: 32,
     latencyA: 5,
     latencyB: 20,
-    parts: new Set(['a', 'b', 'n']),
+    parts: new Set(['a', 'b', 'n', 's']),
     topologies: ['separate-worker', 'in-process-worker'],
     out: path.resolve('bench-results.json'),
     tmp: defaultTmp(),
     waitIdle: 0,
+    scaleVolumes: 10000,
+    scaleReal: 200,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -106,6 +113,12 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--wait-idle':
         o.waitIdle = num();
+        break;
+      case '--scale-volumes':
+        o.scaleVolumes = num();
+        break;
+      case '--scale-real':
+        o.scaleReal = num();
         break;
       default:
         throw new Error(`unknown option ${String(flag)}`);
@@ -461,11 +474,24 @@ async function main(): Promise<number> {
         log(`(n) failed: ${(err as Error).message}`);
       }
     }
+    if (o.parts.has('s')) {
+      log(`(s) scale: ${o.scaleVolumes} volumes (${Math.min(o.scaleReal, o.scaleVolumes)} created over gRPC, the rest copied)`);
+      try {
+        const so = { dir, redisUrl: redis.url, volumes: o.scaleVolumes, real: o.scaleReal, concurrency: o.concurrency };
+        results.scale = await bounded('(s) scale', 900000, () => runScalePart(so));
+      } catch (err) {
+        failures.push((err as Error).message);
+        log(`(s) failed: ${(err as Error).message}`);
+      }
+      loads.afterS = os.loadavg();
+    }
   } finally {
     await redis.stop();
     removeDirSafely(dir);
   }
   loads.end = os.loadavg();
+  results.summary = buildSummary(results);
+  printSummary(results.summary as ReturnType<typeof buildSummary>);
   results.failures = failures;
   results.totalSeconds = (Date.now() - started) / 1000;
   writeFileSync(o.out, JSON.stringify(results, null, 2) + '\n');

@@ -45,6 +45,29 @@ export class BenchCsiClient {
     );
   }
 
+  /** CreateSnapshot of `sourceVolumeId`, as the external-snapshotter asks for it. */
+  createSnapshot(name: string, sourceVolumeId: string, timeoutMs: number): Promise<unknown> {
+    return this.invoke(this.controller, 'CreateSnapshot', { name, sourceVolumeId, parameters: {} }, timeoutMs);
+  }
+
+  /** One ListVolumes page; `maxEntries` 0 = the plugin's own page size. */
+  async listVolumes(startingToken: string, maxEntries: number, timeoutMs: number): Promise<{ entries: number; nextToken: string }> {
+    const r = (await this.invoke(this.controller, 'ListVolumes', { startingToken, maxEntries }, timeoutMs)) as {
+      entries?: unknown[];
+      nextToken?: string;
+    };
+    return { entries: r.entries?.length ?? 0, nextToken: r.nextToken ?? '' };
+  }
+
+  /** One ListSnapshots page (no filter). */
+  async listSnapshots(startingToken: string, maxEntries: number, timeoutMs: number): Promise<{ entries: number; nextToken: string }> {
+    const r = (await this.invoke(this.controller, 'ListSnapshots', { startingToken, maxEntries }, timeoutMs)) as {
+      entries?: unknown[];
+      nextToken?: string;
+    };
+    return { entries: r.entries?.length ?? 0, nextToken: r.nextToken ?? '' };
+  }
+
   close(): void {
     this.identity.close();
     this.controller.close();
