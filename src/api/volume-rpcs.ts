@@ -121,7 +121,8 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
     ListVolumes: async (req) => {
       const limit = pageLimit(req.maxEntries);
       const page = await d.store.page(pageStart(req.startingToken), limit);
-      const attached = new Map((await d.attachments.all()).map((a) => [a.volumeId, Object.keys(a.nodes)]));
+      // The attachments of this page only: reading every attachment per page made paging N volumes O(N²).
+      const attached = new Map((await d.attachments.getMany(page.records.map((r) => r.id))).map((a) => [a.volumeId, Object.keys(a.nodes)]));
       return {
         entries: page.records
           .filter((r) => r.state === 'ready')

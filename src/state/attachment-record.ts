@@ -31,6 +31,8 @@ export interface AttachmentStore {
   get(volumeId: string): Promise<AttachmentRecord | undefined>;
   /** Stores the record, or removes it when no node is attached. */
   put(rec: AttachmentRecord): Promise<void>;
+  /** The records of these volumes only (absent ones left out): one page of ListVolumes, not every attachment. */
+  getMany(volumeIds: string[]): Promise<AttachmentRecord[]>;
   all(): Promise<AttachmentRecord[]>;
   count(): Promise<number>;
 }

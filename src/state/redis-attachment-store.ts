@@ -23,6 +23,12 @@ export class RedisAttachmentStore implements AttachmentStore {
     else await this.redis.hset(this.key, rec.volumeId, JSON.stringify(rec));
   }
 
+  async getMany(volumeIds: string[]): Promise<AttachmentRecord[]> {
+    if (volumeIds.length === 0) return [];
+    const raw = await this.redis.hmget(this.key, ...volumeIds);
+    return raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as AttachmentRecord);
+  }
+
   async all(): Promise<AttachmentRecord[]> {
     const raw = await this.redis.hvals(this.key);
     return raw.map((r) => JSON.parse(r) as AttachmentRecord);
