@@ -25,7 +25,7 @@ import { isSnapshotId, isUnder, isVolumeId } from '../domain/ids';
 import type { RecordStore } from '../state/record-store';
 import type { SnapshotRecord } from '../state/snapshot-record';
 import type { VolumeRecord } from '../state/volume-record';
-import { allRecords } from '../state/listing';
+import { forEachPage } from '../state/listing';
 
 export interface OrphanScope {
   /** cfg.rds.basePath */
@@ -67,6 +67,8 @@ export interface OrphanSources {
   snapshots: RecordStore<SnapshotRecord>;
   /** Every `/file` item; undefined = files cannot be listed. See rawFileLister. */
   listFiles?: () => Promise<RdsFile[]>;
+  /** Records read per Redis page (default 500). */
+  pageSize?: number;
 }
 
 const norm = (p: string): string => path.posix.normalize('/' + p.replace(/^\/+/, ''));
@@ -86,10 +88,16 @@ export async function findOrphans(src: OrphanSources, scope: OrphanScope): Promi
   const files = src.listFiles ? await src.listFiles() : undefined;
   const allDisks = await src.rds.listDisks();
   const disks = allDisks.filter((d) => d.slot.startsWith(scope.slotPrefix));
-  const [volumes, snapshots] = await Promise.all([allRecords(src.volumes), allRecords(src.snapshots)]);
-
-  const knownSlots = new Set<string>([...volumes.map((v) => v.slot), ...snapshots.map((s) => s.slot)]);
-  const knownFiles = new Set<string>([...volumes.map((v) => norm(v.filePath)), ...snapshots.map((s) => norm(s.filePath))]);
+  // Only the slot and backing file of each record are kept, page by page: never every record whole (issue 14 item 5).
+  const knownSlots = new Set<string>();
+  const knownFiles = new Set<string>();
+  const keep = (records: { slot: string; filePath: string }[]): void => {
+    for (const r of records) {
+      knownSlots.add(r.slot);
+      knownFiles.add(norm(r.filePath));
+    }
+  };
+  const [volumes, snapshots] = await Promise.all([forEachPage(src.volumes, keep, src.pageSize), forEachPage(src.snapshots, keep, src.pageSize)]);
 
   const orphanDisks: OrphanDisk[] = disks
     .filter((d) => isDriverSlot(d.slot, scope.slotPrefix) && isUnder(base, norm(d.filePath)))
@@ -111,7 +119,7 @@ export async function findOrphans(src: OrphanSources, scope: OrphanScope): Promi
     files: orphanFiles,
     filesChecked: files !== undefined,
     scanned: files ? { disks: allDisks.length, files: files.length } : { disks: allDisks.length },
-    known: { volumes: volumes.length, snapshots: snapshots.length },
+    known: { volumes, snapshots },
   };
 }
 

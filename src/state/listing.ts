@@ -18,16 +18,27 @@ export interface VolumeView {
   attachment?: AttachmentRecord;
 }
 
-/** Every record of a store, in id order. */
-export async function allRecords<T extends StoredRecord>(store: RecordStore<T>, pageSize = 500): Promise<T[]> {
-  const out: T[] = [];
+/**
+ * Every record of a store, in id order, one page at a time: `fn` sees each page and may keep what it needs of it,
+ * so a caller that needs a field or two of every record never holds all the records at once. Returns the count.
+ */
+export async function forEachPage<T extends StoredRecord>(store: RecordStore<T>, fn: (records: T[]) => void, pageSize = 500): Promise<number> {
   let after: string | undefined;
+  let n = 0;
   for (;;) {
     const page = await store.page(after, pageSize);
-    out.push(...page.records);
-    if (!page.next) return out;
+    fn(page.records);
+    n += page.records.length;
+    if (!page.next) return n;
     after = page.next;
   }
+}
+
+/** Every record of a store, in id order (all in memory: for callers that really need every record whole). */
+export async function allRecords<T extends StoredRecord>(store: RecordStore<T>, pageSize = 500): Promise<T[]> {
+  const out: T[] = [];
+  await forEachPage(store, (records) => out.push(...records), pageSize);
+  return out;
 }
 
 export function volumeStore(redis: Redis, prefix: string): RecordStore<VolumeRecord> {

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { deleteOrphans, findOrphans, rawFileLister, refuseDeleteReason, type OrphanSources } from '../../src/reconcile/orphans';
 import { snapshotStore, volumeStore } from '../../src/state/listing';
 import type { RdsPort } from '../../src/rds/port';
+import type { RecordStore } from '../../src/state/record-store';
 import { startHarness, type Harness } from '../support/controller-harness';
 
 /** findOrphans / deleteOrphans on the simulator with records written by the real controller. */
@@ -134,5 +135,34 @@ describe('orphans', () => {
     );
     expect(out).toEqual([expect.objectContaining({ slot: again, result: 'skipped', detail: 'a record for this slot exists now' })]);
     expect(h.sim.disks().some((d) => d.slot === again)).toBe(true);
+  });
+
+  it('reads the records a page at a time, and records on every page protect their disks (issue 14 item 5)', async () => {
+    const more = [await create('paged-1'), await create('paged-2'), await create('paged-3')];
+    const pages: Record<string, number[]> = { volumes: [], snapshots: [] };
+    const counted = <T extends { id: string; gen: string }>(store: RecordStore<T>, into: number[]): RecordStore<T> => ({
+      get: (id) => store.get(id),
+      claim: (r) => store.claim(r),
+      update: (r) => store.update(r),
+      remove: (id, gen) => store.remove(id, gen),
+      count: () => store.count(),
+      page: async (after, limit) => {
+        const p = await store.page(after, limit);
+        into.push(p.records.length);
+        return p;
+      },
+    });
+    const src = sources();
+    const report = await findOrphans(
+      { ...src, volumes: counted(src.volumes, pages.volumes), snapshots: counted(src.snapshots, pages.snapshots), pageSize: 1 },
+      scope(),
+    );
+    const volumes = await src.volumes.count();
+    expect(report.known).toEqual({ volumes, snapshots: 1 });
+    // Pages of one record each: never all the records in one read.
+    expect(Math.max(...pages.volumes)).toBe(1);
+    expect(pages.volumes.filter((n) => n > 0)).toHaveLength(volumes);
+    expect(report.disks).toEqual([]);
+    for (const id of more) expect(JSON.stringify(report)).not.toContain(id);
   });
 });
