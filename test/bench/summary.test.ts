@@ -1,0 +1,45 @@
+import { buildSummary, findBytes, physicalIdealSeconds } from '../../bench/summary';
+
+/** The bench's summary table (issue 14, "What must be shown"): rows from whatever parts ran, the physical ideal. */
+describe('bench summary', () => {
+  it('computes the storm ideal from the minimal 3 commands, not from what the driver sent', () => {
+    expect(physicalIdealSeconds(500, 20, 32)).toBeCloseTo(0.9375, 4);
+    const storm = {
+      volumes: 500,
+      latencyMs: 20,
+      concurrency: 32,
+      commands: 3500,
+      wallSeconds: 1.875,
+      ok: 500,
+      analysis: { jobs: 1000 },
+      simulator: { lockHeldSeconds: 0.375 },
+      memory: { afterStorm: { controller: { rssBytes: 100 * 1048576 }, worker: { rssBytes: 90 * 1048576 } } },
+    };
+    const s = buildSummary({ storm, stormIdealRds: storm });
+    expect(s.physicalIdealStormSeconds).toBeCloseTo(0.9375, 4);
+    const ideal = s.rows.find((r) => r.what.includes('ideal RDS'));
+    expect(ideal).toMatchObject({ met: false, now: expect.stringContaining('2.00x physical') });
+    const sim = s.rows.find((r) => r.what.includes('against the simulator'));
+    expect(sim).toMatchObject({ met: true, now: expect.stringContaining('lock held 20%') });
+    expect(s.rows.find((r) => r.what.includes('jobs'))?.now).toBe('2.00');
+  });
+
+  it.each([
+    { results: {}, idle: 'not measured', met: undefined },
+    { results: { nodeRss: { idle: { rssBytes: 40 * 1048576, peakRssBytes: 99 * 1048576 } } }, idle: '40.0 MiB', met: true },
+    { results: { nodePlugin: { idleRssMiB: 55 } }, idle: '55.0 MiB', met: false },
+  ])('node plugin RSS from a part that may not have run: $idle', ({ results, idle, met }) => {
+    const row = buildSummary(results).rows.find((r) => r.what === 'node plugin RSS, idle');
+    expect(row).toMatchObject({ now: idle, met });
+  });
+
+  it('every issue row is present, each with a goal and an ideal, even when nothing ran', () => {
+    const rows = buildSummary({}).rows;
+    expect(rows.length).toBeGreaterThanOrEqual(10);
+    for (const r of rows) {
+      expect(r.goal).not.toBe('');
+      expect(r.ideal).not.toBe('');
+    }
+    expect(findBytes({ a: { nodeThing: { rss: 'x' } } }, [/node/i, /rss/i])).toBeUndefined();
+  });
+});
