@@ -17,9 +17,11 @@ import { removeDirSafely } from '../src/host/safe-remove';
  *   (a) queue overhead of CreateVolume (gRPC + BullMQ) over the same RouterOS calls made directly;
  *   (b) a storm of concurrent CreateVolume against the ideal (commands × latency ÷ worker concurrency);
  *   (c) VmRSS of the controller and worker processes after the storm;
- *   (n) NodeStage/NodeUnstage with the loop connector, and the plugin's own time beyond its host tools.
+ *   (n) NodeStage/NodeUnstage with the loop connector, and the plugin's own time beyond its host tools;
+ *   (s) an install of 10,000 volumes: RSS, Redis bytes per volume, List* paging, reconcile run times (scale.ts).
+ * Ends with the summary table of issue 14's rows (summary.ts), also under `summary` in the JSON.
  * Writes bench-results.json in the current directory. Options: --n 200 --storm 500 --concurrency 32
- * --latency-a 5 --latency-b 20 --parts a,b,c (c comes with b) --topologies separate-worker,in-process-worker --tmp DIR
+ * --latency-a 5 --latency-b 20 --parts a,b,n,s (c comes with b) --scale-volumes 10000 --scale-real 200 --topologies separate-worker,in-process-worker --tmp DIR
  * --wait-idle SECONDS (wait for a quiet machine first). Everything runs on this machine: other load skews the numbers,
  * so the load average before and after each part is recorded and a busy machine is flagged.
  */
