@@ -3,6 +3,7 @@ import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runNodeStage, type NodeStageResult } from './node-stage';
+import { printNodeRss, runNodeRss } from './node-rss';
 import { runOverhead, type OverheadResult } from './overhead';
 import { runDirectStorm, runStorm, type DirectStormResult, type StormResult } from './storm';
 import { startRedis } from './support/redis';
@@ -15,7 +16,8 @@ import { removeDirSafely } from '../src/host/safe-remove';
  *   (a) queue overhead of CreateVolume (gRPC + BullMQ) over the same RouterOS calls made directly;
  *   (b) a storm of concurrent CreateVolume against the ideal (commands × latency ÷ worker concurrency);
  *   (c) VmRSS of the controller and worker processes after the storm;
- *   (n) NodeStage/NodeUnstage with the loop connector, and the plugin's own time beyond its host tools.
+ *   (n) NodeStage/NodeUnstage with the loop connector, and the plugin's own time beyond its host tools;
+ *   (m) the node plugin process: idle RSS, RSS after 100 stage/unstage cycles, modules, start time (node-rss.ts).
  * Writes bench-results.json in the current directory. Options: --n 200 --storm 500 --concurrency 32
  * --latency-a 5 --latency-b 20 --parts a,b,c (c comes with b) --topologies separate-worker,in-process-worker --tmp DIR
  * --wait-idle SECONDS (wait for a quiet machine first). Everything runs on this machine: other load skews the numbers,
@@ -58,7 +60,7 @@ function parseArgs(argv: string[]): Options {
     concurrency: 32,
     latencyA: 5,
     latencyB: 20,
-    parts: new Set(['a', 'b', 'n']),
+    parts: new Set(['a', 'b', 'n', 'm']),
     topologies: ['separate-worker', 'in-process-worker'],
     out: path.resolve('bench-results.json'),
     tmp: defaultTmp(),
@@ -459,6 +461,17 @@ async function main(): Promise<number> {
       } catch (err) {
         failures.push((err as Error).message);
         log(`(n) failed: ${(err as Error).message}`);
+      }
+    }
+    if (o.parts.has('m')) {
+      log('(m) node plugin footprint: a real rds-csi node, 100 stage/unstage cycles');
+      try {
+        const r = await bounded('(m) node plugin footprint', 120000, () => runNodeRss(dir, 100));
+        results.nodeRss = r;
+        printNodeRss(r);
+      } catch (err) {
+        failures.push((err as Error).message);
+        log(`(m) failed: ${(err as Error).message}`);
       }
     }
   } finally {
