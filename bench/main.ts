@@ -3,7 +3,8 @@ import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runNodeStage, type NodeStageResult } from './node-stage';
-import { printNodeRss, runNodeRss } from './node-rss';
+import { printNodeRss, runNodeRss, type NodeRssResult } from './node-rss';
+import { NODE_PLUGIN_NODE_OPTIONS } from './support/node-options';
 import { runOverhead, type OverheadResult } from './overhead';
 import { runDirectStorm, runStorm, type DirectStormResult, type StormResult } from './storm';
 import { startRedis } from './support/redis';
@@ -466,7 +467,9 @@ async function main(): Promise<number> {
     if (o.parts.has('m')) {
       log('(m) node plugin footprint: a real rds-csi node, 100 stage/unstage cycles');
       try {
-        const r = await bounded('(m) node plugin footprint', 120000, () => runNodeRss(dir, 100));
+        const r: NodeRssResult[] = [];
+        for (const nodeOptions of ['', NODE_PLUGIN_NODE_OPTIONS])
+          r.push(await bounded('(m) node plugin footprint', 120000, () => runNodeRss(dir, nodeOptions)));
         results.nodeRss = r;
         printNodeRss(r);
       } catch (err) {

@@ -17,6 +17,8 @@ import { mib, sleep, table } from './support/stats';
  */
 export interface NodeRssResult {
   cycles: number;
+  /** NODE_OPTIONS of the process: '' (plain node) or the chart's (support/node-options.ts). */
+  nodeOptions: string;
   skipped?: string;
   startMs?: number;
   idleRssBytes?: number;
@@ -31,11 +33,11 @@ const CLI = path.resolve(__dirname, '../src/cli/main.js');
 const GOALS = { idleRssMiB: 50, afterCyclesRssMiB: 60 };
 const NQN_PREFIX = 'nqn.2026-11.com.mikrotik.rds-csi.bench';
 
-export async function runNodeRss(tmp: string, cycles = 100, idleMs = 3000): Promise<NodeRssResult> {
-  if (process.getuid?.() !== 0) return { cycles: 0, skipped: 'needs root (loop devices, mounts)', goals: GOALS };
+export async function runNodeRss(tmp: string, nodeOptions: string, cycles = 100, idleMs = 3000): Promise<NodeRssResult> {
+  if (process.getuid?.() !== 0) return { cycles: 0, nodeOptions, skipped: 'needs root (loop devices, mounts)', goals: GOALS };
   const dir = mkdtempSync(path.join(tmp, 'rds-csi-bench-node-rss-'));
   const sock = path.join(dir, 'node.sock');
-  const probe = moduleListProbe(dir);
+  const probe = moduleListProbe(dir, nodeOptions);
   const started = process.hrtime.bigint();
   const args = ['node', '--endpoint', `unix://${sock}`, '--node-id', 'bench-rss', '--connector', 'loop', '--loop-data-dir', dir];
   const child = spawn(process.execPath, [CLI, ...args, '--kubelet-dir', dir, '--log-level', 'warn'], {
@@ -66,6 +68,7 @@ export async function runNodeRss(tmp: string, cycles = 100, idleMs = 3000): Prom
     const after = memoryOf(pid);
     return {
       cycles,
+      nodeOptions,
       startMs,
       idleRssBytes: idle.rssBytes,
       afterCyclesRssBytes: after.rssBytes,
@@ -82,20 +85,20 @@ export async function runNodeRss(tmp: string, cycles = 100, idleMs = 3000): Prom
   }
 }
 
-export function printNodeRss(r: NodeRssResult): void {
-  console.log(`\n(m) Node plugin footprint: a real rds-csi node process (loop connector), ${r.cycles} NodeStage/NodeUnstage cycles`);
-  if (r.skipped || r.idleRssBytes === undefined || r.afterCyclesRssBytes === undefined) {
-    console.log(`skipped: ${r.skipped ?? 'no result'}`);
-    return;
-  }
+export function printNodeRss(results: NodeRssResult[]): void {
+  console.log(`\n(m) Node plugin footprint: a real rds-csi node process (loop connector), ${results[0]?.cycles ?? 0} NodeStage/NodeUnstage cycles`);
+  const done = results.filter((r) => !r.skipped && r.idleRssBytes !== undefined && r.afterCyclesRssBytes !== undefined);
+  for (const r of results) if (r.skipped) console.log(`skipped (${r.nodeOptions || 'plain node'}): ${r.skipped}`);
+  if (!done.length) return;
+  const rss = (b: number | undefined): string => (b === undefined ? '-' : `${mib(b)} MiB`);
   console.log(
     table(
-      ['', 'got', 'goal'],
+      ['', ...done.map((r) => (r.nodeOptions ? `NODE_OPTIONS=${r.nodeOptions} (chart)` : 'plain node')), 'goal'],
       [
-        ['RSS idle', `${mib(r.idleRssBytes)} MiB`, `<= ${r.goals.idleRssMiB} MiB`],
-        [`RSS after ${r.cycles} stage/unstage`, `${mib(r.afterCyclesRssBytes)} MiB`, `<= ${r.goals.afterCyclesRssMiB} MiB`],
-        ['modules loaded (packages)', `${r.modules ?? '?'} (${r.packages ?? '?'})`, ''],
-        ['start to socket ready', `${(r.startMs ?? 0).toFixed(0)} ms`, ''],
+        ['RSS idle', ...done.map((r) => rss(r.idleRssBytes)), `<= ${GOALS.idleRssMiB} MiB`],
+        [`RSS after ${done[0].cycles} stage/unstage`, ...done.map((r) => rss(r.afterCyclesRssBytes)), `<= ${GOALS.afterCyclesRssMiB} MiB`],
+        ['modules loaded (packages)', ...done.map((r) => `${r.modules ?? '?'} (${r.packages ?? '?'})`), ''],
+        ['start to socket ready', ...done.map((r) => `${(r.startMs ?? 0).toFixed(0)} ms`), ''],
       ],
     ),
   );

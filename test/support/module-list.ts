@@ -24,12 +24,13 @@ export interface ModuleListProbe {
   read(pid: number, timeoutMs?: number): Promise<string[]>;
 }
 
-export function moduleListProbe(dir: string): ModuleListProbe {
+/** `nodeOptions`: other NODE_OPTIONS the child runs with (the bench: the chart's). */
+export function moduleListProbe(dir: string, nodeOptions = ''): ModuleListProbe {
   const preload = path.join(dir, 'module-list-preload.cjs');
   const out = path.join(dir, 'module-list.json');
   writeFileSync(preload, PRELOAD);
   return {
-    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`.trim(), RDS_CSI_TEST_MODULE_LIST: out },
+    env: { NODE_OPTIONS: `${nodeOptions} --require ${preload}`.trim(), RDS_CSI_TEST_MODULE_LIST: out },
     read: async (pid, timeoutMs = 10000) => {
       process.kill(pid, 'SIGUSR2');
       await waitFor(() => existsSync(out), timeoutMs, 'module list from the preload');
