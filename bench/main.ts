@@ -3,6 +3,8 @@ import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runNodeStage, type NodeStageResult } from './node-stage';
+import { printNodeRss, runNodeRss, type NodeRssResult } from './node-rss';
+import { NODE_PLUGIN_NODE_OPTIONS } from './support/node-options';
 import { runOverhead, type OverheadResult } from './overhead';
 import { runDirectStorm, runStorm, type DirectStormResult, type StormResult } from './storm';
 import { runScalePart } from './scale-part';
@@ -18,6 +20,7 @@ import { removeDirSafely } from '../src/host/safe-remove';
  *   (b) a storm of concurrent CreateVolume against the ideal (commands × latency ÷ worker concurrency);
  *   (c) VmRSS of the controller and worker processes after the storm;
  *   (n) NodeStage/NodeUnstage with the loop connector, and the plugin's own time beyond its host tools;
+ *   (m) the node plugin process: idle RSS, RSS after 100 stage/unstage cycles, modules, start time (node-rss.ts).
  *   (s) an install of 10,000 volumes: RSS, Redis bytes per volume, List* paging, reconcile run times (scale.ts).
  * Ends with the summary table of issue 14's rows (summary.ts), also under `summary` in the JSON.
  * Writes bench-results.json in the current directory. Options: --n 200 --storm 500 --concurrency 32
@@ -65,7 +68,7 @@ function parseArgs(argv: string[]): Options {
     concurrency: 32,
     latencyA: 5,
     latencyB: 20,
-    parts: new Set(['a', 'b', 'n', 's']),
+    parts: new Set(['a', 'b', 'n', 'm', 's']),
     topologies: ['separate-worker', 'in-process-worker'],
     out: path.resolve('bench-results.json'),
     tmp: defaultTmp(),
@@ -486,6 +489,19 @@ async function main(): Promise<number> {
         log(`(s) failed: ${(err as Error).message}`);
       }
       loads.afterS = os.loadavg();
+    }
+    if (o.parts.has('m')) {
+      log('(m) node plugin footprint: a real rds-csi node, 100 stage/unstage cycles');
+      try {
+        const r: NodeRssResult[] = [];
+        for (const nodeOptions of ['', NODE_PLUGIN_NODE_OPTIONS])
+          r.push(await bounded('(m) node plugin footprint', 120000, () => runNodeRss(dir, nodeOptions)));
+        results.nodeRss = r;
+        printNodeRss(r);
+      } catch (err) {
+        failures.push((err as Error).message);
+        log(`(m) failed: ${(err as Error).message}`);
+      }
     }
   } finally {
     await redis.stop();

@@ -22,6 +22,36 @@ export interface NodeStageResult {
 
 const MiB = 1024 * 1024;
 
+/**
+ * A 64 MiB volume file where the loop connector looks for it (<dir>/pool/rds-csi/<id>.img; base path /pool/rds-csi),
+ * ext4 already formatted or raw for block, and the NodeStageVolume request for it. Also used by node-rss.ts.
+ */
+export function prepareVolume(dir: string, nqnPrefix: string, kind: 'ext4' | 'block'): { id: string; staging: string; req: Record<string, unknown> } {
+  const id = `vol-bench-${kind}-000000000000`;
+  const file = path.join(dir, 'pool/rds-csi', `${id}.img`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, '');
+  truncateSync(file, 64 * MiB);
+  if (kind === 'ext4') execFileSync('mkfs.ext4', ['-q', '-F', file]); // an existing filesystem: stage probes, never formats
+  const cap =
+    kind === 'ext4'
+      ? { mount: { fsType: 'ext4', mountFlags: [] }, accessMode: { mode: 'SINGLE_NODE_WRITER' } }
+      : { block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
+  const staging = path.join(dir, `staging-${kind}`);
+  const req = {
+    volumeId: id,
+    stagingTargetPath: staging,
+    volumeCapability: cap,
+    volumeContext: {
+      nqn: `${nqnPrefix}:${id}`,
+      targetAddress: '127.0.0.1',
+      targetPort: '4420',
+      accessType: kind === 'ext4' ? 'mount' : 'block',
+    },
+  };
+  return { id, staging, req };
+}
+
 export async function runNodeStage(tmp: string, cycles: number): Promise<NodeStageResult> {
   if (process.getuid?.() !== 0) return { cycles: 0, skipped: 'needs root (loop devices, mounts)' };
   const dir = mkdtempSync(path.join(tmp, 'rds-csi-bench-node-'));
@@ -52,28 +82,7 @@ export async function runNodeStage(tmp: string, cycles: number): Promise<NodeSta
   try {
     const out: NodeStageResult = { cycles };
     for (const kind of ['ext4', 'block'] as const) {
-      const id = `vol-bench-${kind}-000000000000`;
-      const file = path.join(dir, 'pool/rds-csi', `${id}.img`);
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(file, '');
-      truncateSync(file, 64 * MiB);
-      if (kind === 'ext4') execFileSync('mkfs.ext4', ['-q', '-F', file]); // an existing filesystem: stage probes, never formats
-      const cap =
-        kind === 'ext4'
-          ? { mount: { fsType: 'ext4', mountFlags: [] }, accessMode: { mode: 'SINGLE_NODE_WRITER' } }
-          : { block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
-      const staging = path.join(dir, `staging-${kind}`);
-      const req = {
-        volumeId: id,
-        stagingTargetPath: staging,
-        volumeCapability: cap,
-        volumeContext: {
-          nqn: `${cfg.nqnPrefix}:${id}`,
-          targetAddress: '127.0.0.1',
-          targetPort: '4420',
-          accessType: kind === 'ext4' ? 'mount' : 'block',
-        },
-      };
+      const { id, req, staging } = prepareVolume(dir, cfg.nqnPrefix, kind);
       const stage: number[] = [];
       const unstage: number[] = [];
       const stageOwn: number[] = [];

@@ -1,3 +1,4 @@
+import type { NodeRssResult } from './node-rss';
 import type { OverheadResult } from './overhead';
 import type { ScaleResult } from './scale';
 import type { StormResult } from './storm';
@@ -43,23 +44,6 @@ export function physicalIdealSeconds(volumes: number, latencyMs: number, concurr
  * A number somewhere in `results` whose key path matches every pattern in `all` and none in `none` (the node
  * plugin's RSS is measured by another part whose field names this file does not own). Bytes unless the path says MiB.
  */
-export function findBytes(results: unknown, all: RegExp[], none: RegExp[] = []): number | undefined {
-  const walk = (v: unknown, at: string): number | undefined => {
-    if (typeof v === 'number' && Number.isFinite(v)) {
-      if (!all.every((r) => r.test(at)) || none.some((r) => r.test(at))) return undefined;
-      return /mib/i.test(at) ? v * MiB : v;
-    }
-    if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-        const got = walk(x, `${at}.${k}`);
-        if (got !== undefined) return got;
-      }
-    }
-    return undefined;
-  };
-  return walk(results, '');
-}
-
 export function buildSummary(results: Record<string, unknown>): Summary {
   const rows: SummaryRow[] = [];
   const overhead = (results.overhead as OverheadResult[] | undefined)?.find((r) => r.topology === 'separate-worker');
@@ -120,9 +104,11 @@ export function buildSummary(results: Record<string, unknown>): Summary {
     });
   } else rows.push({ what: 'storm against the simulator', now: NOT, goal: 'lock held < 30% of the storm', ideal: '3 x latency x N / concurrency' });
 
-  // The node plugin's part (if it ran) names its own fields: look for them by name.
-  const nodeIdle = findBytes(results, [/node/i, /idle/i, /rss/i], [/peak|hwm|summary/i]);
-  const nodeCycles = findBytes(results, [/node/i, /rss/i, /after|cycles/i], [/peak|hwm|summary|idle/i]);
+  // Part (m) (node-rss.ts) runs the plugin plain and with the chart's NODE_OPTIONS; the chart's run is what deploys.
+  const nodeRuns = (results.nodeRss as NodeRssResult[] | undefined)?.filter((r) => !r.skipped) ?? [];
+  const nodeRun = nodeRuns.find((r) => r.nodeOptions !== '') ?? nodeRuns[0];
+  const nodeIdle = nodeRun?.idleRssBytes;
+  const nodeCycles = nodeRun?.afterCyclesRssBytes;
   rows.push({
     what: 'node plugin RSS, idle',
     now: nodeIdle === undefined ? NOT : `${mibOf(nodeIdle)} MiB`,

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './error';
 import { describeKey, envName, type Overrides } from './options';
@@ -56,6 +55,15 @@ function expand(overrides: Overrides): Record<string, unknown> {
     else out[k] = v;
   }
   return out;
+}
+
+/**
+ * The YAML parser, loaded only when a --config file is given: the node plugin runs on every host and is normally
+ * configured by flags and environment alone (issue 14 item 4; test/cli/node-module-graph.test.ts).
+ */
+function parseYaml(text: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous lazy load (loadConfig is synchronous)
+  return (require('yaml') as typeof import('yaml')).parse(text);
 }
 
 export function loadConfig(overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env, file?: string): Config {

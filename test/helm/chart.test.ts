@@ -11,6 +11,7 @@ import { configEnvNames, loadConfig } from '../../src/config/load';
 import { configOverrides } from '../../src/config/options';
 import { redisTargetFromConfig } from '../../src/queue/connection';
 import { itIf } from '../support/prereq';
+import { NODE_PLUGIN_NODE_OPTIONS } from '../../bench/support/node-options';
 
 /**
  * The Helm chart in helm/, checked without a cluster. What runs everywhere: Chart.yaml, values.yaml and the example
@@ -382,6 +383,11 @@ describe('what the templates promise (from the skeleton)', () => {
       expect(container(d, name).args).toEqual(expect.arrayContaining(['--csi-address=/csi/csi.sock', '--leader-election']));
     }
     expect(podSpec(d).serviceAccountName).toBe(PLACEHOLDER);
+  });
+
+  it('node: the plugin runs with a small V8 young generation (NODE_OPTIONS, issue 14 item 4; bench part m measures it)', () => {
+    const env = (container(workloadRunning('DaemonSet', 'node'), 'rds-csi').env as Obj[]) ?? [];
+    expect(env.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe(NODE_PLUGIN_NODE_OPTIONS);
   });
 
   it('worker: rds-csi worker with an HTTP port', () => {

@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import path from 'node:path';
+import { CsiGrpcClient } from '../src/grpc/client';
+import { removeDirSafely } from '../src/host/safe-remove';
+import { moduleListProbe, packageOf } from '../test/support/module-list';
+import { prepareVolume } from './node-stage';
+import { killOnExit, memoryOf } from './support/procs';
+import { mib, sleep, table } from './support/stats';
+
+/**
+ * (m) The node plugin's footprint (issue 14 item 4): a real `rds-csi node` process (dist/src/cli/main.js, loop
+ * connector), as the DaemonSet runs it on every host. Start time = spawn until the CSI socket exists; idle RSS
+ * (/proc/PID/status VmRSS) a few seconds after it is ready; RSS after `cycles` NodeStage/NodeUnstage of an ext4
+ * volume; the modules it has loaded (test/support/module-list.ts preload, which also lists its packages).
+ * Goals: idle <= 50 MiB, <= 60 MiB after 100 cycles. test/cli/node-module-graph.test.ts checks which packages load.
+ */
+export interface NodeRssResult {
+  cycles: number;
+  /** NODE_OPTIONS of the process: '' (plain node) or the chart's (support/node-options.ts). */
+  nodeOptions: string;
+  skipped?: string;
+  startMs?: number;
+  idleRssBytes?: number;
+  afterCyclesRssBytes?: number;
+  peakRssBytes?: number;
+  modules?: number;
+  packages?: number;
+  goals: { idleRssMiB: number; afterCyclesRssMiB: number };
+}
+
+const CLI = path.resolve(__dirname, '../src/cli/main.js');
+const GOALS = { idleRssMiB: 50, afterCyclesRssMiB: 60 };
+const NQN_PREFIX = 'nqn.2026-11.com.mikrotik.rds-csi.bench';
+
+export async function runNodeRss(tmp: string, nodeOptions: string, cycles = 100, idleMs = 3000): Promise<NodeRssResult> {
+  if (process.getuid?.() !== 0) return { cycles: 0, nodeOptions, skipped: 'needs root (loop devices, mounts)', goals: GOALS };
+  const dir = mkdtempSync(path.join(tmp, 'rds-csi-bench-node-rss-'));
+  const sock = path.join(dir, 'node.sock');
+  const probe = moduleListProbe(dir, nodeOptions);
+  const started = process.hrtime.bigint();
+  const args = ['node', '--endpoint', `unix://${sock}`, '--node-id', 'bench-rss', '--connector', 'loop', '--loop-data-dir', dir];
+  const child = spawn(process.execPath, [CLI, ...args, '--kubelet-dir', dir, '--log-level', 'warn'], {
+    env: { PATH: process.env.PATH ?? '', ...probe.env, RDS_CSI_RDS_BASE_PATH: '/pool/rds-csi', RDS_CSI_NQN_PREFIX: NQN_PREFIX },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  killOnExit(child);
+  let err = '';
+  child.stderr?.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-4096)));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const client = new CsiGrpcClient(`unix://${sock}`);
+  try {
+    while (!existsSync(sock)) {
+      if (child.exitCode !== null) throw new Error(`rds-csi node exited with ${child.exitCode}: ${err}`);
+      await sleep(5);
+    }
+    const startMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const pid = child.pid ?? -1;
+    await sleep(idleMs);
+    const idle = memoryOf(pid);
+    const modules = await probe.read(pid);
+    const { id, req, staging } = prepareVolume(dir, NQN_PREFIX, 'ext4');
+    for (let i = 0; i < cycles; i++) {
+      await client.call('Node', 'NodeStageVolume', req, 60000);
+      await client.call('Node', 'NodeUnstageVolume', { volumeId: id, stagingTargetPath: staging }, 60000);
+    }
+    await sleep(1000);
+    const after = memoryOf(pid);
+    return {
+      cycles,
+      nodeOptions,
+      startMs,
+      idleRssBytes: idle.rssBytes,
+      afterCyclesRssBytes: after.rssBytes,
+      peakRssBytes: after.peakRssBytes,
+      modules: modules.length,
+      packages: new Set(modules.map(packageOf).filter((p) => p !== undefined)).size,
+      goals: GOALS,
+    };
+  } finally {
+    client.close();
+    child.kill('SIGTERM');
+    await exited;
+    removeDirSafely(dir);
+  }
+}
+
+export function printNodeRss(results: NodeRssResult[]): void {
+  console.log(`\n(m) Node plugin footprint: a real rds-csi node process (loop connector), ${results[0]?.cycles ?? 0} NodeStage/NodeUnstage cycles`);
+  const done = results.filter((r) => !r.skipped && r.idleRssBytes !== undefined && r.afterCyclesRssBytes !== undefined);
+  for (const r of results) if (r.skipped) console.log(`skipped (${r.nodeOptions || 'plain node'}): ${r.skipped}`);
+  if (!done.length) return;
+  const rss = (b: number | undefined): string => (b === undefined ? '-' : `${mib(b)} MiB`);
+  console.log(
+    table(
+      ['', ...done.map((r) => (r.nodeOptions ? `NODE_OPTIONS=${r.nodeOptions} (chart)` : 'plain node')), 'goal'],
+      [
+        ['RSS idle', ...done.map((r) => rss(r.idleRssBytes)), `<= ${GOALS.idleRssMiB} MiB`],
+        [`RSS after ${done[0].cycles} stage/unstage`, ...done.map((r) => rss(r.afterCyclesRssBytes)), `<= ${GOALS.afterCyclesRssMiB} MiB`],
+        ['modules loaded (packages)', ...done.map((r) => `${r.modules ?? '?'} (${r.packages ?? '?'})`), ''],
+        ['start to socket ready', ...done.map((r) => `${(r.startMs ?? 0).toFixed(0)} ms`), ''],
+      ],
+    ),
+  );
+}
