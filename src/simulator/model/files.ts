@@ -9,6 +9,7 @@
  * - Directories are `type=directory`, also without `size` (same capture: `name=flash/skins type=directory`).
  * - Files: `type=.<ext> file` (`.json file`) or `file`, with `size` (same capture).
  */
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Command, CommandResult } from '../command';
@@ -39,10 +40,10 @@ export function fileType(e: FileEntry & { isDiskRoot?: boolean }): string {
 type ListedEntry = FileEntry & { isDiskRoot?: boolean };
 
 /** The pool's mount point as RouterOS lists a disk root (see the header). */
-async function diskRoot(model: SimModel): Promise<ListedEntry[]> {
+function diskRoot(model: SimModel): ListedEntry[] {
   const pool = model.pool;
   try {
-    const st = await fsp.stat(pool.root);
+    const st = fs.statSync(pool.root);
     return [
       { name: pool.name, hostPath: pool.root, isDirectory: true, isDiskRoot: true, size: 0, allocated: 0, birthtime: st.birthtime, mtime: st.mtime },
     ];
@@ -55,7 +56,7 @@ type IdEntry = ListedEntry & { id: string };
 
 /** Lists entries and keeps `/file` IDs stable per name (new names get new IDs, vanished names are dropped). */
 async function entriesWithIds(model: SimModel): Promise<IdEntry[]> {
-  const entries: ListedEntry[] = [...(await diskRoot(model)), ...(await model.pool.list())];
+  const entries: ListedEntry[] = [...diskRoot(model), ...(await model.pool.list())];
   let changed = false;
   const seen = new Set<string>();
   const out = entries.map((e) => {
@@ -74,19 +75,20 @@ async function entriesWithIds(model: SimModel): Promise<IdEntry[]> {
  * The entry the full listing would give for `name`, found without listing: the pool root, or a path below it whose
  * every ancestor is a real directory (the listing descends only into those, lstat), else none.
  */
-async function entryByName(model: SimModel, name: string): Promise<ListedEntry | undefined> {
+function entryByName(model: SimModel, name: string): ListedEntry | undefined {
   const pool = model.pool;
-  if (name === pool.name) return (await diskRoot(model))[0];
+  if (name === pool.name) return diskRoot(model)[0];
   const parts = name.split('/');
   if (parts.length < 2 || parts[0] !== pool.name || parts.some((p) => p === '' || p === '.' || p === '..')) return undefined;
   try {
     let host = pool.root;
+    // Synchronous lstat: a syscall under the lock instead of a thread-pool round trip (model/backing.ts).
     for (const p of parts.slice(1, -1)) {
       host = path.join(host, p);
-      if (!(await fsp.lstat(host)).isDirectory()) return undefined;
+      if (!fs.lstatSync(host).isDirectory()) return undefined;
     }
     host = path.join(host, parts[parts.length - 1]);
-    const st = await fsp.lstat(host);
+    const st = fs.lstatSync(host);
     return {
       name,
       hostPath: host,
@@ -105,10 +107,10 @@ async function entryByName(model: SimModel, name: string): Promise<ListedEntry |
  * The entries named by `=.id=`-style references (an ID or a name) or by one query key, with their IDs, looked up
  * one by one: new names get an ID, a known name that vanished loses its ID, as the full listing would do for them.
  */
-async function entriesByKey(model: SimModel, prop: 'name' | '.id', value: string): Promise<IdEntry[]> {
+function entriesByKey(model: SimModel, prop: 'name' | '.id', value: string): IdEntry[] {
   const name = prop === 'name' ? value : model.fileNameOf(value);
   if (name === undefined) return [];
-  const e = await entryByName(model, name);
+  const e = entryByName(model, name);
   if (e === undefined) {
     if (model.dropFileId(name)) void model.changed();
     return [];
@@ -131,7 +133,7 @@ const FILE_KEYS = ['name', '.id'];
 export function filePrint(model: SimModel, cmd: Command): Promise<CommandResult> {
   return model.update(async () => {
     const key = keyEquality(cmd.queries, FILE_KEYS);
-    const entries = key === undefined ? await entriesWithIds(model) : await entriesByKey(model, key.prop as 'name' | '.id', key.value);
+    const entries = key === undefined ? await entriesWithIds(model) : entriesByKey(model, key.prop as 'name' | '.id', key.value);
     model.rowsBuilt += entries.length;
     return runPrint(entries.map(fileRow), cmd);
   });
@@ -148,7 +150,7 @@ export function fileRemove(model: SimModel, cmd: Command): Promise<CommandResult
     if (ref === undefined || ref === '') throw new TrapError(`${m.missingArgument} .id`, 1);
     const targets: IdEntry[] = [];
     for (const r of ref.split(',')) {
-      const e = await resolveFile(model, r.trim());
+      const e = resolveFile(model, r.trim());
       if (!e) throw new TrapError(m.noSuchItem, 0);
       if (e.isDiskRoot) throw new TrapError(m.cannotRemoveDiskRoot);
       targets.push(e);
@@ -185,9 +187,9 @@ export function fileRemove(model: SimModel, cmd: Command): Promise<CommandResult
  * the listing's first match would be the ID's own entry unless an earlier-listed entry has that name; IDs look
  * like `*1F`, which no entry name below the pool can equal.
  */
-async function resolveFile(model: SimModel, key: string): Promise<IdEntry | undefined> {
+function resolveFile(model: SimModel, key: string): IdEntry | undefined {
   const upper = key.toUpperCase();
-  const byId = /^\*[0-9A-F]+$/.test(upper) ? await entriesByKey(model, '.id', upper) : [];
+  const byId = /^\*[0-9A-F]+$/.test(upper) ? entriesByKey(model, '.id', upper) : [];
   if (byId.length) return byId[0];
-  return (await entriesByKey(model, 'name', key.replace(/^\//, '')))[0];
+  return entriesByKey(model, 'name', key.replace(/^\//, ''))[0];
 }
