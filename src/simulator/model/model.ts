@@ -39,6 +39,10 @@ export interface CopyReservation {
   startedAt: Date;
 }
 
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export function hexId(n: number): string {
   return `*${n.toString(16).toUpperCase()}`;
 }
@@ -133,7 +137,8 @@ export class SimModel {
   changed(): Promise<void> {
     this.pool.invalidate();
     if (this.queued === undefined) {
-      const write = this.writes.then(async () => {
+      // Started from the next macrotask: after the lock is released, and taking the changes made meanwhile too.
+      const write = this.writes.then(yieldToLoop).then(async () => {
         this.queued = undefined; // changes from now on need the next write
         await this.store.save(this.state); // serializes the state synchronously, at the start
         await this.afterChange?.();
