@@ -120,3 +120,26 @@ export function compileQuery(words: readonly string[]): Predicate {
     return stack.every(Boolean);
   };
 }
+
+/**
+ * An indexed property the query requires to equal a non-empty value, if any: without `?#` every word pushes one
+ * boolean and an item matches only when all of them hold, so an item matching the whole query has that property
+ * equal to that value (also under `.proplist`: a property it leaves out reads as `''`, which equals no non-empty
+ * value). The rows having it are therefore a superset of the answer; running the full query over them gives the
+ * same rows as over everything.
+ */
+export function keyEquality(words: readonly string[], props: readonly string[]): { prop: string; value: string } | undefined {
+  if (words.some((w) => w.startsWith('?#'))) return undefined;
+  for (const w of words) {
+    const body = w.slice(1);
+    const first = body[0];
+    if (first === '<' || first === '>' || first === '-') continue;
+    const rest = first === '=' ? body.slice(1) : body;
+    const eq = rest.indexOf('=');
+    if (eq < 0) continue; // `?prop`: presence, or `?=prop`: equals ''
+    const prop = rest.slice(0, eq);
+    const value = rest.slice(eq + 1);
+    if (value !== '' && props.includes(prop)) return { prop, value };
+  }
+  return undefined;
+}

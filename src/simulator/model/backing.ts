@@ -1,45 +1,63 @@
-/** Backing files of file disks: sparse creation, growing, and a hole-preserving copy for `copy-from`. */
+/**
+ * Backing files of file disks: sparse creation, growing, and a hole-preserving copy for `copy-from`.
+ *
+ * The metadata steps (stat, mkdir, open + ftruncate) run under the model lock and are synchronous system calls:
+ * microseconds each on the local data dir, where the promise versions cost a thread-pool round trip and an
+ * event-loop turn apiece, which under load held the lock for milliseconds. The data copy stays asynchronous (it
+ * runs outside the lock).
+ */
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import { constants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
+/** The promise of a synchronous step (its throw becomes a rejection). */
+function settle<T>(step: () => T): Promise<T> {
+  return new Promise<T>((resolve) => resolve(step()));
+}
+
 /** Size of an existing regular file, `null` when absent, `'dir'` for a directory. */
-export async function existingSize(hostPath: string): Promise<number | null | 'dir'> {
-  try {
-    const st = await fsp.stat(hostPath);
-    return st.isDirectory() ? 'dir' : st.size;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
+export function existingSize(hostPath: string): Promise<number | null | 'dir'> {
+  return settle(() => {
+    try {
+      const st = fs.statSync(hostPath);
+      return st.isDirectory() ? 'dir' : st.size;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  });
 }
 
 /** Creates parent directories and a sparse file of exactly `size` bytes (ftruncate, no data written). */
-export async function createSparse(hostPath: string, size: number): Promise<void> {
-  await fsp.mkdir(path.dirname(hostPath), { recursive: true });
-  const fh = await fsp.open(hostPath, 'wx');
-  try {
-    await fh.truncate(size);
-  } finally {
-    await fh.close();
-  }
+export function createSparse(hostPath: string, size: number): Promise<void> {
+  return settle(() => {
+    fs.mkdirSync(path.dirname(hostPath), { recursive: true });
+    const fd = fs.openSync(hostPath, 'wx');
+    try {
+      fs.ftruncateSync(fd, size);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
 }
 
 /** Grows a file to `size` bytes (sparse tail). Never shrinks. */
-export async function growTo(hostPath: string, size: number): Promise<void> {
-  const st = await fsp.stat(hostPath);
-  if (st.size < size) await fsp.truncate(hostPath, size);
+export function growTo(hostPath: string, size: number): Promise<void> {
+  return settle(() => {
+    if (fs.statSync(hostPath).size < size) fs.truncateSync(hostPath, size);
+  });
 }
 
 const CHUNK = 1 << 20;
 const ZERO = Buffer.alloc(CHUNK);
 
 /** Bytes the file really occupies (st_blocks × 512): what a sparse-aware copy has to move. */
-export async function allocatedBytes(hostPath: string): Promise<number> {
-  return (await fsp.stat(hostPath)).blocks * 512;
+export function allocatedBytes(hostPath: string): Promise<number> {
+  return settle(() => fs.statSync(hostPath).blocks * 512);
 }
 
 export interface CopyOptions {

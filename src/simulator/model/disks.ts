@@ -1,11 +1,13 @@
 /**
  * `/disk` menu: print, add, set, remove (docs/ARCHITECTURE.md RouterOS §2.2–2.4). Every operation runs under the
- * model lock, except the data copy of `add copy-from=`, which runs outside it (see diskAdd).
+ * model lock, except the data copy of `add copy-from=`, which runs outside it (see diskAdd), and the state write,
+ * awaited after the lock (SimModel.update).
  */
 import { promises as fsp } from 'node:fs';
 import type { Command, CommandResult } from '../command';
 import { TrapError } from '../errors';
 import { runPrint } from '../print';
+import { keyEquality, type Row } from '../query';
 import { parseSize } from '../values';
 import { paceBytes } from '../util/pace';
 import { allocatedBytes, copySparse, createSparse, existingSize, growTo } from './backing';
@@ -17,10 +19,33 @@ import type { DiskRecord } from './state';
 const ADD_ONLY = ['type', 'file-path', 'copy-from'];
 const ID_ATTRS = ['.id', 'numbers'];
 
+/** Properties whose `?prop=value` narrows a print to what the index finds (a superset of what the query keeps). */
+const DISK_KEYS = ['.id', 'slot', 'file-path', 'model', 'mount-point'];
+
+function indexed(model: SimModel, prop: string, value: string): readonly DiskRecord[] {
+  if (prop === '.id') return model.disks.byId(value);
+  if (prop === 'slot') return model.disks.bySlot(value);
+  if (prop === 'file-path' || prop === 'model') return model.disks.byPath(value);
+  return []; // mount-point: file disks have none
+}
+
+/**
+ * A query that requires one indexed property to equal a value is answered from the index: the pool row (when its
+ * own key matches) and the disks the index finds, then the full query as usual. Otherwise every row.
+ */
 export function diskPrint(model: SimModel, cmd: Command): Promise<CommandResult> {
   return model.lock.run(async () => {
-    const cap = await model.pool.capacity();
-    const rows = [poolRow(model.pool.name, model.poolFs, cap), ...model.state.disks.map(diskRow)];
+    const key = keyEquality(cmd.queries, DISK_KEYS);
+    const pool = (): Promise<Row> => model.pool.capacity().then((cap) => poolRow(model.pool.name, model.poolFs, cap));
+    let rows: Row[];
+    if (key === undefined) {
+      rows = [await pool(), ...model.disks.all().map(diskRow)];
+    } else {
+      // The pool's keys do not depend on its capacity: measure it only when the pool row can match.
+      const poolKeyMatches = poolRow(model.pool.name, model.poolFs, { size: 0, free: 0 })[key.prop] === key.value;
+      rows = [...(poolKeyMatches ? [await pool()] : []), ...indexed(model, key.prop, key.value).map(diskRow)];
+    }
+    model.rowsBuilt += rows.length;
     return runPrint(rows, cmd);
   });
 }
@@ -33,9 +58,7 @@ function defaultSlot(filePath: string): string {
 /** The slot is free when no disk and no copy in flight (whose disk is yet to appear) has it. */
 function assertSlotFree(model: SimModel, slot: string, except?: DiskRecord): void {
   const taken =
-    slot === model.pool.name ||
-    model.state.disks.some((d) => d !== except && d.slot === slot) ||
-    [...model.copies.values()].some((c) => c.slot === slot);
+    slot === model.pool.name || model.disks.bySlot(slot).some((d) => d !== except) || [...model.copies.values()].some((c) => c.slot === slot);
   if (taken) throw new TrapError(model.messages.slotExists);
 }
 
@@ -61,7 +84,7 @@ interface CopyJob {
  *  1. under the lock: validate, reserve the slot and the path (a concurrent add of either traps), create the
  *     empty destination file (so `/file print` shows it) and record it as a pending copy;
  *  2. without the lock: copy sparsely, then wait until allocated bytes / copyBytesPerSecond have passed;
- *  3. under the lock: insert the disk item and persist. Only now does the disk appear in `/disk print`, and the
+ *  3. under the lock: insert the disk item; then its state write (after the lock). Only now does the disk appear in `/disk print`, and the
  *     reply `!done =ret=*ID` goes out.
  * A failure in 2 or 3 deletes the partial file and the reservation. The copy does not watch the client's
  * connection: a client that drops (its worker was killed) still gets its disk, as RouterOS runs a command it
@@ -74,7 +97,20 @@ export function diskAdd(model: SimModel, cmd: Command): Promise<CommandResult> {
 }
 
 async function addDisk(model: SimModel, cmd: Command): Promise<CommandResult> {
-  const plan = await model.lock.run(() => prepareAdd(model, cmd));
+  let reserved: CopyReservation | undefined;
+  let plan: AddPlan;
+  try {
+    plan = await model.update(async () => {
+      const p = await prepareAdd(model, cmd);
+      if ('copy' in p) reserved = p.copy.reservation;
+      return p;
+    });
+  } catch (e) {
+    // The reservation was made but could not be saved: give it up (file, reservation), like a failed copy.
+    const r = reserved;
+    if (r !== undefined) await model.update(() => dropCopy(model, r));
+    throw e;
+  }
   if ('done' in plan) return plan.done;
   return runCopy(model, plan.copy);
 }
@@ -90,7 +126,7 @@ async function prepareAdd(model: SimModel, cmd: Command): Promise<AddPlan> {
   const patch = parseDiskPatch(cmd.attrs, ADD_ONLY);
   const slot = patch.slot ?? defaultSlot(filePath);
   assertSlotFree(model, slot);
-  if (model.state.disks.some((d) => d.filePath === filePath)) throw new TrapError(m.fileInUseByDisk);
+  if (model.disks.byPath(filePath).length > 0) throw new TrapError(m.fileInUseByDisk);
   if (model.copies.has(filePath)) throw new TrapError(m.fileExists);
 
   const requested = cmd.attrs.has('file-size') ? parseSize(cmd.attrs.get('file-size') ?? '', 'file-size') : undefined;
@@ -122,12 +158,7 @@ async function prepareAdd(model: SimModel, cmd: Command): Promise<AddPlan> {
     await createSparse(host, 0);
     model.copies.set(filePath, reservation);
     model.state.pendingCopies.push(filePath);
-    try {
-      await model.persist();
-    } catch (e) {
-      await dropCopy(model, reservation);
-      throw e;
-    }
+    void model.changed();
     return { copy: { reservation, record: newRecord(size), sourceHost, host } };
   }
 
@@ -147,8 +178,8 @@ async function prepareAdd(model: SimModel, cmd: Command): Promise<AddPlan> {
   }
   const rec = newRecord(size);
   rec.id = model.allocateDiskId();
-  model.state.disks.push(rec);
-  await model.persist();
+  model.disks.add(rec);
+  void model.changed();
   return { done: { rows: [], done: { ret: rec.id } } };
 }
 
@@ -166,25 +197,23 @@ async function runCopy(model: SimModel, job: CopyJob): Promise<CommandResult> {
     await copySparse(job.sourceHost, host, { overwrite: true, signal });
     model.pool.invalidate();
     if (!(await paceBytes(reservation.allocatedBytes, model.copyBytesPerSecond, started, signal))) signal.throwIfAborted();
-    return await model.lock.run(async () => {
+    return await model.update(async () => {
       signal.throwIfAborted();
       // The size at the start of the copy, also when the source grew meanwhile (a point-in-time copy).
       await fsp.truncate(host, reservation.size);
       record.id = model.allocateDiskId();
-      model.state.disks.push(record);
+      model.disks.add(record);
       model.copies.delete(reservation.filePath);
       model.state.pendingCopies = model.state.pendingCopies.filter((p) => p !== reservation.filePath);
-      try {
-        await model.persist();
-      } catch (e) {
-        model.state.disks = model.state.disks.filter((d) => d !== record);
-        model.copies.set(reservation.filePath, reservation);
-        throw e;
-      }
+      void model.changed();
       return { rows: [], done: { ret: record.id } };
     });
   } catch (e) {
-    await model.lock.run(() => dropCopy(model, reservation));
+    // Also when saving the new disk failed: it goes again, with its file.
+    await model.update(() => {
+      model.disks.remove(record);
+      return dropCopy(model, reservation);
+    });
     throw e;
   }
 }
@@ -196,12 +225,12 @@ async function dropCopy(model: SimModel, reservation: CopyReservation): Promise<
   } finally {
     model.copies.delete(reservation.filePath);
     model.state.pendingCopies = model.state.pendingCopies.filter((p) => p !== reservation.filePath);
-    await model.persist();
+    void model.changed();
   }
 }
 
 export function diskSet(model: SimModel, cmd: Command): Promise<CommandResult> {
-  return model.lock.run(async () => {
+  return model.update(async () => {
     const m = model.messages;
     const targets = model.resolveDisks(cmd.attrs.get('.id') ?? cmd.attrs.get('numbers'));
     const patch = parseDiskPatch(cmd.attrs, ID_ATTRS);
@@ -225,21 +254,25 @@ export function diskSet(model: SimModel, cmd: Command): Promise<CommandResult> {
       );
       for (const d of disks) await growTo(model.pool.hostPath(d.filePath), want);
     }
-    for (const d of disks) Object.assign(d, patch);
-    await model.persist();
+    const { slot, ...rest } = patch;
+    for (const d of disks) {
+      Object.assign(d, rest);
+      if (slot !== undefined) model.disks.setSlot(d, slot);
+    }
+    void model.changed();
     return { rows: [] };
   });
 }
 
 /** Removes disk items only; the backing files stay (docs/ARCHITECTURE.md RouterOS §2.3). The source of a copy in flight is busy. */
 export function diskRemove(model: SimModel, cmd: Command): Promise<CommandResult> {
-  return model.lock.run(async () => {
+  return model.update(() => {
     const targets = model.resolveDisks(cmd.attrs.get('.id') ?? cmd.attrs.get('numbers'));
     if (targets.includes(POOL_ID)) throw new TrapError(model.messages.cannotChangePool);
     const busy = new Set([...model.copies.values()].map((c) => c.sourceId));
     if (targets.some((t) => t !== POOL_ID && busy.has(t.id))) throw new TrapError(model.messages.diskBusy);
-    model.state.disks = model.state.disks.filter((d) => !targets.includes(d));
-    await model.persist();
+    for (const t of targets) if (t !== POOL_ID) model.disks.remove(t);
+    void model.changed();
     return { rows: [] };
   });
 }

@@ -3,6 +3,7 @@
  * `free = size − allocated bytes (st_blocks × 512) of every file under the pool`; otherwise the host filesystem's
  * numbers (statfs) are reported.
  */
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { TrapError } from '../errors';
@@ -113,7 +114,7 @@ export class Pool {
       const used = files.reduce((sum, f) => sum + (f.isDirectory ? 0 : f.allocated), 0);
       return { size: this.sizeBytes, free: Math.max(0, this.sizeBytes - used) };
     }
-    const st = await fsp.statfs(this.dataDir);
+    const st = fs.statfsSync(this.dataDir); // a syscall, under the lock: no thread-pool round trip (backing.ts)
     return { size: st.blocks * st.bsize, free: st.bavail * st.bsize };
   }
 }

@@ -69,7 +69,8 @@ export class StateStore {
 
   /** Queues an atomic write of a copy of `state`; writes complete in order. */
   save(state: SimState): Promise<void> {
-    const text = JSON.stringify(state, null, 2);
+    // Compact: with thousands of disks the pretty form took twice as long to build (it blocks the event loop).
+    const text = JSON.stringify(state);
     const tmp = `${this.file}.${process.pid}.${++this.seq}.tmp`;
     const next = this.writes.then(async () => {
       await fsp.writeFile(tmp, text);
