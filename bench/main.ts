@@ -267,9 +267,12 @@ function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResul
     `ideal RDS = the real worker with an in-memory RdsPort where every command takes exactly ${r.latencyMs} ms, all in parallel ` +
       `(what the ideal assumes; the simulator serializes each command's own work under one lock)`,
   );
+  const lockShare = r.simulator.lockHeldSeconds / r.wallSeconds;
+  const pct = (x: number): string => (x * 100).toFixed(0);
   console.log(
-    `target: <= 1.15x ideal. Against the simulator ${round(r.ratioToIdeal)}x (direct ${d ? `${round(d.ratioToIdeal)}x` : '-'}, simulator-bound: lock held ` +
-      `${((r.simulator.lockHeldSeconds / r.wallSeconds) * 100).toFixed(0)}% of the storm); against the ideal RDS ${ideal ? `${round(ideal.ratioToIdeal)}x` : '-'}`,
+    `target: <= 1.15x ideal. Against the simulator ${round(r.ratioToIdeal)}x (direct ${d ? `${round(d.ratioToIdeal)}x` : '-'}, ` +
+      `simulator lock held ${pct(lockShare)}% of the storm: ${lockShare >= 0.3 ? 'simulator-bound' : 'driver-bound'}); ` +
+      `against the ideal RDS ${ideal ? `${round(ideal.ratioToIdeal)}x` : '-'}`,
   );
   const lat = (x: StormResult): string => `p50 ${ms(x.requestLatency.p50)}, p99 ${ms(x.requestLatency.p99)}, max ${ms(x.requestLatency.max)}`;
   console.log(`CreateVolume latency ms: simulator ${lat(r)}${ideal ? `; ideal RDS ${lat(ideal)}` : ''}`);
