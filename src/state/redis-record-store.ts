@@ -32,6 +32,19 @@ return redis.call('GET', KEYS[1])`;
 /** A record write that fewer replicas than required confirmed within the timeout (the write may not survive a failover). */
 export class RecordNotReplicatedError extends Error {}
 
+/**
+ * ioredis resends a lone command after a reconnect but aborts a pipeline the connection closed under ("Command
+ * aborted due to connection close", AbortError, abortIncompletePipelines in ioredis/built/redis/event_handler.js):
+ * the write may or may not have been made and no replica confirmed it, which is what RecordNotReplicatedError says
+ * (UNAVAILABLE; every record script is safe to run again). Any other error is thrown as it is.
+ */
+function notConfirmed(err: unknown): never {
+  if (err instanceof Error && err.name === 'AbortError') {
+    throw new RecordNotReplicatedError(`record write not confirmed: ${err.message} (redis.waitReplicas)`);
+  }
+  throw err;
+}
+
 /** Redis WAIT after every record write: `replicas` must confirm within `timeoutMs`. */
 export interface ReplicaWait {
   replicas: number;
@@ -56,10 +69,16 @@ export class RedisRecordStore<T extends StoredRecord> implements RecordStore<T> 
   private async write(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
     const { replicas, timeoutMs } = this.replicaWait;
     if (replicas <= 0) return this.redis.eval(script, keys.length, ...keys, ...args);
-    const replies = (await this.redis.pipeline().eval(script, keys.length, ...keys, ...args).wait(replicas, timeoutMs).exec()) ?? [];
+    const replies =
+      (await this.redis
+        .pipeline()
+        .eval(script, keys.length, ...keys, ...args)
+        .wait(replicas, timeoutMs)
+        .exec()
+        .catch(notConfirmed)) ?? [];
     const [[scriptErr, result] = [new Error('no reply to the record script'), undefined], [waitErr, confirmed] = [null, 0]] = replies;
-    if (scriptErr) throw scriptErr;
-    if (waitErr) throw waitErr;
+    if (scriptErr) notConfirmed(scriptErr);
+    if (waitErr) notConfirmed(waitErr);
     if ((confirmed as number) < replicas) {
       throw new RecordNotReplicatedError(
         `record write confirmed by ${String(confirmed)} of ${replicas} Redis replicas within ${timeoutMs} ms (redis.waitReplicas)`,
