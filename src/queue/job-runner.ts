@@ -3,7 +3,7 @@ import { Failure } from '../domain/failure';
 import { codeFromName, kindOfStatus } from '../grpc/errors';
 import { decodeJobFailure, isLegacyFailure } from './failure-codec';
 import { type JobData, type JobName, type JobResult } from './jobs';
-import { JobWaiter, JobWaitTimeout } from './job-waiter';
+import { JobWaiter, JobWaitTimeout, finishedOutcome, type Outcome } from './job-waiter';
 import type { JobProducer } from './producer';
 
 /**
@@ -22,8 +22,9 @@ export interface RunOptions {
   /** A finished job under this id is a result of an earlier, separate request: run the job again. */
   fresh?: boolean;
   /**
-   * No earlier job can have this id (its generation was claimed by this very call): add without looking first.
-   * A concurrent add of the same id still dedupes in Redis.
+   * No earlier job can have this id (its generation was claimed by this very call): add without looking first, and
+   * (once the events stream is flowing) await its finish event without a look-up either. A concurrent add of the
+   * same id still dedupes in Redis.
    */
   newId?: boolean;
 }
@@ -45,30 +46,58 @@ export class JobRunner {
   }
 
   async run<N extends JobName>(name: N, id: string, data: JobData<N>, waitMs: number, opts: RunOptions = {}): Promise<JobResult<N>> {
-    const job = await this.findOrAdd(name, id, data, opts);
-    if (waitMs <= 0) throw new OperationPending(`${name} ${id}`);
+    if (waitMs <= 0) {
+      await this.findOrAdd(name, id, data, opts);
+      throw new OperationPending(`${name} ${id}`);
+    }
+    // The wait is registered before the add or look-up (job-waiter.ts), so the job's own finish event settles it;
+    // an error of the add itself reaches the caller as it is, as before.
+    let addFailed = false;
+    const start = (): Promise<Outcome | undefined> =>
+      this.findOrAdd(name, id, data, opts).catch((err: unknown) => {
+        addFailed = true;
+        throw err;
+      });
     try {
-      return (await this.waiter.wait(job.id ?? id, waitMs)) as JobResult<N>;
+      return (await this.waiter.wait(id, waitMs, start)) as JobResult<N>;
     } catch (err) {
+      if (addFailed) throw err;
       throw this.toFailure(name, id, err);
     }
   }
 
-  private async findOrAdd<N extends JobName>(name: N, id: string, data: JobData<N>, opts: RunOptions): Promise<Job> {
-    const existing = opts.newId ? undefined : await Job.fromId(this.queue, id);
-    if (existing) {
-      const state = await existing.getState();
-      if (state === 'failed') {
+  /**
+   * Adds the job, or finds the one under its id: one state script for an id that may exist (none for a new one),
+   * then only what the state calls for. Returns the outcome of a job that had already finished (and is not re-run).
+   */
+  private async findOrAdd<N extends JobName>(name: N, id: string, data: JobData<N>, opts: RunOptions): Promise<Outcome | undefined> {
+    if (opts.newId) {
+      await this.producer.add(name, data, id);
+      return undefined;
+    }
+    const state = await this.queue.getJobState(id);
+    if (state === 'failed') {
+      const existing = await Job.fromId(this.queue, id);
+      if (existing) {
         // The caller retried after a failure: give the job another full set of attempts. Job.retry keeps the
         // attempt counters unless told (bullmq 5 RetryOptions resetAttemptsMade / resetAttemptsStarted); kept, the
         // job would start at its old attempt number, with its backoff where the last run left it.
         await existing.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }).catch(() => undefined); // another controller may have retried it first
-        return existing;
+        return undefined;
       }
-      if (!(state === 'completed' && opts.fresh)) return existing;
-      await existing.remove().catch(() => undefined);
+    } else if (state === 'completed') {
+      if (opts.fresh) {
+        await this.queue.remove(id).catch(() => 0);
+      } else {
+        const done = await finishedOutcome(this.queue, id, state);
+        if (done) return done;
+      }
+    } else if (state !== 'unknown') {
+      return undefined; // waiting, active, delayed, prioritized: its finish is an event
     }
-    return this.producer.add(name, data, id);
+    // A concurrent add of the same id keeps the first job (BullMQ dedupes by id).
+    await this.producer.add(name, data, id);
+    return undefined;
   }
 
   /** Fails the waits in progress (the controller is stopping). */
@@ -78,8 +107,7 @@ export class JobRunner {
 
   /** Removes a finished job so a new request under the same id starts afresh. */
   async forget(id: string): Promise<void> {
-    const job = await Job.fromId(this.queue, id);
-    if (job) await job.remove().catch(() => undefined);
+    await this.queue.remove(id).catch(() => 0);
   }
 
   /**

@@ -32,6 +32,19 @@ return redis.call('GET', KEYS[1])`;
 /** A record write that fewer replicas than required confirmed within the timeout (the write may not survive a failover). */
 export class RecordNotReplicatedError extends Error {}
 
+/**
+ * ioredis resends a lone command after a reconnect but aborts a pipeline the connection closed under ("Command
+ * aborted due to connection close", AbortError, abortIncompletePipelines in ioredis/built/redis/event_handler.js):
+ * the write may or may not have been made and no replica confirmed it, which is what RecordNotReplicatedError says
+ * (UNAVAILABLE; every record script is safe to run again). Any other error is thrown as it is.
+ */
+function notConfirmed(err: unknown): never {
+  if (err instanceof Error && err.name === 'AbortError') {
+    throw new RecordNotReplicatedError(`record write not confirmed: ${err.message} (redis.waitReplicas)`);
+  }
+  throw err;
+}
+
 /** Redis WAIT after every record write: `replicas` must confirm within `timeoutMs`. */
 export interface ReplicaWait {
   replicas: number;
@@ -47,17 +60,28 @@ export class RedisRecordStore<T extends StoredRecord> implements RecordStore<T> 
   ) {}
 
   /**
-   * After a write: WAIT until the replicas hold it (https://redis.io/docs/latest/commands/wait/ — "WAIT does not make
-   * Redis a strongly consistent store", but an acknowledged write then survives the failover Sentinel promotes a
-   * confirming replica in). Fewer confirmations → RecordNotReplicatedError (UNAVAILABLE: the caller retries).
+   * A record script, then WAIT until the replicas hold its write (https://redis.io/docs/latest/commands/wait/ — "WAIT
+   * does not make Redis a strongly consistent store", but an acknowledged write then survives the failover Sentinel
+   * promotes a confirming replica in). Both go in one pipeline, one round trip: WAIT on the same connection waits
+   * for every write sent before it ("all the previous write commands sent in the context of the current
+   * connection", same page). Fewer confirmations → RecordNotReplicatedError (UNAVAILABLE: the caller retries).
    */
-  private async replicated<R>(result: R): Promise<R> {
+  private async write(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
     const { replicas, timeoutMs } = this.replicaWait;
-    if (replicas <= 0) return result;
-    const confirmed = await this.redis.wait(replicas, timeoutMs);
-    if (confirmed < replicas) {
+    if (replicas <= 0) return this.redis.eval(script, keys.length, ...keys, ...args);
+    const replies =
+      (await this.redis
+        .pipeline()
+        .eval(script, keys.length, ...keys, ...args)
+        .wait(replicas, timeoutMs)
+        .exec()
+        .catch(notConfirmed)) ?? [];
+    const [[scriptErr, result] = [new Error('no reply to the record script'), undefined], [waitErr, confirmed] = [null, 0]] = replies;
+    if (scriptErr) notConfirmed(scriptErr);
+    if (waitErr) notConfirmed(waitErr);
+    if ((confirmed as number) < replicas) {
       throw new RecordNotReplicatedError(
-        `record write confirmed by ${confirmed} of ${replicas} Redis replicas within ${timeoutMs} ms (redis.waitReplicas)`,
+        `record write confirmed by ${String(confirmed)} of ${replicas} Redis replicas within ${timeoutMs} ms (redis.waitReplicas)`,
       );
     }
     return result;
@@ -81,16 +105,16 @@ export class RedisRecordStore<T extends StoredRecord> implements RecordStore<T> 
 
   async claim(rec: T): Promise<{ created: boolean; record: T }> {
     const json = JSON.stringify(rec);
-    const stored = (await this.redis.eval(CLAIM, 2, this.key(rec.id), this.index, json, rec.id)) as string;
-    return this.replicated({ created: stored === json, record: JSON.parse(stored) as T });
+    const stored = (await this.write(CLAIM, [this.key(rec.id), this.index], [json, rec.id])) as string;
+    return { created: stored === json, record: JSON.parse(stored) as T };
   }
 
   async update(rec: T): Promise<boolean> {
-    return this.replicated((await this.redis.eval(UPDATE_IF_GEN, 1, this.key(rec.id), JSON.stringify(rec), rec.gen)) === 1);
+    return (await this.write(UPDATE_IF_GEN, [this.key(rec.id)], [JSON.stringify(rec), rec.gen])) === 1;
   }
 
   async remove(id: string, gen: string): Promise<boolean> {
-    return this.replicated((await this.redis.eval(REMOVE_IF_GEN, 2, this.key(id), this.index, gen, id)) === 1);
+    return (await this.write(REMOVE_IF_GEN, [this.key(id), this.index], [gen, id])) === 1;
   }
 
   async page(after: string | undefined, limit: number): Promise<Page<T>> {

@@ -148,6 +148,28 @@ describe('RedisRecordStore', () => {
       await expect(volumes.remove('v1', 'g1')).rejects.toThrow(RecordNotReplicatedError);
     });
 
+    it('a record write and its WAIT go to Redis in one round trip (one socket write), for claim, update and remove', async () => {
+      const own = new Redis(server.url);
+      try {
+        await own.ping();
+        const volumes = driverState(own, `rs${++n}`, { replicas: 1, timeoutMs: 20 }).volumes;
+        const writes = jest.spyOn(own.stream, 'write');
+        const ops: Array<[string, () => Promise<unknown>]> = [
+          ['claim', () => volumes.claim(vol('v1', 'g1'))],
+          ['update', () => volumes.update(vol('v1', 'g1', { state: 'ready' }))],
+          ['remove', () => volumes.remove('v1', 'g1')],
+        ];
+        for (const [what, op] of ops) {
+          writes.mockClear();
+          await expect(op()).rejects.toThrow(RecordNotReplicatedError);
+          expect([what, writes.mock.calls.length]).toEqual([what, 1]);
+        }
+        expect(await own.exists(new DriverKeys(`rs${n}`).record('vol', 'v1'))).toBe(0); // the remove was made
+      } finally {
+        own.disconnect();
+      }
+    });
+
     it('with a replica that confirms, writes succeed and the replica holds them', async () => {
       const replicaServer = await startRedis();
       const replica = new Redis(replicaServer.url);
