@@ -58,6 +58,7 @@ export class RouterOsRds implements RdsPort {
     const words = ['=type=file', `=slot=${spec.slot}`, `=file-path=${spec.filePath}`];
     if (size !== undefined) words.push(`=file-size=${size}`);
     if (spec.copyFromId) words.push(`=copy-from=${spec.copyFromId}`);
+    if (spec.export) words.push(...exportWords(spec.export));
     await this.call('/disk/add', words, ctx, spec.timeoutMs);
     const disk = await this.getDisk(spec.slot);
     if (!disk) {
@@ -74,14 +75,7 @@ export class RouterOsRds implements RdsPort {
   }
 
   async setExport(id: string, spec: ExportSpec): Promise<void> {
-    if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535 || !spec.nqn) {
-      throw invalid(`NVMe/TCP export needs a port 1-65535 and an NQN, got port=${spec.port} nqn=${spec.nqn}`);
-    }
-    await this.call(
-      '/disk/set',
-      [`=.id=${id}`, '=nvme-tcp-export=yes', `=nvme-tcp-server-port=${spec.port}`, `=nvme-tcp-server-nqn=${spec.nqn}`],
-      `id=${id}`,
-    );
+    await this.call('/disk/set', [`=.id=${id}`, ...exportWords(spec)], `id=${id}`);
   }
 
   async setAllowedHosts(id: string, value: string): Promise<void> {
@@ -164,6 +158,16 @@ export class RouterOsRds implements RdsPort {
 
 function isFile(f: RdsFile | undefined): f is RdsFile {
   return f !== undefined;
+}
+
+/** The export's attribute words, shared by `/disk add` and `/disk set` (RouterOS §2.2, §2.3). */
+function exportWords(spec: ExportSpec): string[] {
+  if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535 || !spec.nqn) {
+    throw invalid(`NVMe/TCP export needs a port 1-65535 and an NQN, got port=${spec.port} nqn=${spec.nqn}`);
+  }
+  const words = ['=nvme-tcp-export=yes', `=nvme-tcp-server-port=${spec.port}`, `=nvme-tcp-server-nqn=${spec.nqn}`];
+  if (spec.allowHostName !== undefined) words.push(`=nvme-tcp-server-allow-host-name=${spec.allowHostName}`);
+  return words;
 }
 
 function invalid(message: string): RdsError {
