@@ -75,6 +75,11 @@ export interface RdsPort {
   /** `path` with or without the leading `/`. Undefined when absent or not a file (a directory or disk root). */
   getFile(path: string): Promise<RdsFile | undefined>;
   removeFile(id: string): Promise<void>;
+  /**
+   * Removes the file at `path` (with or without the leading `/`), addressed by its name where RDS accepts that (one
+   * command), else looked up and removed by id. False when there was no such file.
+   */
+  removeFileAt(path: string): Promise<boolean>;
   /** Every `/file` item that is a file with a size (the orphan reconciler looks for backing files no disk uses). */
   listFiles(): Promise<RdsFile[]>;
   poolCapacity(): Promise<PoolCapacity>;

@@ -25,6 +25,8 @@ export class RouterOsRds implements RdsPort {
   readonly client: RosCaller;
   readonly breaker: CircuitBreaker;
   private readonly pool: string;
+  /** Whether this RDS resolves a `/file remove` argument given as a file name; unknown until a removal shows it. */
+  private fileNamesResolve: boolean | undefined;
 
   constructor(opts: RouterOsRdsOptions, deps: RouterOsRdsDeps = {}) {
     if (!opts.poolName || opts.poolName.startsWith('/')) {
@@ -105,6 +107,33 @@ export class RouterOsRds implements RdsPort {
 
   async removeFile(id: string): Promise<void> {
     await this.absentIsSuccess(this.call('/file/remove', [`=.id=${id}`], `id=${id}`));
+  }
+
+  /**
+   * `/file/remove =numbers=<name>`: `numbers` is the CLI's argument of `remove` (API arguments are the CLI's,
+   * MikroTik "API command notes"), and the CLI resolves a `/file` item by its name (`/file remove <name>`, used on
+   * RouterOS in public scripts). The API manual only says that names address items "in some places" (RouterOS
+   * §1.7), so this is checked at run time: when RDS answers `no such item` (or rejects the argument) and a look-up
+   * by name then finds the file, names do not resolve here and every later removal goes by id (print + remove).
+   * Either way nothing but the named file can be removed: names are unique in /file.
+   */
+  async removeFileAt(path: string): Promise<boolean> {
+    const name = path.replace(/^\/+/, '');
+    if (this.fileNamesResolve !== false && name && !name.includes(',')) {
+      try {
+        await this.call('/file/remove', [`=numbers=${name}`], `name=${name}`);
+        this.fileNamesResolve = true;
+        return true;
+      } catch (err) {
+        if (!(err instanceof RdsError) || (err.kind !== 'not-found' && err.kind !== 'invalid')) throw err;
+        if (err.kind === 'invalid') this.fileNamesResolve = false;
+      }
+    }
+    const file = await this.getFile(name);
+    if (!file) return false;
+    this.fileNamesResolve = false; // the name did not resolve although the file exists
+    await this.removeFile(file.id);
+    return true;
   }
 
   async poolCapacity(): Promise<PoolCapacity> {

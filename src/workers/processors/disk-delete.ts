@@ -37,12 +37,8 @@ async function deleteDisk(
     await rds.removeDisk(disk.id);
     removedDisk = true;
   }
-  let removedFile = false;
-  const file = filePath === undefined ? undefined : await rds.getFile(filePath);
-  if (file) {
-    await rds.removeFile(file.id);
-    removedFile = true;
-  }
+  // By name: /disk/print, /disk/remove, /file/remove = 3 commands (RouterOsRds.removeFileAt falls back to a look-up).
+  const removedFile = filePath === undefined ? false : await rds.removeFileAt(filePath);
   log.info({ slot: data.slot, removedDisk, removedFile }, 'volume deleted from RDS');
   return { removedDisk, removedFile };
 }
