@@ -77,7 +77,8 @@ export interface RdsPort {
   removeFile(id: string): Promise<void>;
   /**
    * Removes the file at `path` (with or without the leading `/`), addressed by its name where RDS accepts that (one
-   * command), else looked up and removed by id. False when there was no such file.
+   * command), else looked up and removed by id. False when there was no such file. Only for a path known to be a
+   * file (a disk's file-path): by name RouterOS would remove a directory as well.
    */
   removeFileAt(path: string): Promise<boolean>;
   /** Every `/file` item that is a file with a size (the orphan reconciler looks for backing files no disk uses). */

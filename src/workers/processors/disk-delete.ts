@@ -37,8 +37,19 @@ async function deleteDisk(
     await rds.removeDisk(disk.id);
     removedDisk = true;
   }
-  // By name: /disk/print, /disk/remove, /file/remove = 3 commands (RouterOsRds.removeFileAt falls back to a look-up).
-  const removedFile = filePath === undefined ? false : await rds.removeFileAt(filePath);
+  let removedFile = false;
+  if (filePath !== undefined && removedDisk) {
+    // The file-path of the disk just removed is a file: removed by name, so a delete is /disk/print, /disk/remove,
+    // /file/remove = 3 commands (RouterOsRds.removeFileAt falls back to a look-up where names do not resolve).
+    removedFile = await rds.removeFileAt(filePath);
+  } else if (filePath !== undefined) {
+    // No disk (a retry, or never created): only a file, never a directory that happens to have the name, is removed.
+    const file = await rds.getFile(filePath);
+    if (file) {
+      await rds.removeFile(file.id);
+      removedFile = true;
+    }
+  }
   log.info({ slot: data.slot, removedDisk, removedFile }, 'volume deleted from RDS');
   return { removedDisk, removedFile };
 }
