@@ -7,12 +7,13 @@ import type { RdsPort } from '../../src/rds/port';
 import { rdsFromConfig } from '../../src/rds/factory';
 import { processors } from '../../src/workers/processors';
 import { memorySteps } from '../../src/workers/context';
+import { PoolSpace } from '../../src/workers/pool-space';
 import { GiB } from './csi';
 import { SIM_PASSWORD, SIM_USER } from './stack';
 
 /**
- * The baseline without gRPC, Redis or the queue: the same processors the worker runs (disk.create, then
- * target.export), so the same RdsPort calls in the same order, on an RdsPort configured like the worker's.
+ * The baseline without gRPC, Redis or the queue: the same processor the worker runs (disk.create, which creates the
+ * disk already exported), so the same RdsPort calls in the same order, on an RdsPort configured like the worker's.
  */
 export class DirectCreator {
   readonly cfg: Config;
@@ -20,6 +21,8 @@ export class DirectCreator {
   /** Its RouterOS call histogram, as the worker's own. */
   readonly metrics = new Metrics('bench-direct');
   private readonly log = createLogger('silent');
+  /** The worker's free-space check, with the worker's TTL. */
+  private readonly space: PoolSpace;
 
   constructor(simPort: number) {
     this.cfg = loadConfig(
@@ -27,18 +30,28 @@ export class DirectCreator {
       {},
     );
     this.rds = rdsFromConfig(this.cfg.rds, this.metrics);
+    this.space = new PoolSpace(() => this.rds.poolCapacity(), this.cfg.worker.poolReadingTtlMs);
   }
 
   /** Creates and exports the volume the controller would make for CSI name `name`; returns each step's ms. */
   async create(name: string): Promise<{ createMs: number; exportMs: number }> {
     const id = volumeIdFromName(name, this.cfg.volumePrefix);
     // Steps in memory: the direct path has no job whose progress could keep them.
-    const ctx = { rds: this.rds, basePath: this.cfg.rds.basePath, volumePrefix: this.cfg.volumePrefix, steps: memorySteps(), log: this.log };
+    const ctx = {
+      rds: this.rds,
+      basePath: this.cfg.rds.basePath,
+      volumePrefix: this.cfg.volumePrefix,
+      steps: memorySteps(),
+      log: this.log,
+      space: this.space,
+      storageSide: this.cfg.fencing.storageSide,
+    };
     const t0 = process.hrtime.bigint();
-    await processors['disk.create']({ volumeId: id, slot: id, filePath: backingFilePath(this.cfg.rds.basePath, id), sizeBytes: GiB }, ctx);
+    const filePath = backingFilePath(this.cfg.rds.basePath, id);
+    const nqn = nqnFor(this.cfg.nqnPrefix, id);
+    await processors['disk.create']({ volumeId: id, slot: id, filePath, sizeBytes: GiB, nqn, port: this.cfg.rds.exportPort }, ctx);
     const t1 = process.hrtime.bigint();
-    await processors['target.export']({ volumeId: id, slot: id, nqn: nqnFor(this.cfg.nqnPrefix, id), port: this.cfg.rds.exportPort }, ctx);
-    const t2 = process.hrtime.bigint();
+    const t2 = t1; // no separate export step any more (issue 14)
     return { createMs: Number(t1 - t0) / 1e6, exportMs: Number(t2 - t1) / 1e6 };
   }
 

@@ -44,7 +44,10 @@ class IdealRdsImpl {
       slot: spec.slot,
       filePath: spec.filePath,
       fileSizeBytes: spec.fileSizeBytes ?? 0,
-      nvmeTcpExport: false,
+      nvmeTcpExport: spec.export !== undefined, // one add creates it exported (RouterOS §2.3)
+      nvmeTcpPort: spec.export?.port,
+      nvmeTcpNqn: spec.export?.nqn,
+      allowHostName: spec.export?.allowHostName,
     };
     this.disks.set(spec.slot, disk);
     return (await this.getDisk(spec.slot)) as RdsDisk;

@@ -62,23 +62,22 @@ export class VolumeOperations {
     if (record.state === 'deleting') throw aborted(`volume "${spec.name}" is being deleted; retry after DeleteVolume completes`);
 
     const createId = jobId('disk.create', id, record.gen);
-    const exportId = jobId('target.export', id, record.gen);
+    const port = this.o.exportPort;
     try {
-      // A generation claimed by this call has no jobs yet: skip the look-up before each add.
+      // One job creates the disk already exported (issue 14; workers/processors/ensure-disk.ts). A generation
+      // claimed by this call has no jobs yet: skip the look-up before the job add.
       const created = await this.o.runner.run(
         'disk.create',
         createId,
-        { volumeId: id, slot: record.slot, filePath: record.filePath, sizeBytes: record.capacityBytes, copyFromSlot },
+        { volumeId: id, slot: record.slot, filePath: record.filePath, sizeBytes: record.capacityBytes, copyFromSlot, nqn: record.nqn, port },
         deadline - Date.now(),
         { newId: claimed },
       );
-      await this.o.runner.run(
-        'target.export',
-        exportId,
-        { volumeId: id, slot: record.slot, nqn: record.nqn, port: this.o.exportPort },
-        deadline - Date.now(),
-        { newId: claimed },
-      );
+      if (!created.exported) {
+        // Run by a worker from before the one-job create (a rolling upgrade): it made the disk without the export.
+        const data = { volumeId: id, slot: record.slot, nqn: record.nqn, port };
+        await this.o.runner.run('target.export', jobId('target.export', id, record.gen), data, deadline - Date.now(), { newId: claimed });
+      }
       const ready: VolumeRecord = { ...record, state: 'ready', capacityBytes: created.sizeBytes };
       await this.o.store.update(ready);
       return ready;
@@ -126,7 +125,8 @@ export class VolumeOperations {
     }
     if (record.state !== 'deleting') {
       await this.o.store.update({ ...record, state: 'deleting' });
-      // Jobs of the create that have not started must not run after the delete.
+      // Jobs of the create that have not started must not run after the delete (target.export: an older
+      // controller's, or the rolling-upgrade fallback above).
       await this.o.runner.forget(jobId('disk.create', id, record.gen));
       await this.o.runner.forget(jobId('target.export', id, record.gen));
     }

@@ -210,8 +210,22 @@ export const configSchema = z.object({
       /** BullMQ job lock; a worker that dies loses its jobs to another after this long. */
       lockMs: z.coerce.number().int().positive().default(15000),
       stalledIntervalMs: z.coerce.number().int().positive().default(5000),
+      /**
+       * How long a worker reuses one reading of the pool's free space for its free-space check before an add
+       * (src/workers/pool-space.ts), subtracting the bytes of its own adds since: a create costs no pool print.
+       */
+      poolReadingTtlMs: z.coerce.number().int().min(0).default(3000),
     })
-    .default({ concurrency: 16, attempts: 10, backoffMs: 500, backoffMaxMs: 5000, leaseMs: 10000, lockMs: 15000, stalledIntervalMs: 5000 }),
+    .default({
+      concurrency: 16,
+      attempts: 10,
+      backoffMs: 500,
+      backoffMaxMs: 5000,
+      leaseMs: 10000,
+      lockMs: 15000,
+      stalledIntervalMs: 5000,
+      poolReadingTtlMs: 3000,
+    }),
   api: z
     .object({
       /** Answer ABORTED this long before the caller's deadline so the reply still arrives in time. */

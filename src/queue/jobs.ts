@@ -4,6 +4,11 @@
  */
 export const VOLUME_QUEUE = 'volumes';
 
+/**
+ * One job per CreateVolume: the disk, created already exported over NVMe/TCP with `nqn` and `port`. Both are absent
+ * only in a job enqueued by a controller from before the one-job create (a rolling upgrade): then the disk is made
+ * unexported and that controller runs target.export after it, as it always did.
+ */
 export interface DiskCreateData {
   volumeId: string;
   slot: string;
@@ -11,11 +16,23 @@ export interface DiskCreateData {
   sizeBytes: number;
   /** Restore or clone: the slot of the snapshot or volume whose data the new disk starts with. */
   copyFromSlot?: string;
+  nqn?: string;
+  port?: number;
 }
 export interface DiskCreateResult {
   sizeBytes: number;
+  /**
+   * The export the job made sure of. Absent in the result of a worker from before the one-job create (a rolling
+   * upgrade): the controller then runs target.export itself.
+   */
+  exported?: TargetExportResult;
 }
 
+/**
+ * Kept for rolling upgrades only: a controller from before the one-job create enqueues it after disk.create (and
+ * jobs of it may still be in Redis), and a controller falls back to it when an old worker ran its disk.create. The
+ * create path never enqueues it otherwise.
+ */
 export interface TargetExportData {
   volumeId: string;
   slot: string;

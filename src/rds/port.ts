@@ -42,11 +42,19 @@ export interface AddDiskSpec {
   copyFromId?: string;
   /** Deadline of the add itself; a copy takes time proportional to the data. */
   timeoutMs?: number;
+  /**
+   * Create the disk already exported over NVMe/TCP, in the same `/disk add` (RouterOS §2.3: one add with
+   * `nvme-tcp-export=yes nvme-tcp-server-port nvme-tcp-server-nqn` is how the Go rds-csi driver creates volumes on
+   * hardware, 3whiskeywhiskey/rds-csi pkg/rds/commands.go).
+   */
+  export?: ExportSpec;
 }
 
 export interface ExportSpec {
   port: number;
   nqn: string;
+  /** `nvme-tcp-server-allow-host-name` set with the export (storage-side fencing); omitted = left as it is. */
+  allowHostName?: string;
 }
 
 export interface RdsPort {
@@ -54,11 +62,11 @@ export interface RdsPort {
   getDisk(slot: string): Promise<RdsDisk | undefined>;
   /** Every `type=file` disk whose slot starts with `slotPrefix` (all file disks when omitted). */
   listDisks(slotPrefix?: string): Promise<RdsDisk[]>;
-  /** `/disk add type=file`; not exported. Returns the disk as printed after the add. */
+  /** `/disk add type=file`, exported only when `spec.export` says so. Returns the disk as printed after the add. */
   addDisk(spec: AddDiskSpec): Promise<RdsDisk>;
   /** Grows `file-size` (RouterOS refuses to shrink; callers never ask it to). */
   resizeDisk(id: string, fileSizeBytes: number): Promise<void>;
-  /** Turns on the NVMe/TCP export of a disk (by RouterOS id). */
+  /** Turns on the NVMe/TCP export of a disk (by RouterOS id), with its allowed hosts when given: one `/disk set`. */
   setExport(id: string, spec: ExportSpec): Promise<void>;
   /** `nvme-tcp-server-allow-host-name` (storage-side fencing). */
   setAllowedHosts(id: string, value: string): Promise<void>;
@@ -67,6 +75,12 @@ export interface RdsPort {
   /** `path` with or without the leading `/`. Undefined when absent or not a file (a directory or disk root). */
   getFile(path: string): Promise<RdsFile | undefined>;
   removeFile(id: string): Promise<void>;
+  /**
+   * Removes the file at `path` (with or without the leading `/`), addressed by its name where RDS accepts that (one
+   * command), else looked up and removed by id. False when there was no such file. Only for a path known to be a
+   * file (a disk's file-path): by name RouterOS would remove a directory as well.
+   */
+  removeFileAt(path: string): Promise<boolean>;
   /** Every `/file` item that is a file with a size (the orphan reconciler looks for backing files no disk uses). */
   listFiles(): Promise<RdsFile[]>;
   poolCapacity(): Promise<PoolCapacity>;

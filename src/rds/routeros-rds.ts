@@ -25,6 +25,8 @@ export class RouterOsRds implements RdsPort {
   readonly client: RosCaller;
   readonly breaker: CircuitBreaker;
   private readonly pool: string;
+  /** Whether this RDS resolves a `/file remove` argument given as a file name; unknown until a removal shows it. */
+  private fileNamesResolve: boolean | undefined;
 
   constructor(opts: RouterOsRdsOptions, deps: RouterOsRdsDeps = {}) {
     if (!opts.poolName || opts.poolName.startsWith('/')) {
@@ -58,6 +60,7 @@ export class RouterOsRds implements RdsPort {
     const words = ['=type=file', `=slot=${spec.slot}`, `=file-path=${spec.filePath}`];
     if (size !== undefined) words.push(`=file-size=${size}`);
     if (spec.copyFromId) words.push(`=copy-from=${spec.copyFromId}`);
+    if (spec.export) words.push(...exportWords(spec.export));
     await this.call('/disk/add', words, ctx, spec.timeoutMs);
     const disk = await this.getDisk(spec.slot);
     if (!disk) {
@@ -74,14 +77,7 @@ export class RouterOsRds implements RdsPort {
   }
 
   async setExport(id: string, spec: ExportSpec): Promise<void> {
-    if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535 || !spec.nqn) {
-      throw invalid(`NVMe/TCP export needs a port 1-65535 and an NQN, got port=${spec.port} nqn=${spec.nqn}`);
-    }
-    await this.call(
-      '/disk/set',
-      [`=.id=${id}`, '=nvme-tcp-export=yes', `=nvme-tcp-server-port=${spec.port}`, `=nvme-tcp-server-nqn=${spec.nqn}`],
-      `id=${id}`,
-    );
+    await this.call('/disk/set', [`=.id=${id}`, ...exportWords(spec)], `id=${id}`);
   }
 
   async setAllowedHosts(id: string, value: string): Promise<void> {
@@ -111,6 +107,33 @@ export class RouterOsRds implements RdsPort {
 
   async removeFile(id: string): Promise<void> {
     await this.absentIsSuccess(this.call('/file/remove', [`=.id=${id}`], `id=${id}`));
+  }
+
+  /**
+   * `/file/remove =numbers=<name>`: `numbers` is the CLI's argument of `remove` (API arguments are the CLI's,
+   * MikroTik "API command notes"), and the CLI resolves a `/file` item by its name (`/file remove <name>`, used on
+   * RouterOS in public scripts). The API manual only says that names address items "in some places" (RouterOS
+   * §1.7), so this is checked at run time: when RDS answers `no such item` (or rejects the argument) and a look-up
+   * by name then finds the file, names do not resolve here and every later removal goes by id (print + remove).
+   * Either way nothing but the named file can be removed: names are unique in /file.
+   */
+  async removeFileAt(path: string): Promise<boolean> {
+    const name = path.replace(/^\/+/, '');
+    if (this.fileNamesResolve !== false && name && !name.includes(',')) {
+      try {
+        await this.call('/file/remove', [`=numbers=${name}`], `name=${name}`);
+        this.fileNamesResolve = true;
+        return true;
+      } catch (err) {
+        if (!(err instanceof RdsError) || (err.kind !== 'not-found' && err.kind !== 'invalid')) throw err;
+        if (err.kind === 'invalid') this.fileNamesResolve = false;
+      }
+    }
+    const file = await this.getFile(name);
+    if (!file) return false;
+    this.fileNamesResolve = false; // the name did not resolve although the file exists
+    await this.removeFile(file.id);
+    return true;
   }
 
   async poolCapacity(): Promise<PoolCapacity> {
@@ -164,6 +187,16 @@ export class RouterOsRds implements RdsPort {
 
 function isFile(f: RdsFile | undefined): f is RdsFile {
   return f !== undefined;
+}
+
+/** The export's attribute words, shared by `/disk add` and `/disk set` (RouterOS §2.2, §2.3). */
+function exportWords(spec: ExportSpec): string[] {
+  if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535 || !spec.nqn) {
+    throw invalid(`NVMe/TCP export needs a port 1-65535 and an NQN, got port=${spec.port} nqn=${spec.nqn}`);
+  }
+  const words = ['=nvme-tcp-export=yes', `=nvme-tcp-server-port=${spec.port}`, `=nvme-tcp-server-nqn=${spec.nqn}`];
+  if (spec.allowHostName !== undefined) words.push(`=nvme-tcp-server-allow-host-name=${spec.allowHostName}`);
+  return words;
 }
 
 function invalid(message: string): RdsError {

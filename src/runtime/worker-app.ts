@@ -9,6 +9,7 @@ import { JobProducer } from '../queue/producer';
 import { driverState } from '../state/stores';
 import { clusterFromConfig } from './cluster-factory';
 import { fencingContext } from './fencing-context';
+import { PoolSpace } from '../workers/pool-space';
 import { startHttpServer, type HttpServer } from '../http/server';
 import { rdsFromConfig } from '../rds/factory';
 
@@ -44,6 +45,7 @@ export async function startWorker(
       records: { volumes: state.volumes, snapshots: state.snapshots },
       fencing,
       orphans: { slotPrefix: cfg.volumePrefix, delete: cfg.orphans.delete, graceMs: cfg.orphans.graceMs, sightings: state.sightings },
+      space: new PoolSpace(() => rds.poolCapacity(), cfg.worker.poolReadingTtlMs),
     },
     log,
     metrics,

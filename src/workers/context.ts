@@ -6,6 +6,7 @@ import type { OrphanSightings } from '../state/orphan-sightings';
 import type { SnapshotStore } from '../state/snapshot-record';
 import type { VolumeStore } from '../state/volume-record';
 import type { JobData, JobName, JobResult } from '../queue/jobs';
+import type { PoolSpace } from './pool-space';
 
 /**
  * Steps a job has passed, kept in the job's progress in Redis so an attempt after a crash knows what an earlier
@@ -67,6 +68,16 @@ export interface BaseContext {
   log: Logger;
 }
 
+/** disk.create and snapshot.create: the worker's shared free-space check before an add (pool-space.ts). */
+export interface SpaceDeps {
+  space: PoolSpace;
+}
+
+/** disk.create: storage-side fencing on = a new disk is added with a placeholder allowed host (allowed-hosts.ts). */
+export interface CreateDeps extends SpaceDeps {
+  storageSide: boolean;
+}
+
 /** disk.delete and snapshot.delete: the records and attachments the delete guard checks the job against. */
 export interface DeleteDeps {
   records: Records;
@@ -78,11 +89,11 @@ export interface DeleteDeps {
  * this (worker-deps.ts), so a processor never checks at run time whether its worker was given something.
  */
 export interface JobDeps {
-  'disk.create': object;
+  'disk.create': CreateDeps;
   'target.export': object;
   'disk.delete': DeleteDeps;
   'disk.expand': object;
-  'snapshot.create': object;
+  'snapshot.create': SpaceDeps;
   'snapshot.delete': DeleteDeps;
   'fence.attach': { fencing: FencingContext };
   'fence.detach': { fencing: FencingContext };

@@ -1,6 +1,7 @@
 import type { JobName } from '../queue/jobs';
 import type { RdsPort } from '../rds/port';
 import type { FencingContext, JobDeps, OrphanPolicy, Records } from './context';
+import type { PoolSpace } from './pool-space';
 
 /**
  * Everything a worker process holds once (runtime/worker-app.ts builds it from the config); each job's processor
@@ -17,15 +18,17 @@ export interface WorkerDeps {
   records: Records;
   fencing: FencingContext;
   orphans: OrphanPolicy;
+  /** One free-space reading shared by this worker's adds (pool-space.ts). */
+  space: PoolSpace;
 }
 
 /** Per job name: exactly the deps its processor declares (context.ts JobDeps). */
 export const depsOf: { [N in JobName]: (w: WorkerDeps) => JobDeps[N] } = {
-  'disk.create': () => ({}),
+  'disk.create': (w) => ({ space: w.space, storageSide: w.fencing.storageSide }),
   'target.export': () => ({}),
   'disk.delete': (w) => ({ records: w.records, attachments: w.fencing.attachments }),
   'disk.expand': () => ({}),
-  'snapshot.create': () => ({}),
+  'snapshot.create': (w) => ({ space: w.space }),
   'snapshot.delete': (w) => ({ records: w.records, attachments: w.fencing.attachments }),
   'fence.attach': (w) => ({ fencing: w.fencing }),
   'fence.detach': (w) => ({ fencing: w.fencing }),

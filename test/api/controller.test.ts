@@ -449,4 +449,21 @@ describe('controller with a small pool', () => {
     expect(res.details).toMatch(/free/);
     expect(h.sim.disks()).toHaveLength(0);
   });
+
+  it('a storm cannot over-commit the pool within the free-space reading: of two concurrent 150 MiB creates, one is refused', async () => {
+    // The worker reads the pool at most once per TTL (src/workers/pool-space.ts) and subtracts its own adds in flight:
+    // both adds overlap here (each command takes 200 ms), and the simulator's files are sparse, so only that
+    // subtraction stands between the second add and an over-committed pool.
+    h.sim.faults.set({ latencyMs: 200 });
+    try {
+      const adds = h.sim.stats()['/disk/add'] ?? 0;
+      const res = await Promise.all(['storm-1', 'storm-2'].map((n) => codeOf(h.client.ctl('CreateVolume', createReq(n, 150 * MiB), 30000))));
+      expect(res.map((r) => r.code ?? status.OK).sort()).toEqual([status.OK, status.RESOURCE_EXHAUSTED].sort());
+      expect(res.find((r) => r.code)?.details).toMatch(/free/);
+      expect((h.sim.stats()['/disk/add'] ?? 0) - adds).toBe(1);
+      expect(h.sim.disks()).toHaveLength(1);
+    } finally {
+      h.sim.faults.set({ latencyMs: 0 });
+    }
+  });
 });

@@ -172,7 +172,8 @@ describe('job dashboard (bull-board under /dashboard)', () => {
       const create = q.jobs.find((j) => j.name === 'disk.create' && j.data.volumeId === volumeId);
       expect(create).toBeDefined();
       expect(create!.finishedOn).toBeGreaterThan(0);
-      expect(q.jobs.some((j) => j.name === 'target.export' && j.data.volumeId === volumeId)).toBe(true);
+      // One job per CreateVolume (issue 14): no target.export.
+      expect(q.jobs.some((j) => j.name === 'target.export' && j.data.volumeId === volumeId)).toBe(false);
 
       const one = await get(`${base}/dashboard/api/queues/${VOLUME_QUEUE}/${encodeURIComponent(create!.id)}`, auth);
       expect(one.status).toBe(200);
@@ -281,7 +282,7 @@ describe('job dashboard (bull-board under /dashboard)', () => {
         (await (await get(`${url}/dashboard/api/queues?activeQueue=${VOLUME_QUEUE}&status=completed`, auth)).json()) as { queues: QueueView[] }
       ).queues[0];
       expect(q.readOnlyMode).toBe(false);
-      const job = q.jobs.find((j) => j.name === 'target.export' && j.data.volumeId === vol.volume.volumeId)!;
+      const job = q.jobs.find((j) => j.name === 'disk.create' && j.data.volumeId === vol.volume.volumeId)!;
       expect(job).toBeDefined();
       const jobUrl = `${url}/dashboard/api/queues/${VOLUME_QUEUE}/${encodeURIComponent(job.id)}`;
       // A page of another origin cannot use the browser's stored credential to change anything.

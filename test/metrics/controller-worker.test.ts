@@ -120,9 +120,9 @@ describe('metrics of the controller and of a worker process, scraped and parsed'
       }
       const completed = (f: Families): number => value(f, 'rds_csi_queue_jobs', { state: 'completed' }) ?? 0;
       const failed = (f: Families): number => value(f, 'rds_csi_queue_jobs', { state: 'failed' }) ?? 0;
-      // disk.create and target.export of each volume; the pool-full disk.create failed for good and stays in the
-      // failed set (for the dashboard and `rds-csi jobs list`).
-      expect(completed(c())).toBeGreaterThanOrEqual(completed(b()) + 4);
+      // One disk.create per volume (issue 14: it exports too); the pool-full disk.create failed for good and stays
+      // in the failed set (for the dashboard and `rds-csi jobs list`).
+      expect(completed(c())).toBeGreaterThanOrEqual(completed(b()) + 2);
       expect(failed(c())).toBe(failed(b()) + 1);
       // The same as BullMQ says right after (the reconcilers may have completed one more in between).
       expect(value(c(), 'rds_csi_queue_jobs', { state: 'failed' })).toBe(queueCounts.failed);
@@ -167,7 +167,8 @@ describe('metrics of the controller and of a worker process, scraped and parsed'
       const s = histogramSeries(w(), 'rds_csi_job_duration_seconds', sel);
       expect(s?.count).toBe((histogramSeries(b(), 'rds_csi_job_duration_seconds', sel)?.count ?? 0) + 2);
       expect(s!.sum).toBeGreaterThan(0);
-      expect(histogramSeries(w(), 'rds_csi_job_duration_seconds', { type: 'target.export', outcome: 'completed' })?.count).toBeGreaterThanOrEqual(2);
+      // No separate export job any more (issue 14): disk.create adds the disk exported.
+      expect(histogramSeries(w(), 'rds_csi_job_duration_seconds', { type: 'target.export', outcome: 'completed' })).toBeUndefined();
     });
 
     it('the pool-full disk.create is a permanent failure: one attempt, one failure, no retries', () => {

@@ -71,6 +71,55 @@ describe('RouterOsRds against the simulator', () => {
     expect(await h.rds.getDisk('pvc-big')).toBeUndefined(); // same connection still answers
   });
 
+  it('adds a disk already exported in the one /disk/add (and its allowed hosts when given)', async () => {
+    const before = h.sim.stats();
+    const disk = await h.rds.addDisk({
+      slot: 'pvc-x',
+      filePath: '/pool/vols/pvc-x.img',
+      fileSizeBytes: GiB,
+      export: { port: 4420, nqn: 'nqn.2026-11.io.rds-csi:pvc-x', allowHostName: 'rds-csi:no-host-attached' },
+    });
+    expect(disk).toMatchObject({
+      nvmeTcpExport: true,
+      nvmeTcpPort: 4420,
+      nvmeTcpNqn: 'nqn.2026-11.io.rds-csi:pvc-x',
+      allowHostName: 'rds-csi:no-host-attached',
+    });
+    const after = h.sim.stats();
+    expect((after['/disk/add'] ?? 0) - (before['/disk/add'] ?? 0)).toBe(1);
+    expect(after['/disk/set']).toBe(before['/disk/set']);
+  });
+
+  it.each([
+    { what: 'RDS resolves the name: one /file/remove', namesResolve: true, commands: [{ '/file/remove': 1 }, { '/file/remove': 1 }] },
+    {
+      // Simulated by a `no such item` answer to the by-name removal while the file exists: from then on by id.
+      what: 'RDS does not resolve names: a look-up and removal by id, and every later removal goes by id at once',
+      namesResolve: false,
+      commands: [
+        { '/file/remove': 2, '/file/print': 1 },
+        { '/file/remove': 1, '/file/print': 1 },
+      ],
+    },
+  ])('removeFileAt: $what', async ({ namesResolve, commands }) => {
+    for (const [i, slot] of ['pvc-f1', 'pvc-f2'].entries()) {
+      const d = await h.rds.addDisk({ slot, filePath: `/pool/vols/${slot}.img`, fileSizeBytes: GiB });
+      await h.rds.removeDisk(d.id);
+      if (!namesResolve && i === 0) h.sim.faults.trapNext('/file/remove', 'no such item', 1, 0);
+      const before = h.sim.stats();
+      expect(await h.rds.removeFileAt(`/pool/vols/${slot}.img`)).toBe(true);
+      const after = h.sim.stats();
+      const used = Object.fromEntries(
+        Object.keys(after)
+          .filter((k) => after[k] !== before[k])
+          .map((k) => [k, after[k] - (before[k] ?? 0)]),
+      );
+      expect(used).toEqual(commands[i]);
+      expect(await h.rds.getFile(`/pool/vols/${slot}.img`)).toBeUndefined();
+    }
+    expect(await h.rds.removeFileAt('/pool/vols/pvc-f1.img')).toBe(false); // already gone
+  });
+
   it('rejects bad arguments before talking to RDS', async () => {
     await expect(h.rds.addDisk({ slot: 's', filePath: '/pool/s.img', fileSizeBytes: 1.5 })).rejects.toMatchObject({
       kind: 'invalid',

@@ -11,6 +11,7 @@ import {
 } from '../../src/workers/context';
 import { processors } from '../../src/workers/processors';
 import { depsOf, type WorkerDeps } from '../../src/workers/worker-deps';
+import type { PoolSpace } from '../../src/workers/pool-space';
 
 /**
  * Typed processor contexts (issue 13 item 2): each job declares what it needs besides the BaseContext
@@ -22,17 +23,27 @@ describe('processor contexts', () => {
   const records = { volumes: {}, snapshots: {} } as Records;
   const fencing = { attachments: {}, events: {}, metrics: {} } as FencingContext;
   const orphans = {} as OrphanPolicy;
-  const deps: WorkerDeps = { rds: {} as RdsPort, basePath: '/pool/rds-csi', volumePrefix: 'pvc-', nqnPrefix: 'nqn.test', records, fencing, orphans };
+  const space = {} as PoolSpace;
+  const deps: WorkerDeps = {
+    rds: {} as RdsPort,
+    basePath: '/pool/rds-csi',
+    volumePrefix: 'pvc-',
+    nqnPrefix: 'nqn.test',
+    records,
+    fencing,
+    orphans,
+    space,
+  };
 
   it('every job has a processor and a deps slice', () => {
     expect(Object.keys(depsOf).sort()).toEqual(Object.keys(processors).sort());
   });
 
   const expected: Record<JobName, Record<string, unknown>> = {
-    'disk.create': {},
+    'disk.create': { space, storageSide: fencing.storageSide },
     'target.export': {},
     'disk.expand': {},
-    'snapshot.create': {},
+    'snapshot.create': { space },
     'disk.delete': { records, attachments: fencing.attachments },
     'snapshot.delete': { records, attachments: fencing.attachments },
     'fence.attach': { fencing },
@@ -60,9 +71,11 @@ describe('processor contexts', () => {
     const orphansCtx: ProcessorContext<'reconcile.orphans'> = base;
     // @ts-expect-error fence.attach declares fencing
     const attachCtx: ProcessorContext<'fence.attach'> = base;
+    // @ts-expect-error disk.create declares the free-space check and storageSide
     const createCtx: ProcessorContext<'disk.create'> = base;
-    // @ts-expect-error disk.create declares no records: it cannot reach them
-    expect(createCtx.records).toBeUndefined();
-    expect([orphansCtx, attachCtx]).toHaveLength(2);
+    const expandCtx: ProcessorContext<'disk.expand'> = base;
+    // @ts-expect-error disk.expand declares no records: it cannot reach them
+    expect(expandCtx.records).toBeUndefined();
+    expect([orphansCtx, attachCtx, createCtx]).toHaveLength(3);
   });
 });

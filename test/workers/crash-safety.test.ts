@@ -1,3 +1,5 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MOUNT_RWO, CsiClient, codeOf } from '../support/csi-client';
@@ -5,6 +7,7 @@ import { startHarness, type Harness } from '../support/controller-harness';
 import { spawnCli, type CliProcess } from '../support/processes';
 import { waitFor } from '../support/wait';
 import { waitForSockets } from '../../src/runtime/wait-sockets';
+import { volumeIdFromName } from '../../src/domain/ids';
 
 /**
  * Crash safety and high availability with real processes: `rds-csi worker` and `rds-csi controller` children on
@@ -75,6 +78,39 @@ describe('crash safety and HA across processes', () => {
     const disks = h.sim.disks().filter((d) => d.slot === res.volume.volumeId);
     expect(disks).toHaveLength(1);
     expect(disks[0].nvmeTcpExport).toBe(true);
+  });
+
+  it('a worker SIGKILLed after its /disk/add (step mark set): the retry finds the disk by slot and finishes, exported, one disk', async () => {
+    const { client } = await controller('c-add', false);
+    const a = await worker();
+    h.sim.faults.set({ latencyMs: 400 }); // every command waits before it runs: the kill lands before the confirming print
+    const volumeId = volumeIdFromName('crash-after-add', h.cfg.volumePrefix);
+    const pending = client.ctl('CreateVolume', req('crash-after-add'), 60000);
+    await waitFor(() => h.sim.disks().some((d) => d.slot === volumeId), 10000, 'the /disk/add to run on RDS');
+    await a.kill('SIGKILL');
+    const redis = new Redis(h.redis.url);
+    const queue = new Queue('volumes', { connection: redis, prefix: h.cfg.queuePrefix });
+    try {
+      const job = (await queue.getJobs(['active', 'waiting', 'delayed'])).find((j) => j?.name === 'disk.create' && j.data.volumeId === volumeId);
+      expect(job?.progress).toEqual({ steps: ['add-issued'] }); // what the retry goes by
+      const after = h.sim.stats();
+      await worker();
+      const res = await pending;
+      expect(res.volume.volumeId).toBe(volumeId);
+      const disks = h.sim.disks().filter((d) => d.slot === volumeId);
+      expect(disks).toHaveLength(1);
+      expect(disks[0]).toMatchObject({ nvmeTcpExport: true, nvmeTcpServerNqn: `${h.cfg.nqnPrefix}:${volumeId}` });
+      // The retry looked the disk up by slot; it did not add again nor look at the file.
+      const now = h.sim.stats();
+      expect((now['/disk/add'] ?? 0) - (after['/disk/add'] ?? 0)).toBe(0);
+      expect((now['/file/print'] ?? 0) - (after['/file/print'] ?? 0)).toBe(0);
+      const done = await queue.getJob(job!.id!);
+      expect(done?.finishedOn).toBeDefined();
+      expect(done?.attemptsMade).toBeGreaterThanOrEqual(1);
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
   });
 
   it('two controllers receive the same CreateVolume at once: one disk, both callers get the same volume', async () => {

@@ -38,10 +38,17 @@ async function deleteDisk(
     removedDisk = true;
   }
   let removedFile = false;
-  const file = filePath === undefined ? undefined : await rds.getFile(filePath);
-  if (file) {
-    await rds.removeFile(file.id);
-    removedFile = true;
+  if (filePath !== undefined && removedDisk) {
+    // The file-path of the disk just removed is a file: removed by name, so a delete is /disk/print, /disk/remove,
+    // /file/remove = 3 commands (RouterOsRds.removeFileAt falls back to a look-up where names do not resolve).
+    removedFile = await rds.removeFileAt(filePath);
+  } else if (filePath !== undefined) {
+    // No disk (a retry, or never created): only a file, never a directory that happens to have the name, is removed.
+    const file = await rds.getFile(filePath);
+    if (file) {
+      await rds.removeFile(file.id);
+      removedFile = true;
+    }
   }
   log.info({ slot: data.slot, removedDisk, removedFile }, 'volume deleted from RDS');
   return { removedDisk, removedFile };
