@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { deleteOrphans, findOrphans, rawFileLister, refuseDeleteReason, type OrphanSources } from '../../src/reconcile/orphans';
+import { deleteOrphans, findOrphans, rawFileLister, refuseDeleteReason, type OrphanReport, type OrphanSources } from '../../src/reconcile/orphans';
 import { snapshotStore, volumeStore } from '../../src/state/listing';
 import type { RdsPort } from '../../src/rds/port';
 import { startHarness, type Harness } from '../support/controller-harness';
@@ -134,5 +134,58 @@ describe('orphans', () => {
     );
     expect(out).toEqual([expect.objectContaining({ slot: again, result: 'skipped', detail: 'a record for this slot exists now' })]);
     expect(h.sim.disks().some((d) => d.slot === again)).toBe(true);
+  });
+  // A report can be stale or forged (the CLI reads what findOrphans found a moment ago): deleteOrphans re-checks each
+  // item on RDS and in Redis and deletes none of these, whatever the report says.
+  it('re-checks every item of a stale or forged report: nothing outside the rules is deleted', async () => {
+    const base = h.cfg.rds.basePath;
+    const moved = await create('moved');
+    await redis.del(`${h.cfg.queuePrefix}:state:vol:${moved}`);
+    const gone = 'pvc-00000000-0000-4000-8000-00000000beef';
+    const disk = (slot: string, filePath: string) => ({ id: '*0', slot, filePath, sizeBytes: MiB, exported: false });
+    const report: OrphanReport = {
+      basePath: base,
+      slotPrefix: h.cfg.volumePrefix,
+      disks: [
+        disk('vol-outside-000000000000', '/pool/elsewhere/vol-outside.img'),
+        disk('other-app-disk', `${base}/other-app-disk.img`),
+        disk(gone, `${base}/${gone}.img`),
+        disk(moved, `${base}/not-its-file.img`),
+      ],
+      files: [
+        { id: '*0', path: '/pool/elsewhere/loose.img', sizeBytes: MiB },
+        { id: '*0', path: `${base}/${kept}.img`, sizeBytes: MiB },
+        { id: '*0', path: `${base}/${gone}.img`, sizeBytes: MiB },
+      ],
+      filesChecked: true,
+      scanned: { disks: 4, files: 3 },
+      known: { volumes: 1, snapshots: 1 },
+    };
+    const out = await deleteOrphans(
+      { rds, volumes: volumeStore(redis, h.cfg.queuePrefix), snapshots: snapshotStore(redis, h.cfg.queuePrefix) },
+      report,
+      { includeExported: true },
+    );
+    expect(out.map((o) => [o.kind, o.path, o.result, o.detail])).toEqual([
+      ['disk', '/pool/elsewhere/vol-outside.img', 'skipped', `not under ${base} or not a driver slot`],
+      ['disk', `${base}/other-app-disk.img`, 'skipped', `not under ${base} or not a driver slot`],
+      ['disk', `${base}/${gone}.img`, 'skipped', 'the disk is gone already'],
+      ['disk', `${base}/not-its-file.img`, 'skipped', `the slot now uses ${base}/${moved}.img`],
+      ['file', '/pool/elsewhere/loose.img', 'skipped', `not under ${base}`],
+      ['file', `${base}/${kept}.img`, 'skipped', 'a disk uses this file now'],
+      ['file', `${base}/${gone}.img`, 'skipped', 'the file is gone already'],
+    ]);
+    const slots = h.sim.disks().map((d) => d.slot);
+    for (const slot of ['vol-outside-000000000000', 'other-app-disk', moved, kept]) expect(slots).toContain(slot);
+    expect(await rds.getFile('/pool/elsewhere/loose.img')).toBeDefined();
+  });
+
+  it('counts the records again before deleting: a Redis flushed after the scan refuses the delete', async () => {
+    const report = await findOrphans(sources(), scope());
+    expect(report.disks.length).toBeGreaterThan(0);
+    // Stores under a prefix nothing wrote to: what the delete sees when Redis was flushed after the scan.
+    const src = { rds, volumes: volumeStore(redis, 'flushed'), snapshots: snapshotStore(redis, 'flushed') };
+    await expect(deleteOrphans(src, report, { includeExported: true })).rejects.toThrow(/Redis may have lost its data/);
+    expect(h.sim.disks().some((d) => d.slot === report.disks[0].slot)).toBe(true);
   });
 });
