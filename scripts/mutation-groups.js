@@ -13,7 +13,8 @@ module.exports = {
     tests: ['test/reconcile/orphans.test.ts', 'test/rds/files-disk-root.test.ts'],
   },
   reconcilers: {
-    mutate: ['src/workers/processors/reconcile-*.ts'],
+    // The reconcile.state job is a thin processor; its rules (base path, "records exist -> return") are in src/reconcile/state.ts.
+    mutate: ['src/workers/processors/reconcile-*.ts', 'src/reconcile/state.ts'],
     tests: ['test/workers/reconcile-orphans.test.ts', 'test/workers/reconcile-state.test.ts'],
   },
   // Processors: split so that the ones other work is reshaping (disk-create / ensure-disk / target-export, being
