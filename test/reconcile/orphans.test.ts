@@ -214,6 +214,10 @@ describe('orphans', () => {
         'Redis may have lost its data, and deleting would destroy live volumes. Rebuild the records first (reconcile.state)',
     );
     expect(h.sim.disks().some((d) => d.slot === report.disks[0].slot)).toBe(true);
+    // The operator's override skips that guard; the per-item rules still hold (the orphan is exported: kept).
+    const forced = await deleteOrphans(src, report, { evenIfRedisIsEmpty: true });
+    expect(forced.map((o) => [o.slot, o.result])).toEqual(report.disks.map((d) => [d.slot, 'skipped']));
+    expect(h.sim.disks().some((d) => d.slot === report.disks[0].slot)).toBe(true);
   });
   it('does not refuse a delete with nothing to delete, even when Redis is empty', () => {
     const empty = { basePath: '/pool/rds-csi', slotPrefix: '', disks: [], files: [], filesChecked: true, scanned: { disks: 0 } };
