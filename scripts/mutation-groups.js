@@ -13,26 +13,54 @@ module.exports = {
     tests: ['test/reconcile/orphans.test.ts', 'test/rds/files-disk-root.test.ts'],
   },
   reconcilers: {
-    mutate: ['src/workers/processors/reconcile-*.ts'],
+    // The reconcile.state job is a thin processor; its rules (base path, "records exist -> return") are in src/reconcile/state.ts.
+    mutate: ['src/workers/processors/reconcile-*.ts', 'src/reconcile/state.ts'],
     tests: ['test/workers/reconcile-orphans.test.ts', 'test/workers/reconcile-state.test.ts'],
   },
-  processors: {
-    mutate: ['src/workers/processors/*.ts', '!src/workers/processors/reconcile-*.ts'],
-    tests: ['test/workers/forged-delete.test.ts', 'test/workers/rds-outage.test.ts', 'test/api/controller.test.ts', 'test/api/fencing.test.ts', 'test/api/snapshots.test.ts'],
+  // Processors: split so that the ones other work is reshaping (disk-create / ensure-disk / target-export, being
+  // merged into one job) can be measured on their own, last.
+  'processors-fence': {
+    mutate: ['src/workers/processors/fence-attach.ts', 'src/workers/processors/fence-detach.ts', 'src/workers/processors/allowed-hosts.ts'],
+    tests: ['test/api/fencing.test.ts'],
   },
-  node: {
-    mutate: ['src/node/stage.ts', 'src/node/unstage.ts', 'src/node/publish.ts', 'src/node/probe.ts', 'src/node/mounter.ts', 'src/node/ownership.ts'],
-    tests: [
-      'test/node/units.test.ts',
-      'test/node/ownership.test.ts',
-      'test/node/format-safety.test.ts',
-      'test/node/node-fs.test.ts',
-      'test/node/node-block.test.ts',
-      'test/node/node-errors.test.ts',
-      'test/node/node-safety.test.ts',
-      'test/node/node-confine.test.ts',
-      'test/node/volume-content-refusals.test.ts',
+  'processors-delete': {
+    mutate: [
+      'src/workers/processors/disk-delete.ts',
+      'src/workers/processors/delete-guard.ts',
+      'src/workers/processors/disk-expand.ts',
+      'src/workers/processors/migration-timeout.ts',
     ],
+    tests: ['test/workers/forged-delete.test.ts', 'test/workers/rds-outage.test.ts', 'test/api/controller.test.ts', 'test/api/fencing.test.ts'],
   },
+  'processors-create': {
+    mutate: [
+      'src/workers/processors/disk-create.ts',
+      'src/workers/processors/ensure-disk.ts',
+      'src/workers/processors/target-export.ts',
+      'src/workers/processors/snapshot-create.ts',
+      'src/workers/processors/index.ts',
+    ],
+    tests: ['test/workers/rds-outage.test.ts', 'test/api/controller.test.ts', 'test/api/snapshots.test.ts'],
+  },
+  // The node modules one group each: their tests mount real filesystems, so a mutant costs seconds, not milliseconds.
+  ...Object.fromEntries(
+    ['stage', 'unstage', 'publish', 'probe', 'mounter', 'ownership'].map((m) => [
+      `node-${m}`,
+      {
+        mutate: [`src/node/${m}.ts`],
+        tests: [
+          'test/node/units.test.ts',
+          'test/node/ownership.test.ts',
+          'test/node/format-safety.test.ts',
+          'test/node/node-fs.test.ts',
+          'test/node/node-block.test.ts',
+          'test/node/node-errors.test.ts',
+          'test/node/node-safety.test.ts',
+          'test/node/node-confine.test.ts',
+          'test/node/volume-content-refusals.test.ts',
+        ],
+      },
+    ]),
+  ),
 };
 

@@ -29,6 +29,8 @@ describe('dashboard principal and access flags', () => {
     { header: basic('nope', 'pw'), creds: { basic: both.basic }, principal: undefined },
     { header: 'Bearer tok', creds: { basic: both.basic }, principal: undefined },
     { header: `Basic ${Buffer.from('ops').toString('base64')}`, creds: { basic: { user: 'ops', password: '' } }, principal: undefined },
+    // No colon: not a basic credential at all, even when the whole value is the token.
+    { header: `Basic ${Buffer.from('tok').toString('base64')}`, creds: { token: 'tok' }, principal: undefined },
     { header: basic('', 'pw'), creds: { basic: { user: '', password: 'pw' } }, principal: '' },
     { header: ` ${basic('ops', 'pw')}`, creds: both, principal: undefined },
     { header: `x${basic('ops', 'pw')}`, creds: both, principal: undefined },
@@ -58,6 +60,11 @@ describe('dashboard principal and access flags', () => {
     writeFileSync(empty, '\n\n');
     expect(() => dashboardAccess(cfg({ basicAuthUserFile: empty, basicAuthPasswordFile: empty }))).toThrow(
       `dashboard.basicAuthUserFile ${empty} is empty`,
+    );
+    const user = path.join(dir, 'user');
+    writeFileSync(user, 'ops\n');
+    expect(() => dashboardAccess(cfg({ basicAuthUserFile: user, basicAuthPasswordFile: empty }))).toThrow(
+      `dashboard.basicAuthPasswordFile ${empty} is empty`,
     );
     const missing = path.join(dir, 'missing');
     expect(() => dashboardAccess(cfg({ basicAuthFile: missing }))).toThrow(`cannot read dashboard.basicAuthFile ${missing}: ENOENT`);

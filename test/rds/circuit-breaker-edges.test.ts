@@ -105,4 +105,41 @@ describe('CircuitBreaker edges', () => {
     const err = await refusal(breaker);
     expect(err.message).toContain('since 2026-11-01T00:01:01.000Z (1 consecutive failures)');
   });
+  // Calls admitted while the breaker was closed can answer after it opened, or while a probe is in flight.
+  const deferred = (): { call: () => Promise<string>; fail: () => void } => {
+    let reject: (e: Error) => void = () => undefined;
+    const p = new Promise<string>((_r, j) => (reject = j));
+    return { call: () => p, fail: () => reject(new RosTransportError('closed', 'connection refused')) };
+  };
+
+  it('late failures of calls admitted before it opened do not report "open" again', async () => {
+    const { breaker, states } = setup({ failureThreshold: 1, openMs: 1000 });
+    const [a, b] = [deferred(), deferred()];
+    const runs = [breaker.run(a.call).catch(() => undefined), breaker.run(b.call).catch(() => undefined)];
+    a.fail();
+    b.fail();
+    await Promise.all(runs);
+    expect(breaker.state).toBe('open');
+    expect(states).toEqual(['open']);
+  });
+
+  it('a late failure while the probe is in flight re-opens it for a full period and keeps the probe slot taken', async () => {
+    const { breaker, advance } = setup({ failureThreshold: 1, openMs: 1000 });
+    const early = deferred();
+    const earlyRun = breaker.run(early.call).catch((e: Error) => e);
+    await failN(breaker, 1);
+    advance(1000);
+    let answer: (v: string) => void = () => undefined;
+    const probe = breaker.run(() => new Promise<string>((r) => (answer = r)));
+    early.fail(); // the call admitted while closed fails now, during the probe
+    await earlyRun;
+    expect(breaker.state).toBe('open');
+    expect((await refusal(breaker)).message).toContain('calls are refused for 1s.');
+    advance(1000);
+    // Still one probe at a time: the early call's end must not free the slot the probe holds.
+    expect((await refusal(breaker)).message).toContain('calls are refused until the probe call in flight answers.');
+    answer('ok');
+    await expect(probe).resolves.toBe('ok');
+    expect(breaker.state).toBe('closed');
+  });
 });

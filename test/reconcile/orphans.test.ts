@@ -1,5 +1,13 @@
 import { Redis } from 'ioredis';
-import { deleteOrphans, findOrphans, rawFileLister, refuseDeleteReason, type OrphanSources } from '../../src/reconcile/orphans';
+import {
+  deleteOrphans,
+  findOrphans,
+  isDriverSlot,
+  rawFileLister,
+  refuseDeleteReason,
+  type OrphanReport,
+  type OrphanSources,
+} from '../../src/reconcile/orphans';
 import { snapshotStore, volumeStore } from '../../src/state/listing';
 import type { RdsPort } from '../../src/rds/port';
 import type { RecordStore } from '../../src/state/record-store';
@@ -164,5 +172,101 @@ describe('orphans', () => {
     expect(pages.volumes.filter((n) => n > 0)).toHaveLength(volumes);
     expect(report.disks).toEqual([]);
     for (const id of more) expect(JSON.stringify(report)).not.toContain(id);
+  });
+
+  // A report can be stale or forged (the CLI reads what findOrphans found a moment ago): deleteOrphans re-checks each
+  // item on RDS and in Redis and deletes none of these, whatever the report says.
+  it('re-checks every item of a stale or forged report: nothing outside the rules is deleted', async () => {
+    const base = h.cfg.rds.basePath;
+    const moved = await create('moved');
+    await redis.del(`${h.cfg.queuePrefix}:state:vol:${moved}`);
+    // A volume whose disk vanished while its record stayed: its file is named by a record, not an orphan.
+    const recorded = await create('recorded');
+    const recordedFile = `${base}/${recorded}.img`;
+    await rds.removeDisk((await rds.getDisk(recorded))!.id);
+    expect((await findOrphans(sources(), scope())).files.map((f) => f.path)).not.toContain(recordedFile);
+    const snapFile = h.sim.disks().find((d) => d.slot === snap)!.filePath;
+    const gone = 'pvc-00000000-0000-4000-8000-00000000beef';
+    const disk = (slot: string, filePath: string) => ({ id: '*0', slot, filePath, sizeBytes: MiB, exported: false });
+    const report: OrphanReport = {
+      basePath: base,
+      slotPrefix: h.cfg.volumePrefix,
+      disks: [
+        disk('vol-outside-000000000000', '/pool/elsewhere/vol-outside.img'),
+        disk('other-app-disk', `${base}/other-app-disk.img`),
+        disk(gone, `${base}/${gone}.img`),
+        disk(moved, `${base}/not-its-file.img`),
+        disk(snap, snapFile),
+      ],
+      files: [
+        { id: '*0', path: '/pool/elsewhere/loose.img', sizeBytes: MiB },
+        { id: '*0', path: `${base}/${kept}.img`, sizeBytes: MiB },
+        { id: '*0', path: `${base}/${gone}.img`, sizeBytes: MiB },
+        { id: '*0', path: recordedFile, sizeBytes: MiB },
+      ],
+      filesChecked: true,
+      scanned: { disks: 4, files: 3 },
+      known: { volumes: 1, snapshots: 1 },
+    };
+    const out = await deleteOrphans(
+      { rds, volumes: volumeStore(redis, h.cfg.queuePrefix), snapshots: snapshotStore(redis, h.cfg.queuePrefix) },
+      report,
+      { includeExported: true },
+    );
+    expect(out.map((o) => [o.kind, o.path, o.result, o.detail])).toEqual([
+      ['disk', '/pool/elsewhere/vol-outside.img', 'skipped', `not under ${base} or not a driver slot`],
+      ['disk', `${base}/other-app-disk.img`, 'skipped', `not under ${base} or not a driver slot`],
+      ['disk', `${base}/${gone}.img`, 'skipped', 'the disk is gone already'],
+      ['disk', `${base}/not-its-file.img`, 'skipped', `the slot now uses ${base}/${moved}.img`],
+      ['disk', snapFile, 'skipped', 'a record for this slot exists now'],
+      ['file', '/pool/elsewhere/loose.img', 'skipped', `not under ${base}`],
+      ['file', `${base}/${kept}.img`, 'skipped', 'a disk uses this file now'],
+      ['file', `${base}/${gone}.img`, 'skipped', 'the file is gone already'],
+      ['file', recordedFile, 'skipped', 'a record names this file now'],
+    ]);
+    expect(await rds.getFile(recordedFile)).toBeDefined();
+    const slots = h.sim.disks().map((d) => d.slot);
+    for (const slot of ['vol-outside-000000000000', 'other-app-disk', moved, kept, snap]) expect(slots).toContain(slot);
+    expect(await rds.getFile('/pool/elsewhere/loose.img')).toBeDefined();
+  });
+
+  it('counts the records again before deleting: a Redis flushed after the scan refuses the delete', async () => {
+    const report = await findOrphans(sources(), scope());
+    expect(report.disks.length).toBeGreaterThan(0);
+    // Stores under a prefix nothing wrote to: what the delete sees when Redis was flushed after the scan.
+    const src = { rds, volumes: volumeStore(redis, 'flushed'), snapshots: snapshotStore(redis, 'flushed') };
+    const err = await deleteOrphans(src, report, { includeExported: true }).then(
+      () => new Error('not refused'),
+      (e: Error) => e,
+    );
+    expect(err.name).toBe('OrphanDeleteRefused');
+    expect(err.message).toBe(
+      `Redis holds no volume or snapshot record, yet ${report.disks.length} driver disk(s) exist under ${h.cfg.rds.basePath}: ` +
+        'Redis may have lost its data, and deleting would destroy live volumes. Rebuild the records first (reconcile.state)',
+    );
+    expect(h.sim.disks().some((d) => d.slot === report.disks[0].slot)).toBe(true);
+    // The operator's override skips that guard; the per-item rules still hold (the orphan is exported: kept).
+    const forced = await deleteOrphans(src, report, { evenIfRedisIsEmpty: true });
+    expect(forced.map((o) => [o.slot, o.result])).toEqual(report.disks.map((d) => [d.slot, 'skipped']));
+    expect(h.sim.disks().some((d) => d.slot === report.disks[0].slot)).toBe(true);
+  });
+  it('does not refuse a delete with nothing to delete, even when Redis is empty', () => {
+    const empty = { basePath: '/pool/rds-csi', slotPrefix: '', disks: [], files: [], filesChecked: true, scanned: { disks: 0 } };
+    expect(refuseDeleteReason({ ...empty, known: { volumes: 0, snapshots: 0 } })).toBeUndefined();
+  });
+
+  it('with a volume prefix, finds the disks of that prefix', async () => {
+    const base = h.cfg.rds.basePath;
+    const slot = 'k1-vol-0123456789abcdef';
+    const d = await rds.addDisk({ slot, filePath: `${base}/${slot}.img`, fileSizeBytes: MiB });
+    try {
+      expect(isDriverSlot(slot, 'k1-')).toBe(true);
+      const report = await findOrphans(sources(), { basePath: base, slotPrefix: 'k1-' });
+      expect(report.disks.map((o) => o.slot)).toEqual([slot]);
+    } finally {
+      await rds.removeDisk(d.id);
+      const f = await rds.getFile(`${base}/${slot}.img`);
+      if (f) await rds.removeFile(f.id);
+    }
   });
 });
