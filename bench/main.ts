@@ -190,9 +190,6 @@ function printOverhead(r: OverheadResult): void {
           row('client -> disk.create added', b.enqueue),
           row('disk.create waiting for a worker', b.pickupCreate),
           row('disk.create running', b.runCreate),
-          row('done -> target.export added', b.handoff),
-          row('target.export waiting for a worker', b.pickupExport),
-          row('target.export running', b.runExport),
           row('done -> client has the reply', b.reply),
         ],
       ),
@@ -208,8 +205,7 @@ function printOverhead(r: OverheadResult): void {
       `  floors: gRPC GetPluginInfo ${ms(g.grpcNoopMs.p50)} ms p50, ${ms(g.grpcNoopMs.p99)} ms p99; Redis PING ${ms(g.redisPingMs.p50)} ms p50; one no-op BullMQ job (add -> completed event, worker in the bench process) ${ms(g.bullmqNoopJobMs.p50)} ms p50, ${ms(g.bullmqNoopJobMs.p99)} ms p99`,
       `  one CreateVolume = ${g.redisPerCreate.roundTrips} Redis round trips (+${g.redisPerCreate.insideScripts} commands inside scripts): ${conns}`,
       `  RouterOS call mean ${ms(g.routerosCallMs.jobProcess)} ms from the job process, ${ms(g.routerosCallMs.direct)} ms direct`,
-      `  processor mean in the job (incl. lease release) vs direct: disk.create ${ms(g.jobHandlerMs['disk.create'])} vs ${ms(g.directProcessorMs['disk.create'])} ms, ` +
-        `target.export ${ms(g.jobHandlerMs['target.export'])} vs ${ms(g.directProcessorMs['target.export'])} ms`,
+      `  processor mean in the job (incl. lease release) vs direct: disk.create ${ms(g.jobHandlerMs['disk.create'])} vs ${ms(g.directProcessorMs['disk.create'])} ms`,
       `  drift, mean of first -> last tenth: gRPC + queue ${ms(g.drift.queueFirst)} -> ${ms(g.drift.queueLast)} ms, direct ${ms(g.drift.directFirst)} -> ${ms(g.drift.directLast)} ms`,
     ].join('\n'),
   );

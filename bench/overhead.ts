@@ -36,11 +36,7 @@ export interface Breakdown {
   pickupCreate: Summary;
   /** disk.create taken → finished (lease + processor + moveToFinished) */
   runCreate: Summary;
-  /** disk.create finished → target.export added (completed event via QueueEvents, Job.fromId/getState, add) */
-  handoff: Summary;
-  pickupExport: Summary;
-  runExport: Summary;
-  /** target.export finished → client has the reply (completed event, record update, gRPC reply) */
+  /** disk.create finished → client has the reply (completed event, record update, gRPC reply); one job per create (issue 14) */
   reply: Summary;
 }
 
@@ -134,7 +130,6 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
     const q: number[] = [];
     const d: number[] = [];
     const dCreate: number[] = [];
-    const dExport: number[] = [];
     const paired: number[] = [];
     const clientTimes = new Map<string, { t0: number; t1: number }>();
     const runQueue = async (i: number): Promise<number | undefined> => {
@@ -157,7 +152,6 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
       try {
         const steps = await direct.create(`bench-${tag}-d-${i}`);
         dCreate.push(steps.createMs);
-        dExport.push(steps.exportMs);
       } catch (e) {
         count(e);
         return undefined;
@@ -213,9 +207,8 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
       },
       jobHandlerMs: {
         'disk.create': meanMs(jm0, jm1, 'rds_csi_job_duration_seconds', 'type="disk.create"'),
-        'target.export': meanMs(jm0, jm1, 'rds_csi_job_duration_seconds', 'type="target.export"'),
       },
-      directProcessorMs: { 'disk.create': mean(dCreate), 'target.export': mean(dExport) },
+      directProcessorMs: { 'disk.create': mean(dCreate) },
       drift: {
         queueFirst: mean(q.slice(0, tenth)),
         queueLast: mean(q.slice(-tenth)),
@@ -249,32 +242,21 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
 
 /** Where the time of each measured gRPC create went, from the client's clock and the BullMQ job timestamps. */
 function breakdown(jobs: JobTimes[], client: Map<string, { t0: number; t1: number }>): Breakdown | undefined {
-  const byVolume = new Map<string, { create?: JobTimes; exp?: JobTimes }>();
-  for (const j of jobs) {
-    const e = byVolume.get(j.volumeId) ?? {};
-    if (j.name === 'disk.create') e.create = j;
-    else if (j.name === 'target.export') e.exp = j;
-    byVolume.set(j.volumeId, e);
-  }
+  const byVolume = new Map<string, JobTimes>();
+  for (const j of jobs) if (j.name === 'disk.create') byVolume.set(j.volumeId, j);
   const parts: Record<keyof Breakdown, number[]> = {
     enqueue: [],
     pickupCreate: [],
     runCreate: [],
-    handoff: [],
-    pickupExport: [],
-    runExport: [],
     reply: [],
   };
   for (const [volumeId, { t0, t1 }] of client) {
-    const { create: c, exp: x } = byVolume.get(volumeId) ?? {};
-    if (!c || !x) continue;
+    const c = byVolume.get(volumeId);
+    if (!c) continue;
     parts.enqueue.push(c.addedAt - t0);
     parts.pickupCreate.push(c.processedOn - c.addedAt);
     parts.runCreate.push(c.finishedOn - c.processedOn);
-    parts.handoff.push(x.addedAt - c.finishedOn);
-    parts.pickupExport.push(x.processedOn - x.addedAt);
-    parts.runExport.push(x.finishedOn - x.processedOn);
-    parts.reply.push(t1 - x.finishedOn);
+    parts.reply.push(t1 - c.finishedOn);
   }
   if (parts.enqueue.length === 0) return undefined;
   return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, summarize(v)])) as unknown as Breakdown;

@@ -176,7 +176,7 @@ export async function runStorm(o: StormOptions, topology: Topology = 'separate-w
     const handler = histogramTotals(text1, 'rds_csi_job_duration_seconds');
 
     // The CreateVolume jobs of the storm (not the warm-up's, nor the worker's periodic reconcile jobs).
-    const jobs = (await completedJobs(o.redisUrl)).filter((j) => !warmJobs.has(j.id) && (j.name === 'disk.create' || j.name === 'target.export'));
+    const jobs = (await completedJobs(o.redisUrl)).filter((j) => !warmJobs.has(j.id) && j.name === 'disk.create');
     const runMs = jobs.reduce((s, j) => s + (j.finishedOn - j.processedOn), 0);
     const firstTaken = Math.min(...jobs.map((j) => j.processedOn));
     const lastFinished = Math.max(...jobs.map((j) => j.finishedOn));

@@ -33,8 +33,8 @@ export class DirectCreator {
     this.space = new PoolSpace(() => this.rds.poolCapacity(), this.cfg.worker.poolReadingTtlMs);
   }
 
-  /** Creates and exports the volume the controller would make for CSI name `name`; returns each step's ms. */
-  async create(name: string): Promise<{ createMs: number; exportMs: number }> {
+  /** Creates (already exported) the volume the controller would make for CSI name `name`; returns its ms. */
+  async create(name: string): Promise<{ createMs: number }> {
     const id = volumeIdFromName(name, this.cfg.volumePrefix);
     // Steps in memory: the direct path has no job whose progress could keep them.
     const ctx = {
@@ -51,8 +51,7 @@ export class DirectCreator {
     const nqn = nqnFor(this.cfg.nqnPrefix, id);
     await processors['disk.create']({ volumeId: id, slot: id, filePath, sizeBytes: GiB, nqn, port: this.cfg.rds.exportPort }, ctx);
     const t1 = process.hrtime.bigint();
-    const t2 = t1; // no separate export step any more (issue 14)
-    return { createMs: Number(t1 - t0) / 1e6, exportMs: Number(t2 - t1) / 1e6 };
+    return { createMs: Number(t1 - t0) / 1e6 };
   }
 
   /**
