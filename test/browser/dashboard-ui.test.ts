@@ -204,8 +204,9 @@ describeBrowser('job dashboard in headless Chromium', () => {
       const text = await card.innerText();
       expect(text).toContain('Finished at');
       expect(text).toContain(`/${volumeId}.img`); // the job data: the backing file of this volume
-      // Its sibling job of the same CreateVolume is there too.
-      await page.getByRole('link', { name: new RegExp(`^target\\.export-${volumeId}-`) }).waitFor({ state: 'visible' });
+      // One job per CreateVolume (issue 14): the export is this job's work (its NQN is in the data), no target.export job.
+      expect(text).toContain(`:${volumeId}`);
+      expect(await page.getByRole('link', { name: new RegExp(`^target\\.export-${volumeId}-`) }).count()).toBe(0);
       await shot(page, '03-completed-read-only');
     });
 
