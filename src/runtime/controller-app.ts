@@ -7,7 +7,7 @@ import { SnapshotOperations } from '../api/snapshot-operations';
 import type { Config } from '../config/schema';
 import { backendTopology } from '../domain/topology';
 import { dashboardAccess } from '../dashboard/auth';
-import { startDashboard } from '../dashboard/dashboard';
+import { startDashboardIfOn } from '../dashboard/start';
 import { loadCsi } from '../grpc/proto';
 import { startServer, type RunningServer } from '../grpc/server';
 import { buildHandlers } from '../grpc/service';
@@ -25,7 +25,7 @@ import { startHttpServer, startMountServer, type HttpServer } from '../http/serv
 import { clusterFromConfig } from './cluster-factory';
 import { rdsFromConfig } from '../rds/factory';
 import { sharedResult } from './shared-result';
-import { startWorker, type WorkerApp } from './worker-app';
+import type { WorkerApp } from './worker-app';
 
 export interface ControllerAppOptions {
   endpoint: string;
@@ -111,7 +111,8 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     defaultWaitMs: cfg.api.defaultWaitMs,
   });
   let worker: WorkerApp | undefined;
-  if (opts.withWorker) worker = await startWorker(cfg, log.child({ component: 'worker' }), { metrics, rds });
+  // Loaded only with --with-worker: a controller alone does not hold the job processors and reconcilers.
+  if (opts.withWorker) worker = await (await import('./worker-app')).startWorker(cfg, log.child({ component: 'worker' }), { metrics, rds });
   await events.waitUntilReady();
   const server = await startServer(opts.endpoint, [
     { definition: csi.Identity.service, handlers: buildHandlers(csi.Identity.service, 'Identity', identity, log, metrics) },
@@ -129,7 +130,7 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     }
     return true;
   };
-  const dashboard = startDashboard(access, cfg.queuePrefix, redis, log.child({ component: 'dashboard' }));
+  const dashboard = await startDashboardIfOn(access, cfg.queuePrefix, redis, log.child({ component: 'dashboard' }));
   const dashboardHttp = dashboard ? await startMountServer(cfg.dashboard.listen, [dashboard.mount]) : undefined;
   if (dashboardHttp) log.info({ listen: cfg.dashboard.listen, port: dashboardHttp.port }, 'job dashboard listening on its own address');
   const http = opts.httpListen ? await startHttpServer(opts.httpListen, metrics, healthy) : undefined;

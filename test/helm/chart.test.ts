@@ -11,7 +11,7 @@ import { configEnvNames, loadConfig } from '../../src/config/load';
 import { configOverrides } from '../../src/config/options';
 import { redisTargetFromConfig } from '../../src/queue/connection';
 import { itIf } from '../support/prereq';
-import { NODE_PLUGIN_NODE_OPTIONS } from '../../bench/support/node-options';
+import { NODE_PLUGIN_NODE_OPTIONS, SERVER_NODE_OPTIONS } from '../../bench/support/node-options';
 
 /**
  * The Helm chart in helm/, checked without a cluster. What runs everywhere: Chart.yaml, values.yaml and the example
@@ -388,6 +388,14 @@ describe('what the templates promise (from the skeleton)', () => {
   it('node: the plugin runs with a small V8 young generation (NODE_OPTIONS, issue 14 item 4; bench part m measures it)', () => {
     const env = (container(workloadRunning('DaemonSet', 'node'), 'rds-csi').env as Obj[]) ?? [];
     expect(env.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe(NODE_PLUGIN_NODE_OPTIONS);
+  });
+
+  it.each([
+    ['Deployment', 'controller'],
+    ['Deployment', 'worker'],
+  ])('%s %s: runs with a 4 MiB V8 young generation (NODE_OPTIONS, issue 14 item 5; bench part s)', (kind, subcommand) => {
+    const env = (container(workloadRunning(kind, subcommand), 'rds-csi').env as Obj[]) ?? [];
+    expect(env.filter((e) => e.name === 'NODE_OPTIONS').map((e) => e.value)).toEqual([SERVER_NODE_OPTIONS]);
   });
 
   it('worker: rds-csi worker with an HTTP port', () => {
