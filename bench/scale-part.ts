@@ -25,7 +25,8 @@ export function printScale(r: ScaleResult): void {
   console.log(
     `\n(s) Scale: ${r.volumes} volumes and ${r.snapshots} snapshots (${r.real.volumes} volumes and ${r.real.snapshots} snapshots created over gRPC ` +
       `in ${r.real.seconds.toFixed(1)} s, the rest copied from them in ${r.loadSeconds.toFixed(1)} s); job history kept: ${r.retention.jobsKept} jobs ` +
-      `(removeOnComplete ${JSON.stringify(r.retention.removeOnComplete)}), event stream ${r.retention.eventStreamEntries} entries`,
+      `(removeOnComplete ${JSON.stringify(r.retention.removeOnComplete)}), event stream ${r.retention.eventStreamEntries} entries; ` +
+      `controller and worker run with the chart's NODE_OPTIONS=${r.nodeOptions}`,
   );
   if (Object.keys(r.real.errors).length) console.log(`errors in the real creates: ${JSON.stringify(r.real.errors)}`);
   console.log(

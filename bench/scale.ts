@@ -12,6 +12,7 @@ import type { Memory } from './support/procs';
 import { flushRedis } from './support/redis-probe';
 import { fillEventStream, memoryUsage, readTemplate, scanKeys, usedMemory, writeCopies, type Substitution } from './support/redis-clone';
 import { seedDisks } from './support/sim-seed';
+import { SERVER_NODE_OPTIONS } from './support/node-options';
 import { commandDelta, startStack, type Stack } from './support/stack';
 import { sleep, summarize, type Summary } from './support/stats';
 
@@ -60,6 +61,8 @@ export interface ReconcileRun {
 export interface ScaleResult {
   volumes: number;
   snapshots: number;
+  /** NODE_OPTIONS the controller and worker ran with (the chart's). */
+  nodeOptions: string;
   real: { volumes: number; snapshots: number; errors: Record<string, number>; seconds: number };
   /** From the real creates: simulator command counters and jobs added, per CreateVolume. */
   perCreate: { commands: number; byCommand: Record<string, number>; jobs: number; jobsByName: Record<string, number> };
@@ -148,7 +151,15 @@ async function pageThrough(fetch: (token: string) => Promise<{ entries: number; 
 export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   await flushRedis(o.redisUrl);
   const dir = path.join(o.dir, 'scale');
-  const stackOpts = { dir, redisUrl: o.redisUrl, latencyMs: 0, concurrency: o.concurrency, topology: 'separate-worker' as const };
+  // The controller and worker run as the chart runs them (its NODE_OPTIONS): the RSS goal is about a deployed install.
+  const stackOpts = {
+    dir,
+    redisUrl: o.redisUrl,
+    latencyMs: 0,
+    concurrency: o.concurrency,
+    topology: 'separate-worker' as const,
+    nodeOptions: SERVER_NODE_OPTIONS,
+  };
   const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 1 });
   const queue = new Queue(VOLUME_QUEUE, { connection: redis.duplicate(), prefix: PREFIX });
   const keys = new DriverKeys(PREFIX);
@@ -283,6 +294,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     return {
       volumes: o.volumes,
       snapshots: snapshotsHeld,
+      nodeOptions: SERVER_NODE_OPTIONS,
       real: { volumes: created, snapshots: snapIds.length, errors, seconds: realSeconds },
       perCreate: { commands: delta.total / created, byCommand: delta.byCommand, jobs: jobsPerCreate, jobsByName },
       retention: {

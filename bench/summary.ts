@@ -141,7 +141,7 @@ export function buildSummary(results: Record<string, unknown>): Summary {
   });
   const at10k = pair(scale?.memory.afterListsAndReconcile);
   rows.push({
-    what: `controller / worker RSS with ${scale?.volumes ?? 10000} volumes (after paging and reconcilers)`,
+    what: `controller / worker RSS with ${scale?.volumes ?? 10000} volumes (after paging and reconcilers; chart's NODE_OPTIONS)`,
     now: at10k.text,
     goal: '<= 120 MiB each',
     ideal: '-',

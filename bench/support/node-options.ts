@@ -6,7 +6,7 @@ export const NODE_PLUGIN_NODE_OPTIONS = '--max-semi-space-size=1';
 
 /**
  * The NODE_OPTIONS the chart gives the controller and the worker (helm/templates/controller-deployment.yaml,
- * worker-deployment.yaml; issue 14 item 5): test/helm/chart.test.ts checks the chart sets exactly these. Bench part
- * (s) measured them by hand (NODE_OPTIONS in the bench's environment reaches both children).
+ * worker-deployment.yaml; issue 14 item 5): test/helm/chart.test.ts checks the chart sets exactly these.
+ * Bench part (s) runs its controller and worker with them.
  */
 export const SERVER_NODE_OPTIONS = '--max-semi-space-size=4';

@@ -29,6 +29,8 @@ export interface StackOptions {
   latencyMs: number;
   concurrency: number;
   topology: Topology;
+  /** NODE_OPTIONS of the controller and worker processes (e.g. the chart's, support/node-options.ts); none by default. */
+  nodeOptions?: string;
 }
 
 export interface Stack {
@@ -72,7 +74,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     '--log-level',
     'warn',
   ];
-  const env = { RDS_CSI_RDS_PASSWORD: SIM_PASSWORD, RDS_CSI_WORKER_CONCURRENCY: String(o.concurrency), BENCH_LOOP_PROBE_DIR: o.dir };
+  const env = {
+    RDS_CSI_RDS_PASSWORD: SIM_PASSWORD,
+    RDS_CSI_WORKER_CONCURRENCY: String(o.concurrency),
+    BENCH_LOOP_PROBE_DIR: o.dir,
+    ...(o.nodeOptions ? { NODE_OPTIONS: o.nodeOptions } : {}),
+  };
   const children: Child[] = [];
   let client: BenchCsiClient | undefined;
   try {
