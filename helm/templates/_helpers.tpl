@@ -277,6 +277,8 @@ Numbers go through int64: Helm reads values as float64 and would print 1048576 a
   value: {{ .Values.worker.lockMs | int64 | quote }}
 - name: RDS_CSI_WORKER_STALLED_INTERVAL_MS
   value: {{ .Values.worker.stalledIntervalMs | int64 | quote }}
+- name: RDS_CSI_WORKER_POOL_READING_TTL_MS
+  value: {{ .Values.worker.poolReadingTtlMs | int64 | quote }}
 - name: RDS_CSI_API_DEADLINE_MARGIN_MS
   value: {{ .Values.controller.api.deadlineMarginMs | int64 | quote }}
 - name: RDS_CSI_API_DEFAULT_WAIT_MS

@@ -719,6 +719,16 @@ describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim()
     expect(r.status).toBe(0);
   });
 
+  withHelm.each([
+    { set: [], ttl: 3000 },
+    { set: ['--set', 'worker.poolReadingTtlMs=0'], ttl: 0 },
+    { set: ['--set', 'worker.poolReadingTtlMs=250'], ttl: 250 },
+  ])('worker.poolReadingTtlMs $ttl reaches the worker and the in-process worker as their config', ({ set, ttl }) => {
+    const docs = rendered(set);
+    expect(driverConfig(must(find(docs, 'Deployment', '-worker'), 'worker Deployment')).worker.poolReadingTtlMs).toBe(ttl);
+    expect(driverConfig(controllerOf(docs)).worker.poolReadingTtlMs).toBe(ttl);
+  });
+
   withHelm('renders allowedTopologies only when set, and the backend into every component', () => {
     const open = rendered([]);
     for (const sc of open.filter((d) => d.kind === 'StorageClass')) expect(sc.allowedTopologies).toBeUndefined();
