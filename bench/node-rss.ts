@@ -24,6 +24,8 @@ export interface NodeRssResult {
   idleRssBytes?: number;
   afterCyclesRssBytes?: number;
   peakRssBytes?: number;
+  /** Wall time of the stage/unstage cycles (the CPU cost of options such as --jitless shows here). */
+  cyclesMs?: number;
   modules?: number;
   packages?: number;
   goals: { idleRssMiB: number; afterCyclesRssMiB: number };
@@ -60,10 +62,12 @@ export async function runNodeRss(tmp: string, nodeOptions: string, cycles = 100,
     const idle = memoryOf(pid);
     const modules = await probe.read(pid);
     const { id, req, staging } = prepareVolume(dir, NQN_PREFIX, 'ext4');
+    const cyclesStarted = process.hrtime.bigint();
     for (let i = 0; i < cycles; i++) {
       await client.call('Node', 'NodeStageVolume', req, 60000);
       await client.call('Node', 'NodeUnstageVolume', { volumeId: id, stagingTargetPath: staging }, 60000);
     }
+    const cyclesMs = Number(process.hrtime.bigint() - cyclesStarted) / 1e6;
     await sleep(1000);
     const after = memoryOf(pid);
     return {
@@ -73,6 +77,7 @@ export async function runNodeRss(tmp: string, nodeOptions: string, cycles = 100,
       idleRssBytes: idle.rssBytes,
       afterCyclesRssBytes: after.rssBytes,
       peakRssBytes: after.peakRssBytes,
+      cyclesMs,
       modules: modules.length,
       packages: new Set(modules.map(packageOf).filter((p) => p !== undefined)).size,
       goals: GOALS,
@@ -99,6 +104,7 @@ export function printNodeRss(results: NodeRssResult[]): void {
         [`RSS after ${done[0].cycles} stage/unstage`, ...done.map((r) => rss(r.afterCyclesRssBytes)), `<= ${GOALS.afterCyclesRssMiB} MiB`],
         ['modules loaded (packages)', ...done.map((r) => `${r.modules ?? '?'} (${r.packages ?? '?'})`), ''],
         ['start to socket ready', ...done.map((r) => `${(r.startMs ?? 0).toFixed(0)} ms`), ''],
+        [`${done[0].cycles} stage/unstage cycles took`, ...done.map((r) => `${((r.cyclesMs ?? 0) / 1000).toFixed(1)} s`), ''],
       ],
     ),
   );

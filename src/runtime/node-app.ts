@@ -1,7 +1,7 @@
 import { identityService } from '../grpc/identity';
 import { parseNodeOptions } from '../config/load';
 import type { Config, NodeOptions, NodeOptionsInput } from '../config/schema';
-import { loadCsi } from '../grpc/proto';
+import { csiServiceDefinitions, NODE_SERVICES } from '../grpc/csi-services';
 import { startServer, type RunningServer } from '../grpc/server';
 import { buildHandlers } from '../grpc/service';
 import { hostPort, type HostPort } from '../host/port';
@@ -67,14 +67,15 @@ export async function startNode(cfg: Config, opts: NodeAppOptions, log: Logger):
   const topology = backendTopology(cfg.driverName, cfg.rds.backend);
   const deps: NodeDeps = { opts: o, nqnPrefix: cfg.nqnPrefix, host, connector, mounter: mounter(host), locks, log, topology };
 
-  const csi = loadCsi().csi.v1;
+  // Only Identity and Node, from the precompiled descriptor (no .proto parsing, no proto-loader: issue 14 item 4).
+  const csi = csiServiceDefinitions(NODE_SERVICES);
   const identity = identityService(cfg.driverName, {
     checks: [{ name: 'mountinfo', check: async () => void (await host.mounts()) }],
     onNotReady: (name, err) => log.warn({ dependency: name, err: (err as Error).message }, 'probe: not ready'),
   });
   const server = await startServer(opts.endpoint, [
-    { definition: csi.Identity.service, handlers: buildHandlers(csi.Identity.service, 'Identity', identity, log, metrics) },
-    { definition: csi.Node.service, handlers: buildHandlers(csi.Node.service, 'Node', nodeService(deps), log, metrics, nodeFailure) },
+    { definition: csi.Identity, handlers: buildHandlers(csi.Identity, 'Identity', identity, log, metrics) },
+    { definition: csi.Node, handlers: buildHandlers(csi.Node, 'Node', nodeService(deps), log, metrics, nodeFailure) },
   ]);
 
   const orphans = orphanCounter(metrics);
