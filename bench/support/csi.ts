@@ -5,6 +5,13 @@ import { loadCsi } from '../../src/grpc/proto';
 type Unary = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
 
 export const GiB = 1024 * 1024 * 1024;
+/**
+ * Size of every volume the bench creates. Small on purpose: the worker's free-space check counts its adds in flight
+ * at their full size (a thick pool; src/workers/pool-space.ts), and the simulator's pool is the host's file system
+ * (/dev/shm here, sparse files), so 32 concurrent 1 GiB adds would be refused on a small tmpfs. The bench measures
+ * the queue and RouterOS commands, which do not depend on the size.
+ */
+export const BENCH_VOLUME_BYTES = 16 * 1024 * 1024;
 
 export class BenchCsiClient {
   private readonly identity: grpc.Client;
@@ -30,14 +37,14 @@ export class BenchCsiClient {
     return this.invoke(this.identity, 'GetPluginInfo', {}, timeoutMs);
   }
 
-  /** CreateVolume of a 1 GiB filesystem volume, RWO, as a PVC would ask for it. */
+  /** CreateVolume of a BENCH_VOLUME_BYTES ext4 filesystem volume, RWO, as a PVC would ask for it. */
   createVolume(name: string, timeoutMs: number): Promise<unknown> {
     return this.invoke(
       this.controller,
       'CreateVolume',
       {
         name,
-        capacityRange: { requiredBytes: String(GiB) },
+        capacityRange: { requiredBytes: String(BENCH_VOLUME_BYTES) },
         volumeCapabilities: [{ mount: { fsType: 'ext4' }, accessMode: { mode: 'SINGLE_NODE_WRITER' } }],
         parameters: {},
       },

@@ -8,7 +8,7 @@ import { rdsFromConfig } from '../../src/rds/factory';
 import { processors } from '../../src/workers/processors';
 import { memorySteps } from '../../src/workers/context';
 import { PoolSpace } from '../../src/workers/pool-space';
-import { GiB } from './csi';
+import { BENCH_VOLUME_BYTES } from './csi';
 import { SIM_PASSWORD, SIM_USER } from './stack';
 
 /**
@@ -49,7 +49,7 @@ export class DirectCreator {
     const t0 = process.hrtime.bigint();
     const filePath = backingFilePath(this.cfg.rds.basePath, id);
     const nqn = nqnFor(this.cfg.nqnPrefix, id);
-    await processors['disk.create']({ volumeId: id, slot: id, filePath, sizeBytes: GiB, nqn, port: this.cfg.rds.exportPort }, ctx);
+    await processors['disk.create']({ volumeId: id, slot: id, filePath, sizeBytes: BENCH_VOLUME_BYTES, nqn, port: this.cfg.rds.exportPort }, ctx);
     const t1 = process.hrtime.bigint();
     return { createMs: Number(t1 - t0) / 1e6 };
   }
