@@ -176,7 +176,7 @@ function printOverhead(r: OverheadResult): void {
     ),
   );
   console.log(
-    `targets: overhead p50 <= 5 ms (got ${ms(r.overheadByPercentile.p50)}), p99 <= 25 ms (got ${ms(r.overheadByPercentile.p99)}); ` +
+    `targets: overhead p50 <= 5 ms (got ${ms(r.overheadByPercentile.p50)}), p99 <= 15 ms (issue 14) (got ${ms(r.overheadByPercentile.p99)}); ` +
       `ratio queue/direct p50 ${round(r.queue.p50 / r.direct.p50)}x, p99 ${round(r.queue.p99 / r.direct.p99)}x`,
   );
   if (Object.keys(r.errors).length) console.log(`errors: ${JSON.stringify(r.errors)}`);
