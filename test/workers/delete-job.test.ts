@@ -7,6 +7,7 @@ import type { VolumeRecord } from '../../src/state/volume-record';
 import { memorySteps, type ProcessorContext } from '../../src/workers/context';
 import { diskDelete, snapshotDelete } from '../../src/workers/processors/disk-delete';
 import { diskExpand } from '../../src/workers/processors/disk-expand';
+import { migrationTimeout } from '../../src/workers/processors/migration-timeout';
 import { startHarness, type Harness } from '../rds/support';
 import { startRedis, type TestRedis } from '../support/redis';
 
@@ -19,7 +20,7 @@ const MiB = 1024 * 1024;
 const BASE = '/pool/rds-csi';
 const file = (id: string): string => `${BASE}/${id}.img`;
 
-describe('disk.delete / snapshot.delete / disk.expand processors', () => {
+describe('disk.delete / snapshot.delete / disk.expand / migration.timeout processors', () => {
   let h: Harness;
   let redis: TestRedis;
   let conn: Redis;
@@ -235,9 +236,48 @@ describe('disk.delete / snapshot.delete / disk.expand processors', () => {
     await disk(id);
     const run = (sizeBytes: number, slot = id): Promise<string> => outcome(diskExpand({ volumeId: slot, slot, sizeBytes }, ctx()));
     expect(await run(2 * MiB)).toBe(`ok {"sizeBytes":${4 * MiB}}`);
+    // Already that size: one look, no /disk set.
+    const before = h.sim.stats()['/disk/set'] ?? 0;
     expect(await run(4 * MiB)).toBe(`ok {"sizeBytes":${4 * MiB}}`);
+    expect((h.sim.stats()['/disk/set'] ?? 0) - before).toBe(0);
     expect(await run(6 * MiB)).toBe(`ok {"sizeBytes":${6 * MiB}}`);
     expect((await h.rds.getDisk(id))!.fileSizeBytes).toBe(6 * MiB);
     expect(await run(8 * MiB, 'pvc-dj-missing')).toBe('not-found: disk pvc-dj-missing does not exist on RDS');
+  });
+  it('migration.timeout fails only the migration it names, once, while both nodes are attached', async () => {
+    const seen: string[] = [];
+    const fencing = {
+      attachments: state.attachments,
+      metrics: { migrationEnded: (outcome: string, seconds: number) => seen.push(`metric ${outcome} ${seconds >= 5 && seconds < 60}`) },
+      events: {
+        emit: (_pvc: unknown, type: string, reason: string, message: string) => Promise.resolve(void seen.push(`${type} ${reason}: ${message}`)),
+      },
+    };
+    const c = { ...ctx(), fencing } as unknown as ProcessorContext<'migration.timeout'>;
+    const node = { readonly: false, attachedAt: '', publishContext: {} };
+    const startedAt = Date.now() - 5000;
+    const mig = { from: 'n1', to: 'n2', startedAt, windowSeconds: 5 };
+    const two = fresh();
+    const one = fresh();
+    const ended = fresh();
+    await state.attachments.put({ volumeId: two, nodes: { n1: node, n2: node }, migration: { ...mig } });
+    await state.attachments.put({ volumeId: one, nodes: { n1: node }, migration: { ...mig } });
+    await state.attachments.put({ volumeId: ended, nodes: { n1: node, n2: node }, migration: { ...mig, timedOut: true } });
+    const fire = (volumeId: string, at = startedAt) => migrationTimeout({ volumeId, startedAt: at }, c);
+    const rows: [string, Promise<{ fired: boolean }>, boolean][] = [
+      ['another migration of the volume', fire(two, startedAt + 1), false],
+      ['one node left', fire(one), false],
+      ['already timed out', fire(ended), false],
+      ['no record', fire(fresh()), false],
+    ];
+    for (const [what, p, fired] of rows) expect([what, (await p).fired]).toEqual([what, fired]);
+    expect(seen).toEqual([]);
+    expect((await fire(two)).fired).toBe(true);
+    expect((await state.attachments.get(two))?.migration?.timedOut).toBe(true);
+    expect(seen).toEqual([
+      'metric failed true',
+      `Warning MigrationFailed: live migration of ${two} from n1 to n2 did not finish within 5s; both nodes are still attached. Detach one side`,
+    ]);
+    expect((await fire(two)).fired).toBe(false);
   });
 });
