@@ -24,7 +24,7 @@ module.exports = {
   // pool-space; target.export stays for jobs enqueued by an older controller).
   'processors-fence': {
     mutate: ['src/workers/processors/fence-attach.ts', 'src/workers/processors/fence-detach.ts', 'src/workers/processors/allowed-hosts.ts'],
-    tests: ['test/api/fencing.test.ts'],
+    tests: ['test/workers/fence-job.test.ts', 'test/api/fencing.test.ts'],
   },
   'processors-delete': {
     mutate: [
