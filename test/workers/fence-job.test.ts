@@ -107,6 +107,9 @@ describe('fence.attach / fence.detach processors', () => {
     );
     expect(Object.keys((await state.attachments.get(v))!.nodes)).toEqual(['n1']);
     expect(seen).toEqual([]);
+    // Without storage-side fencing the disk's allowed hosts are left alone, on attach and on detach.
+    await detach({ volumeId: v, nodeId: 'n1' });
+    expect(h.sim.disks().find((d) => d.slot === v)?.nvmeTcpServerAllowHostName ?? '').toBe('');
   });
 
   it('a single-node volume on another node is refused with an event and a metric', async () => {
@@ -158,6 +161,7 @@ describe('fence.attach / fence.detach processors', () => {
       expect(await outcome(attach({ volumeId: v, nodeId: 'n3', sharing: 'migrate' }))).toBe(
         `precondition: volume ${v}: the migration from n1 to n2 outlived its window; no new attachment until one side detaches`,
       );
+      expect(seen).toContain('conflict migration-expired');
     }
     seen.length = 0;
     await detach({ volumeId: v, nodeId: leaves });
@@ -176,6 +180,9 @@ describe('fence.attach / fence.detach processors', () => {
     await attach({ volumeId: v, nodeId: 'n1', sharing: 'readers' });
     await attach({ volumeId: v, nodeId: 'n2', sharing: 'readers' });
     expect(await outcome(detach({ volumeId: v, nodeId: 'n3' }))).toBe('ok {"detached":false}');
+    // Readers are not limited to two nodes (that limit is the live migration's).
+    expect(await outcome(attach({ volumeId: v, nodeId: 'n3', sharing: 'readers' }))).toBe('ok {"publishContext":{"node":"n3"}}');
+    await detach({ volumeId: v, nodeId: 'n3' });
     expect(await outcome(detach({ volumeId: v, nodeId: 'n2', reason: 'node-deleted' }))).toBe('ok {"detached":true}');
     expect(seen).toEqual([`event claim Warning StaleAttachmentCleared: node n2 no longer exists; its attachment of ${v} was cleared`]);
     expect(Object.keys((await state.attachments.get(v))!.nodes)).toEqual(['n1']);
