@@ -5,7 +5,10 @@
  */
 module.exports = {
   lease: { mutate: ['src/queue/lease.ts'], tests: ['test/queue/lease-holds.test.ts'] },
-  'job-runner': { mutate: ['src/queue/job-runner.ts'], tests: ['test/queue/job-runner.test.ts', 'test/queue/job-runner-outcomes.test.ts'] },
+  'job-runner': {
+    mutate: ['src/queue/job-runner.ts', 'src/queue/job-waiter.ts'],
+    tests: ['test/queue/job-runner.test.ts', 'test/queue/job-runner-outcomes.test.ts', 'test/queue/job-runner-run.test.ts'],
+  },
   breaker: { mutate: ['src/rds/circuit-breaker.ts'], tests: ['test/rds/circuit-breaker.test.ts', 'test/rds/circuit-breaker-edges.test.ts'] },
   auth: { mutate: ['src/dashboard/auth.ts'], tests: ['test/dashboard/auth.test.ts', 'test/dashboard/auth-principal.test.ts'] },
   'ops-orphans': {
@@ -17,11 +20,11 @@ module.exports = {
     mutate: ['src/workers/processors/reconcile-*.ts', 'src/reconcile/state.ts'],
     tests: ['test/workers/reconcile-orphans.test.ts', 'test/workers/reconcile-state.test.ts'],
   },
-  // Processors: split so that the ones other work is reshaping (disk-create / ensure-disk / target-export, being
-  // merged into one job) can be measured on their own, last.
+  // Processors: split so that each run stays bounded (disk.create is one job now: disk-create + ensure-disk +
+  // pool-space; target.export stays for jobs enqueued by an older controller).
   'processors-fence': {
     mutate: ['src/workers/processors/fence-attach.ts', 'src/workers/processors/fence-detach.ts', 'src/workers/processors/allowed-hosts.ts'],
-    tests: ['test/api/fencing.test.ts'],
+    tests: ['test/workers/fence-job.test.ts', 'test/api/fencing.test.ts'],
   },
   'processors-delete': {
     mutate: [
@@ -30,7 +33,13 @@ module.exports = {
       'src/workers/processors/disk-expand.ts',
       'src/workers/processors/migration-timeout.ts',
     ],
-    tests: ['test/workers/forged-delete.test.ts', 'test/workers/rds-outage.test.ts', 'test/api/controller.test.ts', 'test/api/fencing.test.ts'],
+    tests: [
+      'test/workers/delete-job.test.ts',
+      'test/workers/forged-delete.test.ts',
+      'test/workers/rds-outage.test.ts',
+      'test/api/controller.test.ts',
+      'test/api/fencing.test.ts',
+    ],
   },
   'processors-create': {
     mutate: [
@@ -39,8 +48,15 @@ module.exports = {
       'src/workers/processors/target-export.ts',
       'src/workers/processors/snapshot-create.ts',
       'src/workers/processors/index.ts',
+      'src/workers/pool-space.ts',
     ],
-    tests: ['test/workers/rds-outage.test.ts', 'test/api/controller.test.ts', 'test/api/snapshots.test.ts'],
+    tests: [
+      'test/workers/disk-create.test.ts',
+      'test/workers/pool-space.test.ts',
+      'test/workers/rds-outage.test.ts',
+      'test/api/controller.test.ts',
+      'test/api/snapshots.test.ts',
+    ],
   },
   // The node modules one group each: their tests mount real filesystems, so a mutant costs seconds, not milliseconds.
   ...Object.fromEntries(
@@ -63,4 +79,3 @@ module.exports = {
     ]),
   ),
 };
-
