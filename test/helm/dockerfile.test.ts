@@ -239,9 +239,16 @@ describe('Dockerfile', () => {
     for (const w of e.slice(0, node).filter((x) => x.startsWith('/'))) expect(installed()).toContain(path.posix.basename(w));
   });
 
-  it('the runtime finds proto/csi.proto and package.json where the compiled code looks for them', () => {
-    // src/grpc/proto.ts: ../../../proto/csi.proto from dist/src/grpc; src/version.ts: ../../package.json from dist/src.
-    expect(read('src/grpc/proto.ts')).toContain("'../../../proto/csi.proto'");
+  it('the runtime finds proto/csi.proto, its node subset and package.json where the compiled code looks for them', () => {
+    // src/grpc/proto-path.ts: ../../../proto/csi.proto from dist/src/grpc (csi-services.ts reads the node's precompiled
+    // subset beside it); src/version.ts: ../../package.json from dist/src.
+    expect(read('src/grpc/proto-path.ts')).toContain("'../../../proto/csi.proto'");
+    expect(read('src/grpc/csi-services.ts')).toContain('path.dirname(protoPath())');
+    expect(origin(path.posix.resolve('/app/dist/src/grpc', '../../../proto/csi-identity-node.json'))).toEqual({
+      from: 'context',
+      path: 'proto/csi-identity-node.json',
+    });
+    expect(existsSync(path.join(ROOT, 'proto/csi-identity-node.json'))).toBe(true);
     expect(read('src/version.ts')).toContain("'../../package.json'");
     const proto = path.posix.resolve('/app/dist/src/grpc', '../../../proto/csi.proto');
     const manifest = path.posix.resolve('/app/dist/src', '../../package.json');
