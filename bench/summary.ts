@@ -150,9 +150,10 @@ export function buildSummary(results: Record<string, unknown>): Summary {
   rows.push({
     what: 'Redis bytes per volume, 24 h job history included (INFO delta / N)',
     now: scale ? `${f2(scale.redis.bytesPerVolume / 1024)} KiB` : NOT,
-    goal: '<= 2 KiB',
+    // Information, not a goal: the issue's goal (<= 2 KiB) is per volume at rest, the next row.
+    goal: '- (the goal is at rest: next row)',
     ideal: scale ? `${f2(scale.redis.recordBytes / 1024)} KiB (the record alone)` : 'the record alone',
-    met: scale ? scale.redis.bytesPerVolume <= 2048 : undefined,
+    met: undefined,
   });
   rows.push({
     what: 'Redis bytes per volume at rest (job history aged out: the record)',
