@@ -1,6 +1,6 @@
 #!/bin/bash
 # Stage 1 of the rds-csi VM image: a Debian bookworm root filesystem with Debian's kernel (nvmet, nvmet-tcp,
-# nvme-tcp, configfs, 9p), nvme-cli, e2fsprogs, xfsprogs, redis-server; an uncompressed vmlinux and a tiny
+# nvme-tcp, configfs, 9p, dm-crypt), nvme-cli, e2fsprogs, xfsprogs, redis-server, cryptsetup (LUKS2, issue 15); an uncompressed vmlinux and a tiny
 # busybox initramfs. Slow (2-5 min: debootstrap/dpkg bound), so it is cached by scripts/vm/run.js under a key
 # that hashes this file: any edit here rebuilds it.
 #
@@ -11,7 +11,7 @@ set -euo pipefail
 
 OUT=${1:?usage: base.sh OUT_DIR}
 SUITE=bookworm
-PKGS=linux-image-amd64,kmod,busybox-static,nvme-cli,e2fsprogs,xfsprogs,util-linux,mount,iproute2,udev,procps,psmisc,strace,redis-server
+PKGS=linux-image-amd64,kmod,busybox-static,nvme-cli,e2fsprogs,xfsprogs,util-linux,mount,iproute2,udev,procps,psmisc,strace,redis-server,cryptsetup-bin
 ROOTFS=$OUT/rootfs
 
 now_us() { local t=${EPOCHREALTIME/./}; echo $((10#$t)); }
@@ -49,7 +49,7 @@ T=$(now_us)
 KV=$(ls "$ROOTFS/usr/lib/modules" | sort -V | tail -1)
 KM=$ROOTFS/usr/lib/modules/$KV/kernel
 for m in drivers/nvme/host/nvme-tcp.ko drivers/nvme/target/nvmet.ko drivers/nvme/target/nvmet-tcp.ko \
-         fs/configfs/configfs.ko fs/9p/9p.ko net/9p/9pnet_virtio.ko; do
+         fs/configfs/configfs.ko fs/9p/9p.ko net/9p/9pnet_virtio.ko drivers/md/dm-crypt.ko; do
   [ -f "$KM/$m" ] || { say "MISSING kernel module $m in $KV"; exit 1; }
 done
 # module trees a headless virtio VM never loads (~230 MB)
