@@ -2,6 +2,7 @@ import type { CreateVolumeRequest__Output } from '../generated/csi/v1/CreateVolu
 import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
 import { accessModeOf } from '../grpc/enums';
 import { Failure, invalid, outOfRange } from '../domain/failure';
+import { checkMountFlagList, parseMkfsOptions } from '../domain/fs-options';
 import { decideSize, fmt, fsMinimumBytes, type CapacityLimits, type SizeDecision } from '../domain/sizes';
 import type { AccessType } from '../state/volume-record';
 
@@ -21,7 +22,22 @@ const METADATA_KEYS = {
 /** StorageClass parameters this driver understands. */
 export const DRIVER_PARAMETERS: Record<string, (v: string) => string | undefined> = {
   migrationWindowSeconds: (v) => (/^\d+$/.test(v) && +v >= 10 && +v <= 3600 ? undefined : 'must be a whole number of seconds from 10 to 3600'),
+  // Checked against the file system's allow-list in mkfsOptionsProblem (it needs the capability's fs_type).
+  mkfsOptions: () => undefined,
 };
+
+/**
+ * The mkfsOptions parameter against the allow-list of the file system the node will make (src/domain/fs-options.ts;
+ * the node checks it again). The file system is the capability's fs_type: external-provisioner turns the
+ * StorageClass's `csi.storage.k8s.io/fstype` into VolumeCapability.mount.fs_type, not a parameter (pkg/controller/
+ * controller.go prepareProvision: prefixedFsTypeKey → getVolumeCapabilities(claim, sc, fsType), and removePrefixedParameters strips
+ * the csi.storage.k8s.io/ keys from the parameters) — unset means ext4, the node's default.
+ */
+function mkfsOptionsProblem(value: string, caps: CapabilitySummary): string | undefined {
+  if (caps.accessType === 'block') return 'applies to filesystem volumes only; this is a block volume (volumeMode: Block), which is never formatted';
+  const parsed = parseMkfsOptions(caps.fsType === 'xfs' ? 'xfs' : 'ext4', value);
+  return 'problem' in parsed ? parsed.problem : undefined;
+}
 
 export interface CapabilitySummary {
   accessType: AccessType;
@@ -61,6 +77,8 @@ export function capabilityProblem(cap: VolumeCapability__Output, opts: { anyAcce
   const mode = access.kind === 'set' ? access.mode : undefined;
   if (cap.mount) {
     if (!FS_TYPES.has(cap.mount.fsType)) return `fs_type "${cap.mount.fsType}" is not supported; use ext4 or xfs`;
+    const flags = checkMountFlagList(cap.mount.mountFlags ?? []);
+    if (flags.error) return `mount_flags: ${flags.error}`;
     if (mode === 'MULTI_NODE_MULTI_WRITER' || mode === 'MULTI_NODE_SINGLE_WRITER') {
       return `${mode} (ReadWriteMany) is only supported with block volumes: a filesystem mounted on several nodes at once is corrupted. Use volumeMode: Block (e.g. for KubeVirt live migration)`;
     }
@@ -158,8 +176,8 @@ export function validateCreateVolume(req: CreateVolumeRequest__Output, limits: C
     if (!check) {
       throw invalid(`unknown StorageClass parameter "${key}"; supported: ${Object.keys(DRIVER_PARAMETERS).join(', ')}`);
     }
-    const problem = check(value);
-    if (problem) throw invalid(`parameter ${key}="${value}" ${problem}`);
+    const problem = key === 'mkfsOptions' ? mkfsOptionsProblem(value, caps) : check(value);
+    if (problem) throw invalid(`parameter ${key}="${value.slice(0, 200)}" ${problem}`);
     driverParams[key] = value;
   }
   const canonical = Object.keys(driverParams)

@@ -1,3 +1,4 @@
+import { checkMountFlagList } from '../domain/fs-options';
 import type { HostPort } from '../host/port';
 import { describeResult, ok } from '../host/run';
 import { type BlockDevice, HostError } from './connector';
@@ -15,37 +16,12 @@ export function isSupportedFs(t: string): t is FsType {
   return (SUPPORTED_FS as readonly string[]).includes(t);
 }
 
-/** Mount flags that would change what the plugin is doing rather than how the file system behaves. */
-const DENIED_FLAGS = new Set([
-  'bind',
-  'rbind',
-  'move',
-  'remount',
-  'loop',
-  'shared',
-  'rshared',
-  'slave',
-  'rslave',
-  'private',
-  'rprivate',
-  'unbindable',
-  'runbindable',
-  'defaults',
-]);
-
-/** Flags from the capability, split on commas, checked; returns the reason for the first bad one. */
+/**
+ * Flags from the capability, split on commas, checked against the allow-list of src/domain/fs-options.ts (the same
+ * list CreateVolume checks); returns the reason for the first bad one.
+ */
 export function checkMountFlags(flags: readonly string[]): { flags: string[]; error?: string } {
-  const out: string[] = [];
-  for (const raw of flags) {
-    for (const f of raw.split(',')) {
-      const flag = f.trim();
-      if (!flag) continue;
-      if (!/^[A-Za-z0-9_.=:/+-]+$/.test(flag)) return { flags: out, error: `mount flag ${JSON.stringify(flag)} has characters that are not allowed` };
-      if (DENIED_FLAGS.has(flag.split('=')[0] ?? '')) return { flags: out, error: `mount flag ${flag} is not allowed` };
-      if (flag !== 'rw') out.push(flag);
-    }
-  }
-  return { flags: out };
+  return checkMountFlagList(flags);
 }
 
 /** Options for the staging mount: the capability's flags, `nouuid` for xfs (clones and snapshots share UUIDs). */
@@ -57,12 +33,20 @@ export function stagingMountOptions(fsType: FsType, flags: string[], readOnly: b
 }
 
 /**
- * mkfs on the volume's own, proven-blank device (probe.ts). When it refuses, the reason is the volume (too small, a
+ * mkfs on the volume's own, proven-blank device (probe.ts), with the volume's checked mkfsOptions. When it refuses, the reason is the volume (too small, a
  * size mkfs cannot lay out) far more often than the node, so the caller gets FAILED_PRECONDITION with mkfs's own
  * first lines (mkfs.xfs prints its reason first, then its usage text); a timeout is UNAVAILABLE (retry).
  */
-export async function makeFilesystem(host: HostPort, dev: BlockDevice, fsType: FsType, timeoutMs: number): Promise<void> {
-  const r = await host.run(`mkfs.${fsType}`, ['-q', dev.path], { timeoutMs });
+export async function makeFilesystem(
+  host: HostPort,
+  dev: BlockDevice,
+  fsType: FsType,
+  timeoutMs: number,
+  extraArgs: readonly string[] = [],
+): Promise<void> {
+  // argv, never a shell: `extraArgs` are the volume's mkfsOptions, checked against the allow-list (validate.ts
+  // mkfsArgsOf, src/domain/fs-options.ts), which holds no force flag and no positional argument; the device is last.
+  const r = await host.run(`mkfs.${fsType}`, ['-q', ...extraArgs, dev.path], { timeoutMs });
   if (ok(r)) return;
   if (r.timedOut) throw new HostError(`mkfs.${fsType} on ${dev.path} did not finish: ${describeResult(r)}; retry`, 'unavailable');
   const said = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(0, 3).join(' | ').slice(0, 500);

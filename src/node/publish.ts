@@ -10,6 +10,7 @@ import { publishBlock } from './block-node';
 import { confinePath } from './confine';
 import type { NodeDeps } from './deps';
 import { ownership, unmountOwned } from './ownership';
+import { checkSingleWriter } from './single-writer';
 import { ensureStagedFs } from './stage';
 import { checkAccessType, parseCapability, requirePath, requireVolumeId, volumeTarget } from './validate';
 
@@ -36,6 +37,7 @@ export async function publishVolume(d: NodeDeps, req: NodePublishVolumeRequest__
   return d.locks.run(volumeId, async () => {
     const dev = await d.connector.find(target.nqn);
     if (!dev) throw failedPrecondition(`volume ${volumeId} is not staged on this node (no device for ${target.nqn}); NodeStageVolume first`);
+    if (cap.singleWriter) await checkSingleWriter(d, volumeId, dev, cap.kind, targetPath, staging);
     if (cap.kind === 'block') {
       await publishBlock(d, target, dev, targetPath, readOnly);
       return {};

@@ -18,7 +18,11 @@ export function nodeService(d: NodeDeps): ServiceImpl<NodeHandlers> {
   return {
     NodeGetCapabilities: () =>
       Promise.resolve({
-        capabilities: (['STAGE_UNSTAGE_VOLUME', 'EXPAND_VOLUME', 'GET_VOLUME_STATS', 'VOLUME_CONDITION'] as const).map((type) => ({ rpc: { type } })),
+        // SINGLE_NODE_MULTI_WRITER: the node accepts SINGLE_NODE_SINGLE_WRITER / SINGLE_NODE_MULTI_WRITER and applies the
+        // CSI spec's NodePublishVolume table for them (single-writer.ts); the controller advertises it as well.
+        capabilities: (['STAGE_UNSTAGE_VOLUME', 'EXPAND_VOLUME', 'GET_VOLUME_STATS', 'VOLUME_CONDITION', 'SINGLE_NODE_MULTI_WRITER'] as const).map(
+          (type) => ({ rpc: { type } }),
+        ),
       }),
     // accessible_topology: the kubelet copies it onto the Node's labels and its keys into CSINode, where
     // external-provisioner's capacity controller and topology-aware provisioning read them.

@@ -11,7 +11,7 @@ import { type FsType, growFilesystem, isSupportedFs, makeFilesystem, stagingMoun
 import { unmountOwned } from './ownership';
 import { probeDevice } from './probe';
 import { fsMinimumBytes } from '../domain/sizes';
-import { type Capability, checkAccessType, fsTypeOf, parseCapability, requirePath, requireVolumeId, volumeTarget } from './validate';
+import { type Capability, checkAccessType, fsTypeOf, mkfsArgsOf, parseCapability, requirePath, requireVolumeId, volumeTarget } from './validate';
 
 /**
  * NodeStageVolume. Block: connect only. Filesystem: connect, then make sure the staging path shows this NQN's
@@ -24,6 +24,7 @@ export async function stageVolume(d: NodeDeps, req: NodeStageVolumeRequest__Outp
   const stagingArg = requirePath('staging_target_path', req.stagingTargetPath);
   const cap = parseCapability(req.volumeCapability);
   checkAccessType(req.volumeContext ?? {}, cap);
+  const mkfsArgs = mkfsArgsOf(req.volumeContext ?? {}, cap);
   const target = volumeTarget(
     volumeId,
     d.nqnPrefix,
@@ -36,7 +37,7 @@ export async function stageVolume(d: NodeDeps, req: NodeStageVolumeRequest__Outp
   const staging = await confinePath(d.opts.kubeletDir, 'staging_target_path', stagingArg, 'act');
   return d.locks.run(volumeId, async () => {
     const dev = await d.connector.attach(target, callDeadline(ctx, d.opts.deviceWaitMs));
-    if (cap.kind === 'mount') await ensureStagedFs(d, target, dev, staging, cap, true);
+    if (cap.kind === 'mount') await ensureStagedFs(d, { ...target, mkfsArgs }, dev, staging, cap, true);
     return {};
   });
 }
@@ -59,7 +60,13 @@ async function checkFsMinimum(d: NodeDeps, dev: BlockDevice, fsType: FsType): Pr
 }
 
 /** Decide the file system to mount from the probe; format only an unambiguously empty device. */
-async function prepareFs(d: NodeDeps, dev: BlockDevice, cap: Capability, allowFormat: boolean): Promise<{ fsType: FsType; formatted: boolean }> {
+async function prepareFs(
+  d: NodeDeps,
+  dev: BlockDevice,
+  cap: Capability,
+  allowFormat: boolean,
+  mkfsArgs: readonly string[] = [],
+): Promise<{ fsType: FsType; formatted: boolean }> {
   const probe = await probeDevice(d.host, dev, d.opts.toolTimeoutMs);
   const wanted = cap.kind === 'mount' ? cap.fsType : '';
   switch (probe.kind) {
@@ -69,7 +76,7 @@ async function prepareFs(d: NodeDeps, dev: BlockDevice, cap: Capability, allowFo
       const fsType = fsTypeOf(cap);
       await checkFsMinimum(d, dev, fsType);
       d.log.info({ device: dev.path, fsType }, 'probe found nothing on the device; formatting');
-      await makeFilesystem(d.host, dev, fsType, d.opts.formatTimeoutMs);
+      await makeFilesystem(d.host, dev, fsType, d.opts.formatTimeoutMs, mkfsArgs);
       return { fsType, formatted: true };
     }
     case 'filesystem':
@@ -86,7 +93,7 @@ async function prepareFs(d: NodeDeps, dev: BlockDevice, cap: Capability, allowFo
 
 export async function ensureStagedFs(
   d: NodeDeps,
-  t: { volumeId: string; nqn: string },
+  t: { volumeId: string; nqn: string; mkfsArgs?: readonly string[] },
   dev: BlockDevice,
   staging: string,
   cap: Capability,
@@ -105,7 +112,7 @@ export async function ensureStagedFs(
     // volume (ownership.ts) — a foreign one is refused, untouched.
     await unmountOwned(d, volumeId, nqn, staging);
   }
-  const { fsType, formatted } = await prepareFs(d, dev, cap, allowFormat);
+  const { fsType, formatted } = await prepareFs(d, dev, cap, allowFormat, t.mkfsArgs);
   const flags = cap.kind === 'mount' ? cap.flags : [];
   const readOnly = cap.readOnlyMode || flags.includes('ro');
   await d.mounter.mount(dev.path, staging, fsType, stagingMountOptions(fsType, flags, readOnly), d.opts.toolTimeoutMs);

@@ -4,6 +4,7 @@ import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapabil
 import { accessModeOf as checkAccessMode } from '../grpc/enums';
 import { invalid, notFound } from '../domain/failure';
 import type { ConnectDefaults } from '../config/schema';
+import { parseMkfsOptions } from '../domain/fs-options';
 import type { ConnectParams, VolumeTarget } from './connector';
 import { checkMountFlags, DEFAULT_FS, type FsType, isSupportedFs } from './filesystem';
 
@@ -13,7 +14,13 @@ import { checkMountFlags, DEFAULT_FS, type FsType, isSupportedFs } from './files
  * publish_context, each validated.
  */
 
-export type Capability = { kind: 'block'; readOnlyMode: boolean } | { kind: 'mount'; fsType: FsType | ''; flags: string[]; readOnlyMode: boolean };
+/**
+ * `singleWriter`: the access mode is SINGLE_NODE_SINGLE_WRITER (Kubernetes ReadWriteOncePod): published at one target
+ * path of this node at a time (single-writer.ts).
+ */
+export type Capability =
+  | { kind: 'block'; readOnlyMode: boolean; singleWriter: boolean }
+  | { kind: 'mount'; fsType: FsType | ''; flags: string[]; readOnlyMode: boolean; singleWriter: boolean };
 
 export function requireVolumeId(id: string): string {
   if (!id) throw invalid('volume_id is required');
@@ -78,7 +85,8 @@ export function parseCapability(cap: VolumeCapability__Output | null | undefined
   const mode = cap.accessMode ? accessModeOf(cap) : undefined;
   if (mode === undefined) throw invalid('volume_capability.access_mode is required');
   const readOnlyMode = mode === 'SINGLE_NODE_READER_ONLY' || mode === 'MULTI_NODE_READER_ONLY';
-  if (cap.block) return { kind: 'block', readOnlyMode };
+  const singleWriter = mode === 'SINGLE_NODE_SINGLE_WRITER';
+  if (cap.block) return { kind: 'block', readOnlyMode, singleWriter };
   if (!cap.mount) throw invalid('volume_capability needs block or mount');
   if (mode === 'MULTI_NODE_MULTI_WRITER' || mode === 'MULTI_NODE_SINGLE_WRITER')
     throw invalid(`access mode ${mode} is only supported for block volumes (ext4/xfs are single-node file systems)`);
@@ -86,7 +94,20 @@ export function parseCapability(cap: VolumeCapability__Output | null | undefined
   if (fsType && !isSupportedFs(fsType)) throw invalid(`fs_type ${fsType} is not supported (ext4, xfs)`);
   const checked = checkMountFlags(cap.mount.mountFlags ?? []);
   if (checked.error) throw invalid(checked.error);
-  return { kind: 'mount', fsType: fsType as FsType | '', flags: checked.flags, readOnlyMode };
+  return { kind: 'mount', fsType: fsType as FsType | '', flags: checked.flags, readOnlyMode, singleWriter };
+}
+
+/**
+ * volume_context.mkfsOptions (the StorageClass parameter CreateVolume checked) as argv for mkfs of the file system the
+ * capability formats, checked again here against the same allow-list (src/domain/fs-options.ts): a PV can be written
+ * by hand. Block volumes are never formatted: no arguments.
+ */
+export function mkfsArgsOf(volumeContext: Record<string, string>, cap: Capability): string[] {
+  if (cap.kind !== 'mount') return [];
+  const fs = fsTypeOf(cap);
+  const parsed = parseMkfsOptions(fs, volumeContext.mkfsOptions);
+  if ('problem' in parsed) throw invalid(`volume_context.mkfsOptions ${parsed.problem}`);
+  return parsed.args;
 }
 
 export function fsTypeOf(cap: Capability): FsType {
