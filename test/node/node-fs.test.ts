@@ -33,6 +33,7 @@ describeRoot('node plugin, filesystem volumes (loop connector)', () => {
     expect(caps.capabilities.map((c: { rpc: { type: string } }) => c.rpc.type).sort()).toEqual([
       'EXPAND_VOLUME',
       'GET_VOLUME_STATS',
+      'SINGLE_NODE_MULTI_WRITER',
       'STAGE_UNSTAGE_VOLUME',
       'VOLUME_CONDITION',
     ]);
