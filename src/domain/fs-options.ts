@@ -18,10 +18,19 @@ export type MkfsFs = 'ext4' | 'xfs';
 
 type ValueCheck = (v: string) => boolean;
 
-const int = (min: number, max: number): ValueCheck => (v) => /^\d{1,10}$/.test(v) && +v >= min && +v <= max;
-const oneOf = (...vals: string[]): ValueCheck => (v) => vals.includes(v);
+const int =
+  (min: number, max: number): ValueCheck =>
+  (v) =>
+    /^\d{1,10}$/.test(v) && +v >= min && +v <= max;
+const oneOf =
+  (...vals: string[]): ValueCheck =>
+  (v) =>
+    vals.includes(v);
 const bool01 = oneOf('0', '1');
-const pow2 = (min: number, max: number): ValueCheck => (v) => int(min, max)(v) && (+v & (+v - 1)) === 0;
+const pow2 =
+  (min: number, max: number): ValueCheck =>
+  (v) =>
+    int(min, max)(v) && (+v & (+v - 1)) === 0;
 /** A size with an optional unit suffix as mkfs.xfs takes it (bytes, k, m, g). */
 const xfsSize: ValueCheck = (v) => /^\d{1,12}[kmg]?$/.test(v);
 
@@ -98,7 +107,8 @@ function listProblem(opt: string, list: string, rule: OptionRule): string | unde
     const key = eq < 0 ? item : item.slice(0, eq);
     const value = eq < 0 ? undefined : item.slice(eq + 1);
     const keys = rule.keys ?? {};
-    if (!Object.prototype.hasOwnProperty.call(keys, key)) return `${opt} ${key ? `key "${key}"` : 'has an empty item and'} is not allowed (allowed: ${Object.keys(keys).join(', ')})`;
+    if (!Object.prototype.hasOwnProperty.call(keys, key))
+      return `${opt} ${key ? `key "${key}"` : 'has an empty item and'} is not allowed (allowed: ${Object.keys(keys).join(', ')})`;
     const check = keys[key];
     if (check === null) {
       if (value !== undefined) return `${opt} ${key} takes no value`;
@@ -225,7 +235,8 @@ export function checkMountFlagList(flags: readonly string[]): { flags: string[];
     for (const f of raw.split(',')) {
       const flag = f.trim();
       if (!flag) continue;
-      if (!/^[A-Za-z0-9_.=+-]+$/.test(flag)) return { flags: out, error: `mount flag ${JSON.stringify(flag.slice(0, 60))} has characters that are not allowed` };
+      if (!/^[A-Za-z0-9_.=+-]+$/.test(flag))
+        return { flags: out, error: `mount flag ${JSON.stringify(flag.slice(0, 60))} has characters that are not allowed` };
       const eq = flag.indexOf('=');
       const key = eq > 0 ? flag.slice(0, eq) : '';
       const keyCheck = Object.prototype.hasOwnProperty.call(MOUNT_KEYS, key) ? MOUNT_KEYS[key] : undefined;

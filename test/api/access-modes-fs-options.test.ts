@@ -64,9 +64,19 @@ describe('controller: single-node writer modes and filesystem options', () => {
   /** [name, capability, parameters, volume_context.mkfsOptions]. */
   const ACCEPTED: Array<[string, object, Record<string, string>, string | undefined]> = [
     ['ext4 -m 0', capOf('mount', 'SINGLE_NODE_MULTI_WRITER'), { mkfsOptions: '-m 0' }, '-m 0'],
-    ['ext4 features and extended options', capOf('mount', 'SINGLE_NODE_WRITER'), { mkfsOptions: '-O metadata_csum,fast_commit -E lazy_itable_init=0,discard' }, '-O metadata_csum,fast_commit -E lazy_itable_init=0,discard'],
+    [
+      'ext4 features and extended options',
+      capOf('mount', 'SINGLE_NODE_WRITER'),
+      { mkfsOptions: '-O metadata_csum,fast_commit -E lazy_itable_init=0,discard' },
+      '-O metadata_csum,fast_commit -E lazy_itable_init=0,discard',
+    ],
     ['unset fs_type is ext4', capOf('mount', 'SINGLE_NODE_WRITER', ''), { mkfsOptions: '-i 65536 -T largefile' }, '-i 65536 -T largefile'],
-    ['xfs -i size=512 -m reflink=1', capOf('mount', 'SINGLE_NODE_WRITER', 'xfs'), { mkfsOptions: '-i size=512 -m reflink=1,bigtime=1 -K' }, '-i size=512 -m reflink=1,bigtime=1 -K'],
+    [
+      'xfs -i size=512 -m reflink=1',
+      capOf('mount', 'SINGLE_NODE_WRITER', 'xfs'),
+      { mkfsOptions: '-i size=512 -m reflink=1,bigtime=1 -K' },
+      '-i size=512 -m reflink=1,bigtime=1 -K',
+    ],
     ['allowed mount flags', capOf('mount', 'SINGLE_NODE_WRITER', 'ext4', ['noatime', 'nodiratime,discard', 'commit=30']), {}, undefined],
     ['no mkfsOptions', capOf('mount', 'SINGLE_NODE_WRITER'), {}, undefined],
   ];
@@ -82,9 +92,19 @@ describe('controller: single-node writer modes and filesystem options', () => {
     ['a device', capOf('mount', 'SINGLE_NODE_WRITER'), { mkfsOptions: '/dev/sda' }, /option "\/dev\/sda" is not allowed/],
     ['a label', capOf('mount', 'SINGLE_NODE_WRITER'), { mkfsOptions: '-L data' }, /option "-L" is not allowed/],
     ['an ext4 option checked as xfs', capOf('mount', 'SINGLE_NODE_WRITER', 'xfs'), { mkfsOptions: '-m 0' }, /-m key "0" is not allowed/],
-    ['an xfs option checked as ext4 (fs_type unset)', capOf('mount', 'SINGLE_NODE_WRITER', ''), { mkfsOptions: '-i size=512' }, /-i size=512 is not an allowed value/],
+    [
+      'an xfs option checked as ext4 (fs_type unset)',
+      capOf('mount', 'SINGLE_NODE_WRITER', ''),
+      { mkfsOptions: '-i size=512' },
+      /-i size=512 is not an allowed value/,
+    ],
     ['a feature off', capOf('mount', 'SINGLE_NODE_WRITER'), { mkfsOptions: '-O ^has_journal' }, /-O feature "\^has_journal" is not allowed/],
-    ['a value with a shell metacharacter', capOf('mount', 'SINGLE_NODE_WRITER'), { mkfsOptions: '-m $(reboot)' }, /-m \$\(reboot\) is not an allowed value/],
+    [
+      'a value with a shell metacharacter',
+      capOf('mount', 'SINGLE_NODE_WRITER'),
+      { mkfsOptions: '-m $(reboot)' },
+      /-m \$\(reboot\) is not an allowed value/,
+    ],
     ['mkfsOptions on a block volume', capOf('block', 'SINGLE_NODE_WRITER'), { mkfsOptions: '-m 0' }, /applies to filesystem volumes only/],
     ['too long', capOf('mount', 'SINGLE_NODE_WRITER'), { mkfsOptions: '-m 0 '.repeat(200) }, /longer than 512/],
     ['mount flag bind', capOf('mount', 'SINGLE_NODE_WRITER', 'ext4', ['bind']), {}, /mount_flags: mount flag bind is not allowed/],
@@ -100,7 +120,10 @@ describe('controller: single-node writer modes and filesystem options', () => {
 
   it('ValidateVolumeCapabilities does not confirm a refused mount flag', async () => {
     const vol = (await create('vvc-flags', capOf('mount', 'SINGLE_NODE_WRITER'))).volume.volumeId as string;
-    const r = await h.client.ctl('ValidateVolumeCapabilities', { volumeId: vol, volumeCapabilities: [capOf('mount', 'SINGLE_NODE_WRITER', 'ext4', ['remount'])] });
+    const r = await h.client.ctl('ValidateVolumeCapabilities', {
+      volumeId: vol,
+      volumeCapabilities: [capOf('mount', 'SINGLE_NODE_WRITER', 'ext4', ['remount'])],
+    });
     expect(r.confirmed).toBeFalsy();
     expect(r.message).toMatch(/mount flag remount is not allowed/);
   });

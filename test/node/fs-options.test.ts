@@ -54,7 +54,12 @@ describeRoot('node plugin, mkfsOptions and mount_flags (loop connector)', () => 
     env.createVolume(id);
     const staging = path.join(env.dir, 'staging', id);
     const [t1, t2] = [path.join(env.dir, 'pods', 'p1', id), path.join(env.dir, 'pods', 'p2', id)];
-    const base = { volumeId: id, stagingTargetPath: staging, volumeCapability: cap('ext4', ['noatime', 'noexec,nodev']), volumeContext: env.volumeContext(id) };
+    const base = {
+      volumeId: id,
+      stagingTargetPath: staging,
+      volumeCapability: cap('ext4', ['noatime', 'noexec,nodev']),
+      volumeContext: env.volumeContext(id),
+    };
     await env.client.nodeCall('NodeStageVolume', base);
     expect(mountOptionsAt(staging)).toEqual(expect.arrayContaining(['noatime', 'noexec', 'nodev']));
     await env.client.nodeCall('NodePublishVolume', { ...base, targetPath: t1 });

@@ -47,7 +47,8 @@ describeRoot('node plugin, SINGLE_NODE_SINGLE_WRITER / SINGLE_NODE_MULTI_WRITER 
     const [t1, t2] = [targetOf('pod-1'), targetOf('pod-2')];
     const cap = kind === 'mount' ? MOUNT_CAP('ext4', mode) : BLOCK_CAP(mode);
     const base = { volumeId: id, stagingTargetPath: staging, volumeCapability: cap, volumeContext: env.volumeContext(id, kind) };
-    const published = (p: string): boolean => (kind === 'mount' ? isMountPoint(p) : lstatSync(p, { throwIfNoEntry: false })?.isBlockDevice() === true);
+    const published = (p: string): boolean =>
+      kind === 'mount' ? isMountPoint(p) : lstatSync(p, { throwIfNoEntry: false })?.isBlockDevice() === true;
 
     await env.client.nodeCall('NodeStageVolume', base);
     await env.client.nodeCall('NodePublishVolume', { ...base, targetPath: t1 });
@@ -76,7 +77,12 @@ describeRoot('node plugin, SINGLE_NODE_SINGLE_WRITER / SINGLE_NODE_MULTI_WRITER 
     const [a, b] = ['vol-sw-other-a', 'vol-sw-other-b'];
     const stage = async (id: string, mode: string): Promise<Record<string, unknown>> => {
       env.createVolume(id);
-      const req = { volumeId: id, stagingTargetPath: path.join(env.dir, 'staging', id), volumeCapability: MOUNT_CAP('ext4', mode), volumeContext: env.volumeContext(id) };
+      const req = {
+        volumeId: id,
+        stagingTargetPath: path.join(env.dir, 'staging', id),
+        volumeCapability: MOUNT_CAP('ext4', mode),
+        volumeContext: env.volumeContext(id),
+      };
       await env.client.nodeCall('NodeStageVolume', req);
       return req;
     };
