@@ -729,6 +729,17 @@ describe(`helm lint, helm template and NOTES.txt (${hasHelm ? helm.stdout.trim()
     expect(driverConfig(controllerOf(docs)).worker.poolReadingTtlMs).toBe(ttl);
   });
 
+  withHelm('renders mkfsOptions and mountOptions into the filesystem StorageClass only when set (issue 15 item 7)', () => {
+    const fsClass = (docs: Obj[]): Obj => must(find(docs, 'StorageClass', 'rds-csi'), 'filesystem StorageClass');
+    expect((fsClass(rendered([])).parameters as Obj).mkfsOptions).toBeUndefined();
+    expect(fsClass(rendered([])).mountOptions).toBeUndefined();
+    const set = fsClass(
+      rendered(['--set', 'storageClasses.filesystem.mkfsOptions=-m 0', '--set-json', 'storageClasses.filesystem.mountOptions=["noatime"]']),
+    );
+    expect(set.parameters).toMatchObject({ 'csi.storage.k8s.io/fstype': 'ext4', mkfsOptions: '-m 0' });
+    expect(set.mountOptions).toEqual(['noatime']);
+  });
+
   withHelm('renders allowedTopologies only when set, and the backend into every component', () => {
     const open = rendered([]);
     for (const sc of open.filter((d) => d.kind === 'StorageClass')) expect(sc.allowedTopologies).toBeUndefined();
