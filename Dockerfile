@@ -32,8 +32,9 @@ FROM ${NODE_IMAGE} AS runtime
 #   mount       mount, umount, losetup (util-linux's mount tools are their own package on Debian)
 #   kmod        modprobe (e.g. `kubectl exec … modprobe nvme-tcp`, with the host's /lib/modules that the chart mounts)
 #   tini        PID 1: forwards signals and reaps the tools' exited children
+#   dbus-bin    dbus-send: the node-shutdown check asks the host's logind/systemd (src/node/shutdown-signal.ts)
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nvme-cli e2fsprogs xfsprogs util-linux mount kmod tini \
+ && apt-get install -y --no-install-recommends nvme-cli e2fsprogs xfsprogs util-linux mount kmod tini dbus-bin \
  && rm -rf /var/lib/apt/lists/*
 
 ENV NODE_ENV=production

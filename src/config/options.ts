@@ -177,6 +177,12 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { flag: '--reconnect-delay <s>', keys: ['node.connect.reconnectDelay'], on: NODE, description: 'default reconnect_delay' },
   { flag: '--keep-alive-tmo <s>', keys: ['node.connect.keepAliveTmo'], on: NODE, description: 'default keep_alive_tmo' },
   { flag: '--fast-io-fail-tmo <s>', keys: ['node.connect.fastIoFailTmo'], on: NODE, description: 'default fast_io_fail_tmo' },
+  {
+    flag: '--shutdown-ctrl-loss-tmo <s>',
+    keys: ['node.shutdown.ctrlLossTmo'],
+    on: NODE,
+    description: 'on a node shutdown: ctrl_loss_tmo of the managed controllers (seconds; the bound of the shutdown)',
+  },
 ];
 
 /** rds.password → RDS_CSI_RDS_PASSWORD, worker.concurrency → RDS_CSI_WORKER_CONCURRENCY, redisUrl → RDS_CSI_REDIS_URL. */

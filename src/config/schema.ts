@@ -120,6 +120,21 @@ export const connectDefaultsSchema = z.object({
 });
 
 /**
+ * Safe node shutdown (src/node/shutdown.ts, README "Node shutdown"): on a real node shutdown the managed controllers'
+ * ctrl_loss_tmo is lowered to `ctrlLossTmo` seconds so an unreachable RDS cannot hold the shutdown forever. Whether
+ * the node is shutting down is asked of logind and systemd over D-Bus (src/node/shutdown-signal.ts) through the host
+ * sockets below, as mounted in the plugin's container.
+ */
+export const shutdownSchema = z.object({
+  ctrlLossTmo: int.min(0).max(3600).default(10),
+  dbusSend: z.string().min(1).default('dbus-send'),
+  systemBus: z.string().startsWith('/').default('/run/dbus/system_bus_socket'),
+  systemdPrivate: z.string().startsWith('/').default('/run/systemd/private'),
+  /** Per D-Bus question (two at most). */
+  detectTimeoutMs: int.min(200).max(30000).default(3000),
+});
+
+/**
  * The node plugin's own options (`node:` in the YAML file, RDS_CSI_NODE_* in the environment, the flags of
  * `rds-csi node`). The parts shared with the controller (driver name, NQN prefix, RDS base path) are top-level keys.
  * nodeId is required only by the node plugin: parseNodeOptions (load.ts) checks it and the loop connector's data dir.
@@ -156,6 +171,7 @@ export const nodeSchema = z.object({
   /** 0 = orphan cleanup only at start-up. */
   orphanIntervalMs: int.min(0).default(300000),
   connect: connectDefaultsSchema.default({ ctrlLossTmo: -1, reconnectDelay: 5, keepAliveTmo: 15 }),
+  shutdown: shutdownSchema.default(shutdownSchema.parse({})),
 });
 
 /** What the node plugin runs with: the `node:` block with a node id, and a data dir when the connector is loop. */

@@ -7,7 +7,7 @@ import path from 'node:path';
  * devices reconnect; any other error is thrown.
  */
 
-function isMissing(err: unknown): boolean {
+export function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENODEV' || code === 'ENXIO';
 }

@@ -17,6 +17,7 @@ import { mounter } from '../node/mounter';
 import { NvmeTcpConnector } from '../node/nvme-connector';
 import { cleanOrphans, type OrphanReport, scheduleOrphanCleanup } from '../node/orphans';
 import { nodeService } from '../node/service';
+import { nodeShutdown, type NodeShutdownResult } from './node-shutdown';
 import { VolumeLocks } from '../node/volume-lock';
 
 /**
@@ -40,6 +41,11 @@ export interface NodeApp {
   hostNqn: string;
   connector: Connector;
   cleanOrphans(): Promise<OrphanReport>;
+  /**
+   * On SIGTERM: when logind/systemd say the node is shutting down, lower the managed controllers' ctrl_loss_tmo
+   * (runtime/node-shutdown.ts); on a pod restart or upgrade nothing changes (−1 stays).
+   */
+  shutdownIfNodeStopping(): Promise<NodeShutdownResult>;
   close(): Promise<void>;
 }
 
@@ -94,6 +100,7 @@ export async function startNode(cfg: Config, opts: NodeAppOptions, log: Logger):
     hostNqn,
     connector,
     cleanOrphans: runCleanup,
+    shutdownIfNodeStopping: () => nodeShutdown(o, cfg.nqnPrefix, host, { onlyIfShuttingDown: true }, log),
     close: async () => {
       stopCleanup();
       await server.close();

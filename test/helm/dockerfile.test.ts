@@ -270,6 +270,7 @@ describe('Dockerfile', () => {
     losetup: 'mount',
     modprobe: 'kmod',
     mknod: 'coreutils',
+    'dbus-send': 'dbus-bin',
   };
   /** In every Debian image (Essential: yes). */
   const ESSENTIAL = ['coreutils', 'util-linux'];
@@ -295,6 +296,7 @@ describe('Dockerfile', () => {
     expect(tools.size).toBeGreaterThan(5);
     tools.add('nvme');
     tools.add('losetup');
+    tools.add('dbus-send'); // the node-shutdown check (src/node/shutdown-signal.ts)
     const have = new Set([...installed(), ...ESSENTIAL]);
     const missing = [...tools].filter((t) => !PROVIDES[t] || !have.has(PROVIDES[t]));
     expect(missing).toEqual([]);

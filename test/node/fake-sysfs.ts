@@ -50,6 +50,7 @@ export class FakeSysfs {
     this.write(`${base}/transport`, 'tcp');
     this.write(`${base}/address`, address);
     this.write(`${base}/fast_io_fail_tmo`, 'off'); // the kernel's attribute (written by the connector)
+    this.write(`${base}/ctrl_loss_tmo`, 'off'); // −1 reads back as "off" (lowered on a node shutdown)
     return this;
   }
 
