@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Failure, aborted, alreadyExists, retryLater } from '../domain/failure';
 import { backingFilePath, nqnFor } from '../domain/ids';
-import { NO_RECORD_GEN, jobId, type FenceAttachData, type JobData } from '../queue/jobs';
+import { NO_RECORD_GEN, jobId, type FenceAttachData } from '../queue/jobs';
 import type { JobRunner } from '../queue/job-runner';
 import type { AttachmentStore } from '../state/attachment-record';
 import type { VolumeRecord, VolumeStore } from '../state/volume-record';
@@ -31,7 +31,7 @@ export class VolumeOperations {
   /** `copyFromSlot`: the RDS slot of the resolved content source (restore or clone). */
   async create(id: string, spec: CreateVolumeSpec, waitMs: number, copyFromSlot?: string): Promise<VolumeRecord> {
     const deadline = Date.now() + waitMs;
-    const fresh: VolumeRecord = {
+    const { record, created: claimed } = await this.o.store.claim({
       id,
       name: spec.name,
       capacityBytes: spec.sizeBytes,
@@ -47,22 +47,7 @@ export class VolumeOperations {
       source: spec.source,
       pvcName: spec.pvcName,
       pvcNamespace: spec.pvcNamespace,
-    };
-    const claiming = this.o.store.claim(fresh);
-    // The job of the new generation goes out right behind the claim, before its reply (issue 14: no round trip
-    // between them; the claim and its WAIT run first in Redis, one connection in order, job-runner.ts begin). When the
-    // claim finds a record already there, that job is given up, and a worker that took it first does nothing: it
-    // runs only while the record holds its generation (DiskCreateData.gen, worker-host.ts).
-    const early = this.o.runner.begin('disk.create', jobId('disk.create', id, fresh.gen), this.createData(fresh, copyFromSlot), waitMs);
-    let claim: { record: VolumeRecord; created: boolean };
-    try {
-      claim = await claiming;
-    } catch (err) {
-      early.drop();
-      throw err;
-    }
-    const { record, created: claimed } = claim;
-    if (!claimed) early.drop();
+    });
     if (record.rebuilt) return this.adopt(record, spec, waitMs, copyFromSlot);
     if (record.name !== spec.name) {
       throw new Failure('internal', `volume id ${id} of "${spec.name}" is taken by "${record.name}" (id collision)`);
@@ -79,17 +64,15 @@ export class VolumeOperations {
     const createId = jobId('disk.create', id, record.gen);
     const port = this.o.exportPort;
     try {
-      // One job creates the disk already exported (issue 14; workers/processors/ensure-disk.ts): the one added above
-      // for a generation this call claimed, else the record's own, found or added.
-      const created = claimed
-        ? await early.result
-        : await this.o.runner.run('disk.create', createId, this.createData(record, copyFromSlot), deadline - Date.now());
-      if (created.superseded) {
-        // The record no longer held the job's generation when it ran: nothing was made. Forget the no-op so that
-        // the retry adds the job again (for the record as it is then).
-        await this.o.runner.forget(createId);
-        throw aborted(`volume "${spec.name}" changed while it was being created; retry`);
-      }
+      // One job creates the disk already exported (issue 14; workers/processors/ensure-disk.ts). A generation
+      // claimed by this call has no jobs yet: skip the look-up before the job add.
+      const created = await this.o.runner.run(
+        'disk.create',
+        createId,
+        { volumeId: id, slot: record.slot, filePath: record.filePath, sizeBytes: record.capacityBytes, copyFromSlot, nqn: record.nqn, port },
+        deadline - Date.now(),
+        { newId: claimed },
+      );
       if (!created.exported) {
         // Run by a worker from before the one-job create (a rolling upgrade): it made the disk without the export.
         const data = { volumeId: id, slot: record.slot, nqn: record.nqn, port };
@@ -106,11 +89,6 @@ export class VolumeOperations {
       }
       throw err;
     }
-  }
-
-  private createData(record: VolumeRecord, copyFromSlot: string | undefined): JobData<'disk.create'> {
-    const { id: volumeId, slot, filePath, capacityBytes: sizeBytes, nqn, gen } = record;
-    return { volumeId, slot, filePath, sizeBytes, copyFromSlot, nqn, port: this.o.exportPort, gen };
   }
 
   /**

@@ -29,12 +29,6 @@ export interface RunOptions {
   newId?: boolean;
 }
 
-/** A job added by `begin`: its result, or give it up. */
-export interface BegunJob<N extends JobName> {
-  result: Promise<JobResult<N>>;
-  drop(): void;
-}
-
 export class JobRunner {
   private readonly queue: Queue;
 
@@ -56,40 +50,16 @@ export class JobRunner {
       await this.findOrAdd(name, id, data, opts);
       throw new OperationPending(`${name} ${id}`);
     }
-    return this.await(name, id, waitMs, () => this.findOrAdd(name, id, data, opts));
-  }
-
-  /**
-   * Adds job `id`, whose id no job can have yet (a generation this call made), in this very tick, before anything
-   * the caller sends after it and after everything it sent before (the Queue shares the caller's connection, and
-   * Redis runs one connection's commands in order), and waits for it like `run`. `drop` gives the job up: its wait
-   * ends at once and the job is removed once its add went through (a worker that took it first decides by itself,
-   * as DiskCreateData.gen says).
-   */
-  begin<N extends JobName>(name: N, id: string, data: JobData<N>, waitMs: number): BegunJob<N> {
-    const added = this.producer.add(name, data, id);
-    const result = this.await(name, id, waitMs, () => added.then(() => undefined));
-    return {
-      result,
-      drop: () => {
-        result.catch(() => undefined);
-        this.waiter.abandon(id, 'given up by its caller');
-        added.then(() => this.queue.remove(id)).catch(() => 0);
-      },
-    };
-  }
-
-  /** The wait is registered before `start` (the add or look-up, job-waiter.ts), so the job's own finish event settles it. */
-  private async await<N extends JobName>(name: N, id: string, waitMs: number, start: () => Promise<Outcome | undefined>): Promise<JobResult<N>> {
-    // An error of the add itself reaches the caller as it is.
+    // The wait is registered before the add or look-up (job-waiter.ts), so the job's own finish event settles it;
+    // an error of the add itself reaches the caller as it is, as before.
     let addFailed = false;
-    const guarded = (): Promise<Outcome | undefined> =>
-      start().catch((err: unknown) => {
+    const start = (): Promise<Outcome | undefined> =>
+      this.findOrAdd(name, id, data, opts).catch((err: unknown) => {
         addFailed = true;
         throw err;
       });
     try {
-      return (await this.waiter.wait(id, waitMs > 0 ? waitMs : 1, guarded)) as JobResult<N>;
+      return (await this.waiter.wait(id, waitMs, start)) as JobResult<N>;
     } catch (err) {
       if (addFailed) throw err;
       throw this.toFailure(name, id, err);

@@ -119,11 +119,6 @@ export class JobWaiter {
     }
   }
 
-  /** Ends every wait for `id` now, as failed with `reason` (the caller gave the job up). */
-  abandon(id: string, reason: string): void {
-    this.settle(id, { kind: 'failed', reason });
-  }
-
   private settle(id: string, o: Outcome): void {
     for (const s of this.waiting.get(id) ?? []) s(o);
   }

@@ -18,19 +18,9 @@ export interface DiskCreateData {
   copyFromSlot?: string;
   nqn?: string;
   port?: number;
-  /**
-   * The volume record's generation this job creates the disk for. The controller adds the job right behind its
-   * record claim, before the claim's reply (api/volume-operations.ts), so the job may belong to a claim that found
-   * another generation: the worker runs it only while the record holds this one (in the lease script,
-   * queue/lease.ts) and otherwise completes it as `superseded` without touching RDS. Absent in jobs of older
-   * controllers: no check.
-   */
-  gen?: string;
 }
 export interface DiskCreateResult {
   sizeBytes: number;
-  /** The record did not hold the job's generation when it ran: nothing was done on RDS. */
-  superseded?: true;
   /**
    * The export the job made sure of. Absent in the result of a worker from before the one-job create (a rolling
    * upgrade): the controller then runs target.export itself.

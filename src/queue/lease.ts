@@ -3,30 +3,12 @@
  * job id, so a stalled job picked up again by another worker re-enters its own lease at once.
  */
 import type { Redis } from 'ioredis';
-import { DriverKeys, type RecordKind } from '../state/keys';
+import { DriverKeys } from '../state/keys';
 
 const ACQUIRE = `
 local v = redis.call('GET', KEYS[1])
 if (not v) or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 return 0`;
-
-/**
- * ACQUIRE for a job that may run only while a record holds its generation (KEYS[2] the record, ARGV[3] the
- * generation): -1, and no lease taken, when the record is absent or holds another one.
- */
-const ACQUIRE_IF_GEN = `
-local rec = redis.call('GET', KEYS[2])
-if (not rec) or cjson.decode(rec)['gen'] ~= ARGV[3] then return -1 end
-local v = redis.call('GET', KEYS[1])
-if (not v) or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-return 0`;
-
-/** The record a job belongs to and the generation it was added for (DiskCreateData.gen). */
-export interface GenGuard {
-  kind: RecordKind;
-  id: string;
-  gen: string;
-}
 
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -63,45 +45,25 @@ export class VolumeLease {
   private readonly shas = new Map<string, string>();
 
   /** EVALSHA with the script's hash (one round trip, no script text on the wire); loads it when Redis lacks it. */
-  private async script(name: string, body: string, keys: string | string[], ...args: Array<string | number>): Promise<unknown> {
-    const list = typeof keys === 'string' ? [keys] : keys;
+  private async script(name: string, body: string, key: string, ...args: Array<string | number>): Promise<unknown> {
     let sha = this.shas.get(name);
     if (!sha) {
       sha = (await this.redis.script('LOAD', body)) as string;
       this.shas.set(name, sha);
     }
     try {
-      return await this.redis.evalsha(sha, list.length, ...list, ...args);
+      return await this.redis.evalsha(sha, 1, key, ...args);
     } catch (err) {
       if (!/NOSCRIPT/.test((err as Error).message)) throw err;
       this.shas.delete(name); // Redis restarted or flushed its scripts
-      return this.script(name, body, list, ...args);
+      return this.script(name, body, key, ...args);
     }
   }
 
-  /**
-   * Takes every lease (in sorted order, so two jobs never deadlock) or none. With `guard`, in the same script as the
-   * first lease (no extra round trip): 'superseded', and nothing taken, when the guard's record does not hold the
-   * guard's generation.
-   */
-  async acquireAll(keys: string[], holder: string, guard?: GenGuard): Promise<boolean | 'superseded'> {
+  /** Takes every lease (in sorted order, so two jobs never deadlock) or none. */
+  async acquireAll(keys: string[], holder: string): Promise<boolean> {
     const taken: string[] = [];
-    const sorted = [...keys].sort();
-    if (guard && sorted.length > 0) {
-      const first = sorted.shift() as string;
-      const got = await this.script(
-        'ACQUIRE_IF_GEN',
-        ACQUIRE_IF_GEN,
-        [this.key(first), this.keys.record(guard.kind, guard.id)],
-        holder,
-        this.ttlMs,
-        guard.gen,
-      );
-      if (got === -1) return 'superseded';
-      if (got !== 1) return false;
-      taken.push(first);
-    }
-    for (const key of sorted) {
+    for (const key of [...keys].sort()) {
       if (!(await this.acquire(key, holder))) {
         for (const k of taken) await this.release(k, holder);
         return false;

@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/registry';
 import { cappedBackoffStrategy } from '../queue/backoff';
 import { VOLUME_QUEUE, leaseKeysOf, type JobData, type JobName, type JobResult, type VolumeScoped } from '../queue/jobs';
-import { VolumeLease, type GenGuard } from '../queue/lease';
+import { VolumeLease } from '../queue/lease';
 import { toJobFailure } from './failure';
 import { processors } from './processors';
 import type { JobSteps } from './context';
@@ -46,13 +46,6 @@ export interface WorkerHostOptions {
   backoffMaxMs: number;
 }
 
-/** disk.create carries the record generation it was added for (DiskCreateData.gen): it runs only while the record holds it. */
-function genGuard(name: JobName, data: VolumeScoped): GenGuard | undefined {
-  if (name !== 'disk.create') return undefined;
-  const gen = (data as JobData<'disk.create'>).gen;
-  return typeof gen === 'string' && gen ? { kind: 'vol', id: data.volumeId, gen } : undefined;
-}
-
 function isJobName(name: string): name is JobName {
   return Object.prototype.hasOwnProperty.call(processors, name);
 }
@@ -92,13 +85,7 @@ export class WorkerHost {
     const { volumeId } = job.data as VolumeScoped;
     const keys = leaseKeysOf(name, job.data as VolumeScoped);
     const holder = job.id ?? `${name}-${volumeId}`;
-    const taken = await this.lease.acquireAll(keys, holder, genGuard(name, job.data as VolumeScoped));
-    if (taken === 'superseded') {
-      // Added behind a record claim that found another generation (api/volume-operations.ts): nothing to do.
-      this.opts.log.debug({ job: job.id, volumeId }, 'disk.create of a generation the record does not hold: superseded');
-      return { sizeBytes: 0, superseded: true } satisfies JobResult<'disk.create'>;
-    }
-    if (!taken) {
+    if (!(await this.lease.acquireAll(keys, holder))) {
       // Another job of this volume runs somewhere: come back shortly instead of spinning.
       await job.moveToDelayed(Date.now() + 100 + Math.floor(Math.random() * 150), token);
       throw new DelayedError();
