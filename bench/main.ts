@@ -228,6 +228,28 @@ function printNodeStage(r: NodeStageResult): void {
   console.log('plugin own = RPC time over gRPC minus the time of the host tools it ran (losetup, blkid, mount, umount); target <= 50 ms per stage');
 }
 
+/** Part (i): the storm against the ideal RDS alone, against the physical ideal (3 commands per create). */
+function printIdealStorm(x: StormResult): void {
+  const physical = (3 * x.latencyMs * x.volumes) / x.concurrency / 1000;
+  const j = x.analysis;
+  console.log(
+    `\n(i) ${x.volumes} CreateVolume against the ideal RDS, ${x.latencyMs} ms/command, concurrency ${x.concurrency}: ok ${x.ok}, errors ${JSON.stringify(x.errors)}, ` +
+      `wall ${x.wallSeconds.toFixed(2)} s = ${round(x.wallSeconds / physical)}x the physical ideal ${physical.toFixed(2)} s (${x.commands} commands, own ideal ${x.idealSeconds.toFixed(2)} s)`,
+  );
+  console.log(
+    `  ${j.jobs} jobs, ${j.avgJobsRunning.toFixed(1)} of ${x.concurrency} running on average; jobs added ${j.firstAddedSeconds.toFixed(2)}..${j.lastAddedSeconds.toFixed(2)} s, startup ${j.startupSeconds.toFixed(2)} s, jobs ${j.jobSpanSeconds.toFixed(2)} s, drain ${j.drainSeconds.toFixed(2)} s; ` +
+      `per job taken -> finished ${ms(j.perJobMs.run)} ms, handler ${ms(j.perJobMs.handler)} ms, pickup ${ms(j.meanPickupMs)} ms` +
+      (j.idealCommandMs === undefined ? '' : `; a ${x.latencyMs} ms command took ${ms(j.idealCommandMs)} ms`),
+  );
+  console.log(
+    `  CPU s: ${Object.entries(x.cpu.seconds)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ')}; ${x.cpu.coresBusy.toFixed(2)} of ${x.cpu.cores} cores; loops: ${Object.entries(x.eventLoop)
+      .map(([k, l]) => `${k} ${(l.utilization * 100).toFixed(0)}% p99 ${ms(l.delayMs.p99)}`)
+      .join('; ')}; latency p50 ${ms(x.requestLatency.p50)} p99 ${ms(x.requestLatency.p99)}`,
+  );
+}
+
 function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResult, ideal?: StormResult): void {
   console.log(
     `\n(b) Storm: ${r.volumes} concurrent CreateVolume, simulator ${r.latencyMs} ms/command, worker concurrency ${r.concurrency} (separate worker process)`,
@@ -466,6 +488,26 @@ async function main(): Promise<number> {
         log(`(b) storm against the ideal RDS failed: ${(err as Error).message}`);
       }
       if (storm) printStorm(storm, direct, direct0, ideal);
+    } else if (o.parts.has('i')) {
+      // Only the storm against the ideal RDS (the driver alone): the quick loop while working on the storm row.
+      const so = {
+        dir,
+        redisUrl: redis.url,
+        redisPid: redis.pid,
+        latencyMs: o.latencyB,
+        volumes: o.storm,
+        concurrency: o.concurrency,
+        deadlineMs: 120000,
+      };
+      log(`(i) storm: ${o.storm} concurrent CreateVolume against the ideal RDS`);
+      try {
+        const ideal = await bounded('(i) storm against the ideal RDS', 90000, () => runStorm(so, 'ideal-rds-worker'));
+        results.stormIdealRds = ideal;
+        printIdealStorm(ideal);
+      } catch (err) {
+        failures.push((err as Error).message);
+        log(`(i) storm against the ideal RDS failed: ${(err as Error).message}`);
+      }
     }
     if (o.parts.has('n')) {
       log('(n) NodeStage/NodeUnstage with the loop connector');

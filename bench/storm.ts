@@ -63,6 +63,9 @@ export interface StormResult {
     startupSeconds: number;
     /** Last job finished → last reply, s. */
     drainSeconds: number;
+    /** First and last job added, s after the first request: how fast the controller turns requests into jobs. */
+    firstAddedSeconds: number;
+    lastAddedSeconds: number;
   };
   /** CPU seconds used during the storm by each process, and their sum ÷ wall (cores busy on average). */
   cpu: { seconds: Record<string, number>; coresBusy: number; cores: number };
@@ -214,6 +217,8 @@ export async function runStorm(o: StormOptions, topology: Topology = 'separate-w
         jobSpanSeconds: (lastFinished - firstTaken) / 1000,
         startupSeconds: (firstTaken - t0) / 1000,
         drainSeconds: (lastReply - lastFinished) / 1000,
+        firstAddedSeconds: (Math.min(...jobs.map((j) => j.addedAt)) - t0) / 1000,
+        lastAddedSeconds: (Math.max(...jobs.map((j) => j.addedAt)) - t0) / 1000,
       },
       cpu: { seconds: cpuSeconds, coresBusy: Object.values(cpuSeconds).reduce((a, b) => a + b, 0) / wallSeconds, cores: os.cpus().length },
       eventLoop,

@@ -49,7 +49,9 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 export function spawnCli(name: string, args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--require', LOOP_PROBE, CLI, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_CPU_PROF_DIR: a V8 CPU profile of each CLI child (written when it exits), to see where its time goes.
+  const prof = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR] : [];
+  const child = spawn(process.execPath, [...prof, '--require', LOOP_PROBE, CLI, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   const keep = (b: Buffer): void => {

@@ -100,7 +100,7 @@ describe('VolumeLease', () => {
     expect(seen.keys).toEqual([...keys].sort().map(key));
   });
 
-  it('loads each script once per VolumeLease, then sends only its hash', async () => {
+  it('loads the acquire script once per VolumeLease, then sends only its hash; the release is always one EVAL', async () => {
     const lease = new VolumeLease(conn, prefix, 5000);
     const seen = await watch(async () => {
       for (let i = 0; i < 3; i++) {
@@ -108,8 +108,27 @@ describe('VolumeLease', () => {
         await lease.release(vol, 'job-l');
       }
     });
-    expect(seen.loads).toBe(2); // ACQUIRE and RELEASE
-    expect(seen.keys).toHaveLength(6);
+    expect(seen.loads).toBe(1); // ACQUIRE; RELEASE goes as EVAL (lease.ts release: its place in the connection's order)
+    expect(seen.keys).toHaveLength(3);
+  });
+
+  it("hold returns without waiting for the release's reply, and the next command on the connection runs after the release", async () => {
+    const lease = new VolumeLease(conn, prefix, 5000);
+    await lease.acquireAll([vol], 'job-p');
+    const pauser = new Redis(redis.url, { maxRetriesPerRequest: null });
+    try {
+      // From here Redis holds every client's write commands (the release's EVAL) for 300 ms.
+      await pauser.client('PAUSE', 300, 'WRITE');
+      const t0 = Date.now();
+      await lease.hold([vol], 'job-p', () => Promise.resolve());
+      expect(Date.now() - t0).toBeLessThan(150); // an awaited release would have taken the 300 ms pause
+      // Sent after hold returned, on the same connection: Redis runs it only after the release (one connection's
+      // commands in order), so it already sees the lease gone, as BullMQ's moveToFinished after it does.
+      expect(await conn.exists(key(vol))).toBe(0);
+    } finally {
+      await pauser.client('UNPAUSE');
+      pauser.disconnect();
+    }
   });
 
   it('hold renews the leases while fn runs and releases them when it ends, also when it throws', async () => {
@@ -148,7 +167,7 @@ describe('VolumeLease', () => {
       });
       await lease.hold([id], 'job-r', () => new Promise((r) => setTimeout(r, forMs)));
       monitor.disconnect();
-      return count - 1; // the release is an evalsha too
+      return count; // the release is an EVAL, not counted
     };
     // ttl 30: floor(30/3)=10 ms would renew ~40 times in 400 ms; the 50 ms floor gives about 8.
     const tiny = await renewals(30, 400);
