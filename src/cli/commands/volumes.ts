@@ -67,11 +67,11 @@ export function volumesCommand(): Command {
     addOpsOptions(new Command('detach'))
       .description(
         'force-detach after a node is lost: unpublish every volume attached to NODE through the fence.detach jobs the controller uses ' +
-          '(a worker must be running); with storage-side fencing the node\'s host NQN leaves the disks. Refused while Kubernetes shows NODE Ready, unless --force',
+          "(a worker must be running); with storage-side fencing the node's host NQN leaves the disks. Refused while Kubernetes shows NODE Ready, unless --force",
       )
       .requiredOption('--node <node>', 'the node id (Kubernetes node name)')
       .option('--force', 'detach even though Kubernetes shows the node Ready (or there is no Kubernetes to ask)')
-      .option('--wait-ms <ms>', 'how long to wait for each volume\'s fence.detach job', '60000')
+      .option('--wait-ms <ms>', "how long to wait for each volume's fence.detach job", '60000')
       .action((flags: OpsFlags & { node: string; force?: boolean; waitMs?: string }) =>
         runOps(async () => {
           if (!flags.node.trim()) throw new UsageError('--node: a node id is required');
@@ -84,7 +84,13 @@ export function volumesCommand(): Command {
             print(`${healthText(flags.node, res.health)}${res.forced ? ' (--force)' : ''}`);
             if (res.refused) throw new OpsFailure(`refused: ${res.refused}`);
             if (res.outcomes.length === 0) print(`no volume is attached to node ${flags.node}: nothing to do`);
-            else print(table(['VOLUME', 'RESULT', 'DETAIL'], res.outcomes.map((o) => [o.volumeId, o.result, o.detail])));
+            else
+              print(
+                table(
+                  ['VOLUME', 'RESULT', 'DETAIL'],
+                  res.outcomes.map((o) => [o.volumeId, o.result, o.detail]),
+                ),
+              );
           }
           if (res.refused) return EXIT_FAILED;
           return res.outcomes.some((o) => o.result === 'failed') ? EXIT_FAILED : EXIT_OK;
