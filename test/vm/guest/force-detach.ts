@@ -129,15 +129,24 @@ async function main(): Promise<void> {
   const left = allowedHosts(nqn);
   check(`A's host NQN no longer allowed by nvmet (allowed: ${left.join(' ') || 'none'})`, !left.includes(hostA) && left.length > 0, left.join(' '));
 
-  // What the kernel target does to the controller A already has: removing an allowed host is checked at connect
-  // time (nvmet_host_allowed in the Connect command), so the live controller is not torn down. Recorded, not asserted.
+  // What the kernel target does to the controller A already has: the allowed hosts are checked on the Connect command
+  // only, so removing A's host does not tear down its live controller (this run: the write below succeeds). Storage
+  // fencing shuts a node out at its next (re)connect: a lost node's connection has dropped by then (keep-alive).
   const w = ctrlA
     ? sh('timeout', ['5', 'dd', 'if=/dev/zero', `of=${devA}`, 'bs=4096', 'count=1', 'seek=4096', 'oflag=direct,dsync', 'status=none'])
     : { code: -1, out: '' };
   log(`finding: a write on A's existing controller after the detach: exit ${w.code} ${w.out} (state ${ctrlA ? ctrlState(ctrlA) : '-'})`);
 
   // A "comes back": its controller reconnects (reset = a new Connect) and is refused; it never gets live again.
-  if (ctrlA) writeFileSync(`/sys/class/nvme/${ctrlA}/reset_controller`, '1');
+  // The write to reset_controller waits for the reset; its reconnect refused, it fails (ENETRESET, errno 102).
+  let reset: string;
+  try {
+    if (ctrlA) writeFileSync(`/sys/class/nvme/${ctrlA}/reset_controller`, '1');
+    reset = 'reset returned ok';
+  } catch (err) {
+    reset = `reset failed: ${(err as Error).message}`;
+  }
+  log(`A's controller reset (a reconnect with A's host NQN): ${reset}`);
   await sleep(4000);
   const stA = ctrlA ? ctrlState(ctrlA) : undefined;
   check(`A's reconnect refused: its controller is not live 4 s after a reset (state ${stA ?? 'gone'})`, stA !== 'live', stA ?? 'gone');
