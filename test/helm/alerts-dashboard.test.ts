@@ -26,12 +26,15 @@ const PENDING = ['rds_csi_volume_condition_abnormal'];
 /** Every series name the driver's registries expose (histograms as _bucket/_count/_sum). */
 async function registered(): Promise<Set<string>> {
   const m = new Metrics('test');
-  timedRunner(() => Promise.resolve({ code: 0, stdout: '', stderr: '', timedOut: false }), m);
+  timedRunner(
+    (command, args) => Promise.resolve({ command, args, code: 0, signal: null, stdout: '', stderr: '', timedOut: false, durationMs: 0 }),
+    m,
+  );
   orphanCounter(m);
   const names = new Set<string>();
   for (const metric of await m.registry.getMetricsAsJSON()) {
     names.add(metric.name);
-    if (metric.type === 'histogram') for (const s of ['_bucket', '_count', '_sum']) names.add(metric.name + s);
+    if (String(metric.type) === 'histogram') for (const s of ['_bucket', '_count', '_sum']) names.add(metric.name + s);
   }
   return names;
 }

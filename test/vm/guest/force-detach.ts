@@ -150,8 +150,7 @@ async function main(): Promise<void> {
   await sleep(4000);
   const stA = ctrlA ? ctrlState(ctrlA) : undefined;
   check(`A's reconnect refused: its controller is not live 4 s after a reset (state ${stA ?? 'gone'})`, stA !== 'live', stA ?? 'gone');
-  const ws = sh('timeout', ['3', 'dd', 'if=/dev/zero', `of=${devA}`, 'bs=4096', 'count=1', 'seek=8192', 'oflag=direct,dsync', 'status=none']);
-  check('A cannot write through the refused controller', ws.code !== 0, `exit ${ws.code} ${ws.out.split('\n')[0] ?? ''}`);
+  // (No write is tried through it: with native multipath the I/O would queue until the controller is given up.)
   if (ctrlA) sh('nvme', ['disconnect', '-d', ctrlA]);
   await waitFor(25000, () => controllers(nqn).length === 0);
   const again = fabricsConnect(nqn, hostA, { ctrl_loss_tmo: 5 });
