@@ -5,7 +5,17 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log/logger';
-import type { AttachmentFact, AttachmentSource, EventSink, EventType, NodeRegistry, PvcRef } from './ports';
+import {
+  OUT_OF_SERVICE_TAINT,
+  type AttachmentFact,
+  type AttachmentSource,
+  type EventSink,
+  type EventType,
+  type NodeHealth,
+  type NodeHealthSource,
+  type NodeRegistry,
+  type PvcRef,
+} from './ports';
 
 export interface KubeApis {
   core: k8s.CoreV1Api;
@@ -25,8 +35,23 @@ function httpCode(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-export class KubeNodes implements NodeRegistry {
+export class KubeNodes implements NodeRegistry, NodeHealthSource {
   constructor(private readonly api: KubeApis) {}
+
+  /** The Node's Ready condition (absent = Unknown, as the node lifecycle controller treats it) and its taints. */
+  async health(nodeId: string): Promise<NodeHealth> {
+    let node: k8s.V1Node;
+    try {
+      node = await this.api.core.readNode({ name: nodeId });
+    } catch (err) {
+      if (httpCode(err) === 404) return { source: 'kubernetes', exists: false };
+      throw err;
+    }
+    const status = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+    const ready = status === 'True' || status === 'False' ? status : 'Unknown';
+    const outOfService = (node.spec?.taints ?? []).some((t) => t.key === OUT_OF_SERVICE_TAINT);
+    return { source: 'kubernetes', exists: true, ready, outOfService };
+  }
 
   async exists(nodeId: string): Promise<boolean> {
     try {

@@ -9,6 +9,23 @@ export interface NodeRegistry {
   list(): Promise<string[] | undefined>;
 }
 
+/**
+ * What Kubernetes says about a node, for an operator's force-detach (`rds-csi volumes detach`): the Ready condition
+ * and the non-graceful shutdown taint `node.kubernetes.io/out-of-service`
+ * (kubernetes.io/docs/concepts/cluster-administration/node-shutdown/#non-graceful-node-shutdown).
+ * `source: 'none'`: standalone mode, nothing to ask.
+ */
+export type NodeHealth =
+  | { source: 'kubernetes'; exists: false }
+  | { source: 'kubernetes'; exists: true; ready: 'True' | 'False' | 'Unknown'; outOfService: boolean }
+  | { source: 'none' };
+
+export interface NodeHealthSource {
+  health(nodeId: string): Promise<NodeHealth>;
+}
+
+export const OUT_OF_SERVICE_TAINT = 'node.kubernetes.io/out-of-service';
+
 export interface PvcRef {
   name: string;
   namespace: string;

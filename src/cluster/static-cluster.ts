@@ -1,9 +1,14 @@
 import type { Logger } from '../log/logger';
-import type { AttachmentFact, AttachmentSource, EventSink, EventType, NodeRegistry, PvcRef } from './ports';
+import type { AttachmentFact, AttachmentSource, EventSink, EventType, NodeHealth, NodeHealthSource, NodeRegistry, PvcRef } from './ports';
 
 /** Standalone mode: nodes from configuration, events as log lines, no VolumeAttachments. */
-export class StaticNodes implements NodeRegistry {
+export class StaticNodes implements NodeRegistry, NodeHealthSource {
   constructor(private readonly nodes: string[]) {}
+
+  /** Standalone: no Kubernetes to say whether a node is down (the operator has to --force). */
+  health(): Promise<NodeHealth> {
+    return Promise.resolve({ source: 'none' });
+  }
 
   exists(nodeId: string): Promise<boolean> {
     return Promise.resolve(this.nodes.includes(nodeId));

@@ -22,6 +22,7 @@ export class Metrics {
   readonly jobFailures: Counter<'type' | 'kind'>;
   readonly routerosCallDuration: Histogram<'command' | 'outcome'>;
   readonly rdsConnected: Gauge;
+  readonly rdsBreakerOpen: Gauge;
   readonly queueDepth: Gauge<'state'>;
   readonly poolBytes: Gauge<'kind'>;
   readonly attachmentConflicts: Counter<'kind'>;
@@ -69,6 +70,11 @@ export class Metrics {
       registers,
     });
     this.rdsConnected = new Gauge({ name: 'rds_csi_rds_connected', help: '1 when the RouterOS API connection is up', registers });
+    this.rdsBreakerOpen = new Gauge({
+      name: 'rds_csi_rds_breaker_open',
+      help: '1 while the RDS circuit breaker refuses calls (open, or half-open awaiting its probe), 0 when closed',
+      registers,
+    });
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the gauge as `this`
     const self = this;
     this.queueDepth = new Gauge({

@@ -15,7 +15,11 @@ export function rdsFromConfig(rds: RdsConfig, metrics?: Metrics): RdsPort {
     connectTimeoutMs: rds.connectTimeoutMs,
     callTimeoutMs: rds.callTimeoutMs,
     poolName: rds.poolName,
-    breaker: { failureThreshold: rds.breakerThreshold, openMs: rds.breakerOpenMs },
+    breaker: {
+      failureThreshold: rds.breakerThreshold,
+      openMs: rds.breakerOpenMs,
+      onStateChange: (state) => metrics?.rdsBreakerOpen.set(state === 'closed' ? 0 : 1),
+    },
     onCall: (command, outcome, seconds) => metrics?.routerosCallDuration.observe({ command, outcome }, seconds),
     onState: (connected) => metrics?.rdsConnected.set(connected ? 1 : 0),
   });

@@ -4,13 +4,13 @@
  */
 import type { Config } from '../config/schema';
 import { KubeEvents, KubeNodes, KubeVolumeAttachments, connectKube } from '../cluster/kube-cluster';
-import type { AttachmentSource, EventSink, NodeRegistry } from '../cluster/ports';
+import type { AttachmentSource, EventSink, NodeHealthSource, NodeRegistry } from '../cluster/ports';
 import { LogEvents, NoAttachments, StaticNodes } from '../cluster/static-cluster';
 import type { Logger } from '../log/logger';
 
 export interface Cluster {
   mode: 'kubernetes' | 'standalone';
-  nodes: NodeRegistry;
+  nodes: NodeRegistry & NodeHealthSource;
   events: EventSink;
   attachments: AttachmentSource;
 }

@@ -24,6 +24,9 @@ export class FakeKube {
   events: RecordedEvent[] = [];
   /** Labels of the Node objects in `nodes` (what the kubelet copies from NodeGetInfo's accessible_topology). */
   nodeLabels = new Map<string, Record<string, string>>();
+  /** Ready condition and taints of the Node objects in `nodes` (none set: no status, no taints). */
+  nodeReady = new Map<string, 'True' | 'False' | 'Unknown'>();
+  nodeTaints = new Map<string, Array<{ key: string; value?: string; effect: string }>>();
   csiNodes: object[] = [];
   storageClasses: object[] = [];
   /** CSIStorageCapacity objects by "namespace/name". */
@@ -94,9 +97,15 @@ export class FakeKube {
     return send(404, { kind: 'Status', code: 404, message: `fake kube: no route ${method} ${path}` });
   }
 
-  private node(name: string): { metadata: { name: string; labels?: Record<string, string> } } {
+  private node(name: string): { metadata: { name: string; labels?: Record<string, string> }; spec?: object; status?: object } {
     const labels = this.nodeLabels.get(name);
-    return { metadata: labels ? { name, labels } : { name } };
+    const ready = this.nodeReady.get(name);
+    const taints = this.nodeTaints.get(name);
+    return {
+      metadata: labels ? { name, labels } : { name },
+      ...(taints ? { spec: { taints } } : {}),
+      ...(ready ? { status: { conditions: [{ type: 'Ready', status: ready, reason: 'KubeletReady' }] } } : {}),
+    };
   }
 
   private capacityRoute(method: string, ns: string, name: string | undefined, body: string, send: (code: number, obj: object) => void): void {
