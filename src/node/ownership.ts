@@ -2,6 +2,7 @@ import path from 'node:path';
 import { failedPrecondition } from '../domain/failure';
 import type { MountEntry } from '../host/mountinfo';
 import type { BlockDevice } from './connector';
+import { mappingOwnership } from './crypt-volume';
 import type { NodeDeps } from './deps';
 import { isSupportedFs } from './filesystem';
 
@@ -46,6 +47,8 @@ export async function ownership(d: NodeDeps, nqn: string, current: BlockDevice |
       ours: false,
       why: `device ${numbers} is an anonymous device (a ${shown.fsType ?? 'virtual'} file system), not a block device of a volume`,
     };
+  const mapped = await mappingOwnership(d, nqn, shown); // a device-mapper device: only the volume's own LUKS2 mapping
+  if (mapped) return mapped;
   const owner = await d.connector.deviceOwner(shown.major, shown.minor);
   if (owner.kind === 'live') {
     if (owner.nqn === nqn) return { ours: true, how: 'same-volume' };
