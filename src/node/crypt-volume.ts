@@ -112,7 +112,7 @@ async function finishFresh(d: NodeDeps, dev: BlockDevice, m: Mapping): Promise<v
 }
 
 /**
- * NodeStageVolume's hook, after the NVMe device is found: the device to stage (the mapping when encrypted). Decision
+ * NodeStageVolume's hook around the connect (the key is checked first): the device to stage (the mapping when encrypted). Decision
  * on the raw device: proven empty → luksFormat, a LUKS header → open, anything else → FAILED_PRECONDITION (a volume
  * made without encryption is never formatted over). Wrong key → INVALID_ARGUMENT, and nothing is written.
  */
@@ -120,11 +120,12 @@ export async function stageEncrypted(
   d: NodeDeps,
   req: { volumeContext?: Record<string, string>; secrets?: Record<string, string> },
   t: { volumeId: string; nqn: string },
-  dev: BlockDevice,
   readOnly: boolean,
+  attach: () => Promise<BlockDevice>,
 ): Promise<BlockDevice> {
-  if (!encryptionOf(req.volumeContext)) return dev;
-  const key = passphraseOf(req.secrets, 'node-stage');
+  if (!encryptionOf(req.volumeContext)) return attach();
+  const key = passphraseOf(req.secrets, 'node-stage'); // before anything is connected
+  const dev = await attach();
   const name = mappingName(t.volumeId);
   let m = await findMapping(d, name);
   if (m && !over(m, dev)) {

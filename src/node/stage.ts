@@ -36,7 +36,7 @@ export async function stageVolume(d: NodeDeps, req: NodeStageVolumeRequest__Outp
   // Last check, before anything is connected or mounted: the path lies under kubelet's dir (confine.ts).
   const staging = await confinePath(d.opts.kubeletDir, 'staging_target_path', stagingArg, 'act');
   return d.locks.run(volumeId, async () => {
-    const dev = await stageEncrypted(d, req, target, await d.connector.attach(target, callDeadline(ctx, d.opts.deviceWaitMs)), cap.readOnlyMode);
+    const dev = await stageEncrypted(d, req, target, cap.readOnlyMode, () => d.connector.attach(target, callDeadline(ctx, d.opts.deviceWaitMs)));
     if (cap.kind === 'mount') await ensureStagedFs(d, target, dev, staging, cap, true);
     return {};
   });
