@@ -143,7 +143,7 @@ export async function stageEncrypted(
     if (probe.kind === 'empty') {
       if (readOnly) throw failedPrecondition(`${dev.path} holds nothing and the access mode is read-only; not formatting it`);
       d.log.info({ device: dev.path, mapping: name }, 'probe found nothing on the device; writing a LUKS2 header');
-      const r = await cryptsetup(d.host, cryptArgs.format(dev.path), key, d.opts.formatTimeoutMs);
+      const r = await cryptsetup(d.host, cryptArgs.format(dev.path, d.opts.luksIterTimeMs), key, d.opts.formatTimeoutMs);
       if (!ok(r)) throw cryptFailure(`luksFormat of ${dev.path}`, r);
     } else if (!(probe.kind === 'other' && probe.type === 'crypto_LUKS')) {
       const what = probe.kind === 'filesystem' ? probe.type : probe.kind === 'partitioned' ? `a ${probe.ptType} partition table` : probe.type;

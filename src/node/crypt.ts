@@ -72,8 +72,9 @@ export function mappingName(volumeId: string): string {
 }
 
 export const cryptArgs = {
-  format: (devPath: string): string[] => [
+  format: (devPath: string, iterTimeMs?: number): string[] => [
     'luksFormat',
+    ...(iterTimeMs ? ['--iter-time', String(iterTimeMs)] : []),
     '--type',
     'luks2',
     '--batch-mode',

@@ -78,6 +78,8 @@ describe('crypt rules', () => {
     for (const args of all) expect(args.join(' ')).toMatch(/--key-file -( |$)/);
     expect(cryptArgs.format('/dev/x')).toEqual(expect.arrayContaining(['--type', 'luks2', '--pbkdf-memory', String(PBKDF_MEMORY_KIB)]));
     expect(cryptArgs.resize('n', false)).toEqual(['resize', 'n']);
+    expect(cryptArgs.format('/dev/x', 250).slice(0, 3)).toEqual(['luksFormat', '--iter-time', '250']);
+    expect(cryptArgs.format('/dev/x')).not.toContain('--iter-time');
   });
 });
 
@@ -180,7 +182,7 @@ describeIf(IS_ROOT && HAS_CRYPTSETUP, 'root and cryptsetup (apt-get install cryp
 
   it('no passphrase: INVALID_ARGUMENT before anything is connected', async () => {
     create('enc-nokey');
-    for (const secrets of [undefined, {}, { other: 'x' }]) {
+    for (const secrets of [undefined, {}, { other: 'x' }] as Array<Record<string, string> | undefined>) {
       const err = await codeOf(stage('enc-nokey', secrets));
       expect(err.code).toBe(status.INVALID_ARGUMENT);
       expect(err.details).toMatch(/encryptionPassphrase/);

@@ -47,7 +47,8 @@ const secrets = { encryptionPassphrase: KEY };
 const fsVol = volume('pvc-vm-luks-0001', 'ext4', { encryption: 'luks2' });
 const blkVol = volume('pvc-vm-luks-0002', 'block', { encryption: 'luks2' });
 const plainVol = volume('pvc-vm-luks-0003', 'ext4');
-const plugin = new Plugin();
+// A short unlock time: argon2id benchmarked for 2 s would cost about a minute per luksFormat under emulation.
+const plugin = new Plugin({ env: { RDS_CSI_NODE_LUKS_ITER_TIME_MS: '200' } });
 const INVALID_ARGUMENT = 3;
 const FAILED_PRECONDITION = 9;
 
