@@ -270,6 +270,7 @@ describe('Dockerfile', () => {
     losetup: 'mount',
     modprobe: 'kmod',
     mknod: 'coreutils',
+    cryptsetup: 'cryptsetup-bin',
   };
   /** In every Debian image (Essential: yes). */
   const ESSENTIAL = ['coreutils', 'util-linux'];
@@ -295,6 +296,7 @@ describe('Dockerfile', () => {
     expect(tools.size).toBeGreaterThan(5);
     tools.add('nvme');
     tools.add('losetup');
+    tools.add('cryptsetup'); // encryption at rest (src/node/crypt.ts)
     const have = new Set([...installed(), ...ESSENTIAL]);
     const missing = [...tools].filter((t) => !PROVIDES[t] || !have.has(PROVIDES[t]));
     expect(missing).toEqual([]);
