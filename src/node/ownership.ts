@@ -21,6 +21,9 @@ import { isSupportedFs } from './filesystem';
  *     the stale mount a reconnect that renamed the device leaves behind. Its device belongs to no volume now, its
  *     I/O already fails, so unmounting it at the path the CO named for this volume can lose nothing that works.
  *
+ * A device-mapper device is the volume's only as its own LUKS2 mapping (encryption at rest, crypt-volume.ts: the
+ * volume's mapping name over a device of the volume's NQN); any other dm device is not.
+ *
  * Everything else is not the volume's and is left alone: an anonymous device (major 0: tmpfs, overlay, nfs, fuse),
  * a live device sysfs ties to another NQN (another volume, a boot disk on the same RDS), a live device it ties to
  * no NQN of ours (a local disk, a loop device of some other file). A device number that now belongs to another
