@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 480
+# vm-timeout: 600
 # vm-requires: file dist/src/cli/main.js
 # vm-requires: file dist/test/vm/guest/luks.js
 # vm-summary: encryption at rest (LUKS2, issue 15 item 2) with the real node plugin on the kernel target: an encrypted
