@@ -30,11 +30,12 @@ FROM ${NODE_IMAGE} AS runtime
 #   xfsprogs    mkfs.xfs, xfs_growfs
 #   util-linux  blkid
 #   mount       mount, umount, losetup (util-linux's mount tools are their own package on Debian)
+#   cryptsetup-bin  cryptsetup (encryption at rest: LUKS2 on the node, README "Encryption at rest")
 #   kmod        modprobe (e.g. `kubectl exec … modprobe nvme-tcp`, with the host's /lib/modules that the chart mounts)
 #   tini        PID 1: forwards signals and reaps the tools' exited children
 #   dbus-bin    dbus-send: the node-shutdown check asks the host's logind/systemd (src/node/shutdown-signal.ts)
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nvme-cli e2fsprogs xfsprogs util-linux mount kmod tini dbus-bin \
+ && apt-get install -y --no-install-recommends nvme-cli e2fsprogs xfsprogs util-linux mount cryptsetup-bin kmod tini dbus-bin \
  && rm -rf /var/lib/apt/lists/*
 
 ENV NODE_ENV=production

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { ENCRYPTION_PARAM } from '../domain/encryption';
 import { Failure, aborted, alreadyExists, retryLater } from '../domain/failure';
 import type { JobRunner } from '../queue/job-runner';
 import { NO_RECORD_GEN, jobId } from '../queue/jobs';
@@ -30,6 +31,7 @@ export class SnapshotOperations {
       slot: id,
       filePath: path.posix.join(dir, `${id}.img`),
       createdAt: new Date().toISOString(),
+      ...(source.context[ENCRYPTION_PARAM] ? { encryption: source.context[ENCRYPTION_PARAM] } : {}),
     });
     if (record.sourceVolumeId !== source.id) {
       throw alreadyExists(`snapshot "${name}" exists for volume ${record.sourceVolumeId}, not ${source.id}`);

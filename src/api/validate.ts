@@ -1,6 +1,7 @@
 import type { CreateVolumeRequest__Output } from '../generated/csi/v1/CreateVolumeRequest';
 import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
 import { accessModeOf } from '../grpc/enums';
+import { ENCRYPTION_PARAM, encryptionProblem } from '../domain/encryption';
 import { Failure, invalid, outOfRange } from '../domain/failure';
 import { checkMountFlagList, parseMkfsOptions } from '../domain/fs-options';
 import { decideSize, fmt, fsMinimumBytes, type CapacityLimits, type SizeDecision } from '../domain/sizes';
@@ -21,6 +22,7 @@ const METADATA_KEYS = {
 };
 /** StorageClass parameters this driver understands. */
 export const DRIVER_PARAMETERS: Record<string, (v: string) => string | undefined> = {
+  [ENCRYPTION_PARAM]: (v) => encryptionProblem(v),
   migrationWindowSeconds: (v) => (/^\d+$/.test(v) && +v >= 10 && +v <= 3600 ? undefined : 'must be a whole number of seconds from 10 to 3600'),
   // Checked against the file system's allow-list in mkfsOptionsProblem (it needs the capability's fs_type).
   mkfsOptions: () => undefined,

@@ -1,4 +1,5 @@
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
+import { ENCRYPTION_PARAM, encryptionMismatch } from '../domain/encryption';
 import { Failure, aborted, invalid, notFound, type FailureKind } from '../domain/failure';
 import { isSnapshotId, isVolumeId, volumeIdFromName } from '../domain/ids';
 import { placeSegment } from '../domain/topology';
@@ -27,15 +28,15 @@ function requireVolumeId(id: string): void {
 }
 
 /** The RDS slot and size of a restore/clone source; NOT_FOUND when it does not exist (or is not an id of ours). */
-async function resolveSource(src: ContentSource, d: ControllerDeps): Promise<{ slot: string; bytes: number }> {
+async function resolveSource(src: ContentSource, d: ControllerDeps): Promise<{ slot: string; bytes: number; encryption?: string }> {
   if (src.kind === 'snapshot') {
     const snap = isSnapshotId(src.id, d.volumePrefix) ? await d.snapshots.get(src.id) : undefined;
     if (!snap || snap.state === 'deleting') throw notFound(`source snapshot ${src.id} does not exist`);
     if (snap.state !== 'ready') throw aborted(`source snapshot ${src.id} is not ready yet (its copy is still running); retry`);
-    return { slot: snap.slot, bytes: snap.sizeBytes };
+    return { slot: snap.slot, bytes: snap.sizeBytes, encryption: snap.encryption };
   }
   const vol = await readyVolume(d, src.id, 'source volume');
-  return { slot: vol.slot, bytes: vol.capacityBytes };
+  return { slot: vol.slot, bytes: vol.capacityBytes, encryption: vol.context[ENCRYPTION_PARAM] };
 }
 
 /**
@@ -65,6 +66,8 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
       checkAccessibility(req.accessibilityRequirements, d.topology);
       const src = shape.spec.source;
       const resolved = src ? await resolveSource(src, d) : undefined;
+      const mismatch = src && encryptionMismatch(shape.spec.context[ENCRYPTION_PARAM], resolved?.encryption, src.kind);
+      if (mismatch) throw invalid(mismatch);
       const spec = createVolumeSpec(shape, d.limits, resolved?.bytes ?? 0);
       const id = volumeIdFromName(spec.name, d.volumePrefix);
       try {

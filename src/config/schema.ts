@@ -164,6 +164,12 @@ export const nodeSchema = z.object({
   toolTimeoutMs: int.positive().default(30000),
   /** mkfs and resize of big volumes take longer. */
   formatTimeoutMs: int.positive().default(600000),
+  /**
+   * Unlock time of a new LUKS2 key slot (`cryptsetup luksFormat --iter-time`, encryption at rest): the argon2id cost is
+   * benchmarked to take this long on this node. Unset: cryptsetup's default (2000 ms for LUKS2). Lower means faster
+   * stages and cheaper guessing of a weak passphrase.
+   */
+  luksIterTimeMs: int.positive().optional(),
   /** How long to wait for the connected NQN's device to appear with a non-zero size. */
   deviceWaitMs: int.positive().default(20000),
   /** How long a call on a busy volume waits for the volume's lock before ABORTED. */

@@ -5,6 +5,7 @@ import { failedPrecondition, invalid, notFound } from '../domain/failure';
 import type { CallContext } from '../grpc/service';
 import { lstatOrUndefined, splitDev } from '../host/fs';
 import { confinePath } from './confine';
+import { expandEncrypted } from './crypt-volume';
 import { callDeadline, type NodeDeps } from './deps';
 import { sleep } from './device';
 import { growFilesystem } from './filesystem';
@@ -57,6 +58,7 @@ export async function expandVolume(d: NodeDeps, req: NodeExpandVolumeRequest__Ou
         `the device ${dev.path} has ${dev.sizeBytes} bytes after a rescan, ${required} required: ControllerExpandVolume must grow the volume first`,
       );
     }
+    dev = await expandEncrypted(d, volumeId, dev, req.secrets); // encrypted: the mapping is resized and grown instead
     if (mount) {
       if (mount.major !== dev.major || mount.minor !== dev.minor)
         throw failedPrecondition(`${mount.mountPoint} shows ${mount.major}:${mount.minor}, not the volume's device ${dev.path}; restage first`);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { failedPrecondition } from '../domain/failure';
 import type { MountEntry } from '../host/mountinfo';
 import type { BlockDevice } from './connector';
+import { mappingOwnership } from './crypt-volume';
 import type { NodeDeps } from './deps';
 import { isSupportedFs } from './filesystem';
 
@@ -19,6 +20,9 @@ import { isSupportedFs } from './filesystem';
  *     (ext4/xfs) mounted from a device node of the kind this connector makes (`<devRoot>/nvmeXnY`, `/loopN`):
  *     the stale mount a reconnect that renamed the device leaves behind. Its device belongs to no volume now, its
  *     I/O already fails, so unmounting it at the path the CO named for this volume can lose nothing that works.
+ *
+ * A device-mapper device is the volume's only as its own LUKS2 mapping (encryption at rest, crypt-volume.ts: the
+ * volume's mapping name over a device of the volume's NQN); any other dm device is not.
  *
  * Everything else is not the volume's and is left alone: an anonymous device (major 0: tmpfs, overlay, nfs, fuse),
  * a live device sysfs ties to another NQN (another volume, a boot disk on the same RDS), a live device it ties to
@@ -46,6 +50,8 @@ export async function ownership(d: NodeDeps, nqn: string, current: BlockDevice |
       ours: false,
       why: `device ${numbers} is an anonymous device (a ${shown.fsType ?? 'virtual'} file system), not a block device of a volume`,
     };
+  const mapped = await mappingOwnership(d, nqn, shown); // a device-mapper device: only the volume's own LUKS2 mapping
+  if (mapped) return mapped;
   const owner = await d.connector.deviceOwner(shown.major, shown.minor);
   if (owner.kind === 'live') {
     if (owner.nqn === nqn) return { ours: true, how: 'same-volume' };

@@ -8,6 +8,7 @@ import { alreadyExists, failedPrecondition } from '../domain/failure';
 import { lstatOrUndefined, splitDev } from '../host/fs';
 import { publishBlock } from './block-node';
 import { confinePath } from './confine';
+import { publishedDevice } from './crypt-volume';
 import type { NodeDeps } from './deps';
 import { ownership, unmountOwned } from './ownership';
 import { checkSingleWriter } from './single-writer';
@@ -35,7 +36,7 @@ export async function publishVolume(d: NodeDeps, req: NodePublishVolumeRequest__
   const staging = await confinePath(d.opts.kubeletDir, 'staging_target_path', stagingArg, 'act');
   const readOnly = req.readonly || cap.readOnlyMode;
   return d.locks.run(volumeId, async () => {
-    const dev = await d.connector.find(target.nqn);
+    const dev = await publishedDevice(d, req.volumeContext, volumeId, await d.connector.find(target.nqn)); // the LUKS2 mapping when encrypted
     if (!dev) throw failedPrecondition(`volume ${volumeId} is not staged on this node (no device for ${target.nqn}); NodeStageVolume first`);
     if (cap.singleWriter) await checkSingleWriter(d, volumeId, dev, cap.kind, targetPath, staging);
     if (cap.kind === 'block') {

@@ -6,6 +6,7 @@ import type { CallContext } from '../grpc/service';
 import { lstatOrUndefined } from '../host/fs';
 import type { BlockDevice } from './connector';
 import { confinePath } from './confine';
+import { stageEncrypted } from './crypt-volume';
 import { callDeadline, type NodeDeps } from './deps';
 import { type FsType, growFilesystem, isSupportedFs, makeFilesystem, stagingMountOptions } from './filesystem';
 import { unmountOwned } from './ownership';
@@ -36,7 +37,7 @@ export async function stageVolume(d: NodeDeps, req: NodeStageVolumeRequest__Outp
   // Last check, before anything is connected or mounted: the path lies under kubelet's dir (confine.ts).
   const staging = await confinePath(d.opts.kubeletDir, 'staging_target_path', stagingArg, 'act');
   return d.locks.run(volumeId, async () => {
-    const dev = await d.connector.attach(target, callDeadline(ctx, d.opts.deviceWaitMs));
+    const dev = await stageEncrypted(d, req, target, cap.readOnlyMode, () => d.connector.attach(target, callDeadline(ctx, d.opts.deviceWaitMs)));
     if (cap.kind === 'mount') await ensureStagedFs(d, { ...target, mkfsArgs }, dev, staging, cap, true);
     return {};
   });

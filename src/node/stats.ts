@@ -7,6 +7,7 @@ import { notFound } from '../domain/failure';
 import { lstatOrUndefined, splitDev, statfsUsage } from '../host/fs';
 import type { BlockDevice } from './connector';
 import { confinePath } from './confine';
+import { stagedDevice } from './crypt-volume';
 import type { NodeDeps } from './deps';
 import { ownership, type Shown } from './ownership';
 import { requireVolumeId, requireVolumePath } from './validate';
@@ -51,7 +52,7 @@ export async function volumeStats(d: NodeDeps, req: NodeGetVolumeStatsRequest__O
   const st = await lstatOrUndefined(volumePath);
   if (!st) throw notFound(`volume path ${volumePath} does not exist`);
   const nqn = nqnFor(d.nqnPrefix, volumeId);
-  const dev = await d.connector.find(nqn);
+  const dev = await stagedDevice(d, volumeId, await d.connector.find(nqn)); // an encrypted volume shows its mapping
   const mustBeOurs = async (shown: Shown): Promise<void> => {
     const o = await ownership(d, nqn, dev, shown);
     if (!o.ours) throw notFound(`volume ${volumeId} is not at ${volumePath}: ${o.why}`);

@@ -4,6 +4,7 @@ import type { NodeUnstageVolumeResponse } from '../generated/csi/v1/NodeUnstageV
 import { failedPrecondition } from '../domain/failure';
 import { canonical } from '../host/fs';
 import { confinePath } from './confine';
+import { closeMapping, stagedDevice } from './crypt-volume';
 import type { NodeDeps } from './deps';
 import { unmountOwned } from './ownership';
 import { requirePath, requireVolumeId } from './validate';
@@ -23,7 +24,7 @@ export async function unstageVolume(d: NodeDeps, req: NodeUnstageVolumeRequest__
     const stagingPath = await canonical(staging);
     /** Why the device may not be disconnected (it is mounted or held), or undefined. */
     const busy = async (ignoreStaging: boolean): Promise<string | undefined> => {
-      const dev = await d.connector.find(nqn);
+      const dev = await stagedDevice(d, volumeId, await d.connector.find(nqn)); // an encrypted volume's mapping holds its device
       if (!dev) return undefined;
       const users = (await d.host.mounts()).ofDevice(dev.major, dev.minor).filter((u) => !ignoreStaging || u.mountPoint !== stagingPath);
       if (users.length)
@@ -52,6 +53,7 @@ export async function unstageVolume(d: NodeDeps, req: NodeUnstageVolumeRequest__
     const removed = await d.mounter.removeNonRecursive(staging);
     if (removed === 'left') d.log.warn({ staging }, 'staging path is not empty after unmount; left in place');
     await inUse(false);
+    await closeMapping(d, volumeId, nqn); // encrypted: the LUKS2 mapping, only one attributable to the volume
     await d.connector.detach(nqn);
     return {};
   });

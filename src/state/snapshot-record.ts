@@ -13,6 +13,8 @@ export interface SnapshotRecord {
   filePath: string;
   /** When the snapshot was requested (CSI creation_time). */
   createdAt: string;
+  /** The source volume's `encryption` (domain/encryption.ts): a restore must ask for the same. Absent: not encrypted. */
+  encryption?: string;
 }
 
 export type SnapshotStore = RecordStore<SnapshotRecord>;

@@ -271,6 +271,7 @@ describe('Dockerfile', () => {
     modprobe: 'kmod',
     mknod: 'coreutils',
     'dbus-send': 'dbus-bin',
+    cryptsetup: 'cryptsetup-bin',
   };
   /** In every Debian image (Essential: yes). */
   const ESSENTIAL = ['coreutils', 'util-linux'];
@@ -297,6 +298,7 @@ describe('Dockerfile', () => {
     tools.add('nvme');
     tools.add('losetup');
     tools.add('dbus-send'); // the node-shutdown check (src/node/shutdown-signal.ts)
+    tools.add('cryptsetup'); // encryption at rest (src/node/crypt.ts)
     const have = new Set([...installed(), ...ESSENTIAL]);
     const missing = [...tools].filter((t) => !PROVIDES[t] || !have.has(PROVIDES[t]));
     expect(missing).toEqual([]);
