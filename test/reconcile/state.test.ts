@@ -28,7 +28,7 @@ describe('rebuildRecords (reconcile.state)', () => {
   let n = 0;
 
   beforeAll(async () => {
-    [h, redis] = await Promise.all([startHarness(), startRedis()]);
+    [h, redis] = await Promise.all([startHarness({ connectTimeoutMs: 10000, callTimeoutMs: 10000 }), startRedis()]); // generous: a loaded machine
     conn = new Redis(redis.url);
     // What a driver left on RDS: an exported pvc volume, an unexported (half-created) volume with a hashed name, a
     // snapshot; and what must never become a record: a volume slot outside the base path, another app's disk, a
