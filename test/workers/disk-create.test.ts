@@ -201,4 +201,15 @@ describe('disk.create: one job, idempotent steps', () => {
     await processors['disk.create'](data('pvc-open'), ctx(await marked(), true));
     expect(h.sim.disks().find((d) => d.slot === 'pvc-open')).toMatchObject({ nvmeTcpExport: true, nvmeTcpServerAllowHostName: NO_HOST });
   });
+  it("the pool reservation of a refused add is given back, a finished add's once RDS shows its file", async () => {
+    // One worker's PoolSpace across jobs; the simulator's pool is 100 GiB and a new disk's file is sparse, so after
+    // each add the pool still has the space: only the driver's own bookkeeping could refuse the next add.
+    const GiB = 1024 * MiB;
+    const space = new PoolSpace(() => rds.poolCapacity(), 60000);
+    const run = (slot: string) => failure(processors['disk.create'](data(slot, 60 * GiB), { ...ctx(memorySteps()), space }));
+    h.sim.faults.trapNext('/disk/add', 'failure: refused for this test', 1, 0);
+    expect(await run('pvc-space-refused')).toMatch(/^not-found: .*refused for this test/);
+    expect(await run('pvc-space-1')).toMatch(/^ok /);
+    expect(await run('pvc-space-2')).toMatch(/^ok /);
+  });
 });
