@@ -76,7 +76,7 @@ module.exports = {
           'test/node/node-safety.test.ts',
           'test/node/node-confine.test.ts',
           'test/node/volume-content-refusals.test.ts',
-          'test/node/unstage-refusals.test.ts',
+          'test/node/stage-unstage-refusals.test.ts',
         ],
       },
     ]),

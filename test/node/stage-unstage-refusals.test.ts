@@ -19,7 +19,7 @@ class HeldSysfs extends Sysfs {
   }
 }
 
-describeRoot('NodeUnstageVolume refusals (real mounts)', () => {
+describeRoot('NodeStageVolume / NodeUnstageVolume refusals (real mounts)', () => {
   let env: NodeEnv;
   const sysfs = new HeldSysfs('/sys');
   beforeAll(async () => {
@@ -74,5 +74,19 @@ describeRoot('NodeUnstageVolume refusals (real mounts)', () => {
     expect(await unstage(id, staging)).toEqual({});
     expect(isMountPoint(staging)).toBe(false);
     expect(await env.app.connector.find(nqnOf(id))).toBeUndefined();
+  });
+  test('stage again at a path staged with another file system type: ALREADY_EXISTS naming both; the mount stays', async () => {
+    const id = 'vol-fstype';
+    env.createVolume(id);
+    const staging = path.join(env.dir, 'staging-fstype');
+    await env.client.nodeCall('NodeStageVolume', stageReq(id, staging));
+    writeFileSync(path.join(staging, 'data.txt'), 'kept');
+    const again = { ...(stageReq(id, staging) as Record<string, unknown>), volumeCapability: MOUNT_CAP('xfs') };
+    expect(await codeOf(env.client.nodeCall('NodeStageVolume', again))).toEqual({
+      code: 6,
+      details: `${staging} is staged with ext4, not xfs`,
+    });
+    expect(isMountPoint(staging)).toBe(true);
+    await env.client.nodeCall('NodeUnstageVolume', { volumeId: id, stagingTargetPath: staging });
   });
 });
