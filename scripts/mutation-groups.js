@@ -18,8 +18,10 @@ module.exports = {
   reconcilers: {
     // The reconcile.state job is a thin processor; its rules (base path, "records exist -> return") are in src/reconcile/state.ts.
     mutate: ['src/workers/processors/reconcile-*.ts', 'src/reconcile/state.ts'],
-    tests: ['test/workers/reconcile-orphans.test.ts', 'test/workers/reconcile-state.test.ts'],
+    tests: ['test/workers/reconcile-orphans.test.ts', 'test/workers/reconcile-state.test.ts', 'test/reconcile/state.test.ts'],
   },
+  // src/reconcile/state.ts alone against its in-process test (seconds per mutant, not a worker start per mutant).
+  'reconcile-state': { mutate: ['src/reconcile/state.ts'], tests: ['test/reconcile/state.test.ts'] },
   // Processors: split so that each run stays bounded (disk.create is one job now: disk-create + ensure-disk +
   // pool-space; target.export stays for jobs enqueued by an older controller).
   'processors-fence': {
@@ -74,6 +76,7 @@ module.exports = {
           'test/node/node-safety.test.ts',
           'test/node/node-confine.test.ts',
           'test/node/volume-content-refusals.test.ts',
+          'test/node/stage-unstage-refusals.test.ts',
         ],
       },
     ]),

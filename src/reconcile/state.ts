@@ -53,7 +53,9 @@ export async function rebuildRecords(
         gen,
         slot: disk.slot,
         filePath: disk.filePath,
-        nqn: disk.nvmeTcpNqn || nqnFor(scope.nqnPrefix, disk.slot),
+        // An unexported disk reports RouterOS's default NQN, its slot (ROUTEROS.md `nvme-tcp-server-nqn`), which is
+        // not the driver's: the node refuses any NQN but nqnFor (node/validate.ts volumeTarget).
+        nqn: (disk.nvmeTcpExport && disk.nvmeTcpNqn) || nqnFor(scope.nqnPrefix, disk.slot),
         createdAt,
         rebuilt: true,
       });

@@ -244,6 +244,21 @@ describe('disk.delete / snapshot.delete / disk.expand / migration.timeout proces
     expect((await h.rds.getDisk(id))!.fileSizeBytes).toBe(6 * MiB);
     expect(await run(8 * MiB, 'pvc-dj-missing')).toBe('not-found: disk pvc-dj-missing does not exist on RDS');
   });
+  it('disk.expand names a disk removed on RDS between its resize and the look-up after it', async () => {
+    const id = fresh();
+    await disk(id);
+    // Someone else (an operator, a second worker after a lost lease) removes the disk right after the resize lands:
+    // both calls go to the simulator over TCP; only their order is forced.
+    const rds = h.rds;
+    const racing = Object.create(rds) as typeof rds;
+    racing.resizeDisk = async (diskId, bytes) => {
+      await rds.resizeDisk(diskId, bytes);
+      await rds.removeDisk(diskId);
+    };
+    const c = { ...ctx(), rds: racing } as unknown as ProcessorContext<'disk.expand'>;
+    expect(await outcome(diskExpand({ volumeId: id, slot: id, sizeBytes: 6 * MiB }, c))).toBe(`not-found: disk ${id} vanished while growing it`);
+    expect(await onRds(id)).toEqual([false, true]);
+  });
   it('migration.timeout fails only the migration it names, once, while both nodes are attached', async () => {
     const seen: string[] = [];
     const fencing = {

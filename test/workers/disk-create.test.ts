@@ -117,4 +117,99 @@ describe('disk.create: one job, idempotent steps', () => {
     expect(err).toMatchObject({ kind });
     expect(h.sim.disks().filter((d) => d.slot === slot && d.filePath === `${BASE}/${slot}.img`)).toHaveLength(0);
   });
+  // Each path of ensure-disk.ts with its exact answer and the RouterOS commands it took (mutation tier, issue 19 item 2).
+  const failure = (p: Promise<unknown>): Promise<string> =>
+    p.then(
+      (v) => `ok ${JSON.stringify(v)}`,
+      (e: Error & { kind?: string }) => `${e.kind ?? 'error'}: ${e.message}`,
+    );
+  const file = (slot: string): string => `${BASE}/${slot}.img`;
+
+  it('refuses a backing file outside the base path before any RouterOS command', async () => {
+    const before = h.sim.stats();
+    const job = { ...data('pvc-outside'), filePath: '/pool/elsewhere/pvc-outside.img' };
+    expect(await failure(processors['disk.create'](job, ctx(memorySteps())))).toBe(
+      `invalid: backing file /pool/elsewhere/pvc-outside.img is not under the base path ${BASE}`,
+    );
+    expect(delta(before, h.sim.stats())).toEqual({});
+  });
+
+  it('marks the add before issuing it, so a retry looks the disk up first', async () => {
+    const steps = memorySteps();
+    await processors['disk.create'](data('pvc-marks'), ctx(steps));
+    expect(steps.has('add-issued')).toBe(true);
+  });
+
+  it('a retry whose file exists but not the disk yet waits for its own add; another file in the slot is ALREADY_EXISTS', async () => {
+    await rds.addDisk({ slot: 'pvc-inflight', filePath: file('pvc-inflight'), fileSizeBytes: MiB });
+    await rds.removeDisk((await rds.getDisk('pvc-inflight'))!.id); // the file stays: what an add still copying looks like
+    expect(await failure(processors['disk.create'](data('pvc-inflight'), ctx(await marked())))).toBe(
+      'error: the add of pvc-inflight is still in progress on RDS (its file exists, the disk not yet)',
+    );
+    await rds.addDisk({ slot: 'pvc-other-file', filePath: `${BASE}/someone-else.img`, fileSizeBytes: MiB });
+    for (const steps of [await marked(), memorySteps()])
+      expect(await failure(processors['disk.create'](data('pvc-other-file'), ctx(steps)))).toBe(
+        `conflict: RDS slot pvc-other-file is already used by a disk with file ${BASE}/someone-else.img; expected ${file('pvc-other-file')}. Inspect it with /disk print`,
+      );
+  });
+
+  it('grows a disk this job added; a smaller disk of ours found without the mark (steps gone) is a conflict, never grown', async () => {
+    await rds.addDisk({ slot: 'pvc-grow', filePath: file('pvc-grow'), fileSizeBytes: 4 * MiB });
+    expect(await processors['disk.create'](data('pvc-grow', 8 * MiB), ctx(await marked()))).toMatchObject({ sizeBytes: 8 * MiB });
+    expect((await rds.getDisk('pvc-grow'))!.fileSizeBytes).toBe(8 * MiB);
+    // Exactly the size asked: nothing to grow.
+    const before = h.sim.stats();
+    await processors['disk.create'](data('pvc-grow', 8 * MiB), ctx(await marked()));
+    expect(delta(before, h.sim.stats())).toEqual({ '/disk/print': 1 });
+    await rds.addDisk({ slot: 'pvc-small', filePath: file('pvc-small'), fileSizeBytes: 4 * MiB });
+    expect(await failure(processors['disk.create'](data('pvc-small', 8 * MiB), ctx(memorySteps())))).toBe(
+      `conflict: disk pvc-small exists with ${4 * MiB} bytes, smaller than the requested ${8 * MiB}`,
+    );
+    expect((await rds.getDisk('pvc-small'))!.fileSizeBytes).toBe(4 * MiB);
+  });
+
+  it('a restore: names a missing source; copies, grows to the request and exports; a copy found again is grown too', async () => {
+    expect(await failure(processors['disk.create']({ ...data('pvc-restore'), copyFromSlot: 'snap-missing' }, ctx(memorySteps())))).toBe(
+      'not-found: source disk snap-missing does not exist on RDS',
+    );
+    await rds.addDisk({ slot: 'snap-src', filePath: file('snap-src'), fileSizeBytes: 4 * MiB });
+    const res = await processors['disk.create']({ ...data('pvc-restore'), copyFromSlot: 'snap-src' }, ctx(memorySteps()));
+    expect(res).toEqual({ sizeBytes: 8 * MiB, exported: { nqn: `${NQN}:pvc-restore`, port: PORT } });
+    expect((await rds.getDisk('pvc-restore'))!).toMatchObject({ fileSizeBytes: 8 * MiB, nvmeTcpExport: true });
+    // The restore's disk found by a job whose steps are gone (a rebuilt record): a copy may be grown.
+    await rds.addDisk({ slot: 'pvc-restore-2', filePath: file('pvc-restore-2'), fileSizeBytes: 4 * MiB });
+    const again = await processors['disk.create']({ ...data('pvc-restore-2'), copyFromSlot: 'snap-src' }, ctx(memorySteps()));
+    expect(again.sizeBytes).toBe(8 * MiB);
+  });
+
+  it('an export with another port or NQN is set again; storage-side fencing adds the placeholder to an open export', async () => {
+    const cases: [string, (slot: string) => Promise<unknown>][] = [
+      ['pvc-port', (slot) => rds.addDisk({ slot, filePath: file(slot), fileSizeBytes: 8 * MiB, export: { nqn: `${NQN}:${slot}`, port: PORT + 1 } })],
+      ['pvc-nqn', (slot) => rds.addDisk({ slot, filePath: file(slot), fileSizeBytes: 8 * MiB, export: { nqn: `${NQN}:other`, port: PORT } })],
+    ];
+    for (const [slot, setup] of cases) {
+      await setup(slot);
+      const before = h.sim.stats();
+      await processors['disk.create'](data(slot), ctx(await marked()));
+      expect([slot, delta(before, h.sim.stats())]).toEqual([slot, { '/disk/print': 1, '/disk/set': 1 }]);
+      expect([slot, h.sim.disks().find((d) => d.slot === slot)]).toMatchObject([
+        slot,
+        { nvmeTcpExport: true, nvmeTcpServerNqn: `${NQN}:${slot}`, nvmeTcpServerPort: PORT },
+      ]);
+    }
+    await rds.addDisk({ slot: 'pvc-open', filePath: file('pvc-open'), fileSizeBytes: 8 * MiB, export: { nqn: `${NQN}:pvc-open`, port: PORT } });
+    await processors['disk.create'](data('pvc-open'), ctx(await marked(), true));
+    expect(h.sim.disks().find((d) => d.slot === 'pvc-open')).toMatchObject({ nvmeTcpExport: true, nvmeTcpServerAllowHostName: NO_HOST });
+  });
+  it("the pool reservation of a refused add is given back, a finished add's once RDS shows its file", async () => {
+    // One worker's PoolSpace across jobs; the simulator's pool is 100 GiB and a new disk's file is sparse, so after
+    // each add the pool still has the space: only the driver's own bookkeeping could refuse the next add.
+    const GiB = 1024 * MiB;
+    const space = new PoolSpace(() => rds.poolCapacity(), 60000);
+    const run = (slot: string) => failure(processors['disk.create'](data(slot, 60 * GiB), { ...ctx(memorySteps()), space }));
+    h.sim.faults.trapNext('/disk/add', 'failure: refused for this test', 1, 0);
+    expect(await run('pvc-space-refused')).toMatch(/^not-found: .*refused for this test/);
+    expect(await run('pvc-space-1')).toMatch(/^ok /);
+    expect(await run('pvc-space-2')).toMatch(/^ok /);
+  });
 });
