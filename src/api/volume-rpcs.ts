@@ -152,7 +152,10 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
           const condition = d.health.report(r, view!, migrationCondition(att));
           return {
             volume: toCsiVolume(r, d.target, d.topology),
-            status: { publishedNodeIds: Object.keys(att?.nodes ?? {}), volumeCondition: { abnormal: condition.abnormal, message: condition.message } },
+            status: {
+              publishedNodeIds: Object.keys(att?.nodes ?? {}),
+              volumeCondition: { abnormal: condition.abnormal, message: condition.message },
+            },
           };
         }),
         nextToken: page.next ? encodeToken(page.next) : '',

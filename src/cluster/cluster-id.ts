@@ -31,8 +31,7 @@ export async function kubeClusterId(api: Pick<KubeApis, 'core'>, configured: str
     uid = (await api.core.readNamespace({ name: 'kube-system' })).metadata?.uid;
   } catch (err) {
     throw new Error(
-      `cannot read the kube-system namespace to derive the cluster id (${(err as Error).message}); ` +
-        'grant get on namespaces or set clusterId',
+      `cannot read the kube-system namespace to derive the cluster id (${(err as Error).message}); ` + 'grant get on namespaces or set clusterId',
     );
   }
   if (!uid) throw new Error('the kube-system namespace has no UID; set clusterId');

@@ -259,7 +259,12 @@ export async function deleteOrphans(src: OrphanDeleteSources, report: OrphanRepo
   if (report.otherOwners > 0) {
     // A file carries no owner: with another cluster's disks under this base path it may be that cluster's copy in flight.
     for (const f of report.files) {
-      out.push({ kind: 'file', path: f.path, result: 'skipped', detail: `another cluster's disks share ${base}: a file without a disk cannot be attributed` });
+      out.push({
+        kind: 'file',
+        path: f.path,
+        result: 'skipped',
+        detail: `another cluster's disks share ${base}: a file without a disk cannot be attributed`,
+      });
     }
     return out;
   }

@@ -10,12 +10,7 @@ import { adoptOwner } from './adopt-owner';
 
 export const NO_HOST = 'rds-csi:no-host-attached';
 
-export async function syncAllowedHosts(
-  ctx: BaseContext & { fencing: FencingContext },
-  slot: string,
-  nodeIds: string[],
-  pvc?: PvcRef,
-): Promise<void> {
+export async function syncAllowedHosts(ctx: BaseContext & { fencing: FencingContext }, slot: string, nodeIds: string[], pvc?: PvcRef): Promise<void> {
   const f = ctx.fencing;
   const disk = await ctx.rds.getDisk(slot);
   if (!disk) throw new Failure('not-found', `disk ${slot} does not exist on RDS`);
