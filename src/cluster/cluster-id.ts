@@ -33,7 +33,9 @@ export async function kubeClusterId(api: Pick<KubeApis, 'core'>, configured: str
     // The client's error message spans the whole HTTP reply; its status code says enough.
     const code = (err as { code?: unknown }).code;
     const why = typeof code === 'number' ? `HTTP ${code}` : String((err as Error).message).split('\n')[0];
-    throw new Error(`cannot read the kube-system namespace to derive the cluster id (${why}); ` + 'grant get on namespaces or set clusterId');
+    throw new Error(`cannot read the kube-system namespace to derive the cluster id (${why}); grant get on namespaces or set clusterId`, {
+      cause: err,
+    });
   }
   if (!uid) throw new Error('the kube-system namespace has no UID; set clusterId');
   return checked(uid.toLowerCase(), 'the kube-system namespace UID');
