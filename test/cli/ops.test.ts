@@ -274,7 +274,7 @@ describe('rds-csi operator commands', () => {
       expect(deleted.status).toBe(0);
       expect(deleted.stdout).toMatch(/^1 deleted, 0 skipped, 0 failed$/m);
       expect(h.sim.disks().some((d) => d.slot === leaked)).toBe(false);
-      expect((await cli(['orphans', 'list', ...conn()])).stdout).toMatch(/^0 orphan disk\(s\), 0 orphan file\(s\)/m);
+      expect((await cli(['orphans', 'list', ...conn()])).stdout).toMatch(/^0 orphan disk\(s\) of cluster standalone, 0 orphan file\(s\)/m);
     });
   });
 
