@@ -208,6 +208,12 @@ Numbers go through int64: Helm reads values as float64 and would print 1048576 a
 - name: RDS_CSI_VOLUME_PREFIX
   value: {{ . | quote }}
 {{- end }}
+{{- with .Values.driver.clusterId }}
+- name: RDS_CSI_CLUSTER_ID
+  value: {{ . | quote }}
+{{- end }}
+- name: RDS_CSI_HEALTH_POOL_FULL_PERCENT
+  value: {{ .Values.driver.health.poolFullPercent | quote }}
 - name: RDS_CSI_VOLUMES_MIN_BYTES
   value: {{ .Values.driver.volumes.minBytes | int64 | quote }}
 - name: RDS_CSI_VOLUMES_MAX_BYTES

@@ -8,6 +8,7 @@ import type { VolumeStore } from '../state/volume-record';
 import type { SnapshotOperations } from './snapshot-operations';
 import type { VolumeOperations } from './volume-operations';
 import type { TargetInfo } from './volume-view';
+import type { VolumeHealth } from './volume-health';
 
 /**
  * Everything the Controller service's handlers need, handed in by the composition root (runtime/controller-app),
@@ -20,6 +21,8 @@ export interface ControllerDeps {
   snapshots: SnapshotStore;
   attachments: AttachmentStore;
   rds: RdsPort;
+  /** Volume conditions from RDS for ListVolumes and ControllerGetVolume (volume-health.ts). */
+  health: VolumeHealth;
   nodes: NodeRegistry;
   events: EventSink;
   limits: CapacityLimits;

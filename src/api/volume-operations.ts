@@ -25,6 +25,10 @@ export interface VolumeOperationsOptions {
 /** ControllerPublishVolume's request to the fence.attach processor (which keeps the rules, serialized per volume). */
 export type PublishSpec = Pick<FenceAttachData, 'nodeId' | 'readonly' | 'sharing' | 'migrationWindowSeconds' | 'publishContext'>;
 
+function pvcOf(record: VolumeRecord): { name: string; namespace: string } | undefined {
+  return record.pvcName && record.pvcNamespace ? { name: record.pvcName, namespace: record.pvcNamespace } : undefined;
+}
+
 export class VolumeOperations {
   constructor(private readonly o: VolumeOperationsOptions) {}
 
@@ -69,7 +73,16 @@ export class VolumeOperations {
       const created = await this.o.runner.run(
         'disk.create',
         createId,
-        { volumeId: id, slot: record.slot, filePath: record.filePath, sizeBytes: record.capacityBytes, copyFromSlot, nqn: record.nqn, port },
+        {
+          volumeId: id,
+          slot: record.slot,
+          filePath: record.filePath,
+          sizeBytes: record.capacityBytes,
+          copyFromSlot,
+          nqn: record.nqn,
+          port,
+          pvc: pvcOf(record),
+        },
         deadline - Date.now(),
         { newId: claimed },
       );
@@ -135,8 +148,7 @@ export class VolumeOperations {
   }
 
   async publish(record: VolumeRecord, p: PublishSpec, waitMs: number): Promise<Record<string, string>> {
-    const pvc = record.pvcName && record.pvcNamespace ? { name: record.pvcName, namespace: record.pvcNamespace } : undefined;
-    const data: FenceAttachData = { volumeId: record.id, slot: record.slot, ...p, pvc };
+    const data: FenceAttachData = { volumeId: record.id, slot: record.slot, ...p, pvc: pvcOf(record) };
     const res = await this.o.runner.run('fence.attach', jobId('fence.attach', record.id, p.nodeId), data, waitMs, { fresh: true });
     return res.publishContext;
   }
@@ -158,7 +170,7 @@ export class VolumeOperations {
     const res = await this.o.runner.run(
       'disk.expand',
       jobId('disk.expand', record.id, `${record.gen}-${bytes}`),
-      { volumeId: record.id, slot: record.slot, sizeBytes: bytes },
+      { volumeId: record.id, slot: record.slot, sizeBytes: bytes, pvc: pvcOf(record) },
       waitMs,
     );
     const current = await this.o.store.get(record.id);

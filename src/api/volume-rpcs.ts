@@ -19,9 +19,25 @@ import {
   type CreateVolumeSpec,
 } from './validate';
 import { toCsiVolume } from './volume-view';
+import type { VolumeCondition } from './volume-health';
+import type { AttachmentRecord } from '../state/attachment-record';
 import { waitBudget } from './wait-budget';
 
 /** CreateVolume, DeleteVolume, ValidateVolumeCapabilities, GetCapacity, ListVolumes, ControllerGetVolume. */
+
+/**
+ * A migration that outlived its window is abnormal (docs/ARCHITECTURE.md §4); reported when RDS shows nothing worse
+ * (a missing disk is the worse news).
+ */
+function migrationCondition(att: AttachmentRecord | undefined): VolumeCondition | undefined {
+  const m = att?.migration;
+  if (!m?.timedOut) return undefined;
+  return {
+    kind: 'migration-timed-out',
+    abnormal: true,
+    message: `live migration from ${m.from} to ${m.to} outlived its ${m.windowSeconds}s window; detach one side`,
+  };
+}
 
 function requireVolumeId(id: string): void {
   if (!id) throw invalid('volume_id is required');
@@ -84,6 +100,7 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
       // Not one of our ids (e.g. a snapshot id): nothing of ours to delete, which CSI answers with OK.
       if (!isVolumeId(req.volumeId, d.volumePrefix)) return {};
       await d.ops.delete(req.volumeId, waitBudget(ctx, d));
+      d.health.forget(req.volumeId);
       return {};
     },
 
@@ -124,12 +141,26 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
     ListVolumes: async (req) => {
       const limit = pageLimit(req.maxEntries);
       const page = await d.store.page(pageStart(req.startingToken), limit);
+      const ready = page.records.filter((r) => r.state === 'ready');
       // The attachments of this page only: reading every attachment per page made paging N volumes O(N²).
-      const attached = new Map((await d.attachments.getMany(page.records.map((r) => r.id))).map((a) => [a.volumeId, Object.keys(a.nodes)]));
+      const [atts, view] = await Promise.all([
+        d.attachments.getMany(ready.map((r) => r.id)),
+        // One /disk/print per page (not per volume), only when the page has volumes; never throws (volume-health.ts).
+        ready.length ? d.health.view(() => d.rds.listDisks(d.volumePrefix)) : undefined,
+      ]);
+      const byId = new Map(atts.map((a) => [a.volumeId, a]));
       return {
-        entries: page.records
-          .filter((r) => r.state === 'ready')
-          .map((r) => ({ volume: toCsiVolume(r, d.target, d.topology), status: { publishedNodeIds: attached.get(r.id) ?? [] } })),
+        entries: ready.map((r) => {
+          const att = byId.get(r.id);
+          const condition = d.health.report(r, view!, migrationCondition(att));
+          return {
+            volume: toCsiVolume(r, d.target, d.topology),
+            status: {
+              publishedNodeIds: Object.keys(att?.nodes ?? {}),
+              volumeCondition: { abnormal: condition.abnormal, message: condition.message },
+            },
+          };
+        }),
         nextToken: page.next ? encodeToken(page.next) : '',
       };
     },
@@ -137,17 +168,20 @@ export function volumeHandlers(d: ControllerDeps): ServiceImpl<ControllerHandler
     ControllerGetVolume: async (req) => {
       requireVolumeId(req.volumeId);
       const rec = await readyVolume(d, req.volumeId);
-      const [disk, att] = await Promise.all([d.rds.getDisk(rec.slot), d.attachments.get(rec.id)]);
-      let condition = { abnormal: false, message: 'disk present and exported on RDS' };
+      const [view, att] = await Promise.all([
+        d.health.view(async () => {
+          const disk = await d.rds.getDisk(rec.slot);
+          return disk ? [disk] : [];
+        }),
+        d.attachments.get(rec.id),
+      ]);
+      let condition = d.health.report(rec, view, migrationCondition(att));
+      // A healthy volume in a live migration says so (normal, with the migration in the message).
       const m = att?.migration;
-      if (!disk) condition = { abnormal: true, message: `disk ${rec.slot} is missing on RDS` };
-      else if (!disk.nvmeTcpExport) condition = { abnormal: true, message: `disk ${rec.slot} is not exported over NVMe/TCP` };
-      else if (m?.timedOut) {
-        condition = { abnormal: true, message: `live migration from ${m.from} to ${m.to} outlived its ${m.windowSeconds}s window; detach one side` };
-      } else if (m) condition = { abnormal: false, message: `live migration from ${m.from} to ${m.to} in progress` };
+      if (!condition.abnormal && m) condition = { ...condition, message: `live migration from ${m.from} to ${m.to} in progress` };
       return {
         volume: toCsiVolume(rec, d.target, d.topology),
-        status: { publishedNodeIds: Object.keys(att?.nodes ?? {}), volumeCondition: condition },
+        status: { publishedNodeIds: Object.keys(att?.nodes ?? {}), volumeCondition: { abnormal: condition.abnormal, message: condition.message } },
       };
     },
   };

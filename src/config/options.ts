@@ -98,6 +98,18 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { flag: '--rds-backend <name>', keys: ['rds.backend'], on: SERVERS, description: 'name of this RDS in the topology segment <driver name>/backend' },
   { flag: '--nqn-prefix <nqn>', keys: ['nqnPrefix'], on: SERVERS, description: 'NQN prefix of exported volumes' },
   {
+    flag: '--cluster-id <id>',
+    keys: ['clusterId'],
+    on: SERVERS,
+    description: "this cluster's id in each disk's ownership comment (default: kube-system namespace UID, or `standalone`)",
+  },
+  {
+    flag: '--health-pool-full-percent <n>',
+    keys: ['health.poolFullPercent'],
+    on: ['controller', 'all-in-one'],
+    description: 'volume condition abnormal when the pool is at least this full (default 95)',
+  },
+  {
     flag: '--kubeconfig <file>',
     keys: ['kubernetes.kubeconfig'],
     on: SERVERS,

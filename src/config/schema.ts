@@ -200,6 +200,25 @@ export const configSchema = z.object({
     .regex(/^[a-z][a-z0-9-]{0,15}$/)
     .default(''),
   nqnPrefix: z.string().regex(nqnPart).default('nqn.2026-11.com.mikrotik.rds-csi'),
+  /**
+   * This cluster's id in the ownership comment of every disk (src/domain/ownership.ts): only disks of this cluster
+   * are orphans or rebuilt records of it. Unset: the kube-system namespace UID with Kubernetes, `standalone` without
+   * (src/cluster/cluster-id.ts). A DNS-1123 label.
+   */
+  clusterId: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'clusterId must be a DNS-1123 label: a-z, 0-9, "-", at most 63 characters')
+    .optional(),
+  /**
+   * Volume health reported by ListVolumes and ControllerGetVolume (src/api/volume-health.ts); the pool reading is the
+   * controller's cached one (rds.statusCacheMs).
+   */
+  health: z
+    .object({
+      /** The pool counts as nearly full (every volume abnormal) at this used percentage. */
+      poolFullPercent: z.coerce.number().min(1).max(100).default(95),
+    })
+    .default({ poolFullPercent: 95 }),
   rds: rdsSchema.default(rdsSchema.parse({})),
   volumes: z
     .object({

@@ -29,6 +29,8 @@ export class Metrics {
   readonly migrationDuration: Histogram<'outcome'>;
   readonly reconcileActions: Counter<'action'>;
   readonly managed: Gauge<'kind'>;
+  readonly volumeConditionReports: Counter<'condition'>;
+  readonly volumesByCondition: Gauge<'condition'>;
   private sources: ScrapeSources = {};
 
   /** Lets the gauges that are read at scrape time (queue depth, pool, managed objects) find their values. */
@@ -117,6 +119,18 @@ export class Metrics {
       name: 'rds_csi_reconcile_actions_total',
       help: 'Reconciler actions by kind',
       labelNames: ['action'],
+      registers,
+    });
+    this.volumeConditionReports = new Counter({
+      name: 'rds_csi_volume_condition_reports_total',
+      help: 'Volume conditions reported by ListVolumes and ControllerGetVolume, by condition (normal or why abnormal)',
+      labelNames: ['condition'],
+      registers,
+    });
+    this.volumesByCondition = new Gauge({
+      name: 'rds_csi_volumes_by_condition',
+      help: 'Volumes by the condition last reported for each (normal, rds-unreachable, missing, export-off, export-mismatch, pool-unmounted, pool-full, migration-timed-out)',
+      labelNames: ['condition'],
       registers,
     });
     this.poolBytes = new Gauge({

@@ -18,6 +18,8 @@ export interface DiskCreateData {
   copyFromSlot?: string;
   nqn?: string;
   port?: number;
+  /** The PVC, named in the disk's ownership comment (from CreateVolume's csi.storage.k8s.io/pvc/* parameters). */
+  pvc?: { name: string; namespace: string };
 }
 export interface DiskCreateResult {
   sizeBytes: number;
@@ -81,6 +83,8 @@ export interface DiskExpandData {
   volumeId: string;
   slot: string;
   sizeBytes: number;
+  /** For the ownership comment when the disk is adopted (it predates ownership comments). */
+  pvc?: { name: string; namespace: string };
 }
 export interface DiskExpandResult {
   sizeBytes: number;

@@ -50,6 +50,7 @@ export const DISK_PROPLIST = [
   'nvme-tcp-server-port',
   'nvme-tcp-server-nqn',
   'nvme-tcp-server-allow-host-name',
+  'comment',
 ].join(',');
 
 export function parseDisk(row: Row): RdsDisk {
@@ -65,6 +66,8 @@ export function parseDisk(row: Row): RdsDisk {
   if (nqn !== undefined) disk.nvmeTcpNqn = nqn;
   const allow = row['nvme-tcp-server-allow-host-name'];
   if (allow !== undefined) disk.allowHostName = allow;
+  const comment = optional(row, 'comment');
+  if (comment !== undefined) disk.comment = comment;
   return disk;
 }
 

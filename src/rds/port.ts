@@ -17,6 +17,8 @@ export interface RdsDisk {
   nvmeTcpNqn?: string;
   /** `nvme-tcp-server-allow-host-name`; empty string = everyone. */
   allowHostName?: string;
+  /** `comment`: the driver's ownership tag (src/domain/ownership.ts); undefined when the disk has none. */
+  comment?: string;
 }
 
 /** A `/file` item. RouterOS names have no leading `/`. */
@@ -48,6 +50,8 @@ export interface AddDiskSpec {
    * hardware, 3whiskeywhiskey/rds-csi pkg/rds/commands.go).
    */
   export?: ExportSpec;
+  /** `comment` set in the same `/disk add`: the ownership tag (src/domain/ownership.ts). */
+  comment?: string;
 }
 
 export interface ExportSpec {
@@ -68,6 +72,8 @@ export interface RdsPort {
   resizeDisk(id: string, fileSizeBytes: number): Promise<void>;
   /** Turns on the NVMe/TCP export of a disk (by RouterOS id), with its allowed hosts when given: one `/disk set`. */
   setExport(id: string, spec: ExportSpec): Promise<void>;
+  /** `comment` (the ownership tag of a disk made before ownership comments): one `/disk set`. */
+  setComment(id: string, comment: string): Promise<void>;
   /** `nvme-tcp-server-allow-host-name` (storage-side fencing). */
   setAllowedHosts(id: string, value: string): Promise<void>;
   /** `/disk remove`; the backing file stays (RouterOS semantics). */

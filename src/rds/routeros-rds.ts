@@ -61,6 +61,7 @@ export class RouterOsRds implements RdsPort {
     if (size !== undefined) words.push(`=file-size=${size}`);
     if (spec.copyFromId) words.push(`=copy-from=${spec.copyFromId}`);
     if (spec.export) words.push(...exportWords(spec.export));
+    if (spec.comment) words.push(`=comment=${spec.comment}`);
     await this.call('/disk/add', words, ctx, spec.timeoutMs);
     const disk = await this.getDisk(spec.slot);
     if (!disk) {
@@ -78,6 +79,10 @@ export class RouterOsRds implements RdsPort {
 
   async setExport(id: string, spec: ExportSpec): Promise<void> {
     await this.call('/disk/set', [`=.id=${id}`, ...exportWords(spec)], `id=${id}`);
+  }
+
+  async setComment(id: string, comment: string): Promise<void> {
+    await this.call('/disk/set', [`=.id=${id}`, `=comment=${comment}`], `id=${id} comment`);
   }
 
   async setAllowedHosts(id: string, value: string): Promise<void> {

@@ -7,6 +7,13 @@
  *   failed cleanup leaves one behind).
  * Nothing outside the base path (checked by path components) is ever reported or deleted.
  *
+ * Ownership (issue 15 item 3, src/domain/ownership.ts): a disk is an orphan of this cluster only when its RouterOS
+ * `comment` names this driver and cluster. A disk of another cluster is never reported or touched, so several
+ * clusters can share one RDS and one base path even without a volumePrefix. A driver-shaped disk with no comment
+ * (made before ownership comments) or with someone's own note cannot be attributed: it is listed as `unowned` and
+ * never deleted. Backing files carry no comment: while another cluster's disks share the base path, an unused file
+ * may be that cluster's copy in flight, so files are then reported but not deleted.
+ *
  * Files come from RdsPort.listFiles; without a lister only disks are checked and the report says so
  * (`filesChecked: false`).
  *
@@ -26,12 +33,15 @@ import type { RecordStore } from '../state/record-store';
 import type { SnapshotRecord } from '../state/snapshot-record';
 import type { VolumeRecord } from '../state/volume-record';
 import { forEachPage } from '../state/listing';
+import { ownershipOf, type DiskOwner } from '../domain/ownership';
 
 export interface OrphanScope {
   /** cfg.rds.basePath */
   basePath: string;
   /** cfg.volumePrefix: the slot prefix the driver owns. */
   slotPrefix: string;
+  /** This driver and cluster: only disks whose ownership comment names them are orphans of ours. */
+  owner: DiskOwner;
 }
 
 export interface OrphanDisk {
@@ -53,7 +63,16 @@ export interface OrphanFile {
 export interface OrphanReport {
   basePath: string;
   slotPrefix: string;
+  /** Whose orphans these are (the scope's owner); deleteOrphans re-checks each disk against it. */
+  owner: DiskOwner;
   disks: OrphanDisk[];
+  /**
+   * Driver-shaped disks under the base path that no record knows and whose comment names no owner (made before
+   * ownership comments, or carrying someone's note): reported, never deleted (README "Ownership on RDS").
+   */
+  unowned: OrphanDisk[];
+  /** Disks under the base path owned by another cluster or driver: never reported one by one, never touched. */
+  otherOwners: number;
   files: OrphanFile[];
   /** False when the RDS port cannot list files: only disks were checked. */
   filesChecked: boolean;
@@ -99,11 +118,17 @@ export async function findOrphans(src: OrphanSources, scope: OrphanScope): Promi
   };
   const [volumes, snapshots] = await Promise.all([forEachPage(src.volumes, keep, src.pageSize), forEachPage(src.snapshots, keep, src.pageSize)]);
 
-  const orphanDisks: OrphanDisk[] = disks
+  const underBase = allDisks.filter((d) => isUnder(base, norm(d.filePath)));
+  const unknown = disks
     .filter((d) => isDriverSlot(d.slot, scope.slotPrefix) && isUnder(base, norm(d.filePath)))
-    .filter((d) => !knownSlots.has(d.slot) && !knownFiles.has(norm(d.filePath)))
-    .map((d) => ({ id: d.id, slot: d.slot, filePath: norm(d.filePath), sizeBytes: d.fileSizeBytes, exported: d.nvmeTcpExport }))
-    .sort((a, b) => a.slot.localeCompare(b.slot));
+    .filter((d) => !knownSlots.has(d.slot) && !knownFiles.has(norm(d.filePath)));
+  const view = (list: typeof unknown): OrphanDisk[] =>
+    list
+      .map((d) => ({ id: d.id, slot: d.slot, filePath: norm(d.filePath), sizeBytes: d.fileSizeBytes, exported: d.nvmeTcpExport }))
+      .sort((a, b) => a.slot.localeCompare(b.slot));
+  const orphanDisks = view(unknown.filter((d) => ownershipOf(d.comment, scope.owner) === 'mine'));
+  const unowned = view(unknown.filter((d) => ['none', 'foreign'].includes(ownershipOf(d.comment, scope.owner))));
+  const otherOwners = underBase.filter((d) => ownershipOf(d.comment, scope.owner) === 'other').length;
 
   const usedFiles = new Set(allDisks.map((d) => norm(d.filePath)));
   const orphanFiles: OrphanFile[] = (files ?? [])
@@ -115,7 +140,10 @@ export async function findOrphans(src: OrphanSources, scope: OrphanScope): Promi
   return {
     basePath: base,
     slotPrefix: scope.slotPrefix,
+    owner: scope.owner,
     disks: orphanDisks,
+    unowned,
+    otherOwners,
     files: orphanFiles,
     filesChecked: files !== undefined,
     scanned: files ? { disks: allDisks.length, files: files.length } : { disks: allDisks.length },
@@ -211,6 +239,10 @@ export async function deleteOrphans(src: OrphanDeleteSources, report: OrphanRepo
         out.push({ ...o, result: 'skipped', detail: `the slot now uses ${now.filePath}` });
         continue;
       }
+      if (ownershipOf(now.comment, report.owner) !== 'mine') {
+        out.push({ ...o, result: 'skipped', detail: `its comment does not name this cluster (${now.comment ?? 'no comment'})` });
+        continue;
+      }
       if (now.nvmeTcpExport && !opts.includeExported) {
         out.push({ ...o, result: 'skipped', detail: 'exported over NVMe/TCP: a node may still be connected (pass --include-exported to delete it)' });
         continue;
@@ -224,6 +256,18 @@ export async function deleteOrphans(src: OrphanDeleteSources, report: OrphanRepo
     }
   }
   if (report.files.length === 0) return out;
+  if (report.otherOwners > 0) {
+    // A file carries no owner: with another cluster's disks under this base path it may be that cluster's copy in flight.
+    for (const f of report.files) {
+      out.push({
+        kind: 'file',
+        path: f.path,
+        result: 'skipped',
+        detail: `another cluster's disks share ${base}: a file without a disk cannot be attributed`,
+      });
+    }
+    return out;
+  }
   let used: Set<string>;
   try {
     used = new Set((await src.rds.listDisks()).map((d) => norm(d.filePath)));

@@ -4,6 +4,10 @@
  * parameters, so a rebuilt volume is marked `rebuilt` and the next CreateVolume for it adopts its own; `pvc-<uuid>`
  * names map to themselves, so those come back whole. Records are only ever added (claim), never overwritten, and
  * nothing happens while Redis holds any record. Run by the reconcile.state job at worker start-up.
+ *
+ * Ownership (issue 15 item 3): a disk whose comment names another cluster (or driver) is never rebuilt here; the
+ * PVC a disk's comment names becomes the record's PVC again (for events and `rds-csi volumes list`). A disk with no
+ * ownership comment (made before them) is rebuilt as before, and adopted by its next operation.
  */
 import { randomUUID } from 'node:crypto';
 import { isSnapshotId, isUnder, isVolumeId, nqnFor, volumeNameOf } from '../domain/ids';
@@ -11,6 +15,7 @@ import type { RdsPort } from '../rds/port';
 import type { RecordStore } from '../state/record-store';
 import type { SnapshotRecord } from '../state/snapshot-record';
 import type { VolumeRecord } from '../state/volume-record';
+import { ownershipOf, parseOwner, type DiskOwner } from '../domain/ownership';
 
 export interface StateSources {
   rds: Pick<RdsPort, 'listDisks'>;
@@ -25,6 +30,8 @@ export interface StateScope {
   volumePrefix: string;
   /** The NQN prefix, for a disk that reports no NQN of its own. */
   nqnPrefix: string;
+  /** This driver and cluster: disks owned by others are skipped. Absent = every disk is considered (as before). */
+  owner?: DiskOwner;
 }
 
 /** How many records were rebuilt; undefined when Redis already held records (nothing was done). */
@@ -39,6 +46,8 @@ export async function rebuildRecords(
   const createdAt = now.toISOString();
   for (const disk of await src.rds.listDisks()) {
     if (!isUnder(scope.basePath, disk.filePath)) continue; // never adopt anything outside the base path
+    if (scope.owner && ownershipOf(disk.comment, scope.owner) === 'other') continue; // another cluster's disk
+    const pvc = parseOwner(disk.comment)?.pvc;
     const gen = randomUUID().slice(0, 8);
     if (isVolumeId(disk.slot, scope.volumePrefix)) {
       const name = volumeNameOf(disk.slot, scope.volumePrefix);
@@ -58,6 +67,7 @@ export async function rebuildRecords(
         nqn: (disk.nvmeTcpExport && disk.nvmeTcpNqn) || nqnFor(scope.nqnPrefix, disk.slot),
         createdAt,
         rebuilt: true,
+        ...(pvc ? { pvcName: pvc.name, pvcNamespace: pvc.namespace } : {}),
       });
       if (created) volumes++;
     } else if (isSnapshotId(disk.slot, scope.volumePrefix) && !disk.nvmeTcpExport) {

@@ -7,12 +7,15 @@ import { KubeEvents, KubeNodes, KubeVolumeAttachments, connectKube } from '../cl
 import type { AttachmentSource, EventSink, NodeHealthSource, NodeRegistry } from '../cluster/ports';
 import { LogEvents, NoAttachments, StaticNodes } from '../cluster/static-cluster';
 import type { Logger } from '../log/logger';
+import { kubeClusterId, staticClusterId } from '../cluster/cluster-id';
 
 export interface Cluster {
   mode: 'kubernetes' | 'standalone';
   nodes: NodeRegistry & NodeHealthSource;
   events: EventSink;
   attachments: AttachmentSource;
+  /** Written into every disk's ownership comment (cluster/cluster-id.ts). */
+  clusterId: string;
 }
 
 export function usesKubernetes(cfg: Config): boolean {
@@ -23,7 +26,13 @@ export function usesKubernetes(cfg: Config): boolean {
 
 export async function clusterFromConfig(cfg: Config, log: Logger): Promise<Cluster> {
   if (!usesKubernetes(cfg)) {
-    return { mode: 'standalone', nodes: new StaticNodes(cfg.nodes), events: new LogEvents(log), attachments: new NoAttachments() };
+    return {
+      mode: 'standalone',
+      nodes: new StaticNodes(cfg.nodes),
+      events: new LogEvents(log),
+      attachments: new NoAttachments(),
+      clusterId: staticClusterId(cfg.clusterId),
+    };
   }
   const api = await connectKube(cfg.kubernetes.kubeconfig);
   return {
@@ -31,5 +40,12 @@ export async function clusterFromConfig(cfg: Config, log: Logger): Promise<Clust
     nodes: new KubeNodes(api),
     events: new KubeEvents(api, cfg.driverName, log),
     attachments: new KubeVolumeAttachments(api, cfg.driverName),
+    clusterId: await kubeClusterId(api, cfg.clusterId),
   };
+}
+
+/** The cluster id alone (operator commands): configured, else derived as clusterFromConfig does. */
+export async function clusterIdFromConfig(cfg: Config): Promise<string> {
+  if (cfg.clusterId || !usesKubernetes(cfg)) return staticClusterId(cfg.clusterId);
+  return kubeClusterId(await connectKube(cfg.kubernetes.kubeconfig), cfg.clusterId);
 }

@@ -25,6 +25,7 @@ import { startHttpServer, startMountServer, type HttpServer } from '../http/serv
 import { clusterFromConfig } from './cluster-factory';
 import { rdsFromConfig } from '../rds/factory';
 import { sharedResult } from './shared-result';
+import { VolumeHealth } from '../api/volume-health';
 import type { WorkerApp } from './worker-app';
 
 export interface ControllerAppOptions {
@@ -99,6 +100,7 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     snapshots,
     attachments,
     rds,
+    health: new VolumeHealth(cachedPool, { poolFullPercent: cfg.health.poolFullPercent }, metrics),
     nodes: cluster.nodes,
     events: cluster.events,
     basePath: cfg.rds.basePath,

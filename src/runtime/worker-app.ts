@@ -44,7 +44,14 @@ export async function startWorker(
       nqnPrefix: cfg.nqnPrefix,
       records: { volumes: state.volumes, snapshots: state.snapshots },
       fencing,
-      orphans: { slotPrefix: cfg.volumePrefix, delete: cfg.orphans.delete, graceMs: cfg.orphans.graceMs, sightings: state.sightings },
+      owner: { driver: cfg.driverName, cluster: cluster.clusterId },
+      orphans: {
+        slotPrefix: cfg.volumePrefix,
+        owner: { driver: cfg.driverName, cluster: cluster.clusterId },
+        delete: cfg.orphans.delete,
+        graceMs: cfg.orphans.graceMs,
+        sightings: state.sightings,
+      },
       space: new PoolSpace(() => rds.poolCapacity(), cfg.worker.poolReadingTtlMs),
     },
     log,
@@ -67,7 +74,7 @@ export async function startWorker(
   if (shared.httpListen) {
     http = await startHttpServer(shared.httpListen, metrics, async () => (await connection.ping()) === 'PONG');
   }
-  log.info({ concurrency: cfg.worker.concurrency, cluster: cluster.mode }, 'worker ready');
+  log.info({ concurrency: cfg.worker.concurrency, cluster: cluster.mode, clusterId: cluster.clusterId }, 'worker ready');
   return {
     host,
     close: async () => {

@@ -8,6 +8,7 @@
  *   /simulator/fault/print → one !re with the current settings
  *   /simulator/stats/print → one !re `=<command path>=<count>` per command path received
  *   /simulator/stats/reset
+ *   /simulator/pool/set    =mounted=yes|no (the pool's file system mounted or not: SimModel.poolMounted)
  *   /simulator/copy/print  → one !re per `copy-from` copy in flight: slot, file-path, source, size, allocated, elapsed-ms
  */
 import type { Command, CommandResult, Handler } from './command';
@@ -133,6 +134,12 @@ function copyPrint(model: SimModel): CommandResult {
 export function adminHandlers(faults: Faults, stats: Stats, model: SimModel): Record<string, Handler> {
   return {
     '/simulator/copy/print': () => copyPrint(model),
+    '/simulator/pool/set': (cmd) => {
+      for (const k of cmd.attrs.keys()) if (k !== 'mounted') throw new TrapError(`unknown parameter ${k}`);
+      const mounted = cmd.attrs.get('mounted');
+      if (mounted !== undefined) model.poolMounted = parseBool(mounted, 'mounted');
+      return { rows: [] };
+    },
     '/simulator/fault/set': (cmd) => faultSet(faults, cmd),
     '/simulator/fault/clear': () => {
       faults.clear();

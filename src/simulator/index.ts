@@ -60,6 +60,8 @@ export interface RunningSimulator {
   copies(): SimCopy[];
   /** The nvmet exports right now (empty without the nvmet option). */
   nvmetExports(): NvmetExport[];
+  /** Mounts or unmounts the pool's file system as `/simulator/pool/set =mounted=` does. */
+  setPoolMounted(mounted: boolean): void;
   close(): Promise<void>;
 }
 
@@ -107,6 +109,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     disks: () => model.snapshot(),
     copies: () => [...model.copies.values()].map((c) => ({ ...c })),
     nvmetExports: () => nvmet?.exports() ?? [],
+    setPoolMounted: (mounted) => {
+      model.poolMounted = mounted;
+    },
     close: async () => {
       closed = true;
       await server.stop();

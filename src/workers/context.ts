@@ -7,6 +7,7 @@ import type { SnapshotStore } from '../state/snapshot-record';
 import type { VolumeStore } from '../state/volume-record';
 import type { JobData, JobName, JobResult } from '../queue/jobs';
 import type { PoolSpace } from './pool-space';
+import type { DiskOwner } from '../domain/ownership';
 
 /**
  * Steps a job has passed, kept in the job's progress in Redis so an attempt after a crash knows what an earlier
@@ -49,6 +50,8 @@ export interface FencingContext {
 /** reconcile.orphans: report always; delete only when enabled, after the grace period from the first sighting. */
 export interface OrphanPolicy {
   slotPrefix: string;
+  /** Only disks whose ownership comment names this driver and cluster are orphans of ours. */
+  owner: DiskOwner;
   delete: boolean;
   graceMs: number;
   sightings: OrphanSightings;
@@ -66,6 +69,11 @@ export interface BaseContext {
   volumePrefix: string;
   steps: JobSteps;
   log: Logger;
+  /**
+   * Who this worker writes as the owner of the disks it makes or adopts (src/domain/ownership.ts). Always set by a
+   * worker (worker-deps.ts); absent for direct callers (benchmarks, tests of one processor): no comment is written.
+   */
+  owner?: DiskOwner;
 }
 
 /** disk.create and snapshot.create: the worker's shared free-space check before an add (pool-space.ts). */

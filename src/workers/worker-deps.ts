@@ -2,6 +2,7 @@ import type { JobName } from '../queue/jobs';
 import type { RdsPort } from '../rds/port';
 import type { FencingContext, JobDeps, OrphanPolicy, Records } from './context';
 import type { PoolSpace } from './pool-space';
+import type { DiskOwner } from '../domain/ownership';
 
 /**
  * Everything a worker process holds once (runtime/worker-app.ts builds it from the config); each job's processor
@@ -18,6 +19,8 @@ export interface WorkerDeps {
   records: Records;
   fencing: FencingContext;
   orphans: OrphanPolicy;
+  /** This driver and cluster, written on every disk it makes (src/domain/ownership.ts). */
+  owner: DiskOwner;
   /** One free-space reading shared by this worker's adds (pool-space.ts). */
   space: PoolSpace;
 }

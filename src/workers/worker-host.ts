@@ -52,8 +52,8 @@ function isJobName(name: string): name is JobName {
 
 /** Runs job `name`'s processor with the BaseContext and exactly the deps it declares. */
 function dispatch<N extends JobName>(name: N, data: JobData<N>, deps: WorkerDeps, steps: JobSteps, log: Logger): Promise<JobResult<N>> {
-  const { rds, basePath, volumePrefix } = deps;
-  return processors[name](data, { rds, basePath, volumePrefix, steps, log, ...depsOf[name](deps) });
+  const { rds, basePath, volumePrefix, owner } = deps;
+  return processors[name](data, { rds, basePath, volumePrefix, owner, steps, log, ...depsOf[name](deps) });
 }
 
 export class WorkerHost {

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { ControllerDeps } from '../../src/api/controller-deps';
 import { volumeHandlers } from '../../src/api/volume-rpcs';
+import { VolumeHealth } from '../../src/api/volume-health';
 import type { CallContext } from '../../src/grpc/service';
 import type { AttachmentRecord, AttachmentStore } from '../../src/state/attachment-record';
 import { driverState } from '../../src/state/stores';
@@ -68,6 +69,9 @@ describe('ListVolumes reads only the attachments of its page', () => {
     const deps = {
       store: state.volumes,
       attachments: counting,
+      // RDS is not what this test is about: a pool and disk list that show nothing (every volume "missing").
+      rds: { listDisks: () => Promise.resolve([]) },
+      health: new VolumeHealth(() => Promise.resolve({ sizeBytes: 1, freeBytes: 1 }), { poolFullPercent: 95 }),
       target: { address: '127.0.0.1', port: 4420 },
       topology: { key: 'rds.csi.mikrotik.com/backend', value: 'default' },
     } as unknown as ControllerDeps;

@@ -259,7 +259,7 @@ describe('rds-csi operator commands', () => {
       const list = await cli(['orphans', 'list', ...conn()]);
       expect(list.status).toBe(0);
       expect(list.stdout).toMatch(new RegExp(`^disk\\s+/pool/rds-csi/${leaked}\\.img\\s+${leaked}\\s+1\\.0 MiB\\s+yes$`, 'm'));
-      expect(list.stdout).toMatch(/^1 orphan disk\(s\), 0 orphan file\(s\) under \/pool\/rds-csi/m);
+      expect(list.stdout).toMatch(/^1 orphan disk\(s\) of cluster standalone, 0 orphan file\(s\) under \/pool\/rds-csi/m);
       const report = json<{ disks: Array<{ slot: string }>; filesChecked: boolean }>(await cli(['orphans', 'list', '--json', ...conn()]));
       expect(report.filesChecked).toBe(true);
       expect(report.disks.map((d) => d.slot)).toEqual([leaked]);
@@ -274,7 +274,7 @@ describe('rds-csi operator commands', () => {
       expect(deleted.status).toBe(0);
       expect(deleted.stdout).toMatch(/^1 deleted, 0 skipped, 0 failed$/m);
       expect(h.sim.disks().some((d) => d.slot === leaked)).toBe(false);
-      expect((await cli(['orphans', 'list', ...conn()])).stdout).toMatch(/^0 orphan disk\(s\), 0 orphan file\(s\)/m);
+      expect((await cli(['orphans', 'list', ...conn()])).stdout).toMatch(/^0 orphan disk\(s\) of cluster standalone, 0 orphan file\(s\)/m);
     });
   });
 

@@ -9,11 +9,14 @@ import { snapshotStore, volumeStore } from '../../src/state/listing';
 import { WireClient } from '../support/wire-client';
 import { startRedis, type TestRedis } from '../support/redis';
 import { startHarness, type Harness } from './support';
+import { ownerCommentOf, ownerOf } from '../support/owner';
 
 const MiB = 1024 * 1024;
 const BASE = '/pool/rds-csi';
 const LEFTOVER = 'pvc-00000000-0000-0000-0000-00000000dead';
 const ORPHAN = 'pvc-00000000-0000-0000-0000-0000000000aa';
+/** The owner of the disks this test makes: the default driver name, a standalone cluster. */
+const OWNER_CFG = { driverName: 'rds.csi.mikrotik.com', clusterId: undefined };
 
 describe('/file with the pool disk root listed', () => {
   let h: Harness;
@@ -25,7 +28,8 @@ describe('/file with the pool disk root listed', () => {
     redis = new Redis(redisServer.url);
     const gone = await h.rds.addDisk({ slot: LEFTOVER, filePath: `${BASE}/${LEFTOVER}.img`, fileSizeBytes: MiB });
     await h.rds.removeDisk(gone.id); // `/disk remove` keeps the file: a leftover
-    await h.rds.addDisk({ slot: ORPHAN, filePath: `${BASE}/${ORPHAN}.img`, fileSizeBytes: 2 * MiB });
+    // Made as the driver makes disks: with this cluster's ownership comment (only those are orphans of ours).
+    await h.rds.addDisk({ slot: ORPHAN, filePath: `${BASE}/${ORPHAN}.img`, fileSizeBytes: 2 * MiB, comment: ownerCommentOf(OWNER_CFG) });
   });
   afterAll(async () => {
     await redis.quit();
@@ -62,7 +66,7 @@ describe('/file with the pool disk root listed', () => {
       snapshots: snapshotStore(redis, 'orph'),
       listFiles: rawFileLister(h.rds),
     };
-    const report = await findOrphans(sources, { basePath: BASE, slotPrefix: '' });
+    const report = await findOrphans(sources, { basePath: BASE, slotPrefix: '', owner: ownerOf(OWNER_CFG) });
     expect(report.filesChecked).toBe(true);
     expect(report.disks.map((d) => d.slot)).toEqual([ORPHAN]);
     expect(report.files.map((f) => f.path)).toEqual([`${BASE}/${LEFTOVER}.img`]);
@@ -70,6 +74,6 @@ describe('/file with the pool disk root listed', () => {
     const outcome = await deleteOrphans(sources, { ...report, disks: [] });
     expect(outcome).toEqual([expect.objectContaining({ kind: 'file', path: `${BASE}/${LEFTOVER}.img`, result: 'deleted' })]);
     expect(await h.rds.getFile(`${BASE}/${LEFTOVER}.img`)).toBeUndefined();
-    expect((await findOrphans(sources, { basePath: BASE, slotPrefix: '' })).files).toEqual([]);
+    expect((await findOrphans(sources, { basePath: BASE, slotPrefix: '', owner: ownerOf(OWNER_CFG) })).files).toEqual([]);
   });
 });

@@ -6,12 +6,14 @@ import {
   rawFileLister,
   refuseDeleteReason,
   type OrphanReport,
+  type OrphanScope,
   type OrphanSources,
 } from '../../src/reconcile/orphans';
 import { snapshotStore, volumeStore } from '../../src/state/listing';
 import type { RdsPort } from '../../src/rds/port';
 import type { RecordStore } from '../../src/state/record-store';
 import { startHarness, type Harness } from '../support/controller-harness';
+import { ownerCommentOf, ownerOf } from '../support/owner';
 
 /** findOrphans / deleteOrphans on the simulator with records written by the real controller. */
 
@@ -32,7 +34,7 @@ describe('orphans', () => {
     snapshots: snapshotStore(redis, h.cfg.queuePrefix),
     listFiles: rawFileLister(rds),
   });
-  const scope = (): { basePath: string; slotPrefix: string } => ({ basePath: h.cfg.rds.basePath, slotPrefix: h.cfg.volumePrefix });
+  const scope = (): OrphanScope => ({ basePath: h.cfg.rds.basePath, slotPrefix: h.cfg.volumePrefix, owner: ownerOf(h.cfg) });
   const create = async (name: string): Promise<string> =>
     (await h.client.ctl('CreateVolume', { name, capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT] }, 20000)).volume
       .volumeId as string;
@@ -89,6 +91,9 @@ describe('orphans', () => {
       refuseDeleteReason({
         basePath: '/pool/rds-csi',
         slotPrefix: '',
+        owner: ownerOf(h.cfg),
+        unowned: [],
+        otherOwners: 0,
         disks: [{ id: '*1', slot: leaked, filePath: '/pool/rds-csi/x.img', sizeBytes: 1, exported: false }],
         files: [],
         filesChecked: true,
@@ -191,6 +196,9 @@ describe('orphans', () => {
     const report: OrphanReport = {
       basePath: base,
       slotPrefix: h.cfg.volumePrefix,
+      owner: ownerOf(h.cfg),
+      unowned: [],
+      otherOwners: 0,
       disks: [
         disk('vol-outside-000000000000', '/pool/elsewhere/vol-outside.img'),
         disk('other-app-disk', `${base}/other-app-disk.img`),
@@ -251,17 +259,27 @@ describe('orphans', () => {
     expect(h.sim.disks().some((d) => d.slot === report.disks[0].slot)).toBe(true);
   });
   it('does not refuse a delete with nothing to delete, even when Redis is empty', () => {
-    const empty = { basePath: '/pool/rds-csi', slotPrefix: '', disks: [], files: [], filesChecked: true, scanned: { disks: 0 } };
+    const empty = {
+      basePath: '/pool/rds-csi',
+      slotPrefix: '',
+      owner: ownerOf(h.cfg),
+      disks: [],
+      unowned: [],
+      otherOwners: 0,
+      files: [],
+      filesChecked: true,
+      scanned: { disks: 0 },
+    };
     expect(refuseDeleteReason({ ...empty, known: { volumes: 0, snapshots: 0 } })).toBeUndefined();
   });
 
   it('with a volume prefix, finds the disks of that prefix', async () => {
     const base = h.cfg.rds.basePath;
     const slot = 'k1-vol-0123456789abcdef';
-    const d = await rds.addDisk({ slot, filePath: `${base}/${slot}.img`, fileSizeBytes: MiB });
+    const d = await rds.addDisk({ slot, filePath: `${base}/${slot}.img`, fileSizeBytes: MiB, comment: ownerCommentOf(h.cfg) });
     try {
       expect(isDriverSlot(slot, 'k1-')).toBe(true);
-      const report = await findOrphans(sources(), { basePath: base, slotPrefix: 'k1-' });
+      const report = await findOrphans(sources(), { basePath: base, slotPrefix: 'k1-', owner: ownerOf(h.cfg) });
       expect(report.disks.map((o) => o.slot)).toEqual([slot]);
     } finally {
       await rds.removeDisk(d.id);

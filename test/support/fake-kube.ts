@@ -31,6 +31,8 @@ export class FakeKube {
   storageClasses: object[] = [];
   /** CSIStorageCapacity objects by "namespace/name". */
   capacities = new Map<string, StoredObject>();
+  /** metadata.uid of the kube-system namespace (the driver's default cluster id); undefined = no such namespace. */
+  kubeSystemUid: string | undefined = '5b0d5c1e-0f6a-4a43-9c1e-6f1f2d7c9a10';
   private uid = 0;
   private server?: http.Server;
   url = '';
@@ -73,6 +75,18 @@ export class FakeKube {
       const name = decodeURIComponent(m[1]);
       if (this.nodes.has(name)) return send(200, { kind: 'Node', apiVersion: 'v1', ...this.node(name) });
       return send(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: `nodes "${name}" not found` });
+    }
+    if (method === 'GET' && path === '/api/v1/namespaces/kube-system') {
+      if (!this.kubeSystemUid)
+        return send(404, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          reason: 'NotFound',
+          code: 404,
+          message: 'namespaces "kube-system" not found',
+        });
+      return send(200, { kind: 'Namespace', apiVersion: 'v1', metadata: { name: 'kube-system', uid: this.kubeSystemUid } });
     }
     if (method === 'POST' && (m = /^\/api\/v1\/namespaces\/([^/]+)\/events$/.exec(path))) {
       const ev = JSON.parse(body) as RecordedEvent;

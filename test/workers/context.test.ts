@@ -29,6 +29,7 @@ describe('processor contexts', () => {
     basePath: '/pool/rds-csi',
     volumePrefix: 'pvc-',
     nqnPrefix: 'nqn.test',
+    owner: { driver: 'rds.csi.mikrotik.com', cluster: 'test' },
     records,
     fencing,
     orphans,

@@ -11,6 +11,7 @@ import { reconcileOrphans } from '../../src/workers/processors/reconcile-orphans
 import { MOUNT_RWO } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { waitFor } from '../support/wait';
+import { ownerCommentOf, ownerOf } from '../support/owner';
 
 /** reconcile.orphans against the simulator: report by default, delete only opted in and after the grace period. */
 const MiB = 1024 * 1024;
@@ -38,7 +39,7 @@ describe('reconcile.orphans', () => {
     steps: memorySteps(),
     log: createLogger('silent'),
     records: driverState(redis, h.cfg.queuePrefix),
-    orphans: { slotPrefix: '', delete: del, graceMs, sightings },
+    orphans: { slotPrefix: '', owner: ownerOf(h.cfg), delete: del, graceMs, sightings },
   });
 
   beforeAll(async () => {
@@ -72,7 +73,9 @@ describe('reconcile.orphans', () => {
     const known = (
       await h.client.ctl('CreateVolume', { name: 'known', capacityRange: { requiredBytes: String(MiB) }, volumeCapabilities: [MOUNT_RWO] })
     ).volume.volumeId as string;
-    await rds.addDisk({ slot: 'vol-leaked-000000000000', filePath: '/pool/rds-csi/vol-leaked-000000000000.img', fileSizeBytes: MiB });
+    // Leaked disks carry this cluster's ownership comment, as the driver writes it (only those are orphans of ours).
+    const comment = ownerCommentOf(h.cfg);
+    await rds.addDisk({ slot: 'vol-leaked-000000000000', filePath: '/pool/rds-csi/vol-leaked-000000000000.img', fileSizeBytes: MiB, comment });
     const removed = await rds.addDisk({
       slot: 'pvc-00000000-0000-4000-8000-000000000001',
       filePath: '/pool/rds-csi/pvc-00000000-0000-4000-8000-000000000001.img',
@@ -130,7 +133,12 @@ describe('reconcile.orphans', () => {
 
   it('with deletion on and Redis holding no record, deletes nothing and says why', async () => {
     // An unexported snapshot disk: the kind the deletion would otherwise take once the grace period passed.
-    await rds.addDisk({ slot: 'snap-leftover-000000000000', filePath: '/pool/rds-csi/snap-leftover-000000000000.img', fileSizeBytes: MiB });
+    await rds.addDisk({
+      slot: 'snap-leftover-000000000000',
+      filePath: '/pool/rds-csi/snap-leftover-000000000000.img',
+      fileSizeBytes: MiB,
+      comment: ownerCommentOf(h.cfg),
+    });
     // Redis loses the driver's records (a flush): every disk now looks orphaned.
     const keys = await redis.keys(`${h.cfg.queuePrefix}:state:*`);
     if (keys.length) await redis.del(...keys);

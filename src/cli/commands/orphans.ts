@@ -20,6 +20,7 @@ import { snapshotStore, volumeStore } from '../../state/listing';
 import type { RdsPort } from '../../rds/port';
 import { rdsFromConfig } from '../../rds/factory';
 import type { Redis } from 'ioredis';
+import { clusterIdFromConfig } from '../../runtime/cluster-factory';
 
 /**
  * `rds-csi orphans list|delete`: a thin stub over findOrphans (src/reconcile/orphans.ts). `delete` is the minimal
@@ -39,11 +40,14 @@ async function withSources<T>(ctx: OpsContext, fn: (conn: Redis, rds: RdsPort) =
   }
 }
 
-function scan(ctx: OpsContext, conn: Redis, rds: RdsPort): Promise<OrphanReport> {
+async function scan(ctx: OpsContext, conn: Redis, rds: RdsPort): Promise<OrphanReport> {
   const prefix = ctx.cfg.queuePrefix;
+  const cluster = await clusterIdFromConfig(ctx.cfg).catch((err: Error) => {
+    throw new OpsFailure(`cannot tell this cluster's id: ${err.message}`);
+  });
   return findOrphans(
     { rds, volumes: volumeStore(conn, prefix), snapshots: snapshotStore(conn, prefix), listFiles: rawFileLister(rds) },
-    { basePath: ctx.cfg.rds.basePath, slotPrefix: ctx.cfg.volumePrefix },
+    { basePath: ctx.cfg.rds.basePath, slotPrefix: ctx.cfg.volumePrefix, owner: { driver: ctx.cfg.driverName, cluster } },
   ).catch((err: Error) => {
     throw new OpsFailure(`cannot scan for orphans: ${err.message}`);
   });
@@ -52,11 +56,19 @@ function scan(ctx: OpsContext, conn: Redis, rds: RdsPort): Promise<OrphanReport>
 function reportText(r: OrphanReport): string {
   const rows = [
     ...r.disks.map((d) => ['disk', d.filePath, d.slot, bytes(d.sizeBytes), d.exported ? 'yes' : 'no']),
+    ...r.unowned.map((d) => ['unowned disk', d.filePath, d.slot, bytes(d.sizeBytes), d.exported ? 'yes' : 'no']),
     ...r.files.map((f) => ['file', f.path, '-', bytes(f.sizeBytes), '-']),
   ];
   const head = rows.length ? table(['KIND', 'PATH', 'SLOT', 'SIZE', 'EXPORTED'], rows) + '\n' : '';
   const files = r.filesChecked ? `${r.files.length} orphan file(s)` : 'backing files NOT checked (this RDS port cannot list files)';
-  return `${head}${r.disks.length} orphan disk(s), ${files} under ${r.basePath} (${r.known.volumes} volume and ${r.known.snapshots} snapshot record(s) known)`;
+  const unowned = r.unowned.length
+    ? `; ${r.unowned.length} unowned disk(s) (no ownership comment: never deleted, see README "Ownership on RDS")`
+    : '';
+  const others = r.otherOwners ? `; ${r.otherOwners} disk(s) of other clusters left alone` : '';
+  return (
+    `${head}${r.disks.length} orphan disk(s) of cluster ${r.owner.cluster}, ${files} under ${r.basePath} ` +
+    `(${r.known.volumes} volume and ${r.known.snapshots} snapshot record(s) known)${unowned}${others}`
+  );
 }
 
 export function orphansCommand(): Command {

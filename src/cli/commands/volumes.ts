@@ -18,6 +18,7 @@ import { attachedText, bytes, table } from '../format';
 import { listVolumes } from '../../state/listing';
 import { detachVolumesOfNode } from '../detach-command';
 import { healthText } from '../force-detach';
+import { diskOwners, ownerText } from './volume-owners';
 
 /**
  * `rds-csi volumes list`: the volume records in Redis with state, size and attachments. Exit 0, 1 Redis unreachable,
@@ -30,20 +31,24 @@ export function volumesCommand(): Command {
   volumes.addCommand(
     addOpsOptions(new Command('list'))
       .description('every volume record with state, size, access type, PVC and the nodes it is published to')
-      .action((flags: OpsFlags) =>
+      .option('--rds', "also read each disk's ownership comment on RDS (one /disk/print): OWNER column")
+      .action((flags: OpsFlags & { rds?: boolean }) =>
         runOps(async () => {
           const ctx = opsContext(flags);
           const conn = await openRedis(ctx);
           try {
             const list = await listVolumes(conn, ctx.cfg.queuePrefix);
+            const owners = flags.rds ? await diskOwners(ctx.cfg) : undefined;
             if (flags.json) {
-              printJson(list.map((v) => ({ ...v.volume, attachment: v.attachment ?? null })));
+              printJson(
+                list.map((v) => ({ ...v.volume, attachment: v.attachment ?? null, ...(owners ? { owner: owners.get(v.volume.slot) ?? null } : {}) })),
+              );
             } else if (list.length === 0) {
               print('no volumes');
             } else {
               print(
                 table(
-                  ['ID', 'STATE', 'SIZE', 'ACCESS', 'PVC', 'ATTACHED', 'CREATED'],
+                  ['ID', 'STATE', 'SIZE', 'ACCESS', 'PVC', 'ATTACHED', 'CREATED', ...(owners ? ['OWNER'] : [])],
                   list.map(({ volume: v, attachment }) => [
                     v.id,
                     v.state,
@@ -52,6 +57,7 @@ export function volumesCommand(): Command {
                     v.pvcName ? `${v.pvcNamespace ?? ''}/${v.pvcName}` : '-',
                     attachedText(attachment),
                     v.createdAt,
+                    ...(owners ? [ownerText(owners, v.slot)] : []),
                   ]),
                 ),
               );

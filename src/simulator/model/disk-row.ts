@@ -5,9 +5,27 @@ import { iqnOf, nqnOf, POOL_ID } from './model';
 import type { Capacity } from './pool';
 import type { DiskRecord } from './state';
 
-export function poolRow(name: string, fs: string, cap: Capacity): Row {
+export function poolRow(name: string, fs: string, cap: Capacity, mounted = true): Row {
   const used = cap.size - cap.free;
   const use = cap.size > 0 ? Math.round((used * 100) / cap.size) : 0;
+  if (!mounted) {
+    // Not mounted: no mount-point, free or use (RouterOS §2.2: only on items with a mounted file system).
+    return {
+      '.id': POOL_ID,
+      slot: name,
+      'slot-default': '',
+      parent: '',
+      type: 'raid',
+      model: 'RAID',
+      fs,
+      'mount-filesystem': 'true',
+      'mount-read-only': 'false',
+      mounted: 'false',
+      'block-device': 'true',
+      disabled: 'false',
+      size: String(cap.size),
+    };
+  }
   return {
     '.id': POOL_ID,
     slot: name,

@@ -36,13 +36,13 @@ function indexed(model: SimModel, prop: string, value: string): readonly DiskRec
 export function diskPrint(model: SimModel, cmd: Command): Promise<CommandResult> {
   return model.lock.run(async () => {
     const key = keyEquality(cmd.queries, DISK_KEYS);
-    const pool = (): Promise<Row> => model.pool.capacity().then((cap) => poolRow(model.pool.name, model.poolFs, cap));
+    const pool = (): Promise<Row> => model.pool.capacity().then((cap) => poolRow(model.pool.name, model.poolFs, cap, model.poolMounted));
     let rows: Row[];
     if (key === undefined) {
       rows = [await pool(), ...model.disks.all().map(diskRow)];
     } else {
       // The pool's keys do not depend on its capacity: measure it only when the pool row can match.
-      const poolKeyMatches = poolRow(model.pool.name, model.poolFs, { size: 0, free: 0 })[key.prop] === key.value;
+      const poolKeyMatches = poolRow(model.pool.name, model.poolFs, { size: 0, free: 0 }, model.poolMounted)[key.prop] === key.value;
       rows = [...(poolKeyMatches ? [await pool()] : []), ...indexed(model, key.prop, key.value).map(diskRow)];
     }
     model.rowsBuilt += rows.length;

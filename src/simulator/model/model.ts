@@ -67,6 +67,12 @@ export class SimModel {
   private readonly fileNames = new Map<string, string>();
   /** Rows built by prints (before their query filters them): what a print costs, for tests. */
   rowsBuilt = 0;
+  /**
+   * Whether the pool's file system is mounted (an admin switch: `/simulator/pool/set =mounted=no`). Unmounted, the
+   * pool row has no `mount-point`, `free` or `use` (RouterOS prints those only on items with a mounted file system:
+   * docs/ARCHITECTURE.md RouterOS §2.2, §2.4) and `mounted=false`; disks and files are otherwise left as they are.
+   */
+  poolMounted = true;
   private readonly closing = new AbortController();
   private readonly background = new Set<Promise<unknown>>();
   /** The chain of state writes (never rejects), the write waiting to start (it takes every change made until it starts), the latest one asked for. */

@@ -15,7 +15,7 @@ export const diskCreate: Processor<'disk.create'> = async (data, ctx) => {
       ? { nqn: data.nqn, port: data.port, allowHostName: ctx.storageSide ? NO_HOST : undefined }
       : undefined;
   const disk = await ensureDisk(
-    { slot: data.slot, filePath: data.filePath, sizeBytes: data.sizeBytes, copyFromSlot: data.copyFromSlot, exportAs },
+    { slot: data.slot, filePath: data.filePath, sizeBytes: data.sizeBytes, copyFromSlot: data.copyFromSlot, exportAs, pvc: data.pvc },
     ctx,
   );
   return exportAs ? { sizeBytes: disk.fileSizeBytes, exported: { nqn: exportAs.nqn, port: exportAs.port } } : { sizeBytes: disk.fileSizeBytes };

@@ -23,6 +23,8 @@ import { Failure } from '../../domain/failure';
 import { isUnder } from '../../domain/ids';
 import type { ExportSpec, RdsDisk } from '../../rds/port';
 import { type BaseContext, type SpaceDeps } from '../context';
+import type { PvcRef } from '../../cluster/ports';
+import { adoptOwner, ownerComment } from './adopt-owner';
 
 export interface DiskSpec {
   slot: string;
@@ -31,6 +33,8 @@ export interface DiskSpec {
   copyFromSlot?: string;
   /** Export the disk over NVMe/TCP like this (allowHostName: set only while the disk has none). */
   exportAs?: ExportSpec;
+  /** The PVC named in the disk's ownership comment (issue 15 item 3), when the provisioner passed it. */
+  pvc?: PvcRef;
 }
 
 const ADD_ISSUED = 'add-issued';
@@ -75,10 +79,12 @@ async function add(spec: DiskSpec, ctx: BaseContext & SpaceDeps): Promise<RdsDis
   const hold = await ctx.space.reserve(Math.max(spec.sizeBytes ?? 0, source?.fileSizeBytes ?? 0));
   await steps.mark(ADD_ISSUED);
   let disk: RdsDisk;
+  // The ownership comment rides on the add itself: no extra command (test/api/command-count.test.ts).
+  const comment = ownerComment(ctx, spec.pvc);
   try {
     disk = source
-      ? await rds.addDisk({ slot: spec.slot, filePath: spec.filePath, copyFromId: source.id, timeoutMs: COPY_TIMEOUT_MS })
-      : await rds.addDisk({ slot: spec.slot, filePath: spec.filePath, fileSizeBytes: spec.sizeBytes, export: spec.exportAs });
+      ? await rds.addDisk({ slot: spec.slot, filePath: spec.filePath, copyFromId: source.id, timeoutMs: COPY_TIMEOUT_MS, comment })
+      : await rds.addDisk({ slot: spec.slot, filePath: spec.filePath, fileSizeBytes: spec.sizeBytes, export: spec.exportAs, comment });
   } catch (err) {
     hold.release();
     throw await explainAddFailure(err, spec, ctx);
@@ -114,7 +120,9 @@ function ours(disk: RdsDisk, spec: DiskSpec): RdsDisk {
 }
 
 /** Grows a restore or clone that asked for more than the source's size (never shrinks), then exports it if asked. */
-async function finish(disk: RdsDisk, spec: DiskSpec, ctx: BaseContext, addedByThisJob: boolean): Promise<RdsDisk> {
+async function finish(found: RdsDisk, spec: DiskSpec, ctx: BaseContext, addedByThisJob: boolean): Promise<RdsDisk> {
+  // A disk found rather than just added may predate ownership comments (or its add was an older worker's): adopt it.
+  const disk = await adoptOwner(ctx, found, spec.pvc);
   const grown = await grow(disk, spec, ctx, addedByThisJob);
   const want = spec.exportAs;
   if (!want) return grown;

@@ -57,7 +57,7 @@ export const fenceAttach: Processor<'fence.attach'> = async (data, ctx) => {
   if (data.sharing === 'migrate' && others.length === 1) {
     rec.migration = { from: others[0], to: data.nodeId, startedAt: Date.now(), windowSeconds: data.migrationWindowSeconds };
   }
-  if (f.storageSide) await syncAllowedHosts(ctx, data.slot, Object.keys(rec.nodes));
+  if (f.storageSide) await syncAllowedHosts(ctx, data.slot, Object.keys(rec.nodes), rec.pvc ?? data.pvc);
   await f.attachments.put(rec);
   if (rec.migration && rec.migration.to === data.nodeId) {
     await f.scheduleTimeout(data.volumeId, rec.migration.startedAt, rec.migration.windowSeconds * 1000);

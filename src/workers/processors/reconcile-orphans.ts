@@ -12,7 +12,7 @@ export const reconcileOrphans: Processor<'reconcile.orphans'> = async (_data, ct
   const { orphans: policy, records, events, metrics } = ctx;
   const report = await findOrphans(
     { rds: ctx.rds, volumes: records.volumes, snapshots: records.snapshots, listFiles: () => ctx.rds.listFiles() },
-    { basePath: ctx.basePath, slotPrefix: policy.slotPrefix },
+    { basePath: ctx.basePath, slotPrefix: policy.slotPrefix, owner: policy.owner },
   );
   const keyOf = { disk: (slot: string, file: string) => `disk:${slot}:${file}`, file: (p: string) => `file:${p}` };
   const now = Date.now();

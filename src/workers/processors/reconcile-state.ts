@@ -9,7 +9,7 @@ export const reconcileState: Processor<'reconcile.state'> = async (_data, ctx) =
   const { records } = ctx;
   const rebuilt = await rebuildRecords(
     { rds: ctx.rds, volumes: records.volumes, snapshots: records.snapshots },
-    { basePath: ctx.basePath, volumePrefix: ctx.volumePrefix, nqnPrefix: ctx.nqnPrefix },
+    { basePath: ctx.basePath, volumePrefix: ctx.volumePrefix, nqnPrefix: ctx.nqnPrefix, owner: ctx.owner },
   );
   if (!rebuilt) return { volumes: 0, snapshots: 0 };
   ctx.metrics.reconcile('records-rebuilt', rebuilt.volumes + rebuilt.snapshots);
