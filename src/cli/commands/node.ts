@@ -1,7 +1,8 @@
 import { Command } from 'commander';
-import { parseNodeOptions } from '../../config/load';
-import { addConfigOptions } from '../../config/options';
-import { configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
+import { checkNodeOptions, loadNodeConfig } from '../../config/node-config';
+import { addConfigOptions, configOverrides } from '../../config/options';
+import type { CommonFlags } from '../common';
+import { loggerFor, runUntilSignal } from '../lifecycle';
 
 export function nodeCommand(): Command {
   return addConfigOptions(new Command('node'), 'node')
@@ -9,9 +10,10 @@ export function nodeCommand(): Command {
     .requiredOption('--endpoint <endpoint>', 'unix:///PATH (the kubelet plugin socket)')
     .option('--http-listen <host:port>', 'serve /metrics and /healthz')
     .action(async (flags: CommonFlags & { endpoint: string; httpListen?: string }) => {
-      const cfg = configFromFlags('node', flags);
+      // Without zod (src/config/node-config.ts, issue 14 item 4): only the keys the node reads, validated alike.
+      const cfg = loadNodeConfig(configOverrides('node', flags), process.env, flags.config);
       // Before anything starts: a missing --node-id (or RDS_CSI_NODE_NODE_ID) is a config error naming both.
-      const node = parseNodeOptions(cfg.node);
+      const node = checkNodeOptions(cfg.node);
       const log = loggerFor(cfg, 'rds-csi-node');
       const { startNode } = await import('../../runtime/node-app');
       const { startHttpServer } = await import('../../http/server');
