@@ -34,17 +34,28 @@ export interface StringRules {
   required?: string;
 }
 
+/**
+ * The length checks of .min/.max, which zod runs even after a failed type check when the input has a length (an
+ * array): zod 4's `when` of its length checks.
+ */
+function lengthIssues(input: { length: unknown }, rules: StringRules, path: readonly PropertyKey[], issues: ConfigIssue[]): void {
+  const n = input.length as number;
+  const [origin, unit] = typeof input === 'string' ? ['string', ' characters'] : Array.isArray(input) ? ['array', ' items'] : ['unknown', ''];
+  const verb = unit ? 'to have' : 'to be';
+  if (rules.min !== undefined && n < rules.min) issues.push({ path, message: `Too small: expected ${origin} ${verb} >=${rules.min}${unit}` });
+  if (rules.max !== undefined && n > rules.max) issues.push({ path, message: `Too big: expected ${origin} ${verb} <=${rules.max}${unit}` });
+}
+
 /** z.string() with .min/.max/.startsWith/.regex, in this order (as the schema declares them). */
 export function str(rules: StringRules = {}): Check<string> {
   return (input, path, issues) => {
     if (typeof input !== 'string') {
-      issues.push({ path, message: input === undefined && rules.required ? rules.required : typeIssue('string', input) });
+      issues.push({ path, fatal: true, message: input === undefined && rules.required ? rules.required : typeIssue('string', input) });
+      if (input !== null && input !== undefined && (input as { length?: unknown }).length !== undefined)
+        lengthIssues(input as { length: unknown }, rules, path, issues);
       return '';
     }
-    if (rules.min !== undefined && input.length < rules.min)
-      issues.push({ path, message: `Too small: expected string to have >=${rules.min} characters` });
-    if (rules.max !== undefined && input.length > rules.max)
-      issues.push({ path, message: `Too big: expected string to have <=${rules.max} characters` });
+    lengthIssues(input, rules, path, issues);
     if (rules.startsWith !== undefined && !input.startsWith(rules.startsWith)) {
       issues.push({ path, message: `Invalid string: must start with "${rules.startsWith}"` });
     }
@@ -74,11 +85,11 @@ export function coercedInt(rules: IntRules = {}): Check<number> {
       /* a symbol: stays as it is and fails the type check, as in zod */
     }
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      issues.push({ path, message: typeIssue('number', v) });
+      issues.push({ path, fatal: true, message: typeIssue('number', v) });
       return 0;
     }
     if (!Number.isInteger(v)) {
-      issues.push({ path, message: typeIssue('int', v) });
+      issues.push({ path, fatal: true, message: typeIssue('int', v) });
       return 0;
     }
     if (v > Number.MAX_SAFE_INTEGER) issues.push({ path, message: `Too big: expected int to be <=${Number.MAX_SAFE_INTEGER}` });
@@ -94,7 +105,7 @@ export function coercedInt(rules: IntRules = {}): Check<number> {
 export function oneOf<const T extends string>(values: readonly T[]): Check<T> {
   return (input, path, issues) => {
     if (!values.includes(input as T))
-      issues.push({ path, message: `Invalid option: expected one of ${values.map((x) => JSON.stringify(x)).join('|')}` });
+      issues.push({ path, fatal: true, message: `Invalid option: expected one of ${values.map((x) => JSON.stringify(x)).join('|')}` });
     return input as T;
   };
 }
@@ -123,7 +134,7 @@ export function obj<S extends Shape>(shape: S): Check<Out<S>> {
   return (input, path, issues) => {
     const out: Record<string, unknown> = {};
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      issues.push({ path, message: typeIssue('object', input) });
+      issues.push({ path, fatal: true, message: typeIssue('object', input) });
       return out as Out<S>;
     }
     const given = input as Record<string, unknown>;

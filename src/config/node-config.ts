@@ -102,11 +102,14 @@ export function nodeConfigIssues(raw: unknown): { issues: ConfigIssue[]; value: 
   return { value: nodeRunConfig(raw, [], issues), issues };
 }
 
-/** nodeOptions without throwing: the issues and the result; the loop connector's data dir checked when no other issue. */
+/**
+ * nodeOptions without throwing: the issues and the result. The loop connector's data dir is checked (the schema's
+ * refine) unless a type or option check failed, as zod does.
+ */
 export function nodeOptionsIssues(input: unknown): { issues: ConfigIssue[]; value: NodeOptions } {
   const issues: ConfigIssue[] = [];
   const value = nodeOptions(input, [], issues);
-  if (!issues.length && value.connector === 'loop' && value.loopDataDir === undefined) {
+  if (!issues.some((i) => i.fatal) && value.connector === 'loop' && value.loopDataDir === undefined) {
     issues.push({ path: ['loopDataDir'], message: 'the loop connector needs loopDataDir' });
   }
   return { value, issues };

@@ -12,6 +12,8 @@ import { describeKey, envName, type Overrides } from './options';
 export interface ConfigIssue {
   readonly path: readonly PropertyKey[];
   readonly message: string;
+  /** A failed type or option check: zod skips the later checks (a refinement) after one (node-config.ts). */
+  readonly fatal?: boolean;
 }
 
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
