@@ -536,7 +536,7 @@ async function main(): Promise<number> {
       try {
         const r: NodeRssResult[] = [];
         for (const nodeOptions of ['', NODE_PLUGIN_NODE_OPTIONS])
-          r.push(await bounded('(m) node plugin footprint', 120000, () => runNodeRss(dir, nodeOptions)));
+          r.push(await bounded('(m) node plugin footprint', 300000, () => runNodeRss(dir, nodeOptions)));
         results.nodeRss = r;
         printNodeRss(r);
       } catch (err) {

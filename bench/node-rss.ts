@@ -28,12 +28,40 @@ export interface NodeRssResult {
   cyclesMs?: number;
   modules?: number;
   packages?: number;
+  /**
+   * The floor with the same NODE_OPTIONS (support/node-floor.ts): a process that only serves the two CSI services
+   * with grpc-js and makes the logger and the metrics registry, idle as long; and a bare `node` process.
+   */
+  floorRssBytes?: number;
+  bareNodeRssBytes?: number;
   goals: { idleRssMiB: number; afterCyclesRssMiB: number };
 }
 
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
+const FLOOR = path.resolve(__dirname, 'support/node-floor.js');
 const GOALS = { idleRssMiB: 50, afterCyclesRssMiB: 60 };
 const NQN_PREFIX = 'nqn.2026-11.com.mikrotik.rds-csi.bench';
+
+/** Idle VmRSS of `node <args>` with these NODE_OPTIONS, `idleMs` after it wrote its first line (or at once). */
+async function idleRssOf(args: string[], nodeOptions: string, idleMs: number): Promise<number> {
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: nodeOptions },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  killOnExit(child);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+    });
+    await sleep(idleMs);
+    return memoryOf(child.pid ?? -1).rssBytes;
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
 
 export async function runNodeRss(tmp: string, nodeOptions: string, cycles = 100, idleMs = 3000): Promise<NodeRssResult> {
   if (process.getuid?.() !== 0) return { cycles: 0, nodeOptions, skipped: 'needs root (loop devices, mounts)', goals: GOALS };
@@ -70,6 +98,8 @@ export async function runNodeRss(tmp: string, nodeOptions: string, cycles = 100,
     const cyclesMs = Number(process.hrtime.bigint() - cyclesStarted) / 1e6;
     await sleep(1000);
     const after = memoryOf(pid);
+    const floorRssBytes = await idleRssOf([FLOOR, dir], nodeOptions, idleMs);
+    const bareNodeRssBytes = await idleRssOf(['-e', "process.stdout.write('ready\\n'); setInterval(() => {}, 60000)"], nodeOptions, idleMs);
     return {
       cycles,
       nodeOptions,
@@ -78,6 +108,8 @@ export async function runNodeRss(tmp: string, nodeOptions: string, cycles = 100,
       afterCyclesRssBytes: after.rssBytes,
       peakRssBytes: after.peakRssBytes,
       cyclesMs,
+      floorRssBytes,
+      bareNodeRssBytes,
       modules: modules.length,
       packages: new Set(modules.map(packageOf).filter((p) => p !== undefined)).size,
       goals: GOALS,
@@ -102,6 +134,8 @@ export function printNodeRss(results: NodeRssResult[]): void {
       [
         ['RSS idle', ...done.map((r) => rss(r.idleRssBytes)), `<= ${GOALS.idleRssMiB} MiB`],
         [`RSS after ${done[0].cycles} stage/unstage`, ...done.map((r) => rss(r.afterCyclesRssBytes)), `<= ${GOALS.afterCyclesRssMiB} MiB`],
+        ['floor: grpc-js serving the 2 CSI services + pino + prom-client, idle', ...done.map((r) => rss(r.floorRssBytes)), ''],
+        ['a bare node process, idle', ...done.map((r) => rss(r.bareNodeRssBytes)), ''],
         ['modules loaded (packages)', ...done.map((r) => `${r.modules ?? '?'} (${r.packages ?? '?'})`), ''],
         ['start to socket ready', ...done.map((r) => `${(r.startMs ?? 0).toFixed(0)} ms`), ''],
         [`${done[0].cycles} stage/unstage cycles took`, ...done.map((r) => `${((r.cyclesMs ?? 0) / 1000).toFixed(1)} s`), ''],

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { type Command, Option } from 'commander';
+import { type Command, Help, Option } from 'commander';
 import { ConfigError } from './error';
-import { configSchema } from './schema';
 
 /**
  * Every command-line flag that feeds the config, declared once: its flag, the config key(s) it sets (the key path in
@@ -228,8 +227,13 @@ export function describeKey(key: string): string {
 }
 
 let defaults: unknown;
+/**
+ * A key's default from the schema, loaded only when help is shown: `rds-csi node` must not load zod (issue 14 item 4;
+ * src/config/node-config.ts).
+ */
 function defaultOf(key: string): unknown {
-  defaults ??= configSchema.parse({});
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, only for help text
+  defaults ??= (require('./schema') as typeof import('./schema')).configSchema.parse({});
   let v = defaults;
   for (const k of key.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
   return v;
@@ -242,11 +246,24 @@ function helpOf(o: ConfigOption): string {
   return `${o.description} [env ${env}${shown}]`;
 }
 
-/** Adds `--config <file>` and the config flags `command` takes. */
+/**
+ * Adds `--config <file>` and the config flags `command` takes. Their help text (env name, the schema's default) is
+ * built when help is shown, not when the command is set up.
+ */
 export function addConfigOptions(cmd: Command, command: ConfigCommand): Command {
   cmd.option('--config <file>', 'YAML config file (keys as in the config schema; env and flags win over it)');
-  for (const o of optionsOf(command)) cmd.addOption(new Option(o.flag, helpOf(o)));
-  return cmd;
+  const declared = new Map<Option, ConfigOption>();
+  for (const o of optionsOf(command)) {
+    const option = new Option(o.flag, o.description);
+    declared.set(option, o);
+    cmd.addOption(option);
+  }
+  return cmd.configureHelp({
+    optionDescription(option: Option): string {
+      const o = declared.get(option);
+      return o ? helpOf(o) : Help.prototype.optionDescription.call(this, option);
+    },
+  });
 }
 
 /** What the parsed flags of `command` set: absent flags set nothing, so env and file values stay. */

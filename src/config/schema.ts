@@ -359,3 +359,4 @@ export type NodeConfig = z.infer<typeof nodeSchema>;
 export type NodeOptionsInput = z.input<typeof nodeOptionsSchema>;
 export type NodeOptions = z.infer<typeof nodeOptionsSchema>;
 export type ConnectDefaults = z.infer<typeof connectDefaultsSchema>;
+export type ShutdownConfig = z.infer<typeof shutdownSchema>;

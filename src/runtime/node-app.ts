@@ -1,6 +1,6 @@
 import { identityService } from '../grpc/identity';
-import { parseNodeOptions } from '../config/load';
-import type { Config, NodeOptions, NodeOptionsInput } from '../config/schema';
+import { checkNodeOptions, type NodeRunConfig } from '../config/node-config';
+import type { NodeOptions, NodeOptionsInput } from '../config/schema';
 import { csiServiceDefinitions, NODE_SERVICES } from '../grpc/csi-services';
 import { startServer, type RunningServer } from '../grpc/server';
 import { buildHandlers } from '../grpc/service';
@@ -23,7 +23,7 @@ import { VolumeLocks } from '../node/volume-lock';
 /**
  * The node process: Identity (the same plugin capabilities as the controller's) + Node over gRPC on the kubelet's unix socket, and the
  * orphan cleaner (at start-up, then periodically). Shared settings (driver name, NQN prefix, RDS base path for the
- * loop connector) and the node's own (the config's `node:` block, passed as `node` and checked by parseNodeOptions) come from Config.
+ * loop connector) and the node's own (the config's `node:` block, passed as `node` and checked by checkNodeOptions) come from the config (NodeRunConfig).
  */
 
 export interface NodeAppOptions {
@@ -49,7 +49,7 @@ export interface NodeApp {
   close(): Promise<void>;
 }
 
-export function connectorFor(cfg: Config, o: NodeOptions, host: HostPort, hostNqn: string): Connector {
+export function connectorFor(cfg: NodeRunConfig, o: NodeOptions, host: HostPort, hostNqn: string): Connector {
   if (o.connector === 'loop') {
     return new LoopConnector({
       host,
@@ -62,8 +62,8 @@ export function connectorFor(cfg: Config, o: NodeOptions, host: HostPort, hostNq
   return new NvmeTcpConnector({ host, nqnPrefix: cfg.nqnPrefix, hostNqn, nvmeCommand: o.nvmeCommand, toolTimeoutMs: o.toolTimeoutMs });
 }
 
-export async function startNode(cfg: Config, opts: NodeAppOptions, log: Logger): Promise<NodeApp> {
-  const o = parseNodeOptions(opts.node);
+export async function startNode(cfg: NodeRunConfig, opts: NodeAppOptions, log: Logger): Promise<NodeApp> {
+  const o = checkNodeOptions(opts.node);
   const metrics = opts.metrics ?? new Metrics('node');
   const base = opts.host ?? hostPort({ sysfsRoot: o.sysfsRoot, devRoot: o.devRoot, mountInfoFile: o.mountInfoFile });
   const host: HostPort = { ...base, run: timedRunner(base.run, metrics) };

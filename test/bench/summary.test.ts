@@ -43,6 +43,13 @@ describe('bench summary', () => {
     expect(row).toMatchObject({ now: idle, met });
   });
 
+  it("the idle row's ideal is the floor part (m) measured, when it did", () => {
+    const run = { nodeOptions: '--x', idleRssBytes: 53 * 1048576, floorRssBytes: 51.5 * 1048576, bareNodeRssBytes: 38.5 * 1048576 };
+    const row = buildSummary({ nodeRss: [run] }).rows.find((r) => r.what === 'node plugin RSS, idle');
+    expect(row?.ideal).toContain('Node.js floor measured here: 51.5 MiB');
+    expect(row?.ideal).toContain('bare node 38.5 MiB');
+  });
+
   it('every issue row is present, each with a goal and an ideal, even when nothing ran', () => {
     const rows = buildSummary({}).rows;
     expect(rows.length).toBeGreaterThanOrEqual(10);

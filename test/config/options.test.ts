@@ -211,3 +211,20 @@ describe('config options: one declaration per flag, reachable by flag, env and Y
     expect(parseNodeOptions(cfg.node)).toMatchObject({ nodeId: 'from-env', kubeletDir: '/flag', busyWaitMs: 50 });
   });
 });
+
+describe('config options in --help', () => {
+  // The env name and the schema's default are added when help is shown (the schema is loaded only then, so that
+  // `rds-csi node` does not load zod): every config flag still shows both.
+  it.each(['node', 'controller', 'worker'] as const)('rds-csi %s --help names each flag with its env variable and default', (command) => {
+    const help = addConfigOptions(new Command(command), command).helpInformation().replace(/\s+/g, ' ');
+    expect(help).toContain('[env RDS_CSI_LOG_LEVEL, default "info"]');
+    expect(help).toContain('--config <file>');
+    for (const o of CONFIG_OPTIONS.filter((c) => c.on.includes(command))) expect(help).toContain(`env ${o.keys.map(envName).join(' + ')}`);
+  });
+
+  it('shows the node defaults from the schema', () => {
+    const help = addConfigOptions(new Command('node'), 'node').helpInformation().replace(/\s+/g, ' ');
+    expect(help).toContain('[env RDS_CSI_NODE_KUBELET_DIR, default "/var/lib/kubelet"]');
+    expect(help).toContain('[env RDS_CSI_NODE_CONNECT_CTRL_LOSS_TMO, default -1]');
+  });
+});

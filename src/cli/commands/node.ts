@@ -1,8 +1,9 @@
 import { Command } from 'commander';
-import { parseNodeOptions } from '../../config/load';
-import { addConfigOptions } from '../../config/options';
-import { configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
+import { checkNodeOptions, loadNodeConfig } from '../../config/node-config';
+import { addConfigOptions, configOverrides } from '../../config/options';
+import type { CommonFlags } from '../common';
 import { EXIT_FAILED, EXIT_OK } from '../exit-codes';
+import { loggerFor, runUntilSignal } from '../lifecycle';
 
 export function nodeCommand(): Command {
   const node = addConfigOptions(new Command('node'), 'node')
@@ -14,9 +15,10 @@ export function nodeCommand(): Command {
     .action(async (flags: CommonFlags & { endpoint?: string; httpListen?: string }, cmd: Command) => {
       if (!flags.endpoint) cmd.error("error: required option '--endpoint <endpoint>' not specified");
       const endpoint = flags.endpoint ?? '';
-      const cfg = configFromFlags('node', flags);
+      // Without zod (src/config/node-config.ts, issue 14 item 4): only the keys the node reads, validated alike.
+      const cfg = loadNodeConfig(configOverrides('node', flags), process.env, flags.config);
       // Before anything starts: a missing --node-id (or RDS_CSI_NODE_NODE_ID) is a config error naming both.
-      const node = parseNodeOptions(cfg.node);
+      const node = checkNodeOptions(cfg.node);
       const log = loggerFor(cfg, 'rds-csi-node');
       const { startNode } = await import('../../runtime/node-app');
       const { startHttpServer } = await import('../../http/server');
@@ -45,8 +47,8 @@ function shutdownCommand(): Command {
     .description('lower ctrl_loss_tmo of the managed NVMe controllers so a node shutdown completes in bounded time')
     .option('--if-node-shutting-down', 'act only when logind/systemd report a node shutdown (preStop hook); otherwise leave -1')
     .action(async (flags: CommonFlags & { ifNodeShuttingDown?: boolean }, cmd: Command) => {
-      const parent = cmd.parent?.opts() ?? {};
-      const cfg = configFromFlags('node', { ...parent, ...flags });
+      const all = { ...(cmd.parent?.opts() ?? {}), ...flags } as CommonFlags;
+      const cfg = loadNodeConfig(configOverrides('node', all), process.env, all.config);
       const log = loggerFor(cfg, 'rds-csi-node-shutdown');
       const { hostPort } = await import('../../host/port');
       const { nodeShutdown } = await import('../../runtime/node-shutdown');
