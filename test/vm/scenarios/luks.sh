@@ -1,4 +1,5 @@
 #!/bin/bash
+# vm-ci: yes
 # vm-timeout: 600
 # vm-requires: file dist/src/cli/main.js
 # vm-requires: file dist/test/vm/guest/luks.js
