@@ -48,6 +48,7 @@ class IdealRdsImpl {
       nvmeTcpPort: spec.export?.port,
       nvmeTcpNqn: spec.export?.nqn,
       allowHostName: spec.export?.allowHostName,
+      comment: spec.comment, // the ownership tag rides on the same add (src/domain/ownership.ts)
     };
     this.disks.set(spec.slot, disk);
     return (await this.getDisk(spec.slot)) as RdsDisk;
@@ -56,6 +57,11 @@ class IdealRdsImpl {
   async setExport(id: string, spec: ExportSpec): Promise<void> {
     await this.command('/disk/set');
     for (const d of this.disks.values()) if (d.id === id) Object.assign(d, { nvmeTcpExport: true, nvmeTcpPort: spec.port, nvmeTcpNqn: spec.nqn });
+  }
+
+  async setComment(id: string, comment: string): Promise<void> {
+    await this.command('/disk/set');
+    for (const d of this.disks.values()) if (d.id === id) d.comment = comment;
   }
 
   async getFile(_path: string): Promise<RdsFile | undefined> {
