@@ -9,10 +9,9 @@
  * controller reset) and a fresh connect are refused by nvmet, B is published and connects, and reads A's data.
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import type { Config } from '../../../src/config/schema';
 import type { CsiGrpcClient } from '../../../src/grpc/client';
 import { hostNqnForNode } from '../../../src/domain/host-nqn';
+import { startDriverStack } from './driver-stack';
 import {
   check,
   controllers,
@@ -24,7 +23,6 @@ import {
   MiB,
   NVMET,
   randomData,
-  RESULTS,
   runMain,
   sh,
   sha256,
@@ -58,39 +56,9 @@ async function call<T>(ctl: CsiGrpcClient, method: string, req: object, what = m
 }
 
 async function main(): Promise<void> {
-  const { createLogger } = await import('../../../src/log/logger');
-  const { configSchema } = await import('../../../src/config/schema');
-  const { startEmbeddedRedis } = await import('../../../src/runtime/embedded-redis');
-  const { startSimulator } = await import('../../../src/simulator');
-  const { startController } = await import('../../../src/runtime/controller-app');
-  const { CsiGrpcClient } = await import('../../../src/grpc/client');
   const { detachVolumesOfNode } = await import('../../../src/cli/detach-command');
   const { redisTargetFromConfig } = await import('../../../src/queue/connection');
-  const { createWriteStream } = await import('node:fs');
-  const logger = createLogger('info', 'rds-csi-controller', createWriteStream(path.join(RESULTS, 'controller.log')));
-
-  const redis = await startEmbeddedRedis();
-  closers.push(() => redis.close());
-  const sim = await startSimulator({
-    dataDir: DATA_DIR,
-    port: 0,
-    poolName: 'pool',
-    poolSizeBytes: 4 * 1024 * MiB,
-    nvmet: { address: '127.0.0.1' },
-    logger: (o, m) => logger.info(o, m),
-  });
-  closers.push(() => sim.close());
-  const cfg: Config = configSchema.parse({
-    redisUrl: redis.url,
-    rds: { host: sim.host, port: sim.port, poolName: 'pool', basePath: '/pool/rds-csi', exportAddress: '127.0.0.1', exportPort: 4420 },
-    kubernetes: { mode: 'off' },
-    nodes: [A, B],
-    fencing: { storageSide: true },
-  });
-  const ctlApp = await startController(cfg, { endpoint: `unix://${CTL_SOCKET}`, withWorker: true }, logger);
-  closers.push(() => ctlApp.close());
-  const ctl = new CsiGrpcClient(`unix://${CTL_SOCKET}`);
-  closers.push(() => Promise.resolve(ctl.close()));
+  const { cfg, ctl } = await startDriverStack({ socket: CTL_SOCKET, dataDir: DATA_DIR, poolSizeBytes: 4 * 1024 * MiB, nodes: [A, B], closers });
   check('redis-server, simulator --nvmet, controller + worker (storage-side fencing) started', true);
 
   const created = await call<{ volume: { volumeId: string; volumeContext: Record<string, string> } }>(ctl, 'CreateVolume', {

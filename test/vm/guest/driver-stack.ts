@@ -1,0 +1,57 @@
+/**
+ * The whole driver inside the VM for the scenarios that drive the controller (controller-nvmet, force-detach): a
+ * private redis-server, `rds-csi simulator --nvmet` (every exported disk a kernel subsystem on 127.0.0.1:4420) and
+ * the controller with an in-process worker, storage-side fencing on, standalone with the given nodes. What it starts
+ * is pushed onto `closers` (closed in reverse by the scenario). The modules load lazily: the node plugin starts first.
+ */
+import path from 'node:path';
+import type { Config } from '../../../src/config/schema';
+import type { CsiGrpcClient } from '../../../src/grpc/client';
+import { RESULTS } from './lib';
+
+export interface DriverStack {
+  cfg: Config;
+  /** The controller's CSI client on `socket`. */
+  ctl: CsiGrpcClient;
+}
+
+export async function startDriverStack(o: {
+  socket: string;
+  dataDir: string;
+  poolSizeBytes: number;
+  nodes: string[];
+  closers: Array<() => Promise<void>>;
+}): Promise<DriverStack> {
+  const { createLogger } = await import('../../../src/log/logger');
+  const { configSchema } = await import('../../../src/config/schema');
+  const { startEmbeddedRedis } = await import('../../../src/runtime/embedded-redis');
+  const { startSimulator } = await import('../../../src/simulator');
+  const { startController } = await import('../../../src/runtime/controller-app');
+  const { CsiGrpcClient } = await import('../../../src/grpc/client');
+  const { createWriteStream } = await import('node:fs');
+  const logger = createLogger('info', 'rds-csi-controller', createWriteStream(path.join(RESULTS, 'controller.log')));
+
+  const redis = await startEmbeddedRedis();
+  o.closers.push(() => redis.close());
+  const sim = await startSimulator({
+    dataDir: o.dataDir,
+    port: 0,
+    poolName: 'pool',
+    poolSizeBytes: o.poolSizeBytes,
+    nvmet: { address: '127.0.0.1' },
+    logger: (obj, m) => logger.info(obj, m),
+  });
+  o.closers.push(() => sim.close());
+  const cfg: Config = configSchema.parse({
+    redisUrl: redis.url,
+    rds: { host: sim.host, port: sim.port, poolName: 'pool', basePath: '/pool/rds-csi', exportAddress: '127.0.0.1', exportPort: 4420 },
+    kubernetes: { mode: 'off' },
+    nodes: o.nodes,
+    fencing: { storageSide: true },
+  });
+  const ctlApp = await startController(cfg, { endpoint: `unix://${o.socket}`, withWorker: true }, logger);
+  o.closers.push(() => ctlApp.close());
+  const ctl = new CsiGrpcClient(`unix://${o.socket}`);
+  o.closers.push(() => Promise.resolve(ctl.close()));
+  return { cfg, ctl };
+}
