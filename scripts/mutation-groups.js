@@ -54,6 +54,7 @@ module.exports = {
     ],
     tests: [
       'test/workers/disk-create.test.ts',
+      'test/workers/ensure-disk-edges.test.ts',
       'test/workers/pool-space.test.ts',
       'test/workers/rds-outage.test.ts',
       'test/api/controller.test.ts',

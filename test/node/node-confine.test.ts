@@ -57,7 +57,7 @@ describeRoot('node plugin confined to the kubelet dir', () => {
     tmpfsAt(p);
     const r = await codeOf(env.client.nodeCall('NodeUnstageVolume', { volumeId: 'vol-made-up', stagingTargetPath: p }));
     expect(r.code).toBe(status.INVALID_ARGUMENT);
-    expect(r.details).toMatch(/kubelet's directory/);
+    expect(r.details).toMatch(new RegExp(`^staging_target_path ${JSON.stringify(p)} .*kubelet's directory`));
     expect(isMountPoint(p)).toBe(true);
     expect(readFileSync(path.join(p, 'precious.txt'), 'utf8')).toBe('not a volume');
   });

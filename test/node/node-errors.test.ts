@@ -81,6 +81,11 @@ describe('node plugin error answers', () => {
     expect(r.details).toBeTruthy();
   });
 
+  test('unstage without staging_target_path names the field', async () => {
+    const r = await codeOf(env.client.nodeCall('NodeUnstageVolume', { volumeId: id }));
+    expect([r.code, r.details]).toEqual([status.INVALID_ARGUMENT, 'staging_target_path is required']);
+  });
+
   // Issue 11 item 6: proto-loader hands an access-mode number the CSI enum does not define through as a number.
   const badModes: Array<[string, number]> = (['NodeStageVolume', 'NodePublishVolume'] as const).flatMap((m) =>
     [99, 1000, -5].map((n): [string, number] => [m, n]),
