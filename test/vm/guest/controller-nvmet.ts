@@ -8,9 +8,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CsiGrpcClient } from '../../../src/grpc/client';
 import { hostNqnForNode } from '../../../src/domain/host-nqn';
-import { startDriverStack } from './driver-stack';
+import { controllerCall as call, startDriverStack } from './driver-stack';
 import {
   check,
   controllers,
@@ -39,19 +38,6 @@ const plugin = new Plugin({ nodeId: NODE });
 const closers: Array<() => Promise<void>> = [];
 const subsystems = (): string[] => readdirSync(`${NVMET}/subsystems`);
 const cap = { mount: { fsType: 'ext4', mountFlags: [] }, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
-
-async function call<T>(ctl: CsiGrpcClient, method: string, req: object, what = method): Promise<T | undefined> {
-  const t = Date.now();
-  try {
-    const r = await ctl.call<T>('Controller', method, req, 60000);
-    check(`${what} ok`, true, `${Date.now() - t} ms`);
-    return r;
-  } catch (err) {
-    const e = err as { code?: number; details?: string };
-    check(`${what} ok`, false, `code ${e.code}: ${e.details ?? String(err)}`);
-    return undefined;
-  }
-}
 
 async function main(): Promise<void> {
   plugin.spawn();

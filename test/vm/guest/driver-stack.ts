@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { Config } from '../../../src/config/schema';
 import type { CsiGrpcClient } from '../../../src/grpc/client';
-import { RESULTS } from './lib';
+import { check, RESULTS } from './lib';
 
 export interface DriverStack {
   cfg: Config;
@@ -54,4 +54,18 @@ export async function startDriverStack(o: {
   const ctl = new CsiGrpcClient(`unix://${o.socket}`);
   o.closers.push(() => Promise.resolve(ctl.close()));
   return { cfg, ctl };
+}
+
+/** One controller RPC, recorded as a check (`<what> ok`, with its time or its gRPC code); undefined when it failed. */
+export async function controllerCall<T>(ctl: CsiGrpcClient, method: string, req: object, what = method): Promise<T | undefined> {
+  const t = Date.now();
+  try {
+    const r = await ctl.call<T>('Controller', method, req, 60000);
+    check(`${what} ok`, true, `${Date.now() - t} ms`);
+    return r;
+  } catch (err) {
+    const e = err as { code?: number; details?: string };
+    check(`${what} ok`, false, `code ${e.code}: ${e.details ?? String(err)}`);
+    return undefined;
+  }
 }

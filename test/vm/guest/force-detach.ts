@@ -9,9 +9,8 @@
  * controller reset) and a fresh connect are refused by nvmet, B is published and connects, and reads A's data.
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import type { CsiGrpcClient } from '../../../src/grpc/client';
 import { hostNqnForNode } from '../../../src/domain/host-nqn';
-import { startDriverStack } from './driver-stack';
+import { controllerCall as call, startDriverStack } from './driver-stack';
 import {
   check,
   controllers,
@@ -41,19 +40,6 @@ const cap = { block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
 const allowedHosts = (nqn: string): string[] =>
   existsSync(`${NVMET}/subsystems/${nqn}`) ? readdirSync(`${NVMET}/subsystems/${nqn}/allowed_hosts`) : [];
 let watched = '';
-
-async function call<T>(ctl: CsiGrpcClient, method: string, req: object, what = method): Promise<T | undefined> {
-  const t = Date.now();
-  try {
-    const r = await ctl.call<T>('Controller', method, req, 60000);
-    check(`${what} ok`, true, `${Date.now() - t} ms`);
-    return r;
-  } catch (err) {
-    const e = err as { code?: number; details?: string };
-    check(`${what} ok`, false, `code ${e.code}: ${e.details ?? String(err)}`);
-    return undefined;
-  }
-}
 
 async function main(): Promise<void> {
   const { detachVolumesOfNode } = await import('../../../src/cli/detach-command');
