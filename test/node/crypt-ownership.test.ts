@@ -1,21 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { backendTopology } from '../../src/domain/topology';
-import { MountTable } from '../../src/host/mountinfo';
-import type { HostPort } from '../../src/host/port';
 import { runTool, type ToolRunner } from '../../src/host/run';
-import { Sysfs } from '../../src/host/sysfs';
-import { createLogger } from '../../src/log/logger';
-import { parseNodeOptions } from '../../src/config/load';
 import { closeMapping, stagedDevice } from '../../src/node/crypt-volume';
 import type { NodeDeps } from '../../src/node/deps';
-import { mounter } from '../../src/node/mounter';
-import { NvmeTcpConnector } from '../../src/node/nvme-connector';
 import { ownership } from '../../src/node/ownership';
-import { VolumeLocks } from '../../src/node/volume-lock';
 import { describeRoot } from './support';
 import { FakeSysfs } from './fake-sysfs';
+import { nodeDepsOnFakeSysfs } from './fake-node-deps';
 
 /**
  * Which LUKS2 mapping is a volume's (crypt-volume.ts), on an NVMe + device-mapper sysfs tree: only the mapping with
@@ -67,24 +59,7 @@ describeRoot('attribution of device-mapper devices to a volume', () => {
       }
       return runTool(cmd, args, opts);
     };
-    const host: HostPort = { run, sysfs: new Sysfs(f.sys), devRoot: f.dev, mounts: () => Promise.resolve(new MountTable([])) };
-    const connector = new NvmeTcpConnector({
-      host,
-      nqnPrefix: P,
-      hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:x',
-      nvmeCommand: 'nvme',
-      toolTimeoutMs: 1000,
-    });
-    d = {
-      opts: parseNodeOptions({ nodeId: 'n' }),
-      nqnPrefix: P,
-      host,
-      connector,
-      mounter: mounter(host),
-      locks: new VolumeLocks(0),
-      log: createLogger('silent'),
-      topology: backendTopology('rds.csi.mikrotik.com', 'default'),
-    };
+    d = nodeDepsOnFakeSysfs(f, P, run);
   });
   afterEach(() => rmSync(f.root, { recursive: true, force: true }));
 

@@ -1,18 +1,10 @@
-import { backendTopology } from '../../src/domain/topology';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { MountTable } from '../../src/host/mountinfo';
-import type { HostPort } from '../../src/host/port';
 import { runTool } from '../../src/host/run';
-import { Sysfs } from '../../src/host/sysfs';
-import { createLogger } from '../../src/log/logger';
-import { parseNodeOptions } from '../../src/config/load';
 import type { NodeDeps } from '../../src/node/deps';
-import { mounter } from '../../src/node/mounter';
-import { NvmeTcpConnector } from '../../src/node/nvme-connector';
 import { ownership, type Shown } from '../../src/node/ownership';
-import { VolumeLocks } from '../../src/node/volume-lock';
 import { FakeSysfs } from './fake-sysfs';
+import { nodeDepsOnFakeSysfs } from './fake-node-deps';
 
 /**
  * The attribution rule of ownership.ts on an NVMe sysfs tree (issue 11 item 1): the cases loop devices cannot
@@ -39,24 +31,7 @@ describe('attribution of what a path shows to the named volume (NVMe sysfs)', ()
     f.namespace(3, 1, 1, { major: 259, minor: 3, sectors: 8192 });
     // vol-c: connected, namespace gone.
     f.subsystem(4, `${P}:vol-c`).controller(6, `${P}:vol-c`);
-    const host: HostPort = { run: runTool, sysfs: new Sysfs(f.sys), devRoot: f.dev, mounts: () => Promise.resolve(new MountTable([])) };
-    const connector = new NvmeTcpConnector({
-      host,
-      nqnPrefix: P,
-      hostNqn: 'nqn.2014-08.org.nvmexpress:uuid:x',
-      nvmeCommand: 'nvme',
-      toolTimeoutMs: 1000,
-    });
-    d = {
-      opts: parseNodeOptions({ nodeId: 'n' }),
-      nqnPrefix: P,
-      host,
-      connector,
-      mounter: mounter(host),
-      locks: new VolumeLocks(0),
-      log: createLogger('silent'),
-      topology: backendTopology('rds.csi.mikrotik.com', 'default'),
-    };
+    d = nodeDepsOnFakeSysfs(f, P, runTool);
   });
   afterEach(() => rmSync(f.root, { recursive: true, force: true }));
 
