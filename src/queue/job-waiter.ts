@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Job, type Queue, type QueueEvents } from 'bullmq';
 
 /**
@@ -14,10 +15,16 @@ import { Job, type Queue, type QueueEvents } from 'bullmq';
  *   second look: that saves a job hash read and a state script per job on the critical path. An add that found a
  *   job already under its id says so in the stream ('duplicated'), and that job is looked at then.
  * - not flowing yet (the first XREAD starts at '$' and may not have run): a job can finish unseen, so the wait looks
- *   at its state once the stream is up, as waitUntilFinished does.
+ *   at its state, and looks again every LOOK_AGAIN_MS until a look began with the stream flowing. One look is not
+ *   enough: QueueEvents.run (dist/cjs/classes/queue-events.js, bullmq 5.81) sends CLIENT SETNAME and only then its
+ *   first XREAD from '$', after waitUntilReady has resolved; a job that was still active at the look and finished
+ *   in that gap was never seen, and a one-shot `rds-csi volumes detach` waited its whole --wait-ms for it.
  * Should an event still be lost (a Redis failover that dropped the stream), the wait ends at its deadline and the
  * caller's retry reads the job's state: slower, never wrong.
  */
+
+/** How often a wait looks at its job's state while the events stream is not known to be flowing. */
+export const LOOK_AGAIN_MS = 250;
 
 export class JobWaitTimeout extends Error {
   constructor(id: string, ms: number) {
@@ -97,22 +104,20 @@ export class JobWaiter {
     this.waiting.set(id, set);
     set.add(settle);
     const flowing = this.flowing;
+    let done = false;
     try {
       timer = setTimeout(() => settle({ kind: 'timeout' }), ttlMs);
       const found = await start().catch((err: unknown) => new StartFailed(err));
       if (found instanceof StartFailed) throw found.error;
       if (found) settle(found);
       // A failed lookup (Redis away) leaves the event or the timeout to settle the wait.
-      if (!found && !flowing) {
-        this.look(id).then(
-          (o) => o && settle(o),
-          () => undefined,
-        );
-      }
+      if (!found && !flowing) void this.lookUntilFlowing(id, settle, () => done);
       const o = await outcome;
+      done = true;
       if (o.kind === 'completed') return o.value;
       throw o.kind === 'timeout' ? new JobWaitTimeout(id, ttlMs) : new Error(o.reason);
     } finally {
+      done = true;
       clearTimeout(timer);
       set.delete(settle);
       if (!set.size && this.waiting.get(id) === set) this.waiting.delete(id);
@@ -121,6 +126,20 @@ export class JobWaiter {
 
   private settle(id: string, o: Outcome): void {
     for (const s of this.waiting.get(id) ?? []) s(o);
+  }
+
+  /**
+   * Looks at the job until it has finished or a look began with the stream flowing (every finish after that look is
+   * an event), or the wait is over; never throws (a failed look leaves the event or the deadline to settle the wait).
+   */
+  private async lookUntilFlowing(id: string, settle: Settle, over: () => boolean): Promise<void> {
+    while (!over()) {
+      const flowingBefore = this.flowing;
+      const o = await this.look(id).catch(() => undefined);
+      if (o) return settle(o);
+      if (flowingBefore) return;
+      await delay(LOOK_AGAIN_MS);
+    }
   }
 
   /** The outcome of a job that has already finished, once the events stream is listening: its state, then its hash. */

@@ -65,6 +65,9 @@ describe('rds-csi volumes detach', () => {
       kubeconfig,
       '--kubernetes',
       'on',
+      // Shorter than runCli's 30 s kill: a job that has not finished is reported (ABORTED), not killed unseen.
+      '--wait-ms',
+      '20000',
       ...more,
     ]);
   const allowed = async (vol: string): Promise<string | undefined> => (await h.controller!.rds.getDisk(vol))?.allowHostName;
@@ -192,6 +195,8 @@ describe('rds-csi volumes detach', () => {
         `${h.sim.host}:${h.sim.port}`,
         '--kubernetes',
         'off',
+        '--wait-ms',
+        '20000',
         ...more,
       ]);
     const refused = await standalone();
