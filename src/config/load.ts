@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from './error';
 import { envName, type Overrides } from './options';
+import { checkBackendNames } from './backends';
 import { invalidConfig, rawConfig } from './sources';
 import { configSchema, nodeOptionsSchema, type Config, type NodeConfig, type NodeOptions, type NodeOptionsInput } from './schema';
 
@@ -31,6 +32,7 @@ export function loadConfig(overrides: Overrides = {}, env: NodeJS.ProcessEnv = p
   if (cfg.volumes.minBytes > cfg.volumes.maxBytes) {
     throw new ConfigError(`invalid configuration: volumes.minBytes (${cfg.volumes.minBytes}) exceeds volumes.maxBytes (${cfg.volumes.maxBytes})`);
   }
+  checkBackendNames(cfg);
   return cfg;
 }
 

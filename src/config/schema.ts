@@ -79,6 +79,39 @@ export const rdsSchema = z.object({
     .default('default'),
 });
 
+/** `backends` from the environment or a flag: a JSON list (a YAML file gives the list itself). */
+function parseJsonList(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // zod then says "expected array"
+  }
+}
+
+/** A Kubernetes label value (the backend's name is one: it is a topology value, src/domain/topology.ts). */
+const labelValue = z
+  .string()
+  .max(63)
+  .regex(
+    /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
+    'a backend name must be a Kubernetes label value: letters, digits, "-", "_", ".", starting and ending with a letter or digit',
+  );
+
+/**
+ * One more RDS behind this driver (issue 16): every RouterOS and NVMe/TCP setting of `rds`, under its own name. The
+ * `rds` block stays the primary backend (its name is `rds.backend`, `default` unless set); its volume ids keep the
+ * form they always had, the ids of volumes on an extra backend carry its name (src/domain/backend-id.ts).
+ */
+export const extraBackendSchema = rdsSchema.omit({ backend: true }).extend({
+  name: labelValue,
+  /** The RouterOS password read from this file (a mounted Secret, one per backend); wins over `password`. */
+  passwordFile: z.string().min(1).optional(),
+  /** The value of the zone key this RDS sits in, for placement spread by zone (StorageClass `placement: zone`). */
+  zone: labelValue.optional(),
+  /** At most this many of this backend's jobs run at once per worker (unset: the worker's whole concurrency). */
+  concurrency: z.coerce.number().int().min(1).max(256).optional(),
+});
+
 /** How to reach Redis beyond its URL: TLS CA for rediss://, or Redis Sentinel for HA. */
 export const redisSchema = z.object({
   /** `host:port,host:port`: connect through Redis Sentinel instead of the URL's host. */
@@ -220,6 +253,13 @@ export const configSchema = z.object({
     })
     .default({ poolFullPercent: 95 }),
   rds: rdsSchema.default(rdsSchema.parse({})),
+  /** More RDS appliances (issue 16; src/config/backends.ts): names unique and not the primary's `rds.backend`. */
+  backends: z.preprocess((v) => (typeof v === 'string' ? parseJsonList(v) : v), z.array(extraBackendSchema)).default([]),
+  /**
+   * The primary backend's zone and per-worker job limit (the `zone` and `concurrency` of an extra backend), for
+   * placement by zone and per-backend concurrency when `backends` is used.
+   */
+  primaryBackend: z.object({ zone: labelValue.optional(), concurrency: z.coerce.number().int().min(1).max(256).optional() }).default({}),
   volumes: z
     .object({
       minBytes: z.coerce
@@ -354,6 +394,7 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 export type RdsConfig = z.infer<typeof rdsSchema>;
+export type ExtraBackendConfig = z.infer<typeof extraBackendSchema>;
 /** The `node:` block as the config holds it (node id optional). */
 export type NodeConfig = z.infer<typeof nodeSchema>;
 export type NodeOptionsInput = z.input<typeof nodeOptionsSchema>;
