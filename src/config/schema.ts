@@ -103,7 +103,8 @@ const labelValue = z
  * form they always had, the ids of volumes on an extra backend carry its name (src/domain/backend-id.ts).
  */
 export const extraBackendSchema = rdsSchema.omit({ backend: true }).extend({
-  name: labelValue,
+  /** At most 55 characters: its topology key `<driverName>/backend.<name>` must stay a label key (63 after the '/'). */
+  name: labelValue.max(55),
   /** The RouterOS password read from this file (a mounted Secret, one per backend); wins over `password`. */
   passwordFile: z.string().min(1).optional(),
   /** The value of the zone key this RDS sits in, for placement spread by zone (StorageClass `placement: zone`). */
