@@ -188,7 +188,8 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     flag: '--backends <name=host:port,...>',
     keys: ['node.backends'],
     on: NODE,
-    description: 'the NVMe/TCP address of each RDS backend this node may use; NodeGetInfo reports those whose port answers at start-up',
+    description:
+      "the NVMe/TCP address of each RDS backend this node may use (names as rds.backend and backends[].name); NodeGetInfo reports those whose port answers at start-up and NodeStage refuses the others' volumes; empty: rds.backend only, no check",
   },
   {
     flag: '--backend-reach-ms <ms>',

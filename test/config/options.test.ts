@@ -232,5 +232,10 @@ describe('config options in --help', () => {
     const help = addConfigOptions(new Command('node'), 'node').helpInformation().replace(/\s+/g, ' ');
     expect(help).toContain('[env RDS_CSI_NODE_KUBELET_DIR, default "/var/lib/kubelet"]');
     expect(help).toContain('[env RDS_CSI_NODE_CONNECT_CTRL_LOSS_TMO, default -1]');
+    // node.backends (issue 16): the reachability check's flags
+    expect(help).toContain('--backends <name=host:port,...>');
+    expect(help).toContain('[env RDS_CSI_NODE_BACKENDS]');
+    expect(help).toContain('--backend-reach-ms <ms>');
+    expect(help).toContain('[env RDS_CSI_NODE_BACKEND_REACH_MS, default 1500]');
   });
 });
