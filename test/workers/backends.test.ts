@@ -220,6 +220,21 @@ describe('a worker with two RDS backends', () => {
     });
   });
 
+  it("a deleted node's attachment of a volume on b is cleared through a fence.detach naming the disk's own slot", async () => {
+    const slot = slotOf('gone-node');
+    const id = `${slot}@b`;
+    await state.attachments.put({
+      volumeId: id,
+      nodes: { 'node-gone': { readonly: false, attachedAt: new Date().toISOString(), publishContext: {} } },
+    });
+    await run('reconcile.attachments', { volumeId: '' });
+    const detach = (await producer.queue.getJobs(['completed', 'failed', 'waiting', 'active', 'delayed'])).find(
+      (j) => j.name === 'fence.detach' && (j.data as { volumeId: string }).volumeId === id,
+    );
+    // Before: the slot was the whole id, `<slot>@b`, a disk no RDS has (storage-side fencing then failed the detach).
+    expect(detach?.data).toMatchObject({ volumeId: id, nodeId: 'node-gone', slot, reason: 'node-deleted' });
+  });
+
   it("b's RDS down: b's jobs fail at once (UNAVAILABLE once its breaker is open), the primary's creates stay prompt", async () => {
     const before: number[] = [];
     for (const i of [0, 1, 2]) before.push(await timed(() => run('disk.create', createData(slotOf(`before-${i}`)))));
