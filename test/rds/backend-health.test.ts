@@ -1,0 +1,144 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
+import { identityService } from '../../src/grpc/identity';
+import { loadCsi } from '../../src/grpc/proto';
+import { startServer, type RunningServer } from '../../src/grpc/server';
+import { buildHandlers } from '../../src/grpc/service';
+import { healthReport } from '../../src/http/health';
+import { startHttpServer, type HttpServer } from '../../src/http/server';
+import { removeDirSafely } from '../../src/host/safe-remove';
+import { createLogger } from '../../src/log/logger';
+import { Metrics } from '../../src/metrics/registry';
+import { BackendHealth } from '../../src/rds/backend-health';
+import { backendsFromConfig, type RdsBackends } from '../../src/rds/backends';
+import { startSimulator, type RunningSimulator } from '../../src/simulator';
+import { CsiClient } from '../support/csi-client';
+import { histogramSeries, parsePrometheusText, scrape, value, type Families } from '../metrics/prom-text';
+
+/**
+ * Operations per backend (issue 16 item 4): two RouterOS simulators over TCP as backends "default" and "rds-b".
+ * Every RDS metric carries the backend label; the CSI Probe (served over a real socket) is ready while one backend
+ * answers and names the one that does not, not ready when none does; /healthz lists each backend up or down.
+ */
+const MiB = 1024 * 1024;
+const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-backend-health-'));
+
+function configFor(a: RunningSimulator, b: RunningSimulator): Config {
+  return loadConfig(
+    {
+      'rds.host': '127.0.0.1',
+      'rds.port': a.port,
+      'rds.password': 'secret',
+      'rds.connectTimeoutMs': 1000,
+      'rds.callTimeoutMs': 2000,
+      'rds.statusCacheMs': 0,
+    },
+    {
+      RDS_CSI_BACKENDS: JSON.stringify([
+        { name: 'rds-b', host: '127.0.0.1', port: b.port, password: 'secret', connectTimeoutMs: 1000, callTimeoutMs: 2000, statusCacheMs: 0 },
+      ]),
+    },
+  );
+}
+
+describe('two RDS backends: metrics, Probe and /healthz per backend', () => {
+  let simA: RunningSimulator;
+  let simB: RunningSimulator;
+  let backends: RdsBackends;
+  let metrics: Metrics;
+  let health: BackendHealth;
+  let server: RunningServer;
+  let http: HttpServer;
+  let client: CsiClient;
+  const degraded: Array<[string, readonly string[]]> = [];
+  const notReady: string[] = [];
+  const probe = async (): Promise<boolean> => Boolean((await client.id('Probe')).ready?.value);
+  const healthz = async (): Promise<{ status: number; body: string }> => {
+    const res = await fetch(`http://127.0.0.1:${http.port}/healthz`);
+    return { status: res.status, body: await res.text() };
+  };
+  const metricsText = async (): Promise<Families> => parsePrometheusText(await metrics.registry.metrics());
+
+  beforeAll(async () => {
+    simA = await startSimulator({ host: '127.0.0.1', port: 0, dataDir: path.join(dir, 'a'), password: 'secret', poolSizeBytes: 512 * MiB });
+    simB = await startSimulator({ host: '127.0.0.1', port: 0, dataDir: path.join(dir, 'b'), password: 'secret', poolSizeBytes: 256 * MiB });
+    metrics = new Metrics('controller');
+    backends = backendsFromConfig(configFor(simA, simB), metrics);
+    health = BackendHealth.fromBackends(backends);
+    metrics.setScrapeSources(health.scrapeSources());
+    const log = createLogger('silent');
+    const identity = identityService('rds.csi.mikrotik.com', {
+      checks: [{ name: 'redis', check: () => Promise.resolve() }, health.readiness()],
+      onNotReady: (_name, err) => notReady.push((err as Error).message),
+      onDegraded: (name, down) => degraded.push([name, down]),
+    });
+    const csi = loadCsi().csi.v1;
+    const endpoint = `unix://${path.join(dir, 'csi.sock')}`;
+    server = await startServer(endpoint, [
+      { definition: csi.Identity.service, handlers: buildHandlers(csi.Identity.service, 'Identity', identity, log, metrics) },
+    ]);
+    client = new CsiClient(endpoint);
+    http = await startHttpServer(
+      '127.0.0.1:0',
+      metrics,
+      healthReport([{ name: 'redis', check: () => Promise.resolve() }], () => health.cached()),
+    );
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await server?.close();
+    await http?.close();
+    await backends?.close();
+    await simA?.close();
+    await simB?.close();
+    removeDirSafely(dir);
+  });
+
+  it('both up: ready, /healthz lists both, every RDS metric has one series per backend', async () => {
+    expect(await probe()).toBe(true);
+    expect(degraded).toEqual([]);
+    expect(await healthz()).toEqual({ status: 200, body: 'ok\nredis: up\nbackend default: up\nbackend rds-b: up\n' });
+    const m = await scrape(`http://127.0.0.1:${http.port}/metrics`);
+    for (const [backend, size] of [
+      ['default', 512 * MiB],
+      ['rds-b', 256 * MiB],
+    ] as const) {
+      expect(value(m, 'rds_csi_pool_bytes', { backend, kind: 'size' })).toBe(size);
+      expect(value(m, 'rds_csi_rds_backend_up', { backend })).toBe(1);
+      expect(value(m, 'rds_csi_rds_connected', { backend })).toBe(1);
+      expect(value(m, 'rds_csi_rds_breaker_open', { backend })).toBe(0);
+      expect(histogramSeries(m, 'rds_csi_routeros_call_duration_seconds', { backend, outcome: 'ok', command: '/disk/print' })?.count).toBeGreaterThan(
+        0,
+      );
+    }
+  });
+
+  it('one backend stopped: Probe still ready and names it; /healthz 200 with it down; its metrics alone say so', async () => {
+    await simB.close();
+    expect(await probe()).toBe(true);
+    expect(degraded).toEqual([['rds', ['rds-b']]]);
+    expect(await healthz()).toEqual({ status: 200, body: 'ok\nredis: up\nbackend default: up\nbackend rds-b: down\n' });
+    const m = await metricsText();
+    expect(value(m, 'rds_csi_rds_backend_up', { backend: 'default' })).toBe(1);
+    expect(value(m, 'rds_csi_rds_backend_up', { backend: 'rds-b' })).toBe(0);
+    expect(value(m, 'rds_csi_rds_connected', { backend: 'default' })).toBe(1);
+    expect(value(m, 'rds_csi_rds_connected', { backend: 'rds-b' })).toBe(0);
+    expect(histogramSeries(m, 'rds_csi_routeros_call_duration_seconds', { backend: 'default', outcome: 'error' })).toBeUndefined();
+  });
+
+  it('every backend down: Probe not ready, naming both; /healthz 503', async () => {
+    await simA.faults.setDown(true);
+    try {
+      expect(await probe()).toBe(false);
+      expect(notReady.at(-1)).toMatch(/no RDS backend answers: default \(.+\), rds-b \(.+\)/);
+      expect(await healthz()).toEqual({ status: 503, body: 'not ready\nredis: up\nbackend default: down\nbackend rds-b: down\n' });
+      expect(value(await metricsText(), 'rds_csi_rds_backend_up', { backend: 'default' })).toBe(0);
+    } finally {
+      await simA.faults.setDown(false);
+    }
+  });
+});
