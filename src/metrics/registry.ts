@@ -35,9 +35,10 @@ export type BackendLabel = 'backend';
 export class Metrics {
   readonly registry = new Registry();
   readonly rpcDuration: Histogram<'method' | 'code'>;
-  readonly jobDuration: Histogram<'type' | 'outcome'>;
-  readonly jobAttempts: Counter<'type'>;
-  readonly jobFailures: Counter<'type' | 'kind'>;
+  /** `backend`: the job's RDS backend, where the worker knows it (issue 16); absent on jobs of no one backend. */
+  readonly jobDuration: Histogram<'type' | 'outcome' | BackendLabel>;
+  readonly jobAttempts: Counter<'type' | BackendLabel>;
+  readonly jobFailures: Counter<'type' | 'kind' | BackendLabel>;
   readonly routerosCallDuration: Histogram<'command' | 'outcome' | BackendLabel>;
   readonly rdsConnected: Gauge<BackendLabel>;
   readonly rdsBreakerOpen: Gauge<BackendLabel>;
@@ -71,16 +72,21 @@ export class Metrics {
     });
     this.jobDuration = new Histogram({
       name: 'rds_csi_job_duration_seconds',
-      help: 'Job processing duration by type and outcome',
-      labelNames: ['type', 'outcome'],
+      help: 'Job processing duration by type, outcome and RDS backend',
+      labelNames: ['type', 'outcome', 'backend'],
       buckets: fast,
       registers,
     });
-    this.jobAttempts = new Counter({ name: 'rds_csi_job_attempts_total', help: 'Job attempts started by type', labelNames: ['type'], registers });
+    this.jobAttempts = new Counter({
+      name: 'rds_csi_job_attempts_total',
+      help: 'Job attempts started by type and RDS backend',
+      labelNames: ['type', 'backend'],
+      registers,
+    });
     this.jobFailures = new Counter({
       name: 'rds_csi_job_failures_total',
-      help: 'Job attempts that failed, by type and kind (transient, permanent)',
-      labelNames: ['type', 'kind'],
+      help: 'Job attempts that failed, by type, kind (transient, permanent) and RDS backend',
+      labelNames: ['type', 'kind', 'backend'],
       registers,
     });
     this.routerosCallDuration = new Histogram({
