@@ -7,12 +7,11 @@ import { identityService } from '../../src/grpc/identity';
 import { loadCsi } from '../../src/grpc/proto';
 import { startServer, type RunningServer } from '../../src/grpc/server';
 import { buildHandlers } from '../../src/grpc/service';
-import { healthReport } from '../../src/http/health';
 import { startHttpServer, type HttpServer } from '../../src/http/server';
 import { removeDirSafely } from '../../src/host/safe-remove';
 import { createLogger } from '../../src/log/logger';
 import { Metrics } from '../../src/metrics/registry';
-import { BackendHealth } from '../../src/rds/backend-health';
+import { backendOperations, type BackendOperations } from '../../src/runtime/backend-operations';
 import { backendsFromConfig, type RdsBackends } from '../../src/rds/backends';
 import { startSimulator, type RunningSimulator } from '../../src/simulator';
 import { CsiClient } from '../support/csi-client';
@@ -49,12 +48,11 @@ describe('two RDS backends: metrics, Probe and /healthz per backend', () => {
   let simB: RunningSimulator;
   let backends: RdsBackends;
   let metrics: Metrics;
-  let health: BackendHealth;
   let server: RunningServer;
   let http: HttpServer;
+  let ops: BackendOperations;
   let client: CsiClient;
-  const degraded: Array<[string, readonly string[]]> = [];
-  const notReady: string[] = [];
+  const logged: Array<{ msg: string; down?: string[]; err?: string }> = [];
   const probe = async (): Promise<boolean> => Boolean((await client.id('Probe')).ready?.value);
   const healthz = async (): Promise<{ status: number; body: string }> => {
     const res = await fetch(`http://127.0.0.1:${http.port}/healthz`);
@@ -67,25 +65,19 @@ describe('two RDS backends: metrics, Probe and /healthz per backend', () => {
     simB = await startSimulator({ host: '127.0.0.1', port: 0, dataDir: path.join(dir, 'b'), password: 'secret', poolSizeBytes: 256 * MiB });
     metrics = new Metrics('controller');
     backends = backendsFromConfig(configFor(simA, simB), metrics);
-    health = BackendHealth.fromBackends(backends);
-    metrics.setScrapeSources(health.scrapeSources());
-    const log = createLogger('silent');
-    const identity = identityService('rds.csi.mikrotik.com', {
-      checks: [{ name: 'redis', check: () => Promise.resolve() }, health.readiness()],
-      onNotReady: (_name, err) => notReady.push((err as Error).message),
-      onDegraded: (name, down) => degraded.push([name, down]),
-    });
+    // The controller's own log, read back: Probe's response has only `ready`, the log names the backends down.
+    const log = createLogger('warn', 'test', { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) });
+    // Redis is not under test here: a check that always passes stands in for it.
+    ops = backendOperations(backends, [{ name: 'redis', check: () => Promise.resolve() }], log);
+    metrics.setScrapeSources(ops.scrapeSources);
+    const identity = identityService('rds.csi.mikrotik.com', ops.probe);
     const csi = loadCsi().csi.v1;
     const endpoint = `unix://${path.join(dir, 'csi.sock')}`;
     server = await startServer(endpoint, [
       { definition: csi.Identity.service, handlers: buildHandlers(csi.Identity.service, 'Identity', identity, log, metrics) },
     ]);
     client = new CsiClient(endpoint);
-    http = await startHttpServer(
-      '127.0.0.1:0',
-      metrics,
-      healthReport([{ name: 'redis', check: () => Promise.resolve() }], () => health.cached()),
-    );
+    http = await startHttpServer('127.0.0.1:0', metrics, ops.healthz);
   });
 
   afterAll(async () => {
@@ -100,7 +92,7 @@ describe('two RDS backends: metrics, Probe and /healthz per backend', () => {
 
   it('both up: ready, /healthz lists both, every RDS metric has one series per backend', async () => {
     expect(await probe()).toBe(true);
-    expect(degraded).toEqual([]);
+    expect(logged).toEqual([]);
     expect(await healthz()).toEqual({ status: 200, body: 'ok\nredis: up\nbackend default: up\nbackend rds-b: up\n' });
     const m = await scrape(`http://127.0.0.1:${http.port}/metrics`);
     for (const [backend, size] of [
@@ -120,7 +112,7 @@ describe('two RDS backends: metrics, Probe and /healthz per backend', () => {
   it('one backend stopped: Probe still ready and names it; /healthz 200 with it down; its metrics alone say so', async () => {
     await simB.close();
     expect(await probe()).toBe(true);
-    expect(degraded).toEqual([['rds', ['rds-b']]]);
+    expect(logged).toEqual([expect.objectContaining({ msg: 'probe: ready, but RDS backend(s) rds-b do not answer', down: ['rds-b'] })]);
     expect(await healthz()).toEqual({ status: 200, body: 'ok\nredis: up\nbackend default: up\nbackend rds-b: down\n' });
     const m = await metricsText();
     expect(value(m, 'rds_csi_rds_backend_up', { backend: 'default' })).toBe(1);
@@ -134,7 +126,10 @@ describe('two RDS backends: metrics, Probe and /healthz per backend', () => {
     await simA.faults.setDown(true);
     try {
       expect(await probe()).toBe(false);
-      expect(notReady.at(-1)).toMatch(/no RDS backend answers: default \(.+\), rds-b \(.+\)/);
+      expect(logged.at(-1)).toMatchObject({
+        msg: 'probe: not ready',
+        err: expect.stringMatching(/no RDS backend answers: default \(.+\), rds-b \(.+\)/),
+      });
       expect(await healthz()).toEqual({ status: 503, body: 'not ready\nredis: up\nbackend default: down\nbackend rds-b: down\n' });
       expect(value(await metricsText(), 'rds_csi_rds_backend_up', { backend: 'default' })).toBe(0);
     } finally {
