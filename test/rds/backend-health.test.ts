@@ -24,8 +24,9 @@ import { histogramSeries, parsePrometheusText, scrape, value, type Families } fr
  */
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-backend-health-'));
+afterAll(() => removeDirSafely(dir));
 
-function configFor(a: RunningSimulator, b: RunningSimulator): Config {
+function configFor(a: RunningSimulator, b: RunningSimulator, statusCacheMs = 0): Config {
   return loadConfig(
     {
       'rds.host': '127.0.0.1',
@@ -33,11 +34,11 @@ function configFor(a: RunningSimulator, b: RunningSimulator): Config {
       'rds.password': 'secret',
       'rds.connectTimeoutMs': 1000,
       'rds.callTimeoutMs': 2000,
-      'rds.statusCacheMs': 0,
+      'rds.statusCacheMs': statusCacheMs,
     },
     {
       RDS_CSI_BACKENDS: JSON.stringify([
-        { name: 'rds-b', host: '127.0.0.1', port: b.port, password: 'secret', connectTimeoutMs: 1000, callTimeoutMs: 2000, statusCacheMs: 0 },
+        { name: 'rds-b', host: '127.0.0.1', port: b.port, password: 'secret', connectTimeoutMs: 1000, callTimeoutMs: 2000, statusCacheMs },
       ]),
     },
   );
@@ -87,7 +88,6 @@ describe('two RDS backends: metrics, Probe and /healthz per backend', () => {
     await backends?.close();
     await simA?.close();
     await simB?.close();
-    removeDirSafely(dir);
   });
 
   it('both up: ready, /healthz lists both, every RDS metric has one series per backend', async () => {
@@ -134,6 +134,33 @@ describe('two RDS backends: metrics, Probe and /healthz per backend', () => {
       expect(value(await metricsText(), 'rds_csi_rds_backend_up', { backend: 'default' })).toBe(0);
     } finally {
       await simA.faults.setDown(false);
+    }
+  });
+});
+
+describe('two RDS backends: /healthz and the gauges read each backend through its own statusCacheMs cache', () => {
+  it('60 scrapes of /metrics and /healthz make at most one ping and one pool read on each backend', async () => {
+    const simA = await startSimulator({ host: '127.0.0.1', port: 0, dataDir: path.join(dir, 'ca'), password: 'secret' });
+    const simB = await startSimulator({ host: '127.0.0.1', port: 0, dataDir: path.join(dir, 'cb'), password: 'secret' });
+    const metrics = new Metrics('controller');
+    const backends = backendsFromConfig(configFor(simA, simB, 60000), metrics);
+    const ops = backendOperations(backends, [], createLogger('silent'));
+    metrics.setScrapeSources(ops.scrapeSources);
+    const http = await startHttpServer('127.0.0.1:0', metrics, ops.healthz);
+    try {
+      const prints = (): number[] => [simA, simB].map((sim) => sim.stats()['/disk/print'] ?? 0);
+      const before = prints();
+      const get = async (p: string): Promise<number> => (await fetch(`http://127.0.0.1:${http.port}${p}`)).status;
+      const statuses = await Promise.all(Array.from({ length: 30 }, (_, i) => get(i % 2 ? '/metrics' : '/healthz')));
+      for (let i = 0; i < 30; i++) statuses.push(await get(i % 2 ? '/metrics' : '/healthz'));
+      expect(statuses.every((s) => s === 200)).toBe(true);
+      const after = prints();
+      expect(after.map((n, i) => n - before[i])).toEqual([2, 2]);
+    } finally {
+      await http.close();
+      await backends.close();
+      await simA.close();
+      await simB.close();
     }
   });
 });
