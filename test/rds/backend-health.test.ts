@@ -109,21 +109,21 @@ describe('two RDS backends: metrics, Probe and /healthz per backend', () => {
     }
   });
 
-  it('one backend stopped: Probe still ready and names it; /healthz 200 with it down; its metrics alone say so', async () => {
-    await simB.close();
+  it('the primary backend stopped: Probe still ready (rds-b answers) and names it; /healthz 200 with it down; its metrics alone say so', async () => {
+    await simA.close();
     expect(await probe()).toBe(true);
-    expect(logged).toEqual([expect.objectContaining({ msg: 'probe: ready, but RDS backend(s) rds-b do not answer', down: ['rds-b'] })]);
-    expect(await healthz()).toEqual({ status: 200, body: 'ok\nredis: up\nbackend default: up\nbackend rds-b: down\n' });
+    expect(logged).toEqual([expect.objectContaining({ msg: 'probe: ready, but RDS backend(s) default do not answer', down: ['default'] })]);
+    expect(await healthz()).toEqual({ status: 200, body: 'ok\nredis: up\nbackend default: down\nbackend rds-b: up\n' });
     const m = await metricsText();
-    expect(value(m, 'rds_csi_rds_backend_up', { backend: 'default' })).toBe(1);
-    expect(value(m, 'rds_csi_rds_backend_up', { backend: 'rds-b' })).toBe(0);
-    expect(value(m, 'rds_csi_rds_connected', { backend: 'default' })).toBe(1);
-    expect(value(m, 'rds_csi_rds_connected', { backend: 'rds-b' })).toBe(0);
-    expect(histogramSeries(m, 'rds_csi_routeros_call_duration_seconds', { backend: 'default', outcome: 'error' })).toBeUndefined();
+    expect(value(m, 'rds_csi_rds_backend_up', { backend: 'default' })).toBe(0);
+    expect(value(m, 'rds_csi_rds_backend_up', { backend: 'rds-b' })).toBe(1);
+    expect(value(m, 'rds_csi_rds_connected', { backend: 'default' })).toBe(0);
+    expect(value(m, 'rds_csi_rds_connected', { backend: 'rds-b' })).toBe(1);
+    expect(histogramSeries(m, 'rds_csi_routeros_call_duration_seconds', { backend: 'rds-b', outcome: 'error' })).toBeUndefined();
   });
 
   it('every backend down: Probe not ready, naming both; /healthz 503', async () => {
-    await simA.faults.setDown(true);
+    await simB.faults.setDown(true);
     try {
       expect(await probe()).toBe(false);
       expect(logged.at(-1)).toMatchObject({
@@ -131,9 +131,9 @@ describe('two RDS backends: metrics, Probe and /healthz per backend', () => {
         err: expect.stringMatching(/no RDS backend answers: default \(.+\), rds-b \(.+\)/),
       });
       expect(await healthz()).toEqual({ status: 503, body: 'not ready\nredis: up\nbackend default: down\nbackend rds-b: down\n' });
-      expect(value(await metricsText(), 'rds_csi_rds_backend_up', { backend: 'default' })).toBe(0);
+      expect(value(await metricsText(), 'rds_csi_rds_backend_up', { backend: 'rds-b' })).toBe(0);
     } finally {
-      await simA.faults.setDown(false);
+      await simB.faults.setDown(false);
     }
   });
 });
