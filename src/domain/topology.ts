@@ -23,8 +23,13 @@ export function topologyKey(driverName: string): string {
   return `${driverName}/backend`;
 }
 
-export function backendTopology(driverName: string, backend: string): BackendTopology {
-  return { key: topologyKey(driverName), value: backend };
+/**
+ * The segment of one backend (issue 16, /work/multi-rds-spec.md decision 1): the primary keeps
+ * `{ "<driver>/backend": "<name>" }` (existing PVs' node affinity names it); any other backend B has a key of its own,
+ * `{ "<driver>/backend.<B>": "true" }`, so a node reaching several backends reports all their keys in one map.
+ */
+export function backendTopology(driverName: string, backend: string, primary = true): BackendTopology {
+  return primary ? { key: topologyKey(driverName), value: backend } : { key: `${topologyKey(driverName)}.${backend}`, value: 'true' };
 }
 
 export function segmentOf(t: BackendTopology): Segment {
