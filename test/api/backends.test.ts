@@ -31,7 +31,7 @@ describe('a controller with two RDS backends', () => {
   beforeAll(async () => {
     h = await startHarness({
       sim: { poolSizeBytes: GiB },
-      overrides: { 'primaryBackend.zone': 'z-a' },
+      overrides: { 'primaryBackend.zone': 'z-a', nodes: 'n1', 'kubernetes.mode': 'off' },
       backends: [{ name: 'rds-b', sim: { poolSizeBytes: 4 * GiB }, settings: { zone: 'z-b', exportAddress: '127.0.0.2', exportPort: 4421 } }],
     });
     key = `${h.cfg.driverName}/backend`;
