@@ -64,7 +64,7 @@ export async function existingBackend(d: Deps, slot: string, name: string): Prom
   if (d.backends.list.length === 1) return undefined;
   for (const b of d.backends.list) {
     const rec = await d.store.get(placedId(slot, b.name, d.backends.primary.name));
-    if (rec && rec.state !== 'deleting' && (rec.name === name || rec.rebuilt)) return b;
+    if (rec && (rec.name === name || rec.rebuilt)) return b; // being deleted: create answers ABORTED, as with one RDS
   }
   return undefined;
 }
