@@ -1,6 +1,7 @@
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
+import type { Volume } from '../generated/csi/v1/Volume';
 import { ENCRYPTION_PARAM, encryptionMismatch } from '../domain/encryption';
-import { placedId } from '../domain/backend-id';
+import { placedId, splitId } from '../domain/backend-id';
 import { Failure, aborted, invalid, notFound, type FailureKind } from '../domain/failure';
 import { volumeIdFromName } from '../domain/ids';
 import { reaches } from '../domain/placement';
@@ -89,13 +90,14 @@ function recordBackend(d: ControllerDeps, rec: VolumeRecord): Backend | undefine
 }
 
 /** A volume as CSI shows it, with its backend's target and segment. */
-function csiVolumeOf(d: ControllerDeps, rec: VolumeRecord, b: Backend | undefined) {
-  const name = b?.name ?? rec.id.slice(rec.id.indexOf('@') + 1);
-  return toCsiVolume(rec, b?.target, topologyOf(d.driverName, b ?? { name, primary: false }));
+function csiVolumeOf(d: ControllerDeps, rec: VolumeRecord, b: Backend | undefined): Volume {
+  const named = b ?? { name: splitId(rec.id)?.backend ?? d.backends.primary.name, primary: false };
+  return toCsiVolume(rec, b?.target, topologyOf(d.driverName, named));
 }
 
+/** A record whose backend this configuration does not have (removed since): listed, abnormal, never guessed at. */
 function unconfiguredView(d: ControllerDeps, rec: VolumeRecord): RdsView {
-  const name = rec.id.slice(rec.id.indexOf('@') + 1);
+  const name = splitId(rec.id)?.backend ?? '?';
   return { disks: { error: unconfiguredBackend('volume', rec.id, name, d.backends).message }, pool: { kind: 'unknown' } };
 }
 

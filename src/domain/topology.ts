@@ -2,8 +2,8 @@
  * The topology segment of an RDS: `{ "<driver name>/backend": "<backend name>" }`. Every node that runs the node
  * plugin reaches the RDS it is configured for, so the node reports this segment in NodeGetInfo (the kubelet puts it
  * on the Node's labels and its key into CSINode.spec.drivers[].topologyKeys), every volume is accessible from it
- * (CreateVolume's accessible_topology), and GetCapacity answers per segment. A second RDS gets a second backend name
- * and so a second segment.
+ * (CreateVolume's accessible_topology), and GetCapacity answers per segment. Every further RDS (issue 16) has a key
+ * of its own, `<driver name>/backend.<name>` = "true" (backendTopology), so one node can report several.
  *
  * Why it must exist at all: external-provisioner's capacity controller (pkg/capacity/capacity.go, onCAddOrUpdate)
  * keeps a CSIStorageCapacity only when `reflect.DeepEqual(segment.GetLabelSelector(), capacity.NodeTopology)`. A

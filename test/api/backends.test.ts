@@ -1,4 +1,6 @@
 import { status } from '@grpc/grpc-js';
+import { Redis } from 'ioredis';
+import { driverState } from '../../src/state/stores';
 import { MOUNT_RWO, codeOf } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';
 
@@ -196,16 +198,42 @@ describe('a controller with two RDS backends', () => {
   it('lists the volumes of every backend with their own segment and condition', async () => {
     await create(PVC(40), { backend: 'rds-b' });
     await create(PVC(41), {});
+    // A record of a backend taken out of the configuration since: listed, abnormal, with no target to guess.
+    const redis = new Redis(h.redis.url);
+    const gone = `${PVC(42)}@rds-gone`;
+    await driverState(redis, h.cfg.queuePrefix).volumes.claim({
+      id: gone,
+      name: PVC(42),
+      capacityBytes: 8 * MiB,
+      accessType: 'mount',
+      paramsKey: '',
+      context: {},
+      state: 'ready',
+      gen: 'g1',
+      slot: PVC(42),
+      filePath: `/pool/rds-csi/${PVC(42)}.img`,
+      nqn: `${h.cfg.nqnPrefix}:${PVC(42)}`,
+      createdAt: new Date().toISOString(),
+    });
+    redis.disconnect();
     const listed = new Map<string, { segments: unknown; abnormal: unknown }>();
+    const messages = new Map<string, string>();
+    const contexts = new Map<string, object>();
     let token = '';
     do {
       const page = await h.client.ctl('ListVolumes', { maxEntries: 50, startingToken: token });
-      for (const e of page.entries ?? [])
+      for (const e of page.entries ?? []) {
         listed.set(e.volume.volumeId, { segments: e.volume.accessibleTopology[0].segments, abnormal: e.status.volumeCondition.abnormal });
+        messages.set(e.volume.volumeId, e.status.volumeCondition.message);
+        contexts.set(e.volume.volumeId, e.volume.volumeContext);
+      }
       token = page.nextToken ?? '';
     } while (token);
     expect(listed.get(`${PVC(40)}@rds-b`)).toEqual({ segments: seg('rds-b'), abnormal: false });
     expect(listed.get(PVC(41))).toEqual({ segments: seg('default'), abnormal: false });
+    expect(listed.get(gone)).toEqual({ segments: seg('rds-gone'), abnormal: true });
+    expect(messages.get(gone)).toMatch(/on backend rds-gone, which this driver's configuration does not have/);
+    expect(contexts.get(gone)).not.toHaveProperty('targetAddress');
     const got = await h.client.ctl('ControllerGetVolume', { volumeId: `${PVC(40)}@rds-b` });
     expect(got.volume.accessibleTopology).toEqual([{ segments: seg('rds-b') }]);
     expect(got.status.volumeCondition).toMatchObject({ abnormal: false });
