@@ -145,6 +145,7 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
       endpoint: opts.endpoint,
       redis: scrubUrl(cfg.redisUrl),
       rds: `${cfg.rds.host}:${cfg.rds.port}`,
+      backends: backends.names(),
       http: http?.port,
       dashboard: dashboardHttp?.port,
       worker: !!worker,
