@@ -5,7 +5,6 @@ import { portFailure } from '../api/error-map';
 import { VolumeOperations } from '../api/volume-operations';
 import { SnapshotOperations } from '../api/snapshot-operations';
 import type { Config } from '../config/schema';
-import { backendTopology } from '../domain/topology';
 import { dashboardAccess } from '../dashboard/auth';
 import { startDashboardIfOn } from '../dashboard/start';
 import { loadCsi } from '../grpc/proto';
@@ -23,7 +22,8 @@ import type { RdsPort } from '../rds/port';
 import { driverState } from '../state/stores';
 import { startHttpServer, startMountServer, type HttpServer } from '../http/server';
 import { clusterFromConfig } from './cluster-factory';
-import { rdsFromConfig } from '../rds/factory';
+import { backendsFromConfig, type Backend } from '../rds/backends';
+import type { PoolCapacity } from '../rds/port';
 import { sharedResult } from './shared-result';
 import { VolumeHealth } from '../api/volume-health';
 import type { WorkerApp } from './worker-app';
@@ -58,7 +58,9 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   const events = new QueueEvents(VOLUME_QUEUE, { connection: blocking, prefix: cfg.queuePrefix, autorun: true });
   events.on('error', (err) => log.warn({ err: err.message }, 'queue events connection error'));
   warnAboutRedis(redis, cfg.queuePrefix, log);
-  const rds = rdsFromConfig(cfg.rds, metrics);
+  // Every RDS (issue 16), each with its own RouterOS connection and breaker; `rds` is the primary's port.
+  const backends = backendsFromConfig(cfg, metrics);
+  const rds = backends.primary.rds;
   const wait = replicaWait(cfg);
   const { volumes: store, snapshots, attachments } = driverState(redis, cfg.queuePrefix, wait);
   const runner = new JobRunner(producer, events);
@@ -66,15 +68,18 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     store,
     attachments,
     runner,
-    basePath: cfg.rds.basePath,
     nqnPrefix: cfg.nqnPrefix,
-    exportPort: cfg.rds.exportPort,
   });
   const cluster = await clusterFromConfig(cfg, log);
   const snapOps = new SnapshotOperations({ store: snapshots, runner });
 
   // The HTTP port's view of RDS (pool gauge, /healthz) is shared and cached: a scrape costs RDS nothing extra.
-  const cachedPool = sharedResult(() => rds.poolCapacity(), cfg.rds.statusCacheMs);
+  // Placement reads every candidate's pool per create through the same kind of cache (one call per backend per TTL).
+  const pools = new Map<string, () => Promise<PoolCapacity>>(
+    backends.list.map((b) => [b.name, sharedResult(() => b.rds.poolCapacity(), b.config.rds.statusCacheMs)]),
+  );
+  const poolOf = (b: Backend): Promise<PoolCapacity> => pools.get(b.name)!();
+  const cachedPool = pools.get(backends.primary.name)!;
   const cachedPing = sharedResult(() => rds.ping(), cfg.rds.statusCacheMs);
   metrics.setScrapeSources({
     queueCounts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'),
@@ -99,16 +104,15 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     store,
     snapshots,
     attachments,
-    rds,
+    backends,
+    poolOf,
+    driverName: cfg.driverName,
     health: new VolumeHealth(cachedPool, { poolFullPercent: cfg.health.poolFullPercent }, metrics),
     nodes: cluster.nodes,
     events: cluster.events,
-    basePath: cfg.rds.basePath,
     defaultMigrationWindowSeconds: cfg.fencing.defaultMigrationWindowSeconds,
     limits: cfg.volumes,
     volumePrefix: cfg.volumePrefix,
-    target: { address: cfg.rds.exportAddress ?? cfg.rds.host, port: cfg.rds.exportPort },
-    topology: backendTopology(cfg.driverName, cfg.rds.backend),
     deadlineMarginMs: cfg.api.deadlineMarginMs,
     defaultWaitMs: cfg.api.defaultWaitMs,
   });
@@ -141,6 +145,7 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
       endpoint: opts.endpoint,
       redis: scrubUrl(cfg.redisUrl),
       rds: `${cfg.rds.host}:${cfg.rds.port}`,
+      backends: backends.names(),
       http: http?.port,
       dashboard: dashboardHttp?.port,
       worker: !!worker,
@@ -163,7 +168,7 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
       runner.close();
       await events.close();
       await queue.close();
-      await rds.close();
+      await backends.close();
       redis.disconnect();
       blocking.disconnect();
     },
