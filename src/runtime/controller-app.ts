@@ -24,7 +24,7 @@ import { startHttpServer, startMountServer, type HttpServer } from '../http/serv
 import { clusterFromConfig } from './cluster-factory';
 import { backendsFromConfig, type Backend } from '../rds/backends';
 import type { PoolCapacity } from '../rds/port';
-import { sharedResult } from './shared-result';
+import { backendOperations } from './backend-operations';
 import { VolumeHealth } from '../api/volume-health';
 import type { WorkerApp } from './worker-app';
 
@@ -73,31 +73,22 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   const cluster = await clusterFromConfig(cfg, log);
   const snapOps = new SnapshotOperations({ store: snapshots, runner });
 
-  // The HTTP port's view of RDS (pool gauge, /healthz) is shared and cached: a scrape costs RDS nothing extra.
-  // Placement reads every candidate's pool per create through the same kind of cache (one call per backend per TTL).
-  const pools = new Map<string, () => Promise<PoolCapacity>>(
-    backends.list.map((b) => [b.name, sharedResult(() => b.rds.poolCapacity(), b.config.rds.statusCacheMs)]),
-  );
-  const poolOf = (b: Backend): Promise<PoolCapacity> => pools.get(b.name)!();
-  const cachedPool = pools.get(backends.primary.name)!;
-  const cachedPing = sharedResult(() => rds.ping(), cfg.rds.statusCacheMs);
+  // The HTTP port's view of every RDS (pool gauges, /healthz, backend up) and the Probe, in one place (issue 16
+  // item 4): each backend's ping and pool reading cached for its rds.statusCacheMs, so a scrape costs RDS nothing
+  // extra; placement reads every candidate's pool through the same cache (one call per backend per TTL).
+  const bops = backendOperations(backends, [{ name: 'redis', check: async () => void (await redis.ping()) }], log);
+  const poolOf = (b: Backend): Promise<PoolCapacity> => bops.health.pool(b.name)();
+  const cachedPool = bops.health.pool(backends.primary.name);
   metrics.setScrapeSources({
     queueCounts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'),
-    pool: cachedPool,
+    ...bops.scrapeSources,
     managed: async () => {
       const [volumes, snaps, atts] = await Promise.all([store.count(), snapshots.count(), attachments.all()]);
       return { volumes, snapshots: snaps, migrations: atts.filter((a) => a.migration).length };
     },
   });
-  const checks = [
-    { name: 'redis', check: async () => void (await redis.ping()) },
-    { name: 'rds', check: () => rds.ping() },
-  ];
   const csi = loadCsi().csi.v1;
-  const identity = identityService(cfg.driverName, {
-    checks,
-    onNotReady: (name, err) => log.warn({ dependency: name, err: (err as Error).message }, 'probe: not ready'),
-  });
+  const identity = identityService(cfg.driverName, bops.probe);
   const controller = controllerService({
     ops,
     snapOps,
@@ -118,28 +109,16 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   });
   let worker: WorkerApp | undefined;
   // Loaded only with --with-worker: a controller alone does not hold the job processors and reconcilers.
-  if (opts.withWorker) worker = await (await import('./worker-app')).startWorker(cfg, log.child({ component: 'worker' }), { metrics, rds });
+  if (opts.withWorker) worker = await (await import('./worker-app')).startWorker(cfg, log.child({ component: 'worker' }), { metrics, backends });
   await events.waitUntilReady();
   const server = await startServer(opts.endpoint, [
     { definition: csi.Identity.service, handlers: buildHandlers(csi.Identity.service, 'Identity', identity, log, metrics) },
     { definition: csi.Controller.service, handlers: buildHandlers(csi.Controller.service, 'Controller', controller, log, metrics, portFailure) },
   ]);
-  // The CSI Probe (unix socket, kubelet's liveness probe) asks live; /healthz over HTTP reads the cached RDS ping.
-  const httpChecks = checks.map((c) => (c.name === 'rds' ? { ...c, check: cachedPing } : c));
-  const healthy = async (): Promise<boolean> => {
-    for (const c of httpChecks) {
-      try {
-        await c.check();
-      } catch {
-        return false;
-      }
-    }
-    return true;
-  };
   const dashboard = await startDashboardIfOn(access, cfg.queuePrefix, redis, log.child({ component: 'dashboard' }));
   const dashboardHttp = dashboard ? await startMountServer(cfg.dashboard.listen, [dashboard.mount]) : undefined;
   if (dashboardHttp) log.info({ listen: cfg.dashboard.listen, port: dashboardHttp.port }, 'job dashboard listening on its own address');
-  const http = opts.httpListen ? await startHttpServer(opts.httpListen, metrics, healthy) : undefined;
+  const http = opts.httpListen ? await startHttpServer(opts.httpListen, metrics, bops.healthz) : undefined;
   log.info(
     {
       endpoint: opts.endpoint,
