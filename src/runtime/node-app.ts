@@ -32,6 +32,8 @@ export interface NodeAppOptions {
   /** Tests: a host port with a fake sysfs/dev root or a recording runner. Default: the real host. */
   host?: HostPort;
   metrics?: Metrics;
+  /** All-in-one with several simulators: the loop connector's data dirs after node.loopDataDir (one per backend). */
+  moreLoopDataDirs?: readonly string[];
 }
 
 export interface NodeApp {
@@ -49,12 +51,13 @@ export interface NodeApp {
   close(): Promise<void>;
 }
 
-export function connectorFor(cfg: NodeRunConfig, o: NodeOptions, host: HostPort, hostNqn: string): Connector {
+export function connectorFor(cfg: NodeRunConfig, o: NodeOptions, host: HostPort, hostNqn: string, moreLoopDataDirs?: readonly string[]): Connector {
   if (o.connector === 'loop') {
     return new LoopConnector({
       host,
       nqnPrefix: cfg.nqnPrefix,
       dataDir: o.loopDataDir ?? '',
+      moreDataDirs: moreLoopDataDirs,
       basePath: cfg.rds.basePath,
       toolTimeoutMs: o.toolTimeoutMs,
     });
@@ -68,7 +71,7 @@ export async function startNode(cfg: NodeRunConfig, opts: NodeAppOptions, log: L
   const base = opts.host ?? hostPort({ sysfsRoot: o.sysfsRoot, devRoot: o.devRoot, mountInfoFile: o.mountInfoFile });
   const host: HostPort = { ...base, run: timedRunner(base.run, metrics) };
   const hostNqn = o.hostNqn ?? hostNqnForNode(o.nodeId);
-  const connector = connectorFor(cfg, o, host, hostNqn);
+  const connector = connectorFor(cfg, o, host, hostNqn, opts.moreLoopDataDirs);
   const locks = new VolumeLocks(o.busyWaitMs);
   const topology = backendTopology(cfg.driverName, cfg.rds.backend);
   const deps: NodeDeps = { opts: o, nqnPrefix: cfg.nqnPrefix, host, connector, mounter: mounter(host), locks, log, topology };
