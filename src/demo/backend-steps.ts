@@ -5,6 +5,9 @@
  * (`<slot>@rds-b`) and that its disk exists on rds-b's simulator and not on the primary's (asked over the RouterOS
  * API of each), then delete it.
  */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { ControllerPublishVolumeResponse__Output } from '../generated/csi/v1/ControllerPublishVolumeResponse';
 import type { CreateVolumeResponse__Output } from '../generated/csi/v1/CreateVolumeResponse';
 import type { GetCapacityResponse__Output } from '../generated/csi/v1/GetCapacityResponse';
 import type { GetPluginInfoResponse__Output } from '../generated/csi/v1/GetPluginInfoResponse';
@@ -47,16 +50,23 @@ async function hasDisk(sim: DemoSimulator, slot: string): Promise<boolean> {
   }
 }
 
-export function backendSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, sims: DemoSimulator[], teardown: Teardown): Step[] {
+const CAP = { mount: { fsType: 'ext4', mountFlags: [] }, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
+const NODE = 'all-in-one';
+
+/** `dataPath` (root): also publish and stage the rds-b volume on the node (a loop device over rds-b's file). */
+export function backendSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, sims: DemoSimulator[], teardown: Teardown, dataPath?: { dir: string }): Step[] {
   const [primary, second] = sims;
   let driver = '';
   let volumeId = '';
   let slot = '';
+  let volumeContext: Record<string, string> = {};
   const capacities = async (): Promise<string> => {
     driver = (await ctl.call<GetPluginInfoResponse__Output>('Identity', 'GetPluginInfo', {})).name;
     const parts: string[] = [];
     for (const [i, sim] of sims.entries()) {
+      // As external-provisioner asks for a StorageClass with `backends: <all>`: its parameters and each segment.
       const r = await ctl.call<GetCapacityResponse__Output>('Controller', 'GetCapacity', {
+        parameters: { backends: sims.map((x) => x.name).join(',') },
         accessibleTopology: { segments: backendSegment(driver, sim.name, i === 0) },
       });
       parts.push(`${sim.name} ${(Number(r.availableCapacity) / 2 ** 30).toFixed(1)} GiB free`);
@@ -96,12 +106,13 @@ export function backendSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, sims: Demo
           {
             name: 'demo-b',
             capacityRange: { requiredBytes: String(64 * MiB) },
-            volumeCapabilities: [{ mount: { fsType: 'ext4' }, accessMode: { mode: 'SINGLE_NODE_WRITER' } }],
+            volumeCapabilities: [CAP],
             parameters: { backend: second.name },
           },
           30000,
         );
         volumeId = r.volume!.volumeId;
+        volumeContext = r.volume!.volumeContext;
         teardown.add('demo-b: DeleteVolume', () => ctl.call('Controller', 'DeleteVolume', { volumeId }, 30000));
         const placed = splitId(volumeId);
         if (placed?.backend !== second.name) throw new Error(`volume id ${volumeId} does not end in @${second.name}`);
@@ -121,6 +132,44 @@ export function backendSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, sims: Demo
         return where.map(([name, has]) => `${name}: ${has ? 'disk ' + slot : 'no disk'}`).join('; ');
       },
     },
+    ...(dataPath
+      ? [
+          {
+            title: 'ControllerPublish + NodeStage demo-b (loop over its rds-b file)',
+            run: async (): Promise<string> => {
+              const staging = path.join(dataPath.dir, 'staging', 'demo-b');
+              mkdirSync(staging, { recursive: true });
+              teardown.add('demo-b: ControllerUnpublishVolume', () =>
+                ctl.call('Controller', 'ControllerUnpublishVolume', { volumeId, nodeId: NODE }, 30000),
+              );
+              const p = await ctl.call<ControllerPublishVolumeResponse__Output>(
+                'Controller',
+                'ControllerPublishVolume',
+                { volumeId, nodeId: NODE, volumeCapability: CAP },
+                30000,
+              );
+              teardown.add('demo-b: NodeUnstageVolume', () =>
+                node.call('Node', 'NodeUnstageVolume', { volumeId, stagingTargetPath: staging }, 30000),
+              );
+              await node.call(
+                'Node',
+                'NodeStageVolume',
+                { volumeId, publishContext: p.publishContext, volumeContext, volumeCapability: CAP, stagingTargetPath: staging },
+                120000,
+              );
+              return `target ${p.publishContext.targetAddress}:${p.publishContext.targetPort}, ext4 staged at ${staging}`;
+            },
+          },
+          {
+            title: 'NodeUnstage + ControllerUnpublish demo-b',
+            run: async (): Promise<string> => {
+              await teardown.run('demo-b: NodeUnstageVolume');
+              await teardown.run('demo-b: ControllerUnpublishVolume');
+              return 'unstaged, unpublished';
+            },
+          },
+        ]
+      : []),
     {
       title: 'DeleteVolume demo-b (on its backend)',
       run: async () => {

@@ -73,7 +73,7 @@ async function main(): Promise<number> {
     ok = await runSteps(controllerSteps(client, teardown), out, failAt);
     if (ok) {
       out(`\nTwo RDS backends (the second simulator is backend ${sims[1]?.name ?? '?'}):`);
-      ok = await runSteps(backendSteps(client, node, sims, teardown), out, failAt);
+      ok = await runSteps(backendSteps(client, node, sims, teardown, process.getuid?.() === 0 ? { dir } : undefined), out, failAt);
     }
     if (ok && process.getuid?.() === 0) {
       out("\nData path, as kubelet drives the node plugin (loop devices over the simulator's backing files):");

@@ -79,6 +79,11 @@ describeRoot('npm run demo', () => {
       const r = await runDemo({ PATH: bin });
       dirs.push(r.dir);
       expect(r.out).toContain('320 MiB ext4');
+      // The second RDS backend (all-in-one --simulators 2): a volume <slot>@rds-b whose disk only rds-b holds.
+      expect(r.out).toMatch(/CreateVolume demo-b .* (vol-demo-b-[0-9a-f]+)@rds-b \(slot \1 on rds-b\)/);
+      expect(r.out).toMatch(/its disk is on rds-b's simulator only .* default: no disk; rds-b: disk vol-demo-b-/);
+      expect(r.out).toMatch(/GetCapacity per backend segment .* default [\d.]+ GiB free, rds-b [\d.]+ GiB free/);
+      expect(r.out).toContain('ext4 staged at'); // demo-b on the node, over rds-b's backing file
       expect(r.out).toContain('demo finished: every step as expected');
       expect(r.code).toBe(0);
       expect(leftovers(r.dir)).toEqual([]);

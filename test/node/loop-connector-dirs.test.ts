@@ -11,11 +11,14 @@ import { BASE_PATH, cleanupDir, describeRoot, loopDevicesUnder, MiB, NQN_PREFIX 
  * backing file is found in whichever simulator holds it, attached, listed as managed and detached; a slot in no dir
  * is NOT_FOUND as before.
  */
-const target = (slot: string): VolumeTarget => ({
-  volumeId: slot,
-  nqn: `${NQN_PREFIX}:${slot}`,
-  params: { ctrlLossTmo: -1, reconnectDelay: 5, keepAliveTmo: 15 },
-});
+/** `slot` is the volume's RouterOS slot (the node side of issue 16 adds it to VolumeTarget; harmless before). */
+const target = (slot: string): VolumeTarget =>
+  ({
+    volumeId: slot,
+    slot,
+    nqn: `${NQN_PREFIX}:${slot}`,
+    params: { ctrlLossTmo: -1, reconnectDelay: 5, keepAliveTmo: 15 },
+  }) as VolumeTarget;
 
 describeRoot('LoopConnector with one data dir per simulator', () => {
   let dir: string;
