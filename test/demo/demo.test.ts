@@ -83,7 +83,7 @@ describeRoot('npm run demo', () => {
       expect(r.out).toMatch(/CreateVolume demo-b .* (vol-demo-b-[0-9a-f]+)@rds-b \(slot \1 on rds-b\)/);
       expect(r.out).toMatch(/its disk is on rds-b's simulator only .* default: no disk; rds-b: disk vol-demo-b-/);
       expect(r.out).toMatch(/GetCapacity per backend segment .* default [\d.]+ GiB free, rds-b [\d.]+ GiB free/);
-      expect(r.out).toContain('ext4 staged at'); // demo-b on the node, over rds-b's backing file
+      expect(r.out).toMatch(/NodeStage demo-b .* ext4 staged at \S+\/staging\/demo-b/); // on the node, over rds-b's backing file
       expect(r.out).toContain('demo finished: every step as expected');
       expect(r.code).toBe(0);
       expect(leftovers(r.dir)).toEqual([]);
