@@ -135,7 +135,7 @@ export function backendSteps(ctl: CsiGrpcClient, node: CsiGrpcClient, sims: Demo
     ...(dataPath
       ? [
           {
-            title: 'ControllerPublish + NodeStage demo-b (loop over its rds-b file)',
+            title: "ControllerPublish + NodeStage demo-b (loop, rds-b's file)",
             run: async (): Promise<string> => {
               const staging = path.join(dataPath.dir, 'staging', 'demo-b');
               mkdirSync(staging, { recursive: true });

@@ -73,6 +73,18 @@ describeRoot('npm run demo', () => {
     expect(r.out).not.toContain('FAILED to undo');
   }, 120000);
 
+  it('a failure while the rds-b volume is staged still unstages, unpublishes and deletes it on its backend', async () => {
+    const r = await runDemo({ RDS_CSI_DEMO_FAIL_AT: 'NodeUnstage + ControllerUnpublish demo-b' });
+    dirs.push(r.dir);
+    expect(r.out).toContain('injected failure');
+    expect(r.code).toBe(1);
+    for (const undo of ['demo-b: NodeUnstageVolume', 'demo-b: ControllerUnpublishVolume', 'demo-b: DeleteVolume'])
+      expect(r.out).toContain(`undone: ${undo}`);
+    expect(r.out).not.toContain('FAILED to undo');
+    expect(leftovers(r.dir)).toEqual([]);
+    expect(existsSync(r.dir)).toBe(false);
+  }, 120000);
+
   it('passes with mkfs.xfs missing from PATH (ext4) and leaves nothing behind', async () => {
     const bin = pathWithout(['mkfs.xfs']);
     try {
