@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { configSchema } from '../../src/config/schema';
@@ -107,6 +107,30 @@ describe('rds-csi all-in-one --simulators 2', () => {
       aio.child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
+  });
+
+  it('without --data-dir each simulator gets a temp dir of its own, and every one goes on SIGTERM', async () => {
+    const tmp = mkdtempSync(path.join(dir, 'tmp-'));
+    const aio = await spawnCli(
+      [
+        'all-in-one',
+        '--controller-endpoint',
+        `unix://${path.join(tmp, 'c.sock')}`,
+        '--node-endpoint',
+        `unix://${path.join(tmp, 'n.sock')}`,
+        '--simulators',
+        '2',
+        '--log-level',
+        'warn',
+      ],
+      { TMPDIR: tmp },
+      /^READY$/m,
+    );
+    expect(readdirSync(tmp).filter((e) => e.startsWith('rds-csi-sim-'))).toHaveLength(2);
+    const exited = new Promise<number | null>((r) => aio.child.once('exit', (code) => r(code)));
+    aio.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(readdirSync(tmp)).toEqual([]);
   });
 
   it('refuses --simulators with --rds-address (exit 2, a clear message)', async () => {
