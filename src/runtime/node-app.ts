@@ -34,6 +34,8 @@ export interface NodeAppOptions {
   /** Tests: a host port with a fake sysfs/dev root or a recording runner. Default: the real host. */
   host?: HostPort;
   metrics?: Metrics;
+  /** All-in-one with several simulators: the loop connector's data dirs after node.loopDataDir (one per backend). */
+  moreLoopDataDirs?: readonly string[];
 }
 
 export interface NodeApp {
@@ -51,12 +53,13 @@ export interface NodeApp {
   close(): Promise<void>;
 }
 
-export function connectorFor(cfg: NodeRunConfig, o: NodeOptions, host: HostPort, hostNqn: string): Connector {
+export function connectorFor(cfg: NodeRunConfig, o: NodeOptions, host: HostPort, hostNqn: string, moreLoopDataDirs?: readonly string[]): Connector {
   if (o.connector === 'loop') {
     return new LoopConnector({
       host,
       nqnPrefix: cfg.nqnPrefix,
       dataDir: o.loopDataDir ?? '',
+      moreDataDirs: moreLoopDataDirs,
       basePath: cfg.rds.basePath,
       toolTimeoutMs: o.toolTimeoutMs,
     });
@@ -71,7 +74,7 @@ export async function startNode(cfg: NodeRunConfig, opts: NodeAppOptions, log: L
   const base = opts.host ?? hostPort({ sysfsRoot: o.sysfsRoot, devRoot: o.devRoot, mountInfoFile: o.mountInfoFile });
   const host: HostPort = { ...base, run: timedRunner(base.run, metrics) };
   const hostNqn = o.hostNqn ?? hostNqnForNode(o.nodeId);
-  const connector = connectorFor(cfg, o, host, hostNqn);
+  const connector = connectorFor(cfg, o, host, hostNqn, opts.moreLoopDataDirs);
   const locks = new VolumeLocks(o.busyWaitMs);
   // node.backends (issue 16): each listed backend's NVMe/TCP port is tried at once, bounded by backendReachMs, and
   // NodeGetInfo reports the reached ones. Empty: the primary's segment, no check.
