@@ -7,7 +7,13 @@ module.exports = {
   lease: { mutate: ['src/queue/lease.ts'], tests: ['test/queue/lease-holds.test.ts'] },
   'job-runner': {
     mutate: ['src/queue/job-runner.ts', 'src/queue/job-waiter.ts'],
-    tests: ['test/queue/job-runner.test.ts', 'test/queue/job-runner-outcomes.test.ts', 'test/queue/job-runner-run.test.ts'],
+    tests: [
+      'test/queue/job-runner.test.ts',
+      'test/queue/job-runner-outcomes.test.ts',
+      'test/queue/job-runner-run.test.ts',
+      'test/queue/job-waiter-first-read.test.ts',
+      'test/queue/failure-round-trip.test.ts',
+    ],
   },
   breaker: { mutate: ['src/rds/circuit-breaker.ts'], tests: ['test/rds/circuit-breaker.test.ts', 'test/rds/circuit-breaker-edges.test.ts'] },
   auth: { mutate: ['src/dashboard/auth.ts'], tests: ['test/dashboard/auth.test.ts', 'test/dashboard/auth-principal.test.ts'] },
@@ -56,6 +62,8 @@ module.exports = {
       'test/workers/disk-create.test.ts',
       'test/workers/ensure-disk-edges.test.ts',
       'test/workers/pool-space.test.ts',
+      'test/workers/target-export.test.ts',
+      'test/api/upgrade-create.test.ts',
       'test/workers/rds-outage.test.ts',
       'test/api/controller.test.ts',
       'test/api/snapshots.test.ts',
