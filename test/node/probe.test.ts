@@ -102,6 +102,8 @@ describeRoot('probeDevice', () => {
   it.each<[string, Answer, string]>([
     ['timed out', { code: null, signal: 'SIGKILL', timedOut: true }, 'probe did not finish'],
     ['killed by a signal', { code: null, signal: 'SIGTERM' }, 'probe did not finish'],
+    // The timer fired as blkid exited by itself (runTool reports code 0 and timedOut): its answer is not believed.
+    ['timed out while exiting 0 with TYPE', { code: 0, stdout: 'TYPE=ext4\n', timedOut: true }, 'probe did not finish'],
     ['exit 0 without TYPE or PTTYPE', { code: 0, stdout: 'DEVNAME=/dev/x\nUSAGE=filesystem\n' }, 'blkid succeeded without TYPE or PTTYPE'],
     ['exit 2 printing on stdout', { code: 2, stdout: 'TYPE=ext4\n' }, 'blkid found nothing but printed something'],
     ['exit 2 printing on stderr', { code: 2, stderr: 'blkid: error: Input/output error' }, 'blkid found nothing but printed something'],
@@ -182,6 +184,14 @@ describeRoot('probeDevice', () => {
     [
       'the last span times out',
       (skip) => (skip === 0 ? { stdout: zeros(65536) } : { code: null, signal: 'SIGKILL', timedOut: true }),
+      [
+        'unavailable',
+        `DEV at block 240 cannot be read (dd if=DEV bs=4096 count=16 skip=240 iflag=direct status=none timed out after 1 ms and was killed); blkid's "nothing found" is not trusted: refusing to format`,
+      ],
+    ],
+    [
+      'the last span timed out as dd exited 0',
+      (skip) => (skip === 0 ? { stdout: zeros(65536) } : { code: 0, timedOut: true }),
       [
         'unavailable',
         `DEV at block 240 cannot be read (dd if=DEV bs=4096 count=16 skip=240 iflag=direct status=none timed out after 1 ms and was killed); blkid's "nothing found" is not trusted: refusing to format`,
