@@ -163,6 +163,16 @@ describe('JobRunner outcomes', () => {
     await expect(long).resolves.toEqual({ sizeBytes: 0 });
   });
 
+  it('an add that Redis/BullMQ refuses reaches the caller as its own error, at once (not a job failure, not a timeout)', async () => {
+    // BullMQ refuses a custom id containing ':' before anything is written (Job.validateOptions).
+    for (const newId of [false, true]) {
+      const started = Date.now();
+      const err = await failure(run(`disk.create-bad:id-${String(newId)}`, { ok: 1 }, 15000, { newId }));
+      expect([err instanceof Failure, err.message]).toEqual([false, 'Custom Id cannot contain :']);
+      expect(Date.now() - started).toBeLessThan(5000);
+    }
+  });
+
   it('close fails the waits in progress at once with UNAVAILABLE', async () => {
     const own = new JobRunner(new JobProducer(conn, prefix, { attempts: 1, backoffMs: 10 }), events);
     const id = nextId();
