@@ -23,7 +23,7 @@ describeRoot('probeDevice', () => {
   let dir: string;
   let devPath: string;
   let sizeFile: string;
-  let calls: Array<{ cmd: string; args: string[]; timeoutMs?: number }>;
+  let calls: Array<{ cmd: string; args: readonly string[]; timeoutMs?: number }>;
   let blkid: Answer;
   let dd: (skip: number) => Answer;
   let duringBlkid: (() => void) | undefined;
