@@ -7,7 +7,13 @@ module.exports = {
   lease: { mutate: ['src/queue/lease.ts'], tests: ['test/queue/lease-holds.test.ts'] },
   'job-runner': {
     mutate: ['src/queue/job-runner.ts', 'src/queue/job-waiter.ts'],
-    tests: ['test/queue/job-runner.test.ts', 'test/queue/job-runner-outcomes.test.ts', 'test/queue/job-runner-run.test.ts'],
+    tests: [
+      'test/queue/job-runner.test.ts',
+      'test/queue/job-runner-outcomes.test.ts',
+      'test/queue/job-runner-run.test.ts',
+      'test/queue/job-waiter-first-read.test.ts',
+      'test/queue/failure-round-trip.test.ts',
+    ],
   },
   breaker: { mutate: ['src/rds/circuit-breaker.ts'], tests: ['test/rds/circuit-breaker.test.ts', 'test/rds/circuit-breaker-edges.test.ts'] },
   auth: { mutate: ['src/dashboard/auth.ts'], tests: ['test/dashboard/auth.test.ts', 'test/dashboard/auth-principal.test.ts'] },
@@ -56,12 +62,17 @@ module.exports = {
       'test/workers/disk-create.test.ts',
       'test/workers/ensure-disk-edges.test.ts',
       'test/workers/pool-space.test.ts',
+      'test/workers/target-export.test.ts',
+      'test/api/upgrade-create.test.ts',
       'test/workers/rds-outage.test.ts',
       'test/api/controller.test.ts',
       'test/api/snapshots.test.ts',
     ],
   },
   // The node modules one group each: their tests mount real filesystems, so a mutant costs seconds, not milliseconds.
+  // node-probe runs only the two files that call the probe for its decisions (a fake blkid/dd, one stage per case):
+  // with the 10 node files every probe mutant restaged volumes in all of them (round 5: node-stage's dry run alone
+  // passed 5 min).
   ...Object.fromEntries(
     ['stage', 'unstage', 'publish', 'probe', 'mounter', 'ownership'].map((m) => [
       `node-${m}`,
@@ -82,4 +93,5 @@ module.exports = {
       },
     ]),
   ),
+  'node-probe': { mutate: ['src/node/probe.ts'], tests: ['test/node/format-safety.test.ts', 'test/node/probe.test.ts'] },
 };

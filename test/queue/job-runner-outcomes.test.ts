@@ -1,11 +1,12 @@
 import { status } from '@grpc/grpc-js';
-import { Job, UnrecoverableError, type Queue, type QueueEvents } from 'bullmq';
+import { Job, QueueEvents, UnrecoverableError, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Failure, type FailureKind } from '../../src/domain/failure';
 import { statusOf } from '../../src/grpc/errors';
 import { cappedBackoffStrategy } from '../../src/queue/backoff';
 import { encodeJobFailure } from '../../src/queue/failure-codec';
 import { JobRunner, OperationPending } from '../../src/queue/job-runner';
+import { VOLUME_QUEUE } from '../../src/queue/jobs';
 import { JobProducer } from '../../src/queue/producer';
 import { startQueueHarness, type QueueHarness } from '../support/queue-harness';
 
@@ -129,6 +130,47 @@ describe('JobRunner outcomes', () => {
     await runner.forget(id); // nothing there: no error
     await expect(run(id, { ok: 10 })).resolves.toEqual({ sizeBytes: 12 });
     expect(runs.get(id)).toBe(2);
+  });
+
+  it('fresh: a job still waiting is kept as it is (only a finished job is run again)', async () => {
+    // A queue no worker serves: its jobs stay waiting.
+    const idle = new QueueEvents(VOLUME_QUEUE, { connection: { url: h.redis.url }, prefix: `${prefix}-idle` });
+    const producer = new JobProducer(conn, `${prefix}-idle`, { attempts: 1, backoffMs: 10 });
+    const own = new JobRunner(producer, idle);
+    try {
+      const id = nextId();
+      expect(await failure(own.run('disk.create', id, { ok: 10 } as never, 200))).toBeInstanceOf(OperationPending);
+      const first = await Job.fromId(producer.queue, id);
+      expect(await producer.queue.getJobState(id)).toBe('waiting');
+      expect(await failure(own.run('disk.create', id, { ok: 20 } as never, 200, { fresh: true }))).toBeInstanceOf(OperationPending);
+      const kept = await Job.fromId(producer.queue, id);
+      expect([kept?.data, kept?.timestamp]).toEqual([{ ok: 10 }, first?.timestamp]);
+    } finally {
+      own.close();
+      await idle.close();
+      await producer.close();
+    }
+  });
+
+  it('a caller whose wait ran out leaves the others of the same id waiting for its finish', async () => {
+    await run(nextId(), { ok: 1 }); // the events stream is flowing: the waits rely on its events alone (job-waiter.ts)
+    const id = nextId();
+    const hung = hanging.length;
+    const long = run(id, { hang: true });
+    expect(await failure(run(id, { hang: true }, 300))).toBeInstanceOf(OperationPending);
+    for (let i = 0; i < 500 && hanging.length === hung; i++) await new Promise((r) => setTimeout(r, 10));
+    hanging.splice(hung, 1)[0]?.();
+    await expect(long).resolves.toEqual({ sizeBytes: 0 });
+  });
+
+  it('an add that Redis/BullMQ refuses reaches the caller as its own error, at once (not a job failure, not a timeout)', async () => {
+    // BullMQ refuses a custom id containing ':' before anything is written (Job.validateOptions).
+    for (const newId of [false, true]) {
+      const started = Date.now();
+      const err = await failure(run(`disk.create-bad:id-${String(newId)}`, { ok: 1 }, 15000, { newId }));
+      expect([err instanceof Failure, err.message]).toEqual([false, 'Custom Id cannot contain :']);
+      expect(Date.now() - started).toBeLessThan(5000);
+    }
   });
 
   it('close fails the waits in progress at once with UNAVAILABLE', async () => {

@@ -1,4 +1,4 @@
-import { QueueEvents, Worker } from 'bullmq';
+import { Job, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { JobRunner } from '../../src/queue/job-runner';
 import { VOLUME_QUEUE } from '../../src/queue/jobs';
@@ -24,7 +24,12 @@ describe('JobWaiter before the events stream reads', () => {
     redis = await startRedis();
     conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     workerConn = new Redis(redis.url, { maxRetriesPerRequest: null });
-    worker = new Worker(VOLUME_QUEUE, () => new Promise((resolve) => setTimeout(() => resolve({ sizeBytes: 7 }), 300)), {
+    // A job whose id says "refused" fails (permanently) instead.
+    const process = (job: Job): Promise<unknown> =>
+      new Promise((resolve, reject) =>
+        setTimeout(() => (job.id?.includes('refused') ? reject(new UnrecoverableError('refused on purpose')) : resolve({ sizeBytes: 7 })), 300),
+      );
+    worker = new Worker(VOLUME_QUEUE, process, {
       connection: workerConn,
       prefix,
     });
@@ -38,15 +43,19 @@ describe('JobWaiter before the events stream reads', () => {
   });
 
   it.each([
-    ['a job this call adds', false],
-    ['a job added under a fresh id (no look-up before the add)', true],
+    ['a job this call adds', false, false],
+    ['a job added under a fresh id (no look-up before the add)', true, false],
+    ['a job this call adds, failing', false, true],
   ])(
     '%s that finishes before the first XREAD: its result, long before the deadline',
-    async (_what, newId) => {
+    async (_what, newId, refused) => {
       const producer = new JobProducer(conn, prefix, { attempts: 1, backoffMs: 10 });
       const events = new QueueEvents(VOLUME_QUEUE, { connection: { url: redis.url }, prefix, autorun: false });
       let reading: Promise<void> | undefined;
-      const finished = new Promise<void>((resolve) => worker.once('completed', () => resolve()));
+      const finished = new Promise<void>((resolve) => {
+        worker.once('completed', () => resolve());
+        worker.once('failed', () => resolve());
+      });
       // The stream starts reading 200 ms after the job finished: its 'completed' event is behind '$'.
       void finished.then(() =>
         setTimeout(() => {
@@ -54,11 +63,14 @@ describe('JobWaiter before the events stream reads', () => {
         }, 200),
       );
       const runner = new JobRunner(producer, events);
-      const id = `disk.create-first-read-${String(newId)}`;
+      const id = `disk.create-first-read-${String(newId)}${refused ? '-refused' : ''}`;
       const started = Date.now();
       try {
-        const result = await runner.run('disk.create', id, { volumeId: 'v', slot: 'v', filePath: '/pool/v.img', sizeBytes: 7 }, 8000, { newId });
-        expect(result).toEqual({ sizeBytes: 7 });
+        const result = await runner
+          .run('disk.create', id, { volumeId: 'v', slot: 'v', filePath: '/pool/v.img', sizeBytes: 7 }, 8000, { newId })
+          .catch((e: Error) => e.message);
+        // A failure is answered as its failure (job-runner.ts toFailure), not as "still in progress" at the deadline.
+        expect(result).toEqual(refused ? 'disk.create failed after all retries: refused on purpose; the request can be retried' : { sizeBytes: 7 });
         expect(Date.now() - started).toBeLessThan(4000);
       } finally {
         runner.close();
