@@ -117,7 +117,9 @@ describe('fencing with Kubernetes', () => {
 
   beforeAll(async () => {
     await kube.start();
-    h = await startHarness({ controller: false });
+    // A pool of its own size: free space is then the pool's, not the host file system's, which other processes on
+    // the machine change between two capacity polls (an 'updated' object the test did not cause).
+    h = await startHarness({ controller: false, sim: { poolSizeBytes: 64 * 1024 * MiB } });
     kubeconfig = path.join(h.dir, 'kubeconfig');
     kube.writeKubeconfig(kubeconfig);
     ['n1', 'n2', 'n3'].forEach((n) => kube.nodes.add(n));
