@@ -9,10 +9,10 @@
  *  - "this node does not reach rds-b" (set up by two-backends.sh before any node process starts): a routing rule,
  *    `ip rule add pref 10 to 127.0.0.2/32 unreachable` (the local table's rule moved behind it), so every connect
  *    from this node to 127.0.0.2 fails at once with ENETUNREACH, as for a node on a network without a route to the
- *    second RDS. The image has no iptables/nft; a routing rule is the firewall iproute2 gives. rds-b's target
- *    really listens there the whole time (a listener subsystem links its port first: nvmet listens only on a port
- *    with a subsystem), so the rule is what the node's check meets, not an empty port. Lifting the rule later shows
- *    the target serving rds-b's volume (discovery).
+ *    second RDS. The image has no iptables/nft; a routing rule is the firewall iproute2 gives. Both targets really
+ *    listen from before the plugin starts, as an RDS's port does (a listener subsystem links both ports first: nvmet
+ *    listens only on a port with a subsystem), so the rule is what the node's check meets, not an empty port.
+ *    Lifting the rule later shows the target serving rds-b's volume (discovery).
  *
  * Shown: NodeGetInfo reports only the primary's segment; CreateVolume `backend: rds-b` with the node's segment as
  * requisite → RESOURCE_EXHAUSTED; an rds-b volume (made without that requisite) is served by the second target
