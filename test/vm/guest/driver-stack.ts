@@ -1,7 +1,8 @@
 /**
  * The whole driver inside the VM for the scenarios that drive the controller (controller-nvmet, force-detach): a
  * private redis-server, `rds-csi simulator --nvmet` (every exported disk a kernel subsystem on 127.0.0.1:4420) and
- * the controller with an in-process worker, storage-side fencing on, standalone with the given nodes. What it starts
+ * the controller with an in-process worker, storage-side fencing on, standalone with the given nodes; optionally more
+ * backends, each its own simulator on its own nvmet address and port (two-backends). What it starts
  * is pushed onto `closers` (closed in reverse by the scenario). The modules load lazily: the node plugin starts first.
  */
 import path from 'node:path';
@@ -15,12 +16,26 @@ export interface DriverStack {
   ctl: CsiGrpcClient;
 }
 
+/**
+ * An extra RDS backend (issue 16, `backends` in the config): its own simulator, started with the arguments of
+ * `rds-csi simulator --nvmet --nvmet-address ADDR --nvmet-port PORT` (parsed by the CLI's own parser), so its disks
+ * are kernel subsystems on their own nvmet port.
+ */
+export interface ExtraBackend {
+  name: string;
+  dataDir: string;
+  nvmetAddress: string;
+  nvmetPort: number;
+}
+
 export async function startDriverStack(o: {
   socket: string;
   dataDir: string;
   poolSizeBytes: number;
   nodes: string[];
   closers: Array<() => Promise<void>>;
+  /** More backends beside the primary (`default`, 127.0.0.1:4420), each with its own simulator. */
+  backends?: ExtraBackend[];
 }): Promise<DriverStack> {
   const { createLogger } = await import('../../../src/log/logger');
   const { configSchema } = await import('../../../src/config/schema');
@@ -42,12 +57,30 @@ export async function startDriverStack(o: {
     logger: (obj, m) => logger.info(obj, m),
   });
   o.closers.push(() => sim.close());
+  const backends: object[] = [];
+  for (const b of o.backends ?? []) {
+    const { parseCliArgs } = await import('../../../src/simulator/cli-args');
+    const args = ['--data-dir', b.dataDir, '--port', '0', '--pool-size', String(o.poolSizeBytes), '--quiet'];
+    const opts = parseCliArgs([...args, '--nvmet', '--nvmet-address', b.nvmetAddress, '--nvmet-port', String(b.nvmetPort)]);
+    const extra = await startSimulator({ ...opts, logger: (obj, m) => logger.info({ backend: b.name, ...obj }, m) });
+    o.closers.push(() => extra.close());
+    backends.push({
+      name: b.name,
+      host: extra.host,
+      port: extra.port,
+      poolName: 'pool',
+      basePath: '/pool/rds-csi',
+      exportAddress: b.nvmetAddress,
+      exportPort: b.nvmetPort,
+    });
+  }
   const cfg: Config = configSchema.parse({
     redisUrl: redis.url,
     rds: { host: sim.host, port: sim.port, poolName: 'pool', basePath: '/pool/rds-csi', exportAddress: '127.0.0.1', exportPort: 4420 },
     kubernetes: { mode: 'off' },
     nodes: o.nodes,
     fencing: { storageSide: true },
+    backends,
   });
   const ctlApp = await startController(cfg, { endpoint: `unix://${o.socket}`, withWorker: true }, logger);
   o.closers.push(() => ctlApp.close());
