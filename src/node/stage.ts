@@ -30,7 +30,7 @@ export async function stageVolume(d: NodeDeps, req: NodeStageVolumeRequest__Outp
   const mkfsArgs = mkfsArgsOf(req.volumeContext ?? {}, cap);
   const target = volumeTarget(vol, d.nqnPrefix, d.opts.connect, req.volumeContext ?? {}, req.publishContext ?? {}, d.connector.kind === 'nvme-tcp');
   // A volume on an RDS backend this node did not report (node.backends) is refused before the host is looked at.
-  checkReachable(d.topology, volumeId, d.opts.nodeId);
+  await checkReachable(d.topology, volumeId, d.opts.nodeId, d.opts.backendReachMs, d.log);
   // Last check, before anything is connected or mounted: the path lies under kubelet's dir (confine.ts).
   const staging = await confinePath(d.opts.kubeletDir, 'staging_target_path', stagingArg, 'act');
   return d.locks.run(vol.slot, async () => {

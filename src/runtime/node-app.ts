@@ -80,6 +80,11 @@ export async function startNode(cfg: NodeRunConfig, opts: NodeAppOptions, log: L
   // NodeGetInfo reports the reached ones. Empty: the primary's segment, no check.
   const outcomes = listed.length ? await reachBackends(listed, o.backendReachMs, log, metrics) : undefined;
   const topology = nodeTopology(cfg.driverName, cfg.rds.backend, o.backends, outcomes);
+  if (topology.unverified)
+    log.warn(
+      { backends: o.backends },
+      'no RDS backend in node.backends answered at start-up: reporting every one of them (an empty topology would mean "anywhere"); NodeStage tries a backend again before using it',
+    );
   const deps: NodeDeps = { opts: o, nqnPrefix: cfg.nqnPrefix, host, connector, mounter: mounter(host), locks, log, topology };
 
   // Only Identity and Node, from the precompiled descriptor (no .proto parsing, no proto-loader: issue 14 item 4).

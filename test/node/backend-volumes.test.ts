@@ -1,4 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, truncateSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { codeOf } from '../support/csi-client';
 import { BLOCK_CAP, describeRoot, isMountPoint, loopDevicesUnder, MiB, MOUNT_CAP, type NodeEnv, NQN_PREFIX, startNodeEnv } from './support';
@@ -22,6 +23,7 @@ afterAll(async () => {
 });
 
 const slotNqn = (slot: string): string => `${NQN_PREFIX}:${slot}`;
+const DRIVER = 'rds.csi.mikrotik.com';
 
 describeRoot('volumes of other RDS backends on the loop connector', () => {
   let env: NodeEnv;
@@ -114,9 +116,14 @@ describeRoot('volumes of other RDS backends on the loop connector', () => {
   });
 
   test.each([
-    ['rack-c, listed but unreached', 'vol-rf-c@rack-c', 'rack-c'],
-    ['rack-z, not listed', 'vol-rf-z@rack-z', 'rack-z'],
-  ])('NodeStage of a volume on %s: FAILED_PRECONDITION naming the backend and the node, nothing touched', async (_n, id, backend) => {
+    [
+      'rack-c, listed but unreached (tried again: still refused)',
+      'vol-rf-c@rack-c',
+      'rack-c',
+      () => `its NVMe/TCP port 127.0.0.1:${refused} does not answer: connect ECONNREFUSED 127.0.0.1:${refused}`,
+    ],
+    ['rack-z, not listed', 'vol-rf-z@rack-z', 'rack-z', () => 'it is not in node.backends'],
+  ])('NodeStage of a volume on %s: FAILED_PRECONDITION naming the backend, the node and why, nothing touched', async (_n, id, backend, why) => {
     const slot = id.split('@')[0];
     env.createVolume(slot);
     const staging = path.join(env.dir, `staging-${slot}`);
@@ -129,9 +136,62 @@ describeRoot('volumes of other RDS backends on the loop connector', () => {
       }),
     );
     expect(r.code).toBe(9);
-    expect(r.details).toBe(`volume ${id} is on RDS backend ${backend}, which node node-a cannot reach (node.backends: ${listed})`);
+    expect(r.details).toBe(`volume ${id} is on RDS backend ${backend}, which node node-a cannot reach (${why()}; node.backends: ${listed})`);
     expect(existsSync(staging)).toBe(false);
     expect(await env.app.connector.find(slotNqn(slot))).toBeUndefined();
+  });
+});
+
+describeRoot('a backend that did not answer while the node started', () => {
+  it('answers later: NodeStage tries its port again and stages the volume (no plugin restart needed)', async () => {
+    const late = await refusingPort();
+    const env = await startNodeEnv({ backends: `default=127.0.0.1:${up.port},rack-l=127.0.0.1:${late}`, backendReachMs: 1500 });
+    const listener = net.createServer((c) => c.destroy());
+    try {
+      expect((await env.client.nodeCall('NodeGetInfo')).accessibleTopology.segments).toEqual({ [`${DRIVER}/backend`]: 'default' });
+      const slot = 'vol-late';
+      env.createVolume(slot);
+      const staging = path.join(env.dir, 'staging-late');
+      const req = {
+        volumeId: `${slot}@rack-l`,
+        stagingTargetPath: staging,
+        volumeCapability: BLOCK_CAP(),
+        volumeContext: env.volumeContext(slot, 'block'),
+      };
+      expect((await codeOf(env.client.nodeCall('NodeStageVolume', req))).code).toBe(9); // still down: refused
+      await new Promise<void>((resolve) => listener.listen(late, '127.0.0.1', resolve)); // the RDS is back
+      expect((await codeOf(env.client.nodeCall('NodeStageVolume', req))).code).toBeUndefined();
+      expect(await env.app.connector.find(slotNqn(slot))).toBeDefined();
+      await env.client.nodeCall('NodeUnstageVolume', { volumeId: req.volumeId, stagingTargetPath: staging });
+    } finally {
+      await env.stop();
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
+    }
+  });
+
+  it('none of them answered: every listed backend is reported, never an empty topology (which reads as "anywhere")', async () => {
+    const [a, b] = [await refusingPort(), await refusingPort()];
+    const env = await startNodeEnv({ backends: `default=127.0.0.1:${a},rack-n=127.0.0.1:${b}`, backendReachMs: 500 });
+    try {
+      expect((await env.client.nodeCall('NodeGetInfo')).accessibleTopology.segments).toEqual({
+        [`${DRIVER}/backend`]: 'default',
+        [`${DRIVER}/backend.rack-n`]: 'true',
+      });
+      // Staging still checks: neither answers, so a volume of either is refused with the reason.
+      env.createVolume('vol-none');
+      const r = await codeOf(
+        env.client.nodeCall('NodeStageVolume', {
+          volumeId: 'vol-none',
+          stagingTargetPath: path.join(env.dir, 'staging-none'),
+          volumeCapability: BLOCK_CAP(),
+          volumeContext: env.volumeContext('vol-none', 'block'),
+        }),
+      );
+      expect(r.code).toBe(9);
+      expect(r.details).toContain(`its NVMe/TCP port 127.0.0.1:${a} does not answer`);
+    } finally {
+      await env.stop();
+    }
   });
 });
 
