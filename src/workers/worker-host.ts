@@ -154,25 +154,27 @@ export class WorkerHost {
       ...(backend.primary ? {} : { backend: backend.name }),
     });
     const started = process.hrtime.bigint();
-    this.opts.metrics?.jobAttempts.inc({ type: name });
+    // Job metrics carry the job's backend (issue 16; "default" on a single-RDS install, like the RDS metrics).
+    const labels = { type: name, backend: backend.name };
+    this.opts.metrics?.jobAttempts.inc(labels);
     try {
       const result = await this.lease.hold(keys, holder, () =>
         dispatch(name, job.data as JobData<typeof name>, this.opts.deps, backend, jobSteps(job), log),
       );
-      this.observe(name, 'completed', started);
+      this.observe(labels, 'completed', started);
       return result;
     } catch (err) {
       const failure = toJobFailure(err);
-      this.observe(name, failure.kind, started);
-      this.opts.metrics?.jobFailures.inc({ type: name, kind: failure.kind });
+      this.observe(labels, failure.kind, started);
+      this.opts.metrics?.jobFailures.inc({ ...labels, kind: failure.kind });
       // The processor's own message, not the encoded one BullMQ stores (failure-codec.ts).
       log.warn({ err: err instanceof Error ? err.message : String(err), kind: failure.kind }, 'job attempt failed');
       throw failure.error;
     }
   }
 
-  private observe(type: string, outcome: string, started: bigint): void {
-    this.opts.metrics?.jobDuration.observe({ type, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+  private observe(labels: { type: string; backend: string }, outcome: string, started: bigint): void {
+    this.opts.metrics?.jobDuration.observe({ ...labels, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
   }
 
   async close(): Promise<void> {
