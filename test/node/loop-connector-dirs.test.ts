@@ -18,7 +18,7 @@ const target = (slot: string): VolumeTarget =>
     slot,
     nqn: `${NQN_PREFIX}:${slot}`,
     params: { ctrlLossTmo: -1, reconnectDelay: 5, keepAliveTmo: 15 },
-  }) as VolumeTarget;
+  });
 
 describeRoot('LoopConnector with one data dir per simulator', () => {
   let dir: string;
