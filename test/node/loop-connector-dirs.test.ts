@@ -12,13 +12,12 @@ import { BASE_PATH, cleanupDir, describeRoot, loopDevicesUnder, MiB, NQN_PREFIX 
  * is NOT_FOUND as before.
  */
 /** `slot` is the volume's RouterOS slot (the node side of issue 16 adds it to VolumeTarget; harmless before). */
-const target = (slot: string): VolumeTarget =>
-  ({
-    volumeId: slot,
-    slot,
-    nqn: `${NQN_PREFIX}:${slot}`,
-    params: { ctrlLossTmo: -1, reconnectDelay: 5, keepAliveTmo: 15 },
-  });
+const target = (slot: string): VolumeTarget => ({
+  volumeId: slot,
+  slot,
+  nqn: `${NQN_PREFIX}:${slot}`,
+  params: { ctrlLossTmo: -1, reconnectDelay: 5, keepAliveTmo: 15 },
+});
 
 describeRoot('LoopConnector with one data dir per simulator', () => {
   let dir: string;
