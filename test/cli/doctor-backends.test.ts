@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { removeDirSafely } from '../../src/host/safe-remove';
 import { startSimulator, type RunningSimulator } from '../../src/simulator';
-import { CLI } from '../support/processes';
+import { runCli } from '../support/processes';
 import { startRedisWith, type Server } from '../support/redis-servers';
 
 /**
@@ -13,29 +12,6 @@ import { startRedisWith, type Server } from '../support/redis-servers';
  * the text and in the JSON; with rds-b stopped the command exits 1 and the summary names rds-b, while default's
  * checks still pass.
  */
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string>, timeoutMs = 30000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rds-csi ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
 
 interface Check {
   name: string;

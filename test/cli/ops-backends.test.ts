@@ -1,10 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { backendsFromConfig, type RdsBackends } from '../../src/rds/backends';
 import { MOUNT_RWO } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { ownerCommentOf } from '../support/owner';
-import { CLI } from '../support/processes';
+import { CLI, runCli, type CliRun } from '../support/processes';
 
 /**
  * Issue 16, the operator commands with two RDS backends: the primary `default` and `rds-b`, each a RouterOS simulator
@@ -14,29 +14,6 @@ import { CLI } from '../support/processes';
  * The twin: a disk on rds-b with the slot of a live volume on the primary. The primary's record says nothing about
  * rds-b, so on rds-b it is an orphan, and the primary's volume keeps its owner read from the primary's own disk.
  */
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string>, timeoutMs = 20000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rds-csi ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
 
 const MiB = 1024 * 1024;
 const PVC = (name: string): Record<string, string> => ({ 'csi.storage.k8s.io/pvc/name': name, 'csi.storage.k8s.io/pvc/namespace': 'apps' });
@@ -53,7 +30,7 @@ describe('operator commands with two RDS backends', () => {
   let rdsB: RdsBackends;
   let env: Record<string, string>;
   let args: string[];
-  const cli = (a: string[]): Promise<Run> => runCli([...a, ...args], env);
+  const cli = (a: string[]): Promise<CliRun> => runCli([...a, ...args], env);
   const onSim = (backend: string, slot: string): boolean =>
     (backend === 'default' ? h.sim : h.extraSims.get(backend)!).disks().some((d) => d.slot === slot);
   const create = async (name: string, parameters: Record<string, string>): Promise<string> =>

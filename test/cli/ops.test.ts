@@ -1,8 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { startHarness, type Harness } from '../support/controller-harness';
-import { CLI } from '../support/processes';
+import { CLI, runCli, type CliRun } from '../support/processes';
 import { waitFor } from '../support/wait';
 import { makeCerts, startRedisWith, startSentinel, startTlsRedis, type Certs, type Server } from '../support/redis-servers';
 
@@ -14,30 +14,6 @@ import { makeCerts, startRedisWith, startSentinel, startTlsRedis, type Certs, ty
  * spawnSync would block the event loop that has to answer the CLI. Pure usage errors use spawnSync.
  */
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 20000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rds-csi ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
 const MiB = 1024 * 1024;
 const BLOCK = { block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
 
@@ -47,8 +23,8 @@ describe('rds-csi operator commands', () => {
   const extra: Server[] = [];
   const env = { RDS_CSI_RDS_PASSWORD: 'secret' };
   const conn = (redisUrl = h.redis.url): string[] => ['--redis-url', redisUrl, '--rds-address', `${h.sim.host}:${h.sim.port}`];
-  const cli = (args: string[], more: Record<string, string> = {}): Promise<Run> => runCli(args, { ...env, ...more });
-  const json = <T>(r: Run): T => JSON.parse(r.stdout) as T;
+  const cli = (args: string[], more: Record<string, string> = {}): Promise<CliRun> => runCli(args, { ...env, ...more });
+  const json = <T>(r: CliRun): T => JSON.parse(r.stdout) as T;
   type Check = { name: string; status: string; detail: string; fix?: string };
 
   beforeAll(async () => {

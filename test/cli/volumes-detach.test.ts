@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { hostNqnForNode } from '../../src/domain/host-nqn';
@@ -6,7 +5,7 @@ import { NO_HOST } from '../../src/workers/processors/allowed-hosts';
 import { codeOf } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { FakeKube } from '../support/fake-kube';
-import { CLI, TEST_ENV } from '../support/processes';
+import { TEST_ENV, runCli as runCliTo, type CliRun } from '../support/processes';
 
 /**
  * `rds-csi volumes detach --node NODE [--force]` (issue 15 item 6), the compiled binary against the controller stack
@@ -15,32 +14,8 @@ import { CLI, TEST_ENV } from '../support/processes';
  * or gone → every volume on it unpublished through fence.detach and its host NQN gone from the disk's allowed hosts;
  * --force on a Ready node; idempotent; standalone needs --force.
  */
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function runCli(args: string[], timeoutMs = 30000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...TEST_ENV, RDS_CSI_RDS_PASSWORD: 'secret' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rds-csi ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ status: code, stdout, stderr });
-    });
-  });
-}
+const runCli = (args: string[], timeoutMs = 30000): Promise<CliRun> => runCliTo(args, { ...TEST_ENV, RDS_CSI_RDS_PASSWORD: 'secret' }, timeoutMs);
 
 const MiB = 1024 * 1024;
 const RWO = { block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } };
@@ -51,7 +26,7 @@ describe('rds-csi volumes detach', () => {
   let kubeconfig: string;
   let n = 0;
 
-  const detach = (node: string, ...more: string[]): Promise<Run> =>
+  const detach = (node: string, ...more: string[]): Promise<CliRun> =>
     runCli([
       'volumes',
       'detach',
@@ -183,7 +158,7 @@ describe('rds-csi volumes detach', () => {
 
   it('standalone (no Kubernetes to ask): refused without --force, detached with it', async () => {
     const vol = await volumeOn('a1');
-    const standalone = (...more: string[]): Promise<Run> =>
+    const standalone = (...more: string[]): Promise<CliRun> =>
       runCli([
         'volumes',
         'detach',

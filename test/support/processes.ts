@@ -56,3 +56,32 @@ export async function spawnCli(args: string[], env: Record<string, string>, read
   }
   return proc;
 }
+
+/** What one run of the CLI to its end printed, and its exit status. */
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the compiled CLI to its end with `env` over this process's environment (nothing else added: a test of the
+ * plain-API refusal must be able to leave TEST_ENV out); SIGKILLed and rejected with what it printed after timeoutMs.
+ */
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 30000): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`rds-csi ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { encodeOwner, parseOwner } from '../../src/domain/ownership';
 import { deleteOrphans, findOrphans, rawFileLister } from '../../src/reconcile/orphans';
@@ -6,7 +5,7 @@ import { rebuildRecords } from '../../src/reconcile/state';
 import { snapshotStore, volumeStore } from '../../src/state/listing';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { MOUNT_RWO } from '../support/csi-client';
-import { CLI, TEST_ENV } from '../support/processes';
+import { TEST_ENV, runCli as runCliTo, type CliRun } from '../support/processes';
 import { ownerOf } from '../support/owner';
 import { WireClient } from '../support/wire-client';
 
@@ -18,26 +17,7 @@ import { WireClient } from '../support/wire-client';
 const MiB = 1024 * 1024;
 const PVC = { 'csi.storage.k8s.io/pvc/name': 'data-db-0', 'csi.storage.k8s.io/pvc/namespace': 'apps' };
 
-function runCli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...TEST_ENV, RDS_CSI_RDS_PASSWORD: 'secret' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rds-csi ${args.join(' ')} did not exit:\n${stdout}\n${stderr}`));
-    }, 20000);
-    child.once('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const runCli = (args: string[], timeoutMs = 30000): Promise<CliRun> => runCliTo(args, { ...TEST_ENV, RDS_CSI_RDS_PASSWORD: 'secret' }, timeoutMs);
 
 describe('ownership on RDS', () => {
   let h: Harness;
