@@ -11,8 +11,17 @@ import type { JobSteps } from './context';
 import { depsOf, type WorkerDeps, type WorkerHostDeps } from './worker-deps';
 import type { WorkerBackend } from './backend-set';
 
+/**
+ * A step mark: the job hash's `progress` field, written only while the job exists. This is bullmq's
+ * updateProgress-3.lua (bullmq 5.81) without its `progress` event: nothing reads those events (the API waits for
+ * `completed`/`failed` only), and each one woke every QueueEvents reader (the controller's) for nothing while the
+ * job ran (issue 14). The mark itself is as durable as before: awaited, in the job's own hash.
+ */
+const MARK_STEPS = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'progress', ARGV[1]) return 0 end
+return -1`;
+
 /** The job's steps live in its progress object, so they survive the worker. */
-function jobSteps(job: Job): JobSteps {
+function jobSteps(job: Job, write: (progress: { steps: string[] }) => Promise<void>): JobSteps {
   const progress = job.progress;
   const done = new Set<string>(
     progress && typeof progress === 'object' && Array.isArray((progress as { steps?: unknown }).steps) ? (progress as { steps: string[] }).steps : [],
@@ -21,7 +30,7 @@ function jobSteps(job: Job): JobSteps {
     has: (step) => done.has(step),
     mark: async (step) => {
       done.add(step);
-      await job.updateProgress({ steps: [...done] });
+      await write({ steps: [...done] });
     },
   };
 }
@@ -159,7 +168,14 @@ export class WorkerHost {
     this.opts.metrics?.jobAttempts.inc(labels);
     try {
       const result = await this.lease.hold(keys, holder, () =>
-        dispatch(name, job.data as JobData<typeof name>, this.opts.deps, backend, jobSteps(job), log),
+        dispatch(
+          name,
+          job.data as JobData<typeof name>,
+          this.opts.deps,
+          backend,
+          jobSteps(job, (p) => this.writeSteps(job, p)),
+          log,
+        ),
       );
       this.observe(labels, 'completed', started);
       return result;
@@ -171,6 +187,13 @@ export class WorkerHost {
       log.warn({ err: err instanceof Error ? err.message : String(err), kind: failure.kind }, 'job attempt failed');
       throw failure.error;
     }
+  }
+
+  /** Records the job's steps in its hash (one round trip); a job that is gone (removed under it) fails the attempt. */
+  private async writeSteps(job: Job, progress: { steps: string[] }): Promise<void> {
+    const missing = await this.opts.connection.eval(MARK_STEPS, 1, this.worker.toKey(job.id ?? ''), JSON.stringify(progress));
+    if (missing !== 0) throw new Error(`job ${job.id ?? '?'} no longer exists: its step ${progress.steps.join(', ')} was not recorded`);
+    job.progress = progress;
   }
 
   private observe(labels: { type: string; backend: string }, outcome: string, started: bigint): void {

@@ -24,13 +24,13 @@ const MiB = 1024 * 1024;
  * stream). Worker: per job BullMQ's moveToActive, the empty fetch its base marker causes (addBaseMarkerIfNeeded in
  * prepareJobForProcessing.lua, bullmq 5.81) and the one after that wake-up, the lease taken and released, one step
  * mark, moveToFinished (measured 7 for the first job, 6 for the second). Events: one XREAD per batch, at most the
- * job's added, waiting, active, progress and completed events. Fetch: the BZPOPMIN that wakes and the one that
- * blocks again.
+ * job's added, waiting, active and completed events (a step mark sends none: worker-host.ts MARK_STEPS). Fetch: the
+ * BZPOPMIN that wakes and the one that blocks again.
  */
 const BOUNDS = {
   controller: (jobs: number) => 2 + jobs,
   worker: (jobs: number) => 7 * jobs,
-  events: (jobs: number) => 5 * jobs,
+  events: (jobs: number) => 4 * jobs,
   fetch: (jobs: number) => 2 * jobs,
 };
 type Side = keyof typeof BOUNDS;
@@ -129,5 +129,24 @@ describe('Redis round trips of one CreateVolume', () => {
     }
     expect(counts.controller).toBeGreaterThan(0);
     expect(counts.worker).toBeGreaterThan(0);
+  });
+
+  it('a step mark is written to the job hash without a progress event (nothing reads one; each woke the controller)', async () => {
+    await create('pvc-rt-steps');
+    const queue = new Queue(VOLUME_QUEUE, { connection: { url: h.redis.url }, prefix: h.cfg.queuePrefix });
+    const redis = new Redis(h.redis.url, { maxRetriesPerRequest: 1 });
+    try {
+      const jobs = (await queue.getJobs(['completed'])).filter((j) => j.name === 'disk.create');
+      expect(jobs.length).toBeGreaterThan(0);
+      // The mark the crash path reads (ensure-disk.ts ADD_ISSUED) is in every create job's hash.
+      for (const j of jobs) expect(j.progress).toEqual({ steps: ['add-issued'] });
+      const stream = await redis.xrange(`${h.cfg.queuePrefix}:${VOLUME_QUEUE}:events`, '-', '+');
+      const events = stream.map(([, fields]) => fields[fields.indexOf('event') + 1]);
+      expect(events).toContain('completed');
+      expect(events).not.toContain('progress');
+    } finally {
+      redis.disconnect();
+      await queue.close();
+    }
   });
 });
