@@ -195,6 +195,8 @@ describe('removeNonRecursive (real files)', () => {
     ['an empty file', (p) => writeFileSync(p, ''), 'removed', false],
     ['a file with data', (p) => writeFileSync(p, 'data'), 'left', true],
     ['a symlink (its target stays)', (p) => symlinkSync(path.join(dir, 'keep'), p), 'removed', false],
+    ['a character device node (root: mknod)', (p) => execFileSync('mknod', [p, 'c', '1', '3']), 'removed', false],
+    ['a block device node (root: mknod; never opened)', (p) => execFileSync('mknod', [p, 'b', '7', '250']), 'removed', false],
     ['a fifo', (p) => execFileSync('mkfifo', [p]), 'left', true],
   ])('%s', async (_what, make, want, stays) => {
     writeFileSync(path.join(dir, 'keep'), 'kept');
