@@ -94,4 +94,14 @@ module.exports = {
     ]),
   ),
   'node-probe': { mutate: ['src/node/probe.ts'], tests: ['test/node/format-safety.test.ts', 'test/node/probe.test.ts'] },
+  // node-mounter (round 6b): test/node/mounter.test.ts drives the mounter over a scripted host (command lines, error
+  // kinds, the unmount loop) and real files (removal); every real-mount node file also runs it, each mutant for minutes.
+  'node-mounter': { mutate: ['src/node/mounter.ts'], tests: ['test/node/mounter.test.ts'] },
+  // node-ownership (round 6b): the attribution rule is decided in-process over a fake sysfs (ownership.test.ts,
+  // crypt-ownership.test.ts: milliseconds per case); node-safety.test.ts is the one real-mount file whose stale and
+  // foreign mounts go through unmountOwned. The other node files add minutes per mutant and no other decision.
+  'node-ownership': {
+    mutate: ['src/node/ownership.ts'],
+    tests: ['test/node/ownership.test.ts', 'test/node/crypt-ownership.test.ts', 'test/node/node-safety.test.ts'],
+  },
 };

@@ -76,7 +76,29 @@ describe('attribution of what a path shows to the named volume (NVMe sysfs)', ()
       /belongs to nqn\.2014-08\.org\.example:boot-disk/,
       '',
     ],
-    ['a tmpfs', 'vol-a', () => ({ major: 0, minor: 52, source: 'tmpfs', fsType: 'tmpfs' }), /anonymous device/, ''],
+    [
+      'a tmpfs',
+      'vol-a',
+      () => ({ major: 0, minor: 52, source: 'tmpfs', fsType: 'tmpfs' }),
+      /^device 0:52 is an anonymous device \(a tmpfs file system\)/,
+      '',
+    ],
+    ['an anonymous device node', 'vol-a', () => ({ major: 0, minor: 53 }), /^device 0:53 is an anonymous device \(a virtual file system\)/, ''],
+    // Mutation survivors (round 6b): the major number and the dev root are both part of the evidence.
+    [
+      "the current device's minor number under another major",
+      'vol-a',
+      () => ({ major: 8, minor: 0, source: dev('sdc'), fsType: 'ext4' }),
+      /not a mount this driver makes/,
+      '',
+    ],
+    [
+      'a gone device with an NVMe name mounted from outside the dev root',
+      'vol-a',
+      () => ({ major: 259, minor: 25, source: '/mnt/nvme5n1', fsType: 'ext4' }),
+      /^its device 259:25 no longer exists and \/mnt\/nvme5n1 \(ext4\) is not a mount this driver makes/,
+      '',
+    ],
     [
       'a gone device mounted from outside the dev root',
       'vol-a',

@@ -95,6 +95,11 @@ describe('disk.create: one job, idempotent steps', () => {
     expect(h.sim.disks().find((d) => d.slot === 'pvc-fenced')).toMatchObject({ nvmeTcpExport: true, nvmeTcpServerAllowHostName: NO_HOST });
   });
 
+  it('without storage-side fencing the new disk is exported with the allowed hosts RouterOS gives it (no placeholder)', async () => {
+    await processors['disk.create'](data('pvc-open-hosts'), ctx(memorySteps(), false));
+    expect(h.sim.disks().find((d) => d.slot === 'pvc-open-hosts')).toMatchObject({ nvmeTcpExport: true, nvmeTcpServerAllowHostName: '' });
+  });
+
   it.each([
     {
       what: 'a leftover backing file without a disk is never reused (FAILED_PRECONDITION)',

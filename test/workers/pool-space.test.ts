@@ -61,4 +61,46 @@ describe('PoolSpace', () => {
     failed.release();
     await expect(space.reserve(40 * MiB)).resolves.toBeDefined();
   });
+  it('a request of exactly the free bytes fits, within the TTL and without a second read; one byte more does not', async () => {
+    const { pool, space, tick } = setup(100 * MiB);
+    (await space.reserve(40 * MiB)).settle();
+    tick(10); // the reading is older than the next request, but a request that fits is never read again for
+    await expect(space.reserve(60 * MiB)).resolves.toBeDefined();
+    expect(pool.reads).toBe(1);
+    await expect(setup(100 * MiB).space.reserve(100 * MiB + 1)).rejects.toMatchObject({ kind: 'exhausted' });
+  });
+
+  it('within the TTL, a later request that fits reads nothing', async () => {
+    const { pool, space, tick } = setup(100 * MiB);
+    await space.reserve(MiB);
+    tick(2999);
+    await space.reserve(MiB);
+    expect(pool.reads).toBe(1);
+  });
+
+  it.each([
+    {
+      what: 'nothing held: the free bytes alone',
+      held: 0,
+      want: `RDS pool has ${50 * MiB} bytes free, ${60 * MiB} needed; free space on the pool or request less`,
+    },
+    {
+      what: "this worker's adds: named as such",
+      held: 30 * MiB,
+      want: `RDS pool has ${20 * MiB} bytes free (${50 * MiB} minus ${30 * MiB} this worker is adding), ${60 * MiB} needed; free space on the pool or request less`,
+    },
+  ])('the refusal says what is free and why: $what', async ({ held, want }) => {
+    const { space } = setup(50 * MiB);
+    if (held) await space.reserve(held);
+    await expect(space.reserve(60 * MiB)).rejects.toMatchObject({ kind: 'exhausted', message: want });
+  });
+
+  it('an add that completed at the instant a fresh reading started is still counted (the reading may not show it)', async () => {
+    const { pool, space, tick } = setup(100 * MiB);
+    const first = await space.reserve(60 * MiB);
+    tick(10);
+    first.settle(); // completes at 1010; the pool's own count (not decremented here) is read at 1010 too
+    await expect(space.reserve(60 * MiB)).rejects.toMatchObject({ kind: 'exhausted' });
+    expect(pool.reads).toBe(2);
+  });
 });
