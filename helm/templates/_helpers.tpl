@@ -147,6 +147,7 @@ app.kubernetes.io/component: {{ .component }}
 Fails the render with a clear message when the values cannot work. Included once, by the controller Deployment.
 */}}
 {{- define "rds-csi.validate" -}}
+{{- include "rds-csi.validateBackends" . }}
 {{- if not .Values.rds.host }}
 {{- fail "rds.host is required: the address of the RDS RouterOS API (e.g. --set rds.host=rds.example.lan)" }}
 {{- end }}
@@ -269,6 +270,7 @@ Numbers go through int64: Helm reads values as float64 and would print 1048576 a
   value: {{ .Values.rds.breakerThreshold | int64 | quote }}
 - name: RDS_CSI_RDS_BREAKER_OPEN_MS
   value: {{ .Values.rds.breakerOpenMs | int64 | quote }}
+{{- include "rds-csi.backendsEnv" . }}
 - name: RDS_CSI_WORKER_CONCURRENCY
   value: {{ .Values.worker.concurrency | int64 | quote }}
 - name: RDS_CSI_WORKER_ATTEMPTS
@@ -393,6 +395,7 @@ expands $(REDIS_PASSWORD) inside the URL (it is declared first), so the password
   mountPath: {{ include "rds-csi.redisCaDir" . }}
   readOnly: true
 {{- end }}
+{{- include "rds-csi.backendVolumeMounts" . }}
 {{- end }}
 
 {{- define "rds-csi.serverVolumes" -}}
@@ -418,6 +421,7 @@ expands $(REDIS_PASSWORD) inside the URL (it is declared first), so the password
       - key: {{ $.Values.redis.external.tls.existingSecretKey }}
         path: ca.crt
 {{- end }}
+{{- include "rds-csi.backendVolumes" . }}
 {{- end }}
 
 {{/* Restricted container security context (controller, worker and the controller's sidecars). */}}

@@ -4,11 +4,11 @@
  */
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
 import { invalid, notFound } from '../domain/failure';
-import { isVolumeId } from '../domain/ids';
 import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
 import { accessModeOf } from '../grpc/enums';
 import type { ServiceImpl } from '../grpc/service';
 import type { SharingMode } from '../queue/jobs';
+import { locate, unconfiguredBackend } from './backend-of';
 import type { ControllerDeps } from './controller-deps';
 import { readyVolume } from './ready-volume';
 import { capabilityProblem } from './validate';
@@ -33,6 +33,10 @@ export function publishHandlers(d: ControllerDeps): ServiceImpl<ControllerHandle
       const problem = capabilityProblem(cap);
       if (problem) throw invalid(`volume_capability: ${problem}`);
       const rec = await readyVolume(d, req.volumeId);
+      const at = locate(d.backends, rec.id, 'volume', d.volumePrefix);
+      if (at.kind !== 'ours') throw notFound(`volume ${rec.id} does not exist`); // readyVolume found it: cannot happen
+      // The node connects to the volume's own RDS (issue 16): its backend's NVMe/TCP address and port.
+      const target = at.backend.target;
       const kind = cap.block ? 'block' : 'mount';
       if (kind !== rec.accessType && !rec.rebuilt)
         throw invalid(`volume ${rec.id} is a ${rec.accessType} volume; it cannot be published for ${kind} access`);
@@ -44,7 +48,7 @@ export function publishHandlers(d: ControllerDeps): ServiceImpl<ControllerHandle
           readonly: req.readonly,
           sharing: sharingOf(cap),
           migrationWindowSeconds: Number(rec.context.migrationWindowSeconds ?? d.defaultMigrationWindowSeconds),
-          publishContext: { nqn: rec.nqn, targetAddress: d.target.address, targetPort: String(d.target.port) },
+          publishContext: { nqn: rec.nqn, targetAddress: target.address, targetPort: String(target.port) },
         },
         waitBudget(ctx, d),
       );
@@ -53,7 +57,11 @@ export function publishHandlers(d: ControllerDeps): ServiceImpl<ControllerHandle
 
     ControllerUnpublishVolume: async (req, ctx) => {
       if (!req.volumeId) throw invalid('volume_id is required');
-      if (!isVolumeId(req.volumeId, d.volumePrefix)) return {};
+      // Not an id this driver makes: never published here, OK. On a backend this configuration lacks: it may be
+      // published there, FAILED_PRECONDITION rather than a false "done".
+      const at = locate(d.backends, req.volumeId, 'volume', d.volumePrefix);
+      if (at.kind === 'not-ours') return {};
+      if (at.kind === 'unconfigured') throw unconfiguredBackend('volume', req.volumeId, at.name, d.backends);
       await d.ops.unpublish(req.volumeId, req.nodeId, waitBudget(ctx, d));
       return {};
     },

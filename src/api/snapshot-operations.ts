@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { splitId } from '../domain/backend-id';
 import { ENCRYPTION_PARAM } from '../domain/encryption';
 import { Failure, aborted, alreadyExists, retryLater } from '../domain/failure';
 import type { JobRunner } from '../queue/job-runner';
@@ -17,10 +18,16 @@ export interface SnapshotOperationsOptions {
   runner: JobRunner;
 }
 
+function slotOfSnapshot(id: string): string {
+  return splitId(id)?.slot ?? id;
+}
+
 export class SnapshotOperations {
   constructor(private readonly o: SnapshotOperationsOptions) {}
 
+  /** `id`: the snapshot's CSI id, on its source's backend (`<slot>@<backend>` off the primary). */
   async create(id: string, name: string, source: VolumeRecord, dir: string, waitMs: number): Promise<SnapshotRecord> {
+    const slot = slotOfSnapshot(id);
     const { record } = await this.o.store.claim({
       id,
       name,
@@ -28,8 +35,8 @@ export class SnapshotOperations {
       sizeBytes: source.capacityBytes,
       state: 'creating',
       gen: randomUUID().slice(0, 8),
-      slot: id,
-      filePath: path.posix.join(dir, `${id}.img`),
+      slot,
+      filePath: path.posix.join(dir, `${slot}.img`),
       createdAt: new Date().toISOString(),
       ...(source.context[ENCRYPTION_PARAM] ? { encryption: source.context[ENCRYPTION_PARAM] } : {}),
     });
@@ -64,7 +71,7 @@ export class SnapshotOperations {
       await this.o.runner.run(
         'snapshot.delete',
         jobId('snapshot.delete', id, NO_RECORD_GEN),
-        { volumeId: id, slot: id, gen: NO_RECORD_GEN },
+        { volumeId: id, slot: slotOfSnapshot(id), gen: NO_RECORD_GEN },
         waitMs,
         { fresh: true },
       );

@@ -5,8 +5,11 @@
 import path from 'node:path';
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
 import { invalid, notFound } from '../domain/failure';
-import { isSnapshotId, isUnder, snapshotIdFromName } from '../domain/ids';
+import { placedId, splitId } from '../domain/backend-id';
+import { isUnder, snapshotIdFromName } from '../domain/ids';
+import type { Backend } from '../rds/backends';
 import type { ServiceImpl } from '../grpc/service';
+import { locate, unconfiguredBackend } from './backend-of';
 import type { ControllerDeps } from './controller-deps';
 import { encodeToken, pageLimit, pageStart } from './page-token';
 import { findReadyVolume } from './ready-volume';
@@ -18,16 +21,16 @@ import { waitBudget } from './wait-budget';
  * CreateSnapshot / DeleteSnapshot / ListSnapshots. VolumeSnapshotClass parameter `snapshotPath` chooses where the
  * snapshot files live; it must be under the driver's base path (by path components).
  */
-function snapshotDir(params: Record<string, string>, d: ControllerDeps): string {
+function snapshotDir(params: Record<string, string>, basePath: string): string {
   const known = new Set(['snapshotPath']);
   for (const key of Object.keys(params)) {
     if (!known.has(key) && !key.startsWith('csi.storage.k8s.io/')) {
       throw invalid(`unknown VolumeSnapshotClass parameter "${key}"; supported: snapshotPath`);
     }
   }
-  const dir = params.snapshotPath ?? path.posix.join(d.basePath, 'snapshots');
-  if (!isUnder(d.basePath, dir) || path.posix.normalize(dir) !== dir.replace(/\/+$/, '')) {
-    throw invalid(`parameter snapshotPath="${dir}" must be a normalized path under the base path ${d.basePath}`);
+  const dir = params.snapshotPath ?? path.posix.join(basePath, 'snapshots');
+  if (!isUnder(basePath, dir) || path.posix.normalize(dir) !== dir.replace(/\/+$/, '')) {
+    throw invalid(`parameter snapshotPath="${dir}" must be a normalized path under the base path ${basePath}`);
   }
   return dir.replace(/\/+$/, '');
 }
@@ -37,9 +40,14 @@ export function snapshotHandlers(d: ControllerDeps): ServiceImpl<ControllerHandl
     CreateSnapshot: async (req, ctx) => {
       validateName(req.name);
       if (!req.sourceVolumeId) throw invalid('source_volume_id is required');
-      const dir = snapshotDir(req.parameters ?? {}, d);
-      const id = snapshotIdFromName(req.name, d.volumePrefix);
-      const source = await findReadyVolume(d, req.sourceVolumeId);
+      // A snapshot lives on its source volume's backend (issue 16): its id carries that backend as the source's does,
+      // and its file is under that backend's base path.
+      const at = locate(d.backends, req.sourceVolumeId, 'volume', d.volumePrefix);
+      if (at.kind === 'unconfigured') throw unconfiguredBackend('source volume', req.sourceVolumeId, at.name, d.backends);
+      const backend: Backend = at.kind === 'ours' ? at.backend : d.backends.primary;
+      const dir = snapshotDir(req.parameters ?? {}, backend.config.rds.basePath);
+      const id = placedId(snapshotIdFromName(req.name, d.volumePrefix), splitId(req.sourceVolumeId)?.backend, d.backends.primary.name);
+      const source = await findReadyVolume(d, req.sourceVolumeId, 'source volume');
       if (!source) {
         // The snapshot may already exist and its source be gone since: answer from the record.
         const existing = await d.snapshots.get(id);
@@ -52,7 +60,9 @@ export function snapshotHandlers(d: ControllerDeps): ServiceImpl<ControllerHandl
 
     DeleteSnapshot: async (req, ctx) => {
       if (!req.snapshotId) throw invalid('snapshot_id is required');
-      if (!isSnapshotId(req.snapshotId, d.volumePrefix)) return {}; // not one of ours: nothing to delete
+      const at = locate(d.backends, req.snapshotId, 'snapshot', d.volumePrefix);
+      if (at.kind === 'not-ours') return {}; // not one of ours: nothing to delete
+      if (at.kind === 'unconfigured') throw unconfiguredBackend('snapshot', req.snapshotId, at.name, d.backends);
       await d.snapOps.delete(req.snapshotId, waitBudget(ctx, d));
       return {};
     },
@@ -60,7 +70,8 @@ export function snapshotHandlers(d: ControllerDeps): ServiceImpl<ControllerHandl
     ListSnapshots: async (req) => {
       const limit = pageLimit(req.maxEntries);
       if (req.snapshotId) {
-        const rec = isSnapshotId(req.snapshotId, d.volumePrefix) ? await d.snapshots.get(req.snapshotId) : undefined;
+        const ours = locate(d.backends, req.snapshotId, 'snapshot', d.volumePrefix).kind !== 'not-ours';
+        const rec = ours ? await d.snapshots.get(req.snapshotId) : undefined;
         const match = rec && rec.state !== 'deleting' && (!req.sourceVolumeId || rec.sourceVolumeId === req.sourceVolumeId);
         return { entries: match ? [{ snapshot: toCsiSnapshot(rec) }] : [], nextToken: '' };
       }

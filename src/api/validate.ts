@@ -4,6 +4,7 @@ import { accessModeOf } from '../grpc/enums';
 import { ENCRYPTION_PARAM, encryptionProblem } from '../domain/encryption';
 import { Failure, invalid, outOfRange } from '../domain/failure';
 import { checkMountFlagList, parseMkfsOptions } from '../domain/fs-options';
+import { BACKEND_PARAM, BACKENDS_PARAM, PLACEMENT_PARAM, PLACEMENT_PARAMS, placementParamProblem } from '../domain/placement';
 import { decideSize, fmt, fsMinimumBytes, type CapacityLimits, type SizeDecision } from '../domain/sizes';
 import type { AccessType } from '../state/volume-record';
 
@@ -26,6 +27,10 @@ export const DRIVER_PARAMETERS: Record<string, (v: string) => string | undefined
   migrationWindowSeconds: (v) => (/^\d+$/.test(v) && +v >= 10 && +v <= 3600 ? undefined : 'must be a whole number of seconds from 10 to 3600'),
   // Checked against the file system's allow-list in mkfsOptionsProblem (it needs the capability's fs_type).
   mkfsOptions: () => undefined,
+  // Where the volume goes (issue 16, src/domain/placement.ts); names are checked against the configuration later.
+  [BACKEND_PARAM]: (v) => placementParamProblem(BACKEND_PARAM, v),
+  [BACKENDS_PARAM]: (v) => placementParamProblem(BACKENDS_PARAM, v),
+  [PLACEMENT_PARAM]: (v) => placementParamProblem(PLACEMENT_PARAM, v),
 };
 
 /**
@@ -102,6 +107,8 @@ export interface CreateVolumeSpec {
   /** Canonical compatibility key: access type + driver parameters. */
   paramsKey: string;
   context: Record<string, string>;
+  /** The placement parameters (backend, backends, placement: src/domain/placement.ts), kept out of `context`. */
+  placement: Record<string, string>;
   pvcName?: string;
   pvcNamespace?: string;
 }
@@ -192,7 +199,9 @@ export function validateCreateVolume(req: CreateVolumeRequest__Output, limits: C
     accessType: caps.accessType,
     fsType: caps.fsType,
     paramsKey: [`accessType=${caps.accessType}`, ...canonical].join(';'),
-    context: driverParams,
+    // Placement parameters choose the backend; they are not part of the volume (volume_context) once it is placed.
+    context: Object.fromEntries(Object.entries(driverParams).filter(([k]) => !(PLACEMENT_PARAMS as readonly string[]).includes(k))),
+    placement: Object.fromEntries(Object.entries(driverParams).filter(([k]) => (PLACEMENT_PARAMS as readonly string[]).includes(k))),
     pvcName: req.parameters?.[METADATA_KEYS.pvcName],
     pvcNamespace: req.parameters?.[METADATA_KEYS.pvcNamespace],
   };

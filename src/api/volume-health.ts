@@ -89,20 +89,23 @@ export class VolumeHealth {
     private readonly metrics?: Metrics,
   ) {}
 
-  /** The view for `read` (one `/disk/print`), never throwing: a failed read is part of the view. */
-  async view(read: () => Promise<RdsDisk[]>): Promise<RdsView> {
-    const [disks, pool] = await Promise.all([
+  /**
+   * The view for `read` (one `/disk/print`), never throwing: a failed read is part of the view. `pool`: the reading of
+   * the backend `read` lists (issue 16: each backend has its own pool); the constructor's when not given.
+   */
+  async view(read: () => Promise<RdsDisk[]>, pool: () => Promise<PoolCapacity> = this.pool): Promise<RdsView> {
+    const [disks, poolState] = await Promise.all([
       read().then(
         (list) => new Map(list.map((d) => [d.slot, d])),
         (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
       ),
-      this.pool().then(
+      pool().then(
         (p): PoolState => ({ kind: 'ok', pool: p }),
         (err: unknown): PoolState =>
           err instanceof Failure && err.kind === 'precondition' ? { kind: 'unmounted', message: err.message } : { kind: 'unknown' },
       ),
     ]);
-    return { disks, pool };
+    return { disks, pool: poolState };
   }
 
   /** The condition of `rec`, counted in the metrics; `otherwise` is reported when RDS shows nothing abnormal. */

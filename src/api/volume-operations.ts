@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Failure, aborted, alreadyExists, retryLater } from '../domain/failure';
+import { splitId } from '../domain/backend-id';
 import { backingFilePath, nqnFor } from '../domain/ids';
 import { NO_RECORD_GEN, jobId, type FenceAttachData } from '../queue/jobs';
 import type { JobRunner } from '../queue/job-runner';
@@ -17,9 +18,22 @@ export interface VolumeOperationsOptions {
   store: VolumeStore;
   attachments: AttachmentStore;
   runner: JobRunner;
-  basePath: string;
   nqnPrefix: string;
+}
+
+/**
+ * The RDS settings of the backend a volume goes to or lives on (issue 16: src/rds/backends.ts), from the caller that
+ * resolved the backend from the id or placed the volume. The job data keep their shape: `volumeId` is the CSI id
+ * (the worker finds the backend with backends.forId), `slot` the RouterOS slot.
+ */
+export interface BackendPlace {
+  basePath: string;
   exportPort: number;
+}
+
+/** The RouterOS slot of a CSI id (the id itself on the primary, `<slot>` of `<slot>@<backend>` elsewhere). */
+export function slotOf(id: string): string {
+  return splitId(id)?.slot ?? id;
 }
 
 /** ControllerPublishVolume's request to the fence.attach processor (which keeps the rules, serialized per volume). */
@@ -33,8 +47,9 @@ export class VolumeOperations {
   constructor(private readonly o: VolumeOperationsOptions) {}
 
   /** `copyFromSlot`: the RDS slot of the resolved content source (restore or clone). */
-  async create(id: string, spec: CreateVolumeSpec, waitMs: number, copyFromSlot?: string): Promise<VolumeRecord> {
+  async create(id: string, spec: CreateVolumeSpec, waitMs: number, place: BackendPlace, copyFromSlot?: string): Promise<VolumeRecord> {
     const deadline = Date.now() + waitMs;
+    const slot = slotOf(id);
     const { record, created: claimed } = await this.o.store.claim({
       id,
       name: spec.name,
@@ -44,15 +59,15 @@ export class VolumeOperations {
       context: spec.context,
       state: 'creating',
       gen: randomUUID().slice(0, 8),
-      slot: id,
-      filePath: backingFilePath(this.o.basePath, id),
-      nqn: nqnFor(this.o.nqnPrefix, id),
+      slot,
+      filePath: backingFilePath(place.basePath, slot),
+      nqn: nqnFor(this.o.nqnPrefix, slot),
       createdAt: new Date().toISOString(),
       source: spec.source,
       pvcName: spec.pvcName,
       pvcNamespace: spec.pvcNamespace,
     });
-    if (record.rebuilt) return this.adopt(record, spec, waitMs, copyFromSlot);
+    if (record.rebuilt) return this.adopt(record, spec, waitMs, place, copyFromSlot);
     if (record.name !== spec.name) {
       throw new Failure('internal', `volume id ${id} of "${spec.name}" is taken by "${record.name}" (id collision)`);
     }
@@ -66,7 +81,7 @@ export class VolumeOperations {
     if (record.state === 'deleting') throw aborted(`volume "${spec.name}" is being deleted; retry after DeleteVolume completes`);
 
     const createId = jobId('disk.create', id, record.gen);
-    const port = this.o.exportPort;
+    const port = place.exportPort;
     try {
       // One job creates the disk already exported (issue 14; workers/processors/ensure-disk.ts). A generation
       // claimed by this call has no jobs yet: skip the look-up before the job add.
@@ -108,7 +123,13 @@ export class VolumeOperations {
    * A record rebuilt from RDS meets its CreateVolume: the disk's size must satisfy the request exactly as a new
    * volume would; then the request's name, parameters and access type become the record's.
    */
-  private async adopt(record: VolumeRecord, spec: CreateVolumeSpec, waitMs: number, copyFromSlot?: string): Promise<VolumeRecord> {
+  private async adopt(
+    record: VolumeRecord,
+    spec: CreateVolumeSpec,
+    waitMs: number,
+    place: BackendPlace,
+    copyFromSlot?: string,
+  ): Promise<VolumeRecord> {
     if (record.capacityBytes !== spec.sizeBytes) {
       throw alreadyExists(`volume ${record.id} exists on RDS with ${record.capacityBytes} bytes; this request asks for ${spec.sizeBytes}`);
     }
@@ -124,13 +145,14 @@ export class VolumeOperations {
       rebuilt: false,
     };
     await this.o.store.update(adopted);
-    return adopted.state === 'ready' ? adopted : this.create(record.id, spec, waitMs, copyFromSlot);
+    return adopted.state === 'ready' ? adopted : this.create(record.id, spec, waitMs, place, copyFromSlot);
   }
 
-  async delete(id: string, waitMs: number): Promise<void> {
+  async delete(id: string, waitMs: number, place: Pick<BackendPlace, 'basePath'>): Promise<void> {
     const record = await this.o.store.get(id);
-    const filePath = record?.filePath ?? backingFilePath(this.o.basePath, id);
-    const data = { volumeId: id, slot: record?.slot ?? id, filePath, gen: record?.gen ?? NO_RECORD_GEN };
+    const slot = record?.slot ?? slotOf(id);
+    const filePath = record?.filePath ?? backingFilePath(place.basePath, slot);
+    const data = { volumeId: id, slot, filePath, gen: record?.gen ?? NO_RECORD_GEN };
     if (!record) {
       // No record (never created, already deleted, or Redis lost it): RDS decides; missing there = success.
       await this.o.runner.run('disk.delete', jobId('disk.delete', id, NO_RECORD_GEN), data, waitMs, { fresh: true });
@@ -159,7 +181,7 @@ export class VolumeOperations {
     const nodes = nodeId ? [nodeId] : Object.keys(att?.nodes ?? {});
     for (const node of nodes) {
       if (!att?.nodes[node]) continue;
-      const data = { volumeId, nodeId: node, slot: volumeId, reason: 'unpublish' as const };
+      const data = { volumeId, nodeId: node, slot: slotOf(volumeId), reason: 'unpublish' as const };
       await this.o.runner.run('fence.detach', jobId('fence.detach', volumeId, node), data, waitMs, { fresh: true });
     }
   }

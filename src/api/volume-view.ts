@@ -11,18 +11,18 @@ export interface TargetInfo {
   port: number;
 }
 
-export function volumeContext(rec: VolumeRecord, target: TargetInfo): Record<string, string> {
+/** `target` undefined: the volume's backend is not in this configuration (ListVolumes still shows the record). */
+export function volumeContext(rec: VolumeRecord, target: TargetInfo | undefined): Record<string, string> {
   return {
     ...rec.context,
     nqn: rec.nqn,
-    targetAddress: target.address,
-    targetPort: String(target.port),
+    ...(target ? { targetAddress: target.address, targetPort: String(target.port) } : {}),
     accessType: rec.accessType,
   };
 }
 
-/** `topology`: the RDS's segment; every volume on it is accessible from exactly that segment. */
-export function toCsiVolume(rec: VolumeRecord, target: TargetInfo, topology: BackendTopology): Volume {
+/** `topology`: the segment of the volume's RDS backend; the volume is accessible from exactly that segment. */
+export function toCsiVolume(rec: VolumeRecord, target: TargetInfo | undefined, topology: BackendTopology): Volume {
   const contentSource = rec.source
     ? rec.source.kind === 'snapshot'
       ? { snapshot: { snapshotId: rec.source.id } }

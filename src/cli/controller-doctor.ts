@@ -1,11 +1,13 @@
 /**
  * `rds-csi doctor controller`: what the controller and workers need, each check with what to do when it fails.
- * Redis (reachable, noeviction, persistence, version, role, prefix), the queue (counts, workers), RDS over the
- * configured RouterOS API (TLS, credentials, reachability), the pool and its capacity. Changes nothing.
- * ok = no check failed (warnings do not fail it).
+ * Redis (reachable, noeviction, persistence, version, role, prefix), the queue (counts, workers), and for every RDS
+ * backend (issue 16: the primary `rds`, then each of `backends`, one section each) the RouterOS API (TLS,
+ * credentials, reachability), the pool and its capacity, the disks under the base path. Changes nothing.
+ * ok = no check failed (warnings do not fail it); a failing backend is named in the summary.
  */
 import type { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
+import { backendsOf, type BackendConfig } from '../config/backends';
 import type { Config } from '../config/schema';
 import { isUnder } from '../domain/ids';
 import { describeRedisTarget, redisConnection, type RedisTarget } from '../queue/connection';
@@ -23,7 +25,9 @@ export interface ControllerDoctorInput {
 
 export interface ControllerDoctorResult {
   ok: boolean;
-  checks: OpsCheck[];
+  checks: DoctorCheck[];
+  /** Every RDS backend (the primary first) and whether its checks passed. */
+  backends: Array<{ name: string; ok: boolean }>;
   text: string;
 }
 
@@ -90,18 +94,24 @@ async function queueChecks(conn: Redis, cfg: Config, timeoutMs: number): Promise
   return checks;
 }
 
-function rdsFix(message: string): string {
+/** `key` names the settings of this backend: `rds` for the primary, `backends[i]` for an extra one. */
+function rdsFix(message: string, key: string): string {
   if (/login|password|privilege|permission/i.test(message)) {
-    return 'check rds.user and the password (RDS_CSI_RDS_PASSWORD or --rds-password-file), and that the user group has the api, read and write policies';
+    return key === 'rds'
+      ? 'check rds.user and the password (RDS_CSI_RDS_PASSWORD or --rds-password-file), and that the user group has the api, read and write policies'
+      : `check ${key}.user and the password (${key}.passwordFile or ${key}.password), and that the user group has the api, read and write policies`;
   }
   if (/TLS|certificate|CERT|SSL|EPROTO/i.test(message)) {
-    return 'check rds.caFile (the CA that signed the RDS certificate), rds.tlsServerName (a name in the certificate) and that rds.port is the api-ssl port (8729)';
+    return `check ${key}.caFile (the CA that signed the RDS certificate), ${key}.tlsServerName (a name in the certificate) and that ${key}.port is the api-ssl port (8729)`;
   }
-  return 'check rds.host and rds.port, that the API service is enabled on RDS (/ip service: api 8728, api-ssl 8729) and reachable from here (firewall, NetworkPolicy); with TLS on a plain port (or the reverse) the connection also just times out';
+  return `check ${key}.host and ${key}.port, that the API service is enabled on RDS (/ip service: api 8728, api-ssl 8729) and reachable from here (firewall, NetworkPolicy); with TLS on a plain port (or the reverse) the connection also just times out`;
 }
 
-async function rdsChecks(cfg: Config, timeoutMs: number, given?: RdsPort): Promise<OpsCheck[]> {
-  const r = cfg.rds;
+/** One check of the controller doctor; the RDS checks name their backend (issue 16: one section per backend). */
+export type DoctorCheck = OpsCheck & { backend?: string };
+
+async function rdsChecks(cfg: Config, b: BackendConfig, key: string, timeoutMs: number, make: (c: BackendConfig) => RdsPort): Promise<DoctorCheck[]> {
+  const r = b.rds;
   const where = `${r.host}:${r.port} as ${r.user}`;
   const transport = r.tls
     ? `api-ssl, ${r.caFile ? `CA pinned to ${r.caFile}` : 'system CAs'}${r.tlsServerName ? `, name ${r.tlsServerName}` : ''}`
@@ -109,10 +119,16 @@ async function rdsChecks(cfg: Config, timeoutMs: number, given?: RdsPort): Promi
   const checks: OpsCheck[] = [];
   let rds: RdsPort;
   try {
-    rds = given ?? rdsFromConfig(r);
+    rds = make(b);
   } catch (err) {
     return [
-      { name: 'rds connection', status: 'fail', detail: `${where}: ${msg(err)}`, fix: 'check rds.caFile: the file must exist and be readable' },
+      {
+        name: 'rds connection',
+        status: 'fail',
+        detail: `${where}: ${msg(err)}`,
+        fix: `check ${key}.caFile: the file must exist and be readable`,
+        backend: b.name,
+      },
     ];
   }
   const budget = Math.max(timeoutMs, r.connectTimeoutMs + r.callTimeoutMs);
@@ -121,14 +137,14 @@ async function rdsChecks(cfg: Config, timeoutMs: number, given?: RdsPort): Promi
     checks.push({ name: 'rds connection', status: 'ok', detail: `${where} (${transport}): logged in, API answers` });
   } catch (err) {
     const m = msg(err);
-    checks.push({ name: 'rds connection', status: 'fail', detail: `${where} (${transport}): ${m}`, fix: rdsFix(m) });
+    checks.push({ name: 'rds connection', status: 'fail', detail: `${where} (${transport}): ${m}`, fix: rdsFix(m, key) });
   }
   if (!r.tls) {
     checks.push({
       name: 'rds tls',
       status: 'warn',
       detail: 'the RouterOS API is used without TLS: the password and every command cross the network in clear',
-      fix: 'use api-ssl: rds.tls=true, rds.port=8729 and rds.caFile with the CA of the RDS certificate',
+      fix: `use api-ssl: ${key}.tls=true, ${key}.port=8729 and ${key}.caFile with the CA of the RDS certificate`,
     });
   }
   if (checks[0].status === 'ok') {
@@ -146,7 +162,7 @@ async function rdsChecks(cfg: Config, timeoutMs: number, given?: RdsPort): Promi
         name: 'rds pool',
         status: 'fail',
         detail: msg(err),
-        fix: `check rds.poolName ("${r.poolName}"): it must be the mount-point of the pool disk on RDS (/disk print where mount-point)`,
+        fix: `check ${key}.poolName ("${r.poolName}"): it must be the mount-point of the pool disk on RDS (/disk print where mount-point)`,
       });
     }
     try {
@@ -161,24 +177,56 @@ async function rdsChecks(cfg: Config, timeoutMs: number, given?: RdsPort): Promi
       checks.push({ name: 'rds disks', status: 'fail', detail: msg(err), fix: 'the RDS user needs the read policy for /disk' });
     }
   }
-  if (!given) await rds.close().catch(() => undefined);
-  return checks;
+  await rds.close().catch(() => undefined);
+  return checks.map((c) => ({ ...c, backend: b.name }));
 }
 
-export function formatChecks(checks: OpsCheck[]): string {
+/** Every backend checked at once (a dead one costs its own timeout, not the others'), in the configured order. */
+async function backendChecks(cfg: Config, timeoutMs: number, make: (c: BackendConfig) => RdsPort): Promise<DoctorCheck[]> {
+  let list: BackendConfig[];
+  try {
+    list = backendsOf(cfg);
+  } catch (err) {
+    return [{ name: 'rds backends', status: 'fail', detail: msg(err), fix: "check each backend's passwordFile: it must exist and be readable" }];
+  }
+  const sections = await Promise.all(list.map((b, i) => rdsChecks(cfg, b, b.primary ? 'rds' : `backends[${i - 1}]`, timeoutMs, make)));
+  return sections.flat();
+}
+
+/** One line per check (and its fix); a `backend <name>:` heading before each backend's checks; the summary last. */
+export function formatChecks(checks: DoctorCheck[]): string {
   const label = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' } as const;
-  const lines = checks.map((c) => `${label[c.status]} ${c.name}: ${c.detail}${c.status !== 'ok' && c.fix ? `\n     fix: ${c.fix}` : ''}`);
-  const failed = checks.filter((c) => c.status === 'fail').length;
+  const lines: string[] = [];
+  let section: string | undefined;
+  for (const c of checks) {
+    if (c.backend !== undefined && c.backend !== section) lines.push(`backend ${c.backend}:`);
+    section = c.backend;
+    lines.push(`${label[c.status]} ${c.name}: ${c.detail}${c.status !== 'ok' && c.fix ? `\n     fix: ${c.fix}` : ''}`);
+  }
+  const failed = checks.filter((c) => c.status === 'fail');
   const warned = checks.filter((c) => c.status === 'warn').length;
+  const failedBackends = [...new Set(failed.flatMap((c) => (c.backend === undefined ? [] : [c.backend])))];
   lines.push(
-    failed ? `${failed} check(s) failed${warned ? `, ${warned} warning(s)` : ''}` : `all checks passed${warned ? ` (${warned} warning(s))` : ''}`,
+    failed.length
+      ? `${failed.length} check(s) failed${warned ? `, ${warned} warning(s)` : ''}` +
+          (failedBackends.length ? `; failing RDS backend(s): ${failedBackends.join(', ')}` : '')
+      : `all checks passed${warned ? ` (${warned} warning(s))` : ''}`,
   );
   return lines.join('\n');
 }
 
-export async function controllerDoctor(input: ControllerDoctorInput, deps: { rds?: RdsPort } = {}): Promise<ControllerDoctorResult> {
+/** Each backend and whether all of its checks passed (warnings allowed). */
+export function backendVerdicts(checks: readonly DoctorCheck[]): Array<{ name: string; ok: boolean }> {
+  const names = [...new Set(checks.flatMap((c) => (c.backend === undefined ? [] : [c.backend])))];
+  return names.map((name) => ({ name, ok: checks.every((c) => c.backend !== name || c.status !== 'fail') }));
+}
+
+export async function controllerDoctor(
+  input: ControllerDoctorInput,
+  deps: { rds?: (c: BackendConfig) => RdsPort } = {},
+): Promise<ControllerDoctorResult> {
   const { cfg, target, timeoutMs } = input;
-  const checks: OpsCheck[] = [];
+  const checks: DoctorCheck[] = [];
   let conn: Redis | undefined;
   try {
     conn = redisConnection(target, 'fast');
@@ -196,7 +244,7 @@ export async function controllerDoctor(input: ControllerDoctorInput, deps: { rds
   } finally {
     conn?.disconnect();
   }
-  checks.push(...(await rdsChecks(cfg, timeoutMs, deps.rds)));
+  checks.push(...(await backendChecks(cfg, timeoutMs, deps.rds ?? ((c) => rdsFromConfig(c.rds)))));
   const ok = checks.every((c) => c.status !== 'fail');
-  return { ok, checks, text: formatChecks(checks) };
+  return { ok, checks, backends: backendVerdicts(checks), text: formatChecks(checks) };
 }

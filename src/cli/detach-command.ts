@@ -47,9 +47,7 @@ export async function detachVolumesOfNode(ctx: OpsContext, node: string, o: { fo
       store,
       attachments,
       runner,
-      basePath: ctx.cfg.rds.basePath,
       nqnPrefix: ctx.cfg.nqnPrefix,
-      exportPort: ctx.cfg.rds.exportPort,
     });
     const outcomes = await detachNode(
       {

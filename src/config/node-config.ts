@@ -1,4 +1,5 @@
 import { coercedInt, obj, oneOf, optional, str, withDefault, type Check } from './check';
+import { nodeBackendsOf } from './node-backends';
 import type { Overrides } from './options';
 import type { Config, ConnectDefaults, NodeConfig, NodeOptions, NodeOptionsInput, RdsConfig, ShutdownConfig } from './schema';
 import { invalidConfig, rawConfig, type ConfigIssue } from './sources';
@@ -63,6 +64,8 @@ const nodeFields = {
   deviceWaitMs: withDefault(coercedInt({ positive: true }), 20000),
   busyWaitMs: withDefault(coercedInt({ min: 0 }), 2000),
   orphanIntervalMs: withDefault(coercedInt({ min: 0 }), 300000),
+  backends: withDefault(str(), ''),
+  backendReachMs: withDefault(coercedInt({ min: 0, max: 60000 }), 1500),
   connect: withDefault(connect, { ctrlLossTmo: -1, reconnectDelay: 5, keepAliveTmo: 15 }),
   shutdown: withDefault(shutdown, SHUTDOWN_DEFAULTS),
 };
@@ -138,6 +141,7 @@ export function nodeOptionsIssues(input: unknown): { issues: ConfigIssue[]; valu
 export function loadNodeConfig(overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env, file?: string): NodeRunConfig {
   const { value, issues } = nodeConfigIssues(rawConfig(NODE_CONFIG_KEYS, overrides, env, file));
   if (issues.length) throw invalidConfig(issues, []);
+  nodeBackendsOf(value.node.backends, value.rds.backend); // entries, names, ports: a ConfigError before anything starts
   return value;
 }
 

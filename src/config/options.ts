@@ -184,6 +184,19 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     on: [...NODE, 'all-in-one'],
     description: "kubelet's root dir; every staging and target path must lie under it",
   },
+  {
+    flag: '--backends <name=host:port,...>',
+    keys: ['node.backends'],
+    on: NODE,
+    description:
+      "the NVMe/TCP address of each RDS backend this node may use (names as rds.backend and backends[].name); NodeGetInfo reports those whose port answers at start-up and NodeStage refuses the others' volumes; empty: rds.backend only, no check",
+  },
+  {
+    flag: '--backend-reach-ms <ms>',
+    keys: ['node.backendReachMs'],
+    on: NODE,
+    description: "bound of each backend's start-up TCP connect check (0 = no check: report every listed backend)",
+  },
   { flag: '--ctrl-loss-tmo <s>', keys: ['node.connect.ctrlLossTmo'], on: NODE, description: 'default ctrl_loss_tmo (-1 = reconnect forever)' },
   { flag: '--reconnect-delay <s>', keys: ['node.connect.reconnectDelay'], on: NODE, description: 'default reconnect_delay' },
   { flag: '--keep-alive-tmo <s>', keys: ['node.connect.keepAliveTmo'], on: NODE, description: 'default keep_alive_tmo' },

@@ -210,6 +210,15 @@ export const nodeSchema = z.object({
   busyWaitMs: int.min(0).default(2000),
   /** 0 = orphan cleanup only at start-up. */
   orphanIntervalMs: int.min(0).default(300000),
+  /**
+   * The RDS backends this node may use (issue 16): comma-separated `name=host:port`, the NVMe/TCP address of each.
+   * Checked by src/config/node-backends.ts (syntax, names, ports) and, at start-up, by a TCP connect to each port
+   * (src/node/backend-reach.ts); NodeGetInfo reports the segments of those reached. Empty: the primary's segment
+   * only, no check (a single-RDS node).
+   */
+  backends: z.string().default(''),
+  /** Bound of each backend's start-up TCP connect check; 0 = no check (every listed backend is reported). */
+  backendReachMs: int.min(0).max(60000).default(1500),
   connect: connectDefaultsSchema.default({ ctrlLossTmo: -1, reconnectDelay: 5, keepAliveTmo: 15 }),
   shutdown: shutdownSchema.default(shutdownSchema.parse({})),
 });

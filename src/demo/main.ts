@@ -1,6 +1,6 @@
 /**
- * `npm run demo`: starts `rds-csi all-in-one` (private redis-server + embedded RouterOS simulator + controller +
- * worker + node endpoint) as a child process, drives a volume lifecycle over the CSI sockets the way the sidecars
+ * `npm run demo`: starts `rds-csi all-in-one --simulators 2` (private redis-server + two embedded RouterOS
+ * simulators, the primary RDS and a second backend rds-b + controller + worker + node endpoint) as a child process, drives a volume lifecycle over the CSI sockets the way the sidecars
  * would, prints each step with its time, then stops everything with SIGTERM.
  *
  * Whatever happens, it undoes what it set up (unpublish, unstage, detach, delete; see Teardown) before it stops the
@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CsiGrpcClient } from '../grpc/client';
 import { removeDirSafely } from '../host/safe-remove';
+import { backendSteps, parseSimulators, type DemoSimulator } from './backend-steps';
 import { controllerSteps } from './lifecycle';
 import { nodeSteps } from './node-steps';
 import { runSteps, Teardown } from './steps';
@@ -38,6 +39,8 @@ async function main(): Promise<number> {
       path.join(dir, 'rds'),
       '--kubelet-dir',
       dir,
+      '--simulators',
+      '2',
       '--log-level',
       'warn',
     ],
@@ -48,22 +51,30 @@ async function main(): Promise<number> {
   const teardown = new Teardown();
   const clients: CsiGrpcClient[] = [];
   let ok: boolean;
+  let sims: DemoSimulator[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
       let buf = '';
       aio.stdout.on('data', (b: Buffer) => {
         buf += b.toString();
-        if (buf.includes('READY\n')) resolve();
+        if (buf.includes('READY\n')) {
+          sims = parseSimulators(buf);
+          resolve();
+        }
       });
       aio.once('exit', (code) => reject(new Error(`all-in-one exited with ${code} before READY`)));
     });
-    out(`all-in-one READY after ${Date.now() - started} ms (redis-server, simulator, controller, worker, node endpoint)\n`);
+    out(`all-in-one READY after ${Date.now() - started} ms (redis-server, ${sims.length} simulators, controller, worker, node endpoint)\n`);
     const client = new CsiGrpcClient(controllerEndpoint);
     const node = new CsiGrpcClient(nodeEndpoint);
     clients.push(client, node);
     const failAt = process.env.RDS_CSI_DEMO_FAIL_AT || undefined;
     out('Controller, as external-provisioner drives it:');
     ok = await runSteps(controllerSteps(client, teardown), out, failAt);
+    if (ok) {
+      out(`\nTwo RDS backends (the second simulator is backend ${sims[1]?.name ?? '?'}):`);
+      ok = await runSteps(backendSteps(client, node, sims, teardown, process.getuid?.() === 0 ? { dir } : undefined), out, failAt);
+    }
     if (ok && process.getuid?.() === 0) {
       out("\nData path, as kubelet drives the node plugin (loop devices over the simulator's backing files):");
       ok = await runSteps(nodeSteps(client, node, dir, teardown), out, failAt);

@@ -2,8 +2,8 @@
  * The topology segment of an RDS: `{ "<driver name>/backend": "<backend name>" }`. Every node that runs the node
  * plugin reaches the RDS it is configured for, so the node reports this segment in NodeGetInfo (the kubelet puts it
  * on the Node's labels and its key into CSINode.spec.drivers[].topologyKeys), every volume is accessible from it
- * (CreateVolume's accessible_topology), and GetCapacity answers per segment. A second RDS gets a second backend name
- * and so a second segment.
+ * (CreateVolume's accessible_topology), and GetCapacity answers per segment. Every further RDS (issue 16) has a key
+ * of its own, `<driver name>/backend.<name>` = "true" (backendTopology), so one node can report several.
  *
  * Why it must exist at all: external-provisioner's capacity controller (pkg/capacity/capacity.go, onCAddOrUpdate)
  * keeps a CSIStorageCapacity only when `reflect.DeepEqual(segment.GetLabelSelector(), capacity.NodeTopology)`. A
@@ -23,8 +23,13 @@ export function topologyKey(driverName: string): string {
   return `${driverName}/backend`;
 }
 
-export function backendTopology(driverName: string, backend: string): BackendTopology {
-  return { key: topologyKey(driverName), value: backend };
+/**
+ * The segment of one backend (issue 16, /work/multi-rds-spec.md decision 1): the primary keeps
+ * `{ "<driver>/backend": "<name>" }` (existing PVs' node affinity names it); any other backend B has a key of its own,
+ * `{ "<driver>/backend.<B>": "true" }`, so a node reaching several backends reports all their keys in one map.
+ */
+export function backendTopology(driverName: string, backend: string, primary = true): BackendTopology {
+  return primary ? { key: topologyKey(driverName), value: backend } : { key: `${topologyKey(driverName)}.${backend}`, value: 'true' };
 }
 
 export function segmentOf(t: BackendTopology): Segment {

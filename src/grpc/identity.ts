@@ -1,6 +1,6 @@
 /**
  * Identity service: plugin name and version, capabilities, and Probe, which is ready only when every dependency
- * of this process answers (for the controller: Redis and RDS).
+ * of this process answers (for the controller: Redis, and at least one RDS backend: src/rds/backend-health.ts).
  */
 import type { IdentityHandlers } from '../generated/csi/v1/Identity';
 import type { PluginCapability } from '../generated/csi/v1/PluginCapability';
@@ -9,7 +9,12 @@ import { VERSION } from '../version';
 
 export interface ReadinessCheck {
   name: string;
-  check(): Promise<void>;
+  /**
+   * Throws when the dependency is not ready. A dependency of several parts (the RDS backends) that is ready while
+   * some parts are down resolves with their names: Probe still answers ready (its response has nothing else) and
+   * `onDegraded` names them.
+   */
+  check(): Promise<void | { down: readonly string[] } | undefined>;
 }
 
 /**
@@ -26,7 +31,11 @@ export const PLUGIN_CAPABILITIES: PluginCapability[] = [
 
 export function identityService(
   driverName: string,
-  opts: { checks: ReadinessCheck[]; onNotReady?: (name: string, err: unknown) => void },
+  opts: {
+    checks: ReadinessCheck[];
+    onNotReady?: (name: string, err: unknown) => void;
+    onDegraded?: (name: string, down: readonly string[]) => void;
+  },
 ): ServiceImpl<IdentityHandlers> {
   return {
     GetPluginInfo: () => Promise.resolve({ name: driverName, vendorVersion: VERSION, manifest: {} }),
@@ -34,7 +43,8 @@ export function identityService(
     Probe: async () => {
       for (const c of opts.checks) {
         try {
-          await c.check();
+          const partly = await c.check();
+          if (partly?.down.length) opts.onDegraded?.(c.name, partly.down);
         } catch (err) {
           opts.onNotReady?.(c.name, err);
           return { ready: { value: false } };

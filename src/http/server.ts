@@ -1,11 +1,13 @@
 /**
- * The process's HTTP port: /metrics (Prometheus text) and /healthz (200 when every readiness check passes).
+ * The process's HTTP port: /metrics (Prometheus text) and /healthz (200 when every readiness check passes; with a
+ * HealthReport, the body lists each part, e.g. each RDS backend, up or down: src/http/health.ts).
  * Disabled when no address is configured. The job dashboard is never served here: it has a listen address of its
  * own (startMountServer, dashboard.listen), so the metrics port can be opened to Prometheus without opening it.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from '../metrics/registry';
+import { healthBody, type HealthReport } from './health';
 
 export interface HttpServer {
   port: number;
@@ -53,7 +55,7 @@ export function startMountServer(listen: string, mounts: readonly HttpMount[]): 
   return listenOn(server, listen, '127.0.0.1');
 }
 
-export function startHttpServer(listen: string, metrics: Metrics, healthy: () => Promise<boolean>): Promise<HttpServer> {
+export function startHttpServer(listen: string, metrics: Metrics, healthy: () => Promise<boolean | HealthReport>): Promise<HttpServer> {
   const server = http.createServer((req, res) => {
     const reply = (code: number, body: string, type = 'text/plain'): void => {
       res.writeHead(code, { 'content-type': type });
@@ -66,7 +68,10 @@ export function startHttpServer(listen: string, metrics: Metrics, healthy: () =>
       );
     } else if (req.url === '/healthz') {
       healthy().then(
-        (ok) => reply(ok ? 200 : 503, ok ? 'ok\n' : 'not ready\n'),
+        (r) => {
+          const report = typeof r === 'boolean' ? { ready: r, parts: [] } : r;
+          reply(report.ready ? 200 : 503, healthBody(report));
+        },
         () => reply(503, 'not ready\n'),
       );
     } else {

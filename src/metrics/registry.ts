@@ -6,9 +6,27 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export interface ScrapeSources {
   queueCounts?: () => Promise<Record<string, number>>;
+  /**
+   * One process-wide pool reading, labelled backend=`poolBackend` (default "default"): the single-RDS wiring.
+   * Superseded by `pools` (one reading per backend); when both are set, `pools` wins.
+   */
   pool?: () => Promise<{ sizeBytes: number; freeBytes: number }>;
+  poolBackend?: string;
+  /** Each backend's pool (issue 16); a backend whose reading failed is left out, so only its gauge goes stale. */
+  pools?: () => Promise<BackendPool[]>;
+  /** Whether each backend answered its (cached) ping: rds_csi_rds_backend_up. */
+  backendsUp?: () => Promise<Array<{ backend: string; up: boolean }>>;
   managed?: () => Promise<{ volumes: number; snapshots: number; migrations: number }>;
 }
+
+export interface BackendPool {
+  backend: string;
+  sizeBytes: number;
+  freeBytes: number;
+}
+
+/** The label of every per-RDS metric: the backend's name (rds.backend, "default" unless set; or backends[].name). */
+export type BackendLabel = 'backend';
 
 /**
  * One prom-client registry per process with the default process metrics, and the driver's own metrics
@@ -17,14 +35,16 @@ export interface ScrapeSources {
 export class Metrics {
   readonly registry = new Registry();
   readonly rpcDuration: Histogram<'method' | 'code'>;
-  readonly jobDuration: Histogram<'type' | 'outcome'>;
-  readonly jobAttempts: Counter<'type'>;
-  readonly jobFailures: Counter<'type' | 'kind'>;
-  readonly routerosCallDuration: Histogram<'command' | 'outcome'>;
-  readonly rdsConnected: Gauge;
-  readonly rdsBreakerOpen: Gauge;
+  /** `backend`: the job's RDS backend, where the worker knows it (issue 16); absent on jobs of no one backend. */
+  readonly jobDuration: Histogram<'type' | 'outcome' | BackendLabel>;
+  readonly jobAttempts: Counter<'type' | BackendLabel>;
+  readonly jobFailures: Counter<'type' | 'kind' | BackendLabel>;
+  readonly routerosCallDuration: Histogram<'command' | 'outcome' | BackendLabel>;
+  readonly rdsConnected: Gauge<BackendLabel>;
+  readonly rdsBreakerOpen: Gauge<BackendLabel>;
+  readonly rdsBackendUp: Gauge<BackendLabel>;
   readonly queueDepth: Gauge<'state'>;
-  readonly poolBytes: Gauge<'kind'>;
+  readonly poolBytes: Gauge<'kind' | BackendLabel>;
   readonly attachmentConflicts: Counter<'kind'>;
   readonly migrationDuration: Histogram<'outcome'>;
   readonly reconcileActions: Counter<'action'>;
@@ -52,33 +72,54 @@ export class Metrics {
     });
     this.jobDuration = new Histogram({
       name: 'rds_csi_job_duration_seconds',
-      help: 'Job processing duration by type and outcome',
-      labelNames: ['type', 'outcome'],
+      help: 'Job processing duration by type, outcome and RDS backend',
+      labelNames: ['type', 'outcome', 'backend'],
       buckets: fast,
       registers,
     });
-    this.jobAttempts = new Counter({ name: 'rds_csi_job_attempts_total', help: 'Job attempts started by type', labelNames: ['type'], registers });
+    this.jobAttempts = new Counter({
+      name: 'rds_csi_job_attempts_total',
+      help: 'Job attempts started by type and RDS backend',
+      labelNames: ['type', 'backend'],
+      registers,
+    });
     this.jobFailures = new Counter({
       name: 'rds_csi_job_failures_total',
-      help: 'Job attempts that failed, by type and kind (transient, permanent)',
-      labelNames: ['type', 'kind'],
+      help: 'Job attempts that failed, by type, kind (transient, permanent) and RDS backend',
+      labelNames: ['type', 'kind', 'backend'],
       registers,
     });
     this.routerosCallDuration = new Histogram({
       name: 'rds_csi_routeros_call_duration_seconds',
-      help: 'RouterOS API call duration by command and outcome',
-      labelNames: ['command', 'outcome'],
+      help: 'RouterOS API call duration by backend, command and outcome',
+      labelNames: ['command', 'outcome', 'backend'],
       buckets: fast,
       registers,
     });
-    this.rdsConnected = new Gauge({ name: 'rds_csi_rds_connected', help: '1 when the RouterOS API connection is up', registers });
+    this.rdsConnected = new Gauge({
+      name: 'rds_csi_rds_connected',
+      help: "1 when the backend's RouterOS API connection is up",
+      labelNames: ['backend'],
+      registers,
+    });
     this.rdsBreakerOpen = new Gauge({
       name: 'rds_csi_rds_breaker_open',
-      help: '1 while the RDS circuit breaker refuses calls (open, or half-open awaiting its probe), 0 when closed',
+      help: "1 while the backend's RDS circuit breaker refuses calls (open, or half-open awaiting its probe), 0 when closed",
+      labelNames: ['backend'],
       registers,
     });
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the gauge as `this`
     const self = this;
+    this.rdsBackendUp = new Gauge({
+      name: 'rds_csi_rds_backend_up',
+      help: "1 when the backend's RDS answered its last (cached) ping, 0 when it did not (the controller's Probe and /healthz)",
+      labelNames: ['backend'],
+      registers,
+      async collect() {
+        const up = await self.sources.backendsUp?.().catch(() => undefined);
+        for (const b of up ?? []) this.set({ backend: b.backend }, b.up ? 1 : 0);
+      },
+    });
     this.queueDepth = new Gauge({
       name: 'rds_csi_queue_jobs',
       help: 'Jobs in the queue by state (BullMQ counts)',
@@ -135,14 +176,21 @@ export class Metrics {
     });
     this.poolBytes = new Gauge({
       name: 'rds_csi_pool_bytes',
-      help: 'RDS pool capacity by kind (size, free)',
-      labelNames: ['kind'],
+      help: 'RDS pool capacity by backend and kind (size, free)',
+      labelNames: ['kind', 'backend'],
       registers,
       async collect() {
-        const pool = await self.sources.pool?.().catch(() => undefined);
-        if (!pool) return;
-        this.set({ kind: 'size' }, pool.sizeBytes);
-        this.set({ kind: 'free' }, pool.freeBytes);
+        const { pools, pool, poolBackend = 'default' } = self.sources;
+        const readings = pools
+          ? await pools().catch(() => [])
+          : await (pool?.() ?? Promise.resolve(undefined)).then(
+              (p) => (p ? [{ backend: poolBackend, ...p }] : []),
+              () => [],
+            );
+        for (const p of readings) {
+          this.set({ kind: 'size', backend: p.backend }, p.sizeBytes);
+          this.set({ kind: 'free', backend: p.backend }, p.freeBytes);
+        }
       },
     });
   }

@@ -23,7 +23,10 @@ export interface ConnectParams {
 }
 
 export interface VolumeTarget {
+  /** The CSI id (`<slot>` or `<slot>@<backend>`), for messages. */
   volumeId: string;
+  /** The RouterOS slot: the NQN's last part and the name of everything on the host (validate.ts NodeVolume). */
+  slot: string;
   nqn: string;
   /** Absent only where the connector does not use the network (loop). */
   address?: string;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { splitId } from '../domain/backend-id';
 import { ENCRYPTION_PARAM, type Encryption, encryptionProblem } from '../domain/encryption';
 import { invalid } from '../domain/failure';
 import type { HostPort } from '../host/port';
@@ -67,7 +68,10 @@ export function passphraseOf(secrets: Record<string, string> | undefined, secret
  * DM_NAME_LEN (128) and free of `/` and anything a shell or udev rule could misread.
  */
 export function mappingName(volumeId: string): string {
-  if (/^[a-z0-9][a-z0-9-]{0,99}$/.test(volumeId)) return `rds-csi-${volumeId}`;
+  // The slot's on every backend (issue 16): `<slot>@<backend>` maps as `<slot>`, the name crypt-volume.ts's attribution
+  // derives from the NQN `<prefix>:<slot>`, so a volume on another backend is recognised as its own mapping.
+  const slot = splitId(volumeId)?.slot ?? volumeId;
+  if (/^[a-z0-9][a-z0-9-]{0,99}$/.test(slot)) return `rds-csi-${slot}`;
   return `rds-csi-${createHash('sha256').update(volumeId).digest('hex').slice(0, 32)}`;
 }
 

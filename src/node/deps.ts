@@ -1,5 +1,4 @@
 import { Failure } from '../domain/failure';
-import type { BackendTopology } from '../domain/topology';
 import type { CallContext } from '../grpc/service';
 import type { HostPort } from '../host/port';
 import { ToolStartError } from '../host/run';
@@ -8,6 +7,7 @@ import type { NodeOptions } from '../config/schema';
 import type { Connector } from './connector';
 import { errnoFailure } from './errno';
 import type { Mounter } from './mounter';
+import type { NodeTopology } from './node-topology';
 import type { VolumeLocks } from './volume-lock';
 
 /** Everything a Node RPC needs; built once by the node app, replaced by fakes in tests where useful. */
@@ -19,8 +19,8 @@ export interface NodeDeps {
   mounter: Mounter;
   locks: VolumeLocks;
   log: Logger;
-  /** The segment of the RDS this node reaches, reported by NodeGetInfo (src/domain/topology.ts). */
-  topology: BackendTopology;
+  /** The segments of the RDS backends this node reaches, reported by NodeGetInfo, and NodeStage's check (node-topology.ts). */
+  topology: NodeTopology;
 }
 
 /** Absolute deadline for host waits inside a call: the caller's deadline minus a margin, capped by `capMs`. */

@@ -18,7 +18,8 @@ import { accessModeOf, requirePath, requireVolumeId, requireVolumePath } from '.
  * size. Block volumes only need the rescan.
  */
 export async function expandVolume(d: NodeDeps, req: NodeExpandVolumeRequest__Output, ctx: CallContext): Promise<NodeExpandVolumeResponse> {
-  const volumeId = requireVolumeId(req.volumeId);
+  const vol = requireVolumeId(req.volumeId);
+  const volumeId = vol.id;
   const volumePathArg = requireVolumePath('volume_path', req.volumePath);
   if (req.volumeCapability) accessModeOf(req.volumeCapability, true); // optional here, but a closed set when sent
   const stagingArg = req.stagingTargetPath ? requirePath('staging_target_path', req.stagingTargetPath) : undefined;
@@ -27,8 +28,8 @@ export async function expandVolume(d: NodeDeps, req: NodeExpandVolumeRequest__Ou
   // Outside kubelet's dir or a symlink: no volume of ours can be there, NOT_FOUND (confine.ts).
   const volumePath = await confinePath(d.opts.kubeletDir, 'volume_path', volumePathArg, 'lookup');
   const staging = stagingArg ? await confinePath(d.opts.kubeletDir, 'staging_target_path', stagingArg, 'lookup') : undefined;
-  const nqn = nqnFor(d.nqnPrefix, volumeId);
-  return d.locks.run(volumeId, async () => {
+  const nqn = nqnFor(d.nqnPrefix, vol.slot);
+  return d.locks.run(vol.slot, async () => {
     const st = await lstatOrUndefined(volumePath);
     if (!st) throw notFound(`volume path ${volumePath} does not exist`);
     const isBlock = st.isBlockDevice() || req.volumeCapability?.block != null;

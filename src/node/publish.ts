@@ -25,17 +25,18 @@ import { checkAccessType, parseCapability, requirePath, requireVolumeId, volumeT
  */
 
 export async function publishVolume(d: NodeDeps, req: NodePublishVolumeRequest__Output): Promise<NodePublishVolumeResponse> {
-  const volumeId = requireVolumeId(req.volumeId);
+  const vol = requireVolumeId(req.volumeId);
+  const volumeId = vol.id;
   const targetArg = requirePath('target_path', req.targetPath);
   const stagingArg = requirePath('staging_target_path', req.stagingTargetPath);
   const cap = parseCapability(req.volumeCapability);
   checkAccessType(req.volumeContext ?? {}, cap);
-  const target = volumeTarget(volumeId, d.nqnPrefix, d.opts.connect, req.volumeContext ?? {}, req.publishContext ?? {}, false);
+  const target = volumeTarget(vol, d.nqnPrefix, d.opts.connect, req.volumeContext ?? {}, req.publishContext ?? {}, false);
   // Last checks, before anything is created, unmounted or mounted: both paths lie under kubelet's dir (confine.ts).
   const targetPath = await confinePath(d.opts.kubeletDir, 'target_path', targetArg, 'act');
   const staging = await confinePath(d.opts.kubeletDir, 'staging_target_path', stagingArg, 'act');
   const readOnly = req.readonly || cap.readOnlyMode;
-  return d.locks.run(volumeId, async () => {
+  return d.locks.run(vol.slot, async () => {
     const dev = await publishedDevice(d, req.volumeContext, volumeId, await d.connector.find(target.nqn)); // the LUKS2 mapping when encrypted
     if (!dev) throw failedPrecondition(`volume ${volumeId} is not staged on this node (no device for ${target.nqn}); NodeStageVolume first`);
     if (cap.singleWriter) await checkSingleWriter(d, volumeId, dev, cap.kind, targetPath, staging);
@@ -61,11 +62,12 @@ export async function publishVolume(d: NodeDeps, req: NodePublishVolumeRequest__
 }
 
 export async function unpublishVolume(d: NodeDeps, req: NodeUnpublishVolumeRequest__Output): Promise<NodeUnpublishVolumeResponse> {
-  const volumeId = requireVolumeId(req.volumeId);
+  const vol = requireVolumeId(req.volumeId);
+  const volumeId = vol.id;
   // Confined to kubelet's dir (confine.ts) before anything is unmounted or removed.
   const targetPath = await confinePath(d.opts.kubeletDir, 'target_path', requirePath('target_path', req.targetPath), 'act');
-  const nqn = nqnFor(d.nqnPrefix, volumeId);
-  return d.locks.run(volumeId, async () => {
+  const nqn = nqnFor(d.nqnPrefix, vol.slot);
+  return d.locks.run(vol.slot, async () => {
     const st = await lstatOrUndefined(targetPath);
     const node = st?.isBlockDevice() ? splitDev(st.rdev) : undefined;
     if (node && !(await d.mounter.mountAt(targetPath))) {

@@ -1,4 +1,3 @@
-import { segmentOf } from '../domain/topology';
 import type { NodeHandlers } from '../generated/csi/v1/Node';
 import type { ServiceImpl } from '../grpc/service';
 import type { NodeDeps } from './deps';
@@ -25,12 +24,13 @@ export function nodeService(d: NodeDeps): ServiceImpl<NodeHandlers> {
         ),
       }),
     // accessible_topology: the kubelet copies it onto the Node's labels and its keys into CSINode, where
-    // external-provisioner's capacity controller and topology-aware provisioning read them.
+    // external-provisioner's capacity controller and topology-aware provisioning read them. With node.backends: the
+    // segments of the backends reached at start-up, in one map (node-topology.ts).
     NodeGetInfo: () =>
       Promise.resolve({
         nodeId: d.opts.nodeId,
         maxVolumesPerNode: String(d.opts.maxVolumesPerNode),
-        accessibleTopology: { segments: segmentOf(d.topology) },
+        accessibleTopology: { segments: d.topology.segments },
       }),
     NodeStageVolume: (req, ctx) => stageVolume(d, req, ctx),
     NodeUnstageVolume: (req) => unstageVolume(d, req),

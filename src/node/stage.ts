@@ -10,6 +10,7 @@ import { stageEncrypted } from './crypt-volume';
 import { callDeadline, type NodeDeps } from './deps';
 import { type FsType, growFilesystem, isSupportedFs, makeFilesystem, stagingMountOptions } from './filesystem';
 import { unmountOwned } from './ownership';
+import { checkReachable } from './node-topology';
 import { probeDevice } from './probe';
 import { fsMinimumBytes } from '../domain/sizes';
 import { type Capability, checkAccessType, fsTypeOf, mkfsArgsOf, parseCapability, requirePath, requireVolumeId, volumeTarget } from './validate';
@@ -21,22 +22,18 @@ import { type Capability, checkAccessType, fsTypeOf, mkfsArgsOf, parseCapability
  */
 
 export async function stageVolume(d: NodeDeps, req: NodeStageVolumeRequest__Output, ctx: CallContext): Promise<NodeStageVolumeResponse> {
-  const volumeId = requireVolumeId(req.volumeId);
+  const vol = requireVolumeId(req.volumeId);
+  const volumeId = vol.id;
   const stagingArg = requirePath('staging_target_path', req.stagingTargetPath);
   const cap = parseCapability(req.volumeCapability);
   checkAccessType(req.volumeContext ?? {}, cap);
   const mkfsArgs = mkfsArgsOf(req.volumeContext ?? {}, cap);
-  const target = volumeTarget(
-    volumeId,
-    d.nqnPrefix,
-    d.opts.connect,
-    req.volumeContext ?? {},
-    req.publishContext ?? {},
-    d.connector.kind === 'nvme-tcp',
-  );
+  const target = volumeTarget(vol, d.nqnPrefix, d.opts.connect, req.volumeContext ?? {}, req.publishContext ?? {}, d.connector.kind === 'nvme-tcp');
+  // A volume on an RDS backend this node did not report (node.backends) is refused before the host is looked at.
+  checkReachable(d.topology, volumeId, d.opts.nodeId);
   // Last check, before anything is connected or mounted: the path lies under kubelet's dir (confine.ts).
   const staging = await confinePath(d.opts.kubeletDir, 'staging_target_path', stagingArg, 'act');
-  return d.locks.run(volumeId, async () => {
+  return d.locks.run(vol.slot, async () => {
     const dev = await stageEncrypted(d, req, target, cap.readOnlyMode, () => d.connector.attach(target, callDeadline(ctx, d.opts.deviceWaitMs)));
     if (cap.kind === 'mount') await ensureStagedFs(d, { ...target, mkfsArgs }, dev, staging, cap, true);
     return {};

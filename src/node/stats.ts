@@ -24,6 +24,7 @@ import { requireVolumeId, requireVolumePath } from './validate';
 async function condition(
   d: NodeDeps,
   volumeId: string,
+  nqn: string,
   dev: BlockDevice | undefined,
   shown: { major: number; minor: number },
 ): Promise<VolumeCondition> {
@@ -35,7 +36,7 @@ async function condition(
     };
   }
   // During a target outage the namespace device stays while the controller reconnects: I/O waits, so say so.
-  const link = await d.connector.linkState(nqnFor(d.nqnPrefix, volumeId)).catch(() => undefined);
+  const link = await d.connector.linkState(nqn).catch(() => undefined);
   if (link !== undefined && link !== 'live') {
     return {
       abnormal: true,
@@ -46,12 +47,13 @@ async function condition(
 }
 
 export async function volumeStats(d: NodeDeps, req: NodeGetVolumeStatsRequest__Output): Promise<NodeGetVolumeStatsResponse> {
-  const volumeId = requireVolumeId(req.volumeId);
+  const vol = requireVolumeId(req.volumeId);
+  const volumeId = vol.id;
   // Outside kubelet's dir or a symlink: no volume of ours can be there, NOT_FOUND (confine.ts).
   const volumePath = await confinePath(d.opts.kubeletDir, 'volume_path', requireVolumePath('volume_path', req.volumePath), 'lookup');
   const st = await lstatOrUndefined(volumePath);
   if (!st) throw notFound(`volume path ${volumePath} does not exist`);
-  const nqn = nqnFor(d.nqnPrefix, volumeId);
+  const nqn = nqnFor(d.nqnPrefix, vol.slot);
   const dev = await stagedDevice(d, volumeId, await d.connector.find(nqn)); // an encrypted volume shows its mapping
   const mustBeOurs = async (shown: Shown): Promise<void> => {
     const o = await ownership(d, nqn, dev, shown);
@@ -61,7 +63,7 @@ export async function volumeStats(d: NodeDeps, req: NodeGetVolumeStatsRequest__O
     const shown = splitDev(st.rdev);
     await mustBeOurs(shown);
     const size = (await d.host.sysfs.blockSize(shown.major, shown.minor)) ?? 0;
-    return { usage: [{ unit: 'BYTES', total: String(size) }], volumeCondition: await condition(d, volumeId, dev, shown) };
+    return { usage: [{ unit: 'BYTES', total: String(size) }], volumeCondition: await condition(d, volumeId, nqn, dev, shown) };
   }
   const m = await d.mounter.mountAt(volumePath);
   if (!m) throw notFound(`${volumePath} is not a mounted volume`);
@@ -71,5 +73,5 @@ export async function volumeStats(d: NodeDeps, req: NodeGetVolumeStatsRequest__O
     { unit: 'BYTES', total: String(u.totalBytes), available: String(u.availableBytes), used: String(u.usedBytes) },
     { unit: 'INODES', total: String(u.totalInodes), available: String(u.freeInodes), used: String(u.usedInodes) },
   ];
-  return { usage, volumeCondition: await condition(d, volumeId, dev, m) };
+  return { usage, volumeCondition: await condition(d, volumeId, nqn, dev, m) };
 }

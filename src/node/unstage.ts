@@ -16,11 +16,12 @@ import { requirePath, requireVolumeId } from './validate';
  * device-mapper: then FAILED_PRECONDITION, so nothing is pulled from under a user.
  */
 export async function unstageVolume(d: NodeDeps, req: NodeUnstageVolumeRequest__Output): Promise<NodeUnstageVolumeResponse> {
-  const volumeId = requireVolumeId(req.volumeId);
+  const vol = requireVolumeId(req.volumeId);
+  const volumeId = vol.id;
   // Confined to kubelet's dir (confine.ts) before anything is looked at under the lock, unmounted or removed.
   const staging = await confinePath(d.opts.kubeletDir, 'staging_target_path', requirePath('staging_target_path', req.stagingTargetPath), 'act');
-  const nqn = nqnFor(d.nqnPrefix, volumeId);
-  return d.locks.run(volumeId, async () => {
+  const nqn = nqnFor(d.nqnPrefix, vol.slot);
+  return d.locks.run(vol.slot, async () => {
     const stagingPath = await canonical(staging);
     /** Why the device may not be disconnected (it is mounted or held), or undefined. */
     const busy = async (ignoreStaging: boolean): Promise<string | undefined> => {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { splitId } from '../domain/backend-id';
 import { nqnFor } from '../domain/ids';
 import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
 import { accessModeOf as checkAccessMode } from '../grpc/enums';
@@ -22,11 +23,25 @@ export type Capability =
   | { kind: 'block'; readOnlyMode: boolean; singleWriter: boolean }
   | { kind: 'mount'; fsType: FsType | ''; flags: string[]; readOnlyMode: boolean; singleWriter: boolean };
 
-export function requireVolumeId(id: string): string {
+/**
+ * A volume id as the node uses it (issue 16, src/domain/backend-id.ts): `id` as the request gave it (messages, the
+ * backend check), `slot` for everything on the host. The NQN (`<nqnPrefix>:<slot>`), the loop connector's file, the
+ * LUKS2 mapping name and the per-volume lock are the slot's on every backend, so attribution (ownership.ts) compares
+ * against what the kernel shows for that slot, and the orphan cleaner (which knows only NQNs) locks the same key.
+ */
+export interface NodeVolume {
+  id: string;
+  slot: string;
+  /** Undefined: the primary (a bare slot). */
+  backend?: string;
+}
+
+export function requireVolumeId(id: string): NodeVolume {
   if (!id) throw invalid('volume_id is required');
-  if (id.length > 128 || !/^[a-z0-9][a-z0-9-]*$/.test(id))
+  const placed = id.length > 128 ? undefined : splitId(id);
+  if (!placed || !/^[a-z0-9][a-z0-9-]*$/.test(placed.slot))
     throw invalid(`volume_id ${JSON.stringify(id.slice(0, 130))} is not a volume id of this driver`);
-  return id;
+  return { id, ...placed };
 }
 
 /** Linux limits (limits.h): NAME_MAX bytes per component, PATH_MAX bytes in all (with the NUL). */
@@ -140,7 +155,7 @@ const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9]
 
 /** The target from volume_context: the NQN must be this volume's NQN under the managed prefix. */
 export function volumeTarget(
-  volumeId: string,
+  volume: NodeVolume,
   nqnPrefix: string,
   defaults: ConnectDefaults,
   volumeContext: Record<string, string>,
@@ -149,7 +164,9 @@ export function volumeTarget(
 ): VolumeTarget {
   const nqn = volumeContext.nqn;
   if (!nqn) throw invalid('volume_context.nqn is required (it is set by the controller)');
-  if (nqn !== nqnFor(nqnPrefix, volumeId)) throw invalid(`volume_context.nqn ${nqn} is not the NQN of volume ${volumeId} under ${nqnPrefix}`);
+  const volumeId = volume.id;
+  // The slot's NQN whatever the backend (src/domain/backend-id.ts): `<prefix>:<slot>`, never `<prefix>:<slot>@<b>`.
+  if (nqn !== nqnFor(nqnPrefix, volume.slot)) throw invalid(`volume_context.nqn ${nqn} is not the NQN of volume ${volumeId} under ${nqnPrefix}`);
   const address = publishContext.targetAddress || volumeContext.targetAddress;
   const portRaw = publishContext.targetPort || volumeContext.targetPort;
   if (needAddress && !address) throw invalid('volume_context.targetAddress is required');
@@ -160,7 +177,7 @@ export function volumeTarget(
     port = Number(portRaw);
     if (!/^\d+$/.test(portRaw) || port < 1 || port > 65535) throw invalid(`targetPort ${JSON.stringify(portRaw)} must be 1-65535`);
   } else if (needAddress) port = 4420;
-  return { volumeId, nqn, address, port, params: connectParams(defaults, volumeContext, publishContext) };
+  return { volumeId, slot: volume.slot, nqn, address, port, params: connectParams(defaults, volumeContext, publishContext) };
 }
 
 /** volume_context.accessType, when present, must match the capability. */

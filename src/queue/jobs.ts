@@ -128,6 +128,11 @@ export interface MigrationTimeoutResult {
 
 export interface ReconcileData {
   volumeId: '';
+  /**
+   * reconcile.state and reconcile.orphans run once per RDS backend (issue 16): the extra backend this run is for;
+   * absent = the primary (every job enqueued before there were backends).
+   */
+  backend?: string;
 }
 export interface ReconcileAttachmentsResult {
   rebuilt: number;
@@ -175,11 +180,12 @@ export interface VolumeScoped {
  * The leases a job holds while it runs. snapshot.create holds its source volume's and its snapshot's, so neither a
  * change of the source nor a DeleteSnapshot can run in the middle of the copy.
  */
-export function leaseKeysOf(name: string, data: VolumeScoped): string[] {
+export function leaseKeysOf(name: string, data: VolumeScoped & { backend?: string }): string[] {
   // A reconciler holds one lease of its own (no volume id contains a '.'), so two workers never run the same
   // reconciler at once even when a run outlasts its schedule; the volumes it touches go through their own jobs
   // (fence.detach) or re-check just before acting (orphans).
-  if (name.startsWith('reconcile.')) return [name];
+  // Per backend (issue 16): two backends' runs are independent, one backend's runs still exclusive.
+  if (name.startsWith('reconcile.')) return [reconcileKey(name, data.backend)];
   if (name === 'snapshot.create') return [data.volumeId, (data as unknown as SnapshotCreateData).snapshotId].sort();
   return [data.volumeId];
 }
@@ -187,4 +193,12 @@ export function leaseKeysOf(name: string, data: VolumeScoped): string[] {
 /** Deterministic job id: a retry of the same request finds the same job. BullMQ forbids ':' in ids. */
 export function jobId(name: JobName, id: string, gen: string): string {
   return `${name}-${id}-${gen}`;
+}
+
+/**
+ * The lease key and job-id stem of a reconciler's run for `backend` (issue 16): the bare name for the primary (as
+ * before there were backends), `<name>@<backend>` for an extra backend, so two backends' runs never dedupe into one.
+ */
+export function reconcileKey(name: string, backend: string | undefined): string {
+  return backend === undefined ? name : `${name}@${backend}`;
 }

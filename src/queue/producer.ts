@@ -1,7 +1,7 @@
 import { Queue, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { retryOptions, type RetryPolicy } from './backoff';
-import { VOLUME_QUEUE, type JobData, type JobName, type JobResult } from './jobs';
+import { VOLUME_QUEUE, reconcileKey, type JobData, type JobName, type JobResult } from './jobs';
 
 /**
  * The one producer of volume jobs: every job the driver enqueues goes through `add` or `schedule` here, and the
@@ -62,9 +62,24 @@ export class JobProducer {
     return this.queue.add(name, data, options) as Promise<Job<JobData<N>, JobResult<N>, N>>;
   }
 
-  /** Creates or updates the job scheduler that runs `name` every `everyMs`. */
-  async schedule(name: ScheduledJob, everyMs: number): Promise<void> {
-    await this.queue.upsertJobScheduler(name, { every: everyMs }, { name, data: { volumeId: '' }, opts: JOB_CLASS_OPTIONS.scheduled });
+  /**
+   * Creates or updates the job scheduler that runs `name` every `everyMs`; for an extra RDS backend (issue 16) one
+   * of its own, `<name>@<backend>`, whose runs carry the backend in their data.
+   */
+  async schedule(name: ScheduledJob, everyMs: number, backend?: string): Promise<void> {
+    const data = backend === undefined ? { volumeId: '' as const } : { volumeId: '' as const, backend };
+    await this.queue.upsertJobScheduler(reconcileKey(name, backend), { every: everyMs }, { name, data, opts: JOB_CLASS_OPTIONS.scheduled });
+  }
+
+  /**
+   * Removes the per-backend job schedulers of `name` whose backend is not in `keep` (a backend taken out of the
+   * configuration): their runs would only fail. The primary's scheduler (the bare name) is never removed here.
+   */
+  async unscheduleOtherBackends(name: ScheduledJob, keep: readonly string[]): Promise<string[]> {
+    const wanted = new Set(keep.map((b) => reconcileKey(name, b)));
+    const stale = (await this.queue.getJobSchedulers()).map((s) => s.key).filter((key) => key.startsWith(`${name}@`) && !wanted.has(key));
+    for (const key of stale) await this.queue.removeJobScheduler(key);
+    return stale;
   }
 
   /** Removes a job that has not run (a cancelled migration timeout); absent or running = nothing to do. */

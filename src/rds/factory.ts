@@ -4,8 +4,15 @@ import type { Metrics } from '../metrics/registry';
 import { createRdsPort } from './index';
 import type { RdsPort } from './port';
 
-/** The RDS port from config, with its calls and connection state feeding the process's metrics. */
+/**
+ * The RDS port from config, with its calls and connection state feeding the process's metrics, labelled with the
+ * backend's name (rds.backend: "default" for a single RDS; backends[].name for the others, src/config/backends.ts).
+ */
 export function rdsFromConfig(rds: RdsConfig, metrics?: Metrics): RdsPort {
+  const backend = rds.backend;
+  // Both gauges start at 0 (closed, not connected yet) so every backend has its series from the start.
+  metrics?.rdsBreakerOpen.set({ backend }, 0);
+  metrics?.rdsConnected.set({ backend }, 0);
   return createRdsPort({
     host: rds.host,
     port: rds.port,
@@ -18,9 +25,9 @@ export function rdsFromConfig(rds: RdsConfig, metrics?: Metrics): RdsPort {
     breaker: {
       failureThreshold: rds.breakerThreshold,
       openMs: rds.breakerOpenMs,
-      onStateChange: (state) => metrics?.rdsBreakerOpen.set(state === 'closed' ? 0 : 1),
+      onStateChange: (state) => metrics?.rdsBreakerOpen.set({ backend }, state === 'closed' ? 0 : 1),
     },
-    onCall: (command, outcome, seconds) => metrics?.routerosCallDuration.observe({ command, outcome }, seconds),
-    onState: (connected) => metrics?.rdsConnected.set(connected ? 1 : 0),
+    onCall: (command, outcome, seconds) => metrics?.routerosCallDuration.observe({ command, outcome, backend }, seconds),
+    onState: (connected) => metrics?.rdsConnected.set({ backend }, connected ? 1 : 0),
   });
 }

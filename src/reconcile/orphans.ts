@@ -14,6 +14,9 @@
  * never deleted. Backing files carry no comment: while another cluster's disks share the base path, an unused file
  * may be that cluster's copy in flight, so files are then reported but not deleted.
  *
+ * Several RDS backends (issue 16): each RDS is judged on its own, against the records of its own volumes and
+ * snapshots only (OrphanScope.backend); the same slot and file name may live on two backends.
+ *
  * Files come from RdsPort.listFiles; without a lister only disks are checked and the report says so
  * (`filesChecked: false`).
  *
@@ -34,6 +37,7 @@ import type { SnapshotRecord } from '../state/snapshot-record';
 import type { VolumeRecord } from '../state/volume-record';
 import { forEachPage } from '../state/listing';
 import { ownershipOf, type DiskOwner } from '../domain/ownership';
+import { placedId, splitId } from '../domain/backend-id';
 
 export interface OrphanScope {
   /** cfg.rds.basePath */
@@ -42,6 +46,17 @@ export interface OrphanScope {
   slotPrefix: string;
   /** This driver and cluster: only disks whose ownership comment names them are orphans of ours. */
   owner: DiskOwner;
+  /**
+   * The extra backend the RDS is (issue 16); absent = the primary. Only the records of this backend's volumes and
+   * snapshots (ids `<slot>@<backend>`, bare slots for the primary) know its disks: the slot and file of a volume on
+   * another RDS say nothing about a disk of the same slot here.
+   */
+  backend?: string;
+}
+
+/** Whether record `id` is of a volume or snapshot on `backend` (absent = the primary). */
+function onBackend(id: string, backend: string | undefined): boolean {
+  return splitId(id)?.backend === backend;
 }
 
 export interface OrphanDisk {
@@ -65,6 +80,8 @@ export interface OrphanReport {
   slotPrefix: string;
   /** Whose orphans these are (the scope's owner); deleteOrphans re-checks each disk against it. */
   owner: DiskOwner;
+  /** The scope's backend (absent = the primary): deleteOrphans re-checks the records under this backend's ids. */
+  backend?: string;
   disks: OrphanDisk[];
   /**
    * Driver-shaped disks under the base path that no record knows and whose comment names no owner (made before
@@ -110,13 +127,21 @@ export async function findOrphans(src: OrphanSources, scope: OrphanScope): Promi
   // Only the slot and backing file of each record are kept, page by page: never every record whole (issue 14 item 5).
   const knownSlots = new Set<string>();
   const knownFiles = new Set<string>();
-  const keep = (records: { slot: string; filePath: string }[]): void => {
+  let volumes = 0;
+  let snapshots = 0;
+  const keep = (records: { id: string; slot: string; filePath: string }[], kind: 'volume' | 'snapshot'): void => {
     for (const r of records) {
+      if (!onBackend(r.id, scope.backend)) continue;
+      if (kind === 'volume') volumes++;
+      else snapshots++;
       knownSlots.add(r.slot);
       knownFiles.add(norm(r.filePath));
     }
   };
-  const [volumes, snapshots] = await Promise.all([forEachPage(src.volumes, keep, src.pageSize), forEachPage(src.snapshots, keep, src.pageSize)]);
+  await Promise.all([
+    forEachPage(src.volumes, (rs) => keep(rs, 'volume'), src.pageSize),
+    forEachPage(src.snapshots, (rs) => keep(rs, 'snapshot'), src.pageSize),
+  ]);
 
   const underBase = allDisks.filter((d) => isUnder(base, norm(d.filePath)));
   const unknown = disks
@@ -141,6 +166,7 @@ export async function findOrphans(src: OrphanSources, scope: OrphanScope): Promi
     basePath: base,
     slotPrefix: scope.slotPrefix,
     owner: scope.owner,
+    ...(scope.backend === undefined ? {} : { backend: scope.backend }),
     disks: orphanDisks,
     unowned,
     otherOwners,
@@ -194,7 +220,9 @@ export interface OrphanDeleteSources {
   snapshots: RecordStore<SnapshotRecord>;
 }
 
-async function hasRecord(src: OrphanDeleteSources, id: string): Promise<boolean> {
+/** Whether a record of `slot` on the report's backend exists (its id: the bare slot on the primary, `<slot>@<B>` on B). */
+async function hasRecord(src: OrphanDeleteSources, slot: string, backend: string | undefined): Promise<boolean> {
+  const id = placedId(slot, backend, '');
   const [v, s] = await Promise.all([src.volumes.get(id), src.snapshots.get(id)]);
   return v !== undefined || s !== undefined;
 }
@@ -226,7 +254,7 @@ export async function deleteOrphans(src: OrphanDeleteSources, report: OrphanRepo
         out.push({ ...o, result: 'skipped', detail: `not under ${base} or not a driver slot` });
         continue;
       }
-      if (await hasRecord(src, d.slot)) {
+      if (await hasRecord(src, d.slot, report.backend)) {
         out.push({ ...o, result: 'skipped', detail: 'a record for this slot exists now' });
         continue;
       }
@@ -287,7 +315,7 @@ export async function deleteOrphans(src: OrphanDeleteSources, report: OrphanRepo
         continue;
       }
       const id = path.posix.basename(f.path).replace(/\.img$/, '');
-      if (await hasRecord(src, id)) {
+      if (await hasRecord(src, id, report.backend)) {
         out.push({ ...o, result: 'skipped', detail: 'a record names this file now' });
         continue;
       }

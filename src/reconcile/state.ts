@@ -3,7 +3,8 @@
  * a fresh Redis). Only disks under the base path whose slots are ids of ours are adopted. RDS keeps no CSI name or
  * parameters, so a rebuilt volume is marked `rebuilt` and the next CreateVolume for it adopts its own; `pvc-<uuid>`
  * names map to themselves, so those come back whole. Records are only ever added (claim), never overwritten, and
- * nothing happens while Redis holds any record. Run by the reconcile.state job at worker start-up.
+ * nothing happens while Redis holds any record of the backend's volumes. Run by the reconcile.state job at worker
+ * start-up, once per RDS backend (issue 16): a disk on an extra backend B comes back as `<slot>@<B>`.
  *
  * Ownership (issue 15 item 3): a disk whose comment names another cluster (or driver) is never rebuilt here; the
  * PVC a disk's comment names becomes the record's PVC again (for events and `rds-csi volumes list`). A disk with no
@@ -12,10 +13,11 @@
 import { randomUUID } from 'node:crypto';
 import { isSnapshotId, isUnder, isVolumeId, nqnFor, volumeNameOf } from '../domain/ids';
 import type { RdsPort } from '../rds/port';
-import type { RecordStore } from '../state/record-store';
+import type { RecordStore, StoredRecord } from '../state/record-store';
 import type { SnapshotRecord } from '../state/snapshot-record';
 import type { VolumeRecord } from '../state/volume-record';
 import { ownershipOf, parseOwner, type DiskOwner } from '../domain/ownership';
+import { placedId, splitId } from '../domain/backend-id';
 
 export interface StateSources {
   rds: Pick<RdsPort, 'listDisks'>;
@@ -32,6 +34,26 @@ export interface StateScope {
   nqnPrefix: string;
   /** This driver and cluster: disks owned by others are skipped. Absent = every disk is considered (as before). */
   owner?: DiskOwner;
+  /**
+   * The extra backend `src.rds` is (issue 16): its records get the ids `<slot>@<backend>`. Absent = the primary,
+   * whose ids are the bare slots.
+   */
+  backend?: string;
+}
+
+/**
+ * Whether Redis holds a record of a volume or snapshot on `backend` (absent = the primary). Each backend is rebuilt
+ * on its own, so the first backend's rebuild does not make the next one's look done.
+ */
+async function holdsRecordsOf<T extends StoredRecord>(store: RecordStore<T>, backend: string | undefined): Promise<boolean> {
+  if ((await store.count()) === 0) return false;
+  let after: string | undefined;
+  do {
+    const page = await store.page(after, 500);
+    if (page.records.some((r) => splitId(r.id)?.backend === backend)) return true;
+    after = page.next;
+  } while (after);
+  return false;
 }
 
 /** How many records were rebuilt; undefined when Redis already held records (nothing was done). */
@@ -40,7 +62,8 @@ export async function rebuildRecords(
   scope: StateScope,
   now = new Date(),
 ): Promise<{ volumes: number; snapshots: number } | undefined> {
-  if ((await src.volumes.count()) > 0 || (await src.snapshots.count()) > 0) return undefined;
+  if ((await holdsRecordsOf(src.volumes, scope.backend)) || (await holdsRecordsOf(src.snapshots, scope.backend))) return undefined;
+  const idOf = (slot: string): string => placedId(slot, scope.backend, '');
   let volumes = 0;
   let snapshots = 0;
   const createdAt = now.toISOString();
@@ -52,7 +75,7 @@ export async function rebuildRecords(
     if (isVolumeId(disk.slot, scope.volumePrefix)) {
       const name = volumeNameOf(disk.slot, scope.volumePrefix);
       const { created } = await src.volumes.claim({
-        id: disk.slot,
+        id: idOf(disk.slot),
         name,
         capacityBytes: disk.fileSizeBytes,
         accessType: 'mount',
@@ -72,7 +95,7 @@ export async function rebuildRecords(
       if (created) volumes++;
     } else if (isSnapshotId(disk.slot, scope.volumePrefix) && !disk.nvmeTcpExport) {
       const { created } = await src.snapshots.claim({
-        id: disk.slot,
+        id: idOf(disk.slot),
         name: '',
         sourceVolumeId: '',
         sizeBytes: disk.fileSizeBytes,

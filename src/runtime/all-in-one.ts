@@ -1,7 +1,8 @@
 /**
  * Everything in one process for trying the driver without Kubernetes or an RDS: controller with an in-process
  * worker, the node endpoint, and — when no Redis URL / RDS address is given — a private redis-server and the
- * embedded RouterOS simulator.
+ * embedded RouterOS simulator. `simulators: N` starts N−1 more simulators, each an extra RDS backend (issue 16;
+ * all-in-one-backends.ts names them rds-b, rds-c, …), so the driver runs with several backends on one machine.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -13,6 +14,7 @@ import { startSimulator, type RunningSimulator } from '../simulator';
 import { startController, type ControllerApp } from './controller-app';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis';
 import { startNode } from './node-app';
+import { extraSimulatorBackends, extraSimulatorNames, nodeBackendsOf, simulatorDataDir } from './all-in-one-backends';
 
 export interface AllInOneOptions {
   controllerEndpoint: string;
@@ -24,11 +26,15 @@ export interface AllInOneOptions {
   dataDir?: string;
   httpListen?: string;
   simulatorLatencyMs?: number;
+  /** Embedded simulators to start (default 1): the first is the primary `rds`, each other one an extra backend. */
+  simulators?: number;
 }
 
 export interface AllInOne {
   controller: ControllerApp;
   simulator?: RunningSimulator;
+  /** The simulators of the extra backends (`simulators` > 1), by backend name. */
+  extraSimulators: Array<{ name: string; simulator: RunningSimulator }>;
   redisUrl: string;
   rdsAddress: string;
   close(): Promise<void>;
@@ -46,14 +52,11 @@ export async function startAllInOne(base: Config, o: AllInOneOptions, log: Logge
       closers.push(() => redis!.close());
     }
     let simulator: RunningSimulator | undefined;
+    const extraSimulators: AllInOne['extraSimulators'] = [];
     let rdsHost = base.rds.host;
     let rdsPort = base.rds.port;
-    if (o.rdsAddress) {
-      const i = o.rdsAddress.lastIndexOf(':');
-      rdsHost = o.rdsAddress.slice(0, i);
-      rdsPort = Number(o.rdsAddress.slice(i + 1));
-    } else {
-      let dataDir = o.dataDir;
+    const names = extraSimulatorNames(base, o.simulators ?? 1, !!o.rdsAddress);
+    const simulatorFor = async (dataDir: string | undefined): Promise<RunningSimulator> => {
       if (!dataDir) {
         // A temp dir of our own goes when we stop (closed last, after the node plugin and the simulator). A volume
         // still staged at shutdown keeps a loop device on a backing file in it: then it stays, and the log says why.
@@ -61,7 +64,7 @@ export async function startAllInOne(base: Config, o: AllInOneOptions, log: Logge
         closers.push(() => Promise.resolve().then(() => removeDirSafely(tmp)));
         dataDir = tmp;
       }
-      simulator = await startSimulator({
+      const sim = await startSimulator({
         host: '127.0.0.1',
         port: 0,
         dataDir,
@@ -70,9 +73,18 @@ export async function startAllInOne(base: Config, o: AllInOneOptions, log: Logge
         password: base.rds.password,
         faults: o.simulatorLatencyMs ? { latencyMs: o.simulatorLatencyMs } : undefined,
       });
-      closers.push(() => simulator!.close());
+      closers.push(() => sim.close());
+      return sim;
+    };
+    if (o.rdsAddress) {
+      const i = o.rdsAddress.lastIndexOf(':');
+      rdsHost = o.rdsAddress.slice(0, i);
+      rdsPort = Number(o.rdsAddress.slice(i + 1));
+    } else {
+      simulator = await simulatorFor(o.dataDir);
       rdsHost = simulator.host;
       rdsPort = simulator.port;
+      for (const name of names) extraSimulators.push({ name, simulator: await simulatorFor(o.dataDir && simulatorDataDir(o.dataDir, name)) });
     }
     const redisUrl = o.redisUrl ?? redis!.url;
     // The embedded node plugin runs with the config's node block (--kubelet-dir, RDS_CSI_NODE_*), id `all-in-one` unless set.
@@ -81,6 +93,7 @@ export async function startAllInOne(base: Config, o: AllInOneOptions, log: Logge
       ...base,
       redisUrl,
       rds: { ...base.rds, host: rdsHost, port: rdsPort, tls: o.rdsAddress ? base.rds.tls : false },
+      backends: [...base.backends, ...extraSimulatorBackends(base.rds, extraSimulators)],
       // Standalone: the embedded node is the one node that exists.
       kubernetes: { ...base.kubernetes, mode: base.kubernetes.kubeconfig ? base.kubernetes.mode : 'off' },
       nodes: base.nodes.length ? base.nodes : [nodeId],
@@ -94,11 +107,20 @@ export async function startAllInOne(base: Config, o: AllInOneOptions, log: Logge
     // With the embedded simulator the node attaches its backing files with losetup (no NVMe needed).
     const node = await startNode(
       cfg,
-      { endpoint: o.nodeEndpoint, node: { ...base.node, nodeId, ...(simulator ? { connector: 'loop', loopDataDir: simulator.dataDir } : {}) } },
+      {
+        endpoint: o.nodeEndpoint,
+        node: {
+          ...base.node,
+          nodeId,
+          ...(simulator ? { connector: 'loop', loopDataDir: simulator.dataDir } : {}),
+          ...nodeBackendsOf(cfg, extraSimulators.length > 0),
+        },
+        moreLoopDataDirs: extraSimulators.map((s) => s.simulator.dataDir),
+      },
       log.child({ component: 'node' }),
     );
     closers.push(() => node.close());
-    return { controller, simulator, redisUrl, rdsAddress: `${rdsHost}:${rdsPort}`, close: closeAll };
+    return { controller, simulator, extraSimulators, redisUrl, rdsAddress: `${rdsHost}:${rdsPort}`, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -5,7 +5,6 @@ import { portFailure } from '../api/error-map';
 import { VolumeOperations } from '../api/volume-operations';
 import { SnapshotOperations } from '../api/snapshot-operations';
 import type { Config } from '../config/schema';
-import { backendTopology } from '../domain/topology';
 import { dashboardAccess } from '../dashboard/auth';
 import { startDashboardIfOn } from '../dashboard/start';
 import { loadCsi } from '../grpc/proto';
@@ -23,8 +22,9 @@ import type { RdsPort } from '../rds/port';
 import { driverState } from '../state/stores';
 import { startHttpServer, startMountServer, type HttpServer } from '../http/server';
 import { clusterFromConfig } from './cluster-factory';
-import { rdsFromConfig } from '../rds/factory';
-import { sharedResult } from './shared-result';
+import { backendsFromConfig, type Backend } from '../rds/backends';
+import type { PoolCapacity } from '../rds/port';
+import { backendOperations } from './backend-operations';
 import { VolumeHealth } from '../api/volume-health';
 import type { WorkerApp } from './worker-app';
 
@@ -58,7 +58,9 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
   const events = new QueueEvents(VOLUME_QUEUE, { connection: blocking, prefix: cfg.queuePrefix, autorun: true });
   events.on('error', (err) => log.warn({ err: err.message }, 'queue events connection error'));
   warnAboutRedis(redis, cfg.queuePrefix, log);
-  const rds = rdsFromConfig(cfg.rds, metrics);
+  // Every RDS (issue 16), each with its own RouterOS connection and breaker; `rds` is the primary's port.
+  const backends = backendsFromConfig(cfg, metrics);
+  const rds = backends.primary.rds;
   const wait = replicaWait(cfg);
   const { volumes: store, snapshots, attachments } = driverState(redis, cfg.queuePrefix, wait);
   const runner = new JobRunner(producer, events);
@@ -66,81 +68,63 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     store,
     attachments,
     runner,
-    basePath: cfg.rds.basePath,
     nqnPrefix: cfg.nqnPrefix,
-    exportPort: cfg.rds.exportPort,
   });
   const cluster = await clusterFromConfig(cfg, log);
   const snapOps = new SnapshotOperations({ store: snapshots, runner });
 
-  // The HTTP port's view of RDS (pool gauge, /healthz) is shared and cached: a scrape costs RDS nothing extra.
-  const cachedPool = sharedResult(() => rds.poolCapacity(), cfg.rds.statusCacheMs);
-  const cachedPing = sharedResult(() => rds.ping(), cfg.rds.statusCacheMs);
+  // The HTTP port's view of every RDS (pool gauges, /healthz, backend up) and the Probe, in one place (issue 16
+  // item 4): each backend's ping and pool reading cached for its rds.statusCacheMs, so a scrape costs RDS nothing
+  // extra; placement reads every candidate's pool through the same cache (one call per backend per TTL).
+  const bops = backendOperations(backends, [{ name: 'redis', check: async () => void (await redis.ping()) }], log);
+  const poolOf = (b: Backend): Promise<PoolCapacity> => bops.health.pool(b.name)();
+  const cachedPool = bops.health.pool(backends.primary.name);
   metrics.setScrapeSources({
     queueCounts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'),
-    pool: cachedPool,
+    ...bops.scrapeSources,
     managed: async () => {
       const [volumes, snaps, atts] = await Promise.all([store.count(), snapshots.count(), attachments.all()]);
       return { volumes, snapshots: snaps, migrations: atts.filter((a) => a.migration).length };
     },
   });
-  const checks = [
-    { name: 'redis', check: async () => void (await redis.ping()) },
-    { name: 'rds', check: () => rds.ping() },
-  ];
   const csi = loadCsi().csi.v1;
-  const identity = identityService(cfg.driverName, {
-    checks,
-    onNotReady: (name, err) => log.warn({ dependency: name, err: (err as Error).message }, 'probe: not ready'),
-  });
+  const identity = identityService(cfg.driverName, bops.probe);
   const controller = controllerService({
     ops,
     snapOps,
     store,
     snapshots,
     attachments,
-    rds,
+    backends,
+    poolOf,
+    driverName: cfg.driverName,
     health: new VolumeHealth(cachedPool, { poolFullPercent: cfg.health.poolFullPercent }, metrics),
     nodes: cluster.nodes,
     events: cluster.events,
-    basePath: cfg.rds.basePath,
     defaultMigrationWindowSeconds: cfg.fencing.defaultMigrationWindowSeconds,
     limits: cfg.volumes,
     volumePrefix: cfg.volumePrefix,
-    target: { address: cfg.rds.exportAddress ?? cfg.rds.host, port: cfg.rds.exportPort },
-    topology: backendTopology(cfg.driverName, cfg.rds.backend),
     deadlineMarginMs: cfg.api.deadlineMarginMs,
     defaultWaitMs: cfg.api.defaultWaitMs,
   });
   let worker: WorkerApp | undefined;
   // Loaded only with --with-worker: a controller alone does not hold the job processors and reconcilers.
-  if (opts.withWorker) worker = await (await import('./worker-app')).startWorker(cfg, log.child({ component: 'worker' }), { metrics, rds });
+  if (opts.withWorker) worker = await (await import('./worker-app')).startWorker(cfg, log.child({ component: 'worker' }), { metrics, backends });
   await events.waitUntilReady();
   const server = await startServer(opts.endpoint, [
     { definition: csi.Identity.service, handlers: buildHandlers(csi.Identity.service, 'Identity', identity, log, metrics) },
     { definition: csi.Controller.service, handlers: buildHandlers(csi.Controller.service, 'Controller', controller, log, metrics, portFailure) },
   ]);
-  // The CSI Probe (unix socket, kubelet's liveness probe) asks live; /healthz over HTTP reads the cached RDS ping.
-  const httpChecks = checks.map((c) => (c.name === 'rds' ? { ...c, check: cachedPing } : c));
-  const healthy = async (): Promise<boolean> => {
-    for (const c of httpChecks) {
-      try {
-        await c.check();
-      } catch {
-        return false;
-      }
-    }
-    return true;
-  };
   const dashboard = await startDashboardIfOn(access, cfg.queuePrefix, redis, log.child({ component: 'dashboard' }));
   const dashboardHttp = dashboard ? await startMountServer(cfg.dashboard.listen, [dashboard.mount]) : undefined;
   if (dashboardHttp) log.info({ listen: cfg.dashboard.listen, port: dashboardHttp.port }, 'job dashboard listening on its own address');
-  const http = opts.httpListen ? await startHttpServer(opts.httpListen, metrics, healthy) : undefined;
+  const http = opts.httpListen ? await startHttpServer(opts.httpListen, metrics, bops.healthz) : undefined;
   log.info(
     {
       endpoint: opts.endpoint,
       redis: scrubUrl(cfg.redisUrl),
       rds: `${cfg.rds.host}:${cfg.rds.port}`,
+      backends: backends.names(),
       http: http?.port,
       dashboard: dashboardHttp?.port,
       worker: !!worker,
@@ -163,7 +147,7 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
       runner.close();
       await events.close();
       await queue.close();
-      await rds.close();
+      await backends.close();
       redis.disconnect();
       blocking.disconnect();
     },

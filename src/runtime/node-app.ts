@@ -10,7 +10,9 @@ import { Metrics } from '../metrics/registry';
 import type { Connector } from '../node/connector';
 import { nodeFailure, type NodeDeps } from '../node/deps';
 import { hostNqnForNode } from '../domain/host-nqn';
-import { backendTopology } from '../domain/topology';
+import { nodeBackendsOf } from '../config/node-backends';
+import { reachBackends } from '../node/backend-reach';
+import { nodeTopology } from '../node/node-topology';
 import { LoopConnector } from '../node/loop-connector';
 import { orphanCounter, timedRunner } from '../node/metrics';
 import { mounter } from '../node/mounter';
@@ -32,6 +34,8 @@ export interface NodeAppOptions {
   /** Tests: a host port with a fake sysfs/dev root or a recording runner. Default: the real host. */
   host?: HostPort;
   metrics?: Metrics;
+  /** All-in-one with several simulators: the loop connector's data dirs after node.loopDataDir (one per backend). */
+  moreLoopDataDirs?: readonly string[];
 }
 
 export interface NodeApp {
@@ -49,12 +53,13 @@ export interface NodeApp {
   close(): Promise<void>;
 }
 
-export function connectorFor(cfg: NodeRunConfig, o: NodeOptions, host: HostPort, hostNqn: string): Connector {
+export function connectorFor(cfg: NodeRunConfig, o: NodeOptions, host: HostPort, hostNqn: string, moreLoopDataDirs?: readonly string[]): Connector {
   if (o.connector === 'loop') {
     return new LoopConnector({
       host,
       nqnPrefix: cfg.nqnPrefix,
       dataDir: o.loopDataDir ?? '',
+      moreDataDirs: moreLoopDataDirs,
       basePath: cfg.rds.basePath,
       toolTimeoutMs: o.toolTimeoutMs,
     });
@@ -64,13 +69,17 @@ export function connectorFor(cfg: NodeRunConfig, o: NodeOptions, host: HostPort,
 
 export async function startNode(cfg: NodeRunConfig, opts: NodeAppOptions, log: Logger): Promise<NodeApp> {
   const o = checkNodeOptions(opts.node);
+  const listed = nodeBackendsOf(o.backends, cfg.rds.backend); // a ConfigError before anything starts
   const metrics = opts.metrics ?? new Metrics('node');
   const base = opts.host ?? hostPort({ sysfsRoot: o.sysfsRoot, devRoot: o.devRoot, mountInfoFile: o.mountInfoFile });
   const host: HostPort = { ...base, run: timedRunner(base.run, metrics) };
   const hostNqn = o.hostNqn ?? hostNqnForNode(o.nodeId);
-  const connector = connectorFor(cfg, o, host, hostNqn);
+  const connector = connectorFor(cfg, o, host, hostNqn, opts.moreLoopDataDirs);
   const locks = new VolumeLocks(o.busyWaitMs);
-  const topology = backendTopology(cfg.driverName, cfg.rds.backend);
+  // node.backends (issue 16): each listed backend's NVMe/TCP port is tried at once, bounded by backendReachMs, and
+  // NodeGetInfo reports the reached ones. Empty: the primary's segment, no check.
+  const outcomes = listed.length ? await reachBackends(listed, o.backendReachMs, log, metrics) : undefined;
+  const topology = nodeTopology(cfg.driverName, cfg.rds.backend, o.backends, outcomes);
   const deps: NodeDeps = { opts: o, nqnPrefix: cfg.nqnPrefix, host, connector, mounter: mounter(host), locks, log, topology };
 
   // Only Identity and Node, from the precompiled descriptor (no .proto parsing, no proto-loader: issue 14 item 4).
@@ -91,7 +100,7 @@ export async function startNode(cfg: NodeRunConfig, opts: NodeAppOptions, log: L
     return report;
   };
   const stopCleanup = scheduleOrphanCleanup(runCleanup, o.orphanIntervalMs, log);
-  log.info({ endpoint: opts.endpoint, nodeId: o.nodeId, hostNqn, connector: o.connector }, 'node ready');
+  log.info({ endpoint: opts.endpoint, nodeId: o.nodeId, hostNqn, connector: o.connector, topology: topology.segments }, 'node ready');
 
   return {
     server,

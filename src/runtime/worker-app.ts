@@ -6,12 +6,14 @@ import { warnAboutRedis } from './redis-warnings';
 import type { RdsPort } from '../rds/port';
 import { WorkerHost } from '../workers/worker-host';
 import { JobProducer } from '../queue/producer';
+import { reconcileKey } from '../queue/jobs';
 import { driverState } from '../state/stores';
 import { clusterFromConfig } from './cluster-factory';
 import { fencingContext } from './fencing-context';
-import { PoolSpace } from '../workers/pool-space';
 import { startHttpServer, type HttpServer } from '../http/server';
 import { rdsFromConfig } from '../rds/factory';
+import { backendsFromConfig, type RdsBackends } from '../rds/backends';
+import { workerBackends } from '../workers/backend-set';
 
 /** A worker: runs volume jobs against RDS. In its own process (`rds-csi worker`) or inside the controller. */
 export interface WorkerApp {
@@ -22,10 +24,14 @@ export interface WorkerApp {
 export async function startWorker(
   cfg: Config,
   log: Logger,
-  shared: { metrics?: Metrics; rds?: RdsPort; httpListen?: string } = {},
+  shared: { metrics?: Metrics; rds?: RdsPort; backends?: RdsBackends; httpListen?: string } = {},
 ): Promise<WorkerApp> {
   const metrics = shared.metrics ?? new Metrics('worker');
-  const rds = shared.rds ?? rdsFromConfig(cfg.rds, metrics);
+  // Every RDS backend (issue 16), each with its own port (connection, breaker, metrics label). A caller's
+  // `backends` are used as they are; a caller's `rds` (the controller's, before it had backends) is the primary's
+  // port, the extra backends get ports of their own. What this worker made, it closes.
+  const backends = shared.backends ?? backendsFromConfig(cfg, metrics, (c) => (c.primary && shared.rds ? shared.rds : rdsFromConfig(c.rds, metrics)));
+  const ownPorts = shared.backends ? [] : backends.list.map((b) => b.rds).filter((r) => r !== shared.rds);
   const connection = redisConnection(redisTargetFromConfig(cfg), 'blocking');
   const fast = redisConnection(redisTargetFromConfig(cfg), 'fast');
   warnAboutRedis(fast, cfg.queuePrefix, log);
@@ -38,8 +44,7 @@ export async function startWorker(
     connection,
     prefix: cfg.queuePrefix,
     deps: {
-      rds,
-      basePath: cfg.rds.basePath,
+      backends: workerBackends(backends, cfg.worker.poolReadingTtlMs),
       volumePrefix: cfg.volumePrefix,
       nqnPrefix: cfg.nqnPrefix,
       records: { volumes: state.volumes, snapshots: state.snapshots },
@@ -52,7 +57,6 @@ export async function startWorker(
         graceMs: cfg.orphans.graceMs,
         sightings: state.sightings,
       },
-      space: new PoolSpace(() => rds.poolCapacity(), cfg.worker.poolReadingTtlMs),
     },
     log,
     metrics,
@@ -67,21 +71,32 @@ export async function startWorker(
   // One reconciler cluster-wide however many workers: a job scheduler is a single Redis entity.
   // Redis empty (fresh or lost)? Rebuild the records from RDS once; the job itself re-checks, so a few workers
   // starting together do it once (same job id per minute).
-  await producer.add('reconcile.state', { volumeId: '' }, `reconcile.state-${Math.floor(Date.now() / 60000)}`, { class: 'startup' });
-  await producer.schedule('reconcile.orphans', cfg.orphans.intervalMs);
+  // One run of each per RDS backend (issue 16): the primary's job ids as before, an extra backend's carry its name.
+  const minute = Math.floor(Date.now() / 60000);
+  for (const b of backends.list) {
+    const backend = b.primary ? undefined : b.name;
+    const data = backend === undefined ? { volumeId: '' as const } : { volumeId: '' as const, backend };
+    await producer.add('reconcile.state', data, `${reconcileKey('reconcile.state', backend)}-${minute}`, { class: 'startup' });
+    await producer.schedule('reconcile.orphans', cfg.orphans.intervalMs, backend);
+  }
+  const stale = await producer.unscheduleOtherBackends(
+    'reconcile.orphans',
+    backends.list.filter((b) => !b.primary).map((b) => b.name),
+  );
+  if (stale.length) log.info({ schedulers: stale }, 'removed the orphan reconcilers of backends no longer configured');
   await producer.schedule('reconcile.attachments', cfg.fencing.reconcileIntervalMs);
   let http: HttpServer | undefined;
   if (shared.httpListen) {
     http = await startHttpServer(shared.httpListen, metrics, async () => (await connection.ping()) === 'PONG');
   }
-  log.info({ concurrency: cfg.worker.concurrency, cluster: cluster.mode, clusterId: cluster.clusterId }, 'worker ready');
+  log.info({ concurrency: cfg.worker.concurrency, backends: backends.names(), cluster: cluster.mode, clusterId: cluster.clusterId }, 'worker ready');
   return {
     host,
     close: async () => {
       await host.close();
       await producer.close();
       await http?.close();
-      if (!shared.rds) await rds.close();
+      await Promise.all(ownPorts.map((r) => r.close().catch(() => undefined)));
       connection.disconnect();
       fast.disconnect();
     },

@@ -15,10 +15,13 @@ export class OrphanSightings {
     this.key = keys.orphanSightings;
   }
 
-  /** Records `now` for keys not seen before, forgets keys not in `current`; returns first-seen times. */
-  async observe(current: string[], now: number): Promise<Map<string, number>> {
+  /**
+   * Records `now` for keys not seen before, forgets keys not in `current` (only those `scope` accepts: one RDS
+   * backend's run forgets none of another's, issue 16); returns first-seen times.
+   */
+  async observe(current: string[], now: number, scope: (key: string) => boolean = () => true): Promise<Map<string, number>> {
     const known = await this.redis.hgetall(this.key);
-    const gone = Object.keys(known).filter((k) => !current.includes(k));
+    const gone = Object.keys(known).filter((k) => scope(k) && !current.includes(k));
     if (gone.length) await this.redis.hdel(this.key, ...gone);
     const seen = new Map<string, number>();
     for (const k of current) {

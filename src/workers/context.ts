@@ -92,6 +92,12 @@ export interface DeleteDeps {
   attachments: AttachmentStore;
 }
 
+/** The reconcilers run once per RDS backend (issue 16): which one this run is for. */
+export interface ReconcileBackend {
+  /** An extra backend's name (its ids are `<slot>@<name>`); absent = the primary, whose ids are bare slots. */
+  backend?: string;
+}
+
 /**
  * What each job's processor needs besides the BaseContext, by job name: the worker host gives each processor exactly
  * this (worker-deps.ts), so a processor never checks at run time whether its worker was given something.
@@ -107,8 +113,8 @@ export interface JobDeps {
   'fence.detach': { fencing: FencingContext };
   'migration.timeout': { fencing: FencingContext };
   'reconcile.attachments': { fencing: FencingContext };
-  'reconcile.state': { records: Records; nqnPrefix: string; metrics: FencingMetrics };
-  'reconcile.orphans': { records: Records; orphans: OrphanPolicy; events: EventSink; metrics: FencingMetrics };
+  'reconcile.state': { records: Records; nqnPrefix: string; metrics: FencingMetrics } & ReconcileBackend;
+  'reconcile.orphans': { records: Records; orphans: OrphanPolicy; events: EventSink; metrics: FencingMetrics } & ReconcileBackend;
 }
 
 /** A processor's context: the BaseContext and its job's declared deps. */

@@ -1,17 +1,13 @@
 import type { JobName } from '../queue/jobs';
-import type { RdsPort } from '../rds/port';
 import type { FencingContext, JobDeps, OrphanPolicy, Records } from './context';
-import type { PoolSpace } from './pool-space';
+import type { BackendDeps, WorkerBackends } from './backend-set';
 import type { DiskOwner } from '../domain/ownership';
 
 /**
- * Everything a worker process holds once (runtime/worker-app.ts builds it from the config); each job's processor
- * gets its own slice of it, JobDeps[N], from `depsOf`. Nothing here is optional: a worker can run every job.
+ * What a worker process holds once for every backend (runtime/worker-app.ts builds it from the config).
+ * Nothing here is optional: a worker can run every job.
  */
-export interface WorkerDeps {
-  rds: RdsPort;
-  /** cfg.rds.basePath */
-  basePath: string;
+export interface SharedDeps {
   /** cfg.volumePrefix */
   volumePrefix: string;
   /** cfg.nqnPrefix: reconcile.state rebuilds a volume's NQN from it when RDS shows none. */
@@ -21,9 +17,21 @@ export interface WorkerDeps {
   orphans: OrphanPolicy;
   /** This driver and cluster, written on every disk it makes (src/domain/ownership.ts). */
   owner: DiskOwner;
-  /** One free-space reading shared by this worker's adds (pool-space.ts). */
-  space: PoolSpace;
 }
+
+/** The worker host's deps: the shared ones and every RDS backend (issue 16). */
+export interface WorkerHostDeps extends SharedDeps {
+  backends: WorkerBackends;
+}
+
+/**
+ * What one job runs with: the shared deps and the one backend its job names (the worker host picks it:
+ * worker-host.ts); each job's processor gets its own slice of it, JobDeps[N], from `depsOf`.
+ */
+export type WorkerDeps = SharedDeps & BackendDeps;
+
+/** The backend name a reconciler works for, only for an extra backend (absent = the primary, as before). */
+const backendOf = (w: WorkerDeps): { backend?: string } => (w.backend === undefined ? {} : { backend: w.backend });
 
 /** Per job name: exactly the deps its processor declares (context.ts JobDeps). */
 export const depsOf: { [N in JobName]: (w: WorkerDeps) => JobDeps[N] } = {
@@ -37,6 +45,6 @@ export const depsOf: { [N in JobName]: (w: WorkerDeps) => JobDeps[N] } = {
   'fence.detach': (w) => ({ fencing: w.fencing }),
   'migration.timeout': (w) => ({ fencing: w.fencing }),
   'reconcile.attachments': (w) => ({ fencing: w.fencing }),
-  'reconcile.state': (w) => ({ records: w.records, nqnPrefix: w.nqnPrefix, metrics: w.fencing.metrics }),
-  'reconcile.orphans': (w) => ({ records: w.records, orphans: w.orphans, events: w.fencing.events, metrics: w.fencing.metrics }),
+  'reconcile.state': (w) => ({ records: w.records, nqnPrefix: w.nqnPrefix, metrics: w.fencing.metrics, ...backendOf(w) }),
+  'reconcile.orphans': (w) => ({ records: w.records, orphans: w.orphans, events: w.fencing.events, metrics: w.fencing.metrics, ...backendOf(w) }),
 };

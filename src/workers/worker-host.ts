@@ -8,7 +8,8 @@ import { VolumeLease } from '../queue/lease';
 import { toJobFailure } from './failure';
 import { processors } from './processors';
 import type { JobSteps } from './context';
-import { depsOf, type WorkerDeps } from './worker-deps';
+import { depsOf, type WorkerDeps, type WorkerHostDeps } from './worker-deps';
+import type { WorkerBackend } from './backend-set';
 
 /** The job's steps live in its progress object, so they survive the worker. */
 function jobSteps(job: Job): JobSteps {
@@ -33,8 +34,8 @@ function jobSteps(job: Job): JobSteps {
 export interface WorkerHostOptions {
   connection: Redis;
   prefix: string;
-  /** What the processors use; each job gets its own slice (worker-deps.ts). */
-  deps: WorkerDeps;
+  /** What the processors use, every RDS backend among it; each job gets its backend's slice (worker-deps.ts). */
+  deps: WorkerHostDeps;
   log: Logger;
   metrics?: Metrics;
   concurrency: number;
@@ -50,15 +51,35 @@ function isJobName(name: string): name is JobName {
   return Object.prototype.hasOwnProperty.call(processors, name);
 }
 
-/** Runs job `name`'s processor with the BaseContext and exactly the deps it declares. */
-function dispatch<N extends JobName>(name: N, data: JobData<N>, deps: WorkerDeps, steps: JobSteps, log: Logger): Promise<JobResult<N>> {
-  const { rds, basePath, volumePrefix, owner } = deps;
+/**
+ * Runs job `name`'s processor against one backend (issue 16: chosen here, in one place, never by a processor) with
+ * the BaseContext and exactly the deps it declares.
+ */
+function dispatch<N extends JobName>(
+  name: N,
+  data: JobData<N>,
+  shared: WorkerHostDeps,
+  backend: WorkerBackend,
+  steps: JobSteps,
+  log: Logger,
+): Promise<JobResult<N>> {
+  const { volumePrefix, nqnPrefix, records, fencing, orphans, owner } = shared;
+  const deps: WorkerDeps = { volumePrefix, nqnPrefix, records, fencing, orphans, owner, ...backend.deps };
+  const { rds, basePath } = backend.deps;
   return processors[name](data, { rds, basePath, volumePrefix, owner, steps, log, ...depsOf[name](deps) });
+}
+
+/** Back to delayed in 100-250 ms: the lease is held elsewhere, or the job's backend is at its limit here. */
+async function comeBackShortly(job: Job, token: string | undefined): Promise<never> {
+  await job.moveToDelayed(Date.now() + 100 + Math.floor(Math.random() * 150), token);
+  throw new DelayedError();
 }
 
 export class WorkerHost {
   private readonly worker: Worker;
   private readonly lease: VolumeLease;
+  /** Jobs of each backend running in this worker now, for the per-backend limit (BackendConfig.concurrency). */
+  private readonly running = new Map<string, number>();
 
   constructor(private readonly opts: WorkerHostOptions) {
     this.lease = new VolumeLease(opts.connection, opts.prefix, opts.leaseMs);
@@ -83,18 +104,61 @@ export class WorkerHost {
     const name = job.name;
     if (!isJobName(name)) throw toJobFailure(new Error(`unknown job type ${job.name}`)).error;
     const { volumeId } = job.data as VolumeScoped;
+    let backend: WorkerBackend;
+    try {
+      backend = this.opts.deps.backends.ofJob(name, job.data as VolumeScoped);
+    } catch (err) {
+      // A backend this configuration does not have (or a malformed id): fails at once, never retried.
+      this.opts.log.warn(
+        { job: job.id, type: name, volumeId, err: err instanceof Error ? err.message : String(err) },
+        'job names no configured backend',
+      );
+      this.opts.metrics?.jobFailures.inc({ type: name, kind: 'permanent' });
+      throw toJobFailure(err).error;
+    }
+    // Per-backend limit (issue 16): a backend at its limit in this worker does not hold a worker slot waiting; its
+    // job goes back to delayed and the slot takes another backend's job. BullMQ's way to delay an active job:
+    // job.moveToDelayed with the job's lock token, then throw DelayedError so the worker neither completes nor fails
+    // it (https://docs.bullmq.io/patterns/process-step-jobs, "Delaying"). A queue-wide rate limit (worker.rateLimit)
+    // would stop every backend's jobs, hence this.
+    if (!this.enter(backend)) return comeBackShortly(job, token);
+    try {
+      return await this.run(name, job, token, backend);
+    } finally {
+      this.leave(backend);
+    }
+  }
+
+  private enter(b: WorkerBackend): boolean {
+    const n = this.running.get(b.name) ?? 0;
+    if (b.concurrency !== undefined && n >= b.concurrency) return false;
+    this.running.set(b.name, n + 1);
+    return true;
+  }
+
+  private leave(b: WorkerBackend): void {
+    this.running.set(b.name, (this.running.get(b.name) ?? 1) - 1);
+  }
+
+  private async run(name: JobName, job: Job, token: string | undefined, backend: WorkerBackend): Promise<unknown> {
+    const { volumeId } = job.data as VolumeScoped;
     const keys = leaseKeysOf(name, job.data as VolumeScoped);
     const holder = job.id ?? `${name}-${volumeId}`;
-    if (!(await this.lease.acquireAll(keys, holder))) {
-      // Another job of this volume runs somewhere: come back shortly instead of spinning.
-      await job.moveToDelayed(Date.now() + 100 + Math.floor(Math.random() * 150), token);
-      throw new DelayedError();
-    }
-    const log = this.opts.log.child({ job: job.id, type: name, volumeId, attempt: job.attemptsMade + 1 });
+    // Another job of this volume runs somewhere: come back shortly instead of spinning.
+    if (!(await this.lease.acquireAll(keys, holder))) return comeBackShortly(job, token);
+    const log = this.opts.log.child({
+      job: job.id,
+      type: name,
+      volumeId,
+      attempt: job.attemptsMade + 1,
+      ...(backend.primary ? {} : { backend: backend.name }),
+    });
     const started = process.hrtime.bigint();
     this.opts.metrics?.jobAttempts.inc({ type: name });
     try {
-      const result = await this.lease.hold(keys, holder, () => dispatch(name, job.data as JobData<typeof name>, this.opts.deps, jobSteps(job), log));
+      const result = await this.lease.hold(keys, holder, () =>
+        dispatch(name, job.data as JobData<typeof name>, this.opts.deps, backend, jobSteps(job), log),
+      );
       this.observe(name, 'completed', started);
       return result;
     } catch (err) {

@@ -2,7 +2,10 @@ import { Redis } from 'ioredis';
 import type { ControllerDeps } from '../../src/api/controller-deps';
 import { volumeHandlers } from '../../src/api/volume-rpcs';
 import { VolumeHealth } from '../../src/api/volume-health';
+import type { BackendConfig } from '../../src/config/backends';
 import type { CallContext } from '../../src/grpc/service';
+import { RdsBackends } from '../../src/rds/backends';
+import type { RdsPort } from '../../src/rds/port';
 import type { AttachmentRecord, AttachmentStore } from '../../src/state/attachment-record';
 import { driverState } from '../../src/state/stores';
 import type { VolumeRecord } from '../../src/state/volume-record';
@@ -70,10 +73,19 @@ describe('ListVolumes reads only the attachments of its page', () => {
       store: state.volumes,
       attachments: counting,
       // RDS is not what this test is about: a pool and disk list that show nothing (every volume "missing").
-      rds: { listDisks: () => Promise.resolve([]) },
+      backends: new RdsBackends([
+        {
+          name: 'default',
+          primary: true,
+          config: { name: 'default', primary: true } as BackendConfig,
+          rds: { listDisks: () => Promise.resolve([]) } as unknown as RdsPort,
+          target: { address: '127.0.0.1', port: 4420 },
+        },
+      ]),
+      poolOf: () => Promise.resolve({ sizeBytes: 1, freeBytes: 1 }),
+      driverName: 'rds.csi.mikrotik.com',
+      volumePrefix: '',
       health: new VolumeHealth(() => Promise.resolve({ sizeBytes: 1, freeBytes: 1 }), { poolFullPercent: 95 }),
-      target: { address: '127.0.0.1', port: 4420 },
-      topology: { key: 'rds.csi.mikrotik.com/backend', value: 'default' },
     } as unknown as ControllerDeps;
     const list = volumeHandlers(deps).ListVolumes!;
     const seen = new Map<string, string[]>();

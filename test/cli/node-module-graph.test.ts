@@ -53,6 +53,11 @@ describe('the module graph of a started rds-csi node', () => {
         dir,
         '--log-level',
         'info',
+        // node.backends (issue 16): the start-up reachability check runs (port 1 on loopback refuses at once)
+        '--backends',
+        'default=127.0.0.1:1',
+        '--backend-reach-ms',
+        '500',
       ],
       probe.env,
       /"msg":"node ready"/,
@@ -72,6 +77,10 @@ describe('the module graph of a started rds-csi node', () => {
 
   it.each(FORBIDDEN_PACKAGES)('does not load %s (%s)', (pkg) => {
     expect([...packages].filter((p) => p === pkg || p.startsWith(`${pkg}/`))).toEqual([]);
+  });
+
+  it('ran the node.backends reachability check (src/node/backend-reach.ts is in the graph)', () => {
+    expect(modules.filter((f) => /\/src\/(node\/backend-reach|config\/node-backends)\.js$/.test(f))).toHaveLength(2);
   });
 
   it.each(FORBIDDEN_FOLDERS)('does not load anything under src/%s', (folder) => {

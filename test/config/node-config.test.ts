@@ -89,6 +89,8 @@ const nodeBlock = maybeObject({
   deviceWaitMs: intLike,
   busyWaitMs: intLike,
   orphanIntervalMs: intLike,
+  backends: stringLike,
+  backendReachMs: fc.oneof(intLike, fc.constantFrom(59999, 60000, 60001, '60001')),
   connect: maybeObject({ ctrlLossTmo: intLike, reconnectDelay: intLike, keepAliveTmo: intLike, fastIoFailTmo: intLike }),
 });
 

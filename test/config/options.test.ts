@@ -59,6 +59,8 @@ const SAMPLES: Record<string, { arg?: string; expect: Record<string, unknown> }>
   '--sysfs-root': { arg: '/fake/sys', expect: { 'node.sysfsRoot': '/fake/sys' } },
   '--dev-root': { arg: '/fake/dev', expect: { 'node.devRoot': '/fake/dev' } },
   '--kubelet-dir': { arg: '/var/lib/k0s/kubelet', expect: { 'node.kubeletDir': '/var/lib/k0s/kubelet' } },
+  '--backends': { arg: 'default=10.0.0.1:4420,rack-b=10.0.1.1:4420', expect: { 'node.backends': 'default=10.0.0.1:4420,rack-b=10.0.1.1:4420' } },
+  '--backend-reach-ms': { arg: '300', expect: { 'node.backendReachMs': 300 } },
   '--ctrl-loss-tmo': { arg: '600', expect: { 'node.connect.ctrlLossTmo': 600 } },
   '--shutdown-ctrl-loss-tmo': { arg: '30', expect: { 'node.shutdown.ctrlLossTmo': 30 } },
   '--reconnect-delay': { arg: '2', expect: { 'node.connect.reconnectDelay': 2 } },
@@ -111,6 +113,8 @@ const BAD: Record<string, { value: string; key: string } | null> = {
   '--sysfs-root': { value: 'sys', key: 'node.sysfsRoot' },
   '--dev-root': { value: 'dev', key: 'node.devRoot' },
   '--kubelet-dir': { value: 'var/lib/kubelet', key: 'node.kubeletDir' },
+  '--backends': null, // a string to the schema; its entries are checked by the node (test/config/node-backends.test.ts)
+  '--backend-reach-ms': { value: '-1', key: 'node.backendReachMs' },
   '--ctrl-loss-tmo': { value: '-5', key: 'node.connect.ctrlLossTmo' },
   '--shutdown-ctrl-loss-tmo': { value: '-1', key: 'node.shutdown.ctrlLossTmo' },
   '--reconnect-delay': { value: '0', key: 'node.connect.reconnectDelay' },
@@ -228,5 +232,10 @@ describe('config options in --help', () => {
     const help = addConfigOptions(new Command('node'), 'node').helpInformation().replace(/\s+/g, ' ');
     expect(help).toContain('[env RDS_CSI_NODE_KUBELET_DIR, default "/var/lib/kubelet"]');
     expect(help).toContain('[env RDS_CSI_NODE_CONNECT_CTRL_LOSS_TMO, default -1]');
+    // node.backends (issue 16): the reachability check's flags
+    expect(help).toContain('--backends <name=host:port,...>');
+    expect(help).toContain('[env RDS_CSI_NODE_BACKENDS]');
+    expect(help).toContain('--backend-reach-ms <ms>');
+    expect(help).toContain('[env RDS_CSI_NODE_BACKEND_REACH_MS, default 1500]');
   });
 });

@@ -73,12 +73,29 @@ describeRoot('npm run demo', () => {
     expect(r.out).not.toContain('FAILED to undo');
   }, 120000);
 
+  it('a failure while the rds-b volume is staged still unstages, unpublishes and deletes it on its backend', async () => {
+    const r = await runDemo({ RDS_CSI_DEMO_FAIL_AT: 'NodeUnstage + ControllerUnpublish demo-b' });
+    dirs.push(r.dir);
+    expect(r.out).toContain('injected failure');
+    expect(r.code).toBe(1);
+    for (const undo of ['demo-b: NodeUnstageVolume', 'demo-b: ControllerUnpublishVolume', 'demo-b: DeleteVolume'])
+      expect(r.out).toContain(`undone: ${undo}`);
+    expect(r.out).not.toContain('FAILED to undo');
+    expect(leftovers(r.dir)).toEqual([]);
+    expect(existsSync(r.dir)).toBe(false);
+  }, 120000);
+
   it('passes with mkfs.xfs missing from PATH (ext4) and leaves nothing behind', async () => {
     const bin = pathWithout(['mkfs.xfs']);
     try {
       const r = await runDemo({ PATH: bin });
       dirs.push(r.dir);
       expect(r.out).toContain('320 MiB ext4');
+      // The second RDS backend (all-in-one --simulators 2): a volume <slot>@rds-b whose disk only rds-b holds.
+      expect(r.out).toMatch(/CreateVolume demo-b .* (vol-demo-b-[0-9a-f]+)@rds-b \(slot \1 on rds-b\)/);
+      expect(r.out).toMatch(/its disk is on rds-b's simulator only .* default: no disk; rds-b: disk vol-demo-b-/);
+      expect(r.out).toMatch(/GetCapacity per backend segment .* default [\d.]+ GiB free, rds-b [\d.]+ GiB free/);
+      expect(r.out).toMatch(/NodeStage demo-b .* ext4 staged at \S+\/staging\/demo-b/); // on the node, over rds-b's backing file
       expect(r.out).toContain('demo finished: every step as expected');
       expect(r.code).toBe(0);
       expect(leftovers(r.dir)).toEqual([]);

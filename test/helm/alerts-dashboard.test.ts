@@ -115,7 +115,8 @@ export function metricsOf(expr: string): string[] {
 const rulesFile = parse(readFileSync(path.join(CHART, 'files/prometheus-rules.yaml'), 'utf8')) as { groups: Array<{ name: string; rules: Obj[] }> };
 const rules = rulesFile.groups.flatMap((g) => g.rules);
 const dashboard = JSON.parse(readFileSync(path.join(CHART, 'dashboards/rds-csi.json'), 'utf8')) as {
-  panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
+  panels: Array<{ title: string; targets?: Array<{ expr: string; legendFormat?: string }> }>;
+  templating: { list: Array<{ name: string; definition?: string; includeAll?: boolean; multi?: boolean }> };
 };
 const dashboardExprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
 const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -175,6 +176,66 @@ describe('alerts and dashboard: expressions name only metrics the driver registe
 
   it('PENDING lists only metrics not registered yet', () => {
     expect(PENDING.filter((n) => known.has(n))).toEqual([]);
+  });
+});
+
+/**
+ * Issue 16 item 4: the metrics of one RDS carry its backend's name, so the alerts fire per backend (naming it in the
+ * summary) and the dashboard filters and splits by backend. A single RDS is backend="default".
+ */
+const PER_RDS = [
+  'rds_csi_rds_connected',
+  'rds_csi_rds_breaker_open',
+  'rds_csi_rds_backend_up',
+  'rds_csi_pool_bytes',
+  'rds_csi_routeros_call_duration_seconds',
+];
+const perRds = (expr: string): boolean =>
+  metricsOf(expr.replace(/\$__rate_interval/g, '5m')).some((n) => PER_RDS.includes(n.replace(/_(bucket|count|sum)$/, '')));
+/** The label lists of every `by (...)` in an expression. */
+const groupings = (expr: string): string[][] => [...expr.matchAll(/\bby \(([^)]*)\)/g)].map((m) => m[1].split(',').map((l) => l.trim()));
+
+describe('alerts and dashboard per RDS backend', () => {
+  it('every per-RDS metric is registered with the backend label', () => {
+    const m = new Metrics('test');
+    for (const name of PER_RDS) {
+      const metric = m.registry.getSingleMetric(name) as unknown as { labelNames: string[] } | undefined;
+      expect([name, metric?.labelNames.includes('backend')]).toEqual([name, true]);
+    }
+  });
+
+  const rdsRules = rules.filter((r) => perRds(r.expr as string));
+  it('the RDS alerts are the unreachable and breaker ones', () => {
+    expect(rdsRules.map((r) => r.alert).sort()).toEqual(['RdsCsiRdsBreakerOpen', 'RdsCsiRdsUnreachable']);
+  });
+
+  it.each(rdsRules.map((r) => [r.alert as string, r]))('%s fires per backend and names it in its summary and description', (_name, rule) => {
+    const by = groupings(rule.expr as string);
+    expect(by.length).toBeGreaterThan(0);
+    for (const labels of by) expect(labels).toContain('backend');
+    expect((rule.annotations as Obj).summary).toContain('{{ $labels.backend }}');
+    expect((rule.annotations as Obj).description).toContain('{{ $labels.backend }}');
+  });
+
+  it('the dashboard has a multi-select backend variable from the backend label', () => {
+    expect(dashboard.templating.list.find((v) => v.name === 'backend')).toMatchObject({
+      definition: 'label_values(rds_csi_rds_connected, backend)',
+      includeAll: true,
+      multi: true,
+    });
+  });
+
+  const rdsPanels = dashboard.panels.flatMap((p) => (p.targets ?? []).filter((t) => perRds(t.expr)).map((t) => [p.title, t] as const));
+  it('the RDS panels: health, connection, breaker, pool and RouterOS calls', () => {
+    expect(rdsPanels.map(([title]) => title)).toEqual(
+      expect.arrayContaining(['RDS connected', 'Backend up', 'Circuit breaker open', 'Pool by backend', 'RouterOS calls by backend and outcome']),
+    );
+  });
+
+  it.each(rdsPanels)('dashboard panel %s: filtered by $backend, split by backend', (_title, t) => {
+    expect(t.expr).toMatch(/\bbackend=~"\$backend"/);
+    for (const labels of groupings(t.expr)) expect(labels).toContain('backend');
+    expect(t.legendFormat).toContain('{{backend}}');
   });
 });
 

@@ -73,6 +73,28 @@ function hasPath(root: unknown, keys: string[]): boolean {
   return true;
 }
 
+function valueAt(root: unknown, keys: string[]): unknown {
+  let node = root;
+  for (const k of keys) node = isObj(node) ? node[k] : undefined;
+  return node;
+}
+
+/** The schema of the items of the list at a values path (e.g. ['backends']). */
+function itemSchemaOf(keys: string[]): unknown {
+  let node: unknown = schema;
+  for (const k of keys) node = isObj(node) && isObj(node.properties) ? node.properties[k] : undefined;
+  return isObj(node) ? node.items : undefined;
+}
+
+/** A path of nested properties in a schema object (e.g. ['tls','enabled']). */
+function hasSchemaPath(node: unknown, keys: string[]): boolean {
+  for (const k of keys) {
+    if (!isObj(node) || !isObj(node.properties) || !(k in node.properties)) return false;
+    node = node.properties[k];
+  }
+  return true;
+}
+
 /**
  * The YAML skeleton of a template: a line holding nothing but actions ({{ if }}, {{ end }}, {{ include … | nindent }})
  * is dropped, an action inside a line becomes a placeholder scalar. Both branches of an if/else stay, so keys may
@@ -335,7 +357,10 @@ describe('templates', () => {
     for (const [name, bases] of bound) {
       for (const m of text.matchAll(new RegExp(`\\$${name}((?:\\.[A-Za-z_][A-Za-z0-9_]*)+)`, 'g'))) {
         const rest = m[1].slice(1).split('.');
-        if (!bases.some((b) => hasPath(values, [...b, ...rest]))) missing.add(`$${name}${m[1]}`);
+        // A variable ranging over a list ({{ range $b := .Values.backends }}): its fields are those of the schema's items.
+        const known = (b: string[]): boolean =>
+          hasPath(values, [...b, ...rest]) || (Array.isArray(valueAt(values, b)) && hasSchemaPath(itemSchemaOf(b), rest));
+        if (!bases.some(known)) missing.add(`$${name}${m[1]}`);
       }
     }
     expect([...missing]).toEqual([]);

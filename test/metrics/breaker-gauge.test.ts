@@ -37,7 +37,8 @@ describe('rds_csi_rds_breaker_open', () => {
     );
     const metrics = new Metrics('controller');
     const rds = rdsFromConfig(cfg.rds, metrics);
-    const gauge = async (): Promise<number | undefined> => value(parsePrometheusText(await metrics.registry.metrics()), 'rds_csi_rds_breaker_open');
+    const gauge = async (): Promise<number | undefined> =>
+      value(parsePrometheusText(await metrics.registry.metrics()), 'rds_csi_rds_breaker_open', { backend: 'default' });
     try {
       expect(await gauge()).toBe(0);
       for (let i = 0; i < 2; i++) await expect(rds.ping()).rejects.toThrow();

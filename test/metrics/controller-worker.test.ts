@@ -132,8 +132,9 @@ describe('metrics of the controller and of a worker process, scraped and parsed'
 
     it('rds_csi_pool_bytes is the simulated pool: size exact, free what GetCapacity answers', () => {
       expect(family(c(), 'rds_csi_pool_bytes').type).toBe('gauge');
-      expect(value(c(), 'rds_csi_pool_bytes', { kind: 'size' })).toBe(POOL_BYTES);
-      const free = value(c(), 'rds_csi_pool_bytes', { kind: 'free' })!;
+      // Issue 16: a single RDS is the backend "default" (rds.backend), and every RDS metric says so.
+      expect(value(c(), 'rds_csi_pool_bytes', { kind: 'size', backend: 'default' })).toBe(POOL_BYTES);
+      const free = value(c(), 'rds_csi_pool_bytes', { kind: 'free', backend: 'default' })!;
       expect(free).toBeGreaterThan(0);
       expect(free).toBeLessThanOrEqual(POOL_BYTES);
       expect(free).toBe(Number(capacity.availableCapacity));
@@ -147,8 +148,10 @@ describe('metrics of the controller and of a worker process, scraped and parsed'
     });
 
     it('its own RouterOS connection (pool capacity) is measured and up', () => {
-      expect(value(c(), 'rds_csi_rds_connected')).toBe(1);
-      expect(histogramSeries(c(), 'rds_csi_routeros_call_duration_seconds', { command: '/disk/print', outcome: 'ok' })?.count).toBeGreaterThan(0);
+      expect(value(c(), 'rds_csi_rds_connected', { backend: 'default' })).toBe(1);
+      expect(
+        histogramSeries(c(), 'rds_csi_routeros_call_duration_seconds', { command: '/disk/print', outcome: 'ok', backend: 'default' })?.count,
+      ).toBeGreaterThan(0);
       // Jobs ran in the worker process, not here.
       expect(histogramSeries(c(), 'rds_csi_job_duration_seconds', { type: 'disk.create' })).toBeUndefined();
     });
@@ -181,12 +184,12 @@ describe('metrics of the controller and of a worker process, scraped and parsed'
     });
 
     it('rds_csi_routeros_call_duration_seconds{command="/disk/add"} counted the disk creations; RDS is connected', () => {
-      const add = histogramSeries(w(), 'rds_csi_routeros_call_duration_seconds', { command: '/disk/add', outcome: 'ok' });
+      const add = histogramSeries(w(), 'rds_csi_routeros_call_duration_seconds', { command: '/disk/add', outcome: 'ok', backend: 'default' });
       expect(add?.count).toBe(
         (histogramSeries(b(), 'rds_csi_routeros_call_duration_seconds', { command: '/disk/add', outcome: 'ok' })?.count ?? 0) + 2,
       );
       expect(histogramSeries(w(), 'rds_csi_routeros_call_duration_seconds', { command: '/disk/print', outcome: 'ok' })?.count).toBeGreaterThan(0);
-      expect(value(w(), 'rds_csi_rds_connected')).toBe(1);
+      expect(value(w(), 'rds_csi_rds_connected', { backend: 'default' })).toBe(1);
     });
 
     it('names and shapes follow the Prometheus conventions; default process metrics are on', () => {

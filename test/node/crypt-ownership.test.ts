@@ -86,6 +86,13 @@ describeRoot('attribution of device-mapper devices to a volume', () => {
     expect((await stagedDevice(d, 'vol-b', b))?.name).toBe(b?.name); // held by two dm devices, neither vol-b's
   });
 
+  it("a volume on another backend (<slot>@<backend>, issue 16) has the slot's mapping, attributed by the slot's NQN", async () => {
+    const a = await d.connector.find(`${P}:vol-a`);
+    expect((await stagedDevice(d, 'vol-a@rack-b', a))?.name).toBe('dm-0');
+    await closeMapping(d, 'vol-a@rack-b', `${P}:vol-a`);
+    expect(ran).toEqual([['cryptsetup', 'close', 'rds-csi-vol-a']]);
+  });
+
   it('unstage closes only a mapping attributable to the volume', async () => {
     await closeMapping(d, 'vol-a', `${P}:vol-a`);
     expect(ran).toEqual([['cryptsetup', 'close', 'rds-csi-vol-a']]);

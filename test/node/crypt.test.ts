@@ -29,6 +29,7 @@ describe('crypt rules', () => {
   it.each([
     ['pvc-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0', 'rds-csi-pvc-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0'],
     ['vol-a', 'rds-csi-vol-a'],
+    ['vol-a@rack-b', 'rds-csi-vol-a'], // another backend's volume (issue 16): the slot's name
     ['Vol/../../x', /^rds-csi-[0-9a-f]{32}$/],
     ['a'.repeat(101), /^rds-csi-[0-9a-f]{32}$/],
     ['-leading-dash', /^rds-csi-[0-9a-f]{32}$/],

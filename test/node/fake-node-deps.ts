@@ -1,4 +1,3 @@
-import { backendTopology } from '../../src/domain/topology';
 import { MountTable } from '../../src/host/mountinfo';
 import type { HostPort } from '../../src/host/port';
 import type { ToolRunner } from '../../src/host/run';
@@ -7,6 +6,7 @@ import { createLogger } from '../../src/log/logger';
 import { parseNodeOptions } from '../../src/config/load';
 import type { NodeDeps } from '../../src/node/deps';
 import { mounter } from '../../src/node/mounter';
+import { nodeTopology } from '../../src/node/node-topology';
 import { NvmeTcpConnector } from '../../src/node/nvme-connector';
 import { VolumeLocks } from '../../src/node/volume-lock';
 import type { FakeSysfs } from './fake-sysfs';
@@ -32,6 +32,6 @@ export function nodeDepsOnFakeSysfs(f: FakeSysfs, nqnPrefix: string, run: ToolRu
     mounter: mounter(host),
     locks: new VolumeLocks(0),
     log: createLogger('silent'),
-    topology: backendTopology('rds.csi.mikrotik.com', 'default'),
+    topology: nodeTopology('rds.csi.mikrotik.com', 'default', ''),
   };
 }

@@ -38,6 +38,7 @@ function hostOf(f: FakeSysfs, run: ToolRunner): HostPort {
 
 const target = (id: string): VolumeTarget => ({
   volumeId: id,
+  slot: id,
   nqn: `${P}:${id}`,
   address: '10.0.0.1',
   port: 4420,

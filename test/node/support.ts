@@ -5,7 +5,7 @@ import path from 'node:path';
 import { configSchema, type Config } from '../../src/config/schema';
 import type { HostPort } from '../../src/host/port';
 import { parseMountInfo } from '../../src/host/mountinfo';
-import { createLogger } from '../../src/log/logger';
+import { createLogger, type Logger } from '../../src/log/logger';
 import { Metrics } from '../../src/metrics/registry';
 import type { NodeOptionsInput } from '../../src/config/schema';
 import { type NodeApp, startNode } from '../../src/runtime/node-app';
@@ -57,14 +57,15 @@ export interface NodeEnv {
   stop(): Promise<void>;
 }
 
-export async function startNodeEnv(extra: Partial<NodeOptionsInput> = {}, host?: HostPort): Promise<NodeEnv> {
+/** `log`: where the plugin logs (default: TEST_LOG_LEVEL, silent). */
+export async function startNodeEnv(extra: Partial<NodeOptionsInput> = {}, host?: HostPort, logger?: Logger): Promise<NodeEnv> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-node-'));
   const dataDir = path.join(dir, 'rds');
   const volumesDir = path.join(dataDir, BASE_PATH.slice(1));
   mkdirSync(volumesDir, { recursive: true });
   const endpoint = `unix://${path.join(dir, 'csi.sock')}`;
   const cfg = testConfig();
-  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const log = logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const metrics = new Metrics('node-test');
   const opts = {
     endpoint,

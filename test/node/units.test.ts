@@ -6,7 +6,7 @@ import { isManagedNqn, volumeIdOfNqn } from '../../src/node/connector';
 import { checkMountFlags, stagingMountOptions } from '../../src/node/filesystem';
 import { hostNqnForNode } from '../../src/domain/host-nqn';
 import { parseExport } from '../../src/node/probe';
-import { connectParams, volumeTarget } from '../../src/node/validate';
+import { connectParams, requireVolumeId, volumeTarget } from '../../src/node/validate';
 import { VolumeLocks } from '../../src/node/volume-lock';
 
 /** Pure pieces of the node plugin: lock, NQN filter, mount flags, connect parameters, host NQN, options. */
@@ -102,16 +102,18 @@ describe('connect parameters', () => {
   });
   test('target: address and port validated, default port 4420 for nvme-tcp', () => {
     const P = 'nqn.x';
-    expect(volumeTarget('vol-a', P, D, { nqn: `${P}:vol-a`, targetAddress: '10.1.2.3' }, {}, true)).toMatchObject({
+    expect(volumeTarget(requireVolumeId('vol-a'), P, D, { nqn: `${P}:vol-a`, targetAddress: '10.1.2.3' }, {}, true)).toMatchObject({
       address: '10.1.2.3',
       port: 4420,
     });
-    expect(volumeTarget('vol-a', P, D, { nqn: `${P}:vol-a`, targetAddress: 'fd00::1', targetPort: '4421' }, {}, true)).toMatchObject({
-      address: 'fd00::1',
-      port: 4421,
-    });
-    expect(() => volumeTarget('vol-a', P, D, { nqn: `${P}:vol-a`, targetAddress: 'a b' }, {}, true)).toThrow(/not a host name/);
-    expect(() => volumeTarget('vol-a', P, D, { nqn: `${P}:vol-a` }, {}, true)).toThrow(/targetAddress is required/);
+    expect(volumeTarget(requireVolumeId('vol-a'), P, D, { nqn: `${P}:vol-a`, targetAddress: 'fd00::1', targetPort: '4421' }, {}, true)).toMatchObject(
+      {
+        address: 'fd00::1',
+        port: 4421,
+      },
+    );
+    expect(() => volumeTarget(requireVolumeId('vol-a'), P, D, { nqn: `${P}:vol-a`, targetAddress: 'a b' }, {}, true)).toThrow(/not a host name/);
+    expect(() => volumeTarget(requireVolumeId('vol-a'), P, D, { nqn: `${P}:vol-a` }, {}, true)).toThrow(/targetAddress is required/);
   });
 });
 

@@ -22,6 +22,8 @@ export interface Harness {
   endpoint: string;
   controller?: ControllerApp;
   client: CsiClient;
+  /** The extra backends' simulators by backend name (issue 16), when `backends` were asked for. */
+  extraSims: Map<string, RunningSimulator>;
   stop(): Promise<void>;
 }
 
@@ -41,13 +43,56 @@ export function fastTestSettings(sim: RunningSimulator): Overrides {
   };
 }
 
+/** One more RDS backend for a test stack: its own simulator, its name and optional config keys (zone, exportPort…). */
+export interface ExtraBackendSpec {
+  name: string;
+  sim?: Partial<SimulatorOptions>;
+  settings?: Record<string, unknown>;
+}
+
 export async function startHarness(
-  opts: { withWorker?: boolean; overrides?: Overrides; sim?: Partial<SimulatorOptions>; controller?: boolean; httpListen?: string } = {},
+  opts: {
+    withWorker?: boolean;
+    overrides?: Overrides;
+    sim?: Partial<SimulatorOptions>;
+    controller?: boolean;
+    httpListen?: string;
+    /** More RDS backends (issue 16), each a simulator of its own over TCP like the primary's. */
+    backends?: ExtraBackendSpec[];
+  } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rds-csi-it-'));
   const redis = await startRedis();
   const sim = await startSimulator({ host: '127.0.0.1', port: 0, dataDir: path.join(dir, 'rds'), user: 'admin', password: 'secret', ...opts.sim });
-  const cfg = loadConfig({ redisUrl: redis.url, ...fastTestSettings(sim), logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', ...opts.overrides }, {});
+  const extraSims = new Map<string, RunningSimulator>();
+  const backends = [];
+  for (const b of opts.backends ?? []) {
+    const s = await startSimulator({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: path.join(dir, `rds-${b.name}`),
+      user: 'admin',
+      password: 'secret',
+      ...b.sim,
+    });
+    extraSims.set(b.name, s);
+    const fast = fastTestSettings(s);
+    backends.push({
+      name: b.name,
+      ...Object.fromEntries(Object.entries(fast).flatMap(([k, v]) => (k.startsWith('rds.') ? [[k.slice(4), v]] : []))),
+      ...b.settings,
+    });
+  }
+  const cfg = loadConfig(
+    {
+      redisUrl: redis.url,
+      ...fastTestSettings(sim),
+      logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...(backends.length ? { backends } : {}),
+      ...opts.overrides,
+    },
+    {},
+  );
   const endpoint = `unix://${path.join(dir, 'controller.sock')}`;
   const controller =
     opts.controller === false
@@ -62,11 +107,13 @@ export async function startHarness(
     endpoint,
     controller,
     client,
+    extraSims,
     stop: async () => {
       client.close();
       // The controller now in h: a test may have restarted it (h.controller = await startController(...)).
       await h.controller?.close();
       await sim.close();
+      for (const s of extraSims.values()) await s.close();
       await redis.stop();
       removeDirSafely(dir);
     },

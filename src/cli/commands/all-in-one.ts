@@ -9,6 +9,7 @@ interface Flags extends CommonFlags {
   dataDir?: string;
   httpListen?: string;
   simulatorLatencyMs?: string;
+  simulators: string;
 }
 
 export function allInOneCommand(): Command {
@@ -19,6 +20,12 @@ export function allInOneCommand(): Command {
     .option('--data-dir <dir>', 'simulator data dir (default: a new temp dir, removed when all-in-one stops)')
     .option('--http-listen <host:port>', 'serve /metrics and /healthz')
     .option('--simulator-latency-ms <ms>', 'latency of every simulated RouterOS command')
+    .option(
+      '--simulators <n>',
+      'embedded simulators to start: the first is the primary RDS, each further one an extra backend rds-b, rds-c, … ' +
+        '(data in <data-dir>-rds-b, …); each is announced on stdout as "SIMULATOR <backend> <host:port> <data dir>" before READY',
+      '1',
+    )
     .action(async (flags: Flags) => {
       const cfg = configFromFlags('all-in-one', { ...flags, rdsAddress: undefined, redisUrl: undefined });
       const log = loggerFor(cfg, 'rds-csi');
@@ -36,9 +43,14 @@ export function allInOneCommand(): Command {
           dataDir: flags.dataDir,
           httpListen: flags.httpListen,
           simulatorLatencyMs: flags.simulatorLatencyMs ? Number(flags.simulatorLatencyMs) : undefined,
+          simulators: Number(flags.simulators),
         },
         log,
       );
+      if (aio.extraSimulators.length && aio.simulator) {
+        for (const { name, simulator: s } of [{ name: cfg.rds.backend, simulator: aio.simulator }, ...aio.extraSimulators])
+          process.stdout.write(`SIMULATOR ${name} ${s.host}:${s.port} ${s.dataDir}\n`);
+      }
       runUntilSignal(log, () => aio.close());
       await waitForSockets([flags.controllerEndpoint, flags.nodeEndpoint], 30000);
       process.stdout.write('READY\n');

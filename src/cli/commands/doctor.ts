@@ -25,12 +25,12 @@ export function doctorCommand(): Command {
     usageExit2(
       addOpsOptions(new Command('controller'))
         .description(
-          'Redis (reachable, noeviction, persistence, version, role, prefix), the queue and workers, RDS over the RouterOS API (TLS, credentials), pool capacity',
+          'Redis (reachable, noeviction, persistence, version, role, prefix), the queue and workers, and every RDS backend: RouterOS API (TLS, credentials), pool capacity, disks',
         )
         .action((flags: OpsFlags) =>
           runOps(async () => {
             const res = await controllerDoctor(opsContext(flags));
-            if (flags.json) printJson({ ok: res.ok, checks: res.checks });
+            if (flags.json) printJson({ ok: res.ok, backends: res.backends, checks: res.checks });
             else print(res.text);
             return res.ok ? EXIT_OK : EXIT_FAILED;
           }),

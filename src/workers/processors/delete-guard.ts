@@ -11,6 +11,7 @@
  */
 import { Failure } from '../../domain/failure';
 import { backingFilePath } from '../../domain/ids';
+import { placedId, splitId } from '../../domain/backend-id';
 import { NO_RECORD_GEN, type DiskDeleteData } from '../../queue/jobs';
 import { type BaseContext, type DeleteDeps } from '../context';
 
@@ -25,6 +26,11 @@ export async function checkDeleteProof(kind: DeleteKind, data: DiskDeleteData, c
   if (typeof data.volumeId !== 'string' || typeof data.slot !== 'string' || !data.volumeId || !data.slot)
     throw refuse(kind, data, 'the job names no volume or slot');
   if (typeof data.gen !== 'string' || !data.gen) throw refuse(kind, data, 'the job carries no generation: it was not enqueued by the driver');
+  // On an extra backend B (issue 16) the id is `<slot>@<B>`: its own slot is the part before the mark, and a slot's
+  // record on this backend has the id `<slot>@<B>` (a record of the same slot on another RDS is not this disk's).
+  const placed = splitId(data.volumeId);
+  if (!placed) throw refuse(kind, data, 'its id names no valid backend');
+  const slotId = placedId(data.slot, placed.backend, '');
   const own = kind === 'volume' ? records.volumes : records.snapshots;
   const other = kind === 'volume' ? records.snapshots : records.volumes;
   const record = await own.get(data.volumeId);
@@ -36,14 +42,14 @@ export async function checkDeleteProof(kind: DeleteKind, data: DiskDeleteData, c
     }
   } else {
     if (data.gen !== NO_RECORD_GEN) throw refuse(kind, data, `its generation ${data.gen} is stale: there is no record`);
-    if (data.slot !== data.volumeId) throw refuse(kind, data, "without a record only the id's own slot may be deleted");
-    if (data.filePath !== undefined && data.filePath !== backingFilePath(ctx.basePath, data.volumeId)) {
+    if (data.slot !== placed.slot) throw refuse(kind, data, "without a record only the id's own slot may be deleted");
+    if (data.filePath !== undefined && data.filePath !== backingFilePath(ctx.basePath, placed.slot)) {
       throw refuse(kind, data, "without a record only the id's own backing file may be deleted");
     }
   }
-  const foreign = (await other.get(data.slot)) ?? (data.slot === data.volumeId ? undefined : await own.get(data.slot));
+  const foreign = (await other.get(slotId)) ?? (slotId === data.volumeId ? undefined : await own.get(slotId));
   if (foreign) throw refuse(kind, data, `slot ${data.slot} belongs to the record of ${foreign.id}`);
-  for (const id of new Set([data.volumeId, data.slot])) {
+  for (const id of new Set([data.volumeId, slotId])) {
     const att = await attachments.get(id);
     const nodes = Object.keys(att?.nodes ?? {});
     if (nodes.length > 0) throw refuse(kind, data, `it is attached to ${nodes.join(', ')}`);

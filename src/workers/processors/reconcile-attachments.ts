@@ -1,3 +1,4 @@
+import { splitId } from '../../domain/backend-id';
 import type { Processor } from '../context';
 import type { AttachmentFact } from '../../cluster/ports';
 import type { AttachmentRecord } from '../../state/attachment-record';
@@ -53,7 +54,8 @@ export const reconcileAttachments: Processor<'reconcile.attachments'> = async (_
           );
           continue;
         }
-        await f.enqueueDetach(rec.volumeId, nodeId, rec.volumeId);
+        // The slot is the id's own (`<slot>@<backend>` on an extra backend, issue 16; the bare id on the primary).
+        await f.enqueueDetach(rec.volumeId, nodeId, splitId(rec.volumeId)?.slot ?? rec.volumeId);
         cleared++;
       }
     }
