@@ -2,18 +2,20 @@ import { PRIMARY_BACKEND } from './cluster';
 import { EXTRA_BACKEND, reportTable, runKillStorm, type ChaosReport } from './run';
 
 /**
- * Two backends (issue 16): a second simulator as backend `rds-b`, half the lanes on it, and after the kills the
- * primary down 20 s (10 s baseline before it). CHAOS_BACKENDS=1 runs the single-RDS storm.
+ * Two backends (issue 16): a second simulator as backend `rds-b` (the `backends` key), every other lane's class with
+ * `backend: rds-b`, and after the kills the primary down 20 s (10 s baseline before it): the primary is the harder
+ * one to lose (its ids are bare, the schedulers' first backend). CHAOS_BACKENDS=1 runs the single-RDS storm.
  */
-const TWO_BACKENDS = process.env.CHAOS_BACKENDS === '2';
+const TWO_BACKENDS = process.env.CHAOS_BACKENDS !== '1';
 const OUTAGE = { backend: PRIMARY_BACKEND, beforeMs: 10000, downMs: 20000 };
 const OTHER = EXTRA_BACKEND;
 
 /**
- * The kill-storm soak, bounded for `npm test` (about 1.5 minutes): volume lifecycles on 8 lanes for 50 s against two
- * controllers and two workers that are SIGKILLed every 1–3 s, Redis SIGKILLed once and restarted on its AOF, then
- * every RouterOS fault of the simulator once (RDS down 5 s instead of the soak's 20 s). `npm run test:chaos` runs it
- * for as long as CHAOS_DURATION_S says (README "Kill-storm soak").
+ * The kill-storm soak, bounded for `npm test` (about 2 minutes): volume lifecycles on 8 lanes for 50 s against two
+ * controllers and two workers that are SIGKILLed every 1–3 s, Redis SIGKILLed once and restarted on its AOF; then the
+ * primary RDS down 20 s while rds-b's lanes go on; then every RouterOS fault of the simulator once (RDS down 5 s
+ * instead of the soak's 20 s). `npm run test:chaos` runs it for as long as CHAOS_DURATION_S says (README "Kill-storm
+ * soak").
  */
 describe('kill-storm (bounded)', () => {
   let report: ChaosReport;

@@ -26,5 +26,8 @@ describe('kill-storm latency figures', () => {
     ];
     expect(latencyIn(samples, 'rds-b', 10, 20)).toEqual({ n: 3, p50: 200, p99: 300, max: 300, notOk: 1 });
     expect(latencyIn(samples, undefined, 0, 20)).toEqual({ n: 1, p50: 900, p99: 900, max: 900, notOk: 0 });
+    // A baseline counts only the creates answered by its end (15+100 = 115, 19+200 = 219, 10+300 = 310).
+    expect(latencyIn(samples, 'rds-b', 10, 20, 200)).toEqual({ n: 1, p50: 100, p99: 100, max: 100, notOk: 0 });
+    expect(latencyIn(samples, 'rds-b', 10, 20, 300)).toEqual({ n: 2, p50: 100, p99: 200, max: 200, notOk: 1 });
   });
 });

@@ -16,9 +16,14 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
 }
 
-/** The creates of `backend` (undefined = the primary) that started in [from, to). */
-export function latencyIn(samples: CreateSample[], backend: string | undefined, from: number, to: number): LatencyFigures {
-  const mine = samples.filter((s) => s.backend === backend && s.startedAt >= from && s.startedAt < to);
+/**
+ * The creates of `backend` (undefined = the primary) that started in [from, to); with `finishedBy`, only those that
+ * also had their final answer by then (a baseline window: a create still running when the outage began is neither).
+ */
+export function latencyIn(samples: CreateSample[], backend: string | undefined, from: number, to: number, finishedBy?: number): LatencyFigures {
+  const mine = samples.filter(
+    (s) => s.backend === backend && s.startedAt >= from && s.startedAt < to && (finishedBy === undefined || s.startedAt + s.ms <= finishedBy),
+  );
   const ms = mine.map((s) => s.ms).sort((a, b) => a - b);
   return {
     n: ms.length,

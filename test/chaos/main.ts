@@ -4,8 +4,8 @@ import { EXTRA_BACKEND, reportTable, runKillStorm } from './run';
 
 /**
  * `npm run test:chaos`: a kill-storm soak of CHAOS_DURATION_S seconds (default 1200) with at most CHAOS_VOLUMES
- * volume lifecycles (default 0 = as many as the duration allows), CHAOS_LANES at once (default 12). CHAOS_BACKENDS=2
- * adds the second RDS (backend `rds-b`, half the lanes) and, after the kills, CHAOS_BASELINE_S (default 60) of
+ * volume lifecycles (default 0 = as many as the duration allows), CHAOS_LANES at once (default 12). CHAOS_BACKENDS
+ * (default 2; 1 = one RDS): the second RDS (backend `rds-b`, half the lanes) and, after the kills, CHAOS_BASELINE_S (default 60) of
  * baseline and then backend CHAOS_OUTAGE_BACKEND (`default` = the primary, or `rds-b`) down CHAOS_OUTAGE_S (default
  * 60). Prints the report as a table and JSON (also written to CHAOS_REPORT, default ./chaos-report.json); exits 1 on
  * any finding.
@@ -20,7 +20,7 @@ function envInt(name: string, dflt: number): number {
 
 async function main(): Promise<void> {
   const durationS = envInt('CHAOS_DURATION_S', 1200);
-  const backends = envInt('CHAOS_BACKENDS', 1);
+  const backends = envInt('CHAOS_BACKENDS', 2);
   if (backends !== 1 && backends !== 2) throw new Error('CHAOS_BACKENDS must be 1 or 2');
   const outageBackend = process.env.CHAOS_OUTAGE_BACKEND || PRIMARY_BACKEND;
   if (outageBackend !== PRIMARY_BACKEND && outageBackend !== EXTRA_BACKEND)

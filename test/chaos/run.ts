@@ -74,7 +74,10 @@ export interface ChaosReport {
   clearedToAllDoneMs: number;
   audit: AuditResult;
   queue: QueueCounts;
-  /** With `outage`: per backend, its creates started in the window before the outage and during it. */
+  /**
+   * With `outage`: per backend, its creates started and answered in the window before the outage, and those started
+   * during it (answered whenever).
+   */
   backends?: {
     outage: string;
     downMs: number;
@@ -194,7 +197,10 @@ export async function runKillStorm(o: ChaosOptions): Promise<ChaosReport> {
             const creates = workload?.creates ?? [];
             return [
               x.name,
-              { before: latencyIn(creates, b, windows.beforeAt, windows.downAt), during: latencyIn(creates, b, windows.downAt, windows.upAt) },
+              {
+                before: latencyIn(creates, b, windows.beforeAt, windows.downAt, windows.downAt),
+                during: latencyIn(creates, b, windows.downAt, windows.upAt),
+              },
             ];
           }),
         ),
