@@ -201,7 +201,8 @@ export class Workload {
     v.sizeBytes = Number(created.res.volume.capacityBytes);
     const id = v.volumeId;
     if (this.stopping) return;
-    const node = NODES[lane % NODES.length];
+    // Lanes alternate backends first, then nodes: each backend's volumes are published to every node.
+    const node = NODES[Math.floor(lane / Math.max(1, this.o.laneBackends?.length ?? 1)) % NODES.length];
     await this.call('ControllerPublishVolume', { volumeId: id, nodeId: node, volumeCapability: MOUNT_RWO, readonly: false }, undefined, b);
     if (this.stopping) return;
     await this.call('ControllerUnpublishVolume', { volumeId: id, nodeId: node }, undefined, b);
