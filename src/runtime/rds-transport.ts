@@ -4,7 +4,7 @@
  * unless TLS is configured or plain API was chosen explicitly (rds.insecurePlaintext), and then says so in its log.
  */
 import { ConfigError } from '../config/load';
-import type { RdsConfig } from '../config/schema';
+import type { Config, RdsConfig } from '../config/schema';
 import type { Logger } from '../log/logger';
 
 export const PLAINTEXT_REFUSED =
@@ -19,4 +19,25 @@ export function checkRdsTransport(rds: RdsConfig, log: Logger): void {
     { rds: `${rds.host}:${rds.port}`, fix: 'use api-ssl: rds.tls=true, rds.caFile, rds.port=8729' },
     'RDS over the plain RouterOS API (rds.insecurePlaintext): the RDS password and every command cross the network unencrypted',
   );
+}
+
+/**
+ * The same rule for every RDS backend (issue 16): the primary (`rds`) and each `backends` entry, which has its own
+ * `tls` and `insecurePlaintext` (a backend's password would cross the network in clear just the same).
+ */
+export function checkRdsTransports(cfg: Pick<Config, 'rds' | 'backends'>, log: Logger): void {
+  checkRdsTransport(cfg.rds, log);
+  for (const [i, b] of cfg.backends.entries()) {
+    if (b.tls) continue;
+    if (!b.insecurePlaintext) {
+      throw new ConfigError(
+        `refusing to talk to RDS backend ${b.name} over the plain RouterOS API: its password would cross the network in clear. ` +
+          `Set backends[${i}].tls=true with backends[${i}].caFile and the api-ssl port, or accept plain API for it explicitly: backends[${i}].insecurePlaintext=true`,
+      );
+    }
+    log.warn(
+      { backend: b.name, rds: `${b.host}:${b.port}`, fix: `use api-ssl: backends[${i}].tls=true, caFile, port 8729` },
+      'RDS over the plain RouterOS API (insecurePlaintext): the RDS password and every command cross the network unencrypted',
+    );
+  }
 }

@@ -84,4 +84,17 @@ describe('plain RouterOS API is an explicit choice', () => {
     },
     30000,
   );
+
+  // Issue 16: an extra backend has its own tls/insecurePlaintext; the primary's choice does not cover it.
+  it.each(['controller', 'worker'])('rds-csi %s refuses an extra backend on plain API that was not chosen for it, naming the backend', (cmd) => {
+    const backends = JSON.stringify([{ name: 'rds-b', host: sim.host, port: sim.port, password: 'secret' }]);
+    const res = spawnSync(process.execPath, [CLI, ...args(cmd), '--rds-insecure-plaintext'], {
+      encoding: 'utf8',
+      timeout: 15000,
+      env: { ...process.env, ...noChoice, RDS_CSI_BACKENDS: backends },
+    });
+    expect(res.status).toBe(2);
+    expect(res.stderr).toMatch(/RDS backend rds-b over the plain RouterOS API/);
+    expect(res.stderr).toContain('backends[0].insecurePlaintext');
+  });
 });

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { checkRdsTransport } from '../../runtime/rds-transport';
+import { checkRdsTransports } from '../../runtime/rds-transport';
 import { addConfigOptions } from '../../config/options';
 import { configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
 
@@ -30,7 +30,7 @@ export function allInOneCommand(): Command {
       const cfg = configFromFlags('all-in-one', { ...flags, rdsAddress: undefined, redisUrl: undefined });
       const log = loggerFor(cfg, 'rds-csi');
       // The embedded simulator listens on loopback; an RDS given with --rds-address follows the controller's rule.
-      if (flags.rdsAddress) checkRdsTransport(cfg.rds, log);
+      if (flags.rdsAddress) checkRdsTransports(cfg, log);
       const { startAllInOne } = await import('../../runtime/all-in-one');
       const { waitForSockets } = await import('../../runtime/wait-sockets');
       const aio = await startAllInOne(

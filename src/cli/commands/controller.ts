@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { addConfigOptions } from '../../config/options';
-import { checkRdsTransport } from '../../runtime/rds-transport';
+import { checkRdsTransports } from '../../runtime/rds-transport';
 import { configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
 
 export function controllerCommand(): Command {
@@ -12,7 +12,7 @@ export function controllerCommand(): Command {
     .action(async (flags: CommonFlags & { endpoint: string; httpListen?: string; withWorker?: boolean }) => {
       const cfg = configFromFlags('controller', flags);
       const log = loggerFor(cfg, 'rds-csi-controller');
-      checkRdsTransport(cfg.rds, log);
+      checkRdsTransports(cfg, log);
       const { startController } = await import('../../runtime/controller-app');
       const app = await startController(cfg, { endpoint: flags.endpoint, httpListen: flags.httpListen, withWorker: flags.withWorker }, log);
       runUntilSignal(log, () => app.close());

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { checkRdsTransport } from '../../runtime/rds-transport';
+import { checkRdsTransports } from '../../runtime/rds-transport';
 import { addConfigOptions } from '../../config/options';
 import { configFromFlags, loggerFor, runUntilSignal, type CommonFlags } from '../common';
 
@@ -10,7 +10,7 @@ export function workerCommand(): Command {
     .action(async (flags: CommonFlags & { httpListen?: string }) => {
       const cfg = configFromFlags('worker', flags);
       const log = loggerFor(cfg, 'rds-csi-worker');
-      checkRdsTransport(cfg.rds, log);
+      checkRdsTransports(cfg, log);
       const { startWorker } = await import('../../runtime/worker-app');
       const app = await startWorker(cfg, log, { httpListen: flags.httpListen });
       runUntilSignal(log, () => app.close());
