@@ -7,9 +7,10 @@ import { TEST_ENV } from '../support/processes';
 
 /**
  * The kill-storm's cluster: one redis-server with AOF (appendfsync everysec, the production setting) on a fixed port
- * and data dir, so a SIGKILLed Redis restarts on its own AOF; the RouterOS simulator as `rds-csi simulator`; two
- * `rds-csi controller` and two `rds-csi worker` processes. Each can be SIGKILLed and restarted under the same name,
- * port and socket. Every child's output goes to `<dir>/logs/<name>.log`.
+ * and data dir, so a SIGKILLed Redis restarts on its own AOF; the RouterOS simulator as `rds-csi simulator` (one per
+ * RDS backend: the primary, and with `extraBackends` one more each, configured through the `backends` key, issue 16);
+ * two `rds-csi controller` and two `rds-csi worker` processes. Each can be SIGKILLed and restarted under the same
+ * name, port and socket. Every child's output goes to `<dir>/logs/<name>.log`.
  */
 
 /** The compiled CLI, from the sources (ts-jest: test/chaos) or from the compiled tree (dist/test/chaos). */
@@ -37,6 +38,18 @@ export const DRIVER_ENV: Record<string, string> = {
 export const RDS_CALL_TIMEOUT_MS = Number(DRIVER_ENV.RDS_CSI_RDS_CALL_TIMEOUT_MS);
 
 export type Role = 'controller' | 'worker';
+
+/** The primary backend's name (`rds.backend` left at its default). */
+export const PRIMARY_BACKEND = 'default';
+
+/** One RDS of the storm: a simulator process with its own port and data dir. */
+export interface SimBackend {
+  /** The backend's name: PRIMARY_BACKEND for the `rds` block, else its `backends[].name`. */
+  name: string;
+  port: number;
+  dataDir: string;
+  child?: ChildProcess;
+}
 
 export interface Member {
   name: string;
@@ -98,17 +111,41 @@ async function killHard(child: ChildProcess | undefined): Promise<void> {
   await exited;
 }
 
+/** SIGTERM, then SIGKILL after 5 s. */
+async function stopGently(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
 export class ChaosCluster {
   readonly members: Member[] = [];
   redis?: RedisServer;
   redisPort = 0;
-  simPort = 0;
-  private sim?: ChildProcess;
+  /** The primary first, then one per extra backend. */
+  readonly sims: SimBackend[];
   private readonly logs = new Map<string, WriteStream>();
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    readonly extraBackends: string[] = [],
+  ) {
     mkdirSync(path.join(dir, 'logs'), { recursive: true });
     mkdirSync(this.redisDir, { recursive: true });
+    this.sims = [PRIMARY_BACKEND, ...extraBackends].map((name, i) => ({ name, port: 0, dataDir: path.join(dir, i === 0 ? 'rds' : `rds-${name}`) }));
+  }
+
+  sim(name: string): SimBackend {
+    const s = this.sims.find((x) => x.name === name);
+    if (!s) throw new Error(`no simulator for backend ${name}`);
+    return s;
+  }
+
+  get simPort(): number {
+    return this.sims[0].port;
   }
 
   get redisDir(): string {
@@ -116,7 +153,7 @@ export class ChaosCluster {
   }
 
   get simDataDir(): string {
-    return path.join(this.dir, 'rds');
+    return this.sims[0].dataDir;
   }
 
   get redisUrl(): string {
@@ -161,14 +198,19 @@ export class ChaosCluster {
     this.redis = undefined;
   }
 
-  async startSimulator(latencyMs: number, jitterMs: number): Promise<void> {
-    if (!this.simPort) this.simPort = await freePort();
+  /** Every backend's simulator. */
+  async startSimulators(latencyMs: number, jitterMs: number): Promise<void> {
+    for (const s of this.sims) await this.startSimulator(latencyMs, jitterMs, s);
+  }
+
+  async startSimulator(latencyMs: number, jitterMs: number, sim: SimBackend = this.sims[0]): Promise<void> {
+    if (!sim.port) sim.port = await freePort();
     const args = [
       'simulator',
       '--data-dir',
-      this.simDataDir,
+      sim.dataDir,
       '--port',
-      String(this.simPort),
+      String(sim.port),
       '--user',
       SIM_USER,
       '--password',
@@ -180,8 +222,28 @@ export class ChaosCluster {
       '--pool-size',
       '1T',
     ];
-    this.sim = await spawnLogged(args, {}, this.log('simulator'), /"listening"/, 20000);
-    await waitForPort(this.simPort, this.sim, 10000, 'simulator');
+    const name = sim === this.sims[0] ? 'simulator' : `simulator-${sim.name}`;
+    sim.child = await spawnLogged(args, {}, this.log(name), /"listening"/, 20000);
+    await waitForPort(sim.port, sim.child, 10000, name);
+  }
+
+  /**
+   * The extra backends as the `backends` config key (JSON from the environment, src/config/schema.ts): each its own
+   * simulator, the storm's user and password, and the primary's RouterOS timings.
+   */
+  private backendsEnv(): Record<string, string> {
+    if (this.extraBackends.length === 0) return {};
+    const list = this.sims.slice(1).map((s) => ({
+      name: s.name,
+      host: '127.0.0.1',
+      port: s.port,
+      user: SIM_USER,
+      password: SIM_PASSWORD,
+      insecurePlaintext: true,
+      callTimeoutMs: Number(DRIVER_ENV.RDS_CSI_RDS_CALL_TIMEOUT_MS),
+      connectTimeoutMs: Number(DRIVER_ENV.RDS_CSI_RDS_CONNECT_TIMEOUT_MS),
+    }));
+    return { RDS_CSI_BACKENDS: JSON.stringify(list) };
   }
 
   private common(): string[] {
@@ -208,7 +270,13 @@ export class ChaosCluster {
     const args = m.role === 'controller' ? ['controller', '--endpoint', m.endpoint ?? '', ...this.common()] : ['worker', ...this.common()];
     const log = this.log(m.name);
     log.write(`\n--- start #${m.starts + 1} at ${new Date().toISOString()}\n`);
-    m.child = await spawnLogged(args, DRIVER_ENV, log, m.role === 'controller' ? /controller ready/ : /worker ready/, 30000);
+    m.child = await spawnLogged(
+      args,
+      { ...DRIVER_ENV, ...this.backendsEnv() },
+      log,
+      m.role === 'controller' ? /controller ready/ : /worker ready/,
+      30000,
+    );
     m.starts++;
     if (m.endpoint) await waitForSockets([m.endpoint], 10000);
   }
@@ -229,13 +297,7 @@ export class ChaosCluster {
 
   async stop(): Promise<void> {
     await Promise.all(this.members.map((m) => this.kill(m)));
-    if (this.sim && this.sim.exitCode === null && this.sim.signalCode === null) {
-      const exited = new Promise((r) => this.sim?.once('exit', r));
-      this.sim.kill('SIGTERM');
-      const t = setTimeout(() => this.sim?.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
+    await Promise.all(this.sims.map((s) => stopGently(s.child)));
     await this.killRedis();
     for (const l of this.logs.values()) l.end();
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { CsiGrpcClient } from '../../src/grpc/client';
 import { MOUNT_RWO } from '../support/csi-client';
-import { NODES } from './cluster';
+import { NODES, PRIMARY_BACKEND } from './cluster';
 
 /**
  * The sidecars' side of the storm: lanes that each drive one volume at a time through
@@ -29,6 +29,8 @@ const RETRY = new Set<number>([
 
 export interface VolumeEntry {
   name: string;
+  /** The backend its lane asks for (StorageClass parameter `backend`); undefined = none named, the primary. */
+  backend?: string;
   volumeId?: string;
   /** created: CreateVolume answered OK; failed: it answered a final error; deleted: DeleteVolume answered OK. */
   state: 'creating' | 'created' | 'failed' | 'deleted' | 'unanswered';
@@ -48,9 +50,25 @@ export interface OpStat {
   maxMs: number;
 }
 
+/** One CreateVolume, first attempt to final answer. */
+export interface CreateSample {
+  /** The backend the lane asked for (undefined = the primary). */
+  backend?: string;
+  /** When the first attempt started (epoch ms). */
+  startedAt: number;
+  ms: number;
+  /** ok, a gRPC code name (final error) or `unanswered`. */
+  outcome: string;
+}
+
 export interface WorkloadOptions {
   endpoints: string[];
   lanes: number;
+  /**
+   * The backend each lane's volumes ask for, by lane index modulo the list's length (undefined = no `backend`
+   * parameter: the primary, today's StorageClass). Unset: every lane uses the primary.
+   */
+  laneBackends?: Array<string | undefined>;
   /** Most volume lifecycles to start (0 = no limit). */
   maxVolumes: number;
   callTimeoutMs: number;
@@ -61,6 +79,9 @@ export interface WorkloadOptions {
 export class Workload {
   readonly volumes: VolumeEntry[] = [];
   readonly ops: Record<string, OpStat> = {};
+  /** The same counts per backend the lane asked for (the primary as `default`): `opsByBackend[backend][method]`. */
+  readonly opsByBackend: Record<string, Record<string, OpStat>> = {};
+  readonly creates: CreateSample[] = [];
   /** Operations waiting for a final answer right now. */
   inFlight = 0;
   private readonly clients: CsiGrpcClient[];
@@ -90,40 +111,50 @@ export class Workload {
     return Object.values(this.ops).reduce((n, s) => n + s.ok + s.unanswered + Object.values(s.finalErrors).reduce((a, b) => a + b, 0), 0);
   }
 
-  private stat(method: string): OpStat {
-    return (this.ops[method] ??= { ok: 0, finalErrors: {}, unanswered: 0, attempts: 0, maxMs: 0 });
+  private stat(method: string, backend?: string): OpStat {
+    const fresh = (): OpStat => ({ ok: 0, finalErrors: {}, unanswered: 0, attempts: 0, maxMs: 0 });
+    if (backend !== undefined) return ((this.opsByBackend[backend] ??= {})[method] ??= fresh());
+    return (this.ops[method] ??= fresh());
   }
 
   /**
    * One operation to its final answer: the same request again on a retryable code, each attempt on the next
    * controller, with a short backoff (the sidecars' exponential backoff, capped low to keep the storm busy).
    */
-  async call<T>(method: string, req: object, done?: (res: T) => boolean): Promise<{ ok: true; res: T } | { ok: false; code: string }> {
-    const s = this.stat(method);
+  async call<T>(
+    method: string,
+    req: object,
+    done?: (res: T) => boolean,
+    backend = PRIMARY_BACKEND,
+  ): Promise<{ ok: true; res: T } | { ok: false; code: string }> {
+    const stats = [this.stat(method), this.stat(method, backend)];
     const t0 = Date.now();
     this.inFlight++;
     let delay = 100;
+    let outcome = 'unanswered';
     try {
       for (;;) {
-        s.attempts++;
+        for (const s of stats) s.attempts++;
         const client = this.clients[this.rr++ % this.clients.length];
         try {
           const res = await client.call<T>('Controller', method, req, this.o.callTimeoutMs);
           // CreateSnapshot answers OK with ready_to_use=false while the copy runs: the snapshotter asks again.
           if (!done || done(res)) {
-            s.ok++;
+            for (const s of stats) s.ok++;
+            outcome = 'ok';
             return { ok: true, res };
           }
         } catch (err) {
           const code = (err as Partial<grpc.ServiceError>).code;
           if (typeof code !== 'number' || !RETRY.has(code)) {
             const name = typeof code === 'number' ? (grpc.status[code] ?? String(code)) : `non-grpc: ${(err as Error).message}`;
-            s.finalErrors[name] = (s.finalErrors[name] ?? 0) + 1;
+            for (const s of stats) s.finalErrors[name] = (s.finalErrors[name] ?? 0) + 1;
+            outcome = name;
             return { ok: false, code: name };
           }
         }
         if (Date.now() - t0 > this.o.opGiveUpMs) {
-          s.unanswered++;
+          for (const s of stats) s.unanswered++;
           return { ok: false, code: 'unanswered' };
         }
         await new Promise((r) => setTimeout(r, delay));
@@ -131,7 +162,9 @@ export class Workload {
       }
     } finally {
       this.inFlight--;
-      s.maxMs = Math.max(s.maxMs, Date.now() - t0);
+      const ms = Date.now() - t0;
+      for (const s of stats) s.maxMs = Math.max(s.maxMs, ms);
+      if (method === 'CreateVolume') this.creates.push({ backend: backend === PRIMARY_BACKEND ? undefined : backend, startedAt: t0, ms, outcome });
     }
   }
 
@@ -142,15 +175,23 @@ export class Workload {
   }
 
   private async lifecycle(lane: number): Promise<void> {
-    const v: VolumeEntry = { name: `pvc-${randomUUID()}`, state: 'creating', snapshots: [] };
+    const backend = this.o.laneBackends?.length ? this.o.laneBackends[lane % this.o.laneBackends.length] : undefined;
+    const v: VolumeEntry = { name: `pvc-${randomUUID()}`, backend, state: 'creating', snapshots: [] };
     this.volumes.push(v);
     const size = (1 + Math.floor(Math.random() * 16)) * MiB;
-    const created = await this.call<{ volume: { volumeId: string; capacityBytes: string } }>('CreateVolume', {
-      name: v.name,
-      capacityRange: { requiredBytes: String(size) },
-      volumeCapabilities: [MOUNT_RWO],
-      parameters: {},
-    });
+    const b = backend ?? PRIMARY_BACKEND;
+    const created = await this.call<{ volume: { volumeId: string; capacityBytes: string } }>(
+      'CreateVolume',
+      {
+        name: v.name,
+        capacityRange: { requiredBytes: String(size) },
+        volumeCapabilities: [MOUNT_RWO],
+        // The StorageClass parameter of issue 16 (`backend: <name>`); none = the primary only, as before.
+        parameters: backend === undefined ? {} : { backend },
+      },
+      undefined,
+      b,
+    );
     if (!created.ok) {
       v.state = created.code === 'unanswered' ? 'unanswered' : 'failed';
       return;
@@ -160,10 +201,11 @@ export class Workload {
     v.sizeBytes = Number(created.res.volume.capacityBytes);
     const id = v.volumeId;
     if (this.stopping) return;
-    const node = NODES[lane % NODES.length];
-    await this.call('ControllerPublishVolume', { volumeId: id, nodeId: node, volumeCapability: MOUNT_RWO, readonly: false });
+    // Lanes alternate backends first, then nodes: each backend's volumes are published to every node.
+    const node = NODES[Math.floor(lane / Math.max(1, this.o.laneBackends?.length ?? 1)) % NODES.length];
+    await this.call('ControllerPublishVolume', { volumeId: id, nodeId: node, volumeCapability: MOUNT_RWO, readonly: false }, undefined, b);
     if (this.stopping) return;
-    await this.call('ControllerUnpublishVolume', { volumeId: id, nodeId: node });
+    await this.call('ControllerUnpublishVolume', { volumeId: id, nodeId: node }, undefined, b);
     if (this.stopping) return;
     if (Math.random() < 0.4) {
       const snap: VolumeEntry['snapshots'][number] = { name: `snapshot-${randomUUID()}`, state: 'creating' };
@@ -172,13 +214,14 @@ export class Workload {
         'CreateSnapshot',
         { name: snap.name, sourceVolumeId: id },
         (res) => res.snapshot.readyToUse,
+        b,
       );
       if (r.ok) {
         snap.state = 'created';
         snap.snapshotId = r.res.snapshot.snapshotId;
         snap.sizeBytes = Number(r.res.snapshot.sizeBytes);
         if (!this.stopping && Math.random() < 0.5) {
-          const d = await this.call('DeleteSnapshot', { snapshotId: snap.snapshotId });
+          const d = await this.call('DeleteSnapshot', { snapshotId: snap.snapshotId }, undefined, b);
           if (d.ok) snap.state = 'deleted';
         }
       } else snap.state = r.code === 'unanswered' ? 'unanswered' : 'failed';
@@ -186,17 +229,19 @@ export class Workload {
     }
     if (Math.random() < 0.4) {
       const want = (v.sizeBytes ?? size) + (1 + Math.floor(Math.random() * 8)) * MiB;
-      const r = await this.call<{ capacityBytes: string }>('ControllerExpandVolume', {
-        volumeId: id,
-        capacityRange: { requiredBytes: String(want) },
-      });
+      const r = await this.call<{ capacityBytes: string }>(
+        'ControllerExpandVolume',
+        { volumeId: id, capacityRange: { requiredBytes: String(want) } },
+        undefined,
+        b,
+      );
       if (r.ok) v.sizeBytes = Number(r.res.capacityBytes);
       else if (r.code === 'unanswered') v.sizeMaybe = want;
       if (this.stopping) return;
     }
     // A volume with a live snapshot is kept (the snapshot's source stays), as are about half of the others.
     if (v.snapshots.some((s) => s.state === 'created') || Math.random() < 0.5) return;
-    const d = await this.call('DeleteVolume', { volumeId: id });
+    const d = await this.call('DeleteVolume', { volumeId: id }, undefined, b);
     if (d.ok) v.state = 'deleted';
     else if (d.code === 'unanswered') v.deleteUnanswered = true;
   }
