@@ -87,8 +87,21 @@ export function describeResult(r: ToolResult): string {
     : r.code === null
       ? `was killed by ${r.signal ?? 'a signal'}`
       : `exited ${r.code}`;
-  const out = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' | ').slice(0, 500);
+  const out = printable((r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' | ')).slice(0, 500);
   return out ? `${cmd} ${how}: ${out}` : `${cmd} ${how}`;
+}
+
+/**
+ * A tool's output as it may appear in an error message, a log line or a Kubernetes event: control characters (dd of a
+ * device prints its NUL bytes; a terminal escape from a tool would reach the operator's terminal) become `\xNN`; a tab stays.
+ */
+function printable(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const code = ch.charCodeAt(0);
+    out += (code < 0x20 && ch !== '\t') || code === 0x7f ? `\\x${code.toString(16).padStart(2, '0')}` : ch;
+  }
+  return out;
 }
 
 export function ok(r: ToolResult): boolean {

@@ -49,6 +49,17 @@ describe('tool runner', () => {
     expect(describeResult(r)).toBe('sh -c echo out; echo err >&2; exit 3 exited 3: err');
   });
 
+  test.each([
+    ['NUL bytes (dd of a device)', 'printf "a\\000\\000b" >&2; exit 1', 'a\\x00\\x00b'],
+    ['a terminal escape', 'printf "x\\033[31my" >&2; exit 1', 'x\\x1b[31my'],
+    ['a carriage return (a tab stays)', 'printf "p\\tq\\rz" >&2; exit 1', 'p\tq\\x0dz'],
+  ])('an error message never carries control characters from the output: %s', async (_what, script, shown) => {
+    const r = await runTool('sh', ['-c', script], { timeoutMs: 5000 });
+    const text = describeResult(r);
+    expect(text.endsWith(`exited 1: ${shown}`)).toBe(true);
+    expect([...text].some((c) => c !== '\t' && c.charCodeAt(0) < 0x20)).toBe(false);
+  });
+
   test('kills a tool that outlives its timeout', async () => {
     const started = Date.now();
     const r = await runTool('sleep', ['30'], { timeoutMs: 200 });
