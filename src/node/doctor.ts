@@ -117,6 +117,9 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorCheck[]> {
     ['mount', ['-V'], 'util-linux'],
     ['umount', ['-V'], 'util-linux'],
     ['mknod', ['--version'], 'coreutils'],
+    // Encrypted volumes (StorageClass `encryption: luks2`) are opened by cryptsetup on the node (src/node/crypt.ts);
+    // the image ships it (Dockerfile: cryptsetup-bin), so a node without it has a broken image.
+    ['cryptsetup', ['--version'], 'cryptsetup-bin (encrypted volumes)'],
   ];
   if (o.loop) tools.push(['losetup', ['-V'], 'util-linux']);
   for (const [cmd, args, pkg] of tools) {

@@ -48,7 +48,7 @@ describe('doctor', () => {
   test('names each missing prerequisite and what to do', async () => {
     writeFileSync(status, 'CapEff:\t000001fffeffffff\n');
     const checks = await runDoctor({
-      host: host(f, ['mkfs.xfs'], MOUNTS_PRIVATE, 'nvme version 1.16'),
+      host: host(f, ['mkfs.xfs', 'cryptsetup'], MOUNTS_PRIVATE, 'nvme version 1.16'),
       nvmeCommand: 'nvme',
       hostNqn: 'bad',
       kubeletDir: '/var/lib/kubelet',
@@ -57,6 +57,7 @@ describe('doctor', () => {
     const failed = Object.fromEntries(checks.filter((c) => !c.ok).map((c) => [c.name, c.fix]));
     expect(Object.keys(failed).sort()).toEqual([
       'CAP_SYS_RESOURCE',
+      'cryptsetup',
       'host NQN',
       'kubelet dir propagation',
       'mkfs.xfs',
@@ -66,7 +67,8 @@ describe('doctor', () => {
     ]);
     expect(failed['nvme-tcp module']).toMatch(/modprobe nvme-tcp/);
     expect(failed['mkfs.xfs']).toMatch(/xfsprogs/);
+    expect(failed.cryptsetup).toMatch(/cryptsetup-bin \(encrypted volumes\)/);
     expect(failed['kubelet dir propagation']).toMatch(/Bidirectional/);
-    expect(formatDoctor(checks)).toMatch(/7 check\(s\) failed$/);
+    expect(formatDoctor(checks)).toMatch(/8 check\(s\) failed$/);
   });
 });
