@@ -46,6 +46,7 @@ export class SnapshotOperations {
     if (record.state === 'ready') return record;
     if (record.state === 'deleting') throw aborted(`snapshot "${name}" is being deleted; retry after DeleteSnapshot completes`);
     const createId = jobId('snapshot.create', id, record.gen);
+    let ready: SnapshotRecord;
     try {
       const res = await this.o.runner.run(
         'snapshot.create',
@@ -53,9 +54,7 @@ export class SnapshotOperations {
         { volumeId: source.id, snapshotId: id, slot: record.slot, filePath: record.filePath, sourceSlot: source.slot },
         waitMs,
       );
-      const ready: SnapshotRecord = { ...record, state: 'ready', sizeBytes: res.sizeBytes };
-      await this.o.store.update(ready);
-      return ready;
+      ready = { ...record, state: 'ready', sizeBytes: res.sizeBytes };
     } catch (err) {
       if (err instanceof Failure && err.kind === 'aborted') return record; // copy still running: not ready yet
       if (err instanceof Failure && !retryLater(err)) {
@@ -63,6 +62,12 @@ export class SnapshotOperations {
       }
       throw err;
     }
+    // Generation-checked, as for volumes (volume-operations.ts): a record removed or replaced while the job ran is
+    // not this call's to make ready.
+    if (!(await this.o.store.update(ready))) {
+      throw aborted(`snapshot "${name}" changed while it was being created (its record was removed or replaced); retry`);
+    }
+    return ready;
   }
 
   async delete(id: string, waitMs: number): Promise<void> {

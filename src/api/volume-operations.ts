@@ -107,7 +107,12 @@ export class VolumeOperations {
         await this.o.runner.run('target.export', jobId('target.export', id, record.gen), data, deadline - Date.now(), { newId: claimed });
       }
       const ready: VolumeRecord = { ...record, state: 'ready', capacityBytes: created.sizeBytes };
-      await this.o.store.update(ready);
+      // Generation-checked: a record removed (a finished DeleteVolume) or of another generation (rebuilt after Redis
+      // lost it) while the job ran is not this create's to make ready, and an OK would name a volume the record does
+      // not hold as ready. The retry answers from the record as it is then.
+      if (!(await this.o.store.update(ready))) {
+        throw aborted(`volume "${spec.name}" changed while it was being created (its record was removed or replaced); retry`);
+      }
       return ready;
     } catch (err) {
       if (err instanceof Failure && !retryLater(err)) {
@@ -144,7 +149,9 @@ export class VolumeOperations {
       pvcNamespace: spec.pvcNamespace,
       rebuilt: false,
     };
-    await this.o.store.update(adopted);
+    if (!(await this.o.store.update(adopted))) {
+      throw aborted(`volume "${spec.name}" changed while its rebuilt record was adopted (removed or replaced); retry`);
+    }
     return adopted.state === 'ready' ? adopted : this.create(record.id, spec, waitMs, place, copyFromSlot);
   }
 
