@@ -189,6 +189,13 @@ describeRoot('NodeStageVolume decisions (stage.ts)', () => {
       await ensureStagedFs(d, { volumeId: 'vol-a', nqn: `${P}:vol-a` }, device, staging(), cap, false);
       expect(acts()).toEqual([`mount -t ext4 ${dev} K/pods/st/globalmount`, `resize2fs ${dev}`]);
     });
+
+    it('ensureStagedFs without mkfs arguments runs mkfs with none', async () => {
+      const cap = parseCapability(req().volumeCapability);
+      const device = await d.connector.attach({ volumeId: 'vol-a', slot: 'vol-a', nqn: `${P}:vol-a`, params: d.opts.connect }, Date.now() + 1000);
+      await ensureStagedFs(d, { volumeId: 'vol-a', nqn: `${P}:vol-a` }, device, staging(), cap, true);
+      expect(acts()).toEqual([`mkfs.ext4 -q ${dev}`, `mount -t ext4 ${dev} K/pods/st/globalmount`]);
+    });
   });
 
   describe('a device that holds something', () => {
