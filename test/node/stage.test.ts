@@ -337,6 +337,14 @@ describeRoot('NodeStageVolume decisions (stage.ts)', () => {
       expect(shows(staging())).toEqual([['259:9', 'ext4']]);
     });
 
+    it('a node whose connector is not NVMe/TCP (loop) stages a volume without a target address', async () => {
+      // The same connector under another kind: the address is required only when the connector is nvme-tcp.
+      d.connector = Object.assign(Object.create(d.connector) as NodeDeps['connector'], { kind: 'loop' as const });
+      blkid = { code: 0, stdout: 'TYPE=ext4\n' };
+      await expect(stage({ volumeContext: { nqn: `${P}:vol-a` } })).resolves.toEqual({});
+      expect(shows(staging())).toEqual([['259:0', 'ext4']]);
+    });
+
     it.each<[string, Parameters<typeof req>[0], string]>([
       ['no staging path', { at: '' }, 'staging_target_path is required'],
       [
