@@ -94,6 +94,10 @@ module.exports = {
     ]),
   ),
   'node-probe': { mutate: ['src/node/probe.ts'], tests: ['test/node/format-safety.test.ts', 'test/node/probe.test.ts'] },
+  // node-stage (round 7b): stage.test.ts drives NodeStageVolume's decisions in-process (fake NVMe sysfs, scripted tools,
+  // the real connector, probe, mounter and attribution): ~0.2 s per case. With the 10 real-mount files the dry run
+  // alone passed Stryker's 5 min limit (round 5).
+  'node-stage': { mutate: ['src/node/stage.ts'], tests: ['test/node/stage.test.ts'] },
   // node-mounter (round 6b): test/node/mounter.test.ts drives the mounter over a scripted host (command lines, error
   // kinds, the unmount loop) and real files (removal); every real-mount node file also runs it, each mutant for minutes.
   'node-mounter': { mutate: ['src/node/mounter.ts'], tests: ['test/node/mounter.test.ts'] },
