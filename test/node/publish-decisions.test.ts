@@ -155,6 +155,13 @@ describeIf(IS_ROOT, ROOT_REASON)('NodePublishVolume / NodeUnpublishVolume decisi
       expect(mountsAt(target)).toMatchObject([{ major: 259, minor: 0 }]);
     });
 
+    // Stage decided the file system (it refuses another type); publish only looks at the device numbers and binds.
+    test('a staging mount of the current device is bound as it is, whatever fs_type the capability names', async () => {
+      s.table[0] = s.mountEntry(staging, 259, 0, { source: devA, fsType: 'xfs' });
+      await pub();
+      expect(s.calls).toEqual([`mount --bind ${staging} ${target}`]);
+    });
+
     test('a stale staging mount over a blank device is refused, not formatted', async () => {
       s.table.length = 0;
       s.table.push(s.mountEntry(staging, 259, 9, { source: path.join(s.f.dev, 'nvme7n1') }));
