@@ -25,7 +25,9 @@ describeIf(IS_ROOT, ROOT_REASON)('NodeUnstageVolume decisions (scripted mount ta
     s.table.push(s.mountEntry(p, 259, 0, { source: devA }));
     return p;
   };
-  const holder = (name: string): void => mkdirSync(path.join(s.f.sys, 'dev/block/259:0/holders', name), { recursive: true });
+  const holder = (name: string): void => {
+    mkdirSync(path.join(s.f.sys, 'dev/block/259:0/holders', name), { recursive: true });
+  };
   const logged = (level: number) => s.logs.filter((l) => l.level === level);
 
   beforeEach(() => {
