@@ -101,6 +101,11 @@ module.exports = {
   // node-mounter (round 6b): test/node/mounter.test.ts drives the mounter over a scripted host (command lines, error
   // kinds, the unmount loop) and real files (removal); every real-mount node file also runs it, each mutant for minutes.
   'node-mounter': { mutate: ['src/node/mounter.ts'], tests: ['test/node/mounter.test.ts'] },
+  // node-publish, node-unstage (round 7a): their decisions in-process over a fake NVMe sysfs and a scripted mount
+  // table (publish-decisions.test.ts, unstage-decisions.test.ts: seconds per mutant); the 10 real-mount files cost
+  // 50–110 s per mutant and decide nothing these files do not.
+  'node-publish': { mutate: ['src/node/publish.ts'], tests: ['test/node/publish-decisions.test.ts'] },
+  'node-unstage': { mutate: ['src/node/unstage.ts'], tests: ['test/node/unstage-decisions.test.ts'] },
   // node-ownership (round 6b): the attribution rule is decided in-process over a fake sysfs (ownership.test.ts,
   // crypt-ownership.test.ts: milliseconds per case); node-safety.test.ts is the one real-mount file whose stale and
   // foreign mounts go through unmountOwned. The other node files add minutes per mutant and no other decision.
