@@ -99,9 +99,15 @@ module.exports = {
   'node-mounter': { mutate: ['src/node/mounter.ts'], tests: ['test/node/mounter.test.ts'] },
   // node-ownership (round 6b): the attribution rule is decided in-process over a fake sysfs (ownership.test.ts,
   // crypt-ownership.test.ts: milliseconds per case); node-safety.test.ts is the one real-mount file whose stale and
-  // foreign mounts go through unmountOwned. The other node files add minutes per mutant and no other decision.
+  // foreign mounts go through unmountOwned; ownership-unmount.test.ts (round 7d) drives unmountOwned in-process (its
+  // warning for stale layers). The other node files add minutes per mutant and no other decision.
   'node-ownership': {
     mutate: ['src/node/ownership.ts'],
-    tests: ['test/node/ownership.test.ts', 'test/node/crypt-ownership.test.ts', 'test/node/node-safety.test.ts'],
+    tests: [
+      'test/node/ownership.test.ts',
+      'test/node/ownership-unmount.test.ts',
+      'test/node/crypt-ownership.test.ts',
+      'test/node/node-safety.test.ts',
+    ],
   },
 };
