@@ -24,7 +24,12 @@ module.exports = {
   reconcilers: {
     // The reconcile.state job is a thin processor; its rules (base path, "records exist -> return") are in src/reconcile/state.ts.
     mutate: ['src/workers/processors/reconcile-*.ts', 'src/reconcile/state.ts'],
-    tests: ['test/workers/reconcile-orphans.test.ts', 'test/workers/reconcile-state.test.ts', 'test/reconcile/state.test.ts'],
+    tests: [
+      'test/workers/reconcile-orphans.test.ts',
+      'test/workers/reconcile-orphans-job.test.ts',
+      'test/workers/reconcile-state.test.ts',
+      'test/reconcile/state.test.ts',
+    ],
   },
   // src/reconcile/state.ts alone against its in-process test (seconds per mutant, not a worker start per mutant).
   'reconcile-state': { mutate: ['src/reconcile/state.ts'], tests: ['test/reconcile/state.test.ts'] },
