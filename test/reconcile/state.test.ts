@@ -127,7 +127,7 @@ describe('rebuildRecords (reconcile.state)', () => {
       },
     });
     const job = (st: ReturnType<typeof fresh>, backend?: string) =>
-      reconcileState({}, {
+      reconcileState({ volumeId: '' }, {
         rds: h.rds,
         basePath: BASE,
         volumePrefix: P,

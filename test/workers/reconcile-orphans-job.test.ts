@@ -59,7 +59,7 @@ describe('reconcile.orphans job', () => {
       events: { emitDriver: (type: string, reason: string) => Promise.resolve(void events.push(`${type} ${reason}`)) },
       metrics: { reconcile: (what: string, count: number) => void metrics.push([what, count]) },
     } as unknown as ProcessorContext<'reconcile.orphans'>;
-    return { result: reconcileOrphans({}, ctx), metrics, events, lines };
+    return { result: reconcileOrphans({ volumeId: '' }, ctx), metrics, events, lines };
   }
 
   async function withRecord(prefix: string): Promise<DriverState> {
