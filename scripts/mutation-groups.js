@@ -24,7 +24,12 @@ module.exports = {
   reconcilers: {
     // The reconcile.state job is a thin processor; its rules (base path, "records exist -> return") are in src/reconcile/state.ts.
     mutate: ['src/workers/processors/reconcile-*.ts', 'src/reconcile/state.ts'],
-    tests: ['test/workers/reconcile-orphans.test.ts', 'test/workers/reconcile-state.test.ts', 'test/reconcile/state.test.ts'],
+    tests: [
+      'test/workers/reconcile-orphans.test.ts',
+      'test/workers/reconcile-orphans-job.test.ts',
+      'test/workers/reconcile-state.test.ts',
+      'test/reconcile/state.test.ts',
+    ],
   },
   // src/reconcile/state.ts alone against its in-process test (seconds per mutant, not a worker start per mutant).
   'reconcile-state': { mutate: ['src/reconcile/state.ts'], tests: ['test/reconcile/state.test.ts'] },
@@ -108,9 +113,15 @@ module.exports = {
   'node-unstage': { mutate: ['src/node/unstage.ts'], tests: ['test/node/unstage-decisions.test.ts'] },
   // node-ownership (round 6b): the attribution rule is decided in-process over a fake sysfs (ownership.test.ts,
   // crypt-ownership.test.ts: milliseconds per case); node-safety.test.ts is the one real-mount file whose stale and
-  // foreign mounts go through unmountOwned. The other node files add minutes per mutant and no other decision.
+  // foreign mounts go through unmountOwned; ownership-unmount.test.ts (round 7d) drives unmountOwned in-process (its
+  // warning for stale layers). The other node files add minutes per mutant and no other decision.
   'node-ownership': {
     mutate: ['src/node/ownership.ts'],
-    tests: ['test/node/ownership.test.ts', 'test/node/crypt-ownership.test.ts', 'test/node/node-safety.test.ts'],
+    tests: [
+      'test/node/ownership.test.ts',
+      'test/node/ownership-unmount.test.ts',
+      'test/node/crypt-ownership.test.ts',
+      'test/node/node-safety.test.ts',
+    ],
   },
 };

@@ -77,6 +77,14 @@ export class FakeSysfs {
     return { device, ...ns };
   }
 
+  /** A block device no NVMe subsystem lists (a local disk such as sda): live, tied to no NQN. */
+  disk(name: string, major: number, minor: number, sectors = 2048): this {
+    this.write(`class/block/${name}/dev`, `${major}:${minor}`);
+    this.write(`class/block/${name}/size`, String(sectors));
+    this.write(`dev/block/${major}:${minor}/size`, String(sectors));
+    return this;
+  }
+
   setSize(ns: FakeNamespace, sectors: number): void {
     this.write(`class/block/${ns.device}/size`, String(sectors));
     this.write(`dev/block/${ns.major}:${ns.minor}/size`, String(sectors));

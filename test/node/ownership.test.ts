@@ -31,6 +31,8 @@ describe('attribution of what a path shows to the named volume (NVMe sysfs)', ()
     f.namespace(3, 1, 1, { major: 259, minor: 3, sectors: 8192 });
     // vol-c: connected, namespace gone.
     f.subsystem(4, `${P}:vol-c`).controller(6, `${P}:vol-c`);
+    // A local disk: live, listed by no NVMe subsystem.
+    f.disk('sdd', 8, 48);
     d = nodeDepsOnFakeSysfs(f, P, runTool);
   });
   afterEach(() => rmSync(f.root, { recursive: true, force: true }));
@@ -111,6 +113,21 @@ describe('attribution of what a path shows to the named volume (NVMe sysfs)', ()
       'vol-a',
       () => ({ major: 259, minor: 24, source: dev('nvme9n1'), fsType: 'vfat' }),
       /not a mount this driver makes/,
+      '',
+    ],
+    // Round 7d: a live device tied to no NQN (`:62`), and a mount shown without a file system type (`:67`/`:68`).
+    [
+      'a local disk sysfs ties to no NQN',
+      'vol-a',
+      () => ({ major: 8, minor: 48, source: dev('sdd'), fsType: 'ext4' }),
+      /^device sdd \(8:48\) is not a device of this volume$/,
+      '',
+    ],
+    [
+      'a gone device of our kind shown without a file system type',
+      'vol-a',
+      () => ({ major: 259, minor: 26, source: dev('nvme9n1') }),
+      /^its device 259:26 no longer exists and \S+\/nvme9n1 \(\?\) is not a mount this driver makes$/,
       '',
     ],
     [

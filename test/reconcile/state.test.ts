@@ -1,8 +1,12 @@
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
+import { createLogger } from '../../src/log/logger';
 import { rebuildRecords, type StateScope, type StateSources } from '../../src/reconcile/state';
 import type { SnapshotRecord } from '../../src/state/snapshot-record';
 import { driverState } from '../../src/state/stores';
 import type { VolumeRecord } from '../../src/state/volume-record';
+import type { ProcessorContext } from '../../src/workers/context';
+import { reconcileState } from '../../src/workers/processors/reconcile-state';
 import { startHarness, type Harness } from '../rds/support';
 import { startRedis, type TestRedis } from '../support/redis';
 
@@ -110,6 +114,47 @@ describe('rebuildRecords (reconcile.state)', () => {
     expect(await rebuildRecords(sources(s), scope, NOW)).toBeUndefined();
     const { vols, snaps } = await all(s);
     expect([...vols, ...snaps].map((r) => r.id)).toEqual([rec.id]);
+  });
+
+  // The reconcile.state job around it (reconcilers group, round 7d): its metric and its warning, per backend.
+  it('the reconcile.state job counts what it rebuilt in its metric and warns once, naming an extra backend', async () => {
+    const seen: Array<[string, number]> = [];
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const job = (st: ReturnType<typeof fresh>, backend?: string) =>
+      reconcileState({ volumeId: '' }, {
+        rds: h.rds,
+        basePath: BASE,
+        volumePrefix: P,
+        nqnPrefix: scope.nqnPrefix,
+        backend,
+        records: { volumes: st.volumes, snapshots: st.snapshots },
+        metrics: { reconcile: (what: string, n: number) => void seen.push([what, n]) },
+        log: createLogger('debug', 'state-test', sink),
+      } as unknown as ProcessorContext<'reconcile.state'>);
+    const pick = () => lines.map(({ level, msg, volumes, snapshots, backend }) => ({ level, msg, volumes, snapshots, backend }));
+    const warned = { level: 40, msg: 'Redis held no records: rebuilt them from RDS', volumes: 2, snapshots: 1 };
+    const s = fresh();
+    expect(await job(s)).toEqual({ volumes: 2, snapshots: 1 });
+    expect(seen).toEqual([['records-rebuilt', 3]]);
+    expect(pick()).toEqual([{ ...warned, backend: undefined }]);
+    // Records exist now: nothing rebuilt, no metric, no warning.
+    expect(await job(s)).toEqual({ volumes: 0, snapshots: 0 });
+    expect([seen.length, lines.length]).toEqual([1, 1]);
+    expect(await job(fresh(), 'b2')).toEqual({ volumes: 2, snapshots: 1 });
+    expect(seen).toEqual([
+      ['records-rebuilt', 3],
+      ['records-rebuilt', 3],
+    ]);
+    expect(pick()).toEqual([
+      { ...warned, backend: undefined },
+      { ...warned, backend: 'b2' },
+    ]);
   });
 
   it('two workers rebuilding at once count each record once', async () => {

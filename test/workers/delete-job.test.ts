@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { Failure } from '../../src/domain/failure';
 import { createLogger } from '../../src/log/logger';
@@ -243,6 +244,24 @@ describe('disk.delete / snapshot.delete / disk.expand / migration.timeout proces
     expect(await run(6 * MiB)).toBe(`ok {"sizeBytes":${6 * MiB}}`);
     expect((await h.rds.getDisk(id))!.fileSizeBytes).toBe(6 * MiB);
     expect(await run(8 * MiB, 'pvc-dj-missing')).toBe('not-found: disk pvc-dj-missing does not exist on RDS');
+  });
+  it('disk.expand logs the growth (slot, from, to) once, and nothing when the disk is already large enough', async () => {
+    const id = fresh();
+    await disk(id);
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const c = { ...ctx(), log: createLogger('debug', 'delete-job-test', sink) } as unknown as ProcessorContext<'disk.expand'>;
+    await diskExpand({ volumeId: id, slot: id, sizeBytes: 4 * MiB }, c);
+    expect(lines).toEqual([]);
+    await diskExpand({ volumeId: id, slot: id, sizeBytes: 6 * MiB }, c);
+    expect(lines.map(({ level, msg, slot, from, to }) => ({ level, msg, slot, from, to }))).toEqual([
+      { level: 30, msg: 'disk grown', slot: id, from: 4 * MiB, to: 6 * MiB },
+    ]);
   });
   it('disk.expand names a disk removed on RDS between its resize and the look-up after it', async () => {
     const id = fresh();
