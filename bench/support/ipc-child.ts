@@ -25,7 +25,8 @@ interface Reply {
 export async function forkIpc(entry: string, args: string[], probeDir: string): Promise<{ child: IpcChild; ready: unknown }> {
   const proc: ChildProcess = fork(path.join(__dirname, `${entry}.js`), args, {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    execArgv: ['--require', LOOP_PROBE],
+    // BENCH_CPU_PROF_DIR: a V8 CPU profile of the helper too (as spawnCli does for the CLI children).
+    execArgv: [...(process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR] : []), '--require', LOOP_PROBE],
     env: { ...process.env, BENCH_LOOP_PROBE_DIR: probeDir },
   });
   let stderr = '';

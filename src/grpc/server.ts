@@ -58,7 +58,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { address, socketPath } = parseEndpoint(endpoint);
   if (socketPath) clearStaleSocket(socketPath);
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  // Channelz (grpc-js's introspection service) is never served here; its per-call bookkeeping is switched off.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0 });
   for (const s of services) server.addService(s.definition, s.handlers);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));

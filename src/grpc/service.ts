@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics/registry';
 import { Failure } from '../domain/failure';
 import { codeName, statusOf } from './errors';
 import { stripSecrets, truncateForLog } from './sanitize';
+import { StartPacer } from './start-pacer';
 
 /**
  * Turns a typed implementation into grpc-js handlers, wrapping every method of the service definition in the one
@@ -26,6 +27,13 @@ export type UnaryImpl<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
 export type ServiceImpl<H> = {
   [K in keyof H as string extends K ? never : K]?: H[K] extends grpc.handleUnaryCall<infer Req, infer Res> ? UnaryImpl<Req, Res> : never;
 };
+
+/**
+ * How many handlers of one service start in one event-loop turn during a burst (start-pacer.ts). Small enough that
+ * the Redis replies of one turn's starts are read before the next turn's start, large enough that the pacing costs
+ * nothing when requests come one by one (measured with bench part (b)/(i): see bench/README.md).
+ */
+export const DEFAULT_STARTS_PER_TURN = 16;
 
 /** Error texts may quote the request (a 4 MiB volume_id): bounded like the request itself, with room for context. */
 const ERROR_CHARS = 1024;
@@ -64,6 +72,7 @@ export function buildHandlers<H>(
   log: Logger,
   metrics?: Metrics,
   classify: FailureClassifier = (err) => err,
+  pacer: StartPacer | undefined = new StartPacer(DEFAULT_STARTS_PER_TURN),
 ): grpc.UntypedServiceImplementation {
   const handlers: grpc.UntypedServiceImplementation = {};
   const table = impl as Record<string, UnaryImpl<unknown, unknown> | undefined>;
@@ -74,13 +83,25 @@ export function buildHandlers<H>(
     handlers[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
       const deadline = deadlineOf(call);
-      const ctx: CallContext = { method, remainingMs: () => deadline - Date.now(), log: log.child({ method }) };
+      let callLog: Logger | undefined;
+      const ctx: CallContext = {
+        method,
+        remainingMs: () => deadline - Date.now(),
+        // Made when first used: most handlers never log, and at the default levels a successful call is not logged.
+        get log() {
+          return (callLog ??= log.child({ method }));
+        },
+      };
       const finish = (code: grpc.status, err?: unknown): void => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        metrics?.rpcDuration.observe({ method, code: codeName(code) }, seconds);
-        const entry = { code: codeName(code), durationMs: Math.round(seconds * 1e4) / 10, request: stripSecrets(call.request) };
-        if (code === grpc.status.OK) ctx.log.info(entry, 'rpc ok');
-        else if (err instanceof Failure || code === grpc.status.UNIMPLEMENTED) ctx.log.warn({ ...entry, error: messageForLog(err) }, 'rpc failed');
+        const codeText = codeName(code);
+        metrics?.rpcDuration.observe({ method, code: codeText }, seconds);
+        const level = code === grpc.status.OK ? 'info' : err instanceof Failure || code === grpc.status.UNIMPLEMENTED ? 'warn' : 'error';
+        // The copy of the request (stripSecrets) only for a line that is written.
+        if (!log.isLevelEnabled(level)) return;
+        const entry = { code: codeText, durationMs: Math.round(seconds * 1e4) / 10, request: stripSecrets(call.request) };
+        if (level === 'info') ctx.log.info(entry, 'rpc ok');
+        else if (level === 'warn') ctx.log.warn({ ...entry, error: messageForLog(err) }, 'rpc failed');
         else ctx.log.error({ ...entry, err: errorForLog(err) }, 'rpc failed with an unexpected error');
       };
       if (!fn) {
@@ -88,24 +109,34 @@ export function buildHandlers<H>(
         callback({ code: grpc.status.UNIMPLEMENTED, details: `${method} is not implemented by this plugin` });
         return;
       }
-      fn(call.request, ctx).then(
-        (res) => {
-          finish(grpc.status.OK);
-          callback(null, res);
-        },
-        (raised: unknown) => {
-          const err = classify(raised);
-          if (err instanceof Failure) {
-            const code = statusOf(err);
-            finish(code, err);
-            // The status message travels in an HTTP/2 trailer; one that quotes a 4 MiB request field never arrives.
-            callback({ code, details: truncateForLog(err.message, ERROR_CHARS) });
-          } else {
-            finish(grpc.status.INTERNAL, err);
-            callback({ code: grpc.status.INTERNAL, details: `internal error in ${method}; see the plugin log` });
-          }
-        },
-      );
+      const answer = (res: unknown): void => {
+        finish(grpc.status.OK);
+        callback(null, res);
+      };
+      const fail = (raised: unknown): void => {
+        const err = classify(raised);
+        if (err instanceof Failure) {
+          const code = statusOf(err);
+          finish(code, err);
+          // The status message travels in an HTTP/2 trailer; one that quotes a 4 MiB request field never arrives.
+          callback({ code, details: truncateForLog(err.message, ERROR_CHARS) });
+        } else {
+          finish(grpc.status.INTERNAL, err);
+          callback({ code: grpc.status.INTERNAL, details: `internal error in ${method}; see the plugin log` });
+        }
+      };
+      const start = (): void => {
+        let running: Promise<unknown>;
+        try {
+          running = fn(call.request, ctx);
+        } catch (raised) {
+          fail(raised);
+          return;
+        }
+        running.then(answer, fail);
+      };
+      if (pacer) pacer.run(start);
+      else start();
     };
   }
   return handlers;
