@@ -46,6 +46,9 @@ describe('CreateVolume when its record changes while the job runs', () => {
     const answer = codeOf(h.client.ctl('CreateVolume', createReq(name)));
     const raw = await waitFor(async () => (await redis.get(key)) ?? '', 10_000, 'the claimed record');
     expect(JSON.parse(raw)).toMatchObject({ state: 'creating' });
+    // Changed once the job holds the volume's lease (it is then past its generation check, queue/lease.ts TAKE).
+    const id = volumeIdFromName(name, h.cfg.volumePrefix);
+    await waitFor(async () => (await redis.get(keys.lease(id))) ?? '', 10_000, 'the job holding the lease');
     await change(key, raw);
     const got = await answer;
     expect(got.code).toBe(status.ABORTED);
