@@ -201,4 +201,32 @@ describe('JobRunner / JobWaiter costs', () => {
       admin.disconnect();
     }
   });
+
+  it('a "duplicated" event alone (another controller re-adding a finished job) tells the waiter its stream flows', async () => {
+    const done = nextId();
+    await run(h.runner, done, { ok: 1 });
+    const late = new QueueEvents(VOLUME_QUEUE, { connection: { url: h.redis.url }, prefix, autorun: false });
+    const runner = freshRunner(late);
+    const other = new Redis(h.redis.url, { maxRetriesPerRequest: null });
+    const otherProducer = new JobProducer(other, prefix, { attempts: 1, backoffMs: 10 });
+    let reading: Promise<void> | undefined;
+    try {
+      await expect(run(runner, done, { ok: 1 })).resolves.toEqual({ sizeBytes: 1 }); // its waiter exists, not flowing
+      const readers = async (): Promise<number> => ((await other.client('LIST')) as string).split('\n').filter((l) => / cmd=xread /.test(l)).length;
+      const before = await readers();
+      reading = late.run().catch(() => undefined);
+      await waitFor(async () => (await readers()) > before, 10000, 'the late stream to block in XREAD');
+      const duplicated = new Promise((r) => late.once('duplicated', r));
+      await otherProducer.add('disk.create', { ok: 1 } as never, done);
+      await duplicated;
+      const cmds = await sent(() => expect(run(runner, nextId(), { ok: 2 }, 15000, { newId: true })).resolves.toEqual({ sizeBytes: 2 }));
+      expect(cmds.length).toBeLessThanOrEqual(1);
+    } finally {
+      runner.close();
+      await late.close();
+      await reading;
+      await otherProducer.close();
+      other.disconnect();
+    }
+  });
 });
