@@ -60,9 +60,10 @@ describe('JobRunner / JobWaiter costs', () => {
     trace = await traceCommands(h.redis.url);
   });
   afterAll(async () => {
-    trace.stop();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed
+    trace?.stop(); // the harness is stopped all the same
     for (const open of gates.values()) open();
-    await h.stop();
+    await h?.stop();
   });
 
   it('newId on a flowing stream: the add is the only round trip (no look before it, none after)', async () => {
@@ -98,10 +99,11 @@ describe('JobRunner / JobWaiter costs', () => {
   it('a wait before the stream is known to flow looks until it is, not for as long as the job runs', async () => {
     const runner = freshRunner();
     try {
-      const cmds = await sent(() => expect(run(runner, nextId(), { sleepMs: 2500 })).resolves.toEqual({ sizeBytes: 1 }));
+      const cmds = await sent(() => expect(run(runner, nextId(), { sleepMs: 3000 })).resolves.toEqual({ sizeBytes: 1 }));
       // The state and the add, then a look or two until the job's 'added' event has been heard; polling every
-      // LOOK_AGAIN_MS for the job's 2.5 s would be ten more.
-      expect(cmds.length).toBeLessThanOrEqual(6);
+      // LOOK_AGAIN_MS for the job's 3 s would be twelve more. The bound leaves room for an 'added' event heard
+      // up to ~1 s late on a loaded machine.
+      expect(cmds.length).toBeLessThanOrEqual(7);
     } finally {
       runner.close();
     }
