@@ -60,8 +60,7 @@ describe('JobRunner / JobWaiter costs', () => {
     trace = await traceCommands(h.redis.url);
   });
   afterAll(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed
-    trace?.stop(); // the harness is stopped all the same
+    trace?.stop(); // undefined when beforeAll failed: the harness is stopped all the same
     for (const open of gates.values()) open();
     await h?.stop();
   });
