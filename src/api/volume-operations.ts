@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Failure, aborted, alreadyExists, retryLater } from '../domain/failure';
 import { splitId } from '../domain/backend-id';
 import { backingFilePath, nqnFor } from '../domain/ids';
-import { NO_RECORD_GEN, jobId, type DiskCreateData, type FenceAttachData } from '../queue/jobs';
+import { NO_RECORD_GEN, jobId, type FenceAttachData } from '../queue/jobs';
 import type { JobRunner } from '../queue/job-runner';
 import type { AttachmentStore } from '../state/attachment-record';
 import type { VolumeRecord, VolumeStore } from '../state/volume-record';
@@ -19,11 +19,6 @@ export interface VolumeOperationsOptions {
   attachments: AttachmentStore;
   runner: JobRunner;
   nqnPrefix: string;
-  /**
-   * The store and the runner's queue use one Redis connection (controller-app.ts): CreateVolume may send the job add
-   * right behind the record claim without waiting for the claim's answer. Off: claim, then add.
-   */
-  claimWithAdd?: boolean;
 }
 
 /**
@@ -44,20 +39,6 @@ export function slotOf(id: string): string {
 /** ControllerPublishVolume's request to the fence.attach processor (which keeps the rules, serialized per volume). */
 export type PublishSpec = Pick<FenceAttachData, 'nodeId' | 'readonly' | 'sharing' | 'migrationWindowSeconds' | 'publishContext'>;
 
-function createData(record: VolumeRecord, place: BackendPlace, copyFromSlot: string | undefined): DiskCreateData {
-  return {
-    volumeId: record.id,
-    slot: record.slot,
-    filePath: record.filePath,
-    sizeBytes: record.capacityBytes,
-    copyFromSlot,
-    nqn: record.nqn,
-    port: place.exportPort,
-    pvc: pvcOf(record),
-    gen: record.gen,
-  };
-}
-
 function pvcOf(record: VolumeRecord): { name: string; namespace: string } | undefined {
   return record.pvcName && record.pvcNamespace ? { name: record.pvcName, namespace: record.pvcNamespace } : undefined;
 }
@@ -69,7 +50,7 @@ export class VolumeOperations {
   async create(id: string, spec: CreateVolumeSpec, waitMs: number, place: BackendPlace, copyFromSlot?: string): Promise<VolumeRecord> {
     const deadline = Date.now() + waitMs;
     const slot = slotOf(id);
-    const proposed: VolumeRecord = {
+    const { record, created: claimed } = await this.o.store.claim({
       id,
       name: spec.name,
       capacityBytes: spec.sizeBytes,
@@ -85,19 +66,7 @@ export class VolumeOperations {
       source: spec.source,
       pvcName: spec.pvcName,
       pvcNamespace: spec.pvcNamespace,
-    };
-    const claiming = this.o.store.claim(proposed);
-    // The job of a new generation goes out right behind its claim, on the same connection, without waiting for the
-    // claim's answer (issue 14): Redis makes the claim first. Should the claim find a record already there, the job is
-    // removed again, and a worker that takes it first skips it: the record does not carry its generation (jobs.ts gen).
-    const early = this.o.claimWithAdd
-      ? this.o.runner.run('disk.create', jobId('disk.create', id, proposed.gen), createData(proposed, place, copyFromSlot), waitMs, {
-          newId: true,
-          claim: claiming.then((c) => c.created),
-        })
-      : undefined;
-    early?.catch(() => undefined); // awaited below when the claim made the record, else dropped (ClaimNotMade)
-    const { record, created: claimed } = await claiming;
+    });
     if (record.rebuilt) return this.adopt(record, spec, waitMs, place, copyFromSlot);
     if (record.name !== spec.name) {
       throw new Failure('internal', `volume id ${id} of "${spec.name}" is taken by "${record.name}" (id collision)`);
@@ -116,16 +85,22 @@ export class VolumeOperations {
     try {
       // One job creates the disk already exported (issue 14; workers/processors/ensure-disk.ts). A generation
       // claimed by this call has no jobs yet: skip the look-up before the job add.
-      const created =
-        claimed && early
-          ? await early
-          : await this.o.runner.run('disk.create', createId, createData(record, place, copyFromSlot), deadline - Date.now(), { newId: claimed });
-      if (created.stale) {
-        // Its worker found another generation in the record (cannot happen while the claim and the add share one
-        // connection): let the retry add the job again.
-        await this.o.runner.forget(createId);
-        throw aborted(`volume "${spec.name}": its create job was skipped as stale; retry`);
-      }
+      const created = await this.o.runner.run(
+        'disk.create',
+        createId,
+        {
+          volumeId: id,
+          slot: record.slot,
+          filePath: record.filePath,
+          sizeBytes: record.capacityBytes,
+          copyFromSlot,
+          nqn: record.nqn,
+          port,
+          pvc: pvcOf(record),
+        },
+        deadline - Date.now(),
+        { newId: claimed },
+      );
       if (!created.exported) {
         // Run by a worker from before the one-job create (a rolling upgrade): it made the disk without the export.
         const data = { volumeId: id, slot: record.slot, nqn: record.nqn, port };

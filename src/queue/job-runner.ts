@@ -27,17 +27,7 @@ export interface RunOptions {
    * same id still dedupes in Redis.
    */
   newId?: boolean;
-  /**
-   * With `newId`: the record claim of this generation, already sent on the queue's own Redis connection. The add goes
-   * out at once behind it (Redis runs one connection's commands in order, so the claim is made first) and the wait
-   * goes on only when the claim made the record (true); otherwise the job is removed again (its worker skips it
-   * anyway: DiskCreateData.gen) and run() throws ClaimNotMade.
-   */
-  claim?: Promise<boolean>;
 }
-
-/** The claim sent with RunOptions.claim found a record already there: the caller goes on with that record. */
-export class ClaimNotMade extends Error {}
 
 export class JobRunner {
   private readonly queue: Queue;
@@ -82,15 +72,7 @@ export class JobRunner {
    */
   private async findOrAdd<N extends JobName>(name: N, id: string, data: JobData<N>, opts: RunOptions): Promise<Outcome | undefined> {
     if (opts.newId) {
-      const adding = this.producer.add(name, data, id);
-      if (opts.claim) {
-        adding.catch(() => undefined); // awaited below, or dropped with its job
-        if (!(await opts.claim)) {
-          void adding.then(() => this.forget(id)).catch(() => undefined);
-          throw new ClaimNotMade(id);
-        }
-      }
-      await adding;
+      await this.producer.add(name, data, id);
       return undefined;
     }
     const state = await this.queue.getJobState(id);

@@ -20,17 +20,9 @@ export interface DiskCreateData {
   port?: number;
   /** The PVC, named in the disk's ownership comment (from CreateVolume's csi.storage.k8s.io/pvc/* parameters). */
   pvc?: { name: string; namespace: string };
-  /**
-   * The record generation the job is for. The worker runs it only while the volume record carries it (checked where the
-   * lease is taken, queue/lease.ts TAKE): the job is added beside the record claim, before the claim's answer
-   * (api/volume-operations.ts). Absent in jobs of an older controller (no check).
-   */
-  gen?: string;
 }
 export interface DiskCreateResult {
   sizeBytes: number;
-  /** The job did nothing: its volume record does not carry its generation (DiskCreateData.gen). */
-  stale?: true;
   /**
    * The export the job made sure of. Absent in the result of a worker from before the one-job create (a rolling
    * upgrade): the controller then runs target.export itself.

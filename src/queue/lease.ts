@@ -5,43 +5,14 @@
 import type { Redis } from 'ioredis';
 import { DriverKeys } from '../state/keys';
 
-/**
- * A released lease is not deleted: it becomes RELEASED ('') for RELEASED_MS, so `take` can tell a lease nobody held
- * in that time (its look, sent beside the take, cannot predate an earlier holder's writes) from one just released.
- */
-const RELEASED_MS = 5000;
-/** A take whose reply came later than this after it was sent is treated as not fresh (see `take`). */
-export const FRESH_WITHIN_MS = 1000;
-
 const ACQUIRE = `
 local v = redis.call('GET', KEYS[1])
-if (not v) or v == ARGV[1] or v == '' then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if (not v) or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 return 0`;
-
-/**
- * ACQUIRE for a job that looks at RDS while its lease is being taken (worker-host.ts): -1 = the volume record (KEYS[2],
- * when given) does not carry the job's generation ARGV[3] (a job added beside a claim that found another record:
- * api/volume-operations.ts); 0 = held by another; 1 = taken, nobody held it for RELEASED_MS; 2 = taken, but it was held
- * (by this job before a stall, or released within RELEASED_MS).
- */
-const TAKE = `
-if KEYS[2] then
-  local rec = redis.call('GET', KEYS[2])
-  if (not rec) or cjson.decode(rec)['gen'] ~= ARGV[3] then return -1 end
-end
-local v = redis.call('GET', KEYS[1])
-if v and v ~= ARGV[1] and v ~= '' then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-if v then return 2 end
-return 1`;
 
 const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], '', 'PX', ARGV[2]) return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
-
-/** What `take` found: see TAKE. */
-export type Take = 'stale' | 'held' | 'fresh' | 'taken';
-const TAKES: Record<number, Take> = { [-1]: 'stale', 0: 'held', 1: 'fresh', 2: 'taken' };
 
 export class VolumeLease {
   private readonly keys: DriverKeys;
@@ -59,21 +30,7 @@ export class VolumeLease {
   }
 
   async acquire(volumeId: string, holder: string): Promise<boolean> {
-    return (await this.script('ACQUIRE', ACQUIRE, [this.key(volumeId)], holder, this.ttlMs)) === 1;
-  }
-
-  /**
-   * Takes the lease of one volume for a job that sends its first (read-only) RDS look at the same time: 'fresh' only
-   * when nobody held the lease within RELEASED_MS and the reply came within FRESH_WITHIN_MS of sending, so an earlier
-   * holder's last write (made before its release) cannot come after the look; 'taken' = held now, but the look must be
-   * made again. With `gen`, the volume record must carry that generation ('stale' otherwise; nothing taken).
-   */
-  async take(volumeId: string, holder: string, gen?: string): Promise<Take> {
-    const keys = gen === undefined ? [this.key(volumeId)] : [this.key(volumeId), this.keys.record('vol', volumeId)];
-    const args = gen === undefined ? [holder, this.ttlMs] : [holder, this.ttlMs, gen];
-    const sent = Date.now();
-    const took = TAKES[(await this.script('TAKE', TAKE, keys, ...args)) as number] ?? 'held';
-    return took === 'fresh' && Date.now() - sent > FRESH_WITHIN_MS ? 'taken' : took;
+    return (await this.script('ACQUIRE', ACQUIRE, this.key(volumeId), holder, this.ttlMs)) === 1;
   }
 
   /**
@@ -82,24 +39,24 @@ export class VolumeLease {
    * connection's order.
    */
   async release(volumeId: string, holder: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.key(volumeId), holder, RELEASED_MS);
+    await this.redis.eval(RELEASE, 1, this.key(volumeId), holder);
   }
 
   private readonly shas = new Map<string, string>();
 
   /** EVALSHA with the script's hash (one round trip, no script text on the wire); loads it when Redis lacks it. */
-  private async script(name: string, body: string, keys: string[], ...args: Array<string | number>): Promise<unknown> {
+  private async script(name: string, body: string, key: string, ...args: Array<string | number>): Promise<unknown> {
     let sha = this.shas.get(name);
     if (!sha) {
       sha = (await this.redis.script('LOAD', body)) as string;
       this.shas.set(name, sha);
     }
     try {
-      return await this.redis.evalsha(sha, keys.length, ...keys, ...args);
+      return await this.redis.evalsha(sha, 1, key, ...args);
     } catch (err) {
       if (!/NOSCRIPT/.test((err as Error).message)) throw err;
       this.shas.delete(name); // Redis restarted or flushed its scripts
-      return this.script(name, body, keys, ...args);
+      return this.script(name, body, key, ...args);
     }
   }
 

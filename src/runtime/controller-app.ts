@@ -69,7 +69,6 @@ export async function startController(cfg: Config, opts: ControllerAppOptions, l
     attachments,
     runner,
     nqnPrefix: cfg.nqnPrefix,
-    claimWithAdd: true, // store and producer share `redis` (above)
   });
   const cluster = await clusterFromConfig(cfg, log);
   const snapOps = new SnapshotOperations({ store: snapshots, runner });

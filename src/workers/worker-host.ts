@@ -4,8 +4,7 @@ import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/registry';
 import { cappedBackoffStrategy } from '../queue/backoff';
 import { VOLUME_QUEUE, leaseKeysOf, type JobData, type JobName, type JobResult, type VolumeScoped } from '../queue/jobs';
-import { VolumeLease, type Take } from '../queue/lease';
-import { gatedPort, gatedSteps, LeaseGateClosed } from './lease-gate';
+import { VolumeLease } from '../queue/lease';
 import { toJobFailure } from './failure';
 import { processors } from './processors';
 import type { JobSteps } from './context';
@@ -72,22 +71,12 @@ function dispatch<N extends JobName>(
   backend: WorkerBackend,
   steps: JobSteps,
   log: Logger,
-  gate?: Promise<void>,
 ): Promise<JobResult<N>> {
   const { volumePrefix, nqnPrefix, records, fencing, orphans, owner } = shared;
   const deps: WorkerDeps = { volumePrefix, nqnPrefix, records, fencing, orphans, owner, ...backend.deps };
-  const { basePath } = backend.deps;
-  const rds = gate ? gatedPort(backend.deps.rds, gate) : backend.deps.rds;
-  const s = gate ? gatedSteps(steps, gate) : steps;
-  return processors[name](data, { rds, basePath, volumePrefix, owner, steps: s, log, ...depsOf[name](deps) });
+  const { rds, basePath } = backend.deps;
+  return processors[name](data, { rds, basePath, volumePrefix, owner, steps, log, ...depsOf[name](deps) });
 }
-
-/**
- * Jobs whose processor starts with a read-only look at RDS: it is sent while the lease is being taken (issue 14),
- * every RDS write and step mark waits for the lease (lease-gate.ts), and a look made while the lease may have been
- * held elsewhere is thrown away (queue/lease.ts take). Only disk.create (ensure-disk.ts: `/file/print` first).
- */
-const LOOK_WHILE_TAKING: ReadonlySet<JobName> = new Set<JobName>(['disk.create']);
 
 /** Back to delayed in 100-250 ms: the lease is held elsewhere, or the job's backend is at its limit here. */
 async function comeBackShortly(job: Job, token: string | undefined): Promise<never> {
@@ -164,37 +153,8 @@ export class WorkerHost {
     const { volumeId } = job.data as VolumeScoped;
     const keys = leaseKeysOf(name, job.data as VolumeScoped);
     const holder = job.id ?? `${name}-${volumeId}`;
-    const [only] = keys;
-    if (LOOK_WHILE_TAKING.has(name) && keys.length === 1 && only !== undefined) {
-      const gen = (job.data as { gen?: unknown }).gen;
-      const take = this.lease.take(only, holder, typeof gen === 'string' ? gen : undefined);
-      const took = await this.attempt(name, job, backend, keys, holder, take);
-      if (took === 'held') return comeBackShortly(job, token);
-      if (took === 'stale') {
-        this.opts.log.info({ job: job.id, type: name, volumeId }, 'job skipped: its volume record has another generation');
-        return { sizeBytes: 0, stale: true };
-      }
-      return took.result;
-    }
     // Another job of this volume runs somewhere: come back shortly instead of spinning.
     if (!(await this.lease.acquireAll(keys, holder))) return comeBackShortly(job, token);
-    return this.attempt(name, job, backend, keys, holder).then((r) => (r as { result: unknown }).result);
-  }
-
-  /**
-   * One attempt of the job's processor under its lease. With `take` (LOOK_WHILE_TAKING) the processor starts at once,
-   * its writes gated on the take: a fresh take lets it go on; any other answer stops it at its first write (its look
-   * is discarded) and, when the lease was taken anyway, runs it again from the start under the lease.
-   */
-  private async attempt(
-    name: JobName,
-    job: Job,
-    backend: WorkerBackend,
-    keys: string[],
-    holder: string,
-    take?: Promise<Take>,
-  ): Promise<{ result: unknown } | Exclude<Take, 'fresh' | 'taken'>> {
-    const { volumeId } = job.data as VolumeScoped;
     const log = this.opts.log.child({
       job: job.id,
       type: name,
@@ -205,37 +165,20 @@ export class WorkerHost {
     const started = process.hrtime.bigint();
     // Job metrics carry the job's backend (issue 16; "default" on a single-RDS install, like the RDS metrics).
     const labels = { type: name, backend: backend.name };
-    const run = (gate?: Promise<void>): Promise<unknown> =>
-      dispatch(
-        name,
-        job.data as JobData<typeof name>,
-        this.opts.deps,
-        backend,
-        jobSteps(job, (p) => this.writeSteps(job, p)),
-        log,
-        gate,
-      );
-    let early: Promise<unknown> | undefined;
-    if (take) {
-      const gate = take.then((t) => {
-        if (t !== 'fresh') throw new LeaseGateClosed(t);
-      });
-      gate.catch(() => undefined);
-      early = run(gate);
-      early.catch(() => undefined); // awaited below (or dropped with its look)
-      const took = await take;
-      if (took !== 'fresh') {
-        await early.catch(() => undefined); // stopped at its first write at the latest
-        if (took !== 'taken') return took;
-        early = undefined; // the lease is ours now: look again under it
-      }
-    }
     this.opts.metrics?.jobAttempts.inc(labels);
     try {
-      const running = early;
-      const result = await this.lease.hold(keys, holder, () => running ?? run());
+      const result = await this.lease.hold(keys, holder, () =>
+        dispatch(
+          name,
+          job.data as JobData<typeof name>,
+          this.opts.deps,
+          backend,
+          jobSteps(job, (p) => this.writeSteps(job, p)),
+          log,
+        ),
+      );
       this.observe(labels, 'completed', started);
-      return { result };
+      return result;
     } catch (err) {
       const failure = toJobFailure(err);
       this.observe(labels, failure.kind, started);

@@ -51,7 +51,7 @@ describe('VolumeLease', () => {
     await lease.release(vol, 'job-b');
     expect(await conn.get(key(vol))).toBe('job-a');
     await lease.release(vol, 'job-a');
-    expect((await conn.get(key(vol))) || null).toBeNull();
+    expect(await conn.exists(key(vol))).toBe(0);
     expect(await lease.acquire(vol, 'job-b')).toBe(true);
   });
 
@@ -60,8 +60,8 @@ describe('VolumeLease', () => {
     const [a, b, c] = [`${vol}-a`, `${vol}-b`, `${vol}-c`];
     await lease.acquire(b, 'other');
     expect(await lease.acquireAll([c, a, b], 'job-x')).toBe(false);
-    expect((await conn.get(key(a))) || null).toBeNull(); // taken first (sorted order), released after the conflict on b
-    expect((await conn.get(key(c))) || null).toBeNull(); // never reached
+    expect(await conn.exists(key(a))).toBe(0); // taken first (sorted order), released after the conflict on b
+    expect(await conn.exists(key(c))).toBe(0); // never reached
     expect(await conn.get(key(b))).toBe('other');
     await lease.release(b, 'other');
     expect(await lease.acquireAll([c, a, b], 'job-x')).toBe(true);
@@ -74,7 +74,7 @@ describe('VolumeLease', () => {
     await lease.acquire(a, 'other');
     // Given [z, a] unsorted, a sorted walk meets a (held) first and never takes z.
     expect(await lease.acquireAll([z, a], 'job-x')).toBe(false);
-    expect((await conn.get(key(z))) || null).toBeNull();
+    expect(await conn.exists(key(z))).toBe(0);
   });
 
   /** The EVALSHA keys and SCRIPT LOADs Redis receives while `fn` runs (MONITOR on a connection of its own). */
@@ -124,7 +124,7 @@ describe('VolumeLease', () => {
       expect(Date.now() - t0).toBeLessThan(150); // an awaited release would have taken the 300 ms pause
       // Sent after hold returned, on the same connection: Redis runs it only after the release (one connection's
       // commands in order), so it already sees the lease gone, as BullMQ's moveToFinished after it does.
-      expect((await conn.get(key(vol))) || null).toBeNull();
+      expect(await conn.exists(key(vol))).toBe(0);
     } finally {
       await pauser.client('UNPAUSE');
       pauser.disconnect();
@@ -142,18 +142,18 @@ describe('VolumeLease', () => {
       return 'done';
     });
     expect(result).toBe('done');
-    for (const k of keys) expect((await conn.get(key(k))) || null).toBeNull();
+    for (const k of keys) expect(await conn.exists(key(k))).toBe(0);
 
     await lease.acquireAll(keys, 'job-h');
     await expect(lease.hold(keys, 'job-h', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    for (const k of keys) expect((await conn.get(key(k))) || null).toBeNull();
+    for (const k of keys) expect(await conn.exists(key(k))).toBe(0);
   });
 
   it('hold stops renewing once fn has ended (no timer left behind re-taking the lease)', async () => {
     const lease = new VolumeLease(conn, prefix, 150);
     await lease.hold([vol], 'job-h', () => Promise.resolve());
     await new Promise((r) => setTimeout(r, 200));
-    expect((await conn.get(key(vol))) || null).toBeNull();
+    expect(await conn.exists(key(vol))).toBe(0);
   });
 
   it('renews at least every 50 ms even with a tiny ttl, and every third of the ttl otherwise', async () => {
@@ -185,7 +185,7 @@ describe('VolumeLease', () => {
     await conn.script('FLUSH');
     expect(await lease.acquire(vol, 'job-b')).toBe(false);
     await lease.release(vol, 'job-a');
-    expect((await conn.get(key(vol))) || null).toBeNull();
+    expect(await conn.exists(key(vol))).toBe(0);
 
     const broken = new Redis(redis.url, { maxRetriesPerRequest: null });
     const other = new VolumeLease(broken, prefix, 5000);

@@ -131,43 +131,6 @@ describe('Redis round trips of one CreateVolume', () => {
     expect(counts.worker).toBeGreaterThan(0);
   });
 
-  /**
-   * Round trips the controller WAITS for (issue 14): a command sent while none of its connection's earlier commands
-   * is unanswered starts a new wait; one sent behind an unanswered one (pipelined) shares that wait. The record claim
-   * and the job add go out together (api/volume-operations.ts claimWithAdd), so a create waits for the claim-and-add,
-   * then the record marked ready: 2 (it was 3: claim, add, ready). Counted in this process: the harness's controller
-   * runs here, on ioredis, whose sendCommand every command goes through.
-   */
-  it('the controller waits for 2 round trips per create (claim and job add share one)', async () => {
-    await create('pvc-rt-wait-warmup');
-    await queueIdle();
-    const proto = Redis.prototype as unknown as { sendCommand: (this: Redis, cmd: { name: string; args: unknown[] }, ...rest: unknown[]) => unknown };
-    const original = proto.sendCommand;
-    const pending = new Map<Redis, number>();
-    const sent: Array<{ conn: Redis; name: string; key: string; waits: boolean }> = [];
-    proto.sendCommand = function (this: Redis, cmd, ...rest) {
-      const open = pending.get(this) ?? 0;
-      const [script = '', , firstKey = ''] = cmd.args.map(String);
-      sent.push({ conn: this, name: cmd.name, key: /^eval/.test(cmd.name) ? firstKey : script, waits: open === 0 });
-      pending.set(this, open + 1);
-      const p = original.call(this, cmd, ...rest) as Promise<unknown>;
-      const done = (): void => void pending.set(this, (pending.get(this) ?? 1) - 1);
-      p.then(done, done);
-      return p;
-    };
-    try {
-      await create('pvc-rt-wait-measured');
-    } finally {
-      proto.sendCommand = original;
-    }
-    const claim = sent.find((c) => /^eval/.test(c.name) && c.key.includes(':state:vol:vol-pvc-rt-wait-measured'));
-    expect(claim).toBeDefined();
-    const controller = sent.filter((c) => c.conn === claim?.conn);
-    const waits = controller.filter((c) => c.waits).length;
-    if (waits > 2) throw new Error(`controller waited for ${waits} round trips: ${JSON.stringify(controller.map((c) => [c.name, c.key, c.waits]))}`);
-    expect(waits).toBe(2);
-  });
-
   it('a step mark is written to the job hash without a progress event (nothing reads one; each woke the controller)', async () => {
     await create('pvc-rt-steps');
     const queue = new Queue(VOLUME_QUEUE, { connection: { url: h.redis.url }, prefix: h.cfg.queuePrefix });

@@ -77,12 +77,7 @@ async function add(spec: DiskSpec, ctx: BaseContext & SpaceDeps): Promise<RdsDis
     if (!source) throw new Failure('not-found', `source disk ${spec.copyFromSlot} does not exist on RDS`);
   }
   const hold = await ctx.space.reserve(Math.max(spec.sizeBytes ?? 0, source?.fileSizeBytes ?? 0));
-  // The mark is this job's first write: it waits for the lease when the look went out beside the lease's take
-  // (worker-host.ts LOOK_WHILE_TAKING), and the add waits for the mark.
-  await steps.mark(ADD_ISSUED).catch((err: unknown) => {
-    hold.release();
-    throw err;
-  });
+  await steps.mark(ADD_ISSUED);
   let disk: RdsDisk;
   // The ownership comment rides on the add itself: no extra command (test/api/command-count.test.ts).
   const comment = ownerComment(ctx, spec.pvc);
