@@ -15,7 +15,7 @@ import { mib, sleep, table } from './support/stats';
  * RSS after `cycles` NodeStage/NodeUnstage of an ext4 volume; the modules it has loaded (test/support/module-list.ts
  * preload, which also lists its packages). Why settled: 3 s after ready the heap still holds the start-up garbage
  * (module compilation, config, the bytecode of code that ran once); V8's memory reducer returns it after 30–60 s of
- * idling (measured in round 7: 51.1 → 47.5 MiB with the chart's options, then flat for 5 minutes through an orphan
+ * idling (measured in round 7: 51.1 → 47.5 MiB with the chart's options, 47.4–48.1 over 5 minutes through an orphan
  * scan), and a plugin idles on its node for days. The floor and the bare node are sampled at the same two points.
  * Goals: idle <= 50 MiB, <= 60 MiB after 100 cycles. test/cli/node-module-graph.test.ts checks which packages load.
  */
