@@ -37,6 +37,11 @@ describe('bench summary', () => {
       met: true,
     },
     { results: { nodeRss: [{ nodeOptions: '', idleRssBytes: 55 * 1048576 }] }, idle: '55.0 MiB', met: false },
+    {
+      results: { nodeRss: [{ nodeOptions: '--x', startupRssBytes: 51 * 1048576, idleRssBytes: 47.5 * 1048576 }] },
+      idle: '47.5 MiB (3 s after ready: 51.0 MiB)',
+      met: true,
+    },
     { results: { nodeRss: [{ nodeOptions: '', skipped: 'not root' }] }, idle: 'not measured', met: undefined },
   ])('node plugin RSS from a part that may not have run: $idle', ({ results, idle, met }) => {
     const row = buildSummary(results).rows.find((r) => r.what === 'node plugin RSS, idle');
