@@ -4,7 +4,7 @@ import type { NodePublishVolumeRequest__Output } from '../../src/generated/csi/v
 import { splitDev } from '../../src/host/fs';
 import { publishVolume, unpublishVolume } from '../../src/node/publish';
 import { describeIf, IS_ROOT, ROOT_REASON } from '../support/prereq';
-import { dirAt, failure, P, type ScriptedNode, scriptedNode } from './scripted-node';
+import { failure, P, type ScriptedNode, scriptedNode, withVolumesAB } from './scripted-node';
 
 /**
  * publish.ts's decisions in-process (issue 19 item 2, node-publish mutants; the real-mount files cost a minute per
@@ -39,14 +39,8 @@ describeIf(IS_ROOT, ROOT_REASON)('NodePublishVolume / NodeUnpublishVolume decisi
 
   beforeEach(() => {
     s = scriptedNode();
-    s.f.subsystem(0, `${P}:vol-a`).controller(0, `${P}:vol-a`);
-    s.f.namespace(0, 0, 1, { major: 259, minor: 0, sectors: 8192 });
-    s.f.subsystem(3, `${P}:vol-b`).controller(1, `${P}:vol-b`);
-    s.f.namespace(3, 1, 1, { major: 259, minor: 3, sectors: 8192 });
-    devA = path.join(s.f.dev, 'nvme0n1');
-    staging = dirAt(s.k, 'plugins/kubernetes.io/csi/rds/abc/globalmount');
+    ({ devA, staging } = withVolumesAB(s));
     target = path.join(s.k, 'pods/uid1/volumes/kubernetes.io~csi/pvc-a/mount');
-    s.table.push(s.mountEntry(staging, 259, 0, { source: devA }));
   });
   afterEach(() => s.cleanup());
 

@@ -152,6 +152,21 @@ export function scriptedNode(): ScriptedNode {
 }
 
 /** mkdir -p under the kubelet dir; returns the path. */
+/**
+ * The two volumes the decision tests use, in the fake NVMe sysfs: vol-a (nvme0n1, 259:0) and vol-b (nvme3n1, 259:3),
+ * each 4 MiB; their staging path mounted from vol-a's device. Returns vol-a's device node and that staging path.
+ */
+export function withVolumesAB(s: ScriptedNode): { devA: string; staging: string } {
+  s.f.subsystem(0, `${P}:vol-a`).controller(0, `${P}:vol-a`);
+  s.f.namespace(0, 0, 1, { major: 259, minor: 0, sectors: 8192 });
+  s.f.subsystem(3, `${P}:vol-b`).controller(1, `${P}:vol-b`);
+  s.f.namespace(3, 1, 1, { major: 259, minor: 3, sectors: 8192 });
+  const devA = path.join(s.f.dev, 'nvme0n1');
+  const staging = dirAt(s.k, 'plugins/kubernetes.io/csi/rds/abc/globalmount');
+  s.table.push(s.mountEntry(staging, 259, 0, { source: devA }));
+  return { devA, staging };
+}
+
 export function dirAt(k: string, ...rel: string[]): string {
   const p = path.join(k, ...rel);
   mkdirSync(p, { recursive: true });

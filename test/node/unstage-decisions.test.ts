@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { NodeUnstageVolumeRequest__Output } from '../../src/generated/csi/v1/NodeUnstageVolumeRequest';
 import { unstageVolume } from '../../src/node/unstage';
 import { describeIf, IS_ROOT, ROOT_REASON } from '../support/prereq';
-import { dirAt, failure, P, type ScriptedNode, scriptedNode } from './scripted-node';
+import { dirAt, failure, P, type ScriptedNode, scriptedNode, withVolumesAB } from './scripted-node';
 
 /**
  * unstage.ts's decisions in-process (issue 19 item 2, node-unstage mutants; the real-mount files cost a minute per
@@ -32,13 +32,7 @@ describeIf(IS_ROOT, ROOT_REASON)('NodeUnstageVolume decisions (scripted mount ta
 
   beforeEach(() => {
     s = scriptedNode();
-    s.f.subsystem(0, `${P}:vol-a`).controller(0, `${P}:vol-a`);
-    s.f.namespace(0, 0, 1, { major: 259, minor: 0, sectors: 8192 });
-    s.f.subsystem(3, `${P}:vol-b`).controller(1, `${P}:vol-b`);
-    s.f.namespace(3, 1, 1, { major: 259, minor: 3, sectors: 8192 });
-    devA = path.join(s.f.dev, 'nvme0n1');
-    staging = dirAt(s.k, 'plugins/kubernetes.io/csi/rds/abc/globalmount');
-    s.table.push(s.mountEntry(staging, 259, 0, { source: devA }));
+    ({ devA, staging } = withVolumesAB(s));
   });
   afterEach(() => s.cleanup());
 
