@@ -14,7 +14,6 @@ module.exports = {
       'test/queue/job-waiter-first-read.test.ts',
       'test/queue/failure-round-trip.test.ts',
       'test/queue/job-waiter-costs.test.ts',
-      'test/queue/job-waiter-outage.test.ts',
     ],
   },
   breaker: { mutate: ['src/rds/circuit-breaker.ts'], tests: ['test/rds/circuit-breaker.test.ts', 'test/rds/circuit-breaker-edges.test.ts'] },
