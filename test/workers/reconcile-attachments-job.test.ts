@@ -99,6 +99,13 @@ describe('reconcile.attachments job', () => {
     expect(r.detached).toEqual([]);
   });
 
+  it('with no record in Redis and no attached VolumeAttachment, rebuilds nothing and warns nothing', async () => {
+    const r = await run({ records: [], vas: [va('vol-d', 'n1', false)], nodes: ['n1'] });
+    expect(r.result).toEqual({ rebuilt: 0, cleared: 0 });
+    expect(r.stored).toEqual([]);
+    expect(r.logged).toEqual([]);
+  });
+
   it('with records in Redis, rebuilds nothing and does not list VolumeAttachments while no node is gone', async () => {
     const r = await run({ records: [{ volumeId: 'vol-x', nodes: { n1: at() } }], vas: [va('vol-y', 'n1')], nodes: ['n1'] });
     expect(r.result).toEqual({ rebuilt: 0, cleared: 0 });
