@@ -15,7 +15,10 @@ export interface BackendConfig {
   /** RouterOS and NVMe/TCP settings; `rds.backend` is the name and the password is read from passwordFile if set. */
   rds: RdsConfig;
   zone?: string;
-  /** Per-worker limit of this backend's jobs running at once; undefined = the worker's concurrency. */
+  /**
+   * Per-worker limit of this backend's jobs running at once, as configured. Unset: the worker's concurrency with a
+   * single backend, half of it (rounded up) with several (src/workers/backend-set.ts, backendJobLimit).
+   */
   concurrency?: number;
 }
 

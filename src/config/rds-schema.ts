@@ -99,6 +99,9 @@ export const extraBackendSchema = rdsSchema.omit({ backend: true }).extend({
   passwordFile: z.string().min(1).optional(),
   /** The value of the zone key this RDS sits in, for placement spread by zone (StorageClass `placement: zone`). */
   zone: labelValue.optional(),
-  /** At most this many of this backend's jobs run at once per worker (unset: the worker's whole concurrency). */
+  /**
+   * At most this many of this backend's jobs run at once per worker. Unset: half of worker.concurrency, rounded up
+   * (with several backends, so a hung one cannot take every slot; src/workers/backend-set.ts, backendJobLimit).
+   */
   concurrency: z.coerce.number().int().min(1).max(256).optional(),
 });

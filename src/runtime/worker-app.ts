@@ -40,11 +40,12 @@ export async function startWorker(
   const cluster = await clusterFromConfig(cfg, log);
   const state = driverState(fast, cfg.queuePrefix, replicaWait(cfg));
   const fencing = fencingContext(cfg, producer, state.attachments, cluster, metrics);
+  const jobBackends = workerBackends(backends, cfg.worker.poolReadingTtlMs, cfg.worker.concurrency);
   const host = new WorkerHost({
     connection,
     prefix: cfg.queuePrefix,
     deps: {
-      backends: workerBackends(backends, cfg.worker.poolReadingTtlMs),
+      backends: jobBackends,
       volumePrefix: cfg.volumePrefix,
       nqnPrefix: cfg.nqnPrefix,
       records: { volumes: state.volumes, snapshots: state.snapshots },
@@ -89,7 +90,12 @@ export async function startWorker(
   if (shared.httpListen) {
     http = await startHttpServer(shared.httpListen, metrics, async () => (await connection.ping()) === 'PONG');
   }
-  log.info({ concurrency: cfg.worker.concurrency, backends: backends.names(), cluster: cluster.mode, clusterId: cluster.clusterId }, 'worker ready');
+  // jobLimits: each backend's effective limit of jobs at once in this worker (backendJobLimit: its own or the default).
+  const jobLimits = Object.fromEntries(jobBackends.list.map((b) => [b.name, b.concurrency]));
+  log.info(
+    { concurrency: cfg.worker.concurrency, backends: backends.names(), jobLimits, cluster: cluster.mode, clusterId: cluster.clusterId },
+    'worker ready',
+  );
   return {
     host,
     close: async () => {

@@ -23,8 +23,8 @@ export interface BackendDeps {
 export interface WorkerBackend {
   name: string;
   primary: boolean;
-  /** At most this many of this backend's jobs run at once in this worker; undefined = the worker's concurrency. */
-  concurrency?: number;
+  /** At most this many of this backend's jobs run at once in this worker (backendJobLimit). */
+  concurrency: number;
   deps: BackendDeps;
 }
 
@@ -68,13 +68,29 @@ export class WorkerBackends {
   }
 }
 
-/** The worker's view of `backends`: each one's port and base path, and a pool reading kept `poolReadingTtlMs`. */
-export function workerBackends(backends: RdsBackends, poolReadingTtlMs: number): WorkerBackends {
+/**
+ * How many of one backend's jobs may run at once in a worker with `workerConcurrency` slots, when `backendCount`
+ * backends are configured. A backend's own `concurrency` wins (primaryBackend.concurrency or backends[i].concurrency).
+ * Without one, a single backend has every slot, as before backends existed; with several, a backend has half the
+ * slots (rounded up, at least 1). Why: a backend that hangs (a black-holed connection: each RouterOS call waits for
+ * its timeout and the job retries) would otherwise fill every slot with its jobs, and the healthy backends' jobs,
+ * the primary's creates among them, would wait behind it. One sick RDS must not stop the others (issue 16 item 1).
+ */
+export function backendJobLimit(configured: number | undefined, backendCount: number, workerConcurrency: number): number {
+  if (configured !== undefined) return configured;
+  return backendCount > 1 ? Math.max(1, Math.ceil(workerConcurrency / 2)) : workerConcurrency;
+}
+
+/**
+ * The worker's view of `backends`: each one's port and base path, a pool reading kept `poolReadingTtlMs`, and its job
+ * limit in a worker of `workerConcurrency` slots (backendJobLimit).
+ */
+export function workerBackends(backends: RdsBackends, poolReadingTtlMs: number, workerConcurrency: number): WorkerBackends {
   return new WorkerBackends(
     backends.list.map((b) => ({
       name: b.name,
       primary: b.primary,
-      concurrency: b.config.concurrency,
+      concurrency: backendJobLimit(b.config.concurrency, backends.list.length, workerConcurrency),
       deps: {
         rds: b.rds,
         basePath: b.config.rds.basePath,

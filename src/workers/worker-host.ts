@@ -87,7 +87,7 @@ async function comeBackShortly(job: Job, token: string | undefined): Promise<nev
 export class WorkerHost {
   private readonly worker: Worker;
   private readonly lease: VolumeLease;
-  /** Jobs of each backend running in this worker now, for the per-backend limit (BackendConfig.concurrency). */
+  /** Jobs of each backend running in this worker now, for the per-backend limit (backend-set.ts, backendJobLimit). */
   private readonly running = new Map<string, number>();
 
   constructor(private readonly opts: WorkerHostOptions) {
@@ -140,7 +140,7 @@ export class WorkerHost {
 
   private enter(b: WorkerBackend): boolean {
     const n = this.running.get(b.name) ?? 0;
-    if (b.concurrency !== undefined && n >= b.concurrency) return false;
+    if (n >= b.concurrency) return false;
     this.running.set(b.name, n + 1);
     return true;
   }

@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { QueueEvents, type Job } from 'bullmq';
@@ -22,9 +23,41 @@ import { startRedis, type TestRedis } from '../support/redis';
  * The worker with two RDS backends (issue 16), two simulators over TCP and a real Redis: the primary `default` and
  * the extra backend `b` (ids `<slot>@b`). Each job runs against the backend its id names; an id naming a backend
  * the configuration does not have fails at once; `b`'s job limit (1) and a slow or dead `b` never hold up the
- * primary's jobs; reconcile.state and reconcile.orphans run per backend, each against its own records.
+ * primary's jobs; reconcile.state and reconcile.orphans run per backend, each against its own records. A second
+ * worker (own queue prefix) has an extra backend without `concurrency` that hangs: the default limit keeps slots free.
  */
 const MiB = 1024 * 1024;
+
+/** A worker on `cfg` and what a test needs to run jobs on its queue. */
+interface Stack {
+  worker: WorkerApp;
+  conn: Redis;
+  producer: JobProducer;
+  runner: JobRunner;
+  close(): Promise<void>;
+}
+
+async function startStack(cfg: Config, redisUrl: string): Promise<Stack> {
+  const worker = await startWorker(cfg, createLogger(cfg.logLevel));
+  const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const producer = new JobProducer(conn, cfg.queuePrefix, cfg.worker);
+  const events = new QueueEvents(VOLUME_QUEUE, { connection: { url: redisUrl }, prefix: cfg.queuePrefix });
+  await events.waitUntilReady();
+  const runner = new JobRunner(producer, events);
+  return {
+    worker,
+    conn,
+    producer,
+    runner,
+    close: async () => {
+      runner.close();
+      await worker.close();
+      await events.close();
+      await producer.close();
+      conn.disconnect();
+    },
+  };
+}
 
 describe('a worker with two RDS backends', () => {
   let dir: string;
@@ -32,10 +65,8 @@ describe('a worker with two RDS backends', () => {
   let simA: RunningSimulator;
   let simB: RunningSimulator;
   let cfg: Config;
-  let worker: WorkerApp;
-  let conn: Redis;
+  let stack: Stack;
   let producer: JobProducer;
-  let events: QueueEvents;
   let runner: JobRunner;
   let state: DriverState;
   let seq = 0;
@@ -47,35 +78,25 @@ describe('a worker with two RDS backends', () => {
       startSimulator({ host: '127.0.0.1', port: 0, dataDir: path.join(dir, name), user: 'admin', password: 'secret' });
     [simA, simB] = await Promise.all([sim('a'), sim('b')]);
     const b = { name: 'b', host: simB.host, port: simB.port, password: 'secret', callTimeoutMs: 2000, connectTimeoutMs: 1000, concurrency: 1 };
-    cfg = loadConfig(
-      {
-        redisUrl: redis.url,
-        ...fastTestSettings(simA),
-        'worker.concurrency': 2,
-        backends: JSON.stringify([b]),
-        logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
-      },
-      {},
-    );
-    worker = await startWorker(cfg, createLogger(cfg.logLevel));
-    conn = new Redis(redis.url, { maxRetriesPerRequest: null });
-    producer = new JobProducer(conn, cfg.queuePrefix, cfg.worker);
-    events = new QueueEvents(VOLUME_QUEUE, { connection: { url: redis.url }, prefix: cfg.queuePrefix });
-    await events.waitUntilReady();
-    runner = new JobRunner(producer, events);
-    state = driverState(conn, cfg.queuePrefix);
+    cfg = loadConfig({ ...cfgOverrides(), backends: JSON.stringify([b]) }, {});
+    stack = await startStack(cfg, redis.url);
+    ({ producer, runner } = stack);
+    state = driverState(stack.conn, cfg.queuePrefix);
   });
   afterAll(async () => {
-    runner.close();
-    await worker.close();
-    await events.close();
-    await producer.close();
-    conn.disconnect();
+    await stack.close();
     await Promise.all([simA.close(), simB.close()]);
     await redis.stop();
     removeDirSafely(dir);
   });
 
+  /** The primary (simA) and a worker of 2 slots; each worker adds its extra backends. */
+  const cfgOverrides = () => ({
+    redisUrl: redis.url,
+    ...fastTestSettings(simA),
+    'worker.concurrency': 2,
+    logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
+  });
   const run = <N extends JobName>(name: N, data: JobData<N>, waitMs = 20000): Promise<JobResult<N>> =>
     runner.run(name, `${name}-${data.volumeId || 'r'}-t${++seq}`, data, waitMs);
   const slotOf = (name: string): string => volumeIdFromName(name, cfg.volumePrefix);
@@ -258,5 +279,56 @@ describe('a worker with two RDS backends', () => {
     } finally {
       await simB.faults.setDown(false);
     }
+  });
+
+  describe('a hung extra backend without its own concurrency (default limit: half the worker slots)', () => {
+    // A black-holed RDS: TCP connects and nothing ever answers, so every attempt of c's jobs holds its worker slot for
+    // c's connect timeout (3 s) and retries. Its own worker on its own queue prefix: primary (simA) and c, neither
+    // with `concurrency`, 2 worker slots; a burst of c's jobs larger than that.
+    const hangMs = 3000;
+    let hole: net.Server;
+    const held = new Set<net.Socket>();
+    let hung: Stack;
+
+    beforeAll(async () => {
+      hole = net.createServer((sock) => {
+        held.add(sock);
+        sock.on('close', () => held.delete(sock));
+      });
+      await new Promise<void>((r) => hole.listen(0, '127.0.0.1', r));
+      const c = {
+        name: 'c',
+        host: '127.0.0.1',
+        port: (hole.address() as net.AddressInfo).port,
+        password: 'secret',
+        connectTimeoutMs: hangMs,
+        callTimeoutMs: hangMs,
+      };
+      const hungCfg = loadConfig({ ...cfgOverrides(), queuePrefix: 'rds-csi-hung', backends: JSON.stringify([c]) }, {});
+      hung = await startStack(hungCfg, redis.url);
+    });
+    afterAll(async () => {
+      await hung.close(); // waits for c's attempts in flight (at most hangMs each)
+      for (const sock of held) sock.destroy();
+      await new Promise((r) => hole.close(r));
+    });
+
+    it("c's burst holds at most half the slots: the primary's creates finish promptly meanwhile", async () => {
+      const cIds = [0, 1, 2, 3].map((i) => `${slotOf(`hung-${i}`)}@c`);
+      for (const id of cIds) await hung.producer.add('disk.create', createData(id), `disk.create-${id}`);
+      await new Promise((r) => setTimeout(r, 200)); // c's jobs are taken first
+      const primary: number[] = [];
+      for (const i of [0, 1, 2]) {
+        const slot = slotOf(`beside-hung-${i}`);
+        primary.push(await timed(() => hung.runner.run('disk.create', `disk.create-${slot}`, createData(slot), 20000)));
+        expect(disk(simA, slot)).toBeDefined();
+      }
+      // Without the default, c's jobs took both slots and the first primary create waited behind them (measured on
+      // main: 5.9 s, two rounds of c attempts); with it one slot stays free and a create takes well under a second.
+      expect(Math.max(...primary)).toBeLessThan(hangMs / 2);
+      // And c was hung all along: none of its creates has finished (failed or done).
+      const cJobs = await Promise.all(cIds.map((id) => hung.producer.queue.getJob(`disk.create-${id}`)));
+      expect(cJobs.map((j) => j?.finishedOn)).toEqual([undefined, undefined, undefined, undefined]);
+    });
   });
 });
