@@ -6,9 +6,10 @@ import { runNodeStage, type NodeStageResult } from './node-stage';
 import { printNodeRss, runNodeRss, type NodeRssResult } from './node-rss';
 import { NODE_PLUGIN_NODE_OPTIONS } from './support/node-options';
 import { runOverhead, type OverheadResult } from './overhead';
+import { SHAPE_ROUND_TRIPS } from './support/cold-floors';
 import { runDirectStorm, runStorm, type DirectStormResult, type StormResult } from './storm';
 import { runScalePart } from './scale-part';
-import { buildSummary, printSummary } from './summary';
+import { MINIMAL_COMMANDS_PER_CREATE, buildSummary, physicalIdealSeconds, printSummary } from './summary';
 import { startRedis } from './support/redis';
 import { mib, ms, round, table } from './support/stats';
 import type { Topology } from './support/stack';
@@ -203,6 +204,10 @@ function printOverhead(r: OverheadResult): void {
     [
       'diagnostics:',
       `  floors: gRPC GetPluginInfo ${ms(g.grpcNoopMs.p50)} ms p50, ${ms(g.grpcNoopMs.p99)} ms p99; Redis PING ${ms(g.redisPingMs.p50)} ms p50; one no-op BullMQ job (add -> completed event, worker in the bench process) ${ms(g.bullmqNoopJobMs.p50)} ms p50, ${ms(g.bullmqNoopJobMs.p99)} ms p99`,
+      `  the same after ${g.cold.gapMs} ms idle (as a create meets them): gRPC ${ms(g.cold.grpcNoopMs.p50)} ms p50; Redis PING ${ms(g.cold.redisPingMs.p50)} ms p50; ` +
+        `no-op BullMQ job, worker in its own process ${ms(g.cold.bullmqJobMs.separateWorker.p50)} ms p50, in the same process ${ms(g.cold.bullmqJobMs.inProcessWorker.p50)} ms p50`,
+      `  shape floor (gRPC and one job after idle + ${SHAPE_ROUND_TRIPS} back-to-back Redis round trips: claim, lease, ready): ` +
+        `separate worker ${ms(g.cold.shapeFloorMs.separateWorker)} ms, worker in the controller ${ms(g.cold.shapeFloorMs.inProcessWorker)} ms (the overhead p50 cannot go below it here)`,
       `  one CreateVolume = ${g.redisPerCreate.roundTrips} Redis round trips (+${g.redisPerCreate.insideScripts} commands inside scripts): ${conns}`,
       `  RouterOS call mean ${ms(g.routerosCallMs.jobProcess)} ms from the job process, ${ms(g.routerosCallMs.direct)} ms direct`,
       `  processor mean in the job (incl. lease release) vs direct: disk.create ${ms(g.jobHandlerMs['disk.create'])} vs ${ms(g.directProcessorMs['disk.create'])} ms`,
@@ -314,6 +319,13 @@ function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResul
   const lines = ['analysis:', jobsLine('simulator', r)];
   if (ideal) {
     lines.push(jobsLine('ideal RDS', ideal));
+    const f = ideal.floor;
+    lines.push(
+      `  floor here (whatever the queue does): ${ideal.volumes} no-op gRPC calls at once were first answered after ${f.noopFirstSeconds.toFixed(2)} s ` +
+        `(all after ${f.noopAllSeconds.toFixed(2)} s), then ceil(${ideal.volumes}/${ideal.concurrency}) rounds x ${MINIMAL_COMMANDS_PER_CREATE} x ${ideal.latencyMs} ms = ` +
+        `${f.roundsSeconds.toFixed(2)} s: ${f.seconds.toFixed(2)} s = ${round(f.seconds / physicalIdealSeconds(ideal.volumes, ideal.latencyMs, ideal.concurrency))}x physical; ` +
+        `the storm took ${round(ideal.wallSeconds / f.seconds)}x the floor`,
+    );
     const c = ideal.cpu;
     lines.push(
       `  ideal RDS CPU seconds: ${Object.entries(c.seconds)

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { volumeIdFromName } from '../src/domain/ids';
 import { errorCode } from './support/csi';
 import { bullmqFloor } from './support/bullmq-floor';
+import { coldFloors, type ColdFloors } from './support/cold-floors';
 import { DirectCreator } from './support/direct';
 import { completedJobs, flushRedis, histogramTotals, redisPingMs, scrape, traceRedis, type JobTimes, type TraceEntry } from './support/redis-probe';
 import { startStack, commandDelta, type Topology } from './support/stack';
@@ -47,6 +48,8 @@ export interface Diagnostics {
   bullmqNoopJobMs: Summary;
   /** Round trip of one PING from this process to the bench's redis-server, while idle. */
   redisPingMs: Summary;
+  /** The same floors after idle time, as a create meets them, and the least the fixed shape costs (cold-floors.ts). */
+  cold: ColdFloors;
   /**
    * Redis during one CreateVolume through the queue on the idle system (MONITOR): round trips (commands sent by
    * clients, scripts counted once) per connection, commands run inside scripts, and the trace itself.
@@ -114,6 +117,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
       if (i >= 20) grpcNoop.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
     const floor = await bullmqFloor(o.redisUrl, 200);
+    const cold = await coldFloors(stack.client, o.redisUrl, stack.dir);
 
     // Commands per create, each way, measured on one call (must be equal: same processors, same RdsPort calls);
     // the queued one with every Redis command it causes.
@@ -200,6 +204,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
       grpcNoopMs: summarize(grpcNoop),
       bullmqNoopJobMs: floor,
       redisPingMs: summarize(pings),
+      cold,
       redisPerCreate: summarizeTrace(trace, names),
       routerosCallMs: {
         jobProcess: meanMs(jm0, jm1, 'rds_csi_routeros_call_duration_seconds'),

@@ -1,13 +1,14 @@
 import os from 'node:os';
 import path from 'node:path';
-import { errorCode } from './support/csi';
+import { errorCode, type BenchCsiClient } from './support/csi';
+import { MINIMAL_COMMANDS_PER_CREATE } from './summary';
 import { DirectCreator } from './support/direct';
 import { completedJobs, flushRedis, histogramTotals, meanMsByLabel, scrape } from './support/redis-probe';
 import type { LoopReport } from './support/loop-probe';
 import type { LockStats } from './support/sim-child';
 import { cpuSecondsOf, loopReports, type Memory } from './support/procs';
 import { commandDelta, startSim, startStack, type Topology } from './support/stack';
-import { summarize, type Summary } from './support/stats';
+import { sleep, summarize, type Summary } from './support/stats';
 
 /**
  * Part (b), storm: M concurrent CreateVolume calls, simulator at L ms per command, worker concurrency C. The wall
@@ -67,6 +68,11 @@ export interface StormResult {
     firstAddedSeconds: number;
     lastAddedSeconds: number;
   };
+  /**
+   * The least this storm can take here, whatever the queue does (stormFloor below): the gRPC part measured as 500 no-op
+   * calls at once to the same controller, and the RDS part as whole rounds of C creates.
+   */
+  floor: StormFloor;
   /** CPU seconds used during the storm by each process, and their sum ÷ wall (cores busy on average). */
   cpu: { seconds: Record<string, number>; coresBusy: number; cores: number };
   /** Event loop of each child process during the storm (loop-probe.js). */
@@ -84,6 +90,32 @@ export interface SimulatorLoad {
   meanHeldMs: number;
   floorSeconds: number;
   ratioToFloor: number;
+}
+
+export interface StormFloor {
+  /** N concurrent GetPluginInfo to the same controller: first answer and last answer, s after they were sent. */
+  noopFirstSeconds: number;
+  noopAllSeconds: number;
+  /** ceil(N ÷ C) rounds × the minimal commands per create × latency, s: C slots cannot run a fraction of a round. */
+  roundsSeconds: number;
+  /** noopFirstSeconds + roundsSeconds: no job starts before the controller has a request in hand. */
+  seconds: number;
+}
+
+/**
+ * The storm's floor on this machine: the RDS part cannot take less than whole rounds of C creates at the minimal
+ * commands each, and no create starts before the controller has decoded its request — which, with N requests sent
+ * at once by one grpc-js client, is about when the first of N no-op calls is answered.
+ */
+async function stormFloor(client: BenchCsiClient, o: StormOptions): Promise<StormFloor> {
+  const h0 = process.hrtime.bigint();
+  let first: number | undefined;
+  const since = (): number => Number(process.hrtime.bigint() - h0) / 1e9;
+  await Promise.all(Array.from({ length: o.volumes }, () => client.pluginInfo(o.deadlineMs).then(() => (first ??= since()))));
+  const noopAllSeconds = since();
+  const noopFirstSeconds = first ?? noopAllSeconds;
+  const roundsSeconds = (Math.ceil(o.volumes / o.concurrency) * MINIMAL_COMMANDS_PER_CREATE * o.latencyMs) / 1000;
+  return { noopFirstSeconds, noopAllSeconds, roundsSeconds, seconds: noopFirstSeconds + roundsSeconds };
 }
 
 function simulatorLoad(lock: LockStats, idealSeconds: number, wallSeconds: number): SimulatorLoad {
@@ -130,6 +162,8 @@ export async function runStorm(o: StormOptions, topology: Topology = 'separate-w
   try {
     // Warm-up: a handful of volumes through the whole path, as many at once as the worker takes.
     await Promise.all(Array.from({ length: 8 }, (_, i) => stack.client.createVolume(`bench-storm-warm-${i}`, 30000)));
+    const floor = await stormFloor(stack.client, o);
+    await sleep(300); // the no-op burst's garbage and sockets settle before the storm
     const beforeStorm = stack.memory();
     const metricsPort = stack.jobMetricsPort;
     const text0 = await scrape(metricsPort);
@@ -220,6 +254,7 @@ export async function runStorm(o: StormOptions, topology: Topology = 'separate-w
         firstAddedSeconds: (Math.min(...jobs.map((j) => j.addedAt)) - t0) / 1000,
         lastAddedSeconds: (Math.max(...jobs.map((j) => j.addedAt)) - t0) / 1000,
       },
+      floor,
       cpu: { seconds: cpuSeconds, coresBusy: Object.values(cpuSeconds).reduce((a, b) => a + b, 0) / wallSeconds, cores: os.cpus().length },
       eventLoop,
       memory: { beforeStorm, afterStorm },

@@ -121,12 +121,14 @@ export function countDelta(before: Record<string, number>, after: Record<string,
 }
 
 /** Round-trip times of `n` sequential PINGs, ms. */
-export async function redisPingMs(redisUrl: string, n: number): Promise<number[]> {
+/** `gapMs`: idle time before each PING (0: back to back). */
+export async function redisPingMs(redisUrl: string, n: number, gapMs = 0): Promise<number[]> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     await redis.ping();
     const out: number[] = [];
     for (let i = 0; i < n; i++) {
+      if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
       const t = process.hrtime.bigint();
       await redis.ping();
       out.push(Number(process.hrtime.bigint() - t) / 1e6);
