@@ -197,6 +197,7 @@ function printOverhead(r: OverheadResult): void {
     );
   }
   const g = r.diagnostics;
+  const cold = g.cold;
   const conns = Object.entries(g.redisPerCreate.byConnection)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
@@ -204,10 +205,14 @@ function printOverhead(r: OverheadResult): void {
     [
       'diagnostics:',
       `  floors: gRPC GetPluginInfo ${ms(g.grpcNoopMs.p50)} ms p50, ${ms(g.grpcNoopMs.p99)} ms p99; Redis PING ${ms(g.redisPingMs.p50)} ms p50; one no-op BullMQ job (add -> completed event, worker in the bench process) ${ms(g.bullmqNoopJobMs.p50)} ms p50, ${ms(g.bullmqNoopJobMs.p99)} ms p99`,
-      `  the same after ${g.cold.gapMs} ms idle (as a create meets them): gRPC ${ms(g.cold.grpcNoopMs.p50)} ms p50; Redis PING ${ms(g.cold.redisPingMs.p50)} ms p50; ` +
-        `no-op BullMQ job, worker in its own process ${ms(g.cold.bullmqJobMs.separateWorker.p50)} ms p50, in the same process ${ms(g.cold.bullmqJobMs.inProcessWorker.p50)} ms p50`,
-      `  shape floor (gRPC and one job after idle + ${SHAPE_ROUND_TRIPS} back-to-back Redis round trips: claim, lease, ready): ` +
-        `separate worker ${ms(g.cold.shapeFloorMs.separateWorker)} ms, worker in the controller ${ms(g.cold.shapeFloorMs.inProcessWorker)} ms (the overhead p50 cannot go below it here)`,
+      ...(cold
+        ? [
+            `  the same after ${cold.gapMs} ms idle (as a create meets them): gRPC ${ms(cold.grpcNoopMs.p50)} ms p50; Redis PING ${ms(cold.redisPingMs.p50)} ms p50; ` +
+              `no-op BullMQ job, worker in its own process ${ms(cold.bullmqJobMs.separateWorker.p50)} ms p50, in the same process ${ms(cold.bullmqJobMs.inProcessWorker.p50)} ms p50`,
+            `  shape floor (gRPC and one job after idle + ${SHAPE_ROUND_TRIPS} back-to-back Redis round trips: claim, lease, ready): ` +
+              `separate worker ${ms(cold.shapeFloorMs.separateWorker)} ms, worker in the controller ${ms(cold.shapeFloorMs.inProcessWorker)} ms (the overhead p50 cannot go below it here)`,
+          ]
+        : []),
       `  one CreateVolume = ${g.redisPerCreate.roundTrips} Redis round trips (+${g.redisPerCreate.insideScripts} commands inside scripts): ${conns}`,
       `  RouterOS call mean ${ms(g.routerosCallMs.jobProcess)} ms from the job process, ${ms(g.routerosCallMs.direct)} ms direct`,
       `  processor mean in the job (incl. lease release) vs direct: disk.create ${ms(g.jobHandlerMs['disk.create'])} vs ${ms(g.directProcessorMs['disk.create'])} ms`,
@@ -320,12 +325,13 @@ function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResul
   if (ideal) {
     lines.push(jobsLine('ideal RDS', ideal));
     const f = ideal.floor;
-    lines.push(
-      `  floor here (whatever the queue does): ${ideal.volumes} no-op gRPC calls at once were first answered after ${f.noopFirstSeconds.toFixed(2)} s ` +
-        `(all after ${f.noopAllSeconds.toFixed(2)} s), then ceil(${ideal.volumes}/${ideal.concurrency}) rounds x ${MINIMAL_COMMANDS_PER_CREATE} x ${ideal.latencyMs} ms = ` +
-        `${f.roundsSeconds.toFixed(2)} s: ${f.seconds.toFixed(2)} s = ${round(f.seconds / physicalIdealSeconds(ideal.volumes, ideal.latencyMs, ideal.concurrency))}x physical; ` +
-        `the storm took ${round(ideal.wallSeconds / f.seconds)}x the floor`,
-    );
+    if (f)
+      lines.push(
+        `  floor here (whatever the queue does): ${ideal.volumes} no-op gRPC calls at once were first answered after ${f.noopFirstSeconds.toFixed(2)} s ` +
+          `(all after ${f.noopAllSeconds.toFixed(2)} s), then ceil(${ideal.volumes}/${ideal.concurrency}) rounds x ${MINIMAL_COMMANDS_PER_CREATE} x ${ideal.latencyMs} ms = ` +
+          `${f.roundsSeconds.toFixed(2)} s: ${f.seconds.toFixed(2)} s = ${round(f.seconds / physicalIdealSeconds(ideal.volumes, ideal.latencyMs, ideal.concurrency))}x physical; ` +
+          `the storm took ${round(ideal.wallSeconds / f.seconds)}x the floor`,
+      );
     const c = ideal.cpu;
     lines.push(
       `  ideal RDS CPU seconds: ${Object.entries(c.seconds)

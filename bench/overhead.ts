@@ -48,8 +48,8 @@ export interface Diagnostics {
   bullmqNoopJobMs: Summary;
   /** Round trip of one PING from this process to the bench's redis-server, while idle. */
   redisPingMs: Summary;
-  /** The same floors after idle time, as a create meets them, and the least the fixed shape costs (cold-floors.ts). */
-  cold: ColdFloors;
+  /** The same floors after idle time, as a create meets them, and the least the fixed shape costs (cold-floors.ts); absent in older results. */
+  cold?: ColdFloors;
   /**
    * Redis during one CreateVolume through the queue on the idle system (MONITOR): round trips (commands sent by
    * clients, scripts counted once) per connection, commands run inside scripts, and the trace itself.

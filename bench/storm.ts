@@ -70,9 +70,9 @@ export interface StormResult {
   };
   /**
    * The least this storm can take here, whatever the queue does (stormFloor below): the gRPC part measured as 500 no-op
-   * calls at once to the same controller, and the RDS part as whole rounds of C creates.
+   * calls at once to the same controller, and the RDS part as whole rounds of C creates. Absent in older results.
    */
-  floor: StormFloor;
+  floor?: StormFloor;
   /** CPU seconds used during the storm by each process, and their sum ÷ wall (cores busy on average). */
   cpu: { seconds: Record<string, number>; coresBusy: number; cores: number };
   /** Event loop of each child process during the storm (loop-probe.js). */

@@ -76,8 +76,10 @@ export function buildSummary(results: Record<string, unknown>): Summary {
     now: oh ? `p50 ${f1(oh.p50)} ms, p99 ${f1(oh.p99)} ms` : NOT,
     goal: 'p50 <= 5 ms, p99 <= 15 ms',
     ideal: overhead
-      ? `one BullMQ job round trip: ${f1(overhead.diagnostics.bullmqNoopJobMs.p50)} ms p50 here; ` +
-        `shape floor ${f1(overhead.diagnostics.cold.shapeFloorMs.separateWorker)} ms (gRPC + job after idle + claim, lease, ready)`
+      ? `one BullMQ job round trip: ${f1(overhead.diagnostics.bullmqNoopJobMs.p50)} ms p50 here` +
+        (overhead.diagnostics.cold
+          ? `; shape floor ${f1(overhead.diagnostics.cold.shapeFloorMs.separateWorker)} ms (gRPC + job after idle + claim, lease, ready)`
+          : '')
       : '~2 ms p50 (one BullMQ job round trip)',
     met: oh ? oh.p50 <= 5 && oh.p99 <= 15 : undefined,
   });
@@ -90,9 +92,12 @@ export function buildSummary(results: Record<string, unknown>): Summary {
       what: `${ideal.volumes}-volume storm, ${ideal.latencyMs} ms/command, concurrency ${ideal.concurrency}, ideal RDS`,
       now: `${f2(ideal.wallSeconds)} s = ${f2(ratio)}x physical (${ideal.commands} commands sent)`,
       goal: '<= 1.15x physical ideal',
+      // A results file from before the floor was measured has none.
       ideal:
-        `${f2(phys)} s (3 x ${ideal.latencyMs} ms x ${ideal.volumes} / ${ideal.concurrency}); ` +
-        `floor here ${f2(ideal.floor.seconds)} s = ${f2(ideal.floor.seconds / phys)}x (whole rounds + first of ${ideal.volumes} no-op gRPC answers)`,
+        `${f2(phys)} s (3 x ${ideal.latencyMs} ms x ${ideal.volumes} / ${ideal.concurrency})` +
+        (ideal.floor
+          ? `; floor here ${f2(ideal.floor.seconds)} s = ${f2(ideal.floor.seconds / phys)}x (whole rounds + first of ${ideal.volumes} no-op gRPC answers)`
+          : ''),
       met: ratio <= 1.15,
     });
   } else rows.push({ what: 'storm against the ideal RDS', now: NOT, goal: '<= 1.15x physical ideal', ideal: '3 x latency x N / concurrency' });

@@ -25,6 +25,32 @@ describe('bench summary', () => {
   });
 
   it.each([
+    { floor: undefined, text: '0.94 s (3 x 20 ms x 500 / 32)' },
+    { floor: { seconds: 1.11 }, text: '0.94 s (3 x 20 ms x 500 / 32); floor here 1.11 s = 1.18x (whole rounds + first of 500 no-op gRPC answers)' },
+  ])('the ideal-RDS storm row names the floor measured here beside the physical ideal: $text', ({ floor, text }) => {
+    const storm = { volumes: 500, latencyMs: 20, concurrency: 32, commands: 1500, wallSeconds: 1.4, ok: 500, analysis: { jobs: 500 }, floor };
+    expect(buildSummary({ stormIdealRds: storm }).rows.find((r) => r.what.includes('ideal RDS'))?.ideal).toBe(text);
+  });
+
+  it.each([
+    { cold: undefined, text: 'one BullMQ job round trip: 1.4 ms p50 here' },
+    {
+      cold: { shapeFloorMs: { separateWorker: 6.04, inProcessWorker: 4.5 } },
+      text: 'one BullMQ job round trip: 1.4 ms p50 here; shape floor 6.0 ms (gRPC + job after idle + claim, lease, ready)',
+    },
+  ])("the overhead row's ideal names the shape floor when part (a) measured it: $text", ({ cold, text }) => {
+    const overhead = {
+      topology: 'separate-worker',
+      latencyMs: 5,
+      overheadByPercentile: { p50: 8, p99: 11 },
+      commandsPerCreate: { queue: 3, byCommand: { queue: {} } },
+      diagnostics: { bullmqNoopJobMs: { p50: 1.4 }, cold },
+    };
+    const row = buildSummary({ overhead: [overhead] }).rows.find((r) => r.what.startsWith('queue overhead'));
+    expect(row).toMatchObject({ ideal: text, met: false });
+  });
+
+  it.each([
     { results: {}, idle: 'not measured', met: undefined },
     {
       results: {
