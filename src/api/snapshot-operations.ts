@@ -18,6 +18,8 @@ export interface SnapshotOperationsOptions {
   runner: JobRunner;
 }
 
+const beingDeleted = (name: string): Failure => aborted(`snapshot "${name}" is being deleted; retry after DeleteSnapshot completes`);
+
 function slotOfSnapshot(id: string): string {
   return splitId(id)?.slot ?? id;
 }
@@ -44,7 +46,7 @@ export class SnapshotOperations {
       throw alreadyExists(`snapshot "${name}" exists for volume ${record.sourceVolumeId}, not ${source.id}`);
     }
     if (record.state === 'ready') return record;
-    if (record.state === 'deleting') throw aborted(`snapshot "${name}" is being deleted; retry after DeleteSnapshot completes`);
+    if (record.state === 'deleting') throw beingDeleted(name);
     const createId = jobId('snapshot.create', id, record.gen);
     let ready: SnapshotRecord;
     try {
@@ -62,12 +64,13 @@ export class SnapshotOperations {
       }
       throw err;
     }
-    // Generation-checked, as for volumes (volume-operations.ts): a record removed or replaced while the job ran is
-    // not this call's to make ready.
-    if (!(await this.o.store.update(ready))) {
-      throw aborted(`snapshot "${name}" changed while it was being created (its record was removed or replaced); retry`);
-    }
-    return ready;
+    // Generation- and state-checked, as for volumes (volume-operations.ts): a record removed, replaced or marked
+    // deleting (a DeleteSnapshot waiting for the snapshot's lease this job held) is not this call's to make ready.
+    if (await this.o.store.update(ready, 'creating')) return ready;
+    const now = await this.o.store.get(id);
+    if (now?.gen === record.gen && now.state === 'ready') return now; // a concurrent CreateSnapshot of this name
+    if (now?.gen === record.gen && now.state === 'deleting') throw beingDeleted(name);
+    throw aborted(`snapshot "${name}" changed while it was being created (its record was removed or replaced); retry`);
   }
 
   async delete(id: string, waitMs: number): Promise<void> {

@@ -39,6 +39,8 @@ export function slotOf(id: string): string {
 /** ControllerPublishVolume's request to the fence.attach processor (which keeps the rules, serialized per volume). */
 export type PublishSpec = Pick<FenceAttachData, 'nodeId' | 'readonly' | 'sharing' | 'migrationWindowSeconds' | 'publishContext'>;
 
+const beingDeleted = (name: string): Failure => aborted(`volume "${name}" is being deleted; retry after DeleteVolume completes`);
+
 function pvcOf(record: VolumeRecord): { name: string; namespace: string } | undefined {
   return record.pvcName && record.pvcNamespace ? { name: record.pvcName, namespace: record.pvcNamespace } : undefined;
 }
@@ -78,7 +80,7 @@ export class VolumeOperations {
       );
     }
     if (record.state === 'ready') return record;
-    if (record.state === 'deleting') throw aborted(`volume "${spec.name}" is being deleted; retry after DeleteVolume completes`);
+    if (record.state === 'deleting') throw beingDeleted(spec.name);
 
     const createId = jobId('disk.create', id, record.gen);
     const port = place.exportPort;
@@ -107,13 +109,11 @@ export class VolumeOperations {
         await this.o.runner.run('target.export', jobId('target.export', id, record.gen), data, deadline - Date.now(), { newId: claimed });
       }
       const ready: VolumeRecord = { ...record, state: 'ready', capacityBytes: created.sizeBytes };
-      // Generation-checked: a record removed (a finished DeleteVolume) or of another generation (rebuilt after Redis
-      // lost it) while the job ran is not this create's to make ready, and an OK would name a volume the record does
-      // not hold as ready. The retry answers from the record as it is then.
-      if (!(await this.o.store.update(ready))) {
-        throw aborted(`volume "${spec.name}" changed while it was being created (its record was removed or replaced); retry`);
-      }
-      return ready;
+      // Generation- and state-checked: a record removed (a finished DeleteVolume), of another generation (rebuilt
+      // after Redis lost it) or marked deleting (a DeleteVolume of this id, waiting for this job's lease) while the
+      // job ran is not this create's to make ready, and an OK would name a volume that is not, or soon not, there.
+      if (await this.o.store.update(ready, 'creating')) return ready;
+      return await this.afterLostWrite(record, spec.name, 'created');
     } catch (err) {
       if (err instanceof Failure && !retryLater(err)) {
         // This incarnation cannot succeed: drop its record so a corrected or later request claims a new generation
@@ -149,10 +149,21 @@ export class VolumeOperations {
       pvcNamespace: spec.pvcNamespace,
       rebuilt: false,
     };
-    if (!(await this.o.store.update(adopted))) {
-      throw aborted(`volume "${spec.name}" changed while its rebuilt record was adopted (removed or replaced); retry`);
-    }
+    // State-checked too: a DeleteVolume may have marked the rebuilt record deleting since the claim read it.
+    if (!(await this.o.store.update(adopted, record.state))) return this.afterLostWrite(record, spec.name, 'adopted from its rebuilt record');
     return adopted.state === 'ready' ? adopted : this.create(record.id, spec, waitMs, place, copyFromSlot);
+  }
+
+  /**
+   * The answer when a create's write to its record did not apply: the same incarnation made ready by a concurrent
+   * CreateVolume of the same name (which awaited the same job) is OK; marked deleting, ABORTED as for any create of
+   * a volume being deleted; removed or replaced, ABORTED: the retry answers from the record as it is then.
+   */
+  private async afterLostWrite(record: VolumeRecord, name: string, doing: string): Promise<VolumeRecord> {
+    const now = await this.o.store.get(record.id);
+    if (now?.gen === record.gen && now.state === 'ready' && record.state === 'creating') return now;
+    if (now?.gen === record.gen && now.state === 'deleting') throw beingDeleted(name);
+    throw aborted(`volume "${name}" changed while it was being ${doing} (its record was removed or replaced); retry`);
   }
 
   async delete(id: string, waitMs: number, place: Pick<BackendPlace, 'basePath'>): Promise<void> {
@@ -203,8 +214,9 @@ export class VolumeOperations {
       waitMs,
     );
     const current = await this.o.store.get(record.id);
+    // State-checked: a DeleteVolume's "deleting" written since the read stays (the size of a deleted disk is moot).
     if (current && current.gen === record.gen && current.capacityBytes < res.sizeBytes)
-      await this.o.store.update({ ...current, capacityBytes: res.sizeBytes });
+      await this.o.store.update({ ...current, capacityBytes: res.sizeBytes }, current.state);
     return res.sizeBytes;
   }
 }

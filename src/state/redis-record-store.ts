@@ -9,10 +9,13 @@ import type { Page, RecordStore, StoredRecord } from './record-store';
  * state/stores.ts.
  */
 
+/** ARGV[3]: the state the record must still be in; empty: any. */
 const UPDATE_IF_GEN = `
 local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
-if cjson.decode(cur)['gen'] ~= ARGV[2] then return 0 end
+local rec = cjson.decode(cur)
+if rec['gen'] ~= ARGV[2] then return 0 end
+if ARGV[3] ~= '' and rec['state'] ~= ARGV[3] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 return 1`;
 
@@ -109,8 +112,8 @@ export class RedisRecordStore<T extends StoredRecord> implements RecordStore<T> 
     return { created: stored === json, record: JSON.parse(stored) as T };
   }
 
-  async update(rec: T): Promise<boolean> {
-    return (await this.write(UPDATE_IF_GEN, [this.key(rec.id)], [JSON.stringify(rec), rec.gen])) === 1;
+  async update(rec: T, from?: T['state']): Promise<boolean> {
+    return (await this.write(UPDATE_IF_GEN, [this.key(rec.id)], [JSON.stringify(rec), rec.gen, from ?? ''])) === 1;
   }
 
   async remove(id: string, gen: string): Promise<boolean> {

@@ -2,6 +2,8 @@ import { status } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { snapshotIdFromName, volumeIdFromName } from '../../src/domain/ids';
 import { DriverKeys } from '../../src/state/keys';
+import type { RecordStore, StoredRecord } from '../../src/state/record-store';
+import { RedisRecordStore } from '../../src/state/redis-record-store';
 import { MOUNT_RWO, codeOf } from '../support/csi-client';
 import { startHarness, type Harness } from '../support/controller-harness';
 import { waitFor } from '../support/wait';
@@ -31,7 +33,12 @@ describe('CreateVolume when its record changes while the job runs', () => {
     redis.disconnect();
     await h.stop();
   });
-  afterEach(() => h.sim.faults.set({ latencyMs: 0 }));
+  afterEach(() => {
+    h.sim.faults.set({ latencyMs: 0 });
+    jest.restoreAllMocks();
+  });
+  const rand = (): string => Math.random().toString(36).slice(2, 8);
+  const newVolume = async (name: string): Promise<string> => (await h.client.ctl('CreateVolume', createReq(name))).volume.volumeId as string;
 
   type Change = (key: string, raw: string) => Promise<unknown>;
   const changes: Array<[string, Change]> = [
@@ -76,5 +83,128 @@ describe('CreateVolume when its record changes while the job runs', () => {
     h.sim.faults.set({ latencyMs: 0 });
     expect(await codeOf(h.client.ctl('CreateSnapshot', { name, sourceVolumeId: vol, parameters: {} }, 20_000))).toEqual({});
     expect(JSON.parse((await redis.get(key)) ?? '{}')).toMatchObject({ state: 'ready' });
+  });
+
+  /**
+   * A delete of an id whose create is still running (an operator, or a second CO: a sidecar has no id before the
+   * create answers). The delete marks the record "deleting" and its job waits for the lease the create's job holds;
+   * the create's write of "ready" then must not overwrite "deleting" (it is state-checked, not only
+   * generation-checked), so the create answers ABORTED and the delete removes the disk and the record.
+   */
+  interface DeleteRow {
+    kind: 'vol' | 'snap';
+    start(): Promise<{ id: string; create: () => Promise<unknown>; del: () => Promise<unknown> }>;
+    message: RegExp;
+  }
+  const deletes: Array<[string, DeleteRow]> = [
+    [
+      'DeleteVolume during CreateVolume',
+      {
+        kind: 'vol',
+        start: () => {
+          const name = `delcreate-${rand()}`;
+          const id = volumeIdFromName(name, h.cfg.volumePrefix);
+          const create = (): Promise<unknown> => h.client.ctl('CreateVolume', createReq(name));
+          return Promise.resolve({ id, create, del: () => h.client.ctl('DeleteVolume', { volumeId: id }) });
+        },
+        message: /volume "delcreate-\w+" is being deleted; retry/,
+      },
+    ],
+    [
+      'DeleteSnapshot during CreateSnapshot',
+      {
+        kind: 'snap',
+        start: async () => {
+          const vol = await newVolume(`delsnapsrc-${rand()}`);
+          const name = `delsnap-${rand()}`;
+          const id = snapshotIdFromName(name, h.cfg.volumePrefix);
+          const create = (): Promise<unknown> => h.client.ctl('CreateSnapshot', { name, sourceVolumeId: vol, parameters: {} }, 20_000);
+          return { id, create, del: () => h.client.ctl('DeleteSnapshot', { snapshotId: id }, 20_000) };
+        },
+        message: /snapshot "delsnap-\w+" is being deleted; retry/,
+      },
+    ],
+  ];
+
+  test.each(deletes)('%s: the create answers ABORTED, the delete OK; no disk, no record', async (_what, row) => {
+    const { id, create, del } = await row.start();
+    const key = keys.record(row.kind, id);
+    h.sim.faults.set({ latencyMs: 300 });
+    const created = codeOf(create());
+    // The delete comes once the create's job holds the lease (past its generation check, queue/lease.ts TAKE).
+    await waitFor(async () => (await redis.get(keys.lease(id))) ?? '', 10_000, 'the create job holding the lease');
+    const deleted = codeOf(del());
+    await waitFor(async () => JSON.parse((await redis.get(key)) ?? '{}').state === 'deleting', 10_000, 'the record marked deleting');
+    h.sim.faults.set({ latencyMs: 0 });
+    const got = await created;
+    expect(got.code).toBe(status.ABORTED);
+    expect(got.details).toMatch(row.message);
+    expect(await deleted).toEqual({});
+    expect(await redis.get(key)).toBeNull();
+    expect(h.sim.disks().filter((d) => d.slot === id)).toEqual([]);
+  });
+
+  /**
+   * The same loss without a job in between: another controller's DeleteVolume marks the record "deleting" between
+   * this controller's read of the record and its write. Injected by running the change right after the real store's
+   * call returns (the code under test is VolumeOperations, not the store).
+   */
+  function changeAfter(method: 'get' | 'claim', id: string, change: () => Promise<unknown>): void {
+    const proto = RedisRecordStore.prototype as RecordStore<StoredRecord>;
+    const original = proto[method] as (this: unknown, arg: string | StoredRecord) => Promise<unknown>;
+    let fired = false;
+    jest.spyOn(proto, method).mockImplementation(async function (this: unknown, arg: string | StoredRecord) {
+      const result = await original.call(this, arg);
+      if (!fired && (typeof arg === 'string' ? arg : arg.id) === id) {
+        fired = true;
+        await change();
+      }
+      return result as never;
+    });
+  }
+  const markDeleting = async (id: string): Promise<void> => {
+    const key = keys.record('vol', id);
+    await redis.set(key, JSON.stringify({ ...JSON.parse((await redis.get(key)) ?? '{}'), state: 'deleting' }));
+  };
+
+  const interleavings: Array<[string, (name: string, id: string) => Promise<{ code?: number; details?: string }>, RegExp | undefined]> = [
+    [
+      'CreateVolume adopting a rebuilt record: ABORTED',
+      async (name, id) => {
+        const key = keys.record('vol', id);
+        await redis.set(key, JSON.stringify({ ...JSON.parse((await redis.get(key)) ?? '{}'), rebuilt: true, paramsKey: '', context: {} }));
+        changeAfter('claim', id, () => markDeleting(id));
+        return codeOf(h.client.ctl('CreateVolume', createReq(name)));
+      },
+      /volume "interleaved-\w+" is being deleted; retry/,
+    ],
+    [
+      'ControllerExpandVolume: OK (the disk grew), the record stays deleting',
+      async (_name, id) => {
+        h.sim.faults.set({ latencyMs: 200 });
+        const answer = codeOf(h.client.ctl('ControllerExpandVolume', { volumeId: id, capacityRange: { requiredBytes: String(32 * MiB) } }));
+        // Armed once the disk.expand job runs: the next read is the one expand makes before writing the new size.
+        await waitFor(async () => (await redis.get(keys.lease(id))) ?? '', 10_000, 'the expand job holding the lease');
+        changeAfter('get', id, () => markDeleting(id));
+        return answer;
+      },
+      undefined,
+    ],
+  ];
+
+  test.each(interleavings)('a delete between the read and the write, %s', async (_what, run, message) => {
+    const name = `interleaved-${rand()}`;
+    const id = await newVolume(name);
+    const got = await run(name, id);
+    if (message) {
+      expect(got.code).toBe(status.ABORTED);
+      expect(got.details).toMatch(message);
+    } else {
+      expect(got).toEqual({});
+    }
+    expect(JSON.parse((await redis.get(keys.record('vol', id))) ?? '{}')).toMatchObject({ state: 'deleting' });
+    jest.restoreAllMocks();
+    expect(await codeOf(h.client.ctl('DeleteVolume', { volumeId: id }))).toEqual({});
+    expect(h.sim.disks().filter((d) => d.slot === id)).toEqual([]);
   });
 });

@@ -153,10 +153,10 @@ describe('orphans', () => {
   it('reads the records a page at a time, and records on every page protect their disks (issue 14 item 5)', async () => {
     const more = [await create('paged-1'), await create('paged-2'), await create('paged-3')];
     const pages: Record<string, number[]> = { volumes: [], snapshots: [] };
-    const counted = <T extends { id: string; gen: string }>(store: RecordStore<T>, into: number[]): RecordStore<T> => ({
+    const counted = <T extends { id: string; gen: string; state: string }>(store: RecordStore<T>, into: number[]): RecordStore<T> => ({
       get: (id) => store.get(id),
       claim: (r) => store.claim(r),
-      update: (r) => store.update(r),
+      update: (r, from) => store.update(r, from),
       remove: (id, gen) => store.remove(id, gen),
       count: () => store.count(),
       page: async (after, limit) => {

@@ -67,13 +67,16 @@ describe('RedisRecordStore', () => {
     expect(await volumes.count()).toBe(1);
   });
 
-  it.each([
-    ['the same generation', 'g1', true, 'ready'],
-    ['a stale generation', 'g0', false, 'creating'],
-  ])('update with %s (%s) is applied: %s', async (_what, gen, applied, stateAfter) => {
+  it.each<[string, string, VolumeRecord['state'] | undefined, boolean, string]>([
+    ['the same generation', 'g1', undefined, true, 'ready'],
+    ['a stale generation', 'g0', undefined, false, 'creating'],
+    ['the same generation from the state it is in', 'g1', 'creating', true, 'ready'],
+    ['the same generation from another state (a delete marked it meanwhile)', 'g1', 'ready', false, 'creating'],
+    ['a stale generation from the state it is in', 'g0', 'creating', false, 'creating'],
+  ])('update with %s (%s, from %s) is applied: %s', async (_what, gen, from, applied, stateAfter) => {
     const { volumes } = fresh();
     await volumes.claim(vol('v1', 'g1'));
-    expect(await volumes.update(vol('v1', gen, { state: 'ready' }))).toBe(applied);
+    expect(await volumes.update(vol('v1', gen, { state: 'ready' }), from)).toBe(applied);
     expect((await volumes.get('v1'))?.state).toBe(stateAfter);
   });
 
