@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   const [redisUrl, concurrency, latency, httpListen] = process.argv.slice(2);
   const cfg = loadConfig({ redisUrl, 'worker.concurrency': concurrency, logLevel: 'warn' }, {});
   const rds = idealRds(Number(latency));
+  await rds.calibrate();
   const app = await startWorker(cfg, createLogger('warn', 'bench-ideal-worker'), { rds: rds.port, httpListen });
   process.on('message', (m: Request) => {
     if (m.op === 'stats' || m.op === 'elapsed') {
