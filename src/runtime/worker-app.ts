@@ -2,6 +2,7 @@ import type { Config } from '../config/schema';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/registry';
 import { redisConnection, redisTargetFromConfig, replicaWait } from '../queue/connection';
+import { closeRedis, closeWhileRedisAnswers } from '../queue/close-redis';
 import { warnAboutRedis } from './redis-warnings';
 import type { RdsPort } from '../rds/port';
 import { WorkerHost } from '../workers/worker-host';
@@ -99,12 +100,18 @@ export async function startWorker(
   return {
     host,
     close: async () => {
-      await host.close();
+      // With Redis down, BullMQ's close would wait for ever (close-redis.ts): stop without it, saying so.
+      if ((await closeWhileRedisAnswers(host.close(), fast)) === 'redis-unreachable') {
+        log.warn(
+          { lockMs: cfg.worker.lockMs },
+          'Redis unreachable while stopping: not waiting for the jobs in flight; they stay in Redis and run again once their lock expires',
+        );
+      }
       await producer.close();
       await http?.close();
       await Promise.all(ownPorts.map((r) => r.close().catch(() => undefined)));
-      connection.disconnect();
-      fast.disconnect();
+      closeRedis(connection);
+      closeRedis(fast);
     },
   };
 }

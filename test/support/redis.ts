@@ -9,6 +9,8 @@ export { freePort } from '../../src/runtime/redis-server';
 export interface TestRedis {
   url: string;
   port: number;
+  /** redis-server's pid: a test may SIGSTOP it to black-hole its connections. */
+  pid: number;
   stop(): Promise<void>;
 }
 
