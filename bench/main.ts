@@ -327,9 +327,10 @@ function printStorm(r: StormResult, d?: DirectStormResult, d0?: DirectStormResul
     const f = ideal.floor;
     if (f)
       lines.push(
-        `  floor here (whatever the queue does): ${ideal.volumes} no-op gRPC calls at once were first answered after ${f.noopFirstSeconds.toFixed(2)} s ` +
-          `(all after ${f.noopAllSeconds.toFixed(2)} s), then ceil(${ideal.volumes}/${ideal.concurrency}) rounds x ${MINIMAL_COMMANDS_PER_CREATE} x ${ideal.latencyMs} ms = ` +
-          `${f.roundsSeconds.toFixed(2)} s: ${f.seconds.toFixed(2)} s = ${round(f.seconds / physicalIdealSeconds(ideal.volumes, ideal.latencyMs, ideal.concurrency))}x physical; ` +
+        `  floor here (whatever the queue does): ${ideal.volumes} no-op calls at once reached a no-op grpc-js server's handlers ` +
+          `${f.firstArrivalSeconds.toFixed(2)}-${f.lastArrivalSeconds.toFixed(2)} s after they were sent (all answered after ${f.noopAllSeconds.toFixed(2)} s); ` +
+          `each create ${MINIMAL_COMMANDS_PER_CREATE} x ${ideal.latencyMs} ms in one of ${ideal.concurrency} slots, none before its request arrived: ` +
+          `${f.seconds.toFixed(2)} s = ${round(f.seconds / physicalIdealSeconds(ideal.volumes, ideal.latencyMs, ideal.concurrency))}x physical (whole rounds alone ${f.roundsSeconds.toFixed(2)} s); ` +
           `the storm took ${round(ideal.wallSeconds / f.seconds)}x the floor`,
       );
     const c = ideal.cpu;

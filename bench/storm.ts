@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
-import { errorCode, type BenchCsiClient } from './support/csi';
+import { BenchCsiClient, errorCode } from './support/csi';
+import { forkIpc } from './support/ipc-child';
 import { MINIMAL_COMMANDS_PER_CREATE } from './summary';
 import { DirectCreator } from './support/direct';
 import { completedJobs, flushRedis, histogramTotals, meanMsByLabel, scrape } from './support/redis-probe';
@@ -8,7 +9,7 @@ import type { LoopReport } from './support/loop-probe';
 import type { LockStats } from './support/sim-child';
 import { cpuSecondsOf, loopReports, type Memory } from './support/procs';
 import { commandDelta, startSim, startStack, type Topology } from './support/stack';
-import { sleep, summarize, type Summary } from './support/stats';
+import { summarize, type Summary } from './support/stats';
 
 /**
  * Part (b), storm: M concurrent CreateVolume calls, simulator at L ms per command, worker concurrency C. The wall
@@ -93,29 +94,53 @@ export interface SimulatorLoad {
 }
 
 export interface StormFloor {
-  /** N concurrent GetPluginInfo to the same controller: first answer and last answer, s after they were sent. */
-  noopFirstSeconds: number;
+  /** When the N no-op calls of one burst reached the handlers of a no-op grpc-js server, s after the burst was sent. */
+  firstArrivalSeconds: number;
+  lastArrivalSeconds: number;
+  /** When the client had every answer of that burst, s. */
   noopAllSeconds: number;
   /** ceil(N ÷ C) rounds × the minimal commands per create × latency, s: C slots cannot run a fraction of a round. */
   roundsSeconds: number;
-  /** noopFirstSeconds + roundsSeconds: no job starts before the controller has a request in hand. */
+  /** The least the storm can take: each create's minimal commands in one of C slots, none before its request arrived. */
   seconds: number;
 }
 
 /**
- * The storm's floor on this machine: the RDS part cannot take less than whole rounds of C creates at the minimal
- * commands each, and no create starts before the controller has decoded its request — which, with N requests sent
- * at once by one grpc-js client, is about when the first of N no-op calls is answered.
+ * The storm's floor on this machine, whatever the queue does. The same client sends N no-op calls at once to a
+ * process that only serves them (noop-grpc.ts), which records when each reached its handler: the fastest a grpc-js
+ * server here can hand this client's burst to handlers. Then each create is one job of the minimal commands ×
+ * latency in one of C slots, starting no earlier than its request's arrival; taken in arrival order, each into the
+ * slot free first (optimal for equal jobs), the last one ends at the floor.
  */
-async function stormFloor(client: BenchCsiClient, o: StormOptions): Promise<StormFloor> {
-  const h0 = process.hrtime.bigint();
-  let first: number | undefined;
-  const since = (): number => Number(process.hrtime.bigint() - h0) / 1e9;
-  await Promise.all(Array.from({ length: o.volumes }, () => client.pluginInfo(o.deadlineMs).then(() => (first ??= since()))));
-  const noopAllSeconds = since();
-  const noopFirstSeconds = first ?? noopAllSeconds;
-  const roundsSeconds = (Math.ceil(o.volumes / o.concurrency) * MINIMAL_COMMANDS_PER_CREATE * o.latencyMs) / 1000;
-  return { noopFirstSeconds, noopAllSeconds, roundsSeconds, seconds: noopFirstSeconds + roundsSeconds };
+async function stormFloor(dir: string, o: StormOptions): Promise<StormFloor> {
+  const wallMs = (): number => performance.timeOrigin + performance.now();
+  const socket = path.join(dir, 'noop-grpc.sock');
+  const { child } = await forkIpc('noop-grpc', [socket], dir);
+  const client = new BenchCsiClient(socket);
+  try {
+    for (let i = 0; i < 20; i++) await client.pluginInfo(5000);
+    await child.request('arrivals');
+    const t0 = wallMs();
+    await Promise.all(Array.from({ length: o.volumes }, () => client.pluginInfo(o.deadlineMs)));
+    const noopAllSeconds = (wallMs() - t0) / 1000;
+    const arrivals = ((await child.request('arrivals')) as number[]).map((a) => (a - t0) / 1000).sort((a, b) => a - b);
+    const jobSeconds = (MINIMAL_COMMANDS_PER_CREATE * o.latencyMs) / 1000;
+    const free = new Array<number>(o.concurrency).fill(0);
+    for (const a of arrivals) {
+      const slot = free.indexOf(Math.min(...free));
+      free[slot] = Math.max(a, free[slot]) + jobSeconds;
+    }
+    return {
+      firstArrivalSeconds: arrivals[0] ?? 0,
+      lastArrivalSeconds: arrivals[arrivals.length - 1] ?? 0,
+      noopAllSeconds,
+      roundsSeconds: Math.ceil(o.volumes / o.concurrency) * jobSeconds,
+      seconds: Math.max(...free),
+    };
+  } finally {
+    client.close();
+    await child.close();
+  }
 }
 
 function simulatorLoad(lock: LockStats, idealSeconds: number, wallSeconds: number): SimulatorLoad {
@@ -152,6 +177,7 @@ function countInto(errors: Record<string, number>, e: unknown): void {
 /** topology separate-worker: against the simulator; ideal-rds-worker: against the ideal RDS (ideal-rds.ts). */
 export async function runStorm(o: StormOptions, topology: Topology = 'separate-worker'): Promise<StormResult> {
   await flushRedis(o.redisUrl);
+  const floor = await stormFloor(o.dir, o);
   const stack = await startStack({
     dir: path.join(o.dir, `storm-${topology}`),
     redisUrl: o.redisUrl,
@@ -162,8 +188,6 @@ export async function runStorm(o: StormOptions, topology: Topology = 'separate-w
   try {
     // Warm-up: a handful of volumes through the whole path, as many at once as the worker takes.
     await Promise.all(Array.from({ length: 8 }, (_, i) => stack.client.createVolume(`bench-storm-warm-${i}`, 30000)));
-    const floor = await stormFloor(stack.client, o);
-    await sleep(300); // the no-op burst's garbage and sockets settle before the storm
     const beforeStorm = stack.memory();
     const metricsPort = stack.jobMetricsPort;
     const text0 = await scrape(metricsPort);

@@ -96,7 +96,7 @@ export function buildSummary(results: Record<string, unknown>): Summary {
       ideal:
         `${f2(phys)} s (3 x ${ideal.latencyMs} ms x ${ideal.volumes} / ${ideal.concurrency})` +
         (ideal.floor
-          ? `; floor here ${f2(ideal.floor.seconds)} s = ${f2(ideal.floor.seconds / phys)}x (whole rounds + first of ${ideal.volumes} no-op gRPC answers)`
+          ? `; floor here ${f2(ideal.floor.seconds)} s = ${f2(ideal.floor.seconds / phys)}x (whole rounds of ${ideal.concurrency}, none before its request reached a no-op gRPC server)`
           : ''),
       met: ratio <= 1.15,
     });

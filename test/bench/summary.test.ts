@@ -26,7 +26,10 @@ describe('bench summary', () => {
 
   it.each([
     { floor: undefined, text: '0.94 s (3 x 20 ms x 500 / 32)' },
-    { floor: { seconds: 1.11 }, text: '0.94 s (3 x 20 ms x 500 / 32); floor here 1.11 s = 1.18x (whole rounds + first of 500 no-op gRPC answers)' },
+    {
+      floor: { seconds: 1.11 },
+      text: '0.94 s (3 x 20 ms x 500 / 32); floor here 1.11 s = 1.18x (whole rounds of 32, none before its request reached a no-op gRPC server)',
+    },
   ])('the ideal-RDS storm row names the floor measured here beside the physical ideal: $text', ({ floor, text }) => {
     const storm = { volumes: 500, latencyMs: 20, concurrency: 32, commands: 1500, wallSeconds: 1.4, ok: 500, analysis: { jobs: 500 }, floor };
     expect(buildSummary({ stormIdealRds: storm }).rows.find((r) => r.what.includes('ideal RDS'))?.ideal).toBe(text);
