@@ -117,7 +117,6 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
       if (i >= 20) grpcNoop.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
     const floor = await bullmqFloor(o.redisUrl, 200);
-    const cold = await coldFloors(stack.client, o.redisUrl, stack.dir);
 
     // Commands per create, each way, measured on one call (must be equal: same processors, same RdsPort calls);
     // the queued one with every Redis command it causes.
@@ -130,6 +129,9 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
     s0 = await stack.sim.stats();
     await direct.create(`bench-${tag}-count-d`);
     const perDirect = commandDelta(s0, await stack.sim.stats());
+    // After the count: the ~10 s these take outlive the worker's cached pool reading (pool-space.ts), whose refresh
+    // would then be counted as a command of the create.
+    const cold = await coldFloors(stack.client, o.redisUrl, stack.dir);
 
     const q: number[] = [];
     const d: number[] = [];
