@@ -86,7 +86,10 @@ export class SnapshotOperations {
       return;
     }
     if (record.state !== 'deleting') {
-      await this.o.store.update({ ...record, state: 'deleting' });
+      // Generation-checked, as for volumes (volume-operations.ts delete): removed or replaced since the read, ABORTED.
+      if (!(await this.o.store.update({ ...record, state: 'deleting' }))) {
+        throw aborted(`snapshot "${record.name}" changed while it was being deleted (its record was removed or replaced); retry`);
+      }
       await this.o.runner.forget(jobId('snapshot.create', id, record.gen));
     }
     await this.o.runner.run(

@@ -177,7 +177,13 @@ export class VolumeOperations {
       return;
     }
     if (record.state !== 'deleting') {
-      await this.o.store.update({ ...record, state: 'deleting' });
+      // Generation-checked: a record removed or replaced since the read above (another DeleteVolume finished and a
+      // CreateVolume of the name claimed the id again, or Redis lost it and reconcile.state rebuilt it from RDS) is
+      // not the one read; its disk.delete would be refused (delete-guard.ts) and remove(id, gen) do nothing. ABORTED:
+      // the CO retries, and the retry acts on the record as it is then.
+      if (!(await this.o.store.update({ ...record, state: 'deleting' }))) {
+        throw aborted(`volume "${record.name}" changed while it was being deleted (its record was removed or replaced); retry`);
+      }
       // Jobs of the create that have not started must not run after the delete (target.export: an older
       // controller's, or the rolling-upgrade fallback above).
       await this.o.runner.forget(jobId('disk.create', id, record.gen));

@@ -207,4 +207,66 @@ describe('CreateVolume when its record changes while the job runs', () => {
     expect(await codeOf(h.client.ctl('DeleteVolume', { volumeId: id }))).toEqual({});
     expect(h.sim.disks().filter((d) => d.slot === id)).toEqual([]);
   });
+
+  /**
+   * A delete's own read and write: between DeleteVolume's (DeleteSnapshot's) read of the record and its write of
+   * "deleting", the record is removed (another delete finished) or replaced by another generation (Redis lost it and
+   * reconcile.state rebuilt it from RDS, or a CreateVolume of the same name claimed the id again). The write does not
+   * apply; the delete answers ABORTED and leaves the record and disk it never read alone; the retry acts on the
+   * record as it is then.
+   */
+  interface ReplacedRow {
+    kind: 'vol' | 'snap';
+    start(): Promise<{ id: string; del: () => Promise<unknown> }>;
+    message: RegExp;
+  }
+  const replacedKinds: Array<[string, ReplacedRow]> = [
+    [
+      'DeleteVolume',
+      {
+        kind: 'vol',
+        start: async () => {
+          const id = await newVolume(`replaced-${rand()}`);
+          return { id, del: () => h.client.ctl('DeleteVolume', { volumeId: id }) };
+        },
+        message: /volume "replaced-\w+" changed while it was being deleted .*; retry/,
+      },
+    ],
+    [
+      'DeleteSnapshot',
+      {
+        kind: 'snap',
+        start: async () => {
+          const vol = await newVolume(`replsrc-${rand()}`);
+          const snap = await h.client.ctl('CreateSnapshot', { name: `replsnap-${rand()}`, sourceVolumeId: vol, parameters: {} }, 20_000);
+          const id = snap.snapshot.snapshotId as string;
+          return { id, del: () => h.client.ctl('DeleteSnapshot', { snapshotId: id }, 20_000) };
+        },
+        message: /snapshot "replsnap-\w+" changed while it was being deleted .*; retry/,
+      },
+    ],
+  ];
+  const replacedRows = replacedKinds.flatMap(([rpc, row]) => changes.map(([what, change]) => [`${rpc}, ${what}`, row, change] as const));
+
+  test.each(replacedRows)('%s before its write of "deleting": ABORTED, nothing deleted; the retry is OK', async (_what, row, change) => {
+    const { id, del } = await row.start();
+    const key = keys.record(row.kind, id);
+    const raw = (await redis.get(key)) ?? '';
+    expect(JSON.parse(raw)).toMatchObject({ state: 'ready' });
+    let changed: string | null = null;
+    changeAfter('get', id, async () => {
+      await change(key, raw);
+      changed = await redis.get(key);
+    });
+    const got = await codeOf(del());
+    expect(got.code).toBe(status.ABORTED);
+    expect(got.details).toMatch(row.message);
+    // The record as the change left it (not marked deleting, not removed) and its disk are still there.
+    expect(await redis.get(key)).toBe(changed);
+    expect(h.sim.disks().filter((d) => d.slot === id)).toHaveLength(1);
+    jest.restoreAllMocks();
+    expect(await codeOf(del())).toEqual({});
+    expect(await redis.get(key)).toBeNull();
+    expect(h.sim.disks().filter((d) => d.slot === id)).toEqual([]);
+  });
 });
