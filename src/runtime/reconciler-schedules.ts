@@ -79,7 +79,11 @@ export function keepSchedulesInStep(producer: JobProducer, plan: SchedulePlan, l
           if (stale.length) log.info({ schedulers: stale }, 'removed the orphan reconcilers of backends no longer configured');
         },
         (err: unknown) => {
-          if (!stopped) log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not bring the reconcilers’ job schedulers in step; next try in one tick');
+          if (!stopped)
+            log.warn(
+              { err: err instanceof Error ? err.message : String(err) },
+              'could not bring the reconcilers’ job schedulers in step; next try in one tick',
+            );
         },
       )
       .finally(() => {
