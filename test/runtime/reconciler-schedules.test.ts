@@ -58,7 +58,11 @@ describe('the reconcilers’ job schedulers during a rolling change of the backe
         queuePrefix: prefix,
         logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
         ...(extras.length
-          ? { backends: JSON.stringify(extras.map((name) => ({ name, host: simB.host, port: simB.port, password: 'secret', callTimeoutMs: 2000, connectTimeoutMs: 1000 }))) }
+          ? {
+              backends: JSON.stringify(
+                extras.map((name) => ({ name, host: simB.host, port: simB.port, password: 'secret', callTimeoutMs: 2000, connectTimeoutMs: 1000 })),
+              ),
+            }
           : {}),
       },
       {},
@@ -89,7 +93,11 @@ describe('the reconcilers’ job schedulers during a rolling change of the backe
       await old.close();
       open.splice(open.indexOf(old), 1);
       if (converges) {
-        await waitFor(async () => JSON.stringify(await schedulers(producer)) === JSON.stringify(wanted(after)), tickMs + 1500, 'the new configuration');
+        await waitFor(
+          async () => JSON.stringify(await schedulers(producer)) === JSON.stringify(wanted(after)),
+          tickMs + 1500,
+          'the new configuration',
+        );
       } else {
         await new Promise((r) => setTimeout(r, 3 * TICK_MS));
         expect(await schedulers(producer)).toEqual(wanted(before));
@@ -113,7 +121,12 @@ describe('the reconcilers’ job schedulers during a rolling change of the backe
         done();
       },
     });
-    const keeper = keepSchedulesInStep(producer, { orphansEveryMs: 60000, attachmentsEveryMs: 60000, extraBackends: ['b'] }, createLogger('warn', 't', sink), 100);
+    const keeper = keepSchedulesInStep(
+      producer,
+      { orphansEveryMs: 60000, attachmentsEveryMs: 60000, extraBackends: ['b'] },
+      createLogger('warn', 't', sink),
+      100,
+    );
     try {
       await waitFor(async () => (await schedulers(producer)).length === 3, 3000, 'a first tick');
       await other.stop();
@@ -128,5 +141,4 @@ describe('the reconcilers’ job schedulers during a rolling change of the backe
     await producer.close().catch(() => undefined);
     closeRedis(fast);
   });
-});
 });
