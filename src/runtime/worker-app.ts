@@ -15,6 +15,7 @@ import { startHttpServer, type HttpServer } from '../http/server';
 import { rdsFromConfig } from '../rds/factory';
 import { backendsFromConfig, type RdsBackends } from '../rds/backends';
 import { workerBackends } from '../workers/backend-set';
+import { keepSchedulesInStep, syncSchedules, type SchedulePlan } from './reconciler-schedules';
 
 /** A worker: runs volume jobs against RDS. In its own process (`rds-csi worker`) or inside the controller. */
 export interface WorkerApp {
@@ -25,7 +26,14 @@ export interface WorkerApp {
 export async function startWorker(
   cfg: Config,
   log: Logger,
-  shared: { metrics?: Metrics; rds?: RdsPort; backends?: RdsBackends; httpListen?: string } = {},
+  shared: {
+    metrics?: Metrics;
+    rds?: RdsPort;
+    backends?: RdsBackends;
+    httpListen?: string;
+    /** How often the reconcilers' schedulers are re-applied (SCHEDULE_TICK_MS; shorter in tests). */
+    scheduleTickMs?: number;
+  } = {},
 ): Promise<WorkerApp> {
   const metrics = shared.metrics ?? new Metrics('worker');
   // Every RDS backend (issue 16), each with its own port (connection, breaker, metrics label). A caller's
@@ -79,18 +87,21 @@ export async function startWorker(
     const backend = b.primary ? undefined : b.name;
     const data = backend === undefined ? { volumeId: '' as const } : { volumeId: '' as const, backend };
     await producer.add('reconcile.state', data, `${reconcileKey('reconcile.state', backend)}-${minute}`, { class: 'startup' });
-    await producer.schedule('reconcile.orphans', cfg.orphans.intervalMs, backend);
   }
-  const stale = await producer.unscheduleOtherBackends(
-    'reconcile.orphans',
-    backends.list.filter((b) => !b.primary).map((b) => b.name),
-  );
+  // The schedulers: set now, and again every tick while this worker runs (a rolling change of the backends list:
+  // reconciler-schedules.ts).
+  const plan: SchedulePlan = {
+    orphansEveryMs: cfg.orphans.intervalMs,
+    attachmentsEveryMs: cfg.fencing.reconcileIntervalMs,
+    extraBackends: backends.list.filter((b) => !b.primary).map((b) => b.name),
+  };
+  const stale = await syncSchedules(producer, plan);
   if (stale.length) log.info({ schedulers: stale }, 'removed the orphan reconcilers of backends no longer configured');
-  await producer.schedule('reconcile.attachments', cfg.fencing.reconcileIntervalMs);
   let http: HttpServer | undefined;
   if (shared.httpListen) {
     http = await startHttpServer(shared.httpListen, metrics, async () => (await connection.ping()) === 'PONG');
   }
+  const schedules = keepSchedulesInStep(producer, plan, log, shared.scheduleTickMs);
   // jobLimits: each backend's effective limit of jobs at once in this worker (backendJobLimit: its own or the default).
   const jobLimits = Object.fromEntries(jobBackends.list.map((b) => [b.name, b.concurrency]));
   log.info(
@@ -101,7 +112,9 @@ export async function startWorker(
     host,
     close: async () => {
       // With Redis down, BullMQ's close would wait for ever (close-redis.ts): stop without it, saying so.
-      if ((await closeWhileRedisAnswers(host.close(), fast)) === 'redis-unreachable') {
+      // The schedulers' tick stops first (no Redis call after this); a tick in flight is waited for like the jobs.
+      const closing = Promise.all([schedules.stop(), host.close()]).then(() => undefined);
+      if ((await closeWhileRedisAnswers(closing, fast)) === 'redis-unreachable') {
         log.warn(
           { lockMs: cfg.worker.lockMs },
           'Redis unreachable while stopping: not waiting for the jobs in flight; they stay in Redis and run again once their lock expires',

@@ -101,4 +101,18 @@ describe('JobProducer', () => {
     expect(next?.data).toEqual({ volumeId: '' });
     expect(next?.opts).toMatchObject({ attempts: 1, removeOnComplete: false, removeOnFail: false });
   });
+
+  it('re-scheduling an unchanged reconciler (the worker’s tick) keeps its one pending run, at the same time', async () => {
+    const p = fresh();
+    await p.schedule('reconcile.orphans', 60000, 'b');
+    // A scheduler's run is `repeat:<scheduler>:<its time in ms>` (bullmq addJobScheduler-11.lua): the id is the time.
+    const pending = async () => (await p.queue.getJobs(['delayed', 'waiting'])).map((j) => j.id);
+    const first = { next: (await p.queue.getJobScheduler('reconcile.orphans@b'))?.next, jobs: await pending() };
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      await p.schedule('reconcile.orphans', 60000, 'b');
+    }
+    expect(first.jobs).toHaveLength(1);
+    expect({ next: (await p.queue.getJobScheduler('reconcile.orphans@b'))?.next, jobs: await pending() }).toEqual(first);
+  });
 });
