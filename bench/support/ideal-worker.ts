@@ -7,11 +7,7 @@ import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/log/logger';
 import { startWorker } from '../../src/runtime/worker-app';
 import { idealRds } from './ideal-rds';
-
-interface Request {
-  id: number;
-  op: 'stats' | 'elapsed' | 'close';
-}
+import { serveIpc } from './ipc-serve';
 
 async function main(): Promise<void> {
   const [redisUrl, concurrency, latency, httpListen] = process.argv.slice(2);
@@ -19,21 +15,7 @@ async function main(): Promise<void> {
   const rds = idealRds(Number(latency));
   await rds.calibrate();
   const app = await startWorker(cfg, createLogger('warn', 'bench-ideal-worker'), { rds: rds.port, httpListen });
-  process.on('message', (m: Request) => {
-    if (m.op === 'stats' || m.op === 'elapsed') {
-      process.send?.({ id: m.id, result: m.op === 'stats' ? rds.commands() : rds.elapsedMs() });
-      return;
-    }
-    app.close().then(
-      () => {
-        process.send?.({ id: m.id, result: null });
-        process.disconnect();
-      },
-      (err: Error) => process.send?.({ id: m.id, error: err.message }),
-    );
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.send?.({ ready: true });
+  serveIpc(() => app.close(), { stats: () => rds.commands(), elapsed: () => rds.elapsedMs() });
 }
 
 main().catch((err: Error) => {

@@ -7,6 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadCsi } from '../../src/grpc/proto';
+import { serveIpc } from './ipc-serve';
 
 const wallMs = (): number => performance.timeOrigin + performance.now();
 
@@ -24,18 +25,7 @@ async function main(): Promise<void> {
   await new Promise<number>((resolve, reject) =>
     server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
   );
-  process.on('message', (m: { id: number; op: string }) => {
-    if (m.op === 'arrivals') {
-      process.send?.({ id: m.id, result: arrivals.splice(0) });
-      return;
-    }
-    server.tryShutdown(() => {
-      process.send?.({ id: m.id, result: null });
-      process.disconnect();
-    });
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.send?.({ ready: true });
+  serveIpc(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())), { arrivals: () => arrivals.splice(0) });
 }
 
 main().catch((err: Error) => {

@@ -4,6 +4,7 @@
  */
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { serveIpc } from './ipc-serve';
 
 async function main(): Promise<void> {
   const [redisUrl, queue, prefix] = process.argv.slice(2);
@@ -13,17 +14,7 @@ async function main(): Promise<void> {
     concurrency: 32,
   });
   await worker.waitUntilReady();
-  process.on('message', (m: { id: number; op: string }) => {
-    worker.close().then(
-      () => {
-        process.send?.({ id: m.id, result: null });
-        process.disconnect();
-      },
-      (err: Error) => process.send?.({ id: m.id, error: err.message }),
-    );
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.send?.({ ready: true });
+  serveIpc(() => worker.close());
 }
 
 main().catch((err: Error) => {
