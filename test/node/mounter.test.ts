@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { MountTable, type MountEntry } from '../../src/host/mountinfo';
 import type { HostPort } from '../../src/host/port';
-import type { ToolResult } from '../../src/host/run';
 import { Sysfs } from '../../src/host/sysfs';
 import { mounter } from '../../src/node/mounter';
+import { toolResult, type Reply } from './scripted-node';
 
 /**
  * mounter.ts in-process (issue 19 item 2, node-mounter mutants): the exact mount/umount command lines, how a tool's
@@ -15,8 +15,6 @@ import { mounter } from '../../src/node/mounter';
  * removal that never recurses (real files in a temp dir). The host's tools are scripted and recorded; the mount table
  * is a list the scripted umount pops — nothing on this machine is mounted.
  */
-
-type Reply = Partial<Pick<ToolResult, 'code' | 'stderr' | 'stdout' | 'timedOut'>>;
 
 function entry(mountPoint: string, minor: number): MountEntry {
   return {
@@ -51,16 +49,7 @@ function scripted(reply: (cmd: string, args: readonly string[]) => Reply = () =>
         const at = table.map((e) => e.mountPoint).lastIndexOf(args[0] ?? '');
         if (at >= 0) table.splice(at, 1);
       }
-      return Promise.resolve({
-        command,
-        args,
-        code,
-        signal: null,
-        stdout: r.stdout ?? '',
-        stderr: r.stderr ?? '',
-        timedOut: r.timedOut ?? false,
-        durationMs: opts.timeoutMs,
-      });
+      return Promise.resolve(toolResult(command, args, r, opts.timeoutMs));
     },
   };
   return { host, calls, table, stick: () => (umountPops = false), m: mounter(host) };

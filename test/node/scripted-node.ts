@@ -27,7 +27,22 @@ import { FakeSysfs } from './fake-sysfs';
 
 export const P = 'nqn.2026-11.com.mikrotik.rds-csi';
 
-type Reply = Partial<Pick<ToolResult, 'code' | 'stderr' | 'stdout' | 'timedOut'>>;
+/** What a scripted tool answers: a clean exit with no output unless it says otherwise. */
+export type Reply = Partial<Pick<ToolResult, 'code' | 'stderr' | 'stdout' | 'timedOut'>>;
+
+/** The ToolResult of a scripted call of `command` that answered `r`. */
+export function toolResult(command: string, args: readonly string[], r: Reply, durationMs: number): ToolResult {
+  return {
+    command,
+    args,
+    code: r.code ?? 0,
+    signal: null,
+    stdout: r.stdout ?? '',
+    stderr: r.stderr ?? '',
+    timedOut: r.timedOut ?? false,
+    durationMs,
+  };
+}
 
 export interface LogLine {
   level: number;
@@ -116,18 +131,8 @@ export function scriptedNode(): ScriptedNode {
       calls.push([command, ...args].join(' '));
       if (command === 'mknod') execFileSync('mknod', args); // a real device node under the temp kubelet dir (never opened)
       const r = command === 'mount' || command === 'umount' || command === 'nvme' || command === 'mknod' ? {} : s.reply(command, args);
-      const code = r.code ?? 0;
-      if (code === 0 && !r.timedOut) apply(command, args);
-      return Promise.resolve({
-        command,
-        args,
-        code,
-        signal: null,
-        stdout: r.stdout ?? '',
-        stderr: r.stderr ?? '',
-        timedOut: r.timedOut ?? false,
-        durationMs: opts.timeoutMs,
-      });
+      if ((r.code ?? 0) === 0 && !r.timedOut) apply(command, args);
+      return Promise.resolve(toolResult(command, args, r, opts.timeoutMs));
     },
   };
   const connector = new NvmeTcpConnector({
