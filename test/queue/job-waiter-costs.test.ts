@@ -18,6 +18,18 @@ import { waitFor } from '../support/wait';
  */
 type Behaviour = { ok: number } | { gate: string; fail?: boolean } | { sleepMs: number };
 
+/**
+ * Starts `events` reading and hands back its run once its connection blocks in XREAD (CLIENT LIST through `admin` shows
+ * one more reader): from then on every event reaches it.
+ */
+async function startReading(events: QueueEvents, admin: Redis): Promise<{ run: Promise<void> }> {
+  const readers = async (): Promise<number> => ((await admin.client('LIST')) as string).split('\n').filter((l) => / cmd=xread /.test(l)).length;
+  const before = await readers();
+  const run = events.run().catch(() => undefined);
+  await waitFor(async () => (await readers()) > before, 10000, 'the late stream to block in XREAD');
+  return { run };
+}
+
 describe('JobRunner / JobWaiter costs', () => {
   const prefix = 'jw-costs';
   let h: QueueHarness;
@@ -187,10 +199,7 @@ describe('JobRunner / JobWaiter costs', () => {
     try {
       const first = run(runner, id, { gate: id, fail }).catch((e: Error) => e.message);
       await waitFor(() => gates.get(id), 10000, 'the job to start');
-      const readers = async (): Promise<number> => ((await admin.client('LIST')) as string).split('\n').filter((l) => / cmd=xread /.test(l)).length;
-      const before = await readers();
-      reading = late.run().catch(() => undefined);
-      await waitFor(async () => (await readers()) > before, 10000, 'the late stream to block in XREAD');
+      reading = (await startReading(late, admin)).run;
       gates.get(id)?.();
       await first;
       const cmds = await sent(() => expect(run(runner, nextId(), { ok: 2 }, 15000, { newId: true })).resolves.toEqual({ sizeBytes: 2 }));
@@ -213,10 +222,7 @@ describe('JobRunner / JobWaiter costs', () => {
     let reading: Promise<void> | undefined;
     try {
       await expect(run(runner, done, { ok: 1 })).resolves.toEqual({ sizeBytes: 1 }); // its waiter exists, not flowing
-      const readers = async (): Promise<number> => ((await other.client('LIST')) as string).split('\n').filter((l) => / cmd=xread /.test(l)).length;
-      const before = await readers();
-      reading = late.run().catch(() => undefined);
-      await waitFor(async () => (await readers()) > before, 10000, 'the late stream to block in XREAD');
+      reading = (await startReading(late, other)).run;
       const duplicated = new Promise((r) => late.once('duplicated', r));
       await otherProducer.add('disk.create', { ok: 1 } as never, done);
       await duplicated;
