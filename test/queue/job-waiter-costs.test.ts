@@ -39,24 +39,22 @@ describe('JobRunner / JobWaiter costs', () => {
   const nextId = (): string => `disk.create-jwc${++n}-g1`;
   const run = (runner: JobRunner, id: string, b: Behaviour, waitMs = 15000, opts = {}): Promise<unknown> =>
     runner.run('disk.create', id, b as never, waitMs, opts);
-  /** The round trips the controller's connection (producer and look-ups share it) sent while `fn` ran. */
+  /**
+   * The round trips the controller's connection (producer and look-ups share it) sent while `fn` ran; what `fn`
+   * throws (an assertion in it) is thrown once they are counted.
+   */
   async function sent(fn: () => Promise<unknown>, settleMs = 300): Promise<string[]> {
     const from = await trace.mark();
-    await fn().catch(() => undefined);
+    let failed: { error: unknown } | undefined;
+    await fn().catch((error: unknown) => (failed = { error }));
     await sleep(settleMs); // a look started just before the answer is counted too
     const to = await trace.mark();
+    if (failed) throw failed.error;
     return trace.sentBy(h.conn, from, to).map((l) => l.args.slice(0, 4).join(' '));
   }
-  /**
-   * A new id awaited on a stream known to flow: answered, with at most its add as a round trip (no look before or
-   * after it). The answer is checked outside `sent`, which swallows what its function throws.
-   */
+  /** A new id awaited on a stream known to flow: answered, with at most its add as a round trip (no look before or after). */
   async function expectAwaitedWithoutLook(runner: JobRunner, id: string, ok: number): Promise<void> {
-    let answer: unknown;
-    const cmds = await sent(async () => {
-      answer = await run(runner, id, { ok }, 15000, { newId: true });
-    });
-    expect(answer).toEqual({ sizeBytes: ok });
+    const cmds = await sent(() => expect(run(runner, id, { ok }, 15000, { newId: true })).resolves.toEqual({ sizeBytes: ok }));
     expect(cmds.length).toBeLessThanOrEqual(1);
   }
   /** A runner whose wait has seen no event yet (a fresh controller, a one-shot CLI). */
